@@ -1,0 +1,43 @@
+import type { INestApplication } from '@nestjs/common';
+import { json, type NextFunction, type Request, type Response } from 'express';
+import { AppConfigService } from './config/app-config.service';
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+  length?: number;
+}
+
+/**
+ * What the HTTP layer needs beyond the modules: a JSON body limit that fits one full-size
+ * message and its envelope (Express's 100 kB does not), with refusals answered as GraphQL
+ * errors rather than HTML pages, and shutdown hooks.
+ */
+export function configureApp(app: INestApplication): void {
+  const limit = app.get(AppConfigService).limits.maxRequestBytes;
+  const parse = json({ limit, type: ['application/json', 'application/graphql-response+json'] });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    parse(req, res, (error?: unknown) => {
+      if (!error) {
+        next();
+        return;
+      }
+      const failure = error as BodyParserError;
+      const tooLarge = failure.type === 'entity.too.large';
+      res.status(tooLarge ? 413 : (failure.status ?? 400)).json({
+        errors: [
+          {
+            message: tooLarge
+              ? `request body: ${failure.length ?? 'more than ' + limit} bytes exceeds the limit of ${limit} bytes`
+              : `request body: ${failure.message}`,
+            extensions: tooLarge
+              ? { code: 'PAYLOAD_TOO_LARGE', field: 'body', limit }
+              : { code: 'BAD_USER_INPUT', field: 'body' },
+          },
+        ],
+      });
+    });
+  });
+  app.enableShutdownHooks();
+}

@@ -1,0 +1,42 @@
+/**
+ * The codes a client sees in `extensions.code`. Each module names its own errors in its
+ * `*.errors.ts` with one of these codes; the GraphQL error filter maps them at the edge.
+ */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE';
+
+/** Structured detail carried to `extensions` beside the code. */
+export interface ErrorDetails {
+  /** The input field at fault, as a path (`input.target`, `inputs[3].content`). */
+  field?: string;
+  /** The limit that was broken, where there is one. */
+  limit?: number | string;
+  [key: string]: unknown;
+}
+
+/** The one base error of the service: a code for the client, a message that says what to fix. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  /** The same error with its field path nested under `prefix` (`input`, `inputs[3]`). */
+  under(prefix: string): AppError {
+    const field = this.details.field ? `${prefix}.${this.details.field}` : prefix;
+    const message = this.details.field
+      ? this.message.replace(this.details.field, field)
+      : this.message;
+    return new AppError(this.code, message, { ...this.details, field });
+  }
+}

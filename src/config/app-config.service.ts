@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { EnvironmentVariables } from './environment';
+
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  clusterNodes: Array<{ host: string; port: number }>;
+  sentinels: Array<{ host: string; port: number }>;
+  sentinelMaster: string;
+  commandTimeoutMs: number;
+}
+
+export interface RetryConfig {
+  maxAttempts: number;
+  baseDelaySeconds: number;
+  maxDelaySeconds: number;
+  exponentialBase: number;
+  jitter: boolean;
+  checkIntervalMs: number;
+}
+
+export interface LimitsConfig {
+  maxMessageBytes: number;
+  maxPayloadBytes: number;
+  /** The largest HTTP body or WebSocket frame accepted: a full-size message and its envelope. */
+  maxRequestBytes: number;
+  subscriptionsPerSocket: number;
+  rateLimitPerMinute: number;
+}
+
+/** Room for the GraphQL document, JSON quoting and the other fields around a full-size message. */
+const REQUEST_ENVELOPE_BYTES = 64 * 1024;
+
+function parseHostList(value: string | undefined): Array<{ host: string; port: number }> {
+  if (!value) return [];
+  return value.split(',').map((entry) => {
+    const at = entry.lastIndexOf(':');
+    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+  });
+}
+
+/** Typed, grouped access to the validated environment. */
+@Injectable()
+export class AppConfigService {
+  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {}
+
+  private get<K extends keyof EnvironmentVariables>(key: K): EnvironmentVariables[K] {
+    return this.config.get(key, { infer: true });
+  }
+
+  get isProduction(): boolean {
+    return this.get('NODE_ENV') === 'production';
+  }
+
+  get port(): number {
+    return this.get('PORT');
+  }
+
+  get logLevel(): EnvironmentVariables['LOG_LEVEL'] {
+    return this.get('LOG_LEVEL');
+  }
+
+  get redis(): RedisConfig {
+    return {
+      url: this.get('REDIS_URL'),
+      keyPrefix: this.get('REDIS_KEY_PREFIX'),
+      clusterNodes: parseHostList(this.get('REDIS_CLUSTER_NODES')),
+      sentinels: parseHostList(this.get('REDIS_SENTINELS')),
+      sentinelMaster: this.get('REDIS_SENTINEL_MASTER'),
+      commandTimeoutMs: Math.round(this.get('REDIS_COMMAND_TIMEOUT') * 1000),
+    };
+  }
+
+  get auth(): { enabled: boolean; adminToken: string | undefined } {
+    return { enabled: this.get('AUTH_ENABLED'), adminToken: this.get('ADMIN_TOKEN') };
+  }
+
+  get retry(): RetryConfig {
+    return {
+      maxAttempts: this.get('ROUTER_MAX_RETRY_ATTEMPTS'),
+      baseDelaySeconds: this.get('ROUTER_BASE_RETRY_DELAY'),
+      maxDelaySeconds: this.get('ROUTER_MAX_RETRY_DELAY'),
+      exponentialBase: this.get('ROUTER_RETRY_EXPONENTIAL_BASE'),
+      jitter: this.get('ROUTER_RETRY_JITTER'),
+      checkIntervalMs: Math.round(this.get('ROUTER_RETRY_CHECK_INTERVAL') * 1000),
+    };
+  }
+
+  get cleanup(): { intervalMs: number; confirmationTtlSeconds: number } {
+    return {
+      intervalMs: Math.round(this.get('ROUTER_CLEANUP_INTERVAL') * 1000),
+      confirmationTtlSeconds: this.get('ROUTER_CONFIRMATION_TTL'),
+    };
+  }
+
+  get limits(): LimitsConfig {
+    const maxMessageBytes = this.get('ROUTER_MAX_MESSAGE_SIZE');
+    return {
+      maxMessageBytes,
+      maxPayloadBytes: this.get('ROUTER_MAX_PAYLOAD_SIZE'),
+      maxRequestBytes: maxMessageBytes + REQUEST_ENVELOPE_BYTES,
+      subscriptionsPerSocket: this.get('SUBSCRIPTIONS_PER_SOCKET'),
+      rateLimitPerMinute: this.get('RATE_LIMIT_PER_MINUTE'),
+    };
+  }
+}

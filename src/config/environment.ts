@@ -1,0 +1,198 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+
+const toNumber = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+  return value;
+};
+
+const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+/**
+ * Every environment variable the service reads, with its default and its rule.
+ * `.env.example` lists the same variables; keep the two together.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:-]{0,64}$/, {
+    message: 'must be at most 64 characters of letters, digits, _ . : -',
+  })
+  REDIS_KEY_PREFIX = '';
+
+  @IsOptional()
+  @IsString()
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...]' })
+  REDIS_CLUSTER_NODES?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...]' })
+  REDIS_SENTINELS?: string;
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,128}$/, { message: 'must be a Sentinel master name' })
+  REDIS_SENTINEL_MASTER = 'mymaster';
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.05)
+  @Max(300)
+  REDIS_COMMAND_TIMEOUT = 5;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  AUTH_ENABLED = true;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{16,256}$/, { message: 'must be 16 to 256 characters without spaces' })
+  ADMIN_TOKEN?: string;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  ROUTER_MAX_RETRY_ATTEMPTS = 3;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(86400)
+  ROUTER_BASE_RETRY_DELAY = 1.0;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(86400)
+  ROUTER_MAX_RETRY_DELAY = 60.0;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(1)
+  @Max(100)
+  ROUTER_RETRY_EXPONENTIAL_BASE = 2.0;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ROUTER_RETRY_JITTER = true;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(86400)
+  ROUTER_RETRY_CHECK_INTERVAL = 10.0;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(86400)
+  ROUTER_CLEANUP_INTERVAL = 300.0;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  ROUTER_CONFIRMATION_TTL = 3600;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1024)
+  @Max(512 * 1024 * 1024)
+  ROUTER_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(512 * 1024 * 1024)
+  ROUTER_MAX_PAYLOAD_SIZE = 15 * 1024 * 1024;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 6000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  SUBSCRIPTIONS_PER_SOCKET = 100;
+
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+}
+
+function describe(error: ValidationError): string {
+  const rules = Object.values(error.constraints ?? {}).map((text) =>
+    // class-validator words its messages "PROPERTY must ..."; the variable is named once, up front.
+    text.startsWith(`${error.property} `) ? text.slice(error.property.length + 1) : text,
+  );
+  return `${error.property}=${JSON.stringify(error.value)}: ${rules.join('; ')}`;
+}
+
+/** Thrown at start when an environment variable breaks its rule; the message is one line. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+/**
+ * Validates the raw environment and returns the typed variables. Empty strings count as
+ * unset, so `PORT=` in a .env file means the default rather than an error.
+ */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const variables = plainToInstance(EnvironmentVariables, present, {
+    exposeDefaultValues: true,
+  });
+  const errors = validateSync(variables, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    throw new ConfigurationError(`Invalid configuration: ${errors.map(describe).join(' | ')}`);
+  }
+  if (variables.ROUTER_MAX_PAYLOAD_SIZE > variables.ROUTER_MAX_MESSAGE_SIZE) {
+    throw new ConfigurationError(
+      `Invalid configuration: ROUTER_MAX_PAYLOAD_SIZE=${variables.ROUTER_MAX_PAYLOAD_SIZE}: must not exceed ROUTER_MAX_MESSAGE_SIZE (${variables.ROUTER_MAX_MESSAGE_SIZE})`,
+    );
+  }
+  if (variables.ROUTER_BASE_RETRY_DELAY > variables.ROUTER_MAX_RETRY_DELAY) {
+    throw new ConfigurationError(
+      `Invalid configuration: ROUTER_BASE_RETRY_DELAY=${variables.ROUTER_BASE_RETRY_DELAY}: must not exceed ROUTER_MAX_RETRY_DELAY (${variables.ROUTER_MAX_RETRY_DELAY})`,
+    );
+  }
+  return variables;
+}
+
+/** The process environment; the one place outside tests that reads it. */
+export function processEnvironment(): Record<string, string | undefined> {
+  return process.env;
+}

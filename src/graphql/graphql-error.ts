@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { AppError, type ErrorCode } from '../common/app-error';
+
+const logger = new Logger('GraphQL');
+
+/** The HTTP status a code would have, carried in extensions for clients that want one. */
+function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'BAD_USER_INPUT':
+      return 400;
+    case 'UNAUTHENTICATED':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'NOT_FOUND':
+      return 404;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'RATE_LIMITED':
+      return 429;
+    case 'SERVICE_UNAVAILABLE':
+      return 503;
+  }
+}
+
+/**
+ * Turns anything a resolver threw into what a client may see: an AppError keeps its code,
+ * message and details; a GraphQLError passes; anything else is logged with its stack and
+ * reaches the client as a bare internal error.
+ */
+export function toGraphqlError(error: unknown, where: string): GraphQLError {
+  if (error instanceof AppError) {
+    return new GraphQLError(error.message, {
+      extensions: { ...error.details, code: error.code, status: httpStatusOf(error.code) },
+    });
+  }
+  if (error instanceof GraphQLError) return error;
+  logger.error(`unexpected error in ${where}`, error instanceof Error ? error.stack : String(error));
+  return new GraphQLError('internal server error', {
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}
+
+const ARGUMENT_VALUE_ERROR =
+  /^(Variable "\$[^"]+" got invalid value|Value ".*" does not exist in|Enum ".*" cannot represent|Expected value of type|Argument ".*" has invalid value|Int cannot represent|String cannot represent|Boolean cannot represent|ID cannot represent|Float cannot represent)/;
+
+/**
+ * Apollo's last word on every error: a value of the wrong type or a bad enum is the caller's
+ * input, so it reads BAD_USER_INPUT, and no stack trace ever leaves the process.
+ */
+export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  const extensions = { ...formatted.extensions };
+  delete extensions.stacktrace;
+  delete extensions.exception;
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && ARGUMENT_VALUE_ERROR.test(formatted.message)) {
+    extensions.code = 'BAD_USER_INPUT';
+  }
+  return { ...formatted, extensions };
+}

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import type { ScriptedClient } from '../redis/redis-scripts';
+
+/** Kubernetes' default probe timeout is 1 s: answer well within it. */
+const PING_TIMEOUT_MS = 800;
+
+@Injectable()
+export class RedisHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+    private readonly pubsub: RedisPubSubService,
+  ) {}
+
+  /** Redis answers PING on the command connection. */
+  async commands(): Promise<HealthIndicatorResult<'redis'>> {
+    const indicator = this.indicators.check('redis');
+    // Not connected: say so at once instead of queueing a PING behind the reconnect.
+    if (this.redis.status !== 'ready') return indicator.down({ connection: this.redis.status });
+    return indicator
+      .attempt(async () => {
+        const reply = await this.redis.ping();
+        if (reply !== 'PONG') throw new Error(`unexpected PING reply ${reply}`);
+      })
+      .withTimeout(PING_TIMEOUT_MS);
+  }
+
+  /** The subscriber connection is up, so live feeds flow. */
+  subscriber(): HealthIndicatorResult<'pubsub'> {
+    const indicator = this.indicators.check('pubsub');
+    const data = { channels: this.pubsub.channelCount };
+    return this.pubsub.connected ? indicator.up(data) : indicator.down(data);
+  }
+}

@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisKeys } from '../redis/redis-keys';
+import type { ScriptedClient } from '../redis/redis-scripts';
+
+export interface MailboxRecord {
+  name: string;
+  active: boolean;
+  createdAt: number;
+  lastSeenAt: number | null;
+  metadata: unknown;
+}
+
+/** What happened when a message was put in a mailbox. */
+export type EnqueueOutcome =
+  | { kind: 'delivered'; receivers: number }
+  | { kind: 'missing' }
+  | { kind: 'duplicate' };
+
+function toRecord(hash: Record<string, string>): MailboxRecord | null {
+  if (!hash.name) return null;
+  return {
+    name: hash.name,
+    active: hash.active === '1',
+    createdAt: Number(hash.createdAt),
+    lastSeenAt: hash.lastSeenAt ? Number(hash.lastSeenAt) : null,
+    metadata: hash.metadata ? (JSON.parse(hash.metadata) as unknown) : null,
+  };
+}
+
+/**
+ * Owns `mailbox:{name}:*` and the mailbox index. The metadata hash is the truth about a
+ * mailbox; the index is written before it on register and after it on deactivate, so a
+ * crash between the two leaves at worst an index entry that the enqueue script skips.
+ */
+@Injectable()
+export class MailboxRepository {
+  constructor(
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** `tokenHash` is a digest of the mailbox's token; the token itself is never stored. */
+  async register(name: string, metadata: unknown, tokenHash: string, now: number): Promise<boolean> {
+    await this.redis.zadd(this.keys.mailboxIndexAll(), 'NX', String(now), name);
+    await this.redis.sadd(this.keys.mailboxIndexActive(), name);
+    const registered = await this.redis.registerMailbox(
+      this.keys.mailboxMetadata(name),
+      name,
+      now,
+      metadata === null || metadata === undefined ? '' : JSON.stringify(metadata),
+      tokenHash,
+    );
+    return registered === 1;
+  }
+
+  async deactivate(name: string, now: number): Promise<boolean> {
+    const found = await this.redis.deactivateMailbox(this.keys.mailboxMetadata(name), now);
+    await this.redis.srem(this.keys.mailboxIndexActive(), name);
+    return found === 1;
+  }
+
+  async find(name: string): Promise<MailboxRecord | null> {
+    return toRecord(await this.redis.hgetall(this.keys.mailboxMetadata(name)));
+  }
+
+  async findMany(names: string[]): Promise<MailboxRecord[]> {
+    const hashes = await Promise.all(names.map((name) => this.redis.hgetall(this.keys.mailboxMetadata(name))));
+    return hashes.map(toRecord).filter((record): record is MailboxRecord => record !== null);
+  }
+
+  /** Every registered mailbox name, oldest first. */
+  async allNames(): Promise<string[]> {
+    return this.redis.zrange(this.keys.mailboxIndexAll(), '0', '-1');
+  }
+
+  /** Names of the mailboxes a broadcast goes to (each is checked again when enqueued). */
+  async activeNames(): Promise<string[]> {
+    return this.redis.smembers(this.keys.mailboxIndexActive());
+  }
+
+  /**
+   * Adds a stored message to the mailbox and pushes it to the mailbox's feed, atomically;
+   * a message already there is neither added nor pushed again.
+   */
+  async enqueue(name: string, id: string, createdAt: number, payload: string): Promise<EnqueueOutcome> {
+    const result = await this.redis.enqueueMailbox(
+      this.keys.mailboxMetadata(name),
+      this.keys.mailboxMessages(name),
+      id,
+      createdAt,
+      this.keys.mailboxFeed(name),
+      payload,
+    );
+    if (result === -1) return { kind: 'missing' };
+    if (result === -2) return { kind: 'duplicate' };
+    return { kind: 'delivered', receivers: result };
+  }
+
+  messagesKey(name: string): string {
+    return this.keys.mailboxMessages(name);
+  }
+
+  feedChannel(name: string): string {
+    return this.keys.mailboxFeed(name);
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { MessagesModule } from '../messages/messages.module';
+import { MailboxFeedService } from './mailbox-feed.service';
+import { MailboxRepository } from './mailbox.repository';
+import { MailboxesResolver } from './mailboxes.resolver';
+import { MailboxesService } from './mailboxes.service';
+
+@Module({
+  imports: [MessagesModule],
+  providers: [MailboxRepository, MailboxesService, MailboxFeedService, MailboxesResolver],
+  exports: [MailboxRepository, MailboxesService],
+})
+export class MailboxesModule {}

@@ -1,0 +1,76 @@
+import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { JsonScalar } from '../graphql/json.scalar';
+import { MessageConnection } from '../messages/message-connection.model';
+import { toConnection } from '../messages/message-page.mapper';
+import { Message } from '../messages/message.model';
+import { assertMessageId } from '../messages/message-id';
+import { Mailbox, MailboxRegistration } from './mailbox.model';
+import type { MailboxRecord } from './mailbox.repository';
+import { MailboxFeedService } from './mailbox-feed.service';
+import { MailboxesService } from './mailboxes.service';
+
+function toMailbox(record: MailboxRecord): Mailbox {
+  return {
+    name: record.name,
+    active: record.active,
+    createdAt: new Date(record.createdAt),
+    lastSeenAt: record.lastSeenAt === null ? null : new Date(record.lastSeenAt),
+    metadata: record.metadata,
+  };
+}
+
+@Resolver(() => Mailbox)
+export class MailboxesResolver {
+  constructor(
+    private readonly service: MailboxesService,
+    private readonly feeds: MailboxFeedService,
+  ) {}
+
+  @Query(() => Mailbox, { nullable: true })
+  async mailbox(@Args('name') name: string): Promise<Mailbox | null> {
+    const record = await this.service.find(name);
+    return record && toMailbox(record);
+  }
+
+  @Query(() => [Mailbox])
+  async mailboxes(): Promise<Mailbox[]> {
+    return (await this.service.list()).map(toMailbox);
+  }
+
+  @Mutation(() => MailboxRegistration)
+  async registerMailbox(
+    @Args('name') name: string,
+    @Args('metadata', { type: () => JsonScalar, nullable: true }) metadata: unknown,
+  ): Promise<MailboxRegistration> {
+    const { mailbox, token } = await this.service.register(name, metadata);
+    return { mailbox: toMailbox(mailbox), token };
+  }
+
+  @Mutation(() => Mailbox)
+  async deactivateMailbox(@Args('name') name: string): Promise<Mailbox> {
+    return toMailbox(await this.service.deactivate(name));
+  }
+
+  @ResolveField(() => MessageConnection, { description: 'Stored, unexpired messages, oldest first.' })
+  async messages(
+    @Parent() mailbox: Mailbox,
+    @Args('first', { type: () => Int, defaultValue: 50 }) first: number,
+    @Args('after', { type: () => ID, nullable: true }) after: string | null,
+  ): Promise<MessageConnection> {
+    return toConnection(await this.service.messages(mailbox.name, first, after));
+  }
+
+  @Subscription(() => Message, {
+    description:
+      'after absent: live messages only. after = a message id: every stored, unexpired message newer than it, then live, with no gap and no duplicate. after = "0": from the start.',
+    resolve: (message: Message) => message,
+  })
+  async mailboxMessages(
+    @Args('mailbox') mailbox: string,
+    @Args('after', { type: () => ID, nullable: true }) after: string | null,
+  ): Promise<AsyncIterableIterator<Message>> {
+    const record = await this.service.get(mailbox, 'mailbox');
+    const cursor = after === null || after === undefined ? null : assertMessageId(after, 'after', true);
+    return this.feeds.open(record.name, cursor);
+  }
+}

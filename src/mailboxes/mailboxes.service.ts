@@ -1,0 +1,67 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InvalidFieldError } from '../messages/message.errors';
+import { MessagesService, type MessagePage } from '../messages/messages.service';
+import { assertMailboxName } from '../routing/address';
+import { MailboxExistsError, MailboxNotFoundError } from './mailbox.errors';
+import { MailboxRepository, type MailboxRecord } from './mailbox.repository';
+
+const MAX_METADATA_BYTES = 64 * 1024;
+
+/** Digest under which a token is stored; the token itself never is. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Registration, deactivation and reading of mailboxes. */
+@Injectable()
+export class MailboxesService {
+  constructor(
+    private readonly mailboxes: MailboxRepository,
+    private readonly messageReader: MessagesService,
+  ) {}
+
+  /** Registers (or reactivates) a mailbox and returns it with its new token. */
+  async register(nameArg: string, metadata: unknown): Promise<{ mailbox: MailboxRecord; token: string }> {
+    const name = assertMailboxName(nameArg, 'name');
+    if (metadata !== null && metadata !== undefined) {
+      if (typeof metadata !== 'object' || Array.isArray(metadata)) {
+        throw new InvalidFieldError('metadata', 'must be a JSON object');
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(metadata));
+      if (bytes > MAX_METADATA_BYTES) {
+        throw new InvalidFieldError('metadata', `${bytes} bytes exceeds the limit of ${MAX_METADATA_BYTES} bytes`, MAX_METADATA_BYTES);
+      }
+    }
+    const token = `mbx_${randomBytes(32).toString('base64url')}`;
+    const registered = await this.mailboxes.register(name, metadata ?? null, tokenDigest(token), Date.now());
+    if (!registered) throw new MailboxExistsError(name);
+    return { mailbox: await this.get(name), token };
+  }
+
+  async deactivate(nameArg: string): Promise<MailboxRecord> {
+    const name = assertMailboxName(nameArg, 'name');
+    if (!(await this.mailboxes.deactivate(name, Date.now()))) throw new MailboxNotFoundError(name);
+    return this.get(name);
+  }
+
+  async find(nameArg: string): Promise<MailboxRecord | null> {
+    return this.mailboxes.find(assertMailboxName(nameArg, 'name'));
+  }
+
+  /** The mailbox, or NOT_FOUND naming `field`. */
+  async get(nameArg: string, field = 'name'): Promise<MailboxRecord> {
+    const name = assertMailboxName(nameArg, field);
+    const mailbox = await this.mailboxes.find(name);
+    if (!mailbox) throw new MailboxNotFoundError(name, field);
+    return mailbox;
+  }
+
+  async list(): Promise<MailboxRecord[]> {
+    return this.mailboxes.findMany(await this.mailboxes.allNames());
+  }
+
+  async messages(name: string, first: number, after: string | null | undefined): Promise<MessagePage> {
+    return this.messageReader.page(this.mailboxes.messagesKey(name), first, after);
+  }
+}

@@ -1,0 +1,169 @@
+import { decodeTime } from 'ulid';
+import { AppError } from '../common/app-error';
+import { assertMailboxName, assertTopic } from '../routing/address';
+import { InvalidFieldError, PayloadTooLargeError } from './message.errors';
+import { AddressingMode, MessagePriority } from './message.model';
+import type { SendMessageInput } from './send-message.input';
+import type { StoredMessage } from './stored-message';
+
+export interface MessageLimits {
+  maxMessageBytes: number;
+  maxPayloadBytes: number;
+}
+
+export const MAX_TTL_SECONDS = 366 * 24 * 3600;
+const MAX_SHORT_TEXT = 256;
+const MAX_SUBJECT = 1024;
+const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;[\x20-\x7e]*)?$/;
+
+/** A validated send, ready to get its id. */
+export interface CheckedSend {
+  message: Omit<StoredMessage, 'id' | 'createdAt' | 'expiresAt'>;
+  ttlSeconds: number | null;
+  idempotencyKey: string | null;
+}
+
+function optionalText(
+  value: string | null | undefined,
+  field: string,
+  max: number,
+): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length === 0 || value.length > max) {
+    throw new InvalidFieldError(field, `must be 1 to ${max} characters`, max);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(value) && field !== 'subject') {
+    throw new InvalidFieldError(field, 'must not contain control characters', max);
+  }
+  return value;
+}
+
+/** UTF-8 bytes of a string, without encoding it. */
+export function utf8Bytes(value: string): number {
+  return Buffer.byteLength(value, 'utf8');
+}
+
+/**
+ * The size a message counts against ROUTER_MAX_MESSAGE_SIZE: the UTF-8 bytes of every text
+ * field and of the metadata as JSON.
+ */
+export function messageBytes(message: CheckedSend['message']): number {
+  let total = 0;
+  for (const value of [
+    message.sender,
+    message.target,
+    message.content,
+    message.contentType,
+    message.subject,
+    message.correlationId,
+    message.replyTo,
+    message.threadId,
+  ]) {
+    if (value) total += utf8Bytes(value);
+  }
+  if (message.metadata !== null && message.metadata !== undefined) {
+    total += utf8Bytes(JSON.stringify(message.metadata));
+  }
+  return total;
+}
+
+function checkTarget(input: SendMessageInput): string | null {
+  const target = input.target ?? null;
+  switch (input.mode) {
+    case AddressingMode.DIRECT:
+      if (target === null) {
+        throw new InvalidFieldError('target', 'is required for DIRECT: name the recipient mailbox');
+      }
+      return assertMailboxName(target, 'target');
+    case AddressingMode.TOPIC:
+      if (target === null) {
+        throw new InvalidFieldError('target', 'is required for TOPIC: name the topic');
+      }
+      return assertTopic(target, 'target');
+    case AddressingMode.BROADCAST:
+      if (target !== null) {
+        throw new InvalidFieldError('target', 'must be absent for BROADCAST');
+      }
+      return null;
+  }
+}
+
+function checkMetadata(metadata: unknown): unknown {
+  if (metadata === null || metadata === undefined) return null;
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw new InvalidFieldError('metadata', 'must be a JSON object');
+  }
+  return metadata;
+}
+
+/**
+ * Checks a send against CONTRACT.md's rules; throws an AppError naming the field (relative to
+ * the input object) and the limit. Nothing here touches Redis.
+ */
+export function validateSendInput(input: SendMessageInput, limits: MessageLimits): CheckedSend {
+  const sender = assertMailboxName(input.sender, 'sender');
+  if (!Object.values(AddressingMode).includes(input.mode)) {
+    throw new InvalidFieldError('mode', 'must be DIRECT, BROADCAST or TOPIC');
+  }
+  if (typeof input.content !== 'string') {
+    throw new InvalidFieldError('content', 'must be a string');
+  }
+  const contentBytes = utf8Bytes(input.content);
+  if (contentBytes > limits.maxPayloadBytes) {
+    throw new PayloadTooLargeError('content', contentBytes, limits.maxPayloadBytes);
+  }
+  const target = checkTarget(input);
+  const contentType = input.contentType ?? 'text/plain';
+  if (!CONTENT_TYPE.test(contentType) || contentType.length > 255) {
+    throw new InvalidFieldError('contentType', 'must be a media type such as text/plain', 255);
+  }
+  const ttlSeconds = input.ttlSeconds ?? null;
+  if (ttlSeconds !== null && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS)) {
+    throw new InvalidFieldError(
+      'ttlSeconds',
+      `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`,
+      MAX_TTL_SECONDS,
+    );
+  }
+  const priority = input.priority ?? MessagePriority.NORMAL;
+  if (!Object.values(MessagePriority).includes(priority)) {
+    throw new InvalidFieldError('priority', 'must be LOW, NORMAL, HIGH or URGENT');
+  }
+  const replyTo = input.replyTo === null || input.replyTo === undefined ? null : assertMailboxName(input.replyTo, 'replyTo');
+  const message: CheckedSend['message'] = {
+    sender,
+    mode: input.mode,
+    target,
+    content: input.content,
+    contentType,
+    subject: optionalText(input.subject, 'subject', MAX_SUBJECT),
+    metadata: checkMetadata(input.metadata),
+    priority,
+    requireConfirmation: input.requireConfirmation ?? false,
+    correlationId: optionalText(input.correlationId, 'correlationId', MAX_SHORT_TEXT),
+    replyTo,
+    threadId: optionalText(input.threadId, 'threadId', MAX_SHORT_TEXT),
+  };
+  const idempotencyKey = optionalText(input.idempotencyKey, 'idempotencyKey', MAX_SHORT_TEXT);
+  const size = messageBytes(message);
+  if (size > limits.maxMessageBytes) {
+    throw new PayloadTooLargeError('message', size, limits.maxMessageBytes);
+  }
+  return { message, ttlSeconds, idempotencyKey };
+}
+
+/** Gives a checked send its id and times: createdAt is the id's own timestamp. */
+export function enrich(checked: CheckedSend, id: string): StoredMessage {
+  const createdAt = decodeTime(id);
+  return {
+    ...checked.message,
+    id,
+    createdAt,
+    expiresAt: checked.ttlSeconds === null ? null : createdAt + checked.ttlSeconds * 1000,
+  };
+}
+
+/** Wraps a validation failure so its field reads from the operation's argument (`input.x`). */
+export function scopeError(error: unknown, prefix: string): unknown {
+  return error instanceof AppError ? error.under(prefix) : error;
+}

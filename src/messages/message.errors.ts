@@ -1,0 +1,23 @@
+import { AppError } from '../common/app-error';
+
+export class InvalidFieldError extends AppError {
+  constructor(field: string, problem: string, limit?: number | string) {
+    super('BAD_USER_INPUT', `${field}: ${problem}`, { field, limit });
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(field: string, actualBytes: number, limitBytes: number) {
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `${field}: ${actualBytes} bytes exceeds the limit of ${limitBytes} bytes`,
+      { field, limit: limitBytes, actual: actualBytes },
+    );
+  }
+}
+
+export class MessageNotFoundError extends AppError {
+  constructor(id: string) {
+    super('NOT_FOUND', `message ${id} was not found or has expired`, { field: 'id' });
+  }
+}

@@ -1,0 +1,70 @@
+import { Field, GraphQLISODateTime, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { JsonScalar } from '../graphql/json.scalar';
+
+export enum AddressingMode {
+  DIRECT = 'DIRECT',
+  BROADCAST = 'BROADCAST',
+  TOPIC = 'TOPIC',
+}
+
+/** Ordered lowest first; the retry loop serves the highest first. */
+export enum MessagePriority {
+  LOW = 'LOW',
+  NORMAL = 'NORMAL',
+  HIGH = 'HIGH',
+  URGENT = 'URGENT',
+}
+
+registerEnumType(AddressingMode, {
+  name: 'AddressingMode',
+  description: 'DIRECT: one mailbox. BROADCAST: every active mailbox but the sender. TOPIC: a topic.',
+});
+registerEnumType(MessagePriority, { name: 'MessagePriority' });
+
+@ObjectType({ description: 'A stored message. Its id is time-ordered (ULID) and is the resume cursor.' })
+export class Message {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  sender!: string;
+
+  @Field(() => AddressingMode)
+  mode!: AddressingMode;
+
+  @Field(() => String, { nullable: true, description: 'The mailbox (DIRECT) or topic (TOPIC).' })
+  target!: string | null;
+
+  @Field()
+  content!: string;
+
+  @Field()
+  contentType!: string;
+
+  @Field(() => String, { nullable: true })
+  subject!: string | null;
+
+  @Field(() => JsonScalar, { nullable: true })
+  metadata!: unknown;
+
+  @Field(() => MessagePriority)
+  priority!: MessagePriority;
+
+  @Field(() => GraphQLISODateTime)
+  createdAt!: Date;
+
+  @Field(() => GraphQLISODateTime, { nullable: true })
+  expiresAt!: Date | null;
+
+  @Field()
+  requireConfirmation!: boolean;
+
+  @Field(() => String, { nullable: true })
+  correlationId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  replyTo!: string | null;
+
+  @Field(() => String, { nullable: true })
+  threadId!: string | null;
+}

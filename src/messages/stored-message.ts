@@ -1,0 +1,88 @@
+import { AddressingMode, MessagePriority, type Message } from './message.model';
+
+/** A message as the service keeps it: times in epoch milliseconds, metadata as parsed JSON. */
+export interface StoredMessage {
+  id: string;
+  sender: string;
+  mode: AddressingMode;
+  target: string | null;
+  content: string;
+  contentType: string;
+  subject: string | null;
+  metadata: unknown;
+  priority: MessagePriority;
+  createdAt: number;
+  expiresAt: number | null;
+  requireConfirmation: boolean;
+  correlationId: string | null;
+  replyTo: string | null;
+  threadId: string | null;
+}
+
+const OPTIONAL_TEXT = ['target', 'subject', 'correlationId', 'replyTo', 'threadId'] as const;
+
+/** Flattens a message into the field/value list of `message:{id}`; absent fields are left out. */
+export function toHashFields(message: StoredMessage): string[] {
+  const fields = [
+    'id',
+    message.id,
+    'sender',
+    message.sender,
+    'mode',
+    message.mode,
+    'content',
+    message.content,
+    'contentType',
+    message.contentType,
+    'priority',
+    message.priority,
+    'createdAt',
+    String(message.createdAt),
+    'requireConfirmation',
+    message.requireConfirmation ? '1' : '0',
+  ];
+  for (const key of OPTIONAL_TEXT) {
+    const value = message[key];
+    if (value !== null) fields.push(key, value);
+  }
+  if (message.metadata !== null && message.metadata !== undefined) {
+    fields.push('metadata', JSON.stringify(message.metadata));
+  }
+  if (message.expiresAt !== null) fields.push('expiresAt', String(message.expiresAt));
+  return fields;
+}
+
+/** Rebuilds a message from `HGETALL message:{id}`; null for a missing or unreadable hash. */
+export function fromHash(hash: Record<string, string>): StoredMessage | null {
+  if (!hash.id || !hash.sender || hash.content === undefined) return null;
+  return {
+    id: hash.id,
+    sender: hash.sender,
+    mode: hash.mode as AddressingMode,
+    target: hash.target ?? null,
+    content: hash.content,
+    contentType: hash.contentType ?? 'text/plain',
+    subject: hash.subject ?? null,
+    metadata: hash.metadata === undefined ? null : (JSON.parse(hash.metadata) as unknown),
+    priority: (hash.priority as MessagePriority | undefined) ?? MessagePriority.NORMAL,
+    createdAt: Number(hash.createdAt),
+    expiresAt: hash.expiresAt === undefined ? null : Number(hash.expiresAt),
+    requireConfirmation: hash.requireConfirmation === '1',
+    correlationId: hash.correlationId ?? null,
+    replyTo: hash.replyTo ?? null,
+    threadId: hash.threadId ?? null,
+  };
+}
+
+export function isExpired(message: Pick<StoredMessage, 'expiresAt'>, now = Date.now()): boolean {
+  return message.expiresAt !== null && message.expiresAt <= now;
+}
+
+/** The GraphQL shape: dates rebuilt as Date, since the DateTime scalar serializes only Date. */
+export function toMessageModel(message: StoredMessage): Message {
+  return {
+    ...message,
+    createdAt: new Date(message.createdAt),
+    expiresAt: message.expiresAt === null ? null : new Date(message.expiresAt),
+  };
+}

@@ -1,0 +1,23 @@
+-- Registers a mailbox, or reactivates a deactivated one.
+--
+-- KEYS[1]  mailbox:{name}:metadata
+-- ARGV[1]  mailbox name
+-- ARGV[2]  now, epoch milliseconds
+-- ARGV[3]  metadata as JSON, or '' for none
+-- ARGV[4]  SHA-256 of the mailbox's new token (the token itself is never stored)
+--
+-- Returns 1 when registered or reactivated, 0 when the mailbox already exists and is active.
+local active = redis.call('HGET', KEYS[1], 'active')
+if active == '1' then
+  return 0
+end
+if not active then
+  redis.call('HSET', KEYS[1], 'name', ARGV[1], 'createdAt', ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'active', '1', 'updatedAt', ARGV[2], 'tokenHash', ARGV[4])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'metadata', ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], 'metadata')
+end
+return 1

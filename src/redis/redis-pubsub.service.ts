@@ -1,0 +1,108 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { REDIS_SUBSCRIBER } from './redis.constants';
+import type { ScriptedClient } from './redis-scripts';
+
+/** Receives each published payload, parsed from JSON once for all listeners of the channel. */
+export type ChannelListener = (payload: unknown) => void;
+
+interface ChannelState {
+  listeners: Set<ChannelListener>;
+  /** Settles when Redis has confirmed the SUBSCRIBE (or the UNSUBSCRIBE). */
+  pending: Promise<void>;
+}
+
+/**
+ * One Redis subscription per channel per process, shared by every local listener and
+ * released when the last one leaves. Redis pub/sub is at-most-once: whoever needs every
+ * message fills gaps from storage (see MailboxFeedService).
+ */
+@Injectable()
+export class RedisPubSubService implements OnModuleDestroy {
+  private readonly logger = new Logger(RedisPubSubService.name);
+  private readonly channels = new Map<string, ChannelState>();
+
+  constructor(@Inject(REDIS_SUBSCRIBER) private readonly subscriber: ScriptedClient) {
+    subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+  }
+
+  /** Local channels with at least one listener (for tests and metrics). */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  get connected(): boolean {
+    return this.subscriber.status === 'ready';
+  }
+
+  /**
+   * Adds a listener and resolves once Redis has confirmed the subscription, so that every
+   * message published afterwards reaches it. Returns the function that removes it.
+   */
+  async subscribe(channel: string, listener: ChannelListener): Promise<() => Promise<void>> {
+    let state = this.channels.get(channel);
+    if (!state) {
+      state = { listeners: new Set(), pending: Promise.resolve() };
+      this.channels.set(channel, state);
+      const created = state;
+      created.pending = this.subscriber.subscribe(channel).then(
+        () => undefined,
+        (error: unknown) => {
+          if (this.channels.get(channel) === created) this.channels.delete(channel);
+          throw error;
+        },
+      );
+    }
+    state.listeners.add(listener);
+    try {
+      await state.pending;
+    } catch (error) {
+      state.listeners.delete(listener);
+      throw error;
+    }
+    let removed = false;
+    return async () => {
+      if (removed) return;
+      removed = true;
+      await this.release(channel, listener);
+    };
+  }
+
+  private async release(channel: string, listener: ChannelListener): Promise<void> {
+    const state = this.channels.get(channel);
+    if (!state) return;
+    state.listeners.delete(listener);
+    if (state.listeners.size > 0) return;
+    this.channels.delete(channel);
+    await state.pending.catch(() => undefined);
+    // A listener may have come back for the channel meanwhile: it has its own SUBSCRIBE.
+    if (this.channels.has(channel)) return;
+    try {
+      await this.subscriber.unsubscribe(channel);
+    } catch (error) {
+      this.logger.warn(`unsubscribe ${channel} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private dispatch(channel: string, payload: string): void {
+    const state = this.channels.get(channel);
+    if (!state) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      this.logger.error(`unreadable payload on ${channel} dropped`);
+      return;
+    }
+    for (const listener of state.listeners) {
+      try {
+        listener(parsed);
+      } catch (error) {
+        this.logger.error(`listener on ${channel} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.channels.clear();
+  }
+}

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * The Lua scripts of src/redis/lua, registered once per connection with `defineCommand`.
+ * Each script's header lists its KEYS, ARGV and return value; the signatures below follow it.
+ */
+const SCRIPTS = {
+  storeMessage: { file: 'store-message.lua', keys: 1 },
+  enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 2 },
+  enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
+  registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
+  deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
+  pageIds: { file: 'page-ids.lua', keys: 1 },
+} as const;
+
+type Arg = string | number;
+
+export interface MailboxScripts {
+  storeMessage(messageKey: string, expireAtMs: string, ...fields: string[]): Promise<number>;
+  enqueueMailbox(
+    metadataKey: string,
+    messagesKey: string,
+    id: string,
+    score: Arg,
+    channel: string,
+    payload: string,
+  ): Promise<number>;
+  enqueueTopic(
+    messagesKey: string,
+    metadataKey: string,
+    id: string,
+    score: Arg,
+    channel: string,
+    payload: string,
+    topic: string,
+  ): Promise<number>;
+  registerMailbox(
+    metadataKey: string,
+    name: string,
+    now: Arg,
+    metadata: string,
+    tokenHash: string,
+  ): Promise<number>;
+  deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
+  pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
+}
+
+export type ScriptedClient = (Redis | Cluster) & MailboxScripts;
+
+const luaDirectory = join(__dirname, 'lua');
+
+export function defineScripts(client: Redis | Cluster): ScriptedClient {
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, {
+      numberOfKeys: script.keys,
+      lua: readFileSync(join(luaDirectory, script.file), 'utf8'),
+    });
+  }
+  return client as ScriptedClient;
+}

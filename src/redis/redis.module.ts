@@ -1,0 +1,53 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { AppConfigService } from '../config/app-config.service';
+import { createRedisClient } from './redis-client.factory';
+import { REDIS_COMMANDS, REDIS_SUBSCRIBER } from './redis.constants';
+import { RedisKeys } from './redis-keys';
+import { RedisPubSubService } from './redis-pubsub.service';
+import type { ScriptedClient } from './redis-scripts';
+
+/**
+ * The command connection, the subscriber connection, the key names and the channel
+ * multiplexer. The only place that opens connections; both close on shutdown.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: REDIS_COMMANDS,
+      inject: [AppConfigService],
+      useFactory: (config: AppConfigService) => createRedisClient(config.redis, 'commands'),
+    },
+    {
+      provide: REDIS_SUBSCRIBER,
+      inject: [AppConfigService],
+      useFactory: (config: AppConfigService) => createRedisClient(config.redis, 'subscriber'),
+    },
+    {
+      provide: RedisKeys,
+      inject: [AppConfigService],
+      useFactory: (config: AppConfigService) => new RedisKeys(config.redis.keyPrefix),
+    },
+    RedisPubSubService,
+  ],
+  exports: [REDIS_COMMANDS, REDIS_SUBSCRIBER, RedisKeys, RedisPubSubService],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS_COMMANDS) private readonly commands: ScriptedClient,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: ScriptedClient,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(
+      [this.subscriber, this.commands].map(async (client) => {
+        if (client.status === 'end') return;
+        try {
+          await client.quit();
+        } catch {
+          client.disconnect();
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisKeys } from '../redis/redis-keys';
+import type { ScriptedClient } from '../redis/redis-scripts';
+
+export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
+
+/** Owns `idempotency:{sender}:*`: the first message id of each sender's idempotency key. */
+@Injectable()
+export class IdempotencyRepository {
+  constructor(
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /**
+   * Claims `key` for `id` unless the sender used it within the window. Returns the id that
+   * owns the key: `id` for a first send, the earlier id for a repeat.
+   */
+  async claim(sender: string, key: string, id: string): Promise<string> {
+    const digest = createHash('sha256').update(key).digest('hex');
+    const earlier = await this.redis.set(
+      this.keys.idempotency(sender, digest),
+      id,
+      'EX',
+      IDEMPOTENCY_WINDOW_SECONDS,
+      'NX',
+      'GET',
+    );
+    return earlier ?? id;
+  }
+}

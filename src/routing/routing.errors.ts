@@ -1,0 +1,19 @@
+import { AppError } from '../common/app-error';
+
+export class BatchTooLargeError extends AppError {
+  constructor(count: number, limit: number) {
+    super('BAD_USER_INPUT', `inputs: ${count} messages exceeds the limit of ${limit} per call`, {
+      field: 'inputs',
+      limit,
+    });
+  }
+}
+
+export class StoreUnavailableError extends AppError {
+  constructor(cause: string) {
+    super(
+      'SERVICE_UNAVAILABLE',
+      `the message store did not answer (${cause}); the message may not be stored: send it again with the same idempotencyKey`,
+    );
+  }
+}

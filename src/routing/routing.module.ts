@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { MailboxesModule } from '../mailboxes/mailboxes.module';
+import { MessagesModule } from '../messages/messages.module';
+import { TopicsModule } from '../topics/topics.module';
+import { IdempotencyRepository } from './idempotency.repository';
+import { MessageRouterService } from './message-router.service';
+import { RoutingResolver } from './routing.resolver';
+
+@Module({
+  imports: [MessagesModule, MailboxesModule, TopicsModule],
+  providers: [IdempotencyRepository, MessageRouterService, RoutingResolver],
+  exports: [MessageRouterService],
+})
+export class RoutingModule {}

@@ -1,0 +1,23 @@
+import { Args, Mutation, Resolver } from '@nestjs/graphql';
+import { SendMessageInput } from '../messages/send-message.input';
+import { MessageRouterService } from './message-router.service';
+import { RouteResult } from './route-result.model';
+
+@Resolver(() => RouteResult)
+export class RoutingResolver {
+  constructor(private readonly router: MessageRouterService) {}
+
+  @Mutation(() => RouteResult)
+  async sendMessage(@Args('input') input: SendMessageInput): Promise<RouteResult> {
+    return this.router.route(input);
+  }
+
+  @Mutation(() => [RouteResult], {
+    description: 'Up to 100 messages, each validated on its own; results in input order.',
+  })
+  async sendMessages(
+    @Args('inputs', { type: () => [SendMessageInput] }) inputs: SendMessageInput[],
+  ): Promise<RouteResult[]> {
+    return this.router.routeMany(inputs);
+  }
+}

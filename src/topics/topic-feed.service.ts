@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { PushIterator } from '../graphql/push-iterator';
+import type { Message } from '../messages/message.model';
+import { isExpired, toMessageModel, type StoredMessage } from '../messages/stored-message';
+import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { compileTopicPattern } from './topic-pattern';
+import { TopicRepository } from './topic.repository';
+
+/**
+ * Live topic feeds. Every instance with topic subscribers listens on the one topic channel
+ * and matches patterns itself, so no user text ever becomes a Redis glob.
+ */
+@Injectable()
+export class TopicFeedService {
+  constructor(
+    private readonly pubsub: RedisPubSubService,
+    private readonly topics: TopicRepository,
+  ) {}
+
+  async open(pattern: string): Promise<AsyncIterableIterator<Message>> {
+    const matches = compileTopicPattern(pattern);
+    let unsubscribe: () => Promise<void> = async () => undefined;
+    const iterator = new PushIterator<Message>(() => unsubscribe());
+    unsubscribe = await this.pubsub.subscribe(this.topics.feedChannel(), (payload) => {
+      const message = payload as StoredMessage;
+      if (message.target !== null && matches(message.target) && !isExpired(message)) {
+        iterator.push(toMessageModel(message));
+      }
+    });
+    // The client may have gone while the subscription was being set up.
+    if (iterator.closed) await unsubscribe();
+    return iterator;
+  }
+}
