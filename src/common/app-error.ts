@@ -33,10 +33,11 @@ export class AppError extends Error {
 
   /** The same error with its field path nested under `prefix` (`input`, `inputs[3]`). */
   under(prefix: string): AppError {
-    const field = this.details.field ? `${prefix}.${this.details.field}` : prefix;
-    const message = this.details.field
-      ? this.message.replace(this.details.field, field)
-      : this.message;
-    return new AppError(this.code, message, { ...this.details, field });
+    if (!this.details.field) return this;
+    const field = `${prefix}.${this.details.field}`;
+    return new AppError(this.code, this.message.replace(this.details.field, field), {
+      ...this.details,
+      field,
+    });
   }
 }

@@ -151,12 +151,13 @@ export class EnvironmentVariables {
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
 
-function describe(error: ValidationError): string {
+function describe(error: ValidationError, raw: Record<string, unknown>): string {
   const rules = Object.values(error.constraints ?? {}).map((text) =>
     // class-validator words its messages "PROPERTY must ..."; the variable is named once, up front.
     text.startsWith(`${error.property} `) ? text.slice(error.property.length + 1) : text,
   );
-  return `${error.property}=${JSON.stringify(error.value)}: ${rules.join('; ')}`;
+  // The value as written: a conversion may have turned 'abc' into NaN, which prints as null.
+  return `${error.property}=${JSON.stringify(raw[error.property])}: ${rules.join('; ')}`;
 }
 
 /** Thrown at start when an environment variable breaks its rule; the message is one line. */
@@ -177,7 +178,9 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   });
   const errors = validateSync(variables, { skipMissingProperties: false });
   if (errors.length > 0) {
-    throw new ConfigurationError(`Invalid configuration: ${errors.map(describe).join(' | ')}`);
+    throw new ConfigurationError(
+      `Invalid configuration: ${errors.map((error) => describe(error, present)).join(' | ')}`,
+    );
   }
   if (variables.ROUTER_MAX_PAYLOAD_SIZE > variables.ROUTER_MAX_MESSAGE_SIZE) {
     throw new ConfigurationError(

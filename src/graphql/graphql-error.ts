@@ -36,7 +36,10 @@ export function toGraphqlError(error: unknown, where: string): GraphQLError {
     });
   }
   if (error instanceof GraphQLError) return error;
-  logger.error(`unexpected error in ${where}`, error instanceof Error ? error.stack : String(error));
+  logger.error(
+    `unexpected error in ${where}`,
+    error instanceof Error ? error.stack : String(error),
+  );
   return new GraphQLError('internal server error', {
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });

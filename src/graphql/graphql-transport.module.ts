@@ -25,6 +25,8 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         // Written when the schema changes outside production; committed as schema.gql.
         autoSchemaFile: config.isProduction ? true : SCHEMA_FILE,
         sortSchema: true,
+        // Field resolvers (Mailbox.messages) get the same guard and error filter as operations.
+        fieldResolverEnhancers: ['guards', 'filters'],
         // The landing page loads its assets from a CDN, which offline machines cannot reach.
         graphiql: false,
         introspection: !config.isProduction,

@@ -1,4 +1,9 @@
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { GraphQLError } from 'graphql';
@@ -75,7 +80,8 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
         onComplete: (ctx, id) => {
           this.active.get(ctx)?.delete(id);
         },
-        onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
+        onError: (_ctx, _id, _payload, errors) =>
+          errors.map((error) => formatError(error.toJSON())),
         onNext: (_ctx, _id, _payload, _args, result) =>
           result.errors
             ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON())) }

@@ -16,7 +16,7 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
   private readonly waiters: Array<Waiter<T>> = [];
   private roomWaiters: Array<() => void> = [];
-  private failure: unknown = null;
+  private failure: Error | null = null;
   private done = false;
 
   constructor(
@@ -53,7 +53,7 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
   }
 
   /** Ends the iterator with an error, delivered after what is already buffered. */
-  fail(error: unknown): void {
+  fail(error: Error): void {
     if (this.done) return;
     this.failure = error;
     const waiters = this.waiters.splice(0);

@@ -23,7 +23,7 @@ export class RedisHealthIndicator {
     return indicator
       .attempt(async () => {
         const reply = await this.redis.ping();
-        if (reply !== 'PONG') throw new Error(`unexpected PING reply ${reply}`);
+        if (reply !== 'PONG') throw new Error(`unexpected PING reply ${String(reply)}`);
       })
       .withTimeout(PING_TIMEOUT_MS);
   }

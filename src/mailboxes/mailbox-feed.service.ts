@@ -55,7 +55,7 @@ export class MailboxFeedService {
   async open(mailbox: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
     const seen = new RecentIds(REPLAY_MEMORY);
     let held: StoredMessage[] | null = after === null ? null : [];
-    let unsubscribe: () => Promise<void> = async () => undefined;
+    let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<Message>(() => unsubscribe());
 
     const deliver = (message: StoredMessage): void => {
@@ -79,8 +79,9 @@ export class MailboxFeedService {
           for (const message of waiting) deliver(message);
         })
         .catch((error: unknown) => {
-          this.logger.warn(`replay of ${mailbox} after ${after} failed: ${(error as Error).message}`);
-          iterator.fail(error);
+          const failure = error instanceof Error ? error : new Error(String(error));
+          this.logger.warn(`replay of ${mailbox} after ${after} failed: ${failure.message}`);
+          iterator.fail(failure);
         });
     }
     return iterator;

@@ -13,9 +13,7 @@ export interface MailboxRecord {
 
 /** What happened when a message was put in a mailbox. */
 export type EnqueueOutcome =
-  | { kind: 'delivered'; receivers: number }
-  | { kind: 'missing' }
-  | { kind: 'duplicate' };
+  { kind: 'delivered'; receivers: number } | { kind: 'missing' } | { kind: 'duplicate' };
 
 function toRecord(hash: Record<string, string>): MailboxRecord | null {
   if (!hash.name) return null;
@@ -41,7 +39,12 @@ export class MailboxRepository {
   ) {}
 
   /** `tokenHash` is a digest of the mailbox's token; the token itself is never stored. */
-  async register(name: string, metadata: unknown, tokenHash: string, now: number): Promise<boolean> {
+  async register(
+    name: string,
+    metadata: unknown,
+    tokenHash: string,
+    now: number,
+  ): Promise<boolean> {
     await this.redis.zadd(this.keys.mailboxIndexAll(), 'NX', String(now), name);
     await this.redis.sadd(this.keys.mailboxIndexActive(), name);
     const registered = await this.redis.registerMailbox(
@@ -65,7 +68,9 @@ export class MailboxRepository {
   }
 
   async findMany(names: string[]): Promise<MailboxRecord[]> {
-    const hashes = await Promise.all(names.map((name) => this.redis.hgetall(this.keys.mailboxMetadata(name))));
+    const hashes = await Promise.all(
+      names.map((name) => this.redis.hgetall(this.keys.mailboxMetadata(name))),
+    );
     return hashes.map(toRecord).filter((record): record is MailboxRecord => record !== null);
   }
 
@@ -83,7 +88,12 @@ export class MailboxRepository {
    * Adds a stored message to the mailbox and pushes it to the mailbox's feed, atomically;
    * a message already there is neither added nor pushed again.
    */
-  async enqueue(name: string, id: string, createdAt: number, payload: string): Promise<EnqueueOutcome> {
+  async enqueue(
+    name: string,
+    id: string,
+    createdAt: number,
+    payload: string,
+  ): Promise<EnqueueOutcome> {
     const result = await this.redis.enqueueMailbox(
       this.keys.mailboxMetadata(name),
       this.keys.mailboxMessages(name),

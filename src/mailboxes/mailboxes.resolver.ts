@@ -1,9 +1,20 @@
-import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import {
+  Args,
+  ID,
+  Int,
+  Mutation,
+  Parent,
+  Query,
+  ResolveField,
+  Resolver,
+  Subscription,
+} from '@nestjs/graphql';
 import { JsonScalar } from '../graphql/json.scalar';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
 import { Message } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
+import { DEFAULT_PAGE_SIZE } from '../messages/page-args';
 import { Mailbox, MailboxRegistration } from './mailbox.model';
 import type { MailboxRecord } from './mailbox.repository';
 import { MailboxFeedService } from './mailbox-feed.service';
@@ -51,13 +62,18 @@ export class MailboxesResolver {
     return toMailbox(await this.service.deactivate(name));
   }
 
-  @ResolveField(() => MessageConnection, { description: 'Stored, unexpired messages, oldest first.' })
+  @ResolveField(() => MessageConnection, {
+    description: 'Stored, unexpired messages, oldest first.',
+  })
   async messages(
     @Parent() mailbox: Mailbox,
-    @Args('first', { type: () => Int, defaultValue: 50 }) first: number,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
+    first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
   ): Promise<MessageConnection> {
-    return toConnection(await this.service.messages(mailbox.name, first, after));
+    return toConnection(
+      await this.service.messages(mailbox.name, first ?? DEFAULT_PAGE_SIZE, after),
+    );
   }
 
   @Subscription(() => Message, {
@@ -70,7 +86,8 @@ export class MailboxesResolver {
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
   ): Promise<AsyncIterableIterator<Message>> {
     const record = await this.service.get(mailbox, 'mailbox');
-    const cursor = after === null || after === undefined ? null : assertMessageId(after, 'after', true);
+    const cursor =
+      after === null || after === undefined ? null : assertMessageId(after, 'after', true);
     return this.feeds.open(record.name, cursor);
   }
 }

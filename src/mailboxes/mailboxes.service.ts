@@ -22,7 +22,10 @@ export class MailboxesService {
   ) {}
 
   /** Registers (or reactivates) a mailbox and returns it with its new token. */
-  async register(nameArg: string, metadata: unknown): Promise<{ mailbox: MailboxRecord; token: string }> {
+  async register(
+    nameArg: string,
+    metadata: unknown,
+  ): Promise<{ mailbox: MailboxRecord; token: string }> {
     const name = assertMailboxName(nameArg, 'name');
     if (metadata !== null && metadata !== undefined) {
       if (typeof metadata !== 'object' || Array.isArray(metadata)) {
@@ -30,11 +33,20 @@ export class MailboxesService {
       }
       const bytes = Buffer.byteLength(JSON.stringify(metadata));
       if (bytes > MAX_METADATA_BYTES) {
-        throw new InvalidFieldError('metadata', `${bytes} bytes exceeds the limit of ${MAX_METADATA_BYTES} bytes`, MAX_METADATA_BYTES);
+        throw new InvalidFieldError(
+          'metadata',
+          `${bytes} bytes exceeds the limit of ${MAX_METADATA_BYTES} bytes`,
+          MAX_METADATA_BYTES,
+        );
       }
     }
     const token = `mbx_${randomBytes(32).toString('base64url')}`;
-    const registered = await this.mailboxes.register(name, metadata ?? null, tokenDigest(token), Date.now());
+    const registered = await this.mailboxes.register(
+      name,
+      metadata ?? null,
+      tokenDigest(token),
+      Date.now(),
+    );
     if (!registered) throw new MailboxExistsError(name);
     return { mailbox: await this.get(name), token };
   }
@@ -61,7 +73,11 @@ export class MailboxesService {
     return this.mailboxes.findMany(await this.mailboxes.allNames());
   }
 
-  async messages(name: string, first: number, after: string | null | undefined): Promise<MessagePage> {
+  async messages(
+    name: string,
+    first: number,
+    after: string | null | undefined,
+  ): Promise<MessagePage> {
     return this.messageReader.page(this.mailboxes.messagesKey(name), first, after);
   }
 }

@@ -14,7 +14,10 @@ export interface MessageLimits {
 export const MAX_TTL_SECONDS = 366 * 24 * 3600;
 const MAX_SHORT_TEXT = 256;
 const MAX_SUBJECT = 1024;
-const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;[\x20-\x7e]*)?$/;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTENT_TYPE =
+  /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}([ \t]*;[\x20-\x7e]*)?$/;
 
 /** A validated send, ready to get its id. */
 export interface CheckedSend {
@@ -23,16 +26,12 @@ export interface CheckedSend {
   idempotencyKey: string | null;
 }
 
-function optionalText(
-  value: string | null | undefined,
-  field: string,
-  max: number,
-): string | null {
+function optionalText(value: string | null | undefined, field: string, max: number): string | null {
   if (value === null || value === undefined) return null;
   if (value.length === 0 || value.length > max) {
     throw new InvalidFieldError(field, `must be 1 to ${max} characters`, max);
   }
-  if (/[\u0000-\u001f\u007f]/.test(value) && field !== 'subject') {
+  if (CONTROL_CHARACTER.test(value)) {
     throw new InvalidFieldError(field, 'must not contain control characters', max);
   }
   return value;
@@ -118,7 +117,10 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
     throw new InvalidFieldError('contentType', 'must be a media type such as text/plain', 255);
   }
   const ttlSeconds = input.ttlSeconds ?? null;
-  if (ttlSeconds !== null && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS)) {
+  if (
+    ttlSeconds !== null &&
+    (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS)
+  ) {
     throw new InvalidFieldError(
       'ttlSeconds',
       `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`,
@@ -129,7 +131,10 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
   if (!Object.values(MessagePriority).includes(priority)) {
     throw new InvalidFieldError('priority', 'must be LOW, NORMAL, HIGH or URGENT');
   }
-  const replyTo = input.replyTo === null || input.replyTo === undefined ? null : assertMailboxName(input.replyTo, 'replyTo');
+  const replyTo =
+    input.replyTo === null || input.replyTo === undefined
+      ? null
+      : assertMailboxName(input.replyTo, 'replyTo');
   const message: CheckedSend['message'] = {
     sender,
     mode: input.mode,

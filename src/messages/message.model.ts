@@ -17,11 +17,14 @@ export enum MessagePriority {
 
 registerEnumType(AddressingMode, {
   name: 'AddressingMode',
-  description: 'DIRECT: one mailbox. BROADCAST: every active mailbox but the sender. TOPIC: a topic.',
+  description:
+    'DIRECT: one mailbox. BROADCAST: every active mailbox but the sender. TOPIC: a topic.',
 });
 registerEnumType(MessagePriority, { name: 'MessagePriority' });
 
-@ObjectType({ description: 'A stored message. Its id is time-ordered (ULID) and is the resume cursor.' })
+@ObjectType({
+  description: 'A stored message. Its id is time-ordered (ULID) and is the resume cursor.',
+})
 export class Message {
   @Field(() => ID)
   id!: string;

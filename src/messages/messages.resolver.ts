@@ -7,7 +7,10 @@ import { toMessageModel } from './stored-message';
 export class MessagesResolver {
   constructor(private readonly messages: MessagesService) {}
 
-  @Query(() => Message, { nullable: true, description: 'A stored message; null when unknown or expired.' })
+  @Query(() => Message, {
+    nullable: true,
+    description: 'A stored message; null when unknown or expired.',
+  })
   async message(@Args('id', { type: () => ID }) id: string): Promise<Message | null> {
     const message = await this.messages.find(id);
     return message && toMessageModel(message);

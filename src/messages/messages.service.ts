@@ -24,20 +24,21 @@ export class MessagesService {
    * entries are skipped and the page is filled from further ids, so a page is short only
    * at the end of the index.
    */
-  async page(indexKey: string, firstArg: number, afterArg: string | null | undefined): Promise<MessagePage> {
+  async page(
+    indexKey: string,
+    firstArg: number,
+    afterArg: string | null | undefined,
+  ): Promise<MessagePage> {
     const { first, after } = checkPageArgs(firstArg, afterArg);
     const messages: StoredMessage[] = [];
     let cursor = after;
-    let hasNextPage = false;
-    for (;;) {
-      const wanted = first - messages.length;
-      const page = await this.messages.pageIds(indexKey, cursor, wanted);
-      const found = await this.messages.findMany(page.ids);
-      messages.push(...found);
+    let hasNextPage: boolean;
+    do {
+      const page = await this.messages.pageIds(indexKey, cursor, first - messages.length);
+      messages.push(...(await this.messages.findMany(page.ids)));
       cursor = page.ids.at(-1) ?? cursor;
       hasNextPage = page.hasNextPage;
-      if (!page.hasNextPage || messages.length >= first) break;
-    }
+    } while (hasNextPage && messages.length < first);
     // The last id looked at, expired ones included: they never come back, so skip them for good.
     return { messages, endCursor: cursor, hasNextPage };
   }

@@ -52,7 +52,8 @@ export class SendMessageInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'The same sender and key within 24 hours return the first messageId and route nothing again.',
+    description:
+      'The same sender and key within 24 hours return the first messageId and route nothing again.',
   })
   idempotencyKey?: string | null;
 }

@@ -1,4 +1,4 @@
-import { AddressingMode, MessagePriority, type Message } from './message.model';
+import { MessagePriority, type AddressingMode, type Message } from './message.model';
 
 /** A message as the service keeps it: times in epoch milliseconds, metadata as parsed JSON. */
 export interface StoredMessage {
@@ -55,6 +55,14 @@ export function toHashFields(message: StoredMessage): string[] {
 /** Rebuilds a message from `HGETALL message:{id}`; null for a missing or unreadable hash. */
 export function fromHash(hash: Record<string, string>): StoredMessage | null {
   if (!hash.id || !hash.sender || hash.content === undefined) return null;
+  let metadata: unknown = null;
+  if (hash.metadata !== undefined) {
+    try {
+      metadata = JSON.parse(hash.metadata) as unknown;
+    } catch {
+      return null;
+    }
+  }
   return {
     id: hash.id,
     sender: hash.sender,
@@ -63,7 +71,7 @@ export function fromHash(hash: Record<string, string>): StoredMessage | null {
     content: hash.content,
     contentType: hash.contentType ?? 'text/plain',
     subject: hash.subject ?? null,
-    metadata: hash.metadata === undefined ? null : (JSON.parse(hash.metadata) as unknown),
+    metadata,
     priority: (hash.priority as MessagePriority | undefined) ?? MessagePriority.NORMAL,
     createdAt: Number(hash.createdAt),
     expiresAt: hash.expiresAt === undefined ? null : Number(hash.expiresAt),

@@ -25,7 +25,10 @@ function baseOptions(config: RedisConfig, role: string): RedisOptions {
  * from REDIS_SENTINELS, else standalone from REDIS_URL. Errors are logged, never thrown
  * from the event emitter (an unhandled `error` event would end the process).
  */
-export function createRedisClient(config: RedisConfig, role: 'commands' | 'subscriber'): ScriptedClient {
+export function createRedisClient(
+  config: RedisConfig,
+  role: 'commands' | 'subscriber',
+): ScriptedClient {
   const logger = new Logger(`Redis:${role}`);
   const options = baseOptions(config, role);
   let client: RedisClient;

@@ -30,6 +30,11 @@ export class RedisPubSubService implements OnModuleDestroy {
     return this.channels.size;
   }
 
+  /** Local listeners of a channel. */
+  listenerCount(channel: string): number {
+    return this.channels.get(channel)?.listeners.size ?? 0;
+  }
+
   get connected(): boolean {
     return this.subscriber.status === 'ready';
   }

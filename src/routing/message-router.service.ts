@@ -6,7 +6,12 @@ import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { MessageRepository } from '../messages/message.repository';
 import { newMessageId } from '../messages/message-id';
 import { AddressingMode } from '../messages/message.model';
-import { enrich, scopeError, validateSendInput, type CheckedSend } from '../messages/message-validation';
+import {
+  enrich,
+  scopeError,
+  validateSendInput,
+  type CheckedSend,
+} from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
 import type { StoredMessage } from '../messages/stored-message';
 import { TopicRepository } from '../topics/topic.repository';
@@ -16,8 +21,19 @@ import { BatchTooLargeError, StoreUnavailableError } from './routing.errors';
 
 export const MAX_BATCH = 100;
 
-function result(messageId: string, status: RouteStatus, recipients: number, error: AppError | null = null): RouteResult {
-  return { messageId, status, recipients, error: error?.message ?? null, errorCode: error?.code ?? null };
+function result(
+  messageId: string,
+  status: RouteStatus,
+  recipients: number,
+  error: AppError | null = null,
+): RouteResult {
+  return {
+    messageId,
+    status,
+    recipients,
+    error: error?.message ?? null,
+    errorCode: error?.code ?? null,
+  };
 }
 
 /** Failures that are Redis's, not the caller's, become SERVICE_UNAVAILABLE. */
@@ -48,16 +64,10 @@ export class MessageRouterService {
 
   /** Routes one message; a refusal is thrown as an AppError whose field reads `input.*`. */
   async route(input: SendMessageInput): Promise<RouteResult> {
-    let checked: CheckedSend;
     try {
-      checked = validateSendInput(input, this.config.limits);
+      return await this.routeChecked(validateSendInput(input, this.config.limits));
     } catch (error) {
-      throw scopeError(error, 'input');
-    }
-    try {
-      return await this.routeChecked(checked);
-    } catch (error) {
-      throw asAppError(error);
+      throw asAppError(scopeError(error, 'input'));
     }
   }
 
@@ -85,7 +95,11 @@ export class MessageRouterService {
   private async routeChecked(checked: CheckedSend): Promise<RouteResult> {
     let message = enrich(checked, newMessageId());
     if (checked.idempotencyKey !== null) {
-      const owner = await this.idempotency.claim(message.sender, checked.idempotencyKey, message.id);
+      const owner = await this.idempotency.claim(
+        message.sender,
+        checked.idempotencyKey,
+        message.id,
+      );
       if (owner !== message.id) {
         // A repeat: complete whatever the first send left undone, from what it stored.
         message = (await this.messages.find(owner)) ?? enrich(checked, owner);
@@ -103,14 +117,18 @@ export class MessageRouterService {
     }
   }
 
-  private async routeDirect(message: StoredMessage, payload: string, written: boolean): Promise<RouteResult> {
+  private async routeDirect(
+    message: StoredMessage,
+    payload: string,
+    written: boolean,
+  ): Promise<RouteResult> {
     const target = message.target as string;
     const outcome = await this.mailboxes.enqueue(target, message.id, message.createdAt, payload);
     if (outcome.kind === 'missing') {
       // Checking the target inside the enqueue script saves a round trip on every send; the
       // price is removing the hash this call wrote when the target turns out to be missing.
       if (written) await this.messages.remove(message.id);
-      throw new MailboxNotFoundError(target, 'input.target', 'is not registered or not active');
+      throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
     return result(message.id, this.liveStatus([outcome]), 1);
   }
@@ -128,7 +146,9 @@ export class MessageRouterService {
     });
     const reached = outcomes.filter((outcome) => outcome.kind !== 'missing');
     if (failures.length === 0) return result(message.id, this.liveStatus(reached), reached.length);
-    this.logger.warn(`broadcast ${message.id} failed for ${failures.length} of ${names.length} recipients`);
+    this.logger.warn(
+      `broadcast ${message.id} failed for ${failures.length} of ${names.length} recipients`,
+    );
     const error = new StoreUnavailableError(
       `${failures.length} of ${names.length} recipients failed, first: ${failures[0]}`,
     );
@@ -141,8 +161,17 @@ export class MessageRouterService {
   }
 
   private async routeTopic(message: StoredMessage, payload: string): Promise<RouteResult> {
-    const receivers = await this.topics.append(message.target as string, message.id, message.createdAt, payload);
-    return result(message.id, receivers !== null && receivers > 0 ? RouteStatus.SUCCESS : RouteStatus.QUEUED, 0);
+    const receivers = await this.topics.append(
+      message.target as string,
+      message.id,
+      message.createdAt,
+      payload,
+    );
+    return result(
+      message.id,
+      receivers !== null && receivers > 0 ? RouteStatus.SUCCESS : RouteStatus.QUEUED,
+      0,
+    );
   }
 
   private liveStatus(outcomes: EnqueueOutcome[]): RouteStatus {

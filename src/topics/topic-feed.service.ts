@@ -19,7 +19,7 @@ export class TopicFeedService {
 
   async open(pattern: string): Promise<AsyncIterableIterator<Message>> {
     const matches = compileTopicPattern(pattern);
-    let unsubscribe: () => Promise<void> = async () => undefined;
+    let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<Message>(() => unsubscribe());
     unsubscribe = await this.pubsub.subscribe(this.topics.feedChannel(), (payload) => {
       const message = payload as StoredMessage;

@@ -15,7 +15,12 @@ export class TopicRepository {
    * Adds a stored message to the topic's history and publishes it, once. Returns the number
    * of service instances listening to topics, or null when the message was already there.
    */
-  async append(topic: string, id: string, createdAt: number, payload: string): Promise<number | null> {
+  async append(
+    topic: string,
+    id: string,
+    createdAt: number,
+    payload: string,
+  ): Promise<number | null> {
     const result = await this.redis.enqueueTopic(
       this.keys.topicMessages(topic),
       this.keys.topicMetadata(topic),
