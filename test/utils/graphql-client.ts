@@ -49,7 +49,12 @@ export class LiveSubscription<T> {
   private waiters: Array<() => void> = [];
   private readonly dispose: () => void;
 
-  constructor(client: Client, query: string, variables: Record<string, unknown>, pick: (data: Record<string, unknown>) => T) {
+  constructor(
+    client: Client,
+    query: string,
+    variables: Record<string, unknown>,
+    pick: (data: Record<string, unknown>) => T,
+  ) {
     this.dispose = client.subscribe<Record<string, unknown>>(
       { query, variables },
       {
@@ -74,8 +79,10 @@ export class LiveSubscription<T> {
   async waitFor(count: number, timeoutMs = 10_000): Promise<T[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.values.length < count) {
-      if (this.errors.length > 0) throw new Error(`subscription failed: ${JSON.stringify(this.errors)}`);
-      if (this.completed) throw new Error(`subscription completed after ${this.values.length} of ${count}`);
+      if (this.errors.length > 0)
+        throw new Error(`subscription failed: ${JSON.stringify(this.errors)}`);
+      if (this.completed)
+        throw new Error(`subscription completed after ${this.values.length} of ${count}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out with ${this.values.length} of ${count} values`);
       await new Promise<void>((resolve) => {
@@ -117,7 +124,10 @@ export class LiveSubscription<T> {
 }
 
 /** A graphql-ws client over a real WebSocket; resolves once the connection is acknowledged. */
-export async function connectWs(wsUrl: string, connectionParams: Record<string, unknown> = {}): Promise<Client> {
+export async function connectWs(
+  wsUrl: string,
+  connectionParams: Record<string, unknown> = {},
+): Promise<Client> {
   let acknowledged: () => void = () => undefined;
   let failed: (error: unknown) => void = () => undefined;
   const ready = new Promise<void>((resolve, reject) => {
@@ -141,7 +151,10 @@ export async function connectWs(wsUrl: string, connectionParams: Record<string, 
 }
 
 /** Waits until `check` returns true, polling; for effects that settle asynchronously. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -1,0 +1,204 @@
+import { ConfigurationError, validateEnvironment } from './environment';
+
+/** The error `validateEnvironment` throws for `raw`; fails the test when it throws nothing. */
+function configurationErrorFor(raw: Record<string, unknown>): ConfigurationError {
+  try {
+    validateEnvironment(raw);
+  } catch (error: unknown) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+describe(validateEnvironment.name, () => {
+  it('gives every documented default for an empty environment', () => {
+    const variables = validateEnvironment({});
+
+    expect(variables).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: '',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      AUTH_ENABLED: true,
+      ROUTER_MAX_RETRY_ATTEMPTS: 3,
+      ROUTER_BASE_RETRY_DELAY: 1,
+      ROUTER_MAX_RETRY_DELAY: 60,
+      ROUTER_RETRY_EXPONENTIAL_BASE: 2,
+      ROUTER_RETRY_JITTER: true,
+      ROUTER_RETRY_CHECK_INTERVAL: 10,
+      ROUTER_CLEANUP_INTERVAL: 300,
+      ROUTER_CONFIRMATION_TTL: 3600,
+      ROUTER_MAX_MESSAGE_SIZE: 16777216,
+      ROUTER_MAX_PAYLOAD_SIZE: 15728640,
+      RATE_LIMIT_PER_MINUTE: 6000,
+    });
+    expect(variables.REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(variables.REDIS_SENTINELS).toBeUndefined();
+    expect(variables.ADMIN_TOKEN).toBeUndefined();
+  });
+
+  it('treats empty strings as unset, so the defaults apply', () => {
+    const variables = validateEnvironment({
+      PORT: '',
+      REDIS_URL: '',
+      AUTH_ENABLED: '',
+      ROUTER_MAX_RETRY_ATTEMPTS: '',
+      ROUTER_RETRY_JITTER: '',
+      REDIS_CLUSTER_NODES: '',
+      ADMIN_TOKEN: '',
+    });
+
+    expect(variables.PORT).toBe(3000);
+    expect(variables.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(variables.AUTH_ENABLED).toBe(true);
+    expect(variables.ROUTER_MAX_RETRY_ATTEMPTS).toBe(3);
+    expect(variables.ROUTER_RETRY_JITTER).toBe(true);
+    expect(variables.REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(variables.ADMIN_TOKEN).toBeUndefined();
+  });
+
+  it('turns numeric strings into numbers', () => {
+    const variables = validateEnvironment({
+      PORT: '8080',
+      ROUTER_MAX_RETRY_ATTEMPTS: '5',
+      ROUTER_MAX_MESSAGE_SIZE: '2048',
+      ROUTER_MAX_PAYLOAD_SIZE: '1024',
+    });
+
+    expect(variables.PORT).toBe(8080);
+    expect(variables.ROUTER_MAX_RETRY_ATTEMPTS).toBe(5);
+    expect(variables.ROUTER_MAX_MESSAGE_SIZE).toBe(2048);
+    expect(variables.ROUTER_MAX_PAYLOAD_SIZE).toBe(1024);
+  });
+
+  it('accepts fractions of a second', () => {
+    const variables = validateEnvironment({
+      ROUTER_RETRY_CHECK_INTERVAL: '0.2',
+      ROUTER_BASE_RETRY_DELAY: '0.5',
+      ROUTER_MAX_RETRY_DELAY: '2.5',
+      ROUTER_CLEANUP_INTERVAL: '0.75',
+    });
+
+    expect(variables.ROUTER_RETRY_CHECK_INTERVAL).toBe(0.2);
+    expect(variables.ROUTER_BASE_RETRY_DELAY).toBe(0.5);
+    expect(variables.ROUTER_MAX_RETRY_DELAY).toBe(2.5);
+    expect(variables.ROUTER_CLEANUP_INTERVAL).toBe(0.75);
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['1', true],
+    ['FALSE', false],
+  ])('reads the boolean %j as %j', (text, expected) => {
+    const variables = validateEnvironment({ AUTH_ENABLED: text, ROUTER_RETRY_JITTER: text });
+
+    expect(variables.AUTH_ENABLED).toBe(expected);
+    expect(variables.ROUTER_RETRY_JITTER).toBe(expected);
+  });
+
+  it('keeps valid strings as given', () => {
+    const variables = validateEnvironment({
+      REDIS_URL: 'rediss://user:pw@redis.example:6380/2',
+      REDIS_KEY_PREFIX: 'tenant-1.mail:',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis-2:7001',
+      ADMIN_TOKEN: 'a'.repeat(16),
+    });
+
+    expect(variables.REDIS_URL).toBe('rediss://user:pw@redis.example:6380/2');
+    expect(variables.REDIS_KEY_PREFIX).toBe('tenant-1.mail:');
+    expect(variables.REDIS_CLUSTER_NODES).toBe('10.0.0.1:7000,redis-2:7001');
+    expect(variables.ADMIN_TOKEN).toBe('a'.repeat(16));
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['a port that is not a number', { PORT: 'abc' }, 'PORT'],
+    ['a port above 65535', { PORT: '70000' }, 'PORT'],
+    ['a fractional port', { PORT: '80.5' }, 'PORT'],
+    ['a URL that is not redis://', { REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    ['a negative retry count', { ROUTER_MAX_RETRY_ATTEMPTS: '-1' }, 'ROUTER_MAX_RETRY_ATTEMPTS'],
+    ['a boolean that is neither', { ROUTER_RETRY_JITTER: 'maybe' }, 'ROUTER_RETRY_JITTER'],
+    ['an unknown NODE_ENV', { NODE_ENV: 'staging' }, 'NODE_ENV'],
+    ['an unknown LOG_LEVEL', { LOG_LEVEL: 'trace' }, 'LOG_LEVEL'],
+    [
+      'a check interval of zero',
+      { ROUTER_RETRY_CHECK_INTERVAL: '0' },
+      'ROUTER_RETRY_CHECK_INTERVAL',
+    ],
+    ['a key prefix with braces', { REDIS_KEY_PREFIX: '{tenant}' }, 'REDIS_KEY_PREFIX'],
+    ['a key prefix with a space', { REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX'],
+    ['cluster nodes without a port', { REDIS_CLUSTER_NODES: 'redis-1' }, 'REDIS_CLUSTER_NODES'],
+    [
+      'cluster nodes with an empty entry',
+      { REDIS_CLUSTER_NODES: 'a:1,,b:2' },
+      'REDIS_CLUSTER_NODES',
+    ],
+    ['cluster nodes split by spaces', { REDIS_CLUSTER_NODES: 'a:1 b:2' }, 'REDIS_CLUSTER_NODES'],
+    ['a short admin token', { ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+    [
+      'a payload limit above the message limit',
+      { ROUTER_MAX_MESSAGE_SIZE: '2048', ROUTER_MAX_PAYLOAD_SIZE: '4096' },
+      'ROUTER_MAX_PAYLOAD_SIZE',
+    ],
+    [
+      'a message limit below the default payload limit',
+      { ROUTER_MAX_MESSAGE_SIZE: '1024' },
+      'ROUTER_MAX_PAYLOAD_SIZE',
+    ],
+    [
+      'a base retry delay above the maximum',
+      { ROUTER_BASE_RETRY_DELAY: '10', ROUTER_MAX_RETRY_DELAY: '5' },
+      'ROUTER_BASE_RETRY_DELAY',
+    ],
+  ])('rejects %s with one line naming %s', (_case, raw, variable) => {
+    const error = configurationErrorFor(raw);
+
+    expect(error.message).not.toMatch(/[\r\n]/);
+    expect(error.message).toContain(`${variable}=`);
+  });
+
+  it('names every bad variable in one line when several are wrong', () => {
+    const error = configurationErrorFor({ PORT: '70000', REDIS_URL: 'http://x' });
+
+    expect(error.message).not.toMatch(/[\r\n]/);
+    expect(error.message).toContain('PORT="70000"');
+    expect(error.message).toContain('REDIS_URL="http://x"');
+  });
+
+  it('states the rule that was broken', () => {
+    expect(configurationErrorFor({ REDIS_URL: 'http://x' }).message).toContain(
+      'must be a redis:// or rediss:// URL',
+    );
+    expect(configurationErrorFor({ PORT: '70000' }).message).toMatch(/PORT="70000": .*65535/);
+    expect(
+      configurationErrorFor({ ROUTER_MAX_MESSAGE_SIZE: '2048', ROUTER_MAX_PAYLOAD_SIZE: '4096' })
+        .message,
+    ).toContain('ROUTER_MAX_PAYLOAD_SIZE=4096: must not exceed ROUTER_MAX_MESSAGE_SIZE (2048)');
+  });
+
+  it('keeps a value with a newline on one line', () => {
+    const error = configurationErrorFor({ REDIS_KEY_PREFIX: 'a\nb' });
+
+    expect(error.message).not.toMatch(/[\r\n]/);
+    expect(error.message).toContain('REDIS_KEY_PREFIX=');
+  });
+
+  it('shows the bad value as it was written', () => {
+    expect(configurationErrorFor({ PORT: 'abc' }).message).toContain('PORT="abc"');
+  });
+
+  it('accepts a payload limit equal to the message limit and equal retry delays', () => {
+    const variables = validateEnvironment({
+      ROUTER_MAX_MESSAGE_SIZE: '4096',
+      ROUTER_MAX_PAYLOAD_SIZE: '4096',
+      ROUTER_BASE_RETRY_DELAY: '5',
+      ROUTER_MAX_RETRY_DELAY: '5',
+    });
+
+    expect(variables.ROUTER_MAX_PAYLOAD_SIZE).toBe(4096);
+    expect(variables.ROUTER_BASE_RETRY_DELAY).toBe(5);
+  });
+});

@@ -1,0 +1,177 @@
+import { AddressingMode, MessagePriority } from './message.model';
+import {
+  fromHash,
+  isExpired,
+  toHashFields,
+  toMessageModel,
+  type StoredMessage,
+} from './stored-message';
+
+const createdAt = Date.UTC(2030, 0, 2, 3, 4, 5, 678);
+
+const full: StoredMessage = {
+  id: '01JGZ5K3Y6Q2V8W9X0A1B2C3D4',
+  sender: 'alice',
+  mode: AddressingMode.DIRECT,
+  target: 'bob',
+  content: 'héllo\nworld 😀',
+  contentType: 'text/markdown; charset=utf-8',
+  subject: 'greetings',
+  metadata: { trace: { spans: [1, 2, 3], ok: true }, note: null, label: 'x' },
+  priority: MessagePriority.URGENT,
+  createdAt,
+  expiresAt: createdAt + 90_000,
+  requireConfirmation: true,
+  correlationId: 'req-1',
+  replyTo: 'alice.replies',
+  threadId: 'thread-9',
+};
+
+const minimal: StoredMessage = {
+  id: '01JGZ5K3Y6Q2V8W9X0A1B2C3D5',
+  sender: 'carol',
+  mode: AddressingMode.BROADCAST,
+  target: null,
+  content: '',
+  contentType: 'text/plain',
+  subject: null,
+  metadata: null,
+  priority: MessagePriority.NORMAL,
+  createdAt,
+  expiresAt: null,
+  requireConfirmation: false,
+  correlationId: null,
+  replyTo: null,
+  threadId: null,
+};
+
+/** What HGETALL returns after HSET key ...fields. */
+function asHash(fields: string[]): Record<string, string> {
+  expect(fields.length % 2).toBe(0);
+  const hash: Record<string, string> = {};
+  for (let index = 0; index < fields.length; index += 2) {
+    hash[fields[index]] = fields[index + 1];
+  }
+  return hash;
+}
+
+describe(toHashFields.name, () => {
+  it('writes every field as a string, each name once', () => {
+    const fields = toHashFields(full);
+    const names = fields.filter((_, index) => index % 2 === 0);
+
+    expect(fields.every((value) => typeof value === 'string')).toBe(true);
+    expect(new Set(names).size).toBe(names.length);
+    expect(asHash(fields)).toMatchObject({
+      createdAt: String(createdAt),
+      expiresAt: String(createdAt + 90_000),
+      requireConfirmation: '1',
+    });
+  });
+
+  it('leaves out the absent fields', () => {
+    const hash = asHash(toHashFields(minimal));
+
+    expect(Object.keys(hash).sort()).toEqual(
+      [
+        'id',
+        'sender',
+        'mode',
+        'content',
+        'contentType',
+        'priority',
+        'createdAt',
+        'requireConfirmation',
+      ].sort(),
+    );
+  });
+});
+
+describe(fromHash.name, () => {
+  it.each([
+    ['a full message', full],
+    ['a minimal message', minimal],
+  ])('gives back %s written by toHashFields', (_case, message) => {
+    expect(fromHash(asHash(toHashFields(message)))).toEqual(message);
+  });
+
+  it('keeps nested metadata as an object and requireConfirmation as a boolean', () => {
+    const read = fromHash(asHash(toHashFields(full)));
+
+    expect(read?.metadata).toEqual({
+      trace: { spans: [1, 2, 3], ok: true },
+      note: null,
+      label: 'x',
+    });
+    expect(read?.requireConfirmation).toBe(true);
+    expect(read?.createdAt).toBe(createdAt);
+  });
+
+  it('keeps empty metadata and an unconfirmed message as they were', () => {
+    const read = fromHash(
+      asHash(toHashFields({ ...full, metadata: {}, requireConfirmation: false })),
+    );
+
+    expect(read?.metadata).toEqual({});
+    expect(read?.requireConfirmation).toBe(false);
+  });
+
+  it('returns null for an empty hash, as HGETALL gives for a missing key', () => {
+    expect(fromHash({})).toBeNull();
+  });
+
+  it.each(['id', 'sender', 'content'])('returns null when %s is missing', (field) => {
+    const hash = asHash(toHashFields(full));
+    delete hash[field];
+
+    expect(fromHash(hash)).toBeNull();
+  });
+});
+
+describe(isExpired.name, () => {
+  const now = 1_000_000;
+
+  it('never expires a message without expiresAt', () => {
+    expect(isExpired({ expiresAt: null }, now)).toBe(false);
+    expect(isExpired({ expiresAt: null }, Number.MAX_SAFE_INTEGER)).toBe(false);
+  });
+
+  it('is not expired a millisecond before expiresAt', () => {
+    expect(isExpired({ expiresAt: now + 1 }, now)).toBe(false);
+  });
+
+  it('is expired at expiresAt and after', () => {
+    expect(isExpired({ expiresAt: now }, now)).toBe(true);
+    expect(isExpired({ expiresAt: now - 1 }, now)).toBe(true);
+  });
+
+  it('uses the current time by default', () => {
+    expect(isExpired({ expiresAt: Date.now() - 1 })).toBe(true);
+    expect(isExpired({ expiresAt: Date.now() + 60_000 })).toBe(false);
+  });
+});
+
+describe(toMessageModel.name, () => {
+  it('turns the times into Date instances and keeps the rest', () => {
+    const model = toMessageModel(full);
+
+    expect(model.createdAt).toBeInstanceOf(Date);
+    expect(model.createdAt.getTime()).toBe(createdAt);
+    expect(model.expiresAt).toBeInstanceOf(Date);
+    expect(model.expiresAt?.getTime()).toBe(createdAt + 90_000);
+    expect(model).toMatchObject({
+      id: full.id,
+      sender: 'alice',
+      target: 'bob',
+      metadata: full.metadata,
+      requireConfirmation: true,
+    });
+  });
+
+  it('keeps a missing expiry as null', () => {
+    const model = toMessageModel(minimal);
+
+    expect(model.createdAt).toEqual(new Date(createdAt));
+    expect(model.expiresAt).toBeNull();
+  });
+});

@@ -1,0 +1,126 @@
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { directInput } from '../factories/messages';
+import { connectWs, graphql, graphqlOk } from '../utils/graphql-client';
+import { MESSAGE, SEND, type RouteView } from '../utils/documents';
+import { RedisServer } from '../utils/redis-server';
+import { registerMailboxes, subscribeMailbox } from '../utils/service';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+const MiB = 1024 * 1024;
+const MAX_PAYLOAD = 15 * MiB;
+const MAX_MESSAGE = 16 * MiB;
+
+describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
+  let redisServer: RedisServer;
+  let service: TestApp;
+  let ws: Client;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    service = await startTestApp(redisServer.url);
+    ws = await connectWs(service.wsUrl);
+    await registerMailboxes(service.baseUrl, 'big', 'sender');
+  });
+
+  afterAll(async () => {
+    await ws.dispose();
+    await service.close();
+    await redisServer.destroy();
+  });
+
+  async function expectHealthy(): Promise<void> {
+    const ready = await fetch(`${service.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    const echo = await graphqlOk<{ mailbox: { name: string } }>(
+      service.baseUrl,
+      '{ mailbox(name: "big") { name } }',
+    );
+    expect(echo.mailbox.name).toBe('big');
+  }
+
+  it('accepts 15 MiB of content end to end, stores it whole and pushes it live', async () => {
+    const feed = await subscribeMailbox(service, ws, 'big');
+    // Multi-byte characters: the limit counts UTF-8 bytes, not characters.
+    const content = 'é'.repeat(MAX_PAYLOAD / 2 - 8) + 'x'.repeat(16);
+    expect(Buffer.byteLength(content)).toBe(MAX_PAYLOAD);
+    const response = await graphql<{ sendMessage: RouteView }>(service.baseUrl, SEND, {
+      input: directInput('sender', 'big', { content }),
+    });
+    expect(response.errors).toBeUndefined();
+    const id = response.data!.sendMessage.messageId;
+    expect(response.data!.sendMessage.status).toBe('SUCCESS');
+
+    const read = await graphqlOk<{ message: { content: string } }>(service.baseUrl, MESSAGE, {
+      id,
+    });
+    expect(read.message.content.length).toBe(content.length);
+    expect(read.message.content === content).toBe(true);
+    const [pushed] = await feed.waitFor(1, 20_000);
+    expect(pushed.id).toBe(id);
+    expect(pushed.content === content).toBe(true);
+    feed.unsubscribe();
+    await expectHealthy();
+  });
+
+  it('refuses one byte more with PAYLOAD_TOO_LARGE naming the field and the limit', async () => {
+    const content = 'x'.repeat(MAX_PAYLOAD + 1);
+    const response = await graphql(service.baseUrl, SEND, {
+      input: directInput('sender', 'big', { content }),
+    });
+    expect(response.data).toBeNull();
+    expect(response.errors?.[0].extensions).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'input.content',
+      limit: MAX_PAYLOAD,
+    });
+    expect(response.errors?.[0].message).toContain(String(MAX_PAYLOAD));
+    await expectHealthy();
+  });
+
+  it('refuses a message whose fields together pass 16 MiB', async () => {
+    const content = 'x'.repeat(MAX_PAYLOAD);
+    const metadata = { blob: 'y'.repeat(MiB) };
+    const response = await graphql(service.baseUrl, SEND, {
+      input: directInput('sender', 'big', { content, metadata }),
+    });
+    expect(response.errors?.[0].extensions).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'input.message',
+      limit: MAX_MESSAGE,
+    });
+    await expectHealthy();
+  });
+
+  it('refuses a 17 MiB request body cleanly, as a GraphQL error', async () => {
+    const body = JSON.stringify({
+      query: SEND,
+      variables: { input: directInput('sender', 'big', { content: 'x'.repeat(17 * MiB) }) },
+    });
+    const response = await fetch(`${service.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(response.status).toBe(413);
+    const json = (await response.json()) as {
+      errors: Array<{ message: string; extensions: Record<string, unknown> }>;
+    };
+    expect(json.errors[0].extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'body' });
+    expect(json.errors[0].message).toMatch(/exceeds the limit of \d+ bytes/);
+    await expectHealthy();
+  });
+
+  it('closes a WebSocket that sends a frame over the limit, and keeps serving', async () => {
+    const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.send('x'.repeat(MAX_MESSAGE + 128 * 1024));
+    // 1009: message too big.
+    expect(await closed).toBe(1009);
+    await expectHealthy();
+  });
+});

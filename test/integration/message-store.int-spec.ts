@@ -1,0 +1,173 @@
+import type { TestingModule } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { monotonicFactory, ulid } from 'ulid';
+import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
+import { MessageRepository } from '../../src/messages/message.repository';
+import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
+import type { StoredMessage } from '../../src/messages/stored-message';
+import { RedisKeys } from '../../src/redis/redis-keys';
+import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { TopicRepository } from '../../src/topics/topic.repository';
+import { eventually } from '../utils/graphql-client';
+import { RedisServer } from '../utils/redis-server';
+import { redisTestingModule } from '../utils/redis-context';
+
+function message(id: string, overrides: Partial<StoredMessage> = {}): StoredMessage {
+  return {
+    id,
+    sender: 'bob',
+    mode: AddressingMode.DIRECT,
+    target: 'alice',
+    content: `content of ${id}`,
+    contentType: 'text/plain',
+    subject: null,
+    metadata: null,
+    priority: MessagePriority.NORMAL,
+    createdAt: Number.parseInt(String(Date.now()), 10),
+    expiresAt: null,
+    requireConfirmation: false,
+    correlationId: null,
+    replyTo: null,
+    threadId: null,
+    ...overrides,
+  };
+}
+
+describe('message storage scripts against a real Redis', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let module: TestingModule;
+  let messages: MessageRepository;
+  let mailboxes: MailboxRepository;
+  let topics: TopicRepository;
+  let pubsub: RedisPubSubService;
+  let keys: RedisKeys;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    redis = redisServer.client();
+    ({ module } = await redisTestingModule(redisServer.url, [
+      MessageRepository,
+      MailboxRepository,
+      TopicRepository,
+    ]));
+    messages = module.get(MessageRepository);
+    mailboxes = module.get(MailboxRepository);
+    topics = module.get(TopicRepository);
+    pubsub = module.get(RedisPubSubService);
+    keys = module.get(RedisKeys);
+    await mailboxes.register('alice', null, 'digest', Date.now());
+  });
+
+  afterAll(async () => {
+    await module.close();
+    await redis.quit();
+    await redisServer.destroy();
+  });
+
+  it('writes a message once: a second write of the same id changes nothing', async () => {
+    const id = ulid();
+    expect(await messages.store(message(id, { content: 'first' }))).toBe(true);
+    expect(await messages.store(message(id, { content: 'second' }))).toBe(false);
+    expect((await messages.find(id))?.content).toBe('first');
+  });
+
+  it('gives an expiring message a Redis TTL and never returns it once expired', async () => {
+    const id = ulid();
+    await messages.store(message(id, { expiresAt: Date.now() + 60_000 }));
+    const ttl = await redis.pttl(keys.message(id));
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+
+    const soon = ulid();
+    await messages.store(message(soon, { expiresAt: Date.now() + 5_000 }));
+    expect(await messages.find(soon, Date.now() + 10_000)).toBeNull();
+  });
+
+  it('enqueues into a mailbox and publishes once; a repeat neither adds nor publishes', async () => {
+    const received: unknown[] = [];
+    const unsubscribe = await pubsub.subscribe(mailboxes.feedChannel('alice'), (payload) =>
+      received.push(payload),
+    );
+    const id = ulid();
+    const first = await mailboxes.enqueue('alice', id, Date.now(), JSON.stringify({ id }));
+    const again = await mailboxes.enqueue('alice', id, Date.now(), JSON.stringify({ id }));
+    expect(first).toEqual({ kind: 'delivered', receivers: 1 });
+    expect(again).toEqual({ kind: 'duplicate' });
+    await eventually(() => received.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toEqual([{ id }]);
+    expect(await redis.zscore(keys.mailboxMessages('alice'), id)).not.toBeNull();
+    await unsubscribe();
+  });
+
+  it('refuses to enqueue into an unknown or deactivated mailbox, writing nothing', async () => {
+    expect(await mailboxes.enqueue('nobody', ulid(), Date.now(), '{}')).toEqual({
+      kind: 'missing',
+    });
+    expect(await redis.exists(keys.mailboxMessages('nobody'))).toBe(0);
+    await mailboxes.register('closing', null, 'digest', Date.now());
+    await mailboxes.deactivate('closing', Date.now());
+    expect(await mailboxes.enqueue('closing', ulid(), Date.now(), '{}')).toEqual({
+      kind: 'missing',
+    });
+    expect(await mailboxes.activeNames()).not.toContain('closing');
+    expect(await mailboxes.allNames()).toContain('closing');
+  });
+
+  it('registers once, refuses a second registration while active, and reactivates after deactivation', async () => {
+    expect(await mailboxes.register('twice', { a: 1 }, 'd1', 1000)).toBe(true);
+    expect(await mailboxes.register('twice', null, 'd2', 2000)).toBe(false);
+    expect(await mailboxes.deactivate('twice', 3000)).toBe(true);
+    expect(await mailboxes.register('twice', null, 'd3', 4000)).toBe(true);
+    const record = await mailboxes.find('twice');
+    expect(record).toMatchObject({ name: 'twice', active: true, createdAt: 1000, metadata: null });
+    expect(await redis.hget(keys.mailboxMetadata('twice'), 'tokenHash')).toBe('d3');
+    expect(await mailboxes.deactivate('never-registered', 5000)).toBe(false);
+  });
+
+  it('pages ids in id order, exactly after the cursor, also within one millisecond', async () => {
+    const index = keys.mailboxMessages('pages');
+    const next = monotonicFactory();
+    const sameMs = Date.now();
+    const ids = Array.from({ length: 30 }, () => next(sameMs));
+    // Inserted shuffled: order comes from the index, not from insertion.
+    for (const id of [...ids].reverse()) await redis.zadd(index, sameMs, id);
+    const first = await messages.pageIds(index, null, 10);
+    expect(first).toEqual({ ids: ids.slice(0, 10), hasNextPage: true });
+    const middle = await messages.pageIds(index, ids[9], 10);
+    expect(middle.ids).toEqual(ids.slice(10, 20));
+    const last = await messages.pageIds(index, ids[19], 10);
+    expect(last).toEqual({ ids: ids.slice(20), hasNextPage: false });
+    expect(await messages.pageIds(index, ids[29], 10)).toEqual({ ids: [], hasNextPage: false });
+    expect((await messages.pageIds(index, '0', 100)).ids).toEqual(ids);
+  });
+
+  it('appends to a topic once and keeps its metadata', async () => {
+    const id = ulid();
+    expect(await topics.append('agents.planner.status', id, 1234, JSON.stringify({ id }))).toBe(0);
+    expect(
+      await topics.append('agents.planner.status', id, 1234, JSON.stringify({ id })),
+    ).toBeNull();
+    expect(await redis.hgetall(keys.topicMetadata('agents.planner.status'))).toMatchObject({
+      name: 'agents.planner.status',
+      messageCount: '1',
+      createdAt: '1234',
+    });
+  });
+
+  it('releases the Redis channel when the last local listener leaves', async () => {
+    const channel = mailboxes.feedChannel('alice');
+    const numsub = async (): Promise<number> =>
+      Number(((await redis.call('PUBSUB', 'NUMSUB', channel)) as Array<string | number>)[1]);
+    const offs = await Promise.all(
+      Array.from({ length: 5 }, () => pubsub.subscribe(channel, () => undefined)),
+    );
+    expect(await numsub()).toBe(1);
+    await Promise.all(offs.slice(0, 4).map((off) => off()));
+    expect(await numsub()).toBe(1);
+    await offs[4]();
+    await eventually(async () => (await numsub()) === 0);
+    expect(pubsub.listenerCount(channel)).toBe(0);
+  });
+});

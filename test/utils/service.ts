@@ -1,0 +1,110 @@
+import type { Redis } from 'ioredis';
+import type { Client } from 'graphql-ws';
+import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { graphqlOk, LiveSubscription, eventually } from './graphql-client';
+import {
+  MAILBOX_FEED,
+  REGISTER,
+  SEND,
+  TOPIC_FEED,
+  type MessageView,
+  type RouteView,
+} from './documents';
+import type { TestApp } from './test-app';
+import type { SendInput } from '../factories/messages';
+
+/** Registers mailboxes over HTTP and returns their tokens by name. */
+export async function registerMailboxes(
+  baseUrl: string,
+  ...names: string[]
+): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {};
+  for (const name of names) {
+    const data = await graphqlOk<{ registerMailbox: { token: string } }>(baseUrl, REGISTER, {
+      name,
+    });
+    tokens[name] = data.registerMailbox.token;
+  }
+  return tokens;
+}
+
+export async function send(baseUrl: string, input: SendInput): Promise<RouteView> {
+  return (await graphqlOk<{ sendMessage: RouteView }>(baseUrl, SEND, { input })).sendMessage;
+}
+
+/** Subscribers of a channel, counted by Redis itself. */
+export async function subscriberCount(redis: Redis, channel: string): Promise<number> {
+  const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as Array<string | number>;
+  return Number(reply[1]);
+}
+
+export function mailboxChannel(app: TestApp, mailbox: string): string {
+  return `${app.prefix}mailbox:{${mailbox}}:feed`;
+}
+
+export function topicChannel(app: TestApp): string {
+  return `${app.prefix}topics:feed`;
+}
+
+/** Waits until the service holds `count` local listeners on `channel` (subscriptions set up). */
+export async function waitForListeners(
+  app: TestApp,
+  channel: string,
+  count: number,
+): Promise<void> {
+  const pubsub = app.app.get(RedisPubSubService);
+  await eventually(() => pubsub.listenerCount(channel) >= count);
+}
+
+/**
+ * Subscribes to a mailbox feed over the WebSocket and waits until the service has set it
+ * up, so that what the test sends next is live for it.
+ */
+export async function subscribeMailbox(
+  app: TestApp,
+  client: Client,
+  mailbox: string,
+  after?: string,
+): Promise<LiveSubscription<MessageView>> {
+  const channel = mailboxChannel(app, mailbox);
+  const before = app.app.get(RedisPubSubService).listenerCount(channel);
+  const subscription = new LiveSubscription<MessageView>(
+    client,
+    MAILBOX_FEED,
+    after === undefined ? { mailbox } : { mailbox, after },
+    (data) => data.mailboxMessages as MessageView,
+  );
+  await waitForListeners(app, channel, before + 1);
+  return subscription;
+}
+
+export type TopicView = Pick<MessageView, 'id' | 'target' | 'content'>;
+
+export async function subscribeTopic(
+  app: TestApp,
+  client: Client,
+  pattern: string,
+): Promise<LiveSubscription<TopicView>> {
+  const channel = topicChannel(app);
+  const before = app.app.get(RedisPubSubService).listenerCount(channel);
+  const subscription = new LiveSubscription<TopicView>(
+    client,
+    TOPIC_FEED,
+    { pattern },
+    (data) => data.topicMessages as TopicView,
+  );
+  await waitForListeners(app, channel, before + 1);
+  return subscription;
+}
+
+/** Every key under the prefix, for checks that nothing unexpected was written. */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
