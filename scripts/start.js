@@ -57,13 +57,20 @@ async function startPrivateRedis(port) {
   const redis = spawn(
     'redis-server',
     [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--logfile', join(dir, 'redis.log'),
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--logfile',
+      join(dir, 'redis.log'),
     ],
     { stdio: 'ignore' },
   );
@@ -73,7 +80,9 @@ async function startPrivateRedis(port) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   redis.kill('SIGKILL');
-  say(`the private redis-server did not start on port ${port}; see .data/redis.log, or set REDIS_URL.`);
+  say(
+    `the private redis-server did not start on port ${port}; see .data/redis.log, or set REDIS_URL.`,
+  );
   process.exit(1);
 }
 
@@ -88,13 +97,20 @@ async function main() {
       const port = await freePort();
       redis = await startPrivateRedis(port);
       env.REDIS_URL = `redis://${DEFAULT_HOST}:${port}`;
-      say(`no Redis at ${DEFAULT_HOST}:${DEFAULT_PORT}: started a private redis-server on port ${port} with its data in .data/`);
+      say(
+        `no Redis at ${DEFAULT_HOST}:${DEFAULT_PORT}: started a private redis-server on port ${port} with its data in .data/`,
+      );
     } else {
-      say(`no Redis answers at ${DEFAULT_HOST}:${DEFAULT_PORT} and redis-server is not on PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL=redis://host:port.`);
+      say(
+        `no Redis answers at ${DEFAULT_HOST}:${DEFAULT_PORT} and redis-server is not on PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL=redis://host:port.`,
+      );
       process.exit(1);
     }
   }
-  const service = spawn(process.execPath, [join(root, 'dist', 'main.js')], { env, stdio: 'inherit' });
+  const service = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
+    env,
+    stdio: 'inherit',
+  });
   const forward = (signal) => service.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);

@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+
+# Build: compile TypeScript to dist/ (the build script also copies src/redis/lua to dist/redis/lua).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+# Runtime: production dependencies and the compiled service only.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=3000
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY schema.gql ./
+# Outside production the service rewrites schema.gql at start, so the non-root user owns /app
+# (node_modules stays root-owned and read-only).
+RUN chown node:node /app /app/schema.gql
+USER node
+EXPOSE 3000
+# The slim image has no curl; node is enough. Liveness never depends on Redis.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+CMD ["node", "dist/main.js"]
