@@ -1,8 +1,8 @@
 import {
   Injectable,
   Logger,
-  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
@@ -26,7 +26,7 @@ type WsContext = Context<Record<string, unknown> | undefined, Extra & Record<Pro
  * the per-socket subscription cap and the shutdown are the service's own.
  */
 @Injectable()
-export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class GraphqlWsServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(GraphqlWsServer.name);
   private wss: WebSocketServer | null = null;
   private dispose: (() => Promise<void> | void) | null = null;
@@ -93,8 +93,12 @@ export class GraphqlWsServer implements OnApplicationBootstrap, BeforeApplicatio
     this.dispose = () => disposable.dispose();
   }
 
-  /** Closes every socket with 1001 (going away) so clients reconnect elsewhere and resume. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Closes every socket with 1001 (going away) so clients reconnect elsewhere and resume.
+   * Runs before the GraphQL module's own teardown, whose HTTP drain would otherwise cut the
+   * upgraded sockets without a close frame.
+   */
+  async onModuleDestroy(): Promise<void> {
     if (!this.wss) return;
     for (const client of this.wss.clients) client.close(GOING_AWAY, 'server shutting down');
     await this.dispose?.();

@@ -12,7 +12,10 @@ export class Mailbox {
   @Field(() => GraphQLISODateTime)
   createdAt!: Date;
 
-  @Field(() => GraphQLISODateTime, { nullable: true })
+  @Field(() => GraphQLISODateTime, {
+    nullable: true,
+    description: 'When the owner last sent, read or subscribed (recorded at most once a second).',
+  })
   lastSeenAt!: Date | null;
 
   @Field(() => JsonScalar, { nullable: true })

@@ -107,6 +107,26 @@ export class MailboxRepository {
     return { kind: 'delivered', receivers: result };
   }
 
+  /** Records that the owner was seen; does nothing for an unknown mailbox. */
+  async touch(name: string, now: number): Promise<void> {
+    await this.redis.touchMailbox(this.keys.mailboxMetadata(name), now);
+  }
+
+  /**
+   * Whether a live subscription to the mailbox is open on any instance: each instance holds
+   * one Redis subscription per mailbox with local subscribers, so Redis's own count answers,
+   * and a crashed instance's subscription vanishes with its connection.
+   */
+  async online(names: string[]): Promise<boolean[]> {
+    if (names.length === 0) return [];
+    const reply = (await this.redis.call(
+      'PUBSUB',
+      'NUMSUB',
+      ...names.map((name) => this.keys.mailboxFeed(name)),
+    )) as Array<string | number>;
+    return names.map((_, index) => Number(reply[index * 2 + 1]) > 0);
+  }
+
   messagesKey(name: string): string {
     return this.keys.mailboxMessages(name);
   }

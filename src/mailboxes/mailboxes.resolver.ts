@@ -19,6 +19,7 @@ import { Mailbox, MailboxRegistration } from './mailbox.model';
 import type { MailboxRecord } from './mailbox.repository';
 import { MailboxFeedService } from './mailbox-feed.service';
 import { MailboxesService } from './mailboxes.service';
+import { PresenceService } from './presence.service';
 
 function toMailbox(record: MailboxRecord): Mailbox {
   return {
@@ -35,6 +36,7 @@ export class MailboxesResolver {
   constructor(
     private readonly service: MailboxesService,
     private readonly feeds: MailboxFeedService,
+    private readonly presence: PresenceService,
   ) {}
 
   @Query(() => Mailbox, { nullable: true })
@@ -62,6 +64,13 @@ export class MailboxesResolver {
     return toMailbox(await this.service.deactivate(name));
   }
 
+  @ResolveField(() => Boolean, {
+    description: 'Whether a live mailboxMessages subscription to it is open on any instance.',
+  })
+  async online(@Parent() mailbox: Mailbox): Promise<boolean> {
+    return this.presence.online(mailbox.name);
+  }
+
   @ResolveField(() => MessageConnection, {
     description: 'Stored, unexpired messages, oldest first.',
   })
@@ -71,6 +80,7 @@ export class MailboxesResolver {
     first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
   ): Promise<MessageConnection> {
+    this.presence.seen(mailbox.name);
     return toConnection(
       await this.service.messages(mailbox.name, first ?? DEFAULT_PAGE_SIZE, after),
     );
@@ -88,6 +98,7 @@ export class MailboxesResolver {
     const record = await this.service.get(mailbox, 'mailbox');
     const cursor =
       after === null || after === undefined ? null : assertMessageId(after, 'after', true);
+    this.presence.seen(record.name);
     return this.feeds.open(record.name, cursor);
   }
 }

@@ -13,6 +13,7 @@ const SCRIPTS = {
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
   deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
   pageIds: { file: 'page-ids.lua', keys: 1 },
+  touchMailbox: { file: 'touch-mailbox.lua', keys: 1 },
 } as const;
 
 type Arg = string | number;
@@ -45,6 +46,7 @@ export interface MailboxScripts {
   ): Promise<number>;
   deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
   pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
+  touchMailbox(metadataKey: string, now: Arg): Promise<number>;
 }
 
 export type ScriptedClient = (Redis | Cluster) & MailboxScripts;

@@ -3,6 +3,7 @@ import { AppError } from '../common/app-error';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
+import { PresenceService } from '../mailboxes/presence.service';
 import { MessageRepository } from '../messages/message.repository';
 import { newMessageId } from '../messages/message-id';
 import { AddressingMode } from '../messages/message.model';
@@ -60,6 +61,7 @@ export class MessageRouterService {
     private readonly mailboxes: MailboxRepository,
     private readonly topics: TopicRepository,
     private readonly idempotency: IdempotencyRepository,
+    private readonly presence: PresenceService,
   ) {}
 
   /** Routes one message; a refusal is thrown as an AppError whose field reads `input.*`. */
@@ -94,6 +96,7 @@ export class MessageRouterService {
 
   private async routeChecked(checked: CheckedSend): Promise<RouteResult> {
     let message = enrich(checked, newMessageId());
+    this.presence.seen(message.sender);
     if (checked.idempotencyKey !== null) {
       const owner = await this.idempotency.claim(
         message.sender,

@@ -1,0 +1,38 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { MailboxRepository } from './mailbox.repository';
+
+/** At most one lastSeenAt write per mailbox per instance in this many milliseconds. */
+const TOUCH_INTERVAL_MS = 1_000;
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * Presence: when a mailbox's owner was last seen (sending, reading or subscribing) and
+ * whether a live subscription to it is open anywhere.
+ */
+@Injectable()
+export class PresenceService {
+  private readonly logger = new Logger(PresenceService.name);
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(private readonly mailboxes: MailboxRepository) {}
+
+  /**
+   * Moves the mailbox's lastSeenAt to now, at most once a second per instance so that a busy
+   * sender does not add a write to every send. Best effort: a failure is logged, never thrown,
+   * since no send or read should fail for the sake of presence.
+   */
+  seen(name: string, now = Date.now()): void {
+    const last = this.lastTouched.get(name);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+    if (this.lastTouched.size >= MAX_REMEMBERED) this.lastTouched.clear();
+    this.lastTouched.set(name, now);
+    this.mailboxes.touch(name, now).catch((error: unknown) => {
+      this.logger.debug(`lastSeenAt of ${name} not recorded: ${(error as Error).message}`);
+    });
+  }
+
+  async online(name: string): Promise<boolean> {
+    const [online] = await this.mailboxes.online([name]);
+    return online;
+  }
+}
