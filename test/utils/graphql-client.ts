@@ -64,7 +64,9 @@ export class LiveSubscription<T> {
           this.wake();
         },
         error: (error) => {
-          this.errors.push(error);
+          // graphql-ws hands over the list of GraphQL errors, or a close event.
+          if (Array.isArray(error)) this.errors.push(...(error as unknown[]));
+          else this.errors.push(error);
           this.wake();
         },
         complete: () => {
@@ -139,6 +141,8 @@ export async function connectWs(
     webSocketImpl: WebSocket,
     connectionParams,
     lazy: false,
+    // Close events are the tests' business; the default would print them.
+    onNonLazyError: () => undefined,
     retryAttempts: 0,
     on: {
       connected: () => acknowledged(),
@@ -158,6 +162,6 @@ export async function eventually(
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

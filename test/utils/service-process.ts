@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './redis-server';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+
+/**
+ * The built service (dist/main.js) as a separate process, for tests that need several
+ * instances or that kill one. `npm test` builds first (pretest).
+ */
+export class ServiceProcess {
+  private child: ChildProcess | null = null;
+  readonly output: string[] = [];
+
+  private constructor(
+    readonly port: number,
+    private readonly environment: Record<string, string>,
+  ) {}
+
+  static async start(environment: Record<string, string>): Promise<ServiceProcess> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+    const service = new ServiceProcess(await freePort(), environment);
+    await service.start();
+    return service;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/graphql`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        AUTH_ENABLED: 'false',
+        LOG_LEVEL: 'warn',
+        ...this.environment,
+        PORT: String(this.port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer): void => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 500) this.output.shift();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.child = child;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        throw new Error(`service exited with ${child.exitCode}: ${this.output.join('')}`);
+      }
+      try {
+        const response = await fetch(`${this.baseUrl}/health/ready`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await this.kill();
+    throw new Error(`service did not become ready: ${this.output.join('')}`);
+  }
+
+  /** Sends a signal and waits for the exit; resolves with the exit code or signal. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return child?.exitCode ?? null;
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.once('exit', (code, signalCode) => resolve(code ?? signalCode)),
+    );
+    child.kill(signal);
+    const result = await exited;
+    this.child = null;
+    return result;
+  }
+
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL');
+  }
+}
