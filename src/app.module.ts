@@ -1,5 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { CleanupModule } from './cleanup/cleanup.module';
+import { DeliveryModule } from './delivery/delivery.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RetryModule } from './retry/retry.module';
+import { SchedulingModule } from './scheduling/scheduling.module';
 import { AppConfigModule } from './config/app-config.module';
 import { GraphqlTransportModule } from './graphql/graphql-transport.module';
 import { HealthModule } from './health/health.module';
@@ -24,6 +29,11 @@ export class AppModule {
         MailboxesModule,
         TopicsModule,
         RoutingModule,
+        SchedulingModule,
+        MetricsModule,
+        DeliveryModule,
+        RetryModule,
+        CleanupModule,
         HealthModule,
       ],
     };

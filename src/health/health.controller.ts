@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { JobsHealthIndicator } from './jobs.health';
 import { RedisHealthIndicator } from './redis.health';
 
 @Controller('health')
@@ -7,6 +8,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly redis: RedisHealthIndicator,
+    private readonly jobs: JobsHealthIndicator,
   ) {}
 
   /** 200 while the process can serve. Never depends on Redis: a Redis outage must not restart pods. */
@@ -16,10 +18,14 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** 200 when Redis answers and the pub/sub connection is up; 503 otherwise. */
+  /** 200 when Redis answers, the pub/sub connection is up and the loops run; 503 otherwise. */
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.redis.commands(), () => this.redis.subscriber()]);
+    return this.health.check([
+      () => this.redis.commands(),
+      () => this.redis.subscriber(),
+      () => this.jobs.check(),
+    ]);
   }
 }

@@ -2,8 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { PushIterator } from '../graphql/push-iterator';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
-import { isExpired, toMessageModel, type StoredMessage } from '../messages/stored-message';
+import { isExpired, toMessageModel } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { DeliveryService, type PushedMessage } from '../delivery/delivery.service';
 import { MailboxRepository } from './mailbox.repository';
 
 const REPLAY_PAGE = 200;
@@ -50,40 +51,48 @@ export class MailboxFeedService {
     private readonly pubsub: RedisPubSubService,
     private readonly mailboxes: MailboxRepository,
     private readonly messages: MessagesService,
+    private readonly delivery: DeliveryService,
   ) {}
 
   async open(mailbox: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
     const seen = new RecentIds(REPLAY_MEMORY);
-    let held: StoredMessage[] | null = after === null ? null : [];
+    let held: PushedMessage[] | null = after === null ? null : [];
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<Message>(() => unsubscribe());
 
-    const deliver = (message: StoredMessage): void => {
-      if (isExpired(message) || seen.has(message.id)) return;
+    const deliver = (message: PushedMessage): void => {
+      if (isExpired(message)) return;
+      // A replayed message's live twin is dropped; a retry of a tracked delivery is not.
+      if (seen.has(message.id) && !((message.deliveryAttempt ?? 0) > 1)) return;
       iterator.push(toMessageModel(message));
     };
 
     unsubscribe = await this.pubsub.subscribe(this.mailboxes.feedChannel(mailbox), (payload) => {
-      const message = payload as StoredMessage;
+      const message = payload as PushedMessage;
       if (held) held.push(message);
       else deliver(message);
     });
     // The client may have gone while the subscription was being set up.
-    if (iterator.closed) await unsubscribe();
-
-    if (after !== null) {
-      this.replay(mailbox, after, iterator, seen)
-        .then(() => {
-          const waiting = held ?? [];
-          held = null;
-          for (const message of waiting) deliver(message);
-        })
-        .catch((error: unknown) => {
-          const failure = error instanceof Error ? error : new Error(String(error));
-          this.logger.warn(`replay of ${mailbox} after ${after} failed: ${failure.message}`);
-          iterator.fail(failure);
-        });
+    if (iterator.closed) {
+      await unsubscribe();
+      return iterator;
     }
+
+    const caughtUp =
+      after === null ? Promise.resolve() : this.replay(mailbox, after, iterator, seen);
+    caughtUp
+      .then(async () => {
+        const waiting = held ?? [];
+        held = null;
+        for (const message of waiting) deliver(message);
+        // Tracked deliveries that waited for a subscriber go out now.
+        if (!iterator.closed) await this.delivery.subscriberArrived(mailbox, seen);
+      })
+      .catch((error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        this.logger.warn(`feed of ${mailbox} after ${after ?? 'now'} failed: ${failure.message}`);
+        iterator.fail(failure);
+      });
     return iterator;
   }
 
@@ -99,6 +108,8 @@ export class MailboxFeedService {
       await iterator.room();
       if (iterator.closed) return;
       const page = await this.messages.page(index, REPLAY_PAGE, cursor);
+      // For a message sent with requireConfirmation, this push is its delivery attempt.
+      await this.delivery.replayed(mailbox, page.messages);
       for (const message of page.messages) {
         seen.add(message.id);
         iterator.push(toMessageModel(message));

@@ -93,14 +93,17 @@ export class MailboxRepository {
     id: string,
     createdAt: number,
     payload: string,
+    requiresConfirmation: boolean,
   ): Promise<EnqueueOutcome> {
     const result = await this.redis.enqueueMailbox(
       this.keys.mailboxMetadata(name),
       this.keys.mailboxMessages(name),
+      this.keys.mailboxPending(name),
       id,
       createdAt,
       this.keys.mailboxFeed(name),
       payload,
+      requiresConfirmation ? '1' : '0',
     );
     if (result === -1) return { kind: 'missing' };
     if (result === -2) return { kind: 'duplicate' };
@@ -125,6 +128,11 @@ export class MailboxRepository {
       ...names.map((name) => this.keys.mailboxFeed(name)),
     )) as Array<string | number>;
     return names.map((_, index) => Number(reply[index * 2 + 1]) > 0);
+  }
+
+  /** Publishes a message to the mailbox's feed; returns how many instances received it. */
+  async push(name: string, payload: string): Promise<number> {
+    return this.redis.publish(this.keys.mailboxFeed(name), payload);
   }
 
   messagesKey(name: string): string {

@@ -1,20 +1,15 @@
 import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { MessagesModule } from '../messages/messages.module';
+import { MailboxStoreModule } from './mailbox-store.module';
 import { MailboxFeedService } from './mailbox-feed.service';
-import { MailboxRepository } from './mailbox.repository';
 import { MailboxesResolver } from './mailboxes.resolver';
 import { MailboxesService } from './mailboxes.service';
 import { PresenceService } from './presence.service';
 
 @Module({
-  imports: [MessagesModule],
-  providers: [
-    MailboxRepository,
-    MailboxesService,
-    MailboxFeedService,
-    MailboxesResolver,
-    PresenceService,
-  ],
-  exports: [MailboxRepository, MailboxesService, PresenceService],
+  imports: [MessagesModule, MailboxStoreModule, DeliveryModule],
+  providers: [MailboxesService, MailboxFeedService, MailboxesResolver, PresenceService],
+  exports: [MailboxStoreModule, MailboxesService, PresenceService],
 })
 export class MailboxesModule {}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { NOTICE_SENDER } from '../delivery/delivery-notice.service';
 import { InvalidFieldError } from '../messages/message.errors';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { assertMailboxName } from '../routing/address';
@@ -27,6 +28,12 @@ export class MailboxesService {
     metadata: unknown,
   ): Promise<{ mailbox: MailboxRecord; token: string }> {
     const name = assertMailboxName(nameArg, 'name');
+    if (name === NOTICE_SENDER) {
+      throw new InvalidFieldError(
+        'name',
+        `"${NOTICE_SENDER}" is reserved for the service's delivery notices`,
+      );
+    }
     if (metadata !== null && metadata !== undefined) {
       if (typeof metadata !== 'object' || Array.isArray(metadata)) {
         throw new InvalidFieldError('metadata', 'must be a JSON object');

@@ -1,4 +1,4 @@
-import { Field, GraphQLISODateTime, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, GraphQLISODateTime, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { JsonScalar } from '../graphql/json.scalar';
 
 export enum AddressingMode {
@@ -70,4 +70,11 @@ export class Message {
 
   @Field(() => String, { nullable: true })
   threadId!: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'On a live push of a message sent with requireConfirmation: which attempt this is (1 = first). Null elsewhere.',
+  })
+  deliveryAttempt?: number | null;
 }

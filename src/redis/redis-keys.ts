@@ -16,6 +16,16 @@
  * | mailboxes:{index}:all | zset | every registered mailbox by creation time |
  * | mailboxes:{index}:active | set | active mailboxes (broadcast recipients) |
  * | idempotency:{sender}:{sha256} | string | first message id of a sender's idempotency key |
+ * | delivery_confirmation:{id}:events | channel | delivery status changes of a message |
+ * | mailbox:{name}:pending | zset | ids of messages awaiting the mailbox's confirmation |
+ * | mailbox:{name}:dead_letters | hash | dead letter records by message id |
+ * | mailbox:{name}:dead_letter_index | zset | dead-lettered message ids by time |
+ * | dead_letters:{index}:all | zset | "<mailbox>|<id>" of every dead letter, by time |
+ * | delivery:{schedule}:<PRIORITY> | zset | "<id>|<mailbox>" deliveries by next decision time |
+ * | expiry:{schedule}:messages | zset | "<id>|<mode>|<target>" of expiring messages by expiry |
+ * | message:{id}:recipients | set | a broadcast's recipients, kept until cleanup |
+ * | expiry:{schedule}:lock | string | the instance running cleanup now (lapses by itself) |
+ * | stats:{router}:counters | hash | router statistics, summed over all instances |
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -58,6 +68,47 @@ export class RedisKeys {
 
   mailboxIndexActive(): string {
     return `${this.prefix}mailboxes:{index}:active`;
+  }
+
+  deliveryEvents(id: string): string {
+    return `${this.prefix}delivery_confirmation:{${id}}:events`;
+  }
+
+  mailboxPending(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:pending`;
+  }
+
+  mailboxDeadLetters(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:dead_letters`;
+  }
+
+  mailboxDeadLetterIndex(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:dead_letter_index`;
+  }
+
+  deadLetterIndex(): string {
+    return `${this.prefix}dead_letters:{index}:all`;
+  }
+
+  /** One schedule per priority, all under one tag so that one script claims across them. */
+  retrySchedule(priority: string): string {
+    return `${this.prefix}delivery:{schedule}:${priority}`;
+  }
+
+  expirySchedule(): string {
+    return `${this.prefix}expiry:{schedule}:messages`;
+  }
+
+  messageRecipients(id: string): string {
+    return `${this.prefix}message:{${id}}:recipients`;
+  }
+
+  cleanupLock(): string {
+    return `${this.prefix}expiry:{schedule}:lock`;
+  }
+
+  statistics(): string {
+    return `${this.prefix}stats:{router}:counters`;
   }
 
   /** `keyDigest` is a hex digest of the client's key: its text never reaches Redis. */

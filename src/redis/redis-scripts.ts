@@ -8,12 +8,17 @@ import type { Cluster, Redis } from 'ioredis';
  */
 const SCRIPTS = {
   storeMessage: { file: 'store-message.lua', keys: 1 },
-  enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 2 },
+  enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
   deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
   pageIds: { file: 'page-ids.lua', keys: 1 },
   touchMailbox: { file: 'touch-mailbox.lua', keys: 1 },
+  createConfirmation: { file: 'create-confirmation.lua', keys: 1 },
+  attemptDelivery: { file: 'attempt-delivery.lua', keys: 1 },
+  updateDelivery: { file: 'update-delivery.lua', keys: 1 },
+  claimDue: { file: 'claim-due.lua', keys: 4 },
+  deadLetter: { file: 'dead-letter.lua', keys: 3 },
 } as const;
 
 type Arg = string | number;
@@ -23,10 +28,12 @@ export interface MailboxScripts {
   enqueueMailbox(
     metadataKey: string,
     messagesKey: string,
+    pendingKey: string,
     id: string,
     score: Arg,
     channel: string,
     payload: string,
+    requiresConfirmation: '0' | '1',
   ): Promise<number>;
   enqueueTopic(
     messagesKey: string,
@@ -47,6 +54,51 @@ export interface MailboxScripts {
   deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
   pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
   touchMailbox(metadataKey: string, now: Arg): Promise<number>;
+  createConfirmation(
+    confirmationKey: string,
+    messageId: string,
+    sender: string,
+    priority: string,
+    expiresAt: string,
+    now: Arg,
+    ...recipients: string[]
+  ): Promise<number>;
+  attemptDelivery(
+    confirmationKey: string,
+    mailbox: string,
+    now: Arg,
+    mode: 'first' | 'retry',
+    expectedAttempts: Arg,
+    eventsChannel: string,
+    ...waitsMs: Arg[]
+  ): Promise<[number, number]>;
+  updateDelivery(
+    confirmationKey: string,
+    mailbox: string,
+    now: Arg,
+    action: 'deliver' | 'wait' | 'fail' | 'expire' | 'redrive',
+    keepFinishedMs: Arg,
+    expectedAttempts: Arg,
+    reason: string,
+    eventsChannel: string,
+  ): Promise<[number, string | null]>;
+  claimDue(
+    urgent: string,
+    high: string,
+    normal: string,
+    low: string,
+    now: Arg,
+    leaseUntil: Arg,
+    limit: Arg,
+  ): Promise<Array<string | number>>;
+  deadLetter(
+    recordsKey: string,
+    indexKey: string,
+    pendingKey: string,
+    messageId: string,
+    now: Arg,
+    record: string,
+  ): Promise<number>;
 }
 
 export type ScriptedClient = (Redis | Cluster) & MailboxScripts;

@@ -1,6 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/app-error';
+import { CleanupRepository } from '../cleanup/cleanup.repository';
 import { AppConfigService } from '../config/app-config.service';
+import { DeliveryService, type PushedMessage } from '../delivery/delivery.service';
+import { StatisticsService } from '../metrics/statistics.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { PresenceService } from '../mailboxes/presence.service';
@@ -62,14 +65,17 @@ export class MessageRouterService {
     private readonly topics: TopicRepository,
     private readonly idempotency: IdempotencyRepository,
     private readonly presence: PresenceService,
+    private readonly delivery: DeliveryService,
+    private readonly cleanup: CleanupRepository,
+    private readonly statistics: StatisticsService,
   ) {}
 
   /** Routes one message; a refusal is thrown as an AppError whose field reads `input.*`. */
   async route(input: SendMessageInput): Promise<RouteResult> {
     try {
-      return await this.routeChecked(validateSendInput(input, this.config.limits));
+      return this.count(await this.routeChecked(validateSendInput(input, this.config.limits)));
     } catch (error) {
-      throw asAppError(scopeError(error, 'input'));
+      throw this.countFailure(asAppError(scopeError(error, 'input')));
     }
   }
 
@@ -84,10 +90,9 @@ export class MessageRouterService {
     return Promise.all(
       inputs.map(async (input, index) => {
         try {
-          const checked = validateSendInput(input, limits);
-          return await this.routeChecked(checked);
+          return this.count(await this.routeChecked(validateSendInput(input, limits)));
         } catch (error) {
-          const failure = asAppError(scopeError(error, `inputs[${index}]`));
+          const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
           return result('', RouteStatus.FAILED, 0, failure);
         }
       }),
@@ -108,44 +113,91 @@ export class MessageRouterService {
         message = (await this.messages.find(owner)) ?? enrich(checked, owner);
       }
     }
-    const written = await this.messages.store(message);
-    const payload = JSON.stringify(message);
     switch (message.mode) {
       case AddressingMode.DIRECT:
-        return this.routeDirect(message, payload, written);
+        return this.routeDirect(message);
       case AddressingMode.BROADCAST:
-        return this.routeBroadcast(message, payload);
+        return this.routeBroadcast(message);
       case AddressingMode.TOPIC:
-        return this.routeTopic(message, payload);
+        await this.store(message, []);
+        return this.routeTopic(message, JSON.stringify(message));
     }
   }
 
-  private async routeDirect(
+  /**
+   * The writes before any index entry or push: the message, its confirmations (for tracked
+   * DIRECT and BROADCAST messages) and its place in the expiry schedule. Returns whether this
+   * call wrote the message (false for a retried send).
+   */
+  private async store(message: StoredMessage, recipients: string[]): Promise<boolean> {
+    const tracked = message.requireConfirmation && message.mode !== AddressingMode.TOPIC;
+    const [written] = await Promise.all([
+      this.messages.store(message),
+      tracked ? this.delivery.track(message, recipients) : undefined,
+      this.cleanup.trackExpiry(message, recipients),
+    ]);
+    return written;
+  }
+
+  /** What the feed gets: the message, and for a tracked one the number of this first push. */
+  private payload(message: StoredMessage): string {
+    return JSON.stringify(
+      message.requireConfirmation
+        ? ({ ...message, deliveryAttempt: 1 } satisfies PushedMessage)
+        : message,
+    );
+  }
+
+  private async enqueue(
     message: StoredMessage,
+    mailbox: string,
     payload: string,
-    written: boolean,
-  ): Promise<RouteResult> {
+  ): Promise<EnqueueOutcome> {
+    const outcome = await this.mailboxes.enqueue(
+      mailbox,
+      message.id,
+      message.createdAt,
+      payload,
+      message.requireConfirmation,
+    );
+    if (message.requireConfirmation && outcome.kind === 'delivered') {
+      await this.delivery.afterEnqueue(message, mailbox, outcome.receivers);
+    }
+    return outcome;
+  }
+
+  private async routeDirect(message: StoredMessage): Promise<RouteResult> {
     const target = message.target as string;
-    const outcome = await this.mailboxes.enqueue(target, message.id, message.createdAt, payload);
+    const written = await this.store(message, [target]);
+    const outcome = await this.enqueue(message, target, this.payload(message));
     if (outcome.kind === 'missing') {
       // Checking the target inside the enqueue script saves a round trip on every send; the
-      // price is removing the hash this call wrote when the target turns out to be missing.
+      // price is removing what this call wrote when the target turns out to be missing.
       if (written) await this.messages.remove(message.id);
       throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
     return result(message.id, this.liveStatus([outcome]), 1);
   }
 
-  private async routeBroadcast(message: StoredMessage, payload: string): Promise<RouteResult> {
+  private async routeBroadcast(message: StoredMessage): Promise<RouteResult> {
     const names = (await this.mailboxes.activeNames()).filter((name) => name !== message.sender);
+    await this.store(message, names);
+    const payload = this.payload(message);
     const settled = await Promise.allSettled(
-      names.map((name) => this.mailboxes.enqueue(name, message.id, message.createdAt, payload)),
+      names.map((name) => this.enqueue(message, name, payload)),
     );
     const outcomes: EnqueueOutcome[] = [];
     const failures: string[] = [];
     settled.forEach((entry, index) => {
-      if (entry.status === 'fulfilled') outcomes.push(entry.value);
-      else failures.push(`${names[index]}: ${(entry.reason as Error).message}`);
+      if (entry.status === 'fulfilled') {
+        outcomes.push(entry.value);
+        if (entry.value.kind === 'missing' && message.requireConfirmation) {
+          // Deactivated between the index read and the enqueue: nothing will ever confirm.
+          void this.delivery.abandon(message, names[index], 'the recipient mailbox is not active');
+        }
+      } else {
+        failures.push(`${names[index]}: ${(entry.reason as Error).message}`);
+      }
     });
     const reached = outcomes.filter((outcome) => outcome.kind !== 'missing');
     if (failures.length === 0) return result(message.id, this.liveStatus(reached), reached.length);
@@ -175,6 +227,18 @@ export class MessageRouterService {
       receivers !== null && receivers > 0 ? RouteStatus.SUCCESS : RouteStatus.QUEUED,
       0,
     );
+  }
+
+  private count(routed: RouteResult): RouteResult {
+    if (routed.status === RouteStatus.FAILED) this.statistics.increment('routingErrors');
+    else this.statistics.increment('messagesRouted');
+    return routed;
+  }
+
+  private countFailure(error: AppError): AppError {
+    const invalid = error.code === 'BAD_USER_INPUT' || error.code === 'PAYLOAD_TOO_LARGE';
+    this.statistics.increment(invalid ? 'validationErrors' : 'routingErrors');
+    return error;
   }
 
   private liveStatus(outcomes: EnqueueOutcome[]): RouteStatus {

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { CleanupModule } from '../cleanup/cleanup.module';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { TopicsModule } from '../topics/topics.module';
@@ -7,7 +9,7 @@ import { MessageRouterService } from './message-router.service';
 import { RoutingResolver } from './routing.resolver';
 
 @Module({
-  imports: [MessagesModule, MailboxesModule, TopicsModule],
+  imports: [MessagesModule, MailboxesModule, TopicsModule, DeliveryModule, CleanupModule],
   providers: [IdempotencyRepository, MessageRouterService, RoutingResolver],
   exports: [MessageRouterService],
 })

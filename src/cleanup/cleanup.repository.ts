@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AddressingMode } from '../messages/message.model';
+import type { StoredMessage } from '../messages/stored-message';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisKeys } from '../redis/redis-keys';
+import type { ScriptedClient } from '../redis/redis-scripts';
+
+/** How long a broadcast's recipient list outlives the message, for cleanup to read it. */
+const RECIPIENTS_GRACE_MS = 7 * 24 * 3600 * 1000;
+
+export interface ExpiredEntry {
+  member: string;
+  messageId: string;
+  mode: AddressingMode;
+  target: string;
+}
+
+/**
+ * Owns the expiry schedule and a broadcast's recipient list, and removes every trace of an
+ * expired message from the indexes that hold it.
+ */
+@Injectable()
+export class CleanupRepository {
+  constructor(
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** Notes an expiring message, and for a broadcast where it went, for cleanup to find. */
+  async trackExpiry(message: StoredMessage, recipients: string[]): Promise<void> {
+    if (message.expiresAt === null) return;
+    const writes: Array<Promise<unknown>> = [
+      this.redis.zadd(
+        this.keys.expirySchedule(),
+        String(message.expiresAt),
+        `${message.id}|${message.mode}|${message.target ?? ''}`,
+      ),
+    ];
+    if (message.mode === AddressingMode.BROADCAST && recipients.length > 0) {
+      const key = this.keys.messageRecipients(message.id);
+      writes.push(
+        this.redis
+          .sadd(key, ...recipients)
+          .then(() => this.redis.pexpireat(key, message.expiresAt! + RECIPIENTS_GRACE_MS)),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  async due(now: number, limit: number): Promise<ExpiredEntry[]> {
+    const members = await this.redis.zrange(
+      this.keys.expirySchedule(),
+      '-inf',
+      String(now),
+      'BYSCORE',
+      'LIMIT',
+      0,
+      limit,
+    );
+    return members.map((member) => {
+      const [messageId, mode, ...rest] = member.split('|');
+      return { member, messageId, mode: mode as AddressingMode, target: rest.join('|') };
+    });
+  }
+
+  async recipients(entry: ExpiredEntry): Promise<string[]> {
+    switch (entry.mode) {
+      case AddressingMode.DIRECT:
+        return [entry.target];
+      case AddressingMode.BROADCAST:
+        return this.redis.smembers(this.keys.messageRecipients(entry.messageId));
+      case AddressingMode.TOPIC:
+        return [];
+    }
+  }
+
+  /** Removes the message from every index and list that names it, then the message itself. */
+  async purge(entry: ExpiredEntry, mailboxes: string[]): Promise<void> {
+    const id = entry.messageId;
+    const removals: Array<Promise<unknown>> = mailboxes.flatMap((mailbox) => [
+      this.redis.zrem(this.keys.mailboxMessages(mailbox), id),
+      this.redis.zrem(this.keys.mailboxPending(mailbox), id),
+      this.redis.hdel(this.keys.mailboxDeadLetters(mailbox), id),
+      this.redis.zrem(this.keys.mailboxDeadLetterIndex(mailbox), id),
+      this.redis.zrem(this.keys.deadLetterIndex(), `${mailbox}|${id}`),
+    ]);
+    if (entry.mode === AddressingMode.TOPIC)
+      removals.push(this.redis.zrem(this.keys.topicMessages(entry.target), id));
+    removals.push(
+      this.redis.del(this.keys.message(id)),
+      this.redis.del(this.keys.deliveryConfirmation(id)),
+      this.redis.del(this.keys.messageRecipients(id)),
+    );
+    await Promise.all(removals);
+    await this.redis.zrem(this.keys.expirySchedule(), entry.member);
+  }
+
+  /** One instance cleans at a time: a lock that lapses by itself if its holder dies. */
+  async lock(owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.cleanupLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlock(owner: string): Promise<void> {
+    if ((await this.redis.get(this.keys.cleanupLock())) === owner)
+      await this.redis.del(this.keys.cleanupLock());
+  }
+}

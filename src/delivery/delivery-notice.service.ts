@@ -1,0 +1,68 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { MessageRepository } from '../messages/message.repository';
+import { newMessageId } from '../messages/message-id';
+import { AddressingMode, MessagePriority } from '../messages/message.model';
+import type { StoredMessage } from '../messages/stored-message';
+import { decodeTime } from 'ulid';
+
+/** The sender name of the service's own notices; no mailbox may be registered under it. */
+export const NOTICE_SENDER = 'mailbox-router';
+
+export interface DeliveryNotice {
+  type: 'delivery.failed' | 'delivery.expired';
+  messageId: string;
+  recipient: string;
+  reason: string;
+  attempts: number;
+}
+
+/**
+ * Tells a sender that a delivery failed or expired, with a short structured message in the
+ * sender's own mailbox, so that an agent can re-plan instead of waiting forever. The notice
+ * carries the facts in `metadata`, and the original message id as `correlationId`.
+ */
+@Injectable()
+export class DeliveryNoticeService {
+  private readonly logger = new Logger(DeliveryNoticeService.name);
+
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly mailboxes: MailboxRepository,
+  ) {}
+
+  async tell(sender: string, notice: DeliveryNotice): Promise<void> {
+    const id = newMessageId();
+    const message: StoredMessage = {
+      id,
+      sender: NOTICE_SENDER,
+      mode: AddressingMode.DIRECT,
+      target: sender,
+      content: JSON.stringify(notice),
+      contentType: 'application/json',
+      subject: `${notice.type}: ${notice.messageId} to ${notice.recipient}`,
+      metadata: { ...notice },
+      priority: MessagePriority.HIGH,
+      createdAt: decodeTime(id),
+      expiresAt: null,
+      requireConfirmation: false,
+      correlationId: notice.messageId,
+      replyTo: null,
+      threadId: null,
+    };
+    await this.messages.store(message);
+    const outcome = await this.mailboxes.enqueue(
+      sender,
+      id,
+      message.createdAt,
+      JSON.stringify(message),
+      false,
+    );
+    if (outcome.kind === 'missing') {
+      await this.messages.remove(id);
+      this.logger.debug(
+        `${notice.type} notice for ${notice.messageId} dropped: sender ${sender} has no active mailbox`,
+      );
+    }
+  }
+}

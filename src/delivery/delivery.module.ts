@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { MailboxStoreModule } from '../mailboxes/mailbox-store.module';
+import { MessagesModule } from '../messages/messages.module';
+import { DeliveryConfirmationRepository } from './delivery-confirmation.repository';
+import { DeliveryNoticeService } from './delivery-notice.service';
+import { DeliveryResolver } from './delivery.resolver';
+import { DeliveryService } from './delivery.service';
+
+@Module({
+  imports: [MessagesModule, MailboxStoreModule],
+  providers: [
+    DeliveryConfirmationRepository,
+    DeliveryNoticeService,
+    DeliveryService,
+    DeliveryResolver,
+  ],
+  exports: [DeliveryService, DeliveryConfirmationRepository],
+})
+export class DeliveryModule {}

@@ -1,0 +1,429 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfigService } from '../config/app-config.service';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { MessageRepository } from '../messages/message.repository';
+import { assertMessageId } from '../messages/message-id';
+import { isExpired, type StoredMessage } from '../messages/stored-message';
+import { StatisticsService } from '../metrics/statistics.service';
+import { retryDelayTableMs, maxAttempts, type RetryPolicy } from '../retry/retry-policy';
+import { assertMailboxName } from '../routing/address';
+import {
+  DeliveryStatus,
+  type DeadLetter,
+  type DeliveryConfirmation,
+} from './delivery-confirmation.model';
+import {
+  DeliveryConfirmationRepository,
+  type DeadLetterRecord,
+  type DueDelivery,
+} from './delivery-confirmation.repository';
+import { DeliveryNotFoundError, NotDeadLetteredError } from './delivery.errors';
+import { toConfirmationModel, type RecipientState } from './delivery-state';
+import { DeliveryNoticeService } from './delivery-notice.service';
+import { toMessageModel } from '../messages/stored-message';
+
+/** A message as pushed to a feed: the stored message and, for tracked deliveries, the attempt. */
+export type PushedMessage = StoredMessage & { deliveryAttempt?: number };
+
+/** How long a claimed due delivery stays hidden from other instances. */
+const CLAIM_LEASE_MS = 30_000;
+const CLAIM_BATCH = 200;
+/** Pending messages pushed at once when a subscriber arrives. */
+const ARRIVAL_BATCH = 1_000;
+
+/**
+ * Delivery confirmation, retries, dead letters and expiry (the seed's DeliveryConfirmation
+ * and the router's retry logic). Every push of a tracked delivery is first claimed by a
+ * script on the confirmation, so that several instances never push the same attempt twice.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly logger = new Logger(DeliveryService.name);
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly confirmations: DeliveryConfirmationRepository,
+    private readonly messages: MessageRepository,
+    private readonly mailboxes: MailboxRepository,
+    private readonly notices: DeliveryNoticeService,
+    private readonly statistics: StatisticsService,
+  ) {}
+
+  private get policy(): RetryPolicy {
+    const retry = this.config.retry;
+    return {
+      maxRetries: retry.maxAttempts,
+      baseDelaySeconds: retry.baseDelaySeconds,
+      maxDelaySeconds: retry.maxDelaySeconds,
+      exponentialBase: retry.exponentialBase,
+      jitter: retry.jitter,
+    };
+  }
+
+  private get keepFinishedMs(): number {
+    return Math.round(this.config.cleanup.confirmationTtlSeconds * 1000);
+  }
+
+  /** Creates the PENDING confirmations of a message before it is routed to `recipients`. */
+  async track(message: StoredMessage, recipients: string[]): Promise<void> {
+    const created = await this.confirmations.create(
+      message.id,
+      message.sender,
+      message.priority,
+      message.expiresAt,
+      recipients,
+      Date.now(),
+    );
+    this.statistics.increment('activeConfirmations', created);
+  }
+
+  /**
+   * After a tracked message was put in `mailbox`: when the push reached a live subscriber it
+   * was the first attempt; otherwise the delivery waits for a subscriber (and for its expiry).
+   */
+  async afterEnqueue(message: StoredMessage, mailbox: string, receivers: number): Promise<void> {
+    if (receivers > 0) {
+      const claimed = await this.confirmations.attempt(
+        message.id,
+        mailbox,
+        'first',
+        0,
+        retryDelayTableMs(this.policy),
+        Date.now(),
+      );
+      if (claimed) {
+        await this.confirmations.schedule(
+          message.id,
+          mailbox,
+          message.priority,
+          this.decisionTime(message, claimed.nextAt),
+        );
+        return;
+      }
+    }
+    await this.scheduleExpiry(message, mailbox);
+  }
+
+  /**
+   * A subscriber of `mailbox` came: deliveries waiting for one are pushed now, each as its
+   * next attempt. `alreadyPushed` are ids the subscriber got from its replay.
+   */
+  async subscriberArrived(
+    mailbox: string,
+    alreadyPushed: { has(id: string): boolean },
+  ): Promise<void> {
+    const ids = await this.confirmations.pendingIds(mailbox, ARRIVAL_BATCH);
+    await Promise.all(
+      ids.filter((id) => !alreadyPushed.has(id)).map((id) => this.pushWaiting(mailbox, id)),
+    );
+  }
+
+  /** A subscriber's replay pushed these stored messages: for tracked ones that is an attempt. */
+  async replayed(mailbox: string, messages: StoredMessage[]): Promise<void> {
+    const tracked = messages.filter((message) => message.requireConfirmation);
+    await Promise.all(
+      tracked.map(async (message) => {
+        const claimed = await this.confirmations.attempt(
+          message.id,
+          mailbox,
+          'first',
+          0,
+          retryDelayTableMs(this.policy),
+          Date.now(),
+        );
+        if (claimed) {
+          await this.confirmations.schedule(
+            message.id,
+            mailbox,
+            message.priority,
+            this.decisionTime(message, claimed.nextAt),
+          );
+        }
+      }),
+    );
+  }
+
+  private async pushWaiting(mailbox: string, messageId: string): Promise<void> {
+    const message = await this.messages.find(messageId);
+    if (!message) return; // expired or gone: the retry or cleanup loop settles it
+    const claimed = await this.confirmations.attempt(
+      messageId,
+      mailbox,
+      'first',
+      0,
+      retryDelayTableMs(this.policy),
+      Date.now(),
+    );
+    if (!claimed) return;
+    if (claimed.attempt > 1) this.statistics.increment('messagesRetried');
+    await this.mailboxes.push(
+      mailbox,
+      JSON.stringify({ ...message, deliveryAttempt: claimed.attempt } satisfies PushedMessage),
+    );
+    await this.confirmations.schedule(
+      messageId,
+      mailbox,
+      message.priority,
+      this.decisionTime(message, claimed.nextAt),
+    );
+  }
+
+  /** The next decision comes at the retry time, or at expiry if that is sooner. */
+  private decisionTime(message: StoredMessage, nextAt: number): number {
+    return message.expiresAt === null ? nextAt : Math.min(nextAt, message.expiresAt);
+  }
+
+  private async scheduleExpiry(message: StoredMessage, mailbox: string): Promise<void> {
+    if (message.expiresAt !== null) {
+      await this.confirmations.schedule(message.id, mailbox, message.priority, message.expiresAt);
+    }
+  }
+
+  /** Settles a delivery that can never happen (its mailbox went away during the send). */
+  async abandon(message: StoredMessage, mailbox: string, reason: string): Promise<void> {
+    try {
+      const failed = await this.confirmations.update(
+        message.id,
+        mailbox,
+        'fail',
+        this.keepFinishedMs,
+        Date.now(),
+        0,
+        reason,
+      );
+      if (failed?.changed) this.statistics.increment('activeConfirmations', -1);
+      await this.confirmations.unschedule(message.id, mailbox, message.priority);
+    } catch (error) {
+      this.logger.warn(
+        `delivery ${message.id} to ${mailbox} not abandoned: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** The recipient confirms: DELIVERED, idempotently. */
+  async confirm(mailboxArg: string, messageIdArg: string): Promise<DeliveryConfirmation> {
+    const mailbox = assertMailboxName(mailboxArg, 'mailbox');
+    const messageId = assertMessageId(messageIdArg, 'messageId');
+    const result = await this.confirmations.update(
+      messageId,
+      mailbox,
+      'deliver',
+      this.keepFinishedMs,
+      Date.now(),
+    );
+    if (!result) throw new DeliveryNotFoundError(messageId, mailbox);
+    if (result.changed) {
+      this.statistics.increment('messagesDelivered');
+      this.statistics.increment('activeConfirmations', -1);
+      const record = await this.confirmations.find(messageId);
+      await Promise.all([
+        this.confirmations.unschedule(messageId, mailbox, record?.priority ?? 'NORMAL'),
+        this.confirmations.removePending(mailbox, messageId),
+      ]);
+    }
+    return toConfirmationModel(messageId, mailbox, result.state);
+  }
+
+  /** One confirmation per recipient; empty for an unknown or untracked message. */
+  async status(messageIdArg: string): Promise<DeliveryConfirmation[]> {
+    const messageId = assertMessageId(messageIdArg, 'messageId');
+    const record = await this.confirmations.find(messageId);
+    if (!record) return [];
+    return [...record.recipients].map(([mailbox, state]) =>
+      toConfirmationModel(messageId, mailbox, state),
+    );
+  }
+
+  async deadLetters(mailboxArg: string | null, first: number): Promise<DeadLetter[]> {
+    const mailbox = mailboxArg === null ? null : assertMailboxName(mailboxArg, 'mailbox');
+    const records = await this.confirmations.deadLetters(mailbox, first);
+    const messages = await this.messages.findMany(records.map((record) => record.messageId));
+    const byId = new Map(messages.map((message) => [message.id, message]));
+    return records
+      .filter((record) => byId.has(record.messageId))
+      .map((record) => ({
+        message: toMessageModel(byId.get(record.messageId) as StoredMessage),
+        mailbox: record.mailbox,
+        reason: record.reason,
+        attempts: record.attempts,
+        deadLetteredAt: new Date(record.deadLetteredAt),
+      }));
+  }
+
+  /** A dead letter gets a fresh count: PENDING again, pushed now if a subscriber is live. */
+  async redrive(mailboxArg: string, messageIdArg: string): Promise<DeliveryConfirmation> {
+    const mailbox = assertMailboxName(mailboxArg, 'mailbox');
+    const messageId = assertMessageId(messageIdArg, 'messageId');
+    const letter = await this.confirmations.findDeadLetter(mailbox, messageId);
+    const message = await this.messages.find(messageId);
+    if (!letter || !message) throw new NotDeadLetteredError(messageId, mailbox);
+    const result = await this.confirmations.update(
+      messageId,
+      mailbox,
+      'redrive',
+      this.keepFinishedMs,
+      Date.now(),
+    );
+    if (!result) throw new NotDeadLetteredError(messageId, mailbox);
+    if (result.changed) this.statistics.increment('activeConfirmations');
+    await this.confirmations.addPending(mailbox, messageId, message.createdAt);
+    await this.confirmations.removeDeadLetter(mailbox, messageId);
+    const [online] = await this.mailboxes.online([mailbox]);
+    if (online) await this.pushWaiting(mailbox, messageId);
+    else await this.scheduleExpiry(message, mailbox);
+    const after = await this.confirmations.find(messageId);
+    return toConfirmationModel(messageId, mailbox, after?.recipients.get(mailbox) ?? result.state);
+  }
+
+  /**
+   * One run of the retry loop: claims due deliveries (most urgent first) and decides each:
+   * finished ones leave the schedule, expired ones turn EXPIRED, exhausted ones FAILED and
+   * dead-lettered, the rest are pushed again if a subscriber is live, else wait for one.
+   * Returns how many were handled.
+   */
+  async processDue(now = Date.now()): Promise<number> {
+    let handled = 0;
+    for (;;) {
+      const due = await this.confirmations.claimDue(now, now + CLAIM_LEASE_MS, CLAIM_BATCH);
+      if (due.length === 0) return handled;
+      await Promise.all(
+        due.map((delivery) =>
+          this.decide(delivery).catch((error: unknown) => {
+            // The lease runs out and the delivery falls due again: nothing is lost.
+            this.logger.warn(
+              `delivery ${delivery.messageId} to ${delivery.mailbox} not decided: ${(error as Error).message}`,
+            );
+          }),
+        ),
+      );
+      handled += due.length;
+      if (due.length < CLAIM_BATCH) return handled;
+    }
+  }
+
+  private async decide({ messageId, mailbox, priority }: DueDelivery): Promise<void> {
+    const record = await this.confirmations.find(messageId);
+    const state = record?.recipients.get(mailbox);
+    if (!record || !state || state.status !== DeliveryStatus.PENDING) {
+      await this.confirmations.unschedule(messageId, mailbox, priority);
+      return;
+    }
+    const message = await this.messages.find(messageId);
+    if (!message || isExpired(message)) {
+      await this.expire(messageId, mailbox, record.sender, record.priority, state);
+      return;
+    }
+    const policy = this.policy;
+    if (!state.waiting && state.n >= maxAttempts(policy)) {
+      await this.fail(message, mailbox, state, `not confirmed after ${state.n} attempts`);
+      return;
+    }
+    const [online] = await this.mailboxes.online([mailbox]);
+    if (!online) {
+      const waiting = await this.confirmations.update(
+        messageId,
+        mailbox,
+        'wait',
+        this.keepFinishedMs,
+        Date.now(),
+        state.n,
+      );
+      if (waiting?.changed || state.waiting) {
+        if (message.expiresAt !== null)
+          await this.confirmations.schedule(messageId, mailbox, priority, message.expiresAt);
+        else await this.confirmations.unschedule(messageId, mailbox, priority);
+      }
+      return;
+    }
+    const mode = state.waiting ? 'first' : 'retry';
+    const claimed = await this.confirmations.attempt(
+      messageId,
+      mailbox,
+      mode,
+      state.n,
+      retryDelayTableMs(policy),
+      Date.now(),
+    );
+    if (!claimed) return; // someone else moved it on; their schedule entry stands
+    this.statistics.increment('messagesRetried');
+    await this.mailboxes.push(
+      mailbox,
+      JSON.stringify({ ...message, deliveryAttempt: claimed.attempt } satisfies PushedMessage),
+    );
+    await this.confirmations.schedule(
+      messageId,
+      mailbox,
+      priority,
+      this.decisionTime(message, claimed.nextAt),
+    );
+  }
+
+  private async fail(
+    message: StoredMessage,
+    mailbox: string,
+    state: RecipientState,
+    reason: string,
+  ): Promise<void> {
+    const failed = await this.confirmations.update(
+      message.id,
+      mailbox,
+      'fail',
+      this.keepFinishedMs,
+      Date.now(),
+      state.n,
+      reason,
+    );
+    if (!failed?.changed) return;
+    this.statistics.increment('messagesFailed');
+    this.statistics.increment('activeConfirmations', -1);
+    const record: DeadLetterRecord = {
+      messageId: message.id,
+      mailbox,
+      reason,
+      attempts: state.n,
+      deadLetteredAt: Date.now(),
+    };
+    await this.confirmations.deadLetter(record);
+    await this.confirmations.unschedule(message.id, mailbox, message.priority);
+    await this.notices.tell(message.sender, {
+      type: 'delivery.failed',
+      messageId: message.id,
+      recipient: mailbox,
+      reason,
+      attempts: state.n,
+    });
+  }
+
+  /** Marks a delivery EXPIRED and tells the sender; used by the retry and cleanup loops. */
+  async expire(
+    messageId: string,
+    mailbox: string,
+    sender: string,
+    priority: string,
+    state: RecipientState,
+  ): Promise<void> {
+    const reason = 'the message expired before it was confirmed';
+    const expired = await this.confirmations.update(
+      messageId,
+      mailbox,
+      'expire',
+      this.keepFinishedMs,
+      Date.now(),
+      null,
+      reason,
+    );
+    await Promise.all([
+      this.confirmations.unschedule(messageId, mailbox, priority),
+      this.confirmations.removePending(mailbox, messageId),
+    ]);
+    if (!expired?.changed) return;
+    this.statistics.increment('activeConfirmations', -1);
+    await this.notices.tell(sender, {
+      type: 'delivery.expired',
+      messageId,
+      recipient: mailbox,
+      reason,
+      attempts: state.n,
+    });
+  }
+}

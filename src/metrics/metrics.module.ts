@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { GraphqlTransportModule } from '../graphql/graphql-transport.module';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
+import { RouterStatisticsResolver } from './router-statistics.resolver';
+import { RouterStatisticsService } from './router-statistics.service';
+import { StatisticsService } from './statistics.service';
+
+/** Counting (global, for every module that counts) and reporting: routerStatistics, /metrics. */
+@Global()
+@Module({
+  imports: [DeliveryModule, GraphqlTransportModule],
+  controllers: [MetricsController],
+  providers: [StatisticsService, RouterStatisticsService, RouterStatisticsResolver, MetricsService],
+  exports: [StatisticsService],
+})
+export class MetricsModule {}

@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { GraphqlWsServer } from '../graphql/graphql-ws.server';
+import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { JobRunner } from '../scheduling/job-runner.service';
+import type { RouterStatistics } from './router-statistics.model';
+import { RouterStatisticsService } from './router-statistics.service';
+
+/** Metric names: the seed's counters with Prometheus conventions, prefixed `mailbox_`. */
+const COUNTER_METRICS = {
+  messagesRouted: ['mailbox_messages_routed_total', 'Messages routed (all instances).'],
+  messagesDelivered: [
+    'mailbox_messages_delivered_total',
+    'Deliveries confirmed by their recipient (all instances).',
+  ],
+  messagesFailed: [
+    'mailbox_messages_failed_total',
+    'Deliveries that exhausted their attempts (all instances).',
+  ],
+  messagesRetried: ['mailbox_messages_retried_total', 'Delivery retries pushed (all instances).'],
+  routingErrors: [
+    'mailbox_routing_errors_total',
+    'Sends that failed for reasons other than input (all instances).',
+  ],
+  validationErrors: [
+    'mailbox_validation_errors_total',
+    'Sends refused for bad input (all instances).',
+  ],
+} as const;
+
+/**
+ * /metrics: the router statistics (shared by all instances, so any instance reports the
+ * service's totals) and this process's own gauges and Node.js defaults. Counters that are
+ * totals over the whole service are exposed as gauges, since this process does not own them.
+ */
+@Injectable()
+export class MetricsService {
+  private readonly registry = new Registry();
+
+  constructor(
+    private readonly statistics: RouterStatisticsService,
+    private readonly pubsub: RedisPubSubService,
+    private readonly ws: GraphqlWsServer,
+    private readonly jobs: JobRunner,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'mailbox_' });
+    // Every statistics gauge of one scrape reads the same snapshot: one Redis read per scrape.
+    let snapshot: { at: number; value: Promise<RouterStatistics | null> } | null = null;
+    const read = (): Promise<RouterStatistics | null> => {
+      if (!snapshot || Date.now() - snapshot.at > 500) {
+        snapshot = { at: Date.now(), value: this.statistics.read().catch(() => null) };
+      }
+      return snapshot.value;
+    };
+    const fromStatistics = (
+      name: string,
+      help: string,
+      pick: (stats: RouterStatistics) => number,
+    ): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const stats = await read();
+          if (stats) this.set(pick(stats));
+        },
+      });
+    };
+    for (const [key, [name, help]] of Object.entries(COUNTER_METRICS)) {
+      fromStatistics(name, help, (stats) => stats[key as keyof typeof COUNTER_METRICS]);
+    }
+    fromStatistics(
+      'mailbox_active_confirmations',
+      'Deliveries awaiting confirmation.',
+      (stats) => stats.activeConfirmations,
+    );
+    fromStatistics(
+      'mailbox_pending_deliveries',
+      'Entries in the retry schedules.',
+      (stats) => stats.pendingDeliveries,
+    );
+    new Gauge({
+      name: 'mailbox_router_statistics_up',
+      help: '1 when the statistics could be read from Redis for this scrape.',
+      registers: [this.registry],
+      async collect() {
+        this.set((await read()) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_websocket_connections',
+      help: 'Open graphql-ws connections on this instance.',
+      registers: [this.registry],
+      collect() {
+        this.set(ws.connections);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_subscribed_channels',
+      help: 'Redis channels this instance subscribes to.',
+      registers: [this.registry],
+      collect() {
+        this.set(pubsub.channelCount);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_background_job_up',
+      help: '1 while the background job is alive on this instance.',
+      labelNames: ['job'],
+      registers: [this.registry],
+      collect() {
+        for (const report of jobs.reports()) this.set({ job: report.name }, report.alive ? 1 : 0);
+      },
+    });
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,13 @@
+import { Query, Resolver } from '@nestjs/graphql';
+import { RouterStatistics } from './router-statistics.model';
+import { RouterStatisticsService } from './router-statistics.service';
+
+@Resolver(() => RouterStatistics)
+export class RouterStatisticsResolver {
+  constructor(private readonly statistics: RouterStatisticsService) {}
+
+  @Query(() => RouterStatistics)
+  async routerStatistics(): Promise<RouterStatistics> {
+    return this.statistics.read();
+  }
+}

@@ -1,0 +1,94 @@
+-- Moves a recipient's delivery to a new state, atomically, and publishes the change.
+--
+-- KEYS[1]  delivery_confirmation:{id}
+-- ARGV[1]  recipient mailbox
+-- ARGV[2]  now, epoch milliseconds
+-- ARGV[3]  action:
+--          'deliver'  PENDING -> DELIVERED (the recipient confirmed); the last attempt gets
+--                     its latency
+--          'wait'     PENDING with ARGV[5] attempts -> waiting for a subscriber (no attempt spent)
+--          'fail'     PENDING with ARGV[5] attempts -> FAILED, reason ARGV[6]
+--          'expire'   PENDING -> EXPIRED
+--          'redrive'  FAILED -> PENDING with a fresh count, waiting for a push
+-- ARGV[4]  milliseconds to keep the confirmation once every recipient is finished
+-- ARGV[5]  expected attempts (for 'wait' and 'fail'), or ''
+-- ARGV[6]  reason (for 'fail' and 'expire'), or ''
+-- ARGV[7]  events channel (delivery_confirmation:{id}:events)
+--
+-- Returns {changed (1 or 0), the recipient's state as JSON} or {0, false} for an unknown
+-- recipient. An action that does not apply changes nothing and returns the current state,
+-- which makes 'deliver' idempotent.
+local field = 'r:' .. ARGV[1]
+local raw = redis.call('HGET', KEYS[1], field)
+if not raw then
+  return { 0, false }
+end
+local state = cjson.decode(raw)
+local action = ARGV[3]
+local now = tonumber(ARGV[2])
+local n = tonumber(state.n) or 0
+local expected = tonumber(ARGV[5])
+local finished = false
+
+if action == 'deliver' then
+  if state.status ~= 'PENDING' then
+    return { 0, raw }
+  end
+  state.status = 'DELIVERED'
+  state.deliveredAt = now
+  state.waiting = false
+  state.next = nil
+  if type(state.log) == 'table' and #state.log > 0 then
+    local last = state.log[#state.log]
+    last.latencyMs = now - last.at
+  end
+  finished = true
+elseif action == 'wait' then
+  if state.status ~= 'PENDING' or state.waiting or expected ~= n then
+    return { 0, raw }
+  end
+  state.waiting = true
+  state.next = nil
+elseif action == 'fail' then
+  if state.status ~= 'PENDING' or expected ~= n then
+    return { 0, raw }
+  end
+  state.status = 'FAILED'
+  state.reason = ARGV[6]
+  state.next = nil
+  state.failedAt = now
+  if type(state.log) == 'table' and #state.log > 0 then
+    state.log[#state.log].error = ARGV[6]
+  end
+  finished = true
+elseif action == 'expire' then
+  if state.status ~= 'PENDING' then
+    return { 0, raw }
+  end
+  state.status = 'EXPIRED'
+  state.reason = ARGV[6]
+  state.next = nil
+  finished = true
+elseif action == 'redrive' then
+  if state.status ~= 'FAILED' then
+    return { 0, raw }
+  end
+  state = { status = 'PENDING', n = 0, waiting = true, redrivenAt = now }
+  local open = redis.call('HINCRBY', KEYS[1], 'open', 1)
+  if open == 1 then
+    redis.call('PERSIST', KEYS[1])
+  end
+else
+  return redis.error_reply('unknown action ' .. action)
+end
+
+local encoded = cjson.encode(state)
+redis.call('HSET', KEYS[1], field, encoded)
+if finished then
+  local open = redis.call('HINCRBY', KEYS[1], 'open', -1)
+  if open <= 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  end
+end
+redis.call('PUBLISH', ARGV[7], cjson.encode({ mailbox = ARGV[1], state = state }))
+return { 1, encoded }

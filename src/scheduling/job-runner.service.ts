@@ -1,0 +1,94 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+
+interface JobState {
+  intervalMs: number;
+  running: Promise<void> | null;
+  startedAt: number | null;
+  lastFinishedAt: number | null;
+  lastError: string | null;
+  runs: number;
+}
+
+export interface JobReport {
+  name: string;
+  alive: boolean;
+  runs: number;
+  lastFinishedAt: number | null;
+  lastError: string | null;
+}
+
+/** A run taking longer than this many intervals (and at least a minute) counts as stuck. */
+const STUCK_INTERVALS = 5;
+
+/**
+ * Runs the background loops as @nestjs/schedule intervals whose periods come from the
+ * configuration, never two runs of one job at a time, and reports whether each is alive
+ * (registered and not stuck) for readiness and statistics.
+ */
+@Injectable()
+export class JobRunner implements OnModuleDestroy {
+  private readonly logger = new Logger(JobRunner.name);
+  private readonly jobs = new Map<string, JobState>();
+  private stopping = false;
+
+  constructor(private readonly scheduler: SchedulerRegistry) {}
+
+  every(name: string, intervalMs: number, work: () => Promise<unknown>): void {
+    const state: JobState = {
+      intervalMs,
+      running: null,
+      startedAt: null,
+      lastFinishedAt: null,
+      lastError: null,
+      runs: 0,
+    };
+    this.jobs.set(name, state);
+    const tick = (): void => {
+      if (state.running || this.stopping) return;
+      state.startedAt = Date.now();
+      state.running = work()
+        .then(() => {
+          state.lastError = null;
+        })
+        .catch((error: unknown) => {
+          state.lastError = error instanceof Error ? error.message : String(error);
+          this.logger.warn(`${name} run failed: ${state.lastError}`);
+        })
+        .finally(() => {
+          state.running = null;
+          state.runs += 1;
+          state.lastFinishedAt = Date.now();
+        });
+    };
+    this.scheduler.addInterval(name, setInterval(tick, intervalMs));
+  }
+
+  reports(now = Date.now()): JobReport[] {
+    return [...this.jobs].map(([name, state]) => {
+      const stuckAfter = Math.max(STUCK_INTERVALS * state.intervalMs, 60_000);
+      const stuck =
+        state.running !== null && state.startedAt !== null && now - state.startedAt > stuckAfter;
+      return {
+        name,
+        alive: !this.stopping && this.scheduler.doesExist('interval', name) && !stuck,
+        runs: state.runs,
+        lastFinishedAt: state.lastFinishedAt,
+        lastError: state.lastError,
+      };
+    });
+  }
+
+  get allAlive(): boolean {
+    return this.jobs.size > 0 && this.reports().every((report) => report.alive);
+  }
+
+  /** Stops the timers and waits for runs in progress, so that shutdown cuts no work in half. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    for (const name of this.jobs.keys()) {
+      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
+    }
+    await Promise.all([...this.jobs.values()].map((state) => state.running ?? Promise.resolve()));
+  }
+}
