@@ -90,8 +90,8 @@ describe('message storage scripts against a real Redis', () => {
       received.push(payload),
     );
     const id = ulid();
-    const first = await mailboxes.enqueue('alice', id, Date.now(), JSON.stringify({ id }));
-    const again = await mailboxes.enqueue('alice', id, Date.now(), JSON.stringify({ id }));
+    const first = await mailboxes.enqueue('alice', id, Date.now(), JSON.stringify({ id }), false);
+    const again = await mailboxes.enqueue('alice', id, Date.now(), JSON.stringify({ id }), false);
     expect(first).toEqual({ kind: 'delivered', receivers: 1 });
     expect(again).toEqual({ kind: 'duplicate' });
     await eventually(() => received.length === 1);
@@ -102,13 +102,13 @@ describe('message storage scripts against a real Redis', () => {
   });
 
   it('refuses to enqueue into an unknown or deactivated mailbox, writing nothing', async () => {
-    expect(await mailboxes.enqueue('nobody', ulid(), Date.now(), '{}')).toEqual({
+    expect(await mailboxes.enqueue('nobody', ulid(), Date.now(), '{}', false)).toEqual({
       kind: 'missing',
     });
     expect(await redis.exists(keys.mailboxMessages('nobody'))).toBe(0);
     await mailboxes.register('closing', null, 'digest', Date.now());
     await mailboxes.deactivate('closing', Date.now());
-    expect(await mailboxes.enqueue('closing', ulid(), Date.now(), '{}')).toEqual({
+    expect(await mailboxes.enqueue('closing', ulid(), Date.now(), '{}', false)).toEqual({
       kind: 'missing',
     });
     expect(await mailboxes.activeNames()).not.toContain('closing');

@@ -1,7 +1,7 @@
 /** GraphQL documents shared by the tests. */
 export const MESSAGE_FIELDS = `
   id sender mode target content contentType subject metadata priority createdAt expiresAt
-  requireConfirmation correlationId replyTo threadId
+  requireConfirmation correlationId replyTo threadId deliveryAttempt
 `;
 
 export const REGISTER = `
@@ -70,6 +70,7 @@ export interface MessageView {
   correlationId: string | null;
   replyTo: string | null;
   threadId: string | null;
+  deliveryAttempt?: number | null;
 }
 
 export interface RouteView {

@@ -108,3 +108,28 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
   } while (cursor !== '0');
   return keys;
 }
+
+const NAME = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}';
+const ID = '[0-9A-HJKMNP-TV-Z]{26}';
+const TOPIC = '[A-Za-z0-9_-]{1,64}(\\.[A-Za-z0-9_-]{1,64}){0,15}';
+
+/** Every key name of the documented layout (docs/redis-layout.md), after the prefix. */
+export const DOCUMENTED_KEY = new RegExp(
+  [
+    `message:\\{${ID}\\}`,
+    `message:\\{${ID}\\}:recipients`,
+    `delivery_confirmation:\\{${ID}\\}`,
+    `mailbox:\\{${NAME}\\}:(messages|metadata|pending|dead_letters|dead_letter_index)`,
+    `topic:\\{${TOPIC}\\}:(messages|metadata)`,
+    'mailboxes:\\{index\\}:(all|active)',
+    'dead_letters:\\{index\\}:all',
+    'delivery:\\{schedule\\}:(URGENT|HIGH|NORMAL|LOW)',
+    'expiry:\\{schedule\\}:(messages|lock)',
+    'stats:\\{router\\}:counters',
+    `idempotency:\\{${NAME}\\}:[0-9a-f]{64}`,
+  ]
+    .map((pattern) => `(${pattern})`)
+    .join('|')
+    .replace(/^/, '^(')
+    .concat(')$'),
+);

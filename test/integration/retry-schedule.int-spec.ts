@@ -1,0 +1,123 @@
+import type { TestingModule } from '@nestjs/testing';
+import { ulid } from 'ulid';
+import { DeliveryConfirmationRepository } from '../../src/delivery/delivery-confirmation.repository';
+import { MessagePriority } from '../../src/messages/message.model';
+import { RedisServer } from '../utils/redis-server';
+import { redisTestingModule } from '../utils/redis-context';
+
+describe('retry schedule and confirmation scripts against a real Redis', () => {
+  let redisServer: RedisServer;
+  let module: TestingModule;
+  let repository: DeliveryConfirmationRepository;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    ({ module } = await redisTestingModule(redisServer.url, [DeliveryConfirmationRepository]));
+    repository = module.get(DeliveryConfirmationRepository);
+  });
+
+  beforeEach(async () => {
+    // The server is this file's own: each test starts from an empty schedule.
+    const redis = redisServer.client();
+    await redis.flushdb();
+    await redis.quit();
+  });
+
+  afterAll(async () => {
+    await module.close();
+    await redisServer.destroy();
+  });
+
+  it('claims due deliveries most urgent first, and each only once until its lease runs out', async () => {
+    const now = 1_000_000;
+    await repository.schedule('low-old', 'm', MessagePriority.LOW, now - 5_000);
+    await repository.schedule('normal', 'm', MessagePriority.NORMAL, now - 100);
+    await repository.schedule('urgent-new', 'm', MessagePriority.URGENT, now - 1);
+    await repository.schedule('high', 'm', MessagePriority.HIGH, now - 50);
+    await repository.schedule('not-yet', 'm', MessagePriority.URGENT, now + 1_000);
+
+    const claimed = await repository.claimDue(now, now + 30_000, 10);
+    expect(claimed.map((due) => due.messageId)).toEqual([
+      'urgent-new',
+      'high',
+      'normal',
+      'low-old',
+    ]);
+    expect(claimed[0]).toEqual({
+      messageId: 'urgent-new',
+      mailbox: 'm',
+      priority: MessagePriority.URGENT,
+    });
+
+    expect(await repository.claimDue(now + 1, now + 30_000, 10)).toEqual([]);
+    // A claimer that died: its lease ends and the entries are due again for someone else.
+    const reclaimed = await repository.claimDue(now + 30_000, now + 60_000, 10);
+    expect(reclaimed.map((due) => due.messageId)).toEqual([
+      'not-yet',
+      'urgent-new',
+      'high',
+      'normal',
+      'low-old',
+    ]);
+  });
+
+  it('respects the claim limit across priorities', async () => {
+    const now = 5_000_000;
+    for (let i = 0; i < 3; i += 1)
+      await repository.schedule(`u${i}`, 'x', MessagePriority.URGENT, now - 10);
+    for (let i = 0; i < 3; i += 1)
+      await repository.schedule(`l${i}`, 'x', MessagePriority.LOW, now - 10);
+    const first = await repository.claimDue(now, now + 1_000, 4);
+    expect(first.map((due) => due.messageId)).toEqual(['u0', 'u1', 'u2', 'l0']);
+  });
+
+  it('lets only one of two concurrent claimers record the same attempt', async () => {
+    const id = ulid();
+    await repository.create(id, 'sender', MessagePriority.NORMAL, null, ['r1'], Date.now());
+    const waits = [1_000, 2_000, 4_000];
+    const [x, y] = await Promise.all([
+      repository.attempt(id, 'r1', 'first', 0, waits, 10),
+      repository.attempt(id, 'r1', 'first', 0, waits, 10),
+    ]);
+    expect([x, y].filter((claim) => claim !== null)).toEqual([{ attempt: 1, nextAt: 1_010 }]);
+    const [r2, r3] = await Promise.all([
+      repository.attempt(id, 'r1', 'retry', 1, waits, 2_000),
+      repository.attempt(id, 'r1', 'retry', 1, waits, 2_000),
+    ]);
+    expect([r2, r3].filter((claim) => claim !== null)).toEqual([{ attempt: 2, nextAt: 4_000 }]);
+    expect(await repository.attempt(id, 'r1', 'retry', 2, waits, 5_000)).toEqual({
+      attempt: 3,
+      nextAt: 9_000,
+    });
+    // Past the table the last wait repeats.
+    expect(await repository.attempt(id, 'r1', 'retry', 3, waits, 10_000)).toEqual({
+      attempt: 4,
+      nextAt: 14_000,
+    });
+  });
+
+  it('confirms idempotently, keeps the latency of the last push, and expires the record once all are finished', async () => {
+    const id = ulid();
+    await repository.create(id, 'sender', MessagePriority.HIGH, null, ['a', 'b'], 0);
+    await repository.attempt(id, 'a', 'first', 0, [1_000], 100);
+    const first = await repository.update(id, 'a', 'deliver', 60_000, 350);
+    expect(first?.changed).toBe(true);
+    expect(first?.state).toMatchObject({
+      status: 'DELIVERED',
+      deliveredAt: 350,
+      log: [{ n: 1, at: 100, latencyMs: 250 }],
+    });
+    const again = await repository.update(id, 'a', 'deliver', 60_000, 999);
+    expect(again).toEqual({ changed: false, state: first?.state });
+    expect(await repository.update(id, 'nobody', 'deliver', 60_000, 999)).toBeNull();
+
+    const redis = redisServer.client();
+    const key = (await redis.keys(`*delivery_confirmation:{${id}}`))[0];
+    expect(await redis.pttl(key)).toBe(-1);
+    await repository.update(id, 'b', 'expire', 60_000, 1_000, null, 'gone');
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    await redis.quit();
+  });
+});
