@@ -1,26 +1,52 @@
-import { Injectable, Logger, type CanActivate, type OnModuleInit } from '@nestjs/common';
-import { AppConfigService } from '../config/app-config.service';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { GqlExecutionContext, type GqlContextType } from '@nestjs/graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { ADMIN_ONLY_KEY, PUBLIC_KEY, type RequestContext } from './auth.decorators';
+import { AuthService } from './auth.service';
+import { assertAdmin, type Principal } from './principal';
+
+const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
 
 /**
- * The single gate every resolver passes through (registered as the global guard), so that
- * authentication switches on in one place. Token checks are not enforced by this version:
- * every operation is open, and the start says so when AUTH_ENABLED is true.
+ * The single gate of every operation, over HTTP and WebSocket: establishes the caller from
+ * its token, enforces admin-only operations and charges the caller's rate limit once per
+ * root field (a batch of sends costs one per message). Ownership of a mailbox is checked by
+ * the resolvers, which know which mailbox an operation touches.
  */
 @Injectable()
-export class AuthGuard implements CanActivate, OnModuleInit {
-  private readonly logger = new Logger(AuthGuard.name);
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly reflector: Reflector,
+  ) {}
 
-  constructor(private readonly config: AppConfigService) {}
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY_KEY, targets) === true;
 
-  onModuleInit(): void {
-    if (this.config.auth.enabled) {
-      this.logger.warn(
-        'AUTH_ENABLED=true, but this version does not enforce tokens yet: every operation is open. Do not expose it beyond a trusted network.',
+    if (context.getType<GqlContextType>() !== 'graphql') {
+      const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>();
+      const principal = await this.auth.authenticate(request.headers.authorization);
+      if (adminOnly) assertAdmin(principal, 'this endpoint');
+      return true;
+    }
+
+    const graphql = GqlExecutionContext.create(context);
+    const request = graphql.getContext<RequestContext>();
+    const principal: Principal =
+      request.principal ?? (await this.auth.authenticate(request.req?.headers.authorization));
+    request.principal = principal;
+    const info = graphql.getInfo<GraphQLResolveInfo>();
+    if (ROOT_TYPES.has(info.parentType.name)) {
+      if (adminOnly) assertAdmin(principal, info.fieldName);
+      const args = graphql.getArgs<{ inputs?: unknown[] }>();
+      await this.auth.charge(
+        principal,
+        Array.isArray(args.inputs) ? Math.max(1, args.inputs.length) : 1,
       );
     }
-  }
-
-  canActivate(): boolean {
     return true;
   }
 }

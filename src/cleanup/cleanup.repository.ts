@@ -47,6 +47,15 @@ export class CleanupRepository {
     await Promise.all(writes);
   }
 
+  /** Takes a message that was refused after it was stored off the expiry schedule. */
+  async untrackExpiry(message: StoredMessage): Promise<void> {
+    if (message.expiresAt === null) return;
+    await this.redis.zrem(
+      this.keys.expirySchedule(),
+      `${message.id}|${message.mode}|${message.target ?? ''}`,
+    );
+  }
+
   async due(now: number, limit: number): Promise<ExpiredEntry[]> {
     const members = await this.redis.zrange(
       this.keys.expirySchedule(),

@@ -187,6 +187,11 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
       `Invalid configuration: ROUTER_MAX_PAYLOAD_SIZE=${variables.ROUTER_MAX_PAYLOAD_SIZE}: must not exceed ROUTER_MAX_MESSAGE_SIZE (${variables.ROUTER_MAX_MESSAGE_SIZE})`,
     );
   }
+  if (variables.NODE_ENV === 'production' && variables.AUTH_ENABLED && !variables.ADMIN_TOKEN) {
+    throw new ConfigurationError(
+      'Invalid configuration: ADMIN_TOKEN is not set: it is required when NODE_ENV=production and AUTH_ENABLED=true',
+    );
+  }
   if (variables.ROUTER_BASE_RETRY_DELAY > variables.ROUTER_MAX_RETRY_DELAY) {
     throw new ConfigurationError(
       `Invalid configuration: ROUTER_BASE_RETRY_DELAY=${variables.ROUTER_BASE_RETRY_DELAY}: must not exceed ROUTER_MAX_RETRY_DELAY (${variables.ROUTER_MAX_RETRY_DELAY})`,

@@ -1,4 +1,12 @@
 import { Args, ID, Int, Mutation, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import {
+  assertAdmin,
+  assertOwnerOrAdmin,
+  ForbiddenError,
+  mayActFor,
+  type Principal,
+} from '../auth/principal';
 import { PushIterator } from '../graphql/push-iterator';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
@@ -23,15 +31,19 @@ export class DeliveryResolver {
   })
   async deliveryStatus(
     @Args('messageId', { type: () => ID }) messageId: string,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<DeliveryConfirmation[]> {
-    return this.delivery.status(messageId);
+    return this.delivery.status(messageId, principal);
   }
 
   @Query(() => [DeadLetter], { description: 'Newest first; of one mailbox, or of all.' })
   async deadLetters(
     @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number | null,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<DeadLetter[]> {
+    if (mailbox === null || mailbox === undefined) assertAdmin(principal, 'deadLetters');
+    else assertOwnerOrAdmin(principal, mailbox, 'mailbox');
     const count = first ?? 50;
     if (!Number.isInteger(count) || count < 1 || count > MAX_DEAD_LETTERS) {
       throw new InvalidFieldError(
@@ -49,7 +61,9 @@ export class DeliveryResolver {
   async confirmDelivery(
     @Args('mailbox') mailbox: string,
     @Args('messageId', { type: () => ID }) messageId: string,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<DeliveryConfirmation> {
+    assertOwnerOrAdmin(principal, mailbox, 'mailbox');
     return this.delivery.confirm(mailbox, messageId);
   }
 
@@ -59,7 +73,9 @@ export class DeliveryResolver {
   async redriveDeadLetter(
     @Args('mailbox') mailbox: string,
     @Args('messageId', { type: () => ID }) messageId: string,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<DeliveryConfirmation> {
+    assertOwnerOrAdmin(principal, mailbox, 'mailbox');
     return this.delivery.redrive(mailbox, messageId);
   }
 
@@ -69,14 +85,25 @@ export class DeliveryResolver {
   })
   async deliveryStatusChanged(
     @Args('messageId', { type: () => ID }) messageIdArg: string,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<AsyncIterableIterator<DeliveryConfirmation>> {
     const messageId = assertMessageId(messageIdArg, 'messageId');
+    // The sender and the admin follow every recipient; a recipient follows its own delivery.
+    const record = await this.confirmations.find(messageId);
+    const everyone = mayActFor(principal, record?.sender ?? null);
+    if (!everyone && !(principal.kind === 'mailbox' && record?.recipients.has(principal.mailbox))) {
+      throw new ForbiddenError(
+        'messageId',
+        'this token is neither the sender nor a recipient of the message',
+      );
+    }
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<DeliveryConfirmation>(() => unsubscribe());
     unsubscribe = await this.pubsub.subscribe(
       this.confirmations.eventsChannel(messageId),
       (payload) => {
         const event = payload as { mailbox: string; state: RecipientState };
+        if (!everyone && !mayActFor(principal, event.mailbox)) return;
         iterator.push(toConfirmationModel(messageId, event.mailbox, event.state));
       },
     );

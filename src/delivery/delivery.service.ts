@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { mayActFor, type Principal } from '../auth/principal';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MessageRepository } from '../messages/message.repository';
@@ -118,8 +119,12 @@ export class DeliveryService {
     );
   }
 
-  /** A subscriber's replay pushed these stored messages: for tracked ones that is an attempt. */
-  async replayed(mailbox: string, messages: StoredMessage[]): Promise<void> {
+  /**
+   * A subscriber's replay pushes these stored messages: for tracked ones still waiting for a
+   * push, this is their next attempt. Returns the attempt number of each message it counted.
+   */
+  async replayed(mailbox: string, messages: StoredMessage[]): Promise<Map<string, number>> {
+    const attempts = new Map<string, number>();
     const tracked = messages.filter((message) => message.requireConfirmation);
     await Promise.all(
       tracked.map(async (message) => {
@@ -132,6 +137,7 @@ export class DeliveryService {
           Date.now(),
         );
         if (claimed) {
+          attempts.set(message.id, claimed.attempt);
           await this.confirmations.schedule(
             message.id,
             mailbox,
@@ -141,6 +147,7 @@ export class DeliveryService {
         }
       }),
     );
+    return attempts;
   }
 
   private async pushWaiting(mailbox: string, messageId: string): Promise<void> {
@@ -177,6 +184,17 @@ export class DeliveryService {
     if (message.expiresAt !== null) {
       await this.confirmations.schedule(message.id, mailbox, message.priority, message.expiresAt);
     }
+  }
+
+  /** Removes the confirmations of a message that was refused after they were written. */
+  async forget(message: StoredMessage): Promise<void> {
+    const record = await this.confirmations.find(message.id);
+    if (!record) return;
+    await this.confirmations.remove(message.id);
+    const open = [...record.recipients.values()].filter(
+      (state) => state.status === DeliveryStatus.PENDING,
+    ).length;
+    this.statistics.increment('activeConfirmations', -open);
   }
 
   /** Settles a delivery that can never happen (its mailbox went away during the send). */
@@ -224,14 +242,18 @@ export class DeliveryService {
     return toConfirmationModel(messageId, mailbox, result.state);
   }
 
-  /** One confirmation per recipient; empty for an unknown or untracked message. */
-  async status(messageIdArg: string): Promise<DeliveryConfirmation[]> {
+  /**
+   * One confirmation per recipient; empty for an unknown or untracked message. The sender and
+   * the admin see every recipient's delivery; a recipient sees its own.
+   */
+  async status(messageIdArg: string, principal: Principal): Promise<DeliveryConfirmation[]> {
     const messageId = assertMessageId(messageIdArg, 'messageId');
     const record = await this.confirmations.find(messageId);
     if (!record) return [];
-    return [...record.recipients].map(([mailbox, state]) =>
-      toConfirmationModel(messageId, mailbox, state),
-    );
+    const everyone = mayActFor(principal, record.sender);
+    return [...record.recipients]
+      .filter(([mailbox]) => everyone || mayActFor(principal, mailbox))
+      .map(([mailbox, state]) => toConfirmationModel(messageId, mailbox, state));
   }
 
   async deadLetters(mailboxArg: string | null, first: number): Promise<DeadLetter[]> {

@@ -5,7 +5,7 @@ import { AppError, type ErrorCode } from '../common/app-error';
 const logger = new Logger('GraphQL');
 
 /** The HTTP status a code would have, carried in extensions for clients that want one. */
-function httpStatusOf(code: ErrorCode): number {
+export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case 'BAD_USER_INPUT':
       return 400;
@@ -49,15 +49,20 @@ const ARGUMENT_VALUE_ERROR =
   /^(Variable "\$[^"]+" got invalid value|Value ".*" does not exist in|Enum ".*" cannot represent|Expected value of type|Argument ".*" has invalid value|Int cannot represent|String cannot represent|Boolean cannot represent|ID cannot represent|Float cannot represent)/;
 
 /**
- * Apollo's last word on every error: a value of the wrong type or a bad enum is the caller's
- * input, so it reads BAD_USER_INPUT, and no stack trace ever leaves the process.
+ * Apollo's last word on every error: a value of the wrong type, a bad enum or a document over
+ * the service's limits is the caller's input, so it reads BAD_USER_INPUT, and no stack trace
+ * ever leaves the process.
  */
 export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const extensions = { ...formatted.extensions };
   delete extensions.stacktrace;
   delete extensions.exception;
-  if (code === 'GRAPHQL_VALIDATION_FAILED' && ARGUMENT_VALUE_ERROR.test(formatted.message)) {
+  const documentLimit = formatted.message.startsWith('query: ') && extensions.limit !== undefined;
+  if (
+    code === 'GRAPHQL_VALIDATION_FAILED' &&
+    (documentLimit || ARGUMENT_VALUE_ERROR.test(formatted.message))
+  ) {
     extensions.code = 'BAD_USER_INPUT';
   }
   return { ...formatted, extensions };

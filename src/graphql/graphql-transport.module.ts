@@ -3,10 +3,12 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { join } from 'node:path';
+import { AuthModule } from '../auth/auth.module';
 import { AppConfigService } from '../config/app-config.service';
 import { AppErrorFilter } from './app-error.filter';
 import { formatError } from './graphql-error';
 import { GRAPHQL_PATH, GraphqlWsServer } from './graphql-ws.server';
+import { graphqlValidationRules } from './validation-rules';
 
 /** Where the generated schema is written: the repository root, committed as `schema.gql`. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
@@ -17,6 +19,7 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
  */
 @Module({
   imports: [
+    AuthModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
       inject: [AppConfigService],
@@ -30,6 +33,13 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         // The landing page loads its assets from a CDN, which offline machines cannot reach.
         graphiql: false,
         introspection: !config.isProduction,
+        validationRules: graphqlValidationRules(config.isProduction),
+        // No "Did you mean ...?" hints about the schema in production.
+        hideSchemaDetailsFromClientErrors: config.isProduction,
+        // A JSON body or a preflight header is required: no simple cross-site POST or GET runs.
+        csrfPrevention: true,
+        // One operation per request: a JSON array of operations is refused.
+        allowBatchedHttpRequests: false,
         includeStacktraceInErrorResponses: false,
         formatError,
         context: ({ req }: { req: unknown }) => ({ req }),

@@ -3,20 +3,28 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RequestContext } from '../auth/auth.decorators';
+import { AuthService } from '../auth/auth.service';
+import type { Principal } from '../auth/principal';
+import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
 import { formatError } from './graphql-error';
+import { graphqlValidationRules } from './validation-rules';
 
 export const GRAPHQL_PATH = '/graphql';
 /** WebSocket close code 1001: the endpoint is going away. */
 const GOING_AWAY = 1001;
+/** graphql-ws's Forbidden: the token the connection was opened with is no longer valid. */
+const TOKEN_REVOKED = 4403;
 
 type WsContext = Context<Record<string, unknown> | undefined, Extra & Record<PropertyKey, unknown>>;
 
@@ -26,17 +34,46 @@ type WsContext = Context<Record<string, unknown> | undefined, Extra & Record<Pro
  * the per-socket subscription cap and the shutdown are the service's own.
  */
 @Injectable()
-export class GraphqlWsServer implements OnApplicationBootstrap, OnModuleDestroy {
+export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(GraphqlWsServer.name);
   private wss: WebSocketServer | null = null;
   private dispose: (() => Promise<void> | void) | null = null;
   private readonly active = new WeakMap<WsContext, Set<string>>();
+  private readonly principals = new WeakMap<WsContext, Principal>();
+  /** Open sockets by the digest of the token they authenticated with, for revocation. */
+  private readonly socketsByToken = new Map<string, Set<WebSocket>>();
+  private stopListening: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
     private readonly config: AppConfigService,
+    private readonly auth: AuthService,
+    private readonly pubsub: RedisPubSubService,
   ) {}
+
+  private track(digest: string, socket: WebSocket): void {
+    const sockets = this.socketsByToken.get(digest) ?? new Set<WebSocket>();
+    sockets.add(socket);
+    this.socketsByToken.set(digest, sockets);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) this.socketsByToken.delete(digest);
+    });
+  }
+
+  /** Ends every connection opened with a token that was just rotated or revoked. */
+  private closeRevoked(digest: string): void {
+    for (const socket of this.socketsByToken.get(digest) ?? []) {
+      socket.close(TOKEN_REVOKED, 'token revoked');
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.stopListening = await this.pubsub.subscribe(this.auth.revocationChannel(), (payload) => {
+      this.closeRevoked((payload as { digest: string }).digest);
+    });
+  }
 
   /** Open WebSocket connections. */
   get connections(): number {
@@ -59,11 +96,24 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnModuleDestroy 
       }
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     });
+    const schema = this.schemaHost.schema;
+    const rules = [...specifiedRules, ...graphqlValidationRules(this.config.isProduction)];
     const disposable = useServer<Record<string, unknown> | undefined>(
       {
-        schema: this.schemaHost.schema,
-        context: (ctx) => ({ connectionParams: ctx.connectionParams, socket: ctx.extra.socket }),
-        onSubscribe: (ctx, id) => {
+        schema,
+        // The token is checked before the connection is acknowledged: a bad one is closed
+        // (4403) before any event flows.
+        onConnect: async (ctx) => {
+          try {
+            const principal = await this.auth.authenticate(ctx.connectionParams?.authorization);
+            this.principals.set(ctx, principal);
+            if (principal.kind === 'mailbox') this.track(principal.tokenDigest, ctx.extra.socket);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        onSubscribe: (ctx, id, payload) => {
           const ids = this.active.get(ctx) ?? new Set<string>();
           this.active.set(ctx, ids);
           if (ids.size >= limits.subscriptionsPerSocket) {
@@ -74,8 +124,29 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnModuleDestroy 
               ),
             ];
           }
+          // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
+          let document: DocumentNode;
+          try {
+            document = parse(payload.query);
+          } catch (error) {
+            return [
+              error instanceof GraphQLError ? error : new GraphQLError('query: cannot be parsed'),
+            ];
+          }
+          const errors = validate(schema, document, rules);
+          if (errors.length > 0) return errors;
           ids.add(id);
-          return undefined;
+          const context: RequestContext & { socket: unknown } = {
+            principal: this.principals.get(ctx),
+            socket: ctx.extra.socket,
+          };
+          return {
+            schema,
+            document,
+            variableValues: payload.variables,
+            operationName: payload.operationName,
+            contextValue: context,
+          };
         },
         onComplete: (ctx, id) => {
           this.active.get(ctx)?.delete(id);
@@ -99,6 +170,7 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnModuleDestroy 
    * upgraded sockets without a close frame.
    */
   async onModuleDestroy(): Promise<void> {
+    await this.stopListening?.();
     if (!this.wss) return;
     for (const client of this.wss.clients) client.close(GOING_AWAY, 'server shutting down');
     await this.dispose?.();

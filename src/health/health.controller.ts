@@ -1,8 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { Public } from '../auth/auth.decorators';
 import { JobsHealthIndicator } from './jobs.health';
 import { RedisHealthIndicator } from './redis.health';
 
+/** Probes answer without a token: Kubernetes sends none. */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -109,10 +109,10 @@ export class MailboxFeedService {
       if (iterator.closed) return;
       const page = await this.messages.page(index, REPLAY_PAGE, cursor);
       // For a message sent with requireConfirmation, this push is its delivery attempt.
-      await this.delivery.replayed(mailbox, page.messages);
+      const attempts = await this.delivery.replayed(mailbox, page.messages);
       for (const message of page.messages) {
         seen.add(message.id);
-        iterator.push(toMessageModel(message));
+        iterator.push(toMessageModel({ ...message, deliveryAttempt: attempts.get(message.id) }));
       }
       cursor = page.endCursor;
       if (!page.hasNextPage) return;

@@ -130,6 +130,22 @@ export class MailboxRepository {
     return names.map((_, index) => Number(reply[index * 2 + 1]) > 0);
   }
 
+  /** Whether the message is in the mailbox. */
+  async holds(name: string, messageId: string): Promise<boolean> {
+    return (await this.redis.zscore(this.keys.mailboxMessages(name), messageId)) !== null;
+  }
+
+  /** The stored digest of the mailbox's token, or null (no mailbox, or token revoked). */
+  async tokenDigest(name: string): Promise<string | null> {
+    return this.redis.hget(this.keys.mailboxMetadata(name), 'tokenHash');
+  }
+
+  /** Sets (or with null removes) the token digest; returns the previous one, or false for no mailbox. */
+  async replaceTokenDigest(name: string, digest: string | null): Promise<string | false> {
+    const previous = await this.redis.setToken(this.keys.mailboxMetadata(name), digest ?? '');
+    return previous === null ? false : previous;
+  }
+
   /** Publishes a message to the mailbox's feed; returns how many instances received it. */
   async push(name: string, payload: string): Promise<number> {
     return this.redis.publish(this.keys.mailboxFeed(name), payload);

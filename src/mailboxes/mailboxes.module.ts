@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { MessagesModule } from '../messages/messages.module';
 import { MailboxStoreModule } from './mailbox-store.module';
@@ -8,7 +9,7 @@ import { MailboxesService } from './mailboxes.service';
 import { PresenceService } from './presence.service';
 
 @Module({
-  imports: [MessagesModule, MailboxStoreModule, DeliveryModule],
+  imports: [MessagesModule, MailboxStoreModule, DeliveryModule, AuthModule],
   providers: [MailboxesService, MailboxFeedService, MailboxesResolver, PresenceService],
   exports: [MailboxStoreModule, MailboxesService, PresenceService],
 })

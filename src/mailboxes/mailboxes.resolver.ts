@@ -9,6 +9,9 @@ import {
   Resolver,
   Subscription,
 } from '@nestjs/graphql';
+import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
+import { AuthService } from '../auth/auth.service';
+import { assertOwnerOrAdmin, type Principal } from '../auth/principal';
 import { JsonScalar } from '../graphql/json.scalar';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
@@ -37,19 +40,26 @@ export class MailboxesResolver {
     private readonly service: MailboxesService,
     private readonly feeds: MailboxFeedService,
     private readonly presence: PresenceService,
+    private readonly auth: AuthService,
   ) {}
 
   @Query(() => Mailbox, { nullable: true })
-  async mailbox(@Args('name') name: string): Promise<Mailbox | null> {
+  async mailbox(
+    @Args('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Mailbox | null> {
+    assertOwnerOrAdmin(principal, name, 'name');
     const record = await this.service.find(name);
     return record && toMailbox(record);
   }
 
+  @AdminOnly()
   @Query(() => [Mailbox])
   async mailboxes(): Promise<Mailbox[]> {
     return (await this.service.list()).map(toMailbox);
   }
 
+  @AdminOnly()
   @Mutation(() => MailboxRegistration)
   async registerMailbox(
     @Args('name') name: string,
@@ -59,9 +69,36 @@ export class MailboxesResolver {
     return { mailbox: toMailbox(mailbox), token };
   }
 
+  @AdminOnly()
   @Mutation(() => Mailbox)
   async deactivateMailbox(@Args('name') name: string): Promise<Mailbox> {
     return toMailbox(await this.service.deactivate(name));
+  }
+
+  @Mutation(() => MailboxRegistration, {
+    description:
+      "A new token for the mailbox (its owner's or the admin's call); the old one stops working at once.",
+  })
+  async rotateMailboxToken(
+    @Args('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<MailboxRegistration> {
+    assertOwnerOrAdmin(principal, name, 'name');
+    const token = await this.auth.rotate(name);
+    return { mailbox: toMailbox(await this.service.get(name)), token };
+  }
+
+  @Mutation(() => Mailbox, {
+    description:
+      "Revokes the mailbox's token: it fails at once and its open subscriptions end. Rotate to get a new one.",
+  })
+  async revokeMailboxToken(
+    @Args('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Mailbox> {
+    assertOwnerOrAdmin(principal, name, 'name');
+    await this.auth.revoke(name);
+    return toMailbox(await this.service.get(name));
   }
 
   @ResolveField(() => Boolean, {
@@ -94,7 +131,9 @@ export class MailboxesResolver {
   async mailboxMessages(
     @Args('mailbox') mailbox: string,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<AsyncIterableIterator<Message>> {
+    assertOwnerOrAdmin(principal, mailbox, 'mailbox');
     const record = await this.service.get(mailbox, 'mailbox');
     const cursor =
       after === null || after === undefined ? null : assertMessageId(after, 'after', true);

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { issueMailboxToken, tokenDigest } from '../auth/tokens';
 import { NOTICE_SENDER } from '../delivery/delivery-notice.service';
 import { InvalidFieldError } from '../messages/message.errors';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
@@ -8,11 +8,6 @@ import { MailboxExistsError, MailboxNotFoundError } from './mailbox.errors';
 import { MailboxRepository, type MailboxRecord } from './mailbox.repository';
 
 const MAX_METADATA_BYTES = 64 * 1024;
-
-/** Digest under which a token is stored; the token itself never is. */
-export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /** Registration, deactivation and reading of mailboxes. */
 @Injectable()
@@ -47,7 +42,7 @@ export class MailboxesService {
         );
       }
     }
-    const token = `mbx_${randomBytes(32).toString('base64url')}`;
+    const token = issueMailboxToken(name);
     const registered = await this.mailboxes.register(
       name,
       metadata ?? null,

@@ -1,4 +1,6 @@
 import { Args, ID, Query, Resolver } from '@nestjs/graphql';
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import { ForbiddenError, type Principal } from '../auth/principal';
 import { Message } from './message.model';
 import { MessagesService } from './messages.service';
 import { toMessageModel } from './stored-message';
@@ -11,8 +13,18 @@ export class MessagesResolver {
     nullable: true,
     description: 'A stored message; null when unknown or expired.',
   })
-  async message(@Args('id', { type: () => ID }) id: string): Promise<Message | null> {
+  async message(
+    @Args('id', { type: () => ID }) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Message | null> {
     const message = await this.messages.find(id);
-    return message && toMessageModel(message);
+    if (!message) return null;
+    if (!(await this.messages.mayRead(message, principal))) {
+      throw new ForbiddenError(
+        'id',
+        'this message is neither from nor to the mailbox of this token',
+      );
+    }
+    return toMessageModel(message);
   }
 }

@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Principal } from '../auth/principal';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { AddressingMode } from './message.model';
 import { MessageRepository } from './message.repository';
 import { assertMessageId } from './message-id';
 import { checkPageArgs } from './page-args';
@@ -13,10 +16,30 @@ export interface MessagePage {
 /** Reads stored messages: by id, and by pages of an index (a mailbox's or a topic's). */
 @Injectable()
 export class MessagesService {
-  constructor(private readonly messages: MessageRepository) {}
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly mailboxes: MailboxRepository,
+  ) {}
 
   async find(id: string): Promise<StoredMessage | null> {
     return this.messages.find(assertMessageId(id, 'id'));
+  }
+
+  /**
+   * Who may read a message by id: the admin, its sender, a DIRECT message's target, anyone for
+   * a TOPIC message (topics are readable by every token), and a BROADCAST recipient that
+   * holds it in its mailbox.
+   */
+  async mayRead(message: StoredMessage, principal: Principal): Promise<boolean> {
+    if (principal.kind === 'admin' || principal.mailbox === message.sender) return true;
+    switch (message.mode) {
+      case AddressingMode.TOPIC:
+        return true;
+      case AddressingMode.DIRECT:
+        return message.target === principal.mailbox;
+      case AddressingMode.BROADCAST:
+        return this.mailboxes.holds(principal.mailbox, message.id);
+    }
   }
 
   /**

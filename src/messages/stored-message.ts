@@ -87,7 +87,7 @@ export function isExpired(message: Pick<StoredMessage, 'expiresAt'>, now = Date.
 }
 
 /** The GraphQL shape: dates rebuilt as Date, since the DateTime scalar serializes only Date. */
-export function toMessageModel(message: StoredMessage): Message {
+export function toMessageModel(message: StoredMessage & { deliveryAttempt?: number }): Message {
   return {
     ...message,
     createdAt: new Date(message.createdAt),

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { GraphqlWsServer } from '../graphql/graphql-ws.server';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { JobRunner } from '../scheduling/job-runner.service';
@@ -30,8 +30,7 @@ const COUNTER_METRICS = {
 
 /**
  * /metrics: the router statistics (shared by all instances, so any instance reports the
- * service's totals) and this process's own gauges and Node.js defaults. Counters that are
- * totals over the whole service are exposed as gauges, since this process does not own them.
+ * service's totals) and this process's own gauges and Node.js defaults.
  */
 @Injectable()
 export class MetricsService {
@@ -68,7 +67,22 @@ export class MetricsService {
       });
     };
     for (const [key, [name, help]] of Object.entries(COUNTER_METRICS)) {
-      fromStatistics(name, help, (stats) => stats[key as keyof typeof COUNTER_METRICS]);
+      // Counters in Prometheus' sense: the service-wide totals only grow, so each scrape adds
+      // what they grew by since the last one.
+      let reported = 0;
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const stats = await read();
+          const total = stats ? stats[key as keyof typeof COUNTER_METRICS] : reported;
+          if (total > reported) {
+            this.inc(total - reported);
+            reported = total;
+          }
+        },
+      });
     }
     fromStatistics(
       'mailbox_active_confirmations',

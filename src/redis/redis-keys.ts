@@ -26,6 +26,8 @@
  * | message:{id}:recipients | set | a broadcast's recipients, kept until cleanup |
  * | expiry:{schedule}:lock | string | the instance running cleanup now (lapses by itself) |
  * | stats:{router}:counters | hash | router statistics, summed over all instances |
+ * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires after a minute idle) |
+ * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -105,6 +107,14 @@ export class RedisKeys {
 
   cleanupLock(): string {
     return `${this.prefix}expiry:{schedule}:lock`;
+  }
+
+  rateLimit(mailbox: string): string {
+    return `${this.prefix}ratelimit:{${mailbox}}`;
+  }
+
+  revocations(): string {
+    return `${this.prefix}auth:revocations`;
   }
 
   statistics(): string {

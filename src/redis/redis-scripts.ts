@@ -19,6 +19,8 @@ const SCRIPTS = {
   updateDelivery: { file: 'update-delivery.lua', keys: 1 },
   claimDue: { file: 'claim-due.lua', keys: 4 },
   deadLetter: { file: 'dead-letter.lua', keys: 3 },
+  setToken: { file: 'set-token.lua', keys: 1 },
+  rateLimit: { file: 'rate-limit.lua', keys: 1 },
 } as const;
 
 type Arg = string | number;
@@ -101,7 +103,12 @@ export interface MailboxScripts {
   ): Promise<number>;
 }
 
-export type ScriptedClient = (Redis | Cluster) & MailboxScripts;
+export interface AuthScripts {
+  setToken(metadataKey: string, digest: string): Promise<string | null>;
+  rateLimit(bucketKey: string, limitPerMinute: Arg, cost: Arg): Promise<[number, number]>;
+}
+
+export type ScriptedClient = (Redis | Cluster) & MailboxScripts & AuthScripts;
 
 const luaDirectory = join(__dirname, 'lua');
 

@@ -84,12 +84,16 @@ export class MessageRouterService {
    * becomes a FAILED result in its place. Concurrent sends share Redis round trips through
    * auto-pipelining, so a batch costs about as many round trips as a single send.
    */
-  async routeMany(inputs: SendMessageInput[]): Promise<RouteResult[]> {
+  async routeMany(
+    inputs: SendMessageInput[],
+    authorizeSender: (sender: string, field: string) => void = () => undefined,
+  ): Promise<RouteResult[]> {
     if (inputs.length > MAX_BATCH) throw new BatchTooLargeError(inputs.length, MAX_BATCH);
     const limits = this.config.limits;
     return Promise.all(
       inputs.map(async (input, index) => {
         try {
+          authorizeSender(input.sender, 'sender');
           return this.count(await this.routeChecked(validateSendInput(input, limits)));
         } catch (error) {
           const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
@@ -173,7 +177,13 @@ export class MessageRouterService {
     if (outcome.kind === 'missing') {
       // Checking the target inside the enqueue script saves a round trip on every send; the
       // price is removing what this call wrote when the target turns out to be missing.
-      if (written) await this.messages.remove(message.id);
+      if (written) {
+        await Promise.all([
+          this.messages.remove(message.id),
+          message.requireConfirmation ? this.delivery.forget(message) : undefined,
+          this.cleanup.untrackExpiry(message),
+        ]);
+      }
       throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
     return result(message.id, this.liveStatus([outcome]), 1);

@@ -1,4 +1,6 @@
 import { Args, Mutation, Resolver } from '@nestjs/graphql';
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import { assertOwnerOrAdmin, type Principal } from '../auth/principal';
 import { SendMessageInput } from '../messages/send-message.input';
 import { MessageRouterService } from './message-router.service';
 import { RouteResult } from './route-result.model';
@@ -8,7 +10,11 @@ export class RoutingResolver {
   constructor(private readonly router: MessageRouterService) {}
 
   @Mutation(() => RouteResult)
-  async sendMessage(@Args('input') input: SendMessageInput): Promise<RouteResult> {
+  async sendMessage(
+    @Args('input') input: SendMessageInput,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<RouteResult> {
+    assertOwnerOrAdmin(principal, input.sender, 'input.sender');
     return this.router.route(input);
   }
 
@@ -17,7 +23,10 @@ export class RoutingResolver {
   })
   async sendMessages(
     @Args('inputs', { type: () => [SendMessageInput] }) inputs: SendMessageInput[],
+    @CurrentPrincipal() principal: Principal,
   ): Promise<RouteResult[]> {
-    return this.router.routeMany(inputs);
+    return this.router.routeMany(inputs, (sender, field) =>
+      assertOwnerOrAdmin(principal, sender, field),
+    );
   }
 }
