@@ -8,7 +8,7 @@ import {
   graphqlOk,
   LiveSubscription,
 } from '../utils/graphql-client';
-import { MAILBOX_PAGE, type MessageView, type PageView } from '../utils/documents';
+import { MAILBOX_PAGE, SEND, type MessageView, type PageView } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
 import {
   keysUnder,
@@ -392,5 +392,67 @@ describe('delivery confirmation, retries, dead letters and expiry', () => {
       info: { jobs: { status: string } };
     };
     expect(ready.info.jobs.status).toBe('up');
+  });
+});
+
+describe('tracked sends at the edges', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let service: TestApp;
+  let ws: Client;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    redis = redisServer.client();
+    service = await startTestApp(redisServer.url, { ROUTER_RETRY_CHECK_INTERVAL: '0.05' });
+    ws = await connectWs(service.wsUrl);
+    await registerMailboxes(service.baseUrl, 'origin', 'resumer');
+  });
+
+  afterAll(async () => {
+    await ws.dispose();
+    await service.close();
+    await redis.quit();
+    await redisServer.destroy();
+  });
+
+  it('leaves no confirmation, schedule entry or key behind when a tracked send is refused', async () => {
+    const response = await graphql(service.baseUrl, SEND, {
+      input: directInput('origin', 'nobody', { requireConfirmation: true, ttlSeconds: 60 }),
+    });
+    expect(response.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const keys = await keysUnder(redis, service.prefix);
+    expect(
+      keys.filter((key) => key.includes('message:') || key.includes('delivery_confirmation:')),
+    ).toEqual([]);
+    for (const key of keys.filter((name) => name.includes('{schedule}'))) {
+      expect(await redis.zcard(key)).toBe(0);
+    }
+  });
+
+  it('counts a replay as the first attempt and says so on the pushed message', async () => {
+    const sent = await send(
+      service.baseUrl,
+      directInput('origin', 'resumer', { requireConfirmation: true }),
+    );
+    expect(sent.status).toBe('QUEUED');
+    const feed = new LiveSubscription<Pushed>(
+      ws,
+      FEED,
+      { mailbox: 'resumer', after: '0' },
+      (data) => data.mailboxMessages as Pushed,
+    );
+    const [replayed] = await feed.waitFor(1);
+    expect(replayed).toMatchObject({ id: sent.messageId, deliveryAttempt: 1 });
+    const { deliveryStatus } = await graphqlOk<{ deliveryStatus: Confirmation[] }>(
+      service.baseUrl,
+      STATUS,
+      { id: sent.messageId },
+    );
+    expect(deliveryStatus[0].attempts.map((attempt) => attempt.number)).toEqual([1]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The arrival of the subscriber did not push it a second time.
+    expect(feed.values).toHaveLength(1);
+    feed.unsubscribe();
   });
 });

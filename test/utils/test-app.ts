@@ -39,7 +39,7 @@ export async function startTestApp(
       REDIS_KEY_PREFIX: prefix,
       ...environment,
     }),
-    { bodyParser: false, logger: ['error', 'warn'] },
+    { bodyParser: false, logger: ['error'] },
   );
   configureApp(app);
   await app.listen(0, '127.0.0.1');

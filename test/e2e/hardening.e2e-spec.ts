@@ -1,0 +1,205 @@
+import { directInput } from '../factories/messages';
+import { connectWs, graphql, LiveSubscription } from '../utils/graphql-client';
+import { REGISTER, SEND, type RouteView } from '../utils/documents';
+import { RedisServer } from '../utils/redis-server';
+import { ServiceProcess } from '../utils/service-process';
+import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+const auth = { authorization: `Bearer ${ADMIN}` };
+const aliases = (count: number): string =>
+  `{ ${Array.from({ length: count }, (_, i) => `a${i}: topicMessages(topic: "t") { pageInfo { hasNextPage } }`).join(' ')} }`;
+
+async function healthy(baseUrl: string): Promise<void> {
+  expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+}
+
+describe('a hardened GraphQL surface', () => {
+  let redisServer: RedisServer;
+  let development: TestApp;
+  let production: TestApp;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    development = await startTestApp(redisServer.url, { AUTH_ENABLED: 'true', ADMIN_TOKEN: ADMIN });
+    production = await startTestApp(redisServer.url, {
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      NODE_ENV: 'production',
+    });
+  });
+
+  afterAll(async () => {
+    await development.close();
+    await production.close();
+    await redisServer.destroy();
+  });
+
+  it('refuses a query with 1,000 aliases over HTTP and over the WebSocket, and stays healthy', async () => {
+    const response = await graphql(development.baseUrl, aliases(1_000), {}, auth);
+    expect(response.errors?.[0]).toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', limit: 30 },
+    });
+    expect(response.errors?.[0].message).toMatch(
+      /^query: the number of aliases is (at least )?\d+; the limit is 30$/,
+    );
+    expect((await graphql(development.baseUrl, aliases(30), {}, auth)).errors).toBeUndefined();
+
+    const ws = await connectWs(development.wsUrl, auth);
+    const deep = new LiveSubscription(
+      ws,
+      `subscription { ${Array.from({ length: 100 }, (_, i) => `a${i}: topicMessages(pattern: "#") { id }`).join(' ')} }`,
+      {},
+      (data) => data,
+    );
+    await deep.waitForEnd();
+    expect(
+      deep.errors.some((error) => /aliases/.test((error as { message: string }).message)),
+    ).toBe(true);
+    await ws.dispose();
+    await healthy(development.baseUrl);
+  });
+
+  it('refuses deep documents', async () => {
+    const ofType = (depth: number): string =>
+      depth === 0 ? 'name' : `ofType { ${ofType(depth - 1)} }`;
+    const query = (depth: number): string =>
+      `{ __schema { types { fields { type { ${ofType(depth)} } } } } }`;
+    expect((await graphql(development.baseUrl, query(6), {}, auth)).errors).toBeUndefined();
+    const response = await graphql(development.baseUrl, query(12), {}, auth);
+    expect(response.errors?.[0]).toMatchObject({
+      message: 'query: the selection depth is 17; the limit is 12',
+      extensions: { code: 'BAD_USER_INPUT', limit: 12 },
+    });
+  });
+
+  it('refuses a batch of 100 operations in one request', async () => {
+    const batch = Array.from({ length: 100 }, () => ({
+      query: '{ routerStatistics { running } }',
+    }));
+    const response = await fetch(`${development.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify(batch),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/batch/i);
+    await healthy(development.baseUrl);
+  });
+
+  it('refuses a cross-site simple request (CSRF prevention)', async () => {
+    const response = await fetch(
+      `${development.baseUrl}/graphql?query=${encodeURIComponent('{ routerStatistics { running } }')}`,
+      {
+        headers: auth,
+      },
+    );
+    expect(response.status).toBe(400);
+  });
+
+  it('turns introspection and field suggestions off in production, over HTTP and WebSocket', async () => {
+    const introspection = await graphql(
+      production.baseUrl,
+      '{ __schema { types { name } } }',
+      {},
+      auth,
+    );
+    expect(introspection.errors?.[0].message).toMatch(/introspection/i);
+    expect(introspection.data ?? null).toBeNull();
+    const typo = await graphql(production.baseUrl, '{ mailboxs { name } }', {}, auth);
+    expect(typo.errors?.[0].message).not.toMatch(/did you mean/i);
+    const devTypo = await graphql(development.baseUrl, '{ mailboxs { name } }', {}, auth);
+    expect(devTypo.errors?.[0].message).toMatch(/did you mean/i);
+
+    const ws = await connectWs(production.wsUrl, auth);
+    const probe = new LiveSubscription(
+      ws,
+      'subscription { __schema { types { name } } }',
+      {},
+      (data) => data,
+    );
+    await probe.waitForEnd();
+    expect(probe.values).toEqual([]);
+    expect(probe.errors.length).toBeGreaterThan(0);
+    await ws.dispose();
+    await healthy(production.baseUrl);
+  });
+
+  it('refuses to start in production without ADMIN_TOKEN, saying so in one line', async () => {
+    const start = ServiceProcess.start({
+      REDIS_URL: redisServer.url,
+      AUTH_ENABLED: 'true',
+      NODE_ENV: 'production',
+    });
+    await expect(start).rejects.toThrow(
+      /^service exited with 1: Invalid configuration: ADMIN_TOKEN is not set: it is required when NODE_ENV=production and AUTH_ENABLED=true\n$/,
+    );
+  });
+});
+
+describe('rate limits shared by two service processes', () => {
+  let redisServer: RedisServer;
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+  const LIMIT = 30;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    const environment = {
+      REDIS_URL: redisServer.url,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    };
+    a = await ServiceProcess.start(environment);
+    b = await ServiceProcess.start(environment);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await redisServer.destroy();
+  });
+
+  it('counts one bucket per token across both, answers RATE_LIMITED with a retry hint, and spares the admin', async () => {
+    const registered = await graphql<{ registerMailbox: { token: string } }>(
+      a.baseUrl,
+      REGISTER,
+      { name: 'chatty' },
+      auth,
+    );
+    const token = registered.data!.registerMailbox.token;
+    await graphql(a.baseUrl, REGISTER, { name: 'quiet' }, auth);
+    let allowed = 0;
+    const refusals: Array<{ message: string; extensions?: Record<string, unknown> }> = [];
+    for (let i = 0; i < 25; i += 1) {
+      for (const service of [a, b]) {
+        const response = await graphql<{ sendMessage: RouteView }>(
+          service.baseUrl,
+          SEND,
+          { input: directInput('chatty', 'quiet') },
+          { authorization: `Bearer ${token}` },
+        );
+        if (response.data?.sendMessage) allowed += 1;
+        else refusals.push(response.errors![0]);
+      }
+    }
+    // 30 a minute refills one every 2 s: the run takes a few seconds at most.
+    expect(allowed).toBeGreaterThanOrEqual(LIMIT);
+    expect(allowed).toBeLessThanOrEqual(LIMIT + 5);
+    expect(refusals.length).toBe(50 - allowed);
+    expect(refusals[0].extensions).toMatchObject({ code: 'RATE_LIMITED', limit: LIMIT });
+    expect(refusals[0].extensions?.retryAfterSeconds).toEqual(expect.any(Number));
+    expect(refusals[0].message).toMatch(/retry after \d+ s/);
+
+    for (let i = 0; i < 40; i += 1) {
+      const response = await graphql(
+        b.baseUrl,
+        SEND,
+        { input: directInput('quiet', 'chatty') },
+        auth,
+      );
+      expect(response.errors).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,265 @@
+import { createClient } from 'graphql-ws';
+import type { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { directInput } from '../factories/messages';
+import { connectWs, eventually, graphql, LiveSubscription } from '../utils/graphql-client';
+import {
+  MAILBOX_FEED,
+  MAILBOX_PAGE,
+  MESSAGE,
+  REGISTER,
+  SEND,
+  SEND_MANY,
+  TOPIC_PAGE,
+  type RouteView,
+} from '../utils/documents';
+import { RedisServer } from '../utils/redis-server';
+import { keysUnder } from '../utils/service';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+
+describe('security: tokens and authorization', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let service: TestApp;
+  const tokens: Record<string, string> = {};
+
+  const as = (token: string | null): Record<string, string> =>
+    token ? { authorization: `Bearer ${token}` } : {};
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    redis = redisServer.client();
+    service = await startTestApp(redisServer.url, {
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      RATE_LIMIT_PER_MINUTE: '100000',
+    });
+    for (const name of ['alice', 'bob', 'carol']) {
+      const response = await graphql<{ registerMailbox: { token: string } }>(
+        service.baseUrl,
+        REGISTER,
+        { name },
+        as(ADMIN),
+      );
+      tokens[name] = response.data!.registerMailbox.token;
+    }
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await redis.quit();
+    await redisServer.destroy();
+  });
+
+  const OPERATIONS: Array<[string, string, Record<string, unknown>]> = [
+    ['mailbox', MAILBOX_PAGE, { name: 'alice' }],
+    ['mailboxes', '{ mailboxes { name } }', {}],
+    ['message', MESSAGE, { id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }],
+    ['topicMessages', TOPIC_PAGE, { topic: 'a.b' }],
+    [
+      'deliveryStatus',
+      '{ deliveryStatus(messageId: "01ARZ3NDEKTSV4RRFFQ69G5FAV") { status } }',
+      {},
+    ],
+    ['deadLetters', '{ deadLetters { mailbox } }', {}],
+    ['routerStatistics', '{ routerStatistics { running } }', {}],
+    ['registerMailbox', REGISTER, { name: 'mallory' }],
+    ['deactivateMailbox', 'mutation { deactivateMailbox(name: "alice") { name } }', {}],
+    ['sendMessage', SEND, { input: directInput('alice', 'bob') }],
+    ['sendMessages', SEND_MANY, { inputs: [directInput('alice', 'bob')] }],
+    [
+      'confirmDelivery',
+      'mutation { confirmDelivery(mailbox: "alice", messageId: "01ARZ3NDEKTSV4RRFFQ69G5FAV") { status } }',
+      {},
+    ],
+    [
+      'redriveDeadLetter',
+      'mutation { redriveDeadLetter(mailbox: "alice", messageId: "01ARZ3NDEKTSV4RRFFQ69G5FAV") { status } }',
+      {},
+    ],
+    ['rotateMailboxToken', 'mutation { rotateMailboxToken(name: "alice") { token } }', {}],
+    ['revokeMailboxToken', 'mutation { revokeMailboxToken(name: "alice") { name } }', {}],
+  ];
+
+  it.each(OPERATIONS)('%s without a token is UNAUTHENTICATED', async (_name, query, variables) => {
+    const response = await graphql(service.baseUrl, query, variables);
+    expect(response.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    // Nothing is answered: data is null, or null in the field (GraphQL's way for a nullable one).
+    expect(Object.values(response.data ?? {}).every((value) => value === null)).toBe(true);
+  });
+
+  it.each(OPERATIONS)(
+    '%s with a made-up token is UNAUTHENTICATED',
+    async (_name, query, variables) => {
+      const forged = `mbx_${Buffer.from('alice').toString('base64url')}.not-the-secret`;
+      const response = await graphql(service.baseUrl, query, variables, as(forged));
+      expect(response.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    },
+  );
+
+  it('leaves the health probes open and closes /metrics to all but the admin', async () => {
+    expect((await fetch(`${service.baseUrl}/health/live`)).status).toBe(200);
+    expect((await fetch(`${service.baseUrl}/health/ready`)).status).toBe(200);
+    expect((await fetch(`${service.baseUrl}/metrics`)).status).toBe(401);
+    expect((await fetch(`${service.baseUrl}/metrics`, { headers: as(tokens.alice) })).status).toBe(
+      403,
+    );
+    expect((await fetch(`${service.baseUrl}/metrics`, { headers: as(ADMIN) })).status).toBe(200);
+  });
+
+  it.each([
+    ["reading bob's mailbox", MAILBOX_PAGE, { name: 'bob' }],
+    ['sending as bob', SEND, { input: directInput('bob', 'carol') }],
+    [
+      'confirming for bob',
+      'mutation { confirmDelivery(mailbox: "bob", messageId: "01ARZ3NDEKTSV4RRFFQ69G5FAV") { status } }',
+      {},
+    ],
+    ["reading bob's dead letters", '{ deadLetters(mailbox: "bob") { mailbox } }', {}],
+    ["rotating bob's token", 'mutation { rotateMailboxToken(name: "bob") { token } }', {}],
+    ['listing every mailbox', '{ mailboxes { name } }', {}],
+    ['registering a mailbox', REGISTER, { name: 'eve' }],
+    ['reading statistics', '{ routerStatistics { running } }', {}],
+  ])("%s with alice's token is FORBIDDEN", async (_what, query, variables) => {
+    const response = await graphql(service.baseUrl, query, variables, as(tokens.alice));
+    expect(response.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('lets alice do what is hers, and not read a message between others', async () => {
+    const own = await graphql<{ sendMessage: RouteView }>(
+      service.baseUrl,
+      SEND,
+      { input: directInput('alice', 'bob') },
+      as(tokens.alice),
+    );
+    expect(own.data?.sendMessage.status).toBe('QUEUED');
+    expect(
+      (await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'alice' }, as(tokens.alice))).errors,
+    ).toBeUndefined();
+    expect(
+      (
+        await graphql(
+          service.baseUrl,
+          MESSAGE,
+          { id: own.data!.sendMessage.messageId },
+          as(tokens.bob),
+        )
+      ).errors,
+    ).toBeUndefined();
+    const peek = await graphql(
+      service.baseUrl,
+      MESSAGE,
+      { id: own.data!.sendMessage.messageId },
+      as(tokens.carol),
+    );
+    expect(peek.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const batch = await graphql<{ sendMessages: RouteView[] }>(
+      service.baseUrl,
+      SEND_MANY,
+      { inputs: [directInput('alice', 'carol'), directInput('bob', 'carol')] },
+      as(tokens.alice),
+    );
+    expect(batch.data?.sendMessages[0].status).toBe('QUEUED');
+    expect(batch.data?.sendMessages[1]).toMatchObject({ status: 'FAILED', errorCode: 'FORBIDDEN' });
+    expect(batch.data?.sendMessages[1].error).toMatch(/^inputs\[1\]\.sender: /);
+  });
+
+  it('closes a WebSocket with no token or a bad one before any event flows', async () => {
+    for (const params of [
+      {},
+      { authorization: 'Bearer nonsense' },
+      { authorization: tokens.alice },
+    ]) {
+      await expect(connectWs(service.wsUrl, params)).rejects.toThrow(/4403|closed/);
+    }
+  });
+
+  it('refuses a subscription to another mailbox over the WebSocket', async () => {
+    const ws = await connectWs(service.wsUrl, { authorization: `Bearer ${tokens.alice}` });
+    const theirs = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'bob' }, (data) => data);
+    await theirs.waitForEnd();
+    expect(theirs.errors[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    await ws.dispose();
+  });
+
+  it('keeps no token in clear anywhere in Redis', async () => {
+    const dump: string[] = [];
+    for (const key of await keysUnder(redis, '')) {
+      dump.push(key);
+      const type = await redis.type(key);
+      if (type === 'string') dump.push((await redis.get(key)) ?? '');
+      if (type === 'hash') dump.push(...Object.entries(await redis.hgetall(key)).flat());
+      if (type === 'zset') dump.push(...(await redis.zrange(key, '0', '-1')));
+      if (type === 'set') dump.push(...(await redis.smembers(key)));
+    }
+    const text = dump.join('\n');
+    expect(dump.length).toBeGreaterThan(10);
+    for (const token of [ADMIN, ...Object.values(tokens)]) {
+      expect(text.includes(token)).toBe(false);
+      // Not even the secret half of a mailbox token.
+      expect(text.includes(token.split('.').at(-1) as string)).toBe(false);
+    }
+  });
+
+  it('makes a revoked token fail at once over HTTP and ends its open subscription', async () => {
+    const token = tokens.carol;
+    const ws = createClient({
+      url: service.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+    });
+    let closeCode = 0;
+    ws.on('closed', (event) => {
+      closeCode = (event as { code: number }).code;
+    });
+    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'carol' }, (data) => data);
+    await eventually(async () => {
+      const { data } = await graphql<{ mailbox: { online: boolean } }>(
+        service.baseUrl,
+        '{ mailbox(name: "carol") { online } }',
+        {},
+        as(ADMIN),
+      );
+      return data?.mailbox.online === true;
+    });
+
+    const revoked = await graphql(
+      service.baseUrl,
+      'mutation { revokeMailboxToken(name: "carol") { name } }',
+      {},
+      as(token),
+    );
+    expect(revoked.errors).toBeUndefined();
+    const after = await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'carol' }, as(token));
+    expect(after.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    await feed.waitForEnd();
+    await eventually(() => closeCode === 4403);
+
+    const rotated = await graphql<{ rotateMailboxToken: { token: string } }>(
+      service.baseUrl,
+      'mutation { rotateMailboxToken(name: "carol") { token } }',
+      {},
+      as(ADMIN),
+    );
+    const fresh = rotated.data!.rotateMailboxToken.token;
+    expect(
+      (await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'carol' }, as(fresh))).errors,
+    ).toBeUndefined();
+    // Rotating again retires the fresh one too.
+    await graphql(
+      service.baseUrl,
+      'mutation { rotateMailboxToken(name: "carol") { token } }',
+      {},
+      as(fresh),
+    );
+    expect(
+      (await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'carol' }, as(fresh))).errors?.[0]
+        .extensions?.code,
+    ).toBe('UNAUTHENTICATED');
+    await ws.dispose();
+  });
+});
