@@ -12,7 +12,7 @@ interface BodyParserError extends Error {
 /**
  * What the HTTP layer needs beyond the modules: a JSON body limit that fits one full-size
  * message and its envelope (Express's 100 kB does not), with refusals answered as GraphQL
- * errors rather than HTML pages, and shutdown hooks.
+ * errors rather than HTML pages. Shutdown is main.ts's: it orders the steps on SIGTERM.
  */
 export function configureApp(app: INestApplication): void {
   const limit = app.get(AppConfigService).limits.maxRequestBytes;
@@ -39,5 +39,4 @@ export function configureApp(app: INestApplication): void {
       });
     });
   });
-  app.enableShutdownHooks();
 }

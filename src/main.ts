@@ -1,16 +1,44 @@
 import 'reflect-metadata';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfigService } from './config/app-config.service';
 import { ConfigurationError, processEnvironment, validateEnvironment } from './config/environment';
+import { LifecycleService } from './health/lifecycle.service';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /** LOG_LEVEL names the most verbose level shown; everything more severe is shown too. */
 function logLevelsFrom(level: LogLevel): LogLevel[] {
   return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
+}
+
+/**
+ * Graceful shutdown on SIGTERM (and SIGINT): readiness turns 503 at once, the service keeps
+ * serving for SHUTDOWN_DRAIN_DELAY while load balancers notice, then closes: WebSockets end
+ * with 1001, in-flight requests finish, the local queue is flushed or left in its spool, the
+ * loops stop, Redis is closed. Past SHUTDOWN_GRACE_PERIOD the process exits regardless.
+ */
+function handleSignals(app: INestApplication, config: AppConfigService): void {
+  const logger = new Logger('Shutdown');
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const { shutdownGraceMs, shutdownDrainDelayMs } = config.resilience;
+    logger.log(`${signal}: stopping within ${shutdownGraceMs} ms`);
+    app.get(LifecycleService).beginShutdown();
+    setTimeout(() => {
+      logger.error('grace period over: exiting before shutdown finished');
+      process.exit(1);
+    }, shutdownGraceMs).unref();
+    await new Promise((resolve) => setTimeout(resolve, shutdownDrainDelayMs));
+    await app.close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, (received) => void stop(received));
 }
 
 async function bootstrap(): Promise<void> {
@@ -32,6 +60,7 @@ async function bootstrap(): Promise<void> {
   app.useLogger(logLevelsFrom(config.logLevel));
   configureApp(app);
   await app.listen(config.port);
+  handleSignals(app, config);
   new Logger('Bootstrap').log(
     `serving on http://localhost:${config.port}/graphql (ws://localhost:${config.port}/graphql for subscriptions)`,
   );

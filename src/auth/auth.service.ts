@@ -3,11 +3,17 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { RedisUnavailableError } from '../redis/redis.errors';
 import { assertMailboxName } from '../routing/address';
 import { RateLimitedError } from './auth.errors';
 import { AuthRepository } from './auth.repository';
 import { ADMIN, UnauthenticatedError, type Principal } from './principal';
 import { bearerToken, issueMailboxToken, sameSecret, tokenDigest, tokenMailbox } from './tokens';
+
+/** How long a token verified against Redis is still accepted while Redis is unreachable. */
+const OUTAGE_TOKEN_GRACE_MS = 5 * 60_000;
+const MAX_REMEMBERED_TOKENS = 10_000;
 
 /**
  * Tokens: the operator's ADMIN_TOKEN and each mailbox's own, stored only as SHA-256 digests.
@@ -18,11 +24,14 @@ import { bearerToken, issueMailboxToken, sameSecret, tokenDigest, tokenMailbox }
 export class AuthService implements OnModuleInit {
   private readonly logger = new Logger(AuthService.name);
   private adminToken = '';
+  /** Token digests verified against Redis, for the outage grace. */
+  private readonly verified = new Map<string, { mailbox: string; at: number }>();
 
   constructor(
     private readonly config: AppConfigService,
     private readonly mailboxes: MailboxRepository,
     private readonly repository: AuthRepository,
+    private readonly breaker: RedisCircuitBreaker,
   ) {}
 
   get enabled(): boolean {
@@ -58,19 +67,38 @@ export class AuthService implements OnModuleInit {
     if (!token) throw new UnauthenticatedError('the value is not of the form "Bearer <token>"');
     if (sameSecret(token, this.adminToken)) return ADMIN;
     const mailbox = tokenMailbox(token);
-    if (mailbox) {
-      const stored = await this.mailboxes.tokenDigest(mailbox);
-      const digest = tokenDigest(token);
-      if (stored && sameSecret(digest, stored))
-        return { kind: 'mailbox', mailbox, tokenDigest: digest };
+    if (!mailbox)
+      throw new UnauthenticatedError('the token is not valid (unknown, rotated or revoked)');
+    const digest = tokenDigest(token);
+    if (!this.breaker.closed) return this.fromRecent(mailbox, digest);
+    const stored = await this.mailboxes.tokenDigest(mailbox);
+    if (stored && sameSecret(digest, stored)) {
+      if (this.verified.size >= MAX_REMEMBERED_TOKENS) this.verified.clear();
+      this.verified.set(digest, { mailbox, at: Date.now() });
+      return { kind: 'mailbox', mailbox, tokenDigest: digest };
     }
+    this.verified.delete(digest);
     throw new UnauthenticatedError('the token is not valid (unknown, rotated or revoked)');
+  }
+
+  /**
+   * While Redis cannot be reached, a token this instance verified in the last few minutes is
+   * still accepted, so that agents can keep sending into the local queue. Once Redis answers,
+   * every check reads Redis again.
+   */
+  private fromRecent(mailbox: string, digest: string): Principal {
+    const known = this.verified.get(digest);
+    if (known && known.mailbox === mailbox && Date.now() - known.at < OUTAGE_TOKEN_GRACE_MS) {
+      return { kind: 'mailbox', mailbox, tokenDigest: digest };
+    }
+    throw new RedisUnavailableError('the token cannot be checked while Redis is unavailable');
   }
 
   /** Charges an operation to the principal's rate limit; the admin is not limited. */
   async charge(principal: Principal, cost: number): Promise<void> {
     const limit = this.config.limits.rateLimitPerMinute;
-    if (principal.kind === 'admin' || limit === 0 || cost <= 0) return;
+    // During an outage the shared bucket cannot be read: the local queue's bound limits instead.
+    if (principal.kind === 'admin' || limit === 0 || cost <= 0 || !this.breaker.closed) return;
     const waitMs = await this.repository.consume(principal.mailbox, limit, cost);
     if (waitMs > 0) throw new RateLimitedError(limit, waitMs);
   }
@@ -81,7 +109,7 @@ export class AuthService implements OnModuleInit {
     const token = issueMailboxToken(name);
     const previous = await this.mailboxes.replaceTokenDigest(name, tokenDigest(token));
     if (previous === false) throw new MailboxNotFoundError(name);
-    if (previous) await this.repository.announceRevocation(previous);
+    if (previous) await this.revoked(previous);
     return token;
   }
 
@@ -90,7 +118,17 @@ export class AuthService implements OnModuleInit {
     const name = assertMailboxName(nameArg, 'name');
     const previous = await this.mailboxes.replaceTokenDigest(name, null);
     if (previous === false) throw new MailboxNotFoundError(name);
-    if (previous) await this.repository.announceRevocation(previous);
+    if (previous) await this.revoked(previous);
+  }
+
+  private async revoked(digest: string): Promise<void> {
+    this.verified.delete(digest);
+    await this.repository.announceRevocation(digest);
+  }
+
+  /** Forgets a digest revoked elsewhere (called on the revocation broadcast). */
+  forget(digest: string): void {
+    this.verified.delete(digest);
   }
 
   revocationChannel(): string {

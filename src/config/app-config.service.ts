@@ -94,6 +94,24 @@ export class AppConfigService {
     };
   }
 
+  get resilience(): {
+    retryLeaseMs: number;
+    outageQueueSize: number;
+    spoolDir: string | null;
+    breakerCooldownMs: number;
+    shutdownGraceMs: number;
+    shutdownDrainDelayMs: number;
+  } {
+    return {
+      retryLeaseMs: Math.round(this.get('ROUTER_RETRY_LEASE') * 1000),
+      outageQueueSize: this.get('OUTAGE_QUEUE_SIZE'),
+      spoolDir: this.get('OUTAGE_SPOOL_DIR') ?? null,
+      breakerCooldownMs: Math.round(this.get('REDIS_BREAKER_COOLDOWN') * 1000),
+      shutdownGraceMs: Math.round(this.get('SHUTDOWN_GRACE_PERIOD') * 1000),
+      shutdownDrainDelayMs: Math.round(this.get('SHUTDOWN_DRAIN_DELAY') * 1000),
+    };
+  }
+
   get limits(): LimitsConfig {
     const maxMessageBytes = this.get('ROUTER_MAX_MESSAGE_SIZE');
     return {

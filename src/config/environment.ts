@@ -147,6 +147,40 @@ export class EnvironmentVariables {
   @Max(10000)
   SUBSCRIPTIONS_PER_SOCKET = 100;
 
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.1)
+  @Max(3600)
+  ROUTER_RETRY_LEASE = 30;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  OUTAGE_QUEUE_SIZE = 10000;
+
+  @IsOptional()
+  @IsString()
+  OUTAGE_SPOOL_DIR?: string;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.05)
+  @Max(60)
+  REDIS_BREAKER_COOLDOWN = 1;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.5)
+  @Max(3600)
+  SHUTDOWN_GRACE_PERIOD = 25;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(600)
+  SHUTDOWN_DRAIN_DELAY = 0;
+
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }

@@ -14,6 +14,6 @@ import { DeliveryService } from './delivery.service';
     DeliveryService,
     DeliveryResolver,
   ],
-  exports: [DeliveryService, DeliveryConfirmationRepository],
+  exports: [DeliveryService, DeliveryConfirmationRepository, DeliveryNoticeService],
 })
 export class DeliveryModule {}

@@ -26,8 +26,6 @@ import { toMessageModel } from '../messages/stored-message';
 /** A message as pushed to a feed: the stored message and, for tracked deliveries, the attempt. */
 export type PushedMessage = StoredMessage & { deliveryAttempt?: number };
 
-/** How long a claimed due delivery stays hidden from other instances. */
-const CLAIM_LEASE_MS = 30_000;
 const CLAIM_BATCH = 200;
 /** Pending messages pushed at once when a subscriber arrives. */
 const ARRIVAL_BATCH = 1_000;
@@ -306,7 +304,8 @@ export class DeliveryService {
   async processDue(now = Date.now()): Promise<number> {
     let handled = 0;
     for (;;) {
-      const due = await this.confirmations.claimDue(now, now + CLAIM_LEASE_MS, CLAIM_BATCH);
+      const lease = this.config.resilience.retryLeaseMs;
+      const due = await this.confirmations.claimDue(now, now + lease, CLAIM_BATCH);
       if (due.length === 0) return handled;
       await Promise.all(
         due.map((delivery) =>

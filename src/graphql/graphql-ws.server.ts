@@ -71,7 +71,9 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
 
   async onModuleInit(): Promise<void> {
     this.stopListening = await this.pubsub.subscribe(this.auth.revocationChannel(), (payload) => {
-      this.closeRevoked((payload as { digest: string }).digest);
+      const { digest } = payload as { digest: string };
+      this.auth.forget(digest);
+      this.closeRevoked(digest);
     });
   }
 

@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
+import { RoutingModule } from '../routing/routing.module';
 import { JobsHealthIndicator } from './jobs.health';
+import { LifecycleService } from './lifecycle.service';
 import { RedisHealthIndicator } from './redis.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), RoutingModule],
   controllers: [HealthController],
-  providers: [RedisHealthIndicator, JobsHealthIndicator],
+  providers: [RedisHealthIndicator, JobsHealthIndicator, LifecycleService],
+  exports: [LifecycleService],
 })
 export class HealthModule {}

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { MessageRouterService } from '../routing/message-router.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 
 /** Kubernetes' default probe timeout is 1 s: answer well within it. */
@@ -13,6 +15,8 @@ export class RedisHealthIndicator {
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly pubsub: RedisPubSubService,
+    private readonly breaker: RedisCircuitBreaker,
+    private readonly router: MessageRouterService,
   ) {}
 
   /** Redis answers PING on the command connection. */
@@ -26,6 +30,13 @@ export class RedisHealthIndicator {
         if (reply !== 'PONG') throw new Error(`unexpected PING reply ${String(reply)}`);
       })
       .withTimeout(PING_TIMEOUT_MS);
+  }
+
+  /** The circuit breaker is closed; while open, sends queue locally and reads fail fast. */
+  circuit(): HealthIndicatorResult<'circuit'> {
+    const indicator = this.indicators.check('circuit');
+    const data = { state: this.breaker.state, queuedLocally: this.router.queuedLocally };
+    return this.breaker.closed ? indicator.up(data) : indicator.down(data);
   }
 
   /** The subscriber connection is up, so live feeds flow. */

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { encodeTime } from 'ulid';
 import { PushIterator } from '../graphql/push-iterator';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
@@ -57,14 +58,36 @@ export class MailboxFeedService {
   async open(mailbox: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
     const seen = new RecentIds(REPLAY_MEMORY);
     let held: PushedMessage[] | null = after === null ? null : [];
+    // The newest id this feed has pushed: where a catch-up after a Redis drop starts.
+    let newest = after ?? encodeTime(Date.now()) + '0'.repeat(16);
+    let stopCatchingUp: () => void = () => undefined;
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
-    const iterator = new PushIterator<Message>(() => unsubscribe());
+    const iterator = new PushIterator<Message>(() => {
+      stopCatchingUp();
+      return unsubscribe();
+    });
 
     const deliver = (message: PushedMessage): void => {
       if (isExpired(message)) return;
       // A replayed message's live twin is dropped; a retry of a tracked delivery is not.
       if (seen.has(message.id) && !((message.deliveryAttempt ?? 0) > 1)) return;
+      if (message.id > newest) newest = message.id;
       iterator.push(toMessageModel(message));
+    };
+
+    /** Replays from `from` while holding live messages, then releases what was not replayed. */
+    const catchUp = (from: string): Promise<void> =>
+      this.replay(mailbox, from, iterator, seen, (id) => {
+        if (id > newest) newest = id;
+      }).then(() => {
+        const waiting = held ?? [];
+        held = null;
+        for (const message of waiting) deliver(message);
+      });
+    const fail = (error: unknown): void => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.logger.warn(`feed of ${mailbox} failed: ${failure.message}`);
+      iterator.fail(failure);
     };
 
     unsubscribe = await this.pubsub.subscribe(this.mailboxes.feedChannel(mailbox), (payload) => {
@@ -77,22 +100,20 @@ export class MailboxFeedService {
       await unsubscribe();
       return iterator;
     }
+    // Pub/sub drops what is published while the subscriber connection is down: after a
+    // reconnect the feed reads the gap from the stored mailbox.
+    stopCatchingUp = this.pubsub.onReconnect(() => {
+      if (held || iterator.closed) return;
+      held = [];
+      catchUp(newest).catch(fail);
+    });
 
-    const caughtUp =
-      after === null ? Promise.resolve() : this.replay(mailbox, after, iterator, seen);
-    caughtUp
+    (after === null ? Promise.resolve() : catchUp(after))
       .then(async () => {
-        const waiting = held ?? [];
-        held = null;
-        for (const message of waiting) deliver(message);
         // Tracked deliveries that waited for a subscriber go out now.
         if (!iterator.closed) await this.delivery.subscriberArrived(mailbox, seen);
       })
-      .catch((error: unknown) => {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        this.logger.warn(`feed of ${mailbox} after ${after ?? 'now'} failed: ${failure.message}`);
-        iterator.fail(failure);
-      });
+      .catch(fail);
     return iterator;
   }
 
@@ -101,6 +122,7 @@ export class MailboxFeedService {
     after: string,
     iterator: PushIterator<Message>,
     seen: RecentIds,
+    pushed: (id: string) => void,
   ): Promise<void> {
     const index = this.mailboxes.messagesKey(mailbox);
     let cursor: string | null = after;
@@ -112,6 +134,7 @@ export class MailboxFeedService {
       const attempts = await this.delivery.replayed(mailbox, page.messages);
       for (const message of page.messages) {
         seen.add(message.id);
+        pushed(message.id);
         iterator.push(toMessageModel({ ...message, deliveryAttempt: attempts.get(message.id) }));
       }
       cursor = page.endCursor;

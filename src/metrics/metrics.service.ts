@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { GraphqlWsServer } from '../graphql/graphql-ws.server';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { MessageRouterService } from '../routing/message-router.service';
 import { JobRunner } from '../scheduling/job-runner.service';
 import type { RouterStatistics } from './router-statistics.model';
 import { RouterStatisticsService } from './router-statistics.service';
@@ -41,6 +43,8 @@ export class MetricsService {
     private readonly pubsub: RedisPubSubService,
     private readonly ws: GraphqlWsServer,
     private readonly jobs: JobRunner,
+    breaker: RedisCircuitBreaker,
+    router: MessageRouterService,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mailbox_' });
     // Every statistics gauge of one scrape reads the same snapshot: one Redis read per scrape.
@@ -100,6 +104,30 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.set((await read()) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_redis_circuit_open',
+      help: '1 while the Redis circuit breaker is open (or half-open) on this instance.',
+      registers: [this.registry],
+      collect() {
+        this.set(breaker.closed ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_redis_circuit_opened',
+      help: 'Times the Redis circuit opened since this instance started.',
+      registers: [this.registry],
+      collect() {
+        this.set(breaker.opened);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_outage_queue_size',
+      help: 'Sends accepted during a Redis outage and not yet in Redis, on this instance.',
+      registers: [this.registry],
+      collect() {
+        this.set(router.queuedLocally);
       },
     });
     new Gauge({

@@ -21,8 +21,41 @@ export class RedisPubSubService implements OnModuleDestroy {
   private readonly logger = new Logger(RedisPubSubService.name);
   private readonly channels = new Map<string, ChannelState>();
 
+  private readonly reconnectListeners = new Set<() => void>();
+  private wasDown = false;
+
   constructor(@Inject(REDIS_SUBSCRIBER) private readonly subscriber: ScriptedClient) {
     subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+    subscriber.on('close', () => {
+      this.wasDown = true;
+    });
+    subscriber.on('ready', () => {
+      if (!this.wasDown) return;
+      this.wasDown = false;
+      // ioredis subscribes again on reconnect; a PING queued behind those SUBSCRIBEs answers
+      // once they are in place, and only then can a gap be measured and filled.
+      this.subscriber.ping().then(
+        () => this.notifyReconnected(),
+        () => undefined,
+      );
+    });
+  }
+
+  /**
+   * Calls `listener` each time the subscriber connection is back after a drop, with every
+   * channel subscribed again: whatever was published meanwhile is gone from pub/sub and must
+   * be read from storage.
+   */
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  private notifyReconnected(): void {
+    this.logger.log(
+      `subscriber connection back: ${this.reconnectListeners.size} feeds catch up from storage`,
+    );
+    for (const listener of this.reconnectListeners) listener();
   }
 
   /** Local channels with at least one listener (for tests and metrics). */

@@ -1,8 +1,11 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppConfigService } from '../config/app-config.service';
 import { createRedisClient } from './redis-client.factory';
 import { REDIS_COMMANDS, REDIS_SUBSCRIBER } from './redis.constants';
 import { RedisKeys } from './redis-keys';
+import { RedisAvailabilityInterceptor } from './redis-availability.interceptor';
+import { RedisCircuitBreaker } from './redis-circuit-breaker';
 import { RedisPubSubService } from './redis-pubsub.service';
 import type { ScriptedClient } from './redis-scripts';
 
@@ -29,8 +32,10 @@ import type { ScriptedClient } from './redis-scripts';
       useFactory: (config: AppConfigService) => new RedisKeys(config.redis.keyPrefix),
     },
     RedisPubSubService,
+    RedisCircuitBreaker,
+    { provide: APP_INTERCEPTOR, useClass: RedisAvailabilityInterceptor },
   ],
-  exports: [REDIS_COMMANDS, REDIS_SUBSCRIBER, RedisKeys, RedisPubSubService],
+  exports: [REDIS_COMMANDS, REDIS_SUBSCRIBER, RedisKeys, RedisPubSubService, RedisCircuitBreaker],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
@@ -42,11 +47,11 @@ export class RedisModule implements OnApplicationShutdown {
     await Promise.allSettled(
       [this.subscriber, this.commands].map(async (client) => {
         if (client.status === 'end') return;
-        try {
-          await client.quit();
-        } catch {
+        // QUIT waits for a reply that a dead Redis never sends: give it a second.
+        const quit = client.quit().catch(() => undefined);
+        const timeout = new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+        if ((await Promise.race([quit.then(() => 'quit'), timeout])) !== 'quit')
           client.disconnect();
-        }
       }),
     );
   }

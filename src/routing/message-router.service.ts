@@ -1,4 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { decodeTime } from 'ulid';
 import { AppError } from '../common/app-error';
 import { CleanupRepository } from '../cleanup/cleanup.repository';
 import { AppConfigService } from '../config/app-config.service';
@@ -21,9 +27,22 @@ import type { StoredMessage } from '../messages/stored-message';
 import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
-import { BatchTooLargeError, StoreUnavailableError } from './routing.errors';
+import { OutageQueue } from './outage-queue';
+import { BatchTooLargeError, OutageQueueFullError, StoreUnavailableError } from './routing.errors';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
 
 export const MAX_BATCH = 100;
+
+/** A message's times under another id: createdAt is always the id's own timestamp. */
+function timesOf(
+  id: string,
+  message: StoredMessage,
+): Pick<StoredMessage, 'createdAt' | 'expiresAt'> {
+  const createdAt = decodeTime(id);
+  const ttl = message.expiresAt === null ? null : message.expiresAt - message.createdAt;
+  return { createdAt, expiresAt: ttl === null ? null : createdAt + ttl };
+}
 
 function result(
   messageId: string,
@@ -55,8 +74,11 @@ function asAppError(error: unknown): AppError {
  * pushing anything twice.
  */
 @Injectable()
-export class MessageRouterService {
+export class MessageRouterService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MessageRouterService.name);
+  private readonly outage: OutageQueue;
+  private flushing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: AppConfigService,
@@ -68,14 +90,106 @@ export class MessageRouterService {
     private readonly delivery: DeliveryService,
     private readonly cleanup: CleanupRepository,
     private readonly statistics: StatisticsService,
-  ) {}
+    private readonly breaker: RedisCircuitBreaker,
+    private readonly notices: DeliveryNoticeService,
+  ) {
+    const { outageQueueSize, spoolDir } = config.resilience;
+    this.outage = new OutageQueue(outageQueueSize, spoolDir);
+  }
+
+  /** Sends accepted during a Redis outage and not yet in Redis. */
+  get queuedLocally(): number {
+    return this.outage.size;
+  }
+
+  onModuleInit(): void {
+    if (this.outage.size > 0)
+      this.logger.log(`${this.outage.size} spooled sends will be flushed once Redis answers`);
+    this.breaker.onStateChange((state) => {
+      if (state === 'closed') void this.flush();
+    });
+    this.flushTimer = setInterval(() => void this.flush(), 250);
+    this.flushTimer.unref();
+  }
+
+  /** At shutdown the local queue goes to Redis if it can, else it stays in the spool. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.flush();
+    if (this.outage.size > 0) {
+      if (this.outage.spooled)
+        this.logger.warn(`${this.outage.size} sends stay spooled until the next start`);
+      else
+        this.logger.error(
+          `${this.outage.size} acknowledged sends are lost: Redis is down and OUTAGE_SPOOL_DIR is not set`,
+        );
+    }
+    this.outage.close();
+  }
 
   /** Routes one message; a refusal is thrown as an AppError whose field reads `input.*`. */
   async route(input: SendMessageInput): Promise<RouteResult> {
     try {
-      return this.count(await this.routeChecked(validateSendInput(input, this.config.limits)));
+      return await this.send(validateSendInput(input, this.config.limits));
     } catch (error) {
       throw this.countFailure(asAppError(scopeError(error, 'input')));
+    }
+  }
+
+  /**
+   * Sends a checked message now, or, while Redis cannot be reached (or earlier sends still
+   * wait), accepts it into the local queue and answers QUEUED. A send that fails half-way on
+   * Redis is queued as well: its writes are idempotent by message id, so the flush completes
+   * what is missing without storing or pushing anything twice. Refusals are thrown.
+   */
+  private async send(checked: CheckedSend): Promise<RouteResult> {
+    const message = enrich(checked, newMessageId());
+    if (!this.breaker.closed || this.outage.size > 0)
+      return this.queueLocally(message, checked.idempotencyKey);
+    try {
+      return this.count(await this.routeMessage(message, checked.idempotencyKey));
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      this.logger.warn(
+        `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
+      );
+      return this.queueLocally(message, checked.idempotencyKey);
+    }
+  }
+
+  private queueLocally(message: StoredMessage, idempotencyKey: string | null): RouteResult {
+    if (!this.outage.add({ message, idempotencyKey }))
+      throw new OutageQueueFullError(this.outage.capacity);
+    return result(message.id, RouteStatus.QUEUED, 0);
+  }
+
+  /** Moves the local queue into Redis in order; stops at the first Redis failure. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    for (let entry = this.outage.peek(); entry && this.breaker.closed; entry = this.outage.peek()) {
+      try {
+        this.count(await this.routeMessage(entry.message, entry.idempotencyKey));
+      } catch (error) {
+        if (!(error instanceof AppError)) return; // Redis again: keep it for the next flush
+        // Acknowledged as QUEUED, refused now (its target went away): the sender is told.
+        this.countFailure(error);
+        await this.notices
+          .tell(entry.message.sender, {
+            type: 'delivery.failed',
+            messageId: entry.message.id,
+            recipient: entry.message.target ?? '',
+            reason: error.message,
+            attempts: 0,
+          })
+          .catch(() => undefined);
+      }
+      this.outage.shift();
     }
   }
 
@@ -94,7 +208,7 @@ export class MessageRouterService {
       inputs.map(async (input, index) => {
         try {
           authorizeSender(input.sender, 'sender');
-          return this.count(await this.routeChecked(validateSendInput(input, limits)));
+          return await this.send(validateSendInput(input, limits));
         } catch (error) {
           const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
           return result('', RouteStatus.FAILED, 0, failure);
@@ -103,18 +217,21 @@ export class MessageRouterService {
     );
   }
 
-  private async routeChecked(checked: CheckedSend): Promise<RouteResult> {
-    let message = enrich(checked, newMessageId());
+  private async routeMessage(
+    first: StoredMessage,
+    idempotencyKey: string | null,
+  ): Promise<RouteResult> {
+    let message = first;
     this.presence.seen(message.sender);
-    if (checked.idempotencyKey !== null) {
-      const owner = await this.idempotency.claim(
-        message.sender,
-        checked.idempotencyKey,
-        message.id,
-      );
+    if (idempotencyKey !== null) {
+      const owner = await this.idempotency.claim(message.sender, idempotencyKey, message.id);
       if (owner !== message.id) {
         // A repeat: complete whatever the first send left undone, from what it stored.
-        message = (await this.messages.find(owner)) ?? enrich(checked, owner);
+        message = (await this.messages.find(owner)) ?? {
+          ...message,
+          id: owner,
+          ...timesOf(owner, message),
+        };
       }
     }
     switch (message.mode) {

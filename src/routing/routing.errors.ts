@@ -17,3 +17,13 @@ export class StoreUnavailableError extends AppError {
     );
   }
 }
+
+export class OutageQueueFullError extends AppError {
+  constructor(capacity: number) {
+    super(
+      'SERVICE_UNAVAILABLE',
+      `Redis is unavailable and the local queue holds its limit of ${capacity} sends (OUTAGE_QUEUE_SIZE); retry later`,
+      { limit: capacity },
+    );
+  }
+}
