@@ -1,4 +1,4 @@
-// Three projects: unit tests beside the code, integration and end-to-end tests under test/.
+// Four projects: unit tests beside the code; integration, end-to-end and fault tests under test/.
 // NestJS 12 ships ES modules, which Jest 30 on Node 20 cannot require: @swc/jest turns them
 // (and the TypeScript) into CommonJS.
 const transform = {
@@ -28,6 +28,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    // Real Redis and service processes, faults injected with kill -9, SIGSTOP and restarts.
+    { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
   ],
   testTimeout: 30_000,
 };

@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
@@ -39,6 +40,7 @@ export class StatisticsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly breaker: RedisCircuitBreaker,
   ) {}
 
   onModuleInit(): void {
@@ -67,7 +69,8 @@ export class StatisticsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async flush(): Promise<void> {
-    if (this.unflushed.size === 0) return;
+    // Counts wait in memory while Redis is away (they are statistics, not messages).
+    if (this.unflushed.size === 0 || !this.breaker.closed) return;
     const batch = this.unflushed;
     this.unflushed = new Map();
     try {

@@ -25,8 +25,10 @@ const PROBE_TIMEOUT_MS = 400;
 @Injectable()
 export class RedisCircuitBreaker implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RedisCircuitBreaker.name);
-  private current: BreakerState = 'closed';
+  // Open until the first probe answers: nothing is sent before the connection is up.
+  private current: BreakerState = 'open';
   private failures = 0;
+  /** 0: the cool-down does not hold up the first probe. */
   private openedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private probing = false;

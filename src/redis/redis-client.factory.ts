@@ -14,6 +14,9 @@ function baseOptions(config: RedisConfig, role: string): RedisOptions {
     commandTimeout: role === 'subscriber' ? undefined : config.commandTimeoutMs,
     maxRetriesPerRequest: role === 'subscriber' ? null : 2,
     enableAutoPipelining: role !== 'subscriber',
+    // Commands fail at once while disconnected instead of waiting in a queue: callers fail
+    // fast or queue sends locally (see RedisCircuitBreaker). Subscriptions may wait.
+    enableOfflineQueue: role === 'subscriber',
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     // After a Sentinel failover a demoted primary answers READONLY: reconnect to the new one.
     reconnectOnError: (error) => error.message.startsWith('READONLY'),

@@ -114,11 +114,11 @@ export class RedisPubSubService implements OnModuleDestroy {
     await state.pending.catch(() => undefined);
     // A listener may have come back for the channel meanwhile: it has its own SUBSCRIBE.
     if (this.channels.has(channel)) return;
-    try {
-      await this.subscriber.unsubscribe(channel);
-    } catch (error) {
+    const done = this.subscriber.unsubscribe(channel).catch((error: unknown) => {
       this.logger.warn(`unsubscribe ${channel} failed: ${(error as Error).message}`);
-    }
+    });
+    // While the connection is down the UNSUBSCRIBE waits for it: nobody should wait with it.
+    if (this.subscriber.status === 'ready') await done;
   }
 
   private dispatch(channel: string, payload: string): void {

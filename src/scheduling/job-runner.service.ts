@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 
 interface JobState {
   intervalMs: number;
@@ -32,7 +33,10 @@ export class JobRunner implements OnModuleDestroy {
   private readonly jobs = new Map<string, JobState>();
   private stopping = false;
 
-  constructor(private readonly scheduler: SchedulerRegistry) {}
+  constructor(
+    private readonly scheduler: SchedulerRegistry,
+    private readonly breaker: RedisCircuitBreaker,
+  ) {}
 
   every(name: string, intervalMs: number, work: () => Promise<unknown>): void {
     const state: JobState = {
@@ -45,7 +49,8 @@ export class JobRunner implements OnModuleDestroy {
     };
     this.jobs.set(name, state);
     const tick = (): void => {
-      if (state.running || this.stopping) return;
+      // Every loop works on Redis: while its circuit is open, a run would only wait and fail.
+      if (state.running || this.stopping || !this.breaker.closed) return;
       state.startedAt = Date.now();
       state.running = work()
         .then(() => {

@@ -1,4 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { REDIS_COMMANDS } from '../../src/redis/redis.constants';
 import { AppConfigModule } from '../../src/config/app-config.module';
 import { RedisModule } from '../../src/redis/redis.module';
 import { uniquePrefix } from './test-app';
@@ -20,5 +22,8 @@ export async function redisTestingModule(
     providers,
   }).compile();
   await module.init();
+  // The command connection queues nothing while it connects: wait until it is up.
+  const commands = module.get<Redis>(REDIS_COMMANDS);
+  if (commands.status !== 'ready') await new Promise((resolve) => commands.once('ready', resolve));
   return { module, prefix };
 }

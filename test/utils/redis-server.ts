@@ -110,6 +110,15 @@ export class RedisServer {
     await this.start();
   }
 
+  /** SIGSTOP: the process stays, its connections stay open, nothing answers. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
