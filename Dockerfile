@@ -21,7 +21,7 @@ COPY --from=build /app/dist ./dist
 COPY schema.gql ./
 # Outside production the service rewrites schema.gql at start, so the non-root user owns /app
 # (node_modules stays root-owned and read-only).
-RUN chown node:node /app /app/schema.gql
+RUN mkdir -p /spool && chown node:node /app /app/schema.gql /spool
 USER node
 EXPOSE 3000
 # The slim image has no curl; node is enough. Liveness never depends on Redis.
