@@ -201,4 +201,28 @@ describe(validateEnvironment.name, () => {
     expect(variables.ROUTER_MAX_PAYLOAD_SIZE).toBe(4096);
     expect(variables.ROUTER_BASE_RETRY_DELAY).toBe(5);
   });
+
+  it('refuses AUTH_ENABLED=false and a missing ADMIN_TOKEN in production', () => {
+    expect(
+      configurationErrorFor({
+        NODE_ENV: 'production',
+        AUTH_ENABLED: 'false',
+        ADMIN_TOKEN: 'x'.repeat(32),
+      }).message,
+    ).toBe(
+      'Invalid configuration: AUTH_ENABLED=false: not allowed when NODE_ENV=production (it opens every operation)',
+    );
+    expect(configurationErrorFor({ NODE_ENV: 'production' }).message).toMatch(
+      /^Invalid configuration: ADMIN_TOKEN is not set/,
+    );
+    expect(
+      validateEnvironment({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(32) }).AUTH_ENABLED,
+    ).toBe(true);
+  });
+
+  it('never prints the value of ADMIN_TOKEN, even a malformed one', () => {
+    const message = configurationErrorFor({ ADMIN_TOKEN: 'secret with spaces' }).message;
+    expect(message).toContain('ADMIN_TOKEN=(hidden)');
+    expect(message).not.toContain('secret');
+  });
 });

@@ -185,13 +185,19 @@ export class EnvironmentVariables {
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
 
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);
+
 function describe(error: ValidationError, raw: Record<string, unknown>): string {
   const rules = Object.values(error.constraints ?? {}).map((text) =>
     // class-validator words its messages "PROPERTY must ..."; the variable is named once, up front.
     text.startsWith(`${error.property} `) ? text.slice(error.property.length + 1) : text,
   );
   // The value as written: a conversion may have turned 'abc' into NaN, which prints as null.
-  return `${error.property}=${JSON.stringify(raw[error.property])}: ${rules.join('; ')}`;
+  // Secrets are never printed, not even malformed ones.
+  const shown = SECRET_VARIABLES.has(error.property)
+    ? '(hidden)'
+    : JSON.stringify(raw[error.property]);
+  return `${error.property}=${shown}: ${rules.join('; ')}`;
 }
 
 /** Thrown at start when an environment variable breaks its rule; the message is one line. */
@@ -219,6 +225,11 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (variables.ROUTER_MAX_PAYLOAD_SIZE > variables.ROUTER_MAX_MESSAGE_SIZE) {
     throw new ConfigurationError(
       `Invalid configuration: ROUTER_MAX_PAYLOAD_SIZE=${variables.ROUTER_MAX_PAYLOAD_SIZE}: must not exceed ROUTER_MAX_MESSAGE_SIZE (${variables.ROUTER_MAX_MESSAGE_SIZE})`,
+    );
+  }
+  if (variables.NODE_ENV === 'production' && !variables.AUTH_ENABLED) {
+    throw new ConfigurationError(
+      'Invalid configuration: AUTH_ENABLED=false: not allowed when NODE_ENV=production (it opens every operation)',
     );
   }
   if (variables.NODE_ENV === 'production' && variables.AUTH_ENABLED && !variables.ADMIN_TOKEN) {

@@ -69,12 +69,23 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     }
   }
 
-  async onModuleInit(): Promise<void> {
-    this.stopListening = await this.pubsub.subscribe(this.auth.revocationChannel(), (payload) => {
-      const { digest } = payload as { digest: string };
-      this.auth.forget(digest);
-      this.closeRevoked(digest);
-    });
+  /**
+   * Listens for revoked tokens. Not awaited: a service started while Redis is away must still
+   * open its port (liveness never depends on Redis); the SUBSCRIBE completes when Redis comes.
+   */
+  onModuleInit(): void {
+    this.pubsub
+      .subscribe(this.auth.revocationChannel(), (payload) => {
+        const { digest } = payload as { digest: string };
+        this.auth.forget(digest);
+        this.closeRevoked(digest);
+      })
+      .then((stop) => {
+        this.stopListening = stop;
+      })
+      .catch((error: unknown) =>
+        this.logger.warn(`revocations not followed: ${(error as Error).message}`),
+      );
   }
 
   /** Open WebSocket connections. */
