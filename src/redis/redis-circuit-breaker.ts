@@ -13,7 +13,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** Consecutive failed probes that open the circuit. */
 const FAILURES_TO_OPEN = 2;
-const PROBE_TIMEOUT_MS = 400;
+/** A probe waits this long at most: a busy machine must not pass for a hung Redis. */
+const MAX_PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * A circuit breaker around Redis, driven by the connection's state and by a PING probe:
@@ -84,7 +85,10 @@ export class RedisCircuitBreaker implements OnModuleInit, OnModuleDestroy {
       await Promise.race([
         this.redis.ping(),
         new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('PING timed out')), PROBE_TIMEOUT_MS).unref(),
+          setTimeout(
+            () => reject(new Error('PING timed out')),
+            Math.min(this.config.redis.commandTimeoutMs, MAX_PROBE_TIMEOUT_MS),
+          ).unref(),
         ),
       ]);
       this.failures = 0;

@@ -11,7 +11,9 @@ const aliases = (count: number): string =>
   `{ ${Array.from({ length: count }, (_, i) => `a${i}: topicMessages(topic: "t") { pageInfo { hasNextPage } }`).join(' ')} }`;
 
 async function healthy(baseUrl: string): Promise<void> {
-  expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+  const response = await fetch(`${baseUrl}/health/ready`);
+  if (response.status !== 200) console.log(await response.text());
+  expect(response.status).toBe(200);
 }
 
 describe('a hardened GraphQL surface', () => {

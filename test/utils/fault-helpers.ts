@@ -100,7 +100,8 @@ export async function mailboxIds(
       { name, after },
       headers,
     );
-    if (!response.data?.mailbox) throw new Error(`mailbox ${name} not readable: ${JSON.stringify(response)}`);
+    if (!response.data?.mailbox)
+      throw new Error(`mailbox ${name} not readable: ${JSON.stringify(response)}`);
     const page = response.data.mailbox.messages;
     all.push(...page.nodes);
     if (!page.pageInfo.hasNextPage) return all;
