@@ -77,29 +77,36 @@ export class DeliveryService {
   }
 
   /**
+   * Claims the next attempt of a delivery that no attempt is under way for (never pushed, or
+   * waiting for a subscriber) and schedules its next decision. Returns the attempt number, or
+   * null when another instance or path took it first.
+   */
+  private async claimWaiting(message: StoredMessage, mailbox: string): Promise<number | null> {
+    const waits = retryDelayTableMs(this.policy);
+    const claimed = await this.confirmations.attempt(
+      message.id,
+      mailbox,
+      'first',
+      0,
+      waits,
+      Date.now(),
+    );
+    if (!claimed) return null;
+    await this.confirmations.schedule(
+      message.id,
+      mailbox,
+      message.priority,
+      this.decisionTime(message, claimed.nextAt),
+    );
+    return claimed.attempt;
+  }
+
+  /**
    * After a tracked message was put in `mailbox`: when the push reached a live subscriber it
    * was the first attempt; otherwise the delivery waits for a subscriber (and for its expiry).
    */
   async afterEnqueue(message: StoredMessage, mailbox: string, receivers: number): Promise<void> {
-    if (receivers > 0) {
-      const claimed = await this.confirmations.attempt(
-        message.id,
-        mailbox,
-        'first',
-        0,
-        retryDelayTableMs(this.policy),
-        Date.now(),
-      );
-      if (claimed) {
-        await this.confirmations.schedule(
-          message.id,
-          mailbox,
-          message.priority,
-          this.decisionTime(message, claimed.nextAt),
-        );
-        return;
-      }
-    }
+    if (receivers > 0 && (await this.claimWaiting(message, mailbox)) !== null) return;
     await this.scheduleExpiry(message, mailbox);
   }
 
@@ -123,27 +130,13 @@ export class DeliveryService {
    */
   async replayed(mailbox: string, messages: StoredMessage[]): Promise<Map<string, number>> {
     const attempts = new Map<string, number>();
-    const tracked = messages.filter((message) => message.requireConfirmation);
     await Promise.all(
-      tracked.map(async (message) => {
-        const claimed = await this.confirmations.attempt(
-          message.id,
-          mailbox,
-          'first',
-          0,
-          retryDelayTableMs(this.policy),
-          Date.now(),
-        );
-        if (claimed) {
-          attempts.set(message.id, claimed.attempt);
-          await this.confirmations.schedule(
-            message.id,
-            mailbox,
-            message.priority,
-            this.decisionTime(message, claimed.nextAt),
-          );
-        }
-      }),
+      messages
+        .filter((message) => message.requireConfirmation)
+        .map(async (message) => {
+          const attempt = await this.claimWaiting(message, mailbox);
+          if (attempt !== null) attempts.set(message.id, attempt);
+        }),
     );
     return attempts;
   }
@@ -151,25 +144,12 @@ export class DeliveryService {
   private async pushWaiting(mailbox: string, messageId: string): Promise<void> {
     const message = await this.messages.find(messageId);
     if (!message) return; // expired or gone: the retry or cleanup loop settles it
-    const claimed = await this.confirmations.attempt(
-      messageId,
-      mailbox,
-      'first',
-      0,
-      retryDelayTableMs(this.policy),
-      Date.now(),
-    );
-    if (!claimed) return;
-    if (claimed.attempt > 1) this.statistics.increment('messagesRetried');
+    const attempt = await this.claimWaiting(message, mailbox);
+    if (attempt === null) return;
+    if (attempt > 1) this.statistics.increment('messagesRetried');
     await this.mailboxes.push(
       mailbox,
-      JSON.stringify({ ...message, deliveryAttempt: claimed.attempt } satisfies PushedMessage),
-    );
-    await this.confirmations.schedule(
-      messageId,
-      mailbox,
-      message.priority,
-      this.decisionTime(message, claimed.nextAt),
+      JSON.stringify({ ...message, deliveryAttempt: attempt } satisfies PushedMessage),
     );
   }
 

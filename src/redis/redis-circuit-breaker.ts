@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -13,6 +14,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** Consecutive failed probes that open the circuit. */
 const FAILURES_TO_OPEN = 2;
+const STARTUP_WAIT_MS = 3_000;
 /** A probe waits this long at most: a busy machine must not pass for a hung Redis. */
 const MAX_PROBE_TIMEOUT_MS = 2_000;
 
@@ -24,7 +26,7 @@ const MAX_PROBE_TIMEOUT_MS = 2_000;
  * circuit is half-open and the next probe closes it again, or reopens it.
  */
 @Injectable()
-export class RedisCircuitBreaker implements OnModuleInit, OnModuleDestroy {
+export class RedisCircuitBreaker implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(RedisCircuitBreaker.name);
   // Open until the first probe answers: nothing is sent before the connection is up.
   private current: BreakerState = 'open';
@@ -62,6 +64,27 @@ export class RedisCircuitBreaker implements OnModuleInit, OnModuleDestroy {
     const cooldown = this.config.resilience.breakerCooldownMs;
     this.timer = setInterval(() => void this.probe(), Math.min(500, cooldown));
     this.timer.unref();
+    // The connection may be up already: its 'ready' came before this listener.
+    void this.probe();
+  }
+
+  /**
+   * Start waits briefly for Redis, so that a service whose Redis is there serves from its
+   * first request; without Redis it starts anyway (liveness never depends on Redis).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, STARTUP_WAIT_MS);
+      const stop = this.onStateChange((state) => {
+        if (state === 'closed') finish();
+      });
+      function finish(): void {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      }
+    });
   }
 
   onModuleDestroy(): void {
