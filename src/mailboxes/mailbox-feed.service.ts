@@ -1,6 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { encodeTime } from 'ulid';
+import { AppError } from '../common/app-error';
 import { PushIterator } from '../graphql/push-iterator';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { RedisUnavailableError } from '../redis/redis.errors';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
 import { isExpired, toMessageModel } from '../messages/stored-message';
@@ -9,6 +12,8 @@ import { DeliveryService, type PushedMessage } from '../delivery/delivery.servic
 import { MailboxRepository } from './mailbox.repository';
 
 const REPLAY_PAGE = 200;
+/** How long a feed waits for Redis to answer again before it gives up on catching up. */
+const CATCH_UP_PATIENCE_MS = 60_000;
 /** Ids remembered from a replay to drop their live twins; only the newest can have one. */
 const REPLAY_MEMORY = 10_000;
 
@@ -53,6 +58,7 @@ export class MailboxFeedService {
     private readonly mailboxes: MailboxRepository,
     private readonly messages: MessagesService,
     private readonly delivery: DeliveryService,
+    private readonly breaker: RedisCircuitBreaker,
   ) {}
 
   async open(mailbox: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
@@ -105,7 +111,7 @@ export class MailboxFeedService {
     stopCatchingUp = this.pubsub.onReconnect(() => {
       if (held || iterator.closed) return;
       held = [];
-      catchUp(newest).catch(fail);
+      this.whenStoreAnswers(iterator, () => catchUp(newest)).catch(fail);
     });
 
     (after === null ? Promise.resolve() : catchUp(after))
@@ -115,6 +121,31 @@ export class MailboxFeedService {
       })
       .catch(fail);
     return iterator;
+  }
+
+  /**
+   * Runs `work` once the command connection answers too (it reconnects on its own schedule,
+   * and the subscriber connection may be back first), retrying on Redis failures for a while.
+   */
+  private async whenStoreAnswers(
+    iterator: PushIterator<Message>,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const deadline = Date.now() + CATCH_UP_PATIENCE_MS;
+    for (;;) {
+      if (iterator.closed) return;
+      if (this.breaker.closed) {
+        try {
+          await work();
+          return;
+        } catch (error) {
+          if (error instanceof AppError || Date.now() > deadline) throw error;
+        }
+      } else if (Date.now() > deadline) {
+        throw new RedisUnavailableError('the feed could not catch up after Redis came back');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   private async replay(
