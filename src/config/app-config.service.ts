@@ -9,6 +9,17 @@ export interface RedisConfig {
   sentinels: Array<{ host: string; port: number }>;
   sentinelMaster: string;
   commandTimeoutMs: number;
+  /** Replicas that must hold a send's writes before it is acknowledged (WAIT); 0: none. */
+  waitReplicas: number;
+  waitTimeoutMs: number;
+}
+
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+/** Cluster wins over Sentinel, Sentinel over REDIS_URL (CONTRACT.md, "Scaling out"). */
+export function redisMode(config: Pick<RedisConfig, 'clusterNodes' | 'sentinels'>): RedisMode {
+  if (config.clusterNodes.length > 0) return 'cluster';
+  return config.sentinels.length > 0 ? 'sentinel' : 'standalone';
 }
 
 export interface RetryConfig {
@@ -69,6 +80,8 @@ export class AppConfigService {
       sentinels: parseHostList(this.get('REDIS_SENTINELS')),
       sentinelMaster: this.get('REDIS_SENTINEL_MASTER'),
       commandTimeoutMs: Math.round(this.get('REDIS_COMMAND_TIMEOUT') * 1000),
+      waitReplicas: this.get('REDIS_WAIT_REPLICAS'),
+      waitTimeoutMs: Math.round(this.get('REDIS_WAIT_TIMEOUT') * 1000),
     };
   }
 

@@ -70,6 +70,18 @@ export class EnvironmentVariables {
   @Max(300)
   REDIS_COMMAND_TIMEOUT = 5;
 
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  REDIS_WAIT_REPLICAS = 0;
+
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(60)
+  REDIS_WAIT_TIMEOUT = 1;
+
   @Transform(toBoolean)
   @IsBoolean()
   AUTH_ENABLED = true;

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MessagePriority } from '../messages/message.model';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
+import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import {
   parseConfirmation,
@@ -43,6 +44,7 @@ export class DeliveryConfirmationRepository {
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly topology: RedisTopology,
   ) {}
 
   async create(
@@ -65,7 +67,10 @@ export class DeliveryConfirmationRepository {
     );
   }
 
-  /** Claims attempt n+1; returns its number and the time of the next decision, or null. */
+  /**
+   * Claims attempt n+1; returns its number, the time of the next decision and, after a
+   * redrive, the redrive's time (0 otherwise), or null.
+   */
   async attempt(
     messageId: string,
     mailbox: string,
@@ -73,17 +78,18 @@ export class DeliveryConfirmationRepository {
     expectedAttempts: number,
     waitsMs: number[],
     now: number,
-  ): Promise<{ attempt: number; nextAt: number } | null> {
-    const [attempt, nextAt] = await this.redis.attemptDelivery(
+  ): Promise<{ attempt: number; nextAt: number; redrivenAt: number } | null> {
+    const [attempt, nextAt, redrivenAt] = await this.redis.attemptDelivery(
       this.keys.deliveryConfirmation(messageId),
       mailbox,
       now,
       mode,
       expectedAttempts,
       this.keys.deliveryEvents(messageId),
+      this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
       ...waitsMs,
     );
-    return attempt > 0 ? { attempt, nextAt } : null;
+    return attempt > 0 ? { attempt, nextAt, redrivenAt } : null;
   }
 
   /** Applies an action; null for an unknown recipient. */
@@ -105,6 +111,7 @@ export class DeliveryConfirmationRepository {
       expectedAttempts === null ? '' : expectedAttempts,
       reason,
       this.keys.deliveryEvents(messageId),
+      this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
     );
     return json ? { changed: changed === 1, state: parseState(json) } : null;
   }

@@ -23,8 +23,21 @@ import { toConfirmationModel, type RecipientState } from './delivery-state';
 import { DeliveryNoticeService } from './delivery-notice.service';
 import { toMessageModel } from '../messages/stored-message';
 
-/** A message as pushed to a feed: the stored message and, for tracked deliveries, the attempt. */
-export type PushedMessage = StoredMessage & { deliveryAttempt?: number };
+/**
+ * A message as pushed to a feed: the stored message and, for tracked deliveries, the attempt
+ * and (after a redrive) when the redrive began, which tells its attempt 1 from the first one.
+ */
+export type PushedMessage = StoredMessage & { deliveryAttempt?: number; redrivenAt?: number };
+
+/** The JSON pushed for a claimed attempt. */
+function pushPayload(
+  message: StoredMessage,
+  claimed: { attempt: number; redrivenAt: number },
+): string {
+  const pushed: PushedMessage = { ...message, deliveryAttempt: claimed.attempt };
+  if (claimed.redrivenAt > 0) pushed.redrivenAt = claimed.redrivenAt;
+  return JSON.stringify(pushed);
+}
 
 const CLAIM_BATCH = 200;
 /** Pending messages pushed at once when a subscriber arrives. */
@@ -78,10 +91,13 @@ export class DeliveryService {
 
   /**
    * Claims the next attempt of a delivery that no attempt is under way for (never pushed, or
-   * waiting for a subscriber) and schedules its next decision. Returns the attempt number, or
-   * null when another instance or path took it first.
+   * waiting for a subscriber) and schedules its next decision. Returns the claimed attempt,
+   * or null when another instance or path took it first.
    */
-  private async claimWaiting(message: StoredMessage, mailbox: string): Promise<number | null> {
+  private async claimWaiting(
+    message: StoredMessage,
+    mailbox: string,
+  ): Promise<{ attempt: number; redrivenAt: number } | null> {
     const waits = retryDelayTableMs(this.policy);
     const claimed = await this.confirmations.attempt(
       message.id,
@@ -98,7 +114,7 @@ export class DeliveryService {
       message.priority,
       this.decisionTime(message, claimed.nextAt),
     );
-    return claimed.attempt;
+    return claimed;
   }
 
   /**
@@ -134,8 +150,8 @@ export class DeliveryService {
       messages
         .filter((message) => message.requireConfirmation)
         .map(async (message) => {
-          const attempt = await this.claimWaiting(message, mailbox);
-          if (attempt !== null) attempts.set(message.id, attempt);
+          const claimed = await this.claimWaiting(message, mailbox);
+          if (claimed !== null) attempts.set(message.id, claimed.attempt);
         }),
     );
     return attempts;
@@ -144,13 +160,10 @@ export class DeliveryService {
   private async pushWaiting(mailbox: string, messageId: string): Promise<void> {
     const message = await this.messages.find(messageId);
     if (!message) return; // expired or gone: the retry or cleanup loop settles it
-    const attempt = await this.claimWaiting(message, mailbox);
-    if (attempt === null) return;
-    if (attempt > 1) this.statistics.increment('messagesRetried');
-    await this.mailboxes.push(
-      mailbox,
-      JSON.stringify({ ...message, deliveryAttempt: attempt } satisfies PushedMessage),
-    );
+    const claimed = await this.claimWaiting(message, mailbox);
+    if (claimed === null) return;
+    if (claimed.attempt > 1) this.statistics.increment('messagesRetried');
+    await this.mailboxes.push(mailbox, pushPayload(message, claimed));
   }
 
   /** The next decision comes at the retry time, or at expiry if that is sooner. */
@@ -347,10 +360,7 @@ export class DeliveryService {
     );
     if (!claimed) return; // someone else moved it on; their schedule entry stands
     this.statistics.increment('messagesRetried');
-    await this.mailboxes.push(
-      mailbox,
-      JSON.stringify({ ...message, deliveryAttempt: claimed.attempt } satisfies PushedMessage),
-    );
+    await this.mailboxes.push(mailbox, pushPayload(message, claimed));
     await this.confirmations.schedule(
       messageId,
       mailbox,

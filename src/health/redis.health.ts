@@ -3,6 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { RedisTopology } from '../redis/redis-topology.service';
 import { MessageRouterService } from '../routing/message-router.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 
@@ -17,17 +18,21 @@ export class RedisHealthIndicator {
     private readonly pubsub: RedisPubSubService,
     private readonly breaker: RedisCircuitBreaker,
     private readonly router: MessageRouterService,
+    private readonly topology: RedisTopology,
   ) {}
 
-  /** Redis answers PING on the command connection. */
+  /** Redis answers PING on the command connection; says the mode and the nodes serving. */
   async commands(): Promise<HealthIndicatorResult<'redis'>> {
     const indicator = this.indicators.check('redis');
+    const topology = this.topology.describe();
     // Not connected: say so at once instead of queueing a PING behind the reconnect.
-    if (this.redis.status !== 'ready') return indicator.down({ connection: this.redis.status });
+    if (this.redis.status !== 'ready')
+      return indicator.down({ ...topology, connection: this.redis.status });
     return indicator
       .attempt(async () => {
         const reply = await this.redis.ping();
         if (reply !== 'PONG') throw new Error(`unexpected PING reply ${String(reply)}`);
+        return topology;
       })
       .withTimeout(PING_TIMEOUT_MS);
   }

@@ -14,8 +14,15 @@ import { MailboxRepository } from './mailbox.repository';
 const REPLAY_PAGE = 200;
 /** How long a feed waits for Redis to answer again before it gives up on catching up. */
 const CATCH_UP_PATIENCE_MS = 60_000;
-/** Ids remembered from a replay to drop their live twins; only the newest can have one. */
+/** Ids pushed lately, remembered to drop their twins from a live push or a catch-up. */
 const REPLAY_MEMORY = 10_000;
+/**
+ * A catch-up after a drop starts this long before the drop (or at the newest id pushed, if
+ * older): ids are made by the instance that accepted the send, so a message stored during
+ * the drop may carry an id a little older than one pushed before it (another instance, a
+ * send that waited on replicas or in the local queue). Twins are dropped by id.
+ */
+const CATCH_UP_MARGIN_MS = 5_000;
 
 /** Remembers the most recent ids up to a bound, oldest forgotten first. */
 class RecentIds {
@@ -75,8 +82,14 @@ export class MailboxFeedService {
 
     const deliver = (message: PushedMessage): void => {
       if (isExpired(message)) return;
-      // A replayed message's live twin is dropped; a retry of a tracked delivery is not.
-      if (seen.has(message.id) && !((message.deliveryAttempt ?? 0) > 1)) return;
+      // A message's first push reaches the feed once: a replayed message's live twin, and a
+      // push repeated after a failover, are dropped; a retry, and the first attempt after a
+      // redrive, are not.
+      const first =
+        message.redrivenAt === undefined ? message.id : `${message.id}@${message.redrivenAt}`;
+      if ((message.deliveryAttempt ?? 0) <= 1 && seen.has(first)) return;
+      seen.add(message.id);
+      seen.add(first);
       if (message.id > newest) newest = message.id;
       iterator.push(toMessageModel(message));
     };
@@ -108,10 +121,12 @@ export class MailboxFeedService {
     }
     // Pub/sub drops what is published while the subscriber connection is down: after a
     // reconnect the feed reads the gap from the stored mailbox.
-    stopCatchingUp = this.pubsub.onReconnect(() => {
+    stopCatchingUp = this.pubsub.onReconnect((downSince) => {
       if (held || iterator.closed) return;
       held = [];
-      this.whenStoreAnswers(iterator, () => catchUp(newest)).catch(fail);
+      const margin = encodeTime(Math.max(0, downSince - CATCH_UP_MARGIN_MS)) + '0'.repeat(16);
+      const from = margin < newest ? margin : newest;
+      this.whenStoreAnswers(iterator, () => catchUp(from)).catch(fail);
     });
 
     (after === null ? Promise.resolve() : catchUp(after))
@@ -161,9 +176,11 @@ export class MailboxFeedService {
       await iterator.room();
       if (iterator.closed) return;
       const page = await this.messages.page(index, REPLAY_PAGE, cursor);
+      // A catch-up starts a little early: what this feed already pushed is not pushed again.
+      const fresh = page.messages.filter((message) => !seen.has(message.id));
       // For a message sent with requireConfirmation, this push is its delivery attempt.
-      const attempts = await this.delivery.replayed(mailbox, page.messages);
-      for (const message of page.messages) {
+      const attempts = await this.delivery.replayed(mailbox, fresh);
+      for (const message of fresh) {
         seen.add(message.id);
         pushed(message.id);
         iterator.push(toMessageModel({ ...message, deliveryAttempt: attempts.get(message.id) }));

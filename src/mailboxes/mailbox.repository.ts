@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
+import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 
 export interface MailboxRecord {
@@ -36,6 +37,7 @@ export class MailboxRepository {
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly topology: RedisTopology,
   ) {}
 
   /** `tokenHash` is a digest of the mailbox's token; the token itself is never stored. */
@@ -104,6 +106,7 @@ export class MailboxRepository {
       this.keys.mailboxFeed(name),
       payload,
       requiresConfirmation ? '1' : '0',
+      this.topology.publishCommand(this.keys.mailboxFeed(name)),
     );
     if (result === -1) return { kind: 'missing' };
     if (result === -2) return { kind: 'duplicate' };
@@ -121,13 +124,10 @@ export class MailboxRepository {
    * and a crashed instance's subscription vanishes with its connection.
    */
   async online(names: string[]): Promise<boolean[]> {
-    if (names.length === 0) return [];
-    const reply = (await this.redis.call(
-      'PUBSUB',
-      'NUMSUB',
-      ...names.map((name) => this.keys.mailboxFeed(name)),
-    )) as Array<string | number>;
-    return names.map((_, index) => Number(reply[index * 2 + 1]) > 0);
+    const counts = await this.topology.subscriberCounts(
+      names.map((name) => this.keys.mailboxFeed(name)),
+    );
+    return counts.map((count) => count > 0);
   }
 
   /** Whether the message is in the mailbox. */
@@ -148,7 +148,7 @@ export class MailboxRepository {
 
   /** Publishes a message to the mailbox's feed; returns how many instances received it. */
   async push(name: string, payload: string): Promise<number> {
-    return this.redis.publish(this.keys.mailboxFeed(name), payload);
+    return this.topology.publish(this.keys.mailboxFeed(name), payload);
   }
 
   messagesKey(name: string): string {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/app-config.service';
+import { redisMode, type RedisConfig } from '../config/app-config.service';
 import { defineScripts, type ScriptedClient } from './redis-scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -23,6 +23,37 @@ function baseOptions(config: RedisConfig, role: string): RedisOptions {
   };
 }
 
+/** User, password and TLS come from REDIS_URL in every mode. */
+function credentials(config: RedisConfig): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const url = new URL(config.url);
+  return {
+    username: decodeURIComponent(url.username) || undefined,
+    password: decodeURIComponent(url.password) || undefined,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+function clusterClient(config: RedisConfig, role: string, options: RedisOptions): Cluster {
+  const { retryStrategy, enableOfflineQueue, enableAutoPipelining, ...perNode } = options;
+  return new Cluster(config.clusterNodes, {
+    redisOptions: { ...perNode, ...credentials(config) },
+    enableOfflineQueue,
+    enableAutoPipelining,
+    clusterRetryStrategy: retryStrategy,
+    // Mailbox feeds use Redis 7 sharded pub/sub: one subscriber connection per primary, each
+    // holding the channels of its slots, moved by ioredis when slots move or fail over.
+    shardedSubscribers: role === 'subscriber',
+    // MOVED and ASK are followed; during a failover the cluster answers CLUSTERDOWN or
+    // TRYAGAIN for a moment and the command is tried again shortly, a few times at most.
+    maxRedirections: 16,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2_000,
+    scaleReads: 'master',
+  });
+}
+
 /**
  * Opens a connection as the configuration says: Cluster from REDIS_CLUSTER_NODES, Sentinel
  * from REDIS_SENTINELS, else standalone from REDIS_URL. Errors are logged, never thrown
@@ -35,23 +66,22 @@ export function createRedisClient(
   const logger = new Logger(`Redis:${role}`);
   const options = baseOptions(config, role);
   let client: RedisClient;
-  if (config.clusterNodes.length > 0) {
-    client = new Cluster(config.clusterNodes, {
-      redisOptions: options,
-      enableAutoPipelining: options.enableAutoPipelining,
-      clusterRetryStrategy: options.retryStrategy,
-    });
-  } else if (config.sentinels.length > 0) {
-    const url = new URL(config.url);
-    client = new Redis({
-      ...options,
-      sentinels: config.sentinels,
-      name: config.sentinelMaster,
-      password: url.password || undefined,
-      username: url.username || undefined,
-    });
-  } else {
-    client = new Redis(config.url, options);
+  switch (redisMode(config)) {
+    case 'cluster':
+      client = clusterClient(config, role, options);
+      break;
+    case 'sentinel':
+      client = new Redis({
+        ...options,
+        ...credentials(config),
+        sentinels: config.sentinels,
+        name: config.sentinelMaster,
+        // Listens to the sentinels' +switch-master and moves to the new primary at once.
+        failoverDetector: true,
+      });
+      break;
+    case 'standalone':
+      client = new Redis(config.url, options);
   }
   let lastError = '';
   client.on('error', (error: Error) => {

@@ -12,7 +12,7 @@
  * | mailbox:{name}:feed | channel | live messages for the mailbox |
  * | topic:{name}:messages | zset | message ids by timestamp |
  * | topic:{name}:metadata | hash | topic metadata |
- * | topics:feed | channel | live topic messages, matched by each instance |
+ * | topics:{feed} | channel | live topic messages, matched by each instance |
  * | mailboxes:{index}:all | zset | every registered mailbox by creation time |
  * | mailboxes:{index}:active | set | active mailboxes (broadcast recipients) |
  * | idempotency:{sender}:{sha256} | string | first message id of a sender's idempotency key |
@@ -61,7 +61,7 @@ export class RedisKeys {
   }
 
   topicFeed(): string {
-    return `${this.prefix}topics:feed`;
+    return `${this.prefix}topics:{feed}`;
   }
 
   mailboxIndexAll(): string {

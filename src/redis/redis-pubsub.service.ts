@@ -1,6 +1,14 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { REDIS_SUBSCRIBER } from './redis.constants';
 import type { ScriptedClient } from './redis-scripts';
+import { RedisTopology } from './redis-topology.service';
+
+/**
+ * On Cluster, ioredis moves shard subscriptions itself when a primary fails or a slot moves
+ * and says `subscribersReady` once it has sent the SSUBSCRIBEs again, without waiting for
+ * their replies: storage is read this long after, when they are in place.
+ */
+const SHARD_RESUBSCRIBE_SETTLE_MS = 250;
 
 /** Receives each published payload, parsed from JSON once for all listeners of the channel. */
 export type ChannelListener = (payload: unknown) => void;
@@ -21,17 +29,29 @@ export class RedisPubSubService implements OnModuleDestroy {
   private readonly logger = new Logger(RedisPubSubService.name);
   private readonly channels = new Map<string, ChannelState>();
 
-  private readonly reconnectListeners = new Set<() => void>();
-  private wasDown = false;
+  private readonly reconnectListeners = new Set<(downSince: number) => void>();
+  /** When the subscriptions were last lost (epoch ms), or null while they hold. */
+  private downSince: number | null = null;
 
-  constructor(@Inject(REDIS_SUBSCRIBER) private readonly subscriber: ScriptedClient) {
-    subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+  constructor(
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: ScriptedClient,
+    private readonly topology: RedisTopology,
+  ) {
+    const dispatch = (channel: string, payload: string): void => this.dispatch(channel, payload);
+    subscriber.on('message', dispatch);
+    subscriber.on('smessage', dispatch);
+    subscriber.on('-subscriber', () => {
+      this.downSince ??= Date.now();
+    });
+    subscriber.on('subscribersReady', () => {
+      if (this.downSince === null) return;
+      setTimeout(() => this.notifyReconnected(), SHARD_RESUBSCRIBE_SETTLE_MS).unref();
+    });
     subscriber.on('close', () => {
-      this.wasDown = true;
+      this.downSince ??= Date.now();
     });
     subscriber.on('ready', () => {
-      if (!this.wasDown) return;
-      this.wasDown = false;
+      if (this.downSince === null) return;
       // ioredis subscribes again on reconnect; a PING queued behind those SUBSCRIBEs answers
       // once they are in place, and only then can a gap be measured and filled.
       this.subscriber.ping().then(
@@ -43,19 +63,22 @@ export class RedisPubSubService implements OnModuleDestroy {
 
   /**
    * Calls `listener` each time the subscriber connection is back after a drop, with every
-   * channel subscribed again: whatever was published meanwhile is gone from pub/sub and must
-   * be read from storage.
+   * channel subscribed again, and with the time the drop began: whatever was published
+   * meanwhile is gone from pub/sub and must be read from storage.
    */
-  onReconnect(listener: () => void): () => void {
+  onReconnect(listener: (downSince: number) => void): () => void {
     this.reconnectListeners.add(listener);
     return () => this.reconnectListeners.delete(listener);
   }
 
   private notifyReconnected(): void {
+    const downSince = this.downSince;
+    if (downSince === null) return;
+    this.downSince = null;
     this.logger.log(
       `subscriber connection back: ${this.reconnectListeners.size} feeds catch up from storage`,
     );
-    for (const listener of this.reconnectListeners) listener();
+    for (const listener of this.reconnectListeners) listener(downSince);
   }
 
   /** Local channels with at least one listener (for tests and metrics). */
@@ -82,7 +105,10 @@ export class RedisPubSubService implements OnModuleDestroy {
       state = { listeners: new Set(), pending: Promise.resolve() };
       this.channels.set(channel, state);
       const created = state;
-      created.pending = this.subscriber.subscribe(channel).then(
+      const subscribing = this.topology.isShardChannel(channel)
+        ? this.subscriber.ssubscribe(channel)
+        : this.subscriber.subscribe(channel);
+      created.pending = subscribing.then(
         () => undefined,
         (error: unknown) => {
           if (this.channels.get(channel) === created) this.channels.delete(channel);
@@ -114,7 +140,10 @@ export class RedisPubSubService implements OnModuleDestroy {
     await state.pending.catch(() => undefined);
     // A listener may have come back for the channel meanwhile: it has its own SUBSCRIBE.
     if (this.channels.has(channel)) return;
-    const done = this.subscriber.unsubscribe(channel).catch((error: unknown) => {
+    const unsubscribing = this.topology.isShardChannel(channel)
+      ? this.subscriber.sunsubscribe(channel)
+      : this.subscriber.unsubscribe(channel);
+    const done = unsubscribing.catch((error: unknown) => {
       this.logger.warn(`unsubscribe ${channel} failed: ${(error as Error).message}`);
     });
     // While the connection is down the UNSUBSCRIBE waits for it: nobody should wait with it.

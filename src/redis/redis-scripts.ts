@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import type { PublishCommand } from './redis-topology.service';
 
 /**
  * The Lua scripts of src/redis/lua, registered once per connection with `defineCommand`.
@@ -36,14 +37,13 @@ export interface MailboxScripts {
     channel: string,
     payload: string,
     requiresConfirmation: '0' | '1',
+    publish: PublishCommand,
   ): Promise<number>;
   enqueueTopic(
     messagesKey: string,
     metadataKey: string,
     id: string,
     score: Arg,
-    channel: string,
-    payload: string,
     topic: string,
   ): Promise<number>;
   registerMailbox(
@@ -72,8 +72,9 @@ export interface MailboxScripts {
     mode: 'first' | 'retry',
     expectedAttempts: Arg,
     eventsChannel: string,
+    publish: PublishCommand,
     ...waitsMs: Arg[]
-  ): Promise<[number, number]>;
+  ): Promise<[number, number, number]>;
   updateDelivery(
     confirmationKey: string,
     mailbox: string,
@@ -83,6 +84,7 @@ export interface MailboxScripts {
     expectedAttempts: Arg,
     reason: string,
     eventsChannel: string,
+    publish: PublishCommand,
   ): Promise<[number, string | null]>;
   claimDue(
     urgent: string,

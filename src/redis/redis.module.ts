@@ -7,6 +7,7 @@ import { RedisKeys } from './redis-keys';
 import { RedisAvailabilityInterceptor } from './redis-availability.interceptor';
 import { RedisCircuitBreaker } from './redis-circuit-breaker';
 import { RedisPubSubService } from './redis-pubsub.service';
+import { RedisTopology } from './redis-topology.service';
 import type { ScriptedClient } from './redis-scripts';
 
 /**
@@ -31,11 +32,19 @@ import type { ScriptedClient } from './redis-scripts';
       inject: [AppConfigService],
       useFactory: (config: AppConfigService) => new RedisKeys(config.redis.keyPrefix),
     },
+    RedisTopology,
     RedisPubSubService,
     RedisCircuitBreaker,
     { provide: APP_INTERCEPTOR, useClass: RedisAvailabilityInterceptor },
   ],
-  exports: [REDIS_COMMANDS, REDIS_SUBSCRIBER, RedisKeys, RedisPubSubService, RedisCircuitBreaker],
+  exports: [
+    REDIS_COMMANDS,
+    REDIS_SUBSCRIBER,
+    RedisKeys,
+    RedisTopology,
+    RedisPubSubService,
+    RedisCircuitBreaker,
+  ],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(

@@ -30,6 +30,7 @@ import { RouteStatus, type RouteResult } from './route-result.model';
 import { OutageQueue } from './outage-queue';
 import { BatchTooLargeError, OutageQueueFullError, StoreUnavailableError } from './routing.errors';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { RedisTopology } from '../redis/redis-topology.service';
 import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
 
 export const MAX_BATCH = 100;
@@ -92,6 +93,7 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
     private readonly statistics: StatisticsService,
     private readonly breaker: RedisCircuitBreaker,
     private readonly notices: DeliveryNoticeService,
+    private readonly topology: RedisTopology,
   ) {
     const { outageQueueSize, spoolDir } = config.resilience;
     this.outage = new OutageQueue(outageQueueSize, spoolDir);
@@ -147,7 +149,7 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
     if (!this.breaker.closed || this.outage.size > 0)
       return this.queueLocally(message, checked.idempotencyKey);
     try {
-      return this.count(await this.routeMessage(message, checked.idempotencyKey));
+      return this.count(await this.routeDurably(message, checked.idempotencyKey));
     } catch (error) {
       if (error instanceof AppError) throw error;
       this.logger.warn(
@@ -174,7 +176,7 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
   private async drain(): Promise<void> {
     for (let entry = this.outage.peek(); entry && this.breaker.closed; entry = this.outage.peek()) {
       try {
-        this.count(await this.routeMessage(entry.message, entry.idempotencyKey));
+        this.count(await this.routeDurably(entry.message, entry.idempotencyKey));
       } catch (error) {
         if (!(error instanceof AppError)) return; // Redis again: keep it for the next flush
         // Acknowledged as QUEUED, refused now (its target went away): the sender is told.
@@ -215,6 +217,21 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
         }
       }),
     );
+  }
+
+  /**
+   * Routes, then (with REDIS_WAIT_REPLICAS) waits until replicas hold the writes: a send is
+   * acknowledged as routed only then, else it stays in the local queue and is written again,
+   * idempotently, by the next flush.
+   */
+  private async routeDurably(
+    message: StoredMessage,
+    idempotencyKey: string | null,
+  ): Promise<RouteResult> {
+    const epoch = this.topology.writeEpoch();
+    const routed = await this.routeMessage(message, idempotencyKey);
+    await this.topology.confirmReplicated(epoch);
+    return routed;
   }
 
   private async routeMessage(

@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { directInput } from '../factories/messages';
 import {
   connectWs,
@@ -9,7 +9,7 @@ import {
   LiveSubscription,
 } from '../utils/graphql-client';
 import { MAILBOX_PAGE, SEND, type MessageView, type PageView } from '../utils/documents';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import {
   keysUnder,
   registerMailboxes,
@@ -17,7 +17,7 @@ import {
   subscribeMailbox,
   waitForListeners,
 } from '../utils/service';
-import { startTestApp, type TestApp } from '../utils/test-app';
+import { startTestService, type TestApp } from '../utils/test-app';
 
 const BASE = 0.3;
 const CHECK_INTERVAL = 0.05;
@@ -65,9 +65,9 @@ interface Pushed {
   deliveryAttempt: number | null;
 }
 
-describe('delivery confirmation, retries, dead letters and expiry', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`delivery confirmation, retries, dead letters and expiry (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let service: TestApp;
   let ws: Client;
 
@@ -81,9 +81,9 @@ describe('delivery confirmation, retries, dead letters and expiry', () => {
   };
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
-    service = await startTestApp(redisServer.url, {
+    backend = await startRedisBackend();
+    redis = backend.client();
+    service = await startTestService(backend, {
       ROUTER_MAX_RETRY_ATTEMPTS: String(RETRIES),
       ROUTER_BASE_RETRY_DELAY: String(BASE),
       ROUTER_RETRY_EXPONENTIAL_BASE: '2',
@@ -109,7 +109,7 @@ describe('delivery confirmation, retries, dead letters and expiry', () => {
     await ws.dispose();
     await service.close();
     await redis.quit();
-    await redisServer.destroy();
+    await backend.destroy();
   });
 
   it('pushes 1 + retries times at the policy gaps, then FAILED, dead-lettered, the sender told; redrive starts over', async () => {
@@ -395,16 +395,16 @@ describe('delivery confirmation, retries, dead letters and expiry', () => {
   });
 });
 
-describe('tracked sends at the edges', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`tracked sends at the edges (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let service: TestApp;
   let ws: Client;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
-    service = await startTestApp(redisServer.url, { ROUTER_RETRY_CHECK_INTERVAL: '0.05' });
+    backend = await startRedisBackend();
+    redis = backend.client();
+    service = await startTestService(backend, { ROUTER_RETRY_CHECK_INTERVAL: '0.05' });
     ws = await connectWs(service.wsUrl);
     await registerMailboxes(service.baseUrl, 'origin', 'resumer');
   });
@@ -413,7 +413,7 @@ describe('tracked sends at the edges', () => {
     await ws.dispose();
     await service.close();
     await redis.quit();
-    await redisServer.destroy();
+    await backend.destroy();
   });
 
   it('leaves no confirmation, schedule entry or key behind when a tracked send is refused', async () => {
@@ -451,8 +451,9 @@ describe('tracked sends at the edges', () => {
     );
     expect(deliveryStatus[0].attempts.map((attempt) => attempt.number)).toEqual([1]);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // The arrival of the subscriber did not push it a second time.
-    expect(feed.values).toHaveLength(1);
+    // The arrival of the subscriber did not push attempt 1 a second time (a retry, attempt 2,
+    // may come once the base delay has passed on a slow machine).
+    expect(feed.values.filter((pushed) => pushed.deliveryAttempt === 1)).toHaveLength(1);
     feed.unsubscribe();
   });
 });

@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { directInput } from '../factories/messages';
@@ -12,7 +12,7 @@ import {
 } from '../utils/graphql-client';
 import { MAILBOX_FEED, SEND_MANY, type MessageView, type RouteView } from '../utils/documents';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import {
   mailboxChannel,
   registerMailboxes,
@@ -20,7 +20,7 @@ import {
   subscribeMailbox,
   subscriberCount,
 } from '../utils/service';
-import { startTestApp, type TestApp } from '../utils/test-app';
+import { startTestApp, startTestService, type TestApp } from '../utils/test-app';
 
 /** Sends `count` DIRECT messages with `parallel` in flight; returns the ids in send order. */
 async function sendMany(
@@ -50,22 +50,22 @@ function expectNoDuplicates(ids: string[]): void {
   expect(new Set(ids).size).toBe(ids.length);
 }
 
-describe('live feeds', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`live feeds (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let service: TestApp;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
-    service = await startTestApp(redisServer.url, { SUBSCRIPTIONS_PER_SOCKET: '5' });
+    backend = await startRedisBackend();
+    redis = backend.client();
+    service = await startTestService(backend, { SUBSCRIPTIONS_PER_SOCKET: '5' });
     await registerMailboxes(service.baseUrl, 'agent', 'peer', 'busy', 'capped', 'cycler', 'seen');
   });
 
   afterAll(async () => {
     await service.close();
     await redis.quit();
-    await redisServer.destroy();
+    await backend.destroy();
   });
 
   it('resumes after 1,000 missed messages: all of them in order, then live, no duplicate', async () => {
@@ -227,7 +227,7 @@ describe('live feeds', () => {
   }, 120_000);
 
   it('ends open subscriptions with 1001 on shutdown and releases their channels', async () => {
-    const other = await startTestApp(redisServer.url, { REDIS_KEY_PREFIX: service.prefix });
+    const other = await startTestApp(backend, { REDIS_KEY_PREFIX: service.prefix });
     const ws = await connectWs(other.wsUrl);
     let closeCode = 0;
     const closed = new Promise<void>((resolve) =>
@@ -237,7 +237,10 @@ describe('live feeds', () => {
       }),
     );
     await subscribeMailbox(other, ws, 'peer');
-    expect(await subscriberCount(redis, mailboxChannel(service, 'peer'))).toBe(1);
+    // The local listener is in place first; Redis confirms the subscription a moment later.
+    await eventually(
+      async () => (await subscriberCount(redis, mailboxChannel(service, 'peer'))) === 1,
+    );
     await other.close();
     await closed;
     expect(closeCode).toBe(1001);

@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { broadcastInput, directInput, topicInput } from '../factories/messages';
 import { connectWs, eventually, graphqlOk } from '../utils/graphql-client';
 import {
@@ -9,7 +9,7 @@ import {
   type MessageView,
   type PageView,
 } from '../utils/documents';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import {
   registerMailboxes,
   send,
@@ -18,18 +18,18 @@ import {
   subscriberCount,
   topicChannel,
 } from '../utils/service';
-import { startTestApp, type TestApp } from '../utils/test-app';
+import { startTestService, type TestApp } from '../utils/test-app';
 
-describe('routing over HTTP and WebSocket', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`routing over HTTP and WebSocket (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let service: TestApp;
   let ws: Client;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
-    service = await startTestApp(redisServer.url);
+    backend = await startRedisBackend();
+    redis = backend.client();
+    service = await startTestService(backend);
     ws = await connectWs(service.wsUrl);
     await registerMailboxes(service.baseUrl, 'alice', 'bob', 'carol', 'dave');
   });
@@ -38,7 +38,7 @@ describe('routing over HTTP and WebSocket', () => {
     await ws.dispose();
     await service.close();
     await redis.quit();
-    await redisServer.destroy();
+    await backend.destroy();
   });
 
   describe('DIRECT', () => {

@@ -81,22 +81,22 @@ export async function mailboxIds(
   baseUrl: string,
   name: string,
   headers: Record<string, string> = {},
-): Promise<Array<{ id: string; content: string }>> {
-  const all: Array<{ id: string; content: string }> = [];
+): Promise<Array<{ id: string; sender: string; content: string }>> {
+  const all: Array<{ id: string; sender: string; content: string }> = [];
   let after: string | null = null;
   for (;;) {
     const response: {
       data?: {
         mailbox: {
           messages: {
-            nodes: Array<{ id: string; content: string }>;
+            nodes: Array<{ id: string; sender: string; content: string }>;
             pageInfo: { endCursor: string | null; hasNextPage: boolean };
           };
         };
       } | null;
     } = await graphql(
       baseUrl,
-      'query ($name: String!, $after: ID) { mailbox(name: $name) { messages(first: 500, after: $after) { nodes { id content } pageInfo { endCursor hasNextPage } } } }',
+      'query ($name: String!, $after: ID) { mailbox(name: $name) { messages(first: 500, after: $after) { nodes { id sender content } pageInfo { endCursor hasNextPage } } } }',
       { name, after },
       headers,
     );

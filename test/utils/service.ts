@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Client } from 'graphql-ws';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
 import { graphqlOk, LiveSubscription, eventually } from './graphql-client';
@@ -32,10 +32,30 @@ export async function send(baseUrl: string, input: SendInput): Promise<RouteView
   return (await graphqlOk<{ sendMessage: RouteView }>(baseUrl, SEND, { input })).sendMessage;
 }
 
-/** Subscribers of a channel, counted by Redis itself. */
-export async function subscriberCount(redis: Redis, channel: string): Promise<number> {
-  const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as Array<string | number>;
-  return Number(reply[1]);
+/** The client itself, or every node of a Cluster (once the client knows them). */
+async function nodesOf(redis: Redis | Cluster, role: 'all' | 'master'): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  return redis.nodes(role);
+}
+
+/**
+ * Subscribers of a channel, counted by Redis itself: plain and sharded subscriptions, on every
+ * primary of a Cluster (each node counts the connections it holds).
+ */
+export async function subscriberCount(redis: Redis | Cluster, channel: string): Promise<number> {
+  const nodes = await nodesOf(redis, 'all');
+  const replies = await Promise.all(
+    nodes.flatMap((node) => [
+      node.call('PUBSUB', 'NUMSUB', channel),
+      node.call('PUBSUB', 'SHARDNUMSUB', channel),
+    ]),
+  );
+  // Each node counts the subscribers connected to it.
+  return replies.reduce<number>(
+    (sum, reply) => sum + Number((reply as Array<string | number>)[1]),
+    0,
+  );
 }
 
 export function mailboxChannel(app: TestApp, mailbox: string): string {
@@ -43,7 +63,7 @@ export function mailboxChannel(app: TestApp, mailbox: string): string {
 }
 
 export function topicChannel(app: TestApp): string {
-  return `${app.prefix}topics:feed`;
+  return `${app.prefix}topics:{feed}`;
 }
 
 /** Waits until the service holds `count` local listeners on `channel` (subscriptions set up). */
@@ -97,15 +117,19 @@ export async function subscribeTopic(
   return subscription;
 }
 
-/** Every key under the prefix, for checks that nothing unexpected was written. */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+/** Every key under the prefix (on every primary of a Cluster), for checks that nothing unexpected was written. */
+export async function keysUnder(redis: Redis | Cluster, prefix: string): Promise<string[]> {
+  // The prefix is matched literally: glob characters in it are escaped.
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for (const node of await nodesOf(redis, 'master')) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   return keys;
 }
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import type { RedisBackend } from './redis-backend';
 
 export interface TestApp {
   app: INestApplication;
@@ -27,15 +28,16 @@ export function uniquePrefix(): string {
  * authentication off unless the environment says otherwise.
  */
 export async function startTestApp(
-  redisUrl: string,
+  redis: string | RedisBackend,
   environment: Record<string, string> = {},
 ): Promise<TestApp> {
   const prefix = environment.REDIS_KEY_PREFIX ?? uniquePrefix();
+  const connection = typeof redis === 'string' ? { REDIS_URL: redis } : redis.environment;
   const app = await NestFactory.create(
     AppModule.forRoot({
       NODE_ENV: 'test',
       AUTH_ENABLED: 'false',
-      REDIS_URL: redisUrl,
+      ...connection,
       REDIS_KEY_PREFIX: prefix,
       ...environment,
     }),
@@ -50,5 +52,27 @@ export async function startTestApp(
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     prefix,
     close: () => app.close(),
+  };
+}
+
+/**
+ * The service as a suite sees it: one instance on a standalone Redis; on Cluster or Sentinel,
+ * two instances sharing the key prefix, HTTP on one and WebSockets on the other, so that
+ * every message a suite sends reaches its subscribers through Redis from another instance.
+ * `app` is the instance serving WebSockets.
+ */
+export async function startTestService(
+  backend: RedisBackend,
+  environment: Record<string, string> = {},
+): Promise<TestApp> {
+  const sockets = await startTestApp(backend, environment);
+  if (backend.topology === 'standalone') return sockets;
+  const http = await startTestApp(backend, { ...environment, REDIS_KEY_PREFIX: sockets.prefix });
+  return {
+    ...sockets,
+    baseUrl: http.baseUrl,
+    close: async () => {
+      await Promise.all([http.close(), sockets.close()]);
+    },
   };
 }

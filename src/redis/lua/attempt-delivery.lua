@@ -9,30 +9,32 @@
 --          subscriber); 'retry': only when exactly ARGV[4] attempts were made
 -- ARGV[4]  expected attempts so far (for 'retry')
 -- ARGV[5]  events channel (delivery_confirmation:{id}:events)
--- ARGV[6..] the wait in milliseconds after attempt 1, 2, ... (the retry policy's table)
+-- ARGV[6]  'PUBLISH', or 'SPUBLISH' for a shard channel on Cluster
+-- ARGV[7..] the wait in milliseconds after attempt 1, 2, ... (the retry policy's table)
 --
--- Returns {attempt number, next decision time} when recorded, {0, 0} otherwise.
+-- Returns {attempt number, next decision time, redrive time or 0} when recorded, {0, 0, 0}
+-- otherwise.
 local field = 'r:' .. ARGV[1]
 local raw = redis.call('HGET', KEYS[1], field)
 if not raw then
-  return { 0, 0 }
+  return { 0, 0, 0 }
 end
 local state = cjson.decode(raw)
 if state.status ~= 'PENDING' then
-  return { 0, 0 }
+  return { 0, 0, 0 }
 end
 local n = tonumber(state.n) or 0
 if ARGV[3] == 'first' then
   if not state.waiting then
-    return { 0, 0 }
+    return { 0, 0, 0 }
   end
 elseif tonumber(ARGV[4]) ~= n then
-  return { 0, 0 }
+  return { 0, 0, 0 }
 end
 n = n + 1
 local now = tonumber(ARGV[2])
-local waits = #ARGV - 5
-local wait = tonumber(ARGV[5 + math.min(n, waits)])
+local waits = #ARGV - 6
+local wait = tonumber(ARGV[6 + math.min(n, waits)])
 state.n = n
 state.waiting = false
 state.next = now + wait
@@ -42,5 +44,5 @@ end
 table.insert(state.log, { n = n, at = now })
 local encoded = cjson.encode(state)
 redis.call('HSET', KEYS[1], field, encoded)
-redis.call('PUBLISH', ARGV[5], cjson.encode({ mailbox = ARGV[1], state = state }))
-return { n, state.next }
+redis.call(ARGV[6], ARGV[5], cjson.encode({ mailbox = ARGV[1], state = state }))
+return { n, state.next, state.redrivenAt or 0 }

@@ -8,6 +8,7 @@
 -- ARGV[3]  feed channel, mailbox:{name}:feed
 -- ARGV[4]  the message as JSON, published to the feed
 -- ARGV[5]  '1' when the message requires confirmation, else '0'
+-- ARGV[6]  'PUBLISH', or 'SPUBLISH' for a shard channel on Cluster
 --
 -- Returns the number of service instances that received the push (0 or more); -1 when the
 -- mailbox is unknown or inactive; -2 when the message was already in the mailbox (a retried
@@ -21,4 +22,4 @@ end
 if ARGV[5] == '1' then
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 end
-return redis.call('PUBLISH', ARGV[3], ARGV[4])
+return redis.call(ARGV[6], ARGV[3], ARGV[4])

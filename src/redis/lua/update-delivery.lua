@@ -14,6 +14,7 @@
 -- ARGV[5]  expected attempts (for 'wait' and 'fail'), or ''
 -- ARGV[6]  reason (for 'fail' and 'expire'), or ''
 -- ARGV[7]  events channel (delivery_confirmation:{id}:events)
+-- ARGV[8]  'PUBLISH', or 'SPUBLISH' for a shard channel on Cluster
 --
 -- Returns {changed (1 or 0), the recipient's state as JSON} or {0, false} for an unknown
 -- recipient. An action that does not apply changes nothing and returns the current state,
@@ -90,5 +91,5 @@ if finished then
     redis.call('PEXPIRE', KEYS[1], ARGV[4])
   end
 end
-redis.call('PUBLISH', ARGV[7], cjson.encode({ mailbox = ARGV[1], state = state }))
+redis.call(ARGV[8], ARGV[7], cjson.encode({ mailbox = ARGV[1], state = state }))
 return { 1, encoded }

@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Cluster, type Redis } from 'ioredis';
+import { AppConfigService, redisMode, type RedisMode } from '../config/app-config.service';
+import { REDIS_COMMANDS } from './redis.constants';
+import type { ScriptedClient } from './redis-scripts';
+
+export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+
+/** Replicas fell short of REDIS_WAIT_REPLICAS: the writes may not survive a failover. */
+export class ReplicationShortfallError extends Error {
+  constructor(reason: string) {
+    super(`the writes are not known to be on a replica: ${reason}`);
+    this.name = 'ReplicationShortfallError';
+  }
+}
+
+function address(node: Redis): string {
+  return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`;
+}
+
+/**
+ * What differs between standalone Redis, Sentinel and Cluster, in one place: which channels
+ * use sharded pub/sub, how subscribers are counted, how a write waits for replicas, and
+ * which nodes serve (for health).
+ *
+ * On Cluster, channels with a hash tag (a mailbox's feed, a message's delivery events) are
+ * shard channels: SPUBLISH from the script that writes their slot, SSUBSCRIBE on the primary
+ * that owns it, so a message crosses no other node. Channels without one (topics, token
+ * revocations) stay plain pub/sub, which Cluster forwards to every node.
+ */
+@Injectable()
+export class RedisTopology {
+  readonly mode: RedisMode;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
+  /** Bumped whenever a command connection closes: WAIT only vouches for its own connection. */
+  private connectionEpoch = 0;
+
+  constructor(
+    config: AppConfigService,
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+  ) {
+    const redisConfig = config.redis;
+    this.mode = redisMode(redisConfig);
+    this.waitReplicas = redisConfig.waitReplicas;
+    this.waitTimeoutMs = redisConfig.waitTimeoutMs;
+    const bump = (): void => {
+      this.connectionEpoch += 1;
+    };
+    if (redis instanceof Cluster) {
+      redis.on('+node', (node: Redis) => node.on('close', bump));
+      redis.on('-node', bump);
+    } else {
+      redis.on('close', bump);
+    }
+  }
+
+  /** Taken before a send's first write and handed to confirmReplicated after its last. */
+  writeEpoch(): number {
+    return this.connectionEpoch;
+  }
+
+  /** Whether the channel is a Cluster shard channel (see the class comment). */
+  isShardChannel(channel: string): boolean {
+    return this.mode === 'cluster' && channel.includes('{');
+  }
+
+  publishCommand(channel: string): PublishCommand {
+    return this.isShardChannel(channel) ? 'SPUBLISH' : 'PUBLISH';
+  }
+
+  /** Publishes on the command connection; returns the receivers Redis counted. */
+  async publish(channel: string, payload: string): Promise<number> {
+    return (await this.redis.call(this.publishCommand(channel), channel, payload)) as number;
+  }
+
+  /**
+   * Subscriptions to each channel over all instances, summed over every node of a Cluster:
+   * a shard channel's subscribers sit on its slot's owner, and asking every node stays right
+   * while a slot moves.
+   */
+  async subscriberCounts(channels: string[]): Promise<number[]> {
+    if (channels.length === 0) return [];
+    const sharded = channels.filter((channel) => this.isShardChannel(channel));
+    const plain = channels.filter((channel) => !this.isShardChannel(channel));
+    const counts = new Map<string, number>();
+    const add = (reply: unknown): void => {
+      const pairs = reply as Array<string | number>;
+      for (let index = 0; index < pairs.length; index += 2) {
+        const channel = String(pairs[index]);
+        counts.set(channel, (counts.get(channel) ?? 0) + Number(pairs[index + 1]));
+      }
+    };
+    // Each node counts the connections it holds, and plain pub/sub subscribers of a Cluster
+    // may sit on any node: ask them all.
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('all') : [this.redis];
+    const asks: Array<Promise<void>> = [];
+    for (const node of nodes) {
+      if (plain.length > 0) asks.push(node.call('PUBSUB', 'NUMSUB', ...plain).then(add));
+      if (sharded.length > 0) asks.push(node.call('PUBSUB', 'SHARDNUMSUB', ...sharded).then(add));
+    }
+    await Promise.all(asks);
+    return channels.map((channel) => counts.get(channel) ?? 0);
+  }
+
+  /**
+   * With REDIS_WAIT_REPLICAS set, waits until that many replicas hold every write this
+   * connection made so far (WAIT, on every primary on Cluster), and throws
+   * ReplicationShortfallError if they do not within REDIS_WAIT_TIMEOUT, or if a connection
+   * closed since `epoch` (the writes may have gone to a primary that was then demoted, and a
+   * WAIT on the new connection would vouch for nothing): the caller then does not
+   * acknowledge the writes. Redis replication stays asynchronous; this narrows what a
+   * failover can lose to writes that no replica had yet.
+   */
+  async confirmReplicated(epoch: number): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    const targets: Array<Redis | Cluster> =
+      this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const replies = await Promise.all(
+      targets.map(
+        (target) => target.call('WAIT', this.waitReplicas, this.waitTimeoutMs) as Promise<number>,
+      ),
+    );
+    const confirmed = Math.min(...replies);
+    if (confirmed < this.waitReplicas)
+      throw new ReplicationShortfallError(
+        `${confirmed} of ${this.waitReplicas} replicas confirmed within ${this.waitTimeoutMs} ms`,
+      );
+    if (this.connectionEpoch !== epoch)
+      throw new ReplicationShortfallError('the connection to Redis changed meanwhile');
+  }
+
+  /** The mode and the nodes serving now (primaries first on Cluster), for health. */
+  describe(): { mode: RedisMode; nodes: string[] } {
+    if (this.redis instanceof Cluster) {
+      const primaries = this.redis.nodes('master').map(address);
+      const replicas = this.redis.nodes('slave').map((node) => `${address(node)} (replica)`);
+      return { mode: this.mode, nodes: [...primaries, ...replicas] };
+    }
+    const stream = (
+      this.redis as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }
+    ).stream;
+    const connected =
+      stream?.remoteAddress !== undefined ? `${stream.remoteAddress}:${stream.remotePort}` : null;
+    return { mode: this.mode, nodes: connected ? [connected] : [] };
+  }
+}
