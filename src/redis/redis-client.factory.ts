@@ -76,6 +76,8 @@ export function createRedisClient(
         ...credentials(config),
         sentinels: config.sentinels,
         name: config.sentinelMaster,
+        // rediss:// in REDIS_URL: TLS to the primary and replicas the sentinels name.
+        enableTLSForSentinelMode: config.url.startsWith('rediss:'),
         // Listens to the sentinels' +switch-master and moves to the new primary at once.
         failoverDetector: true,
       });

@@ -23,10 +23,11 @@ function address(node: Redis): string {
  * use sharded pub/sub, how subscribers are counted, how a write waits for replicas, and
  * which nodes serve (for health).
  *
- * On Cluster, channels with a hash tag (a mailbox's feed, a message's delivery events) are
- * shard channels: SPUBLISH from the script that writes their slot, SSUBSCRIBE on the primary
- * that owns it, so a message crosses no other node. Channels without one (topics, token
- * revocations) stay plain pub/sub, which Cluster forwards to every node.
+ * On Cluster, channels with a hash tag (a mailbox's feed, a message's delivery events, the
+ * topic feed `topics:{feed}`) are shard channels: SPUBLISH (from the script that writes the
+ * slot, where there is one), SSUBSCRIBE on the primary that owns it, so a message crosses no
+ * other node. The one channel without a tag, token revocations, stays plain pub/sub, which
+ * Cluster forwards to every node.
  */
 @Injectable()
 export class RedisTopology {
