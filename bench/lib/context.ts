@@ -1,0 +1,60 @@
+import { ChildHandle, type ChildMessage } from './children';
+import type { RedisServer } from './redis-server';
+import type { ScenarioOutcome } from './report';
+import { ServiceProcess } from './service';
+
+export interface BenchOptions {
+  /** Scenario ids to run (null: all). */
+  only: string[] | null;
+  /** Length of each measured phase. */
+  durationMs: number;
+  /** Length of the warm-up before each measured phase. */
+  warmupMs: number;
+  /** Exit non-zero when a target is missed, not only when a check fails. */
+  strict: boolean;
+}
+
+/** The baseline server (bench/servers/bare-graphql.ts) in its own process. */
+export interface BareServer {
+  pid: number;
+  port: number;
+  baseUrl: string;
+  wsUrl: string;
+  stop(): Promise<void>;
+}
+
+export class BenchContext {
+  /** Outcomes of the scenarios that already ran in this run, by id. */
+  readonly earlier = new Map<string, ScenarioOutcome>();
+
+  constructor(
+    readonly options: BenchOptions,
+    readonly redis: RedisServer,
+    readonly log: (line: string) => void,
+  ) {}
+
+  /** The service under test, fresh, against the bench Redis. */
+  startService(): Promise<ServiceProcess> {
+    return ServiceProcess.start(this.redis.url);
+  }
+
+  async startBareServer(): Promise<BareServer> {
+    const child = ChildHandle.start('servers/bare-graphql.ts', {}, { NODE_ENV: 'test' });
+    const ready = await child.next<ChildMessage & { port: number }>('ready', 30_000);
+    return {
+      pid: child.pid,
+      port: ready.port,
+      baseUrl: `http://127.0.0.1:${ready.port}`,
+      wsUrl: `ws://127.0.0.1:${ready.port}/graphql`,
+      stop: () => child.stop(),
+    };
+  }
+}
+
+export interface Scenario {
+  /** One letter, as --only takes it. */
+  id: string;
+  /** A word, which --only takes too. */
+  name: string;
+  run(context: BenchContext): Promise<ScenarioOutcome>;
+}

@@ -1,0 +1,86 @@
+/**
+ * e. Fan-out: 100 graphql-ws subscribers of one mailbox, sendMessage at saturation; the
+ * figure is deliveries per second summed over the subscribers. Baseline: the bare graphql-ws
+ * server fanning each mutation out to 100 subscribers, driven the same way.
+ */
+import type { LiveLoadResult, Sending } from '../clients/live-load';
+import type { Measured } from '../lib/children';
+import { describeCpu } from '../lib/cpu';
+import type { Scenario } from '../lib/context';
+import { BENCH_SENDER, registerMailboxes } from '../lib/graphql';
+import { figure, type ScenarioOutcome } from '../lib/report';
+import { perSecond } from './a-ingress';
+import { deliveredExactlyOnce, LIVE_CONTENT_BYTES, runLiveLoad } from './live';
+
+const ID = 'e';
+export const SUBSCRIBERS = 100;
+/** Sends in flight: enough to keep the server busy, few enough not to bury it. */
+const SENDING: Sending = { kind: 'saturate', inFlight: 8 };
+
+export const fanOut: Scenario = {
+  id: ID,
+  name: 'fanout',
+  async run(context): Promise<ScenarioOutcome> {
+    const mailbox = 'bench-e';
+    const setup = { mailboxes: [mailbox], subscribersPerMailbox: SUBSCRIBERS, sending: SENDING };
+    context.log('starting the service');
+    const service = await context.startService();
+    let run: Measured<LiveLoadResult>;
+    let problems: string[];
+    try {
+      await registerMailboxes(service.baseUrl, [BENCH_SENDER, mailbox]);
+      context.log(`service: ${SUBSCRIBERS} subscribers of one mailbox, sends at saturation`);
+      run = await runLiveLoad(context, service, setup, {
+        service: service.pid,
+        redis: context.redis.pid,
+      });
+      problems = service.problemsSinceReady();
+    } finally {
+      await service.stop();
+    }
+
+    context.log('starting the bare graphql-ws baseline');
+    const bare = await context.startBareServer();
+    let baselineRun: Measured<LiveLoadResult>;
+    try {
+      context.log(`bare graphql-ws: ${SUBSCRIBERS} subscribers of one mailbox, at saturation`);
+      baselineRun = await runLiveLoad(context, bare, setup, { server: bare.pid });
+    } finally {
+      await bare.stop();
+    }
+    const measured = run.result;
+    const baseline = baselineRun.result;
+
+    const rate = (result: LiveLoadResult): number =>
+      perSecond(result.deliveriesInWindow, result.windowMs);
+    return {
+      figures: [
+        figure(
+          ID,
+          `fan-out 1 mailbox x ${SUBSCRIBERS} subs, ${LIVE_CONTENT_BYTES} B, saturated`,
+          rate(measured),
+          'deliveries/s',
+          { label: 'bare graphql-ws', value: rate(baseline) },
+          { on: 'value', op: '>=', value: 30_000 },
+          {
+            service: measured,
+            baseline,
+            sendsPerSecond: perSecond(measured.sendsInWindow, measured.windowMs),
+            baselineSendsPerSecond: perSecond(baseline.sendsInWindow, baseline.windowMs),
+          },
+        ),
+      ],
+      checks: [
+        deliveredExactlyOnce(ID, 'service', measured),
+        deliveredExactlyOnce(ID, 'bare baseline', baseline),
+      ],
+      notes: [
+        describeCpu('service', run.cpuMs, measured.deliveriesInWindow, 'delivery'),
+        describeCpu('bare graphql-ws', baselineRun.cpuMs, baseline.deliveriesInWindow, 'delivery'),
+        ...measured.sendErrors.map((error) => `service send error: ${error}`),
+        ...baseline.sendErrors.map((error) => `baseline send error: ${error}`),
+        ...problems.map((line) => `service log: ${line}`),
+      ],
+    };
+  },
+};
