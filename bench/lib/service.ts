@@ -64,6 +64,10 @@ export class ServiceProcess {
         env: {
           PATH: process.env.PATH ?? '',
           ...SERVICE_ENV,
+          // For profiling the service under a scenario: BENCH_SERVICE_NODE_OPTIONS='--cpu-prof'.
+          ...(process.env.BENCH_SERVICE_NODE_OPTIONS
+            ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS }
+            : {}),
           ...extra,
           REDIS_URL: redisUrl,
           PORT: String(port),

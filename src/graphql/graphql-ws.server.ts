@@ -7,7 +7,15 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
@@ -21,6 +29,51 @@ import { formatError } from './graphql-error';
 import { graphqlValidationRules } from './validation-rules';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Distinct subscription documents kept parsed and validated, each at most this long. */
+const DOCUMENT_CACHE_SIZE = 500;
+const CACHED_DOCUMENT_LENGTH = 16_384;
+
+/**
+ * Parsed and validated subscription documents by their text. Clients open many subscriptions
+ * with the same few documents: each is parsed and validated once and one tree serves them
+ * all, instead of a tree per subscription for its whole life. Least recently used first out.
+ */
+class ValidDocuments {
+  private readonly valid = new Map<string, DocumentNode>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rules: ValidationRule[],
+  ) {}
+
+  check(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
+    const cached = this.valid.get(query);
+    if (cached) {
+      this.valid.delete(query);
+      this.valid.set(query, cached);
+      return { document: cached };
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch (error) {
+      return {
+        errors: [
+          error instanceof GraphQLError ? error : new GraphQLError('query: cannot be parsed'),
+        ],
+      };
+    }
+    const errors = validate(this.schema, document, this.rules);
+    if (errors.length > 0) return { errors };
+    // Kept without source locations: they only serve error messages, and this one is valid.
+    const kept = parse(query, { noLocation: true });
+    if (query.length > CACHED_DOCUMENT_LENGTH) return { document: kept };
+    this.valid.set(query, kept);
+    if (this.valid.size > DOCUMENT_CACHE_SIZE)
+      this.valid.delete(this.valid.keys().next().value as string);
+    return { document: kept };
+  }
+}
 /** WebSocket close code 1001: the endpoint is going away. */
 const GOING_AWAY = 1001;
 /** graphql-ws's Forbidden: the token the connection was opened with is no longer valid. */
@@ -111,6 +164,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     });
     const schema = this.schemaHost.schema;
     const rules = [...specifiedRules, ...graphqlValidationRules(this.config.isProduction)];
+    const documents = new ValidDocuments(schema, rules);
     const disposable = useServer<Record<string, unknown> | undefined>(
       {
         schema,
@@ -138,16 +192,9 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
             ];
           }
           // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
-          let document: DocumentNode;
-          try {
-            document = parse(payload.query);
-          } catch (error) {
-            return [
-              error instanceof GraphQLError ? error : new GraphQLError('query: cannot be parsed'),
-            ];
-          }
-          const errors = validate(schema, document, rules);
-          if (errors.length > 0) return errors;
+          const checked = documents.check(payload.query);
+          if (!('document' in checked)) return checked.errors;
+          const { document } = checked;
           ids.add(id);
           const context: RequestContext & { socket: unknown } = {
             principal: this.principals.get(ctx),
