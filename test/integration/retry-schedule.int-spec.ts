@@ -79,20 +79,26 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
       repository.attempt(id, 'r1', 'first', 0, waits, 10),
       repository.attempt(id, 'r1', 'first', 0, waits, 10),
     ]);
-    expect([x, y].filter((claim) => claim !== null)).toEqual([{ attempt: 1, nextAt: 1_010 }]);
+    expect([x, y].filter((claim) => claim !== null)).toEqual([
+      { attempt: 1, nextAt: 1_010, redrivenAt: 0 },
+    ]);
     const [r2, r3] = await Promise.all([
       repository.attempt(id, 'r1', 'retry', 1, waits, 2_000),
       repository.attempt(id, 'r1', 'retry', 1, waits, 2_000),
     ]);
-    expect([r2, r3].filter((claim) => claim !== null)).toEqual([{ attempt: 2, nextAt: 4_000 }]);
+    expect([r2, r3].filter((claim) => claim !== null)).toEqual([
+      { attempt: 2, nextAt: 4_000, redrivenAt: 0 },
+    ]);
     expect(await repository.attempt(id, 'r1', 'retry', 2, waits, 5_000)).toEqual({
       attempt: 3,
       nextAt: 9_000,
+      redrivenAt: 0,
     });
     // Past the table the last wait repeats.
     expect(await repository.attempt(id, 'r1', 'retry', 3, waits, 10_000)).toEqual({
       attempt: 4,
       nextAt: 14_000,
+      redrivenAt: 0,
     });
   });
 
