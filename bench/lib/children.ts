@@ -57,11 +57,17 @@ export class ChildHandle {
     readonly script: string,
     env: Record<string, string>,
   ) {
-    const child = spawn(process.execPath, ['--enable-source-maps', '-r', REGISTER, script], {
-      cwd: REPO_DIR,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
+    // BENCH_CHILD_NODE_ARGS='--cpu-prof' profiles the load generators and the in-process router.
+    const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(
+      process.execPath,
+      [...extra, '--enable-source-maps', '-r', REGISTER, script],
+      {
+        cwd: REPO_DIR,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      },
+    );
     this.process = track(child);
     child.stdout?.pipe(process.stderr);
     child.on('message', (message: ChildMessage) => {

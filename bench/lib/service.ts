@@ -34,6 +34,11 @@ export function rssBytes(pid: number): number {
 }
 
 /** The built service (the bench build of dist/main.js) in its own process, against the bench Redis. */
+/** Extra Node.js arguments for the service under test, from BENCH_SERVICE_NODE_ARGS. */
+function nodeArguments(): string[] {
+  return (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export class ServiceProcess {
   private readonly lines: string[] = [];
   private readyAt = 0;
@@ -59,15 +64,12 @@ export class ServiceProcess {
   ): Promise<ServiceProcess> {
     const port = await freePort();
     const child = track(
-      spawn(process.execPath, [SERVICE_MAIN], {
+      // For profiling the service under a scenario: BENCH_SERVICE_NODE_ARGS='--cpu-prof'.
+      spawn(process.execPath, [...nodeArguments(), SERVICE_MAIN], {
         cwd: REPO_DIR,
         env: {
           PATH: process.env.PATH ?? '',
           ...SERVICE_ENV,
-          // For profiling the service under a scenario: BENCH_SERVICE_NODE_OPTIONS='--cpu-prof'.
-          ...(process.env.BENCH_SERVICE_NODE_OPTIONS
-            ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS }
-            : {}),
           ...extra,
           REDIS_URL: redisUrl,
           PORT: String(port),

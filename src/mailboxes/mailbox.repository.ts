@@ -3,6 +3,7 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { toHashFields, type StoredMessage } from '../messages/stored-message';
 
 export interface MailboxRecord {
   name: string;
@@ -14,7 +15,10 @@ export interface MailboxRecord {
 
 /** What happened when a message was put in a mailbox. */
 export type EnqueueOutcome =
-  { kind: 'delivered'; receivers: number } | { kind: 'missing' } | { kind: 'duplicate' };
+  | { kind: 'delivered'; receivers: number }
+  // alreadyStored: (storeAndEnqueue) the message hash was there before this call.
+  | { kind: 'missing'; alreadyStored?: boolean }
+  | { kind: 'duplicate' };
 
 function toRecord(hash: Record<string, string>): MailboxRecord | null {
   if (!hash.name) return null;
@@ -109,6 +113,35 @@ export class MailboxRepository {
       this.topology.publishCommand(this.keys.mailboxFeed(name)),
     );
     if (result === -1) return { kind: 'missing' };
+    if (result === -2) return { kind: 'duplicate' };
+    return { kind: 'delivered', receivers: result };
+  }
+
+  /**
+   * Stores the message and adds it to the mailbox, pushing it, in one script: only where the
+   * message's keys and the mailbox's live on one node (standalone Redis, Sentinel). Nothing
+   * is written for a missing mailbox.
+   */
+  async storeAndEnqueue(
+    name: string,
+    message: StoredMessage,
+    payload: string,
+  ): Promise<EnqueueOutcome> {
+    const result = await this.redis.storeAndEnqueue(
+      this.keys.message(message.id),
+      this.keys.mailboxMetadata(name),
+      this.keys.mailboxMessages(name),
+      this.keys.mailboxPending(name),
+      message.expiresAt === null ? '' : String(message.expiresAt),
+      message.id,
+      message.createdAt,
+      this.keys.mailboxFeed(name),
+      payload,
+      message.requireConfirmation ? '1' : '0',
+      this.topology.publishCommand(this.keys.mailboxFeed(name)),
+      ...toHashFields(message),
+    );
+    if (result === -1 || result === -3) return { kind: 'missing', alreadyStored: result === -3 };
     if (result === -2) return { kind: 'duplicate' };
     return { kind: 'delivered', receivers: result };
   }

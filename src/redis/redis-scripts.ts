@@ -9,6 +9,7 @@ import type { PublishCommand } from './redis-topology.service';
  */
 const SCRIPTS = {
   storeMessage: { file: 'store-message.lua', keys: 1 },
+  storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: 4 },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
@@ -28,6 +29,20 @@ type Arg = string | number;
 
 export interface MailboxScripts {
   storeMessage(messageKey: string, expireAtMs: string, ...fields: string[]): Promise<number>;
+  storeAndEnqueue(
+    messageKey: string,
+    metadataKey: string,
+    messagesKey: string,
+    pendingKey: string,
+    expireAtMs: string,
+    id: string,
+    score: Arg,
+    channel: string,
+    payload: string,
+    requiresConfirmation: '0' | '1',
+    publish: PublishCommand,
+    ...fields: string[]
+  ): Promise<number>;
   enqueueMailbox(
     metadataKey: string,
     messagesKey: string,

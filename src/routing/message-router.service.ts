@@ -305,6 +305,7 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
   }
 
   private async routeDirect(message: StoredMessage): Promise<RouteResult> {
+    if (this.topology.mode !== 'cluster') return this.routeDirectInOneStep(message);
     const target = message.target as string;
     const written = await this.store(message, [target]);
     const outcome = await this.enqueue(message, target, this.payload(message));
@@ -320,6 +321,33 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
       }
       throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
+    return result(message.id, this.liveStatus([outcome]), 1);
+  }
+
+  /**
+   * DIRECT where the message and the mailbox share a node: the confirmation and the expiry
+   * entry first (nothing to write for a plain message), then the message, the index entry
+   * and the push in one script, one round trip instead of two. Same outcomes as above.
+   */
+  private async routeDirectInOneStep(message: StoredMessage): Promise<RouteResult> {
+    const target = message.target as string;
+    const tracked = message.requireConfirmation;
+    await Promise.all([
+      tracked ? this.delivery.track(message, [target]) : undefined,
+      this.cleanup.trackExpiry(message, [target]),
+    ]);
+    const outcome = await this.mailboxes.storeAndEnqueue(target, message, this.payload(message));
+    if (outcome.kind === 'missing') {
+      if (!outcome.alreadyStored) {
+        await Promise.all([
+          tracked ? this.delivery.forget(message) : undefined,
+          this.cleanup.untrackExpiry(message),
+        ]);
+      }
+      throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
+    }
+    if (tracked && outcome.kind === 'delivered')
+      await this.delivery.afterEnqueue(message, target, outcome.receivers);
     return result(message.id, this.liveStatus([outcome]), 1);
   }
 
