@@ -59,8 +59,10 @@ export class RedisModule implements OnApplicationShutdown {
         // QUIT waits for a reply that a dead Redis never sends: give it a second.
         const quit = client.quit().catch(() => undefined);
         const timeout = new Promise((resolve) => setTimeout(resolve, 1_000).unref());
-        if ((await Promise.race([quit.then(() => 'quit'), timeout])) !== 'quit')
-          client.disconnect();
+        await Promise.race([quit, timeout]);
+        // After QUIT as well: only disconnect() closes the sentinel connections that watch
+        // for a failover (and whatever else a connector holds).
+        client.disconnect();
       }),
     );
   }
