@@ -98,7 +98,9 @@ export class RedisSentinelGroup {
             `logfile ${node.logFile}`,
             'sentinel resolve-hostnames no',
             `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} ${quorum}`,
-            `sentinel down-after-milliseconds ${masterName} 1000`,
+            // Failovers in the tests are asked for (SENTINEL FAILOVER); a busy machine must not
+            // make the sentinels think the primary is down and start one by themselves.
+            `sentinel down-after-milliseconds ${masterName} 5000`,
             `sentinel failover-timeout ${masterName} 5000`,
             `sentinel parallel-syncs ${masterName} 1`,
             '',
