@@ -41,8 +41,8 @@ export class MessageRepository {
 
   /** The messages of `ids` that exist and are unexpired, in the order given. */
   async findMany(ids: string[], now = Date.now()): Promise<StoredMessage[]> {
-    // Separate commands, not one pipeline: on Cluster the ids live in different slots, and
-    // auto-pipelining batches them per node anyway.
+    // Separate commands, not one pipeline: on Cluster the ids live in different slots. They
+    // are written at once and answered in order, so the read costs one round trip per node.
     const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.message(id))));
     return hashes
       .map((hash) => fromHash(hash))

@@ -197,8 +197,9 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
 
   /**
    * Routes up to MAX_BATCH messages concurrently; each is validated on its own and a failure
-   * becomes a FAILED result in its place. Concurrent sends share Redis round trips through
-   * auto-pipelining, so a batch costs about as many round trips as a single send.
+   * becomes a FAILED result in its place. The sends' commands go out together, each written
+   * without waiting for the one before to be answered, so a batch costs about as much waiting
+   * on Redis as a single send.
    */
   async routeMany(
     inputs: SendMessageInput[],
