@@ -26,6 +26,7 @@ import type { Principal } from '../auth/principal';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
 import { formatError } from './graphql-error';
+import { sharedSubscribe } from './shared-execution';
 import { graphqlValidationRules } from './validation-rules';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -168,6 +169,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     const disposable = useServer<Record<string, unknown> | undefined>(
       {
         schema,
+        // Subscribers of one feed with the same selection share each event's execution.
+        subscribe: sharedSubscribe,
         // The token is checked before the connection is acknowledged: a bad one is closed
         // (4403) before any event flows.
         onConnect: async (ctx) => {

@@ -6,7 +6,7 @@ import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisUnavailableError } from '../redis/redis.errors';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
-import { isExpired, toMessageModel } from '../messages/stored-message';
+import { isExpired, liveMessageModel, toMessageModel } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { DeliveryService, type PushedMessage } from '../delivery/delivery.service';
 import { MailboxRepository } from './mailbox.repository';
@@ -91,7 +91,7 @@ export class MailboxFeedService {
       seen.add(message.id);
       seen.add(first);
       if (message.id > newest) newest = message.id;
-      iterator.push(toMessageModel(message));
+      iterator.push(liveMessageModel(message));
     };
 
     /** Replays from `from` while holding live messages, then releases what was not replayed. */

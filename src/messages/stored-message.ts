@@ -94,3 +94,19 @@ export function toMessageModel(message: StoredMessage & { deliveryAttempt?: numb
     expiresAt: message.expiresAt === null ? null : new Date(message.expiresAt),
   };
 }
+
+const liveModels = new WeakMap<StoredMessage, Message>();
+
+/**
+ * toMessageModel for a published message, one model per publication: every feed that pushes
+ * it pushes the same object, so subscribers with the same selection share one execution of
+ * it (src/graphql/shared-execution.ts).
+ */
+export function liveMessageModel(message: StoredMessage & { deliveryAttempt?: number }): Message {
+  let model = liveModels.get(message);
+  if (!model) {
+    model = toMessageModel(message);
+    liveModels.set(message, model);
+  }
+  return model;
+}

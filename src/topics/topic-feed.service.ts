@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PushIterator } from '../graphql/push-iterator';
 import type { Message } from '../messages/message.model';
-import { isExpired, toMessageModel, type StoredMessage } from '../messages/stored-message';
+import { isExpired, liveMessageModel, type StoredMessage } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { compileTopicPattern } from './topic-pattern';
 import { TopicRepository } from './topic.repository';
@@ -24,7 +24,7 @@ export class TopicFeedService {
     unsubscribe = await this.pubsub.subscribe(this.topics.feedChannel(), (payload) => {
       const message = payload as StoredMessage;
       if (message.target !== null && matches(message.target) && !isExpired(message)) {
-        iterator.push(toMessageModel(message));
+        iterator.push(liveMessageModel(message));
       }
     });
     // The client may have gone while the subscription was being set up.

@@ -1,0 +1,86 @@
+import {
+  createSourceEventStream,
+  execute,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
+
+type Executed = ExecutionResult | Promise<ExecutionResult>;
+
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 0;
+
+/** What makes two subscriptions execute an event alike: document, operation and variables. */
+function selectionKey(args: ExecutionArgs): string {
+  let id = documentIds.get(args.document);
+  if (id === undefined) {
+    id = nextDocumentId++;
+    documentIds.set(args.document, id);
+  }
+  return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+}
+
+/** Executions of each event by selection; an event and its entries go when it is collected. */
+const executions = new WeakMap<object, Map<string, Executed>>();
+
+function executeShared(args: ExecutionArgs, key: string, event: unknown): Executed {
+  if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+  let byKey = executions.get(event);
+  if (!byKey) {
+    byKey = new Map();
+    executions.set(event, byKey);
+  }
+  let executed = byKey.get(key);
+  if (!executed) {
+    executed = execute({ ...args, rootValue: event });
+    byKey.set(key, executed);
+  }
+  return executed;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * graphql-js's `subscribe`, with executions shared between subscribers. graphql-js executes
+ * the selection once per event for every subscriber, and with many subscribers of one feed
+ * that is most of a delivery's cost. Here subscribers that receive the same event object
+ * (the feeds push one object per published message to all their subscribers) with the same
+ * document, operation name and variables share one execution and its result.
+ *
+ * Sound because an event's execution does not depend on who receives it: the subscription
+ * fields resolve the event itself and the types they return (Message, DeliveryConfirmation)
+ * resolve their fields from the event alone, never from the context. A field that reads the
+ * context must not be reachable from a subscription's result type.
+ */
+export async function sharedSubscribe(
+  args: ExecutionArgs,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!isAsyncIterable(source)) return source;
+  const events = source[Symbol.asyncIterator]();
+  const key = selectionKey(args);
+  // Not an async generator: its return() would wait for the pending next() (for a quiet
+  // feed, the next message) before it closed the source; this one closes it at once.
+  const results: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const step = await events.next();
+      if (step.done) return { done: true, value: undefined };
+      return { done: false, value: await executeShared(args, key, step.value) };
+    },
+    async return() {
+      await events.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      await events.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return results;
+}
