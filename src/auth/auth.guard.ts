@@ -16,15 +16,31 @@ const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** Each handler's decorators, read once: they do not change after the application starts. */
+  private readonly access = new WeakMap<object, { isPublic: boolean; adminOnly: boolean }>();
+
   constructor(
     private readonly auth: AuthService,
     private readonly reflector: Reflector,
   ) {}
 
+  private accessOf(context: ExecutionContext): { isPublic: boolean; adminOnly: boolean } {
+    const handler = context.getHandler();
+    let access = this.access.get(handler);
+    if (!access) {
+      const targets = [handler, context.getClass()];
+      access = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true,
+        adminOnly: this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY_KEY, targets) === true,
+      };
+      this.access.set(handler, access);
+    }
+    return access;
+  }
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY_KEY, targets) === true;
+    const { isPublic, adminOnly } = this.accessOf(context);
+    if (isPublic) return true;
 
     if (context.getType<GqlContextType>() !== 'graphql') {
       const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>();

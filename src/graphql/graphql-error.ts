@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, type ErrorCode } from '../common/app-error';
+import { redisFailure } from '../redis/redis.errors';
 
 const logger = new Logger('GraphQL');
 
@@ -26,10 +27,12 @@ export function httpStatusOf(code: ErrorCode): number {
 
 /**
  * Turns anything a resolver threw into what a client may see: an AppError keeps its code,
- * message and details; a GraphQLError passes; anything else is logged with its stack and
+ * message and details; a Redis client error saying Redis did not answer becomes
+ * SERVICE_UNAVAILABLE; a GraphQLError passes; anything else is logged with its stack and
  * reaches the client as a bare internal error.
  */
-export function toGraphqlError(error: unknown, where: string): GraphQLError {
+export function toGraphqlError(thrown: unknown, where: string): GraphQLError {
+  const error = redisFailure(thrown) ?? thrown;
   if (error instanceof AppError) {
     return new GraphQLError(error.message, {
       extensions: { ...error.details, code: error.code, status: httpStatusOf(error.code) },

@@ -1,3 +1,4 @@
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -42,6 +43,10 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         allowBatchedHttpRequests: false,
         includeStacktraceInErrorResponses: false,
         formatError,
+        // No cache hints anywhere in the schema (every answer is per caller, or a mutation):
+        // without the plugin Apollo does not wrap every field's resolver to collect them.
+        // (The cast: the plugin's types come from @apollo/server's ESM build, Nest's from CJS.)
+        plugins: [ApolloServerPluginCacheControlDisabled()] as ApolloDriverConfig['plugins'],
         context: ({ req }: { req: unknown }) => ({ req }),
       }),
     }),

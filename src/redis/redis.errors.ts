@@ -9,3 +9,13 @@ export class RedisUnavailableError extends AppError {
     );
   }
 }
+
+const REDIS_FAILURE =
+  /Connection is closed|Command timed out|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|Stream isn't writeable|LOADING|READONLY|CLUSTERDOWN/;
+
+/** A client error that says Redis did not answer, as SERVICE_UNAVAILABLE; null otherwise. */
+export function redisFailure(error: unknown): RedisUnavailableError | null {
+  if (error instanceof AppError || !(error instanceof Error) || !REDIS_FAILURE.test(error.message))
+    return null;
+  return new RedisUnavailableError(`Redis did not answer (${error.message})`);
+}

@@ -1,10 +1,10 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { AppConfigService } from '../config/app-config.service';
 import { createRedisClient } from './redis-client.factory';
 import { REDIS_COMMANDS, REDIS_SUBSCRIBER } from './redis.constants';
 import { RedisKeys } from './redis-keys';
-import { RedisAvailabilityInterceptor } from './redis-availability.interceptor';
+import { RedisAvailabilityGuard } from './redis-availability.guard';
 import { RedisCircuitBreaker } from './redis-circuit-breaker';
 import { RedisPubSubService } from './redis-pubsub.service';
 import { RedisTopology } from './redis-topology.service';
@@ -35,7 +35,7 @@ import type { ScriptedClient } from './redis-scripts';
     RedisTopology,
     RedisPubSubService,
     RedisCircuitBreaker,
-    { provide: APP_INTERCEPTOR, useClass: RedisAvailabilityInterceptor },
+    { provide: APP_GUARD, useClass: RedisAvailabilityGuard },
   ],
   exports: [
     REDIS_COMMANDS,
