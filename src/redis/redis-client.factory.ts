@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { redisMode, type RedisConfig } from '../config/app-config.service';
+import { coalesceWrites } from './coalesced-writes';
 import { defineScripts, type ScriptedClient } from './redis-scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -98,5 +99,11 @@ export function createRedisClient(
     if (lastError) logger.log('connection ready again');
     lastError = '';
   });
+  // Standalone and Sentinel: the commands of one event-loop turn share a system call. (On
+  // Cluster each node's connection is ioredis's own and writes as it comes.)
+  if (role === 'commands' && client instanceof Redis) {
+    const redis = client;
+    redis.on('connect', () => coalesceWrites(redis.stream));
+  }
   return defineScripts(client);
 }
