@@ -1,10 +1,14 @@
 /**
  * c's baseline: the Redis writes of a DIRECT send, as one Lua script from a plain ioredis
  * client, `inFlight` at once. What the router does for a DIRECT message without
- * requireConfirmation and without ttlSeconds (src/routing/message-router.service.ts):
- * store-message.lua (EXISTS, HSET of the message hash), then enqueue-mailbox.lua (HGET of
- * the mailbox's active flag, ZADD NX to its messages zset, PUBLISH of the message as JSON to
- * its feed). No confirmation hash: the router writes one only with requireConfirmation.
+ * requireConfirmation and without ttlSeconds on standalone Redis
+ * (src/redis/lua/store-and-enqueue.lua): HGET of the mailbox's active flag, EXISTS and HSET
+ * of the message hash, ZADD NX to its messages zset, PUBLISH of the message as JSON to its
+ * feed. No confirmation: the router writes one only with requireConfirmation.
+ *
+ * A plain client: each command is written to the socket as it is issued, one system call
+ * each. The service's command connection sends the commands of one event-loop turn in one
+ * write (src/redis/coalesced-writes.ts), part of what c measures.
  */
 import { Redis } from 'ioredis';
 import { monotonicFactory } from 'ulid';
