@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { json, type NextFunction, type Request, type Response } from 'express';
+import { json, type Application, type NextFunction, type Request, type Response } from 'express';
 import { AppConfigService } from './config/app-config.service';
 
 interface BodyParserError extends Error {
@@ -15,6 +15,11 @@ interface BodyParserError extends Error {
  * errors rather than HTML pages. Shutdown is main.ts's: it orders the steps on SIGTERM.
  */
 export function configureApp(app: INestApplication): void {
+  // Answers are per caller and never revalidated: no ETag (a SHA-1 of every response body,
+  // computed per request), and no X-Powered-By header naming the framework.
+  const express = app.getHttpAdapter().getInstance() as Application;
+  express.set('etag', false);
+  express.disable('x-powered-by');
   const limit = app.get(AppConfigService).limits.maxRequestBytes;
   const parse = json({ limit, type: ['application/json', 'application/graphql-response+json'] });
   app.use((req: Request, res: Response, next: NextFunction) => {

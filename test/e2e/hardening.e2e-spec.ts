@@ -89,6 +89,18 @@ describe('a hardened GraphQL surface', () => {
     await healthy(development.baseUrl);
   });
 
+  it('names no framework and sends no ETag in its answers', async () => {
+    const response = await fetch(`${production.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ query: '{ routerStatistics { running } }' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { routerStatistics: { running: true } } });
+    expect(response.headers.get('x-powered-by')).toBeNull();
+    expect(response.headers.get('etag')).toBeNull();
+  });
+
   it('refuses a cross-site simple request (CSRF prevention)', async () => {
     const response = await fetch(
       `${development.baseUrl}/graphql?query=${encodeURIComponent('{ routerStatistics { running } }')}`,
