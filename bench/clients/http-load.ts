@@ -16,6 +16,8 @@ export interface HttpLoadPhase {
   body: string;
   /** Messages each request sends (1 for sendMessage, the batch size for sendMessages). */
   messagesPerRequest: number;
+  /** Return every latency sample too, for a caller that merges several phases. */
+  keepSamples?: boolean;
 }
 
 export interface HttpLoadRequest {
@@ -42,6 +44,8 @@ export interface HttpLoadPhaseResult {
   /** Requests abandoned without an answer: their messages may or may not be stored. */
   requestsUnknown: number;
   latency: LatencySummary;
+  /** Every latency in the window (ms), when the phase asked for them. */
+  samples?: number[];
   errors: string[];
 }
 
@@ -97,6 +101,7 @@ async function runPhase(
   };
   await Promise.all(connections.map(loop));
   result.latency = latency.summary();
+  if (phase.keepSamples) result.samples = latency.samples();
   return result;
 }
 

@@ -26,6 +26,11 @@ export class LatencyRecorder {
     return this.size;
   }
 
+  /** The samples recorded so far, in the order they came. */
+  samples(): number[] {
+    return Array.from(this.values.subarray(0, this.size));
+  }
+
   summary(): LatencySummary {
     const sorted = this.values.slice(0, this.size).sort();
     const n = sorted.length;

@@ -1,9 +1,12 @@
 /**
  * a. Ingress: sendMessage (DIRECT, 1 KiB) over 50 keep-alive HTTP connections, against a bare
  * Apollo Server 5 answering a constant result for the same mutation, measured the same way.
+ * Both servers run at once and are measured in alternating rounds, so that a machine that
+ * slows down for a while slows both alike.
  */
 import type { HttpLoadPhase, HttpLoadPhaseResult, HttpLoadRequest } from '../clients/http-load';
 import { storedExactlyOnce } from '../lib/checks';
+import { LatencyRecorder } from '../lib/stats';
 import { runMeasuredChild, type Measured } from '../lib/children';
 import { describeCpu } from '../lib/cpu';
 import type { BenchContext, Scenario } from '../lib/context';
@@ -18,6 +21,8 @@ import { figure, type ScenarioOutcome } from '../lib/report';
 
 export const INGRESS_CONNECTIONS = 50;
 export const CONTENT_BYTES = 1024;
+/** Measured rounds per server; the measured time is split evenly between them. */
+export const INGRESS_ROUNDS = 5;
 const ID = 'a';
 
 /** The warm-up and measured phases of a load; the warm-up is left out when it is 0 s. */
@@ -71,22 +76,125 @@ export function perSecond(count: number, windowMs: number): number {
   return (count * 1000) / windowMs;
 }
 
+interface LoadTarget {
+  port: number;
+  /** Processes whose CPU is sampled during each measured round (name to pid). */
+  watch: Record<string, number>;
+}
+
+function sum(rounds: HttpLoadPhaseResult[], key: keyof HttpLoadPhaseResult): number {
+  return rounds.reduce((total, round) => total + (round[key] as number), 0);
+}
+
+/** One phase result from several rounds: counts and windows added, latencies pooled. */
+function mergeRounds(rounds: HttpLoadPhaseResult[]): HttpLoadPhaseResult {
+  const latency = new LatencyRecorder();
+  for (const round of rounds) for (const sample of round.samples ?? []) latency.record(sample);
+  return {
+    name: 'measure',
+    windowMs: sum(rounds, 'windowMs'),
+    requestsInWindow: sum(rounds, 'requestsInWindow'),
+    messagesInWindow: sum(rounds, 'messagesInWindow'),
+    messagesAcknowledged: sum(rounds, 'messagesAcknowledged'),
+    messagesRefused: sum(rounds, 'messagesRefused'),
+    requestsFailed: sum(rounds, 'requestsFailed'),
+    requestsUnknown: sum(rounds, 'requestsUnknown'),
+    latency: latency.summary(),
+    errors: rounds.flatMap((round) => round.errors).slice(0, 5),
+  };
+}
+
+/**
+ * Single sendMessage load on each target in turn, INGRESS_ROUNDS times, the order swapped
+ * every round; each target's first round starts with its warm-up. Returns each target's
+ * rounds merged and the CPU its watched processes used in them.
+ */
+async function interleavedSendLoad<Name extends string>(
+  context: BenchContext,
+  targets: Record<Name, LoadTarget>,
+  mailboxes: { warmup: string; measure: string },
+): Promise<Record<Name, Measured<HttpLoadPhaseResult>>> {
+  const { warmupMs, durationMs } = context.options;
+  const roundMs = Math.max(1000, Math.round(durationMs / INGRESS_ROUNDS));
+  const body = (mailbox: string): string =>
+    sendMessageBody(directInput(mailbox, padded(`bench ${mailbox} `, CONTENT_BYTES)));
+  const names = Object.keys(targets) as Name[];
+  const rounds = new Map<Name, HttpLoadPhaseResult[]>(names.map((name) => [name, []]));
+  const cpu = new Map<Name, Record<string, number>>(names.map((name) => [name, {}]));
+  for (let round = 0; round < INGRESS_ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const phases: HttpLoadPhase[] = [];
+      if (round === 0 && warmupMs > 0)
+        phases.push({
+          name: 'warmup',
+          durationMs: warmupMs,
+          body: body(mailboxes.warmup),
+          messagesPerRequest: 1,
+        });
+      phases.push({
+        name: 'measure',
+        durationMs: roundMs,
+        body: body(mailboxes.measure),
+        messagesPerRequest: 1,
+        keepSamples: true,
+      });
+      const request: HttpLoadRequest = {
+        host: '127.0.0.1',
+        port: targets[name].port,
+        connections: INGRESS_CONNECTIONS,
+        requestTimeoutMs: 15_000,
+        phases,
+      };
+      const run = await runMeasuredChild<HttpLoadPhaseResult[]>(
+        'clients/http-load.ts',
+        request,
+        targets[name].watch,
+      );
+      rounds.get(name)?.push(run.result[run.result.length - 1]);
+      const total = cpu.get(name) as Record<string, number>;
+      for (const [process, ms] of Object.entries(run.cpuMs))
+        total[process] = (total[process] ?? 0) + ms;
+    }
+  }
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      { result: mergeRounds(rounds.get(name) ?? []), cpuMs: cpu.get(name) ?? {} },
+    ]),
+  ) as Record<Name, Measured<HttpLoadPhaseResult>>;
+}
+
 export const ingress: Scenario = {
   id: ID,
   name: 'ingress',
   async run(context): Promise<ScenarioOutcome> {
     const mailboxes = { warmup: 'bench-a-warmup', measure: 'bench-a' };
-    context.log('starting the service');
+    context.log('starting the service and the bare Apollo baseline');
     const service = await context.startService();
     let run: Measured<HttpLoadPhaseResult>;
+    let baselineRun: Measured<HttpLoadPhaseResult>;
     let problems: string[];
     try {
       await registerMailboxes(service.baseUrl, [BENCH_SENDER, mailboxes.warmup, mailboxes.measure]);
-      context.log(`service: sendMessage over ${INGRESS_CONNECTIONS} connections`);
-      run = await singleSendLoad(context, service.port, mailboxes, {
-        service: service.pid,
-        redis: context.redis.pid,
-      });
+      const bare = await context.startBareServer();
+      try {
+        context.log(
+          `service and bare Apollo in ${INGRESS_ROUNDS} alternating rounds: sendMessage over ${INGRESS_CONNECTIONS} connections`,
+        );
+        ({ service: run, baseline: baselineRun } = await interleavedSendLoad(
+          context,
+          {
+            service: {
+              port: service.port,
+              watch: { service: service.pid, redis: context.redis.pid },
+            },
+            baseline: { port: bare.port, watch: { server: bare.pid } },
+          },
+          mailboxes,
+        ));
+      } finally {
+        await bare.stop();
+      }
       problems = service.problemsSinceReady();
     } finally {
       await service.stop();
@@ -100,16 +208,6 @@ export const ingress: Scenario = {
       measured.messagesRefused,
       measured.requestsUnknown,
     );
-
-    context.log('starting the bare Apollo baseline');
-    const bare = await context.startBareServer();
-    let baselineRun: Measured<HttpLoadPhaseResult>;
-    try {
-      context.log(`bare Apollo: sendMessage over ${INGRESS_CONNECTIONS} connections`);
-      baselineRun = await singleSendLoad(context, bare.port, mailboxes, { server: bare.pid });
-    } finally {
-      await bare.stop();
-    }
 
     const label = `ingress sendMessage 1 KiB, ${INGRESS_CONNECTIONS} conns`;
     const baseline = baselineRun.result;
@@ -155,6 +253,7 @@ export const ingress: Scenario = {
       ],
       checks: [check],
       notes: [
+        `service and baseline measured in ${INGRESS_ROUNDS} alternating rounds of ${(measured.windowMs / INGRESS_ROUNDS / 1000).toFixed(1)} s each`,
         describeCpu('service', run.cpuMs, measured.messagesAcknowledged, 'message'),
         describeCpu('bare Apollo', baselineRun.cpuMs, baseline.messagesAcknowledged, 'message'),
         ...measured.errors.map((error) => `service error: ${error}`),
