@@ -86,9 +86,14 @@ export class RedisPubSubService implements OnModuleDestroy {
     return this.channels.size;
   }
 
-  /** Local listeners of a channel. */
+  /** Local listeners of a channel, counted from the moment they ask (see subscribed). */
   listenerCount(channel: string): number {
     return this.channels.get(channel)?.listeners.size ?? 0;
+  }
+
+  /** Resolves once Redis has confirmed the channel's subscription; at once without one. */
+  async subscribed(channel: string): Promise<void> {
+    await this.channels.get(channel)?.pending;
   }
 
   get connected(): boolean {

@@ -74,6 +74,9 @@ export async function waitForListeners(
 ): Promise<void> {
   const pubsub = app.app.get(RedisPubSubService);
   await eventually(() => pubsub.listenerCount(channel) >= count);
+  // A listener counts from the moment it asks; what is published before Redis confirms the
+  // subscription (on Cluster, a new shard subscriber connection first) does not reach it.
+  await pubsub.subscribed(channel);
 }
 
 /**
