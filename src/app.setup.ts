@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { json, type Application, type NextFunction, type Request, type Response } from 'express';
 import { AppConfigService } from './config/app-config.service';
+import { bodyRefusal } from './graphql/request-body';
 
 interface BodyParserError extends Error {
   type?: string;
@@ -30,18 +31,11 @@ export function configureApp(app: INestApplication): void {
       }
       const failure = error as BodyParserError;
       const tooLarge = failure.type === 'entity.too.large';
-      res.status(tooLarge ? 413 : (failure.status ?? 400)).json({
-        errors: [
-          {
-            message: tooLarge
-              ? `request body: ${failure.length ?? 'more than ' + limit} bytes exceeds the limit of ${limit} bytes`
-              : `request body: ${failure.message}`,
-            extensions: tooLarge
-              ? { code: 'PAYLOAD_TOO_LARGE', field: 'body', limit }
-              : { code: 'BAD_USER_INPUT', field: 'body' },
-          },
-        ],
-      });
+      const refusal = bodyRefusal(
+        { tooLarge, length: failure.length, reason: failure.message, status: failure.status },
+        limit,
+      );
+      res.status(refusal.status).json(refusal.body);
     });
   });
 }

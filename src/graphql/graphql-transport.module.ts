@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { AuthModule } from '../auth/auth.module';
 import { AppConfigService } from '../config/app-config.service';
 import { AppErrorFilter } from './app-error.filter';
+import { graphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
+import { GraphqlHttpLane } from './graphql-http.lane';
 import { GRAPHQL_PATH, GraphqlWsServer } from './graphql-ws.server';
 import { graphqlValidationRules } from './validation-rules';
 
@@ -47,11 +49,11 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         // without the plugin Apollo does not wrap every field's resolver to collect them.
         // (The cast: the plugin's types come from @apollo/server's ESM build, Nest's from CJS.)
         plugins: [ApolloServerPluginCacheControlDisabled()] as ApolloDriverConfig['plugins'],
-        context: ({ req }: { req: unknown }) => ({ req }),
+        context: graphqlContext,
       }),
     }),
   ],
-  providers: [GraphqlWsServer, { provide: APP_FILTER, useClass: AppErrorFilter }],
+  providers: [GraphqlWsServer, GraphqlHttpLane, { provide: APP_FILTER, useClass: AppErrorFilter }],
   exports: [GraphqlWsServer],
 })
 export class GraphqlTransportModule {}
