@@ -18,7 +18,7 @@ import { REPO_DIR } from './children';
  * from under a running benchmark (and a bench build would do the same to them). The build
  * is the same (tsc -p tsconfig.build.json, plus the Lua scripts, as scripts/copy-lua.js
  * does), written under node_modules/.cache, where Node still resolves the project's
- * packages. The service's NODE_ENV=test schema.gql write lands there too, not in the repo.
+ * packages.
  */
 export const BUILD_DIR = join(REPO_DIR, 'node_modules', '.cache', 'mailbox-bench');
 export const SERVICE_DIST = join(BUILD_DIR, 'dist');

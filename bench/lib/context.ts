@@ -39,7 +39,7 @@ export class BenchContext {
   }
 
   async startBareServer(): Promise<BareServer> {
-    const child = ChildHandle.start('servers/bare-graphql.ts', {}, { NODE_ENV: 'test' });
+    const child = ChildHandle.start('servers/bare-graphql.ts', {}, { NODE_ENV: 'production' });
     const ready = await child.next<ChildMessage & { port: number }>('ready', 30_000);
     return {
       pid: child.pid,

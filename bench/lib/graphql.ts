@@ -1,5 +1,7 @@
 /** The GraphQL documents and inputs every scenario uses, and setup calls over plain fetch. */
 
+import { ADMIN_HEADER } from './admin';
+
 export const SEND_MESSAGE = `mutation Send($in: SendMessageInput!) {
   sendMessage(input: $in) { messageId status recipients }
 }`;
@@ -110,7 +112,7 @@ export async function graphqlOk<T>(
 ): Promise<T> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...ADMIN_HEADER },
     body: JSON.stringify({ query, variables }),
   });
   const json = (await response.json()) as { data?: T; errors?: unknown[] };

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { BENCH_ADMIN_TOKEN } from './admin';
 
 export interface HttpResponse {
   status: number;
@@ -13,7 +14,8 @@ export function buildPost(host: string, port: number, path: string, json: string
   const body = Buffer.from(json);
   const head =
     `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\n` +
-    `Accept: application/json\r\nConnection: keep-alive\r\nContent-Length: ${body.length}\r\n\r\n`;
+    `Accept: application/json\r\nAuthorization: Bearer ${BENCH_ADMIN_TOKEN}\r\n` +
+    `Connection: keep-alive\r\nContent-Length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), body]);
 }
 

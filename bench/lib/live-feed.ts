@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { BENCH_ADMIN_TOKEN } from './admin';
 import { MAILBOX_FEED } from './graphql';
 
 interface FeedData {
@@ -14,6 +15,7 @@ export function connectClient(wsUrl: string, onClosed: (reason: string) => void)
       url: wsUrl,
       webSocketImpl: WebSocket,
       lazy: false,
+      connectionParams: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
       retryAttempts: 0,
       onNonLazyError: () => undefined,
       on: {

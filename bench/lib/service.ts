@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ADMIN_HEADER, BENCH_ADMIN_TOKEN } from './admin';
 import { SERVICE_MAIN } from './build';
 import { REPO_DIR, terminate, track } from './children';
 import { freePort } from './redis-server';
@@ -9,15 +10,16 @@ import { sleep } from './stats';
 export const KEY_PREFIX = 'bench:';
 
 /**
- * The environment the service runs with in every scenario (PORT and REDIS_URL are added).
- * NODE_ENV=production refuses AUTH_ENABLED=false (src/config/environment.ts), so it is
- * "test", as in the tests. Auth off makes every caller the admin, which is never rate
- * limited; RATE_LIMIT_PER_MINUTE=0 turns the limiter off besides. SUBSCRIPTIONS_PER_SOCKET is
- * the default, set so that the memory scenario's 100 subscriptions per socket are explicit.
+ * The environment the service runs with in every scenario (PORT and REDIS_URL are added):
+ * as in production (NODE_ENV=production: graphql-js without its development checks,
+ * introspection off), with auth on and every client the admin, which is never rate limited;
+ * RATE_LIMIT_PER_MINUTE=0 turns the limiter off besides. SUBSCRIPTIONS_PER_SOCKET is the
+ * default, set so that the memory scenario's 100 subscriptions per socket are explicit.
  */
 export const SERVICE_ENV: Readonly<Record<string, string>> = {
-  NODE_ENV: 'test',
-  AUTH_ENABLED: 'false',
+  NODE_ENV: 'production',
+  AUTH_ENABLED: 'true',
+  ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
   LOG_LEVEL: 'warn',
   REDIS_KEY_PREFIX: KEY_PREFIX,
   RATE_LIMIT_PER_MINUTE: '0',
@@ -99,11 +101,11 @@ export class ServiceProcess {
   }
 
   /**
-   * The service's own view of its memory, from GET /metrics (prom-client's default metrics;
-   * with AUTH_ENABLED=false every caller is the admin): heap used and total, external, RSS.
+   * The service's own view of its memory, from GET /metrics (prom-client's default metrics):
+   * heap used and total, external, RSS.
    */
   async memoryMetrics(): Promise<Record<string, number>> {
-    const response = await fetch(`${this.baseUrl}/metrics`);
+    const response = await fetch(`${this.baseUrl}/metrics`, { headers: ADMIN_HEADER });
     const text = await response.text();
     const wanted =
       /^mailbox_(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|process_resident_memory_bytes) (\S+)$/gm;
