@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MessageRepository } from '../messages/message.repository';
-import { newMessageId } from '../messages/message-id';
+import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
 import type { StoredMessage } from '../messages/stored-message';
-import { decodeTime } from 'ulid';
 
 /** The sender name of the service's own notices; no mailbox may be registered under it. */
 export const NOTICE_SENDER = 'mailbox-router';
@@ -43,7 +42,7 @@ export class DeliveryNoticeService {
       subject: `${notice.type}: ${notice.messageId} to ${notice.recipient}`,
       metadata: { ...notice },
       priority: MessagePriority.HIGH,
-      createdAt: decodeTime(id),
+      createdAt: messageIdTime(id),
       expiresAt: null,
       requireConfirmation: false,
       correlationId: notice.messageId,

@@ -1,6 +1,6 @@
-import { decodeTime } from 'ulid';
 import { AppError } from '../common/app-error';
 import { assertMailboxName, assertTopic } from '../routing/address';
+import { messageIdTime } from './message-id';
 import { InvalidFieldError, PayloadTooLargeError } from './message.errors';
 import { AddressingMode, MessagePriority } from './message.model';
 import type { SendMessageInput } from './send-message.input';
@@ -163,7 +163,7 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
  * CPU in a profile of `npm run bench -- --only=c`).
  */
 export function enrich(checked: CheckedSend, id: string): StoredMessage {
-  const createdAt = decodeTime(id);
+  const createdAt = messageIdTime(id);
   const { message } = checked;
   return {
     id,

@@ -4,7 +4,6 @@ import {
   type BeforeApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { decodeTime } from 'ulid';
 import { AppError } from '../common/app-error';
 import { CleanupRepository } from '../cleanup/cleanup.repository';
 import { AppConfigService } from '../config/app-config.service';
@@ -14,7 +13,7 @@ import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.rep
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { PresenceService } from '../mailboxes/presence.service';
 import { MessageRepository } from '../messages/message.repository';
-import { newMessageId } from '../messages/message-id';
+import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode } from '../messages/message.model';
 import {
   enrich,
@@ -40,7 +39,7 @@ function timesOf(
   id: string,
   message: StoredMessage,
 ): Pick<StoredMessage, 'createdAt' | 'expiresAt'> {
-  const createdAt = decodeTime(id);
+  const createdAt = messageIdTime(id);
   const ttl = message.expiresAt === null ? null : message.expiresAt - message.createdAt;
   return { createdAt, expiresAt: ttl === null ? null : createdAt + ttl };
 }
