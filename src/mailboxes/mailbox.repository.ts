@@ -3,6 +3,7 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { ScriptBatch } from '../redis/script-batch';
 import { toHashFields, type StoredMessage } from '../messages/stored-message';
 
 export interface MailboxRecord {
@@ -19,6 +20,16 @@ export type EnqueueOutcome =
   // alreadyStored: (storeAndEnqueue) the message hash was there before this call.
   | { kind: 'missing'; alreadyStored?: boolean }
   | { kind: 'duplicate' };
+
+/** A DIRECT send whose message and mailbox share a node (see storeAndEnqueue). */
+interface OneStepSend {
+  name: string;
+  message: StoredMessage;
+  payload: string;
+}
+
+/** Sends per script call: a sendMessages batch at most, and a bound on one call's length. */
+const ONE_STEP_BATCH = 100;
 
 function toRecord(hash: Record<string, string>): MailboxRecord | null {
   if (!hash.name) return null;
@@ -38,6 +49,12 @@ function toRecord(hash: Record<string, string>): MailboxRecord | null {
  */
 @Injectable()
 export class MailboxRepository {
+  /** The one-step sends of one event-loop turn, written by a few script calls (ScriptBatch). */
+  private readonly oneStep = new ScriptBatch<OneStepSend, number>(
+    (sends) => this.storeAndEnqueueAll(sends),
+    ONE_STEP_BATCH,
+  );
+
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
@@ -120,30 +137,42 @@ export class MailboxRepository {
   /**
    * Stores the message and adds it to the mailbox, pushing it, in one script: only where the
    * message's keys and the mailbox's live on one node (standalone Redis, Sentinel). Nothing
-   * is written for a missing mailbox.
+   * is written for a missing mailbox. The calls of one event-loop turn share a script call.
    */
   async storeAndEnqueue(
     name: string,
     message: StoredMessage,
     payload: string,
   ): Promise<EnqueueOutcome> {
-    const result = await this.redis.storeAndEnqueue(
-      this.keys.message(message.id),
-      this.keys.mailboxMetadata(name),
-      this.keys.mailboxMessages(name),
-      this.keys.mailboxPending(name),
-      message.expiresAt === null ? '' : String(message.expiresAt),
-      message.id,
-      message.createdAt,
-      this.keys.mailboxFeed(name),
-      payload,
-      message.requireConfirmation ? '1' : '0',
-      this.topology.publishCommand(this.keys.mailboxFeed(name)),
-      ...toHashFields(message),
-    );
+    const result = await this.oneStep.add({ name, message, payload });
     if (result === -1 || result === -3) return { kind: 'missing', alreadyStored: result === -3 };
     if (result === -2) return { kind: 'duplicate' };
     return { kind: 'delivered', receivers: result };
+  }
+
+  private storeAndEnqueueAll(sends: OneStepSend[]): Promise<number[]> {
+    const keys: string[] = [];
+    const args: (string | number)[] = ['PUBLISH'];
+    for (const { name, message, payload } of sends) {
+      keys.push(
+        this.keys.message(message.id),
+        this.keys.mailboxMetadata(name),
+        this.keys.mailboxMessages(name),
+        this.keys.mailboxPending(name),
+      );
+      const fields = toHashFields(message);
+      args.push(
+        message.expiresAt === null ? '' : String(message.expiresAt),
+        message.id,
+        message.createdAt,
+        this.keys.mailboxFeed(name),
+        payload,
+        message.requireConfirmation ? '1' : '0',
+        fields.length,
+      );
+      for (const field of fields) args.push(field);
+    }
+    return this.redis.storeAndEnqueue(keys.length, ...keys, ...args);
   }
 
   /** Records that the owner was seen; does nothing for an unknown mailbox. */

@@ -7,9 +7,10 @@ import type { PublishCommand } from './redis-topology.service';
  * The Lua scripts of src/redis/lua, registered once per connection with `defineCommand`.
  * Each script's header lists its KEYS, ARGV and return value; the signatures below follow it.
  */
-const SCRIPTS = {
+const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   storeMessage: { file: 'store-message.lua', keys: 1 },
-  storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: 4 },
+  // Four keys per message, for one message or many: the caller passes the count first.
+  storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
@@ -23,26 +24,14 @@ const SCRIPTS = {
   deadLetter: { file: 'dead-letter.lua', keys: 3 },
   setToken: { file: 'set-token.lua', keys: 1 },
   rateLimit: { file: 'rate-limit.lua', keys: 1 },
-} as const;
+};
 
 type Arg = string | number;
 
 export interface MailboxScripts {
   storeMessage(messageKey: string, expireAtMs: string, ...fields: string[]): Promise<number>;
-  storeAndEnqueue(
-    messageKey: string,
-    metadataKey: string,
-    messagesKey: string,
-    pendingKey: string,
-    expireAtMs: string,
-    id: string,
-    score: Arg,
-    channel: string,
-    payload: string,
-    requiresConfirmation: '0' | '1',
-    publish: PublishCommand,
-    ...fields: string[]
-  ): Promise<number>;
+  /** KEYS and ARGV as store-and-enqueue.lua's header lists them, after the number of keys. */
+  storeAndEnqueue(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<number[]>;
   enqueueMailbox(
     metadataKey: string,
     messagesKey: string,

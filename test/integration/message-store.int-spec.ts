@@ -115,6 +115,62 @@ describe('message storage scripts against a real Redis', () => {
     expect(await mailboxes.allNames()).toContain('closing');
   });
 
+  it('writes the one-step sends of one turn in one script call, each with its own outcome', async () => {
+    await mailboxes.register('carol', null, 'digest', Date.now());
+    await mailboxes.register('gone', null, 'digest', Date.now());
+    await mailboxes.deactivate('gone', Date.now());
+    const stored = message(ulid(), { target: 'gone' });
+    await messages.store(stored);
+    const received: unknown[] = [];
+    const unsubscribe = await pubsub.subscribe(mailboxes.feedChannel('carol'), (payload) =>
+      received.push(payload),
+    );
+    const next = monotonicFactory();
+    const fresh = Array.from({ length: 150 }, (_, i) =>
+      message(next(), {
+        target: 'carol',
+        content: `batch ${i}`,
+        requireConfirmation: i % 2 === 0,
+        expiresAt: i === 3 ? Date.now() + 60_000 : null,
+      }),
+    );
+    const calls = async (): Promise<number> =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    // The script is loaded (the first call of a new script is an EVAL, then EVALSHA).
+    await mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }), '{}');
+    const before = await calls();
+    const outcomes = await Promise.all([
+      ...fresh.map((m) => mailboxes.storeAndEnqueue('carol', m, JSON.stringify(m))),
+      mailboxes.storeAndEnqueue('carol', fresh[0], JSON.stringify(fresh[0])),
+      mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }), '{}'),
+      mailboxes.storeAndEnqueue('gone', stored, '{}'),
+    ]);
+    // 153 sends in one turn: four calls, of 39, 39, 39 and 36.
+    expect((await calls()) - before).toBe(4);
+    expect(outcomes.slice(0, 150)).toEqual(fresh.map(() => ({ kind: 'delivered', receivers: 1 })));
+    expect(outcomes.slice(150)).toEqual([
+      { kind: 'duplicate' },
+      { kind: 'missing', alreadyStored: false },
+      { kind: 'missing', alreadyStored: true },
+    ]);
+    await eventually(() => received.length === 150);
+    expect(received.map((payload) => (payload as StoredMessage).content)).toEqual(
+      fresh.map((m) => m.content),
+    );
+    expect(await redis.zrange(keys.mailboxMessages('carol'), '0', '-1')).toEqual(
+      fresh.map((m) => m.id),
+    );
+    expect(await redis.zcard(keys.mailboxPending('carol'))).toBe(75);
+    expect(await messages.find(fresh[149].id)).toEqual(fresh[149]);
+    const ttl = await redis.pttl(keys.message(fresh[3].id));
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(await redis.pttl(keys.message(fresh[4].id))).toBe(-1);
+    expect(await redis.exists(keys.mailboxMessages('nobody'), keys.mailboxMessages('gone'))).toBe(
+      0,
+    );
+    await unsubscribe();
+  });
+
   it('registers once, refuses a second registration while active, and reactivates after deactivation', async () => {
     expect(await mailboxes.register('twice', { a: 1 }, 'd1', 1000)).toBe(true);
     expect(await mailboxes.register('twice', null, 'd2', 2000)).toBe(false);

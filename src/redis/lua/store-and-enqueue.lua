@@ -1,40 +1,56 @@
--- A DIRECT send in one step where the message and its mailbox live on one node (standalone
--- Redis, Sentinel): the work of store-message.lua, then of enqueue-mailbox.lua, atomically.
--- On Cluster their keys are in different slots and the two scripts run in turn.
+-- DIRECT sends in one step where the messages and their mailboxes live on one node
+-- (standalone Redis, Sentinel): for each message in turn, the work of store-message.lua,
+-- then of enqueue-mailbox.lua, atomically. One call carries one message or many (the sends
+-- of one event-loop turn, such as a sendMessages batch); each gets its own answer. On
+-- Cluster their keys are in different slots and the two scripts run in turn.
 --
--- KEYS[1]  message:{id}
--- KEYS[2]  mailbox:{name}:metadata
--- KEYS[3]  mailbox:{name}:messages
--- KEYS[4]  mailbox:{name}:pending
--- ARGV[1]  the message's expiry as epoch milliseconds, or '' for none
--- ARGV[2]  message id
--- ARGV[3]  score: the message's createdAt in epoch milliseconds
--- ARGV[4]  feed channel, mailbox:{name}:feed
--- ARGV[5]  the message as JSON, published to the feed
--- ARGV[6]  '1' when the message requires confirmation, else '0'
--- ARGV[7]  'PUBLISH' (this script does not run on Cluster)
--- ARGV[8..] the message hash: field, value, field, value, ...
+-- KEYS, four per message, message i's at 4i-3 .. 4i:
+--   message:{id}, mailbox:{name}:metadata, mailbox:{name}:messages, mailbox:{name}:pending
+-- ARGV[1]  'PUBLISH' (this script does not run on Cluster)
+-- then, per message, in the order of KEYS:
+--   expiry as epoch milliseconds, or '' for none
+--   message id
+--   score: the message's createdAt in epoch milliseconds
+--   feed channel, mailbox:{name}:feed
+--   the message as JSON, published to the feed
+--   '1' when the message requires confirmation, else '0'
+--   n, the number of hash entries that follow (field, value, field, value, ...: 2 per field)
+--   the message hash's n entries
 --
--- Returns the number of service instances that received the push (0 or more); -1 when the
--- mailbox is unknown or inactive and nothing was written; -3 the same, but the message was
--- already stored (a retried send); -2 when the message was already in the mailbox, in which
--- case nothing is written or published again.
-if redis.call('HGET', KEYS[2], 'active') ~= '1' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    return -3
+-- Returns one number per message: the number of service instances that received the push
+-- (0 or more); -1 when the mailbox is unknown or inactive and nothing was written; -3 the
+-- same, but the message was already stored (a retried send); -2 when the message was
+-- already in the mailbox, in which case nothing is written or published again.
+local publish = ARGV[1]
+local answers = {}
+local at = 2
+for m = 1, #KEYS / 4 do
+  local key = 4 * m - 3
+  local expiry, id, score = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  local channel, payload, confirm = ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
+  local first = at + 7
+  local last = first + tonumber(ARGV[at + 6]) - 1
+  at = last + 1
+
+  local answer
+  if redis.call('HGET', KEYS[key + 1], 'active') ~= '1' then
+    answer = redis.call('EXISTS', KEYS[key]) == 1 and -3 or -1
+  else
+    if redis.call('EXISTS', KEYS[key]) == 0 then
+      redis.call('HSET', KEYS[key], unpack(ARGV, first, last))
+      if expiry ~= '' then
+        redis.call('PEXPIREAT', KEYS[key], expiry)
+      end
+    end
+    if redis.call('ZADD', KEYS[key + 2], 'NX', score, id) == 0 then
+      answer = -2
+    else
+      if confirm == '1' then
+        redis.call('ZADD', KEYS[key + 3], score, id)
+      end
+      answer = redis.call(publish, channel, payload)
+    end
   end
-  return -1
+  answers[m] = answer
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 8))
-  if ARGV[1] ~= '' then
-    redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-  end
-end
-if redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2]) == 0 then
-  return -2
-end
-if ARGV[6] == '1' then
-  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-end
-return redis.call(ARGV[7], ARGV[4], ARGV[5])
+return answers
