@@ -4,7 +4,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MessageRepository } from '../messages/message.repository';
 import { assertMessageId } from '../messages/message-id';
-import { isExpired, type StoredMessage } from '../messages/stored-message';
+import { isExpired, toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { StatisticsService } from '../metrics/statistics.service';
 import { retryDelayTableMs, maxAttempts, type RetryPolicy } from '../retry/retry-policy';
 import { assertMailboxName } from '../routing/address';
@@ -23,20 +23,16 @@ import { toConfirmationModel, type RecipientState } from './delivery-state';
 import { DeliveryNoticeService } from './delivery-notice.service';
 import { toMessageModel } from '../messages/stored-message';
 
-/**
- * A message as pushed to a feed: the stored message and, for tracked deliveries, the attempt
- * and (after a redrive) when the redrive began, which tells its attempt 1 from the first one.
- */
-export type PushedMessage = StoredMessage & { deliveryAttempt?: number; redrivenAt?: number };
-
 /** The JSON pushed for a claimed attempt. */
 function pushPayload(
   message: StoredMessage,
   claimed: { attempt: number; redrivenAt: number },
 ): string {
-  const pushed: PushedMessage = { ...message, deliveryAttempt: claimed.attempt };
-  if (claimed.redrivenAt > 0) pushed.redrivenAt = claimed.redrivenAt;
-  return JSON.stringify(pushed);
+  return toPushPayload(
+    message,
+    claimed.attempt,
+    claimed.redrivenAt > 0 ? claimed.redrivenAt : undefined,
+  );
 }
 
 const CLAIM_BATCH = 200;

@@ -6,9 +6,15 @@ import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisUnavailableError } from '../redis/redis.errors';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
-import { isExpired, liveMessageModel, toMessageModel } from '../messages/stored-message';
+import {
+  fromPushPayload,
+  isExpired,
+  liveMessageModel,
+  toMessageModel,
+  type PushedMessage,
+} from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
-import { DeliveryService, type PushedMessage } from '../delivery/delivery.service';
+import { DeliveryService } from '../delivery/delivery.service';
 import { MailboxRepository } from './mailbox.repository';
 
 const REPLAY_PAGE = 200;
@@ -110,7 +116,11 @@ export class MailboxFeedService {
     };
 
     unsubscribe = await this.pubsub.subscribe(this.mailboxes.feedChannel(mailbox), (payload) => {
-      const message = payload as PushedMessage;
+      const message = fromPushPayload(payload);
+      if (!message) {
+        this.logger.error(`unreadable push on the feed of ${mailbox} dropped`);
+        return;
+      }
       if (held) held.push(message);
       else deliver(message);
     });

@@ -25,7 +25,6 @@ export type EnqueueOutcome =
 interface OneStepSend {
   name: string;
   message: StoredMessage;
-  payload: string;
 }
 
 /** Sends per script call: a sendMessages batch at most, and a bound on one call's length. */
@@ -137,14 +136,12 @@ export class MailboxRepository {
   /**
    * Stores the message and adds it to the mailbox, pushing it, in one script: only where the
    * message's keys and the mailbox's live on one node (standalone Redis, Sentinel). Nothing
-   * is written for a missing mailbox. The calls of one event-loop turn share a script call.
+   * is written for a missing mailbox. The push (toPushPayload's form) is built by the script,
+   * and only when the feed has a subscriber. The calls of one event-loop turn share a few
+   * script calls.
    */
-  async storeAndEnqueue(
-    name: string,
-    message: StoredMessage,
-    payload: string,
-  ): Promise<EnqueueOutcome> {
-    const result = await this.oneStep.add({ name, message, payload });
+  async storeAndEnqueue(name: string, message: StoredMessage): Promise<EnqueueOutcome> {
+    const result = await this.oneStep.add({ name, message });
     if (result === -1 || result === -3) return { kind: 'missing', alreadyStored: result === -3 };
     if (result === -2) return { kind: 'duplicate' };
     return { kind: 'delivered', receivers: result };
@@ -153,7 +150,7 @@ export class MailboxRepository {
   private storeAndEnqueueAll(sends: OneStepSend[]): Promise<number[]> {
     const keys: string[] = [];
     const args: (string | number)[] = ['PUBLISH'];
-    for (const { name, message, payload } of sends) {
+    for (const { name, message } of sends) {
       keys.push(
         this.keys.message(message.id),
         this.keys.mailboxMetadata(name),
@@ -166,7 +163,6 @@ export class MailboxRepository {
         message.id,
         message.createdAt,
         this.keys.mailboxFeed(name),
-        payload,
         message.requireConfirmation ? '1' : '0',
         fields.length,
       );

@@ -1,9 +1,11 @@
 import { AddressingMode, MessagePriority } from './message.model';
 import {
   fromHash,
+  fromPushPayload,
   isExpired,
   toHashFields,
   toMessageModel,
+  toPushPayload,
   type StoredMessage,
 } from './stored-message';
 
@@ -173,5 +175,58 @@ describe(toMessageModel.name, () => {
 
     expect(model.createdAt).toEqual(new Date(createdAt));
     expect(model.expiresAt).toBeNull();
+  });
+});
+
+describe('push payloads', () => {
+  const parsed = (text: string): unknown => JSON.parse(text) as unknown;
+
+  it('carry a message whole, as its hash entries', () => {
+    for (const message of [full, minimal]) {
+      const payload = parsed(toPushPayload(message));
+      expect(payload).toEqual(toHashFields(message));
+      expect(fromPushPayload(payload)).toEqual(message);
+    }
+  });
+
+  it('carry the attempt and the redrive time of a tracked delivery', () => {
+    expect(fromPushPayload(parsed(toPushPayload(full, 1)))).toEqual({
+      ...full,
+      deliveryAttempt: 1,
+    });
+    expect(fromPushPayload(parsed(toPushPayload(full, 3, createdAt + 5)))).toEqual({
+      ...full,
+      deliveryAttempt: 3,
+      redrivenAt: createdAt + 5,
+    });
+  });
+
+  it('give every reader of one parsed payload the same message', () => {
+    const payload = parsed(toPushPayload(full, 2));
+    const first = fromPushPayload(payload);
+    expect(first).not.toBeNull();
+    expect(fromPushPayload(payload)).toBe(first);
+    expect(fromPushPayload(parsed(toPushPayload(full, 2)))).not.toBe(first);
+  });
+
+  it('read the earlier form, the message object itself, as it is', () => {
+    const earlier = parsed(JSON.stringify({ ...full, deliveryAttempt: 2 }));
+    expect(fromPushPayload(earlier)).toBe(earlier);
+  });
+
+  it('read anything else as nothing', () => {
+    for (const junk of [
+      null,
+      'text',
+      42,
+      { id: full.id, sender: 'alice', content: 'x' },
+      { id: full.id, sender: 'alice', content: 'x', createdAt: '1' },
+      [],
+      ['id', full.id, 'sender'],
+      ['id', full.id, 'content', 'x'],
+      ['id', full.id, 'sender', 'alice', 'content', 'x', 'metadata', '{not json'],
+      ['id', 1, 'sender', 'alice', 'content', 'x'],
+    ])
+      expect(fromPushPayload(junk)).toBeNull();
   });
 });

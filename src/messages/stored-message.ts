@@ -82,6 +82,71 @@ export function fromHash(hash: Record<string, string>): StoredMessage | null {
   };
 }
 
+/**
+ * A message as pushed to a mailbox feed: the stored message and, for tracked deliveries, the
+ * attempt and (after a redrive) when the redrive began, which tells its attempt 1 from the
+ * first one.
+ */
+export type PushedMessage = StoredMessage & { deliveryAttempt?: number; redrivenAt?: number };
+
+/**
+ * The JSON a mailbox feed carries: the entries of the message's hash (toHashFields), then,
+ * for a tracked delivery, `deliveryAttempt` and, after a redrive, `redrivenAt`. The same form
+ * as the stored hash, so that store-and-enqueue.lua builds it in Redis from what it stores.
+ */
+export function toPushPayload(
+  message: StoredMessage,
+  deliveryAttempt?: number,
+  redrivenAt?: number,
+): string {
+  const entries = toHashFields(message);
+  if (deliveryAttempt !== undefined) entries.push('deliveryAttempt', String(deliveryAttempt));
+  if (redrivenAt !== undefined) entries.push('redrivenAt', String(redrivenAt));
+  return JSON.stringify(entries);
+}
+
+const pushedMessages = new WeakMap<object, PushedMessage | null>();
+
+/** The message object itself: how pushes were written before toPushPayload's form. */
+function isPushedObject(payload: unknown): payload is PushedMessage {
+  const message = payload as Partial<StoredMessage> | null;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    !Array.isArray(message) &&
+    typeof message.id === 'string' &&
+    typeof message.sender === 'string' &&
+    typeof message.content === 'string' &&
+    typeof message.createdAt === 'number'
+  );
+}
+
+/**
+ * Reads a parsed push payload; null for anything unreadable. One message per payload: every
+ * feed given the same parsed payload gets the same object (see liveMessageModel). A push in
+ * the earlier form, the message object itself, is read too, so that instances of the
+ * previous version can publish to this one during a rolling upgrade.
+ */
+export function fromPushPayload(payload: unknown): PushedMessage | null {
+  if (isPushedObject(payload)) return payload;
+  if (!Array.isArray(payload)) return null;
+  const known = pushedMessages.get(payload);
+  if (known !== undefined) return known;
+  const hash: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < payload.length; i += 2) {
+    const [field, value] = [payload[i] as unknown, payload[i + 1] as unknown];
+    if (typeof field === 'string' && typeof value === 'string') hash[field] = value;
+  }
+  const stored = fromHash(hash);
+  let pushed: PushedMessage | null = stored;
+  if (stored && hash.deliveryAttempt !== undefined) {
+    pushed = { ...stored, deliveryAttempt: Number(hash.deliveryAttempt) };
+    if (hash.redrivenAt !== undefined) pushed.redrivenAt = Number(hash.redrivenAt);
+  }
+  pushedMessages.set(payload, pushed);
+  return pushed;
+}
+
 export function isExpired(message: Pick<StoredMessage, 'expiresAt'>, now = Date.now()): boolean {
   return message.expiresAt !== null && message.expiresAt <= now;
 }

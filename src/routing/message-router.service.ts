@@ -7,7 +7,7 @@ import {
 import { AppError } from '../common/app-error';
 import { CleanupRepository } from '../cleanup/cleanup.repository';
 import { AppConfigService } from '../config/app-config.service';
-import { DeliveryService, type PushedMessage } from '../delivery/delivery.service';
+import { DeliveryService } from '../delivery/delivery.service';
 import { StatisticsService } from '../metrics/statistics.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
@@ -22,7 +22,7 @@ import {
   type CheckedSend,
 } from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
-import type { StoredMessage } from '../messages/stored-message';
+import { toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
@@ -279,11 +279,7 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
 
   /** What the feed gets: the message, and for a tracked one the number of this first push. */
   private payload(message: StoredMessage): string {
-    return JSON.stringify(
-      message.requireConfirmation
-        ? ({ ...message, deliveryAttempt: 1 } satisfies PushedMessage)
-        : message,
-    );
+    return toPushPayload(message, message.requireConfirmation ? 1 : undefined);
   }
 
   private async enqueue(
@@ -336,7 +332,7 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
       tracked ? this.delivery.track(message, [target]) : undefined,
       this.cleanup.trackExpiry(message, [target]),
     ]);
-    const outcome = await this.mailboxes.storeAndEnqueue(target, message, this.payload(message));
+    const outcome = await this.mailboxes.storeAndEnqueue(target, message);
     if (outcome.kind === 'missing') {
       if (!outcome.alreadyStored) {
         await Promise.all([

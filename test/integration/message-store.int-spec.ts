@@ -4,7 +4,11 @@ import { monotonicFactory, ulid } from 'ulid';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
 import { MessageRepository } from '../../src/messages/message.repository';
 import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
-import type { StoredMessage } from '../../src/messages/stored-message';
+import {
+  fromPushPayload,
+  toPushPayload,
+  type StoredMessage,
+} from '../../src/messages/stored-message';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
 import { TopicRepository } from '../../src/topics/topic.repository';
@@ -115,7 +119,7 @@ describe('message storage scripts against a real Redis', () => {
     expect(await mailboxes.allNames()).toContain('closing');
   });
 
-  it('writes the one-step sends of one turn in one script call, each with its own outcome', async () => {
+  it('writes the one-step sends of one turn in a few script calls, each with its own outcome', async () => {
     await mailboxes.register('carol', null, 'digest', Date.now());
     await mailboxes.register('gone', null, 'digest', Date.now());
     await mailboxes.deactivate('gone', Date.now());
@@ -137,13 +141,13 @@ describe('message storage scripts against a real Redis', () => {
     const calls = async (): Promise<number> =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
     // The script is loaded (the first call of a new script is an EVAL, then EVALSHA).
-    await mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }), '{}');
+    await mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }));
     const before = await calls();
     const outcomes = await Promise.all([
-      ...fresh.map((m) => mailboxes.storeAndEnqueue('carol', m, JSON.stringify(m))),
-      mailboxes.storeAndEnqueue('carol', fresh[0], JSON.stringify(fresh[0])),
-      mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }), '{}'),
-      mailboxes.storeAndEnqueue('gone', stored, '{}'),
+      ...fresh.map((m) => mailboxes.storeAndEnqueue('carol', m)),
+      mailboxes.storeAndEnqueue('carol', fresh[0]),
+      mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' })),
+      mailboxes.storeAndEnqueue('gone', stored),
     ]);
     // 153 sends in one turn: four calls, of 39, 39, 39 and 36.
     expect((await calls()) - before).toBe(4);
@@ -154,8 +158,10 @@ describe('message storage scripts against a real Redis', () => {
       { kind: 'missing', alreadyStored: true },
     ]);
     await eventually(() => received.length === 150);
-    expect(received.map((payload) => (payload as StoredMessage).content)).toEqual(
-      fresh.map((m) => m.content),
+    // Each push is toPushPayload's form, built by the script: the message as stored, and
+    // the attempt number for a tracked one.
+    expect(received.map((payload) => fromPushPayload(payload))).toEqual(
+      fresh.map((m) => (m.requireConfirmation ? { ...m, deliveryAttempt: 1 } : m)),
     );
     expect(await redis.zrange(keys.mailboxMessages('carol'), '0', '-1')).toEqual(
       fresh.map((m) => m.id),
@@ -168,6 +174,46 @@ describe('message storage scripts against a real Redis', () => {
     expect(await redis.exists(keys.mailboxMessages('nobody'), keys.mailboxMessages('gone'))).toBe(
       0,
     );
+    await unsubscribe();
+  });
+
+  it('pushes what toPushPayload builds, whatever the text, and publishes nothing to an empty feed', async () => {
+    await mailboxes.register('dave', null, 'digest', Date.now());
+    const text = 'a/b "quoted" \\ back\nslash\u0001\u007f caf\u00e9 \u4e2d\u6587 \ud83d\ude00';
+    const rich = message(ulid(), {
+      target: 'dave',
+      content: text,
+      subject: 's/ub',
+      metadata: { nested: { list: [1, 2.5, null, 'x'] }, big: 12345678901234 },
+      correlationId: 'c-1',
+      replyTo: 'bob',
+      threadId: 't-1',
+      expiresAt: Date.now() + 60_000,
+      requireConfirmation: true,
+      priority: MessagePriority.URGENT,
+    });
+    const publishes = async (): Promise<number> =>
+      Number(/cmdstat_publish:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await publishes();
+    const quiet = message(ulid(), { target: 'dave' });
+    expect(await mailboxes.storeAndEnqueue('dave', quiet)).toEqual({
+      kind: 'delivered',
+      receivers: 0,
+    });
+    expect(await publishes()).toBe(before);
+
+    const received: unknown[] = [];
+    const unsubscribe = await pubsub.subscribe(mailboxes.feedChannel('dave'), (payload) =>
+      received.push(payload),
+    );
+    expect(await mailboxes.storeAndEnqueue('dave', rich)).toEqual({
+      kind: 'delivered',
+      receivers: 1,
+    });
+    await eventually(() => received.length === 1);
+    expect(received[0]).toEqual(JSON.parse(toPushPayload(rich, 1)));
+    expect(fromPushPayload(received[0])).toEqual({ ...rich, deliveryAttempt: 1 });
+    expect(await messages.find(rich.id)).toEqual(rich);
     await unsubscribe();
   });
 

@@ -12,10 +12,13 @@
 --   message id
 --   score: the message's createdAt in epoch milliseconds
 --   feed channel, mailbox:{name}:feed
---   the message as JSON, published to the feed
 --   '1' when the message requires confirmation, else '0'
 --   n, the number of hash entries that follow (field, value, field, value, ...: 2 per field)
 --   the message hash's n entries
+--
+-- The push, published only when the feed channel has a subscriber, is the JSON array of the
+-- hash's entries, followed for a message that requires confirmation by 'deliveryAttempt',
+-- '1' (toPushPayload in src/messages/stored-message.ts builds the same).
 --
 -- Returns one number per message: the number of service instances that received the push
 -- (0 or more); -1 when the mailbox is unknown or inactive and nothing was written; -3 the
@@ -27,9 +30,9 @@ local at = 2
 for m = 1, #KEYS / 4 do
   local key = 4 * m - 3
   local expiry, id, score = ARGV[at], ARGV[at + 1], ARGV[at + 2]
-  local channel, payload, confirm = ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
-  local first = at + 7
-  local last = first + tonumber(ARGV[at + 6]) - 1
+  local channel, confirm = ARGV[at + 3], ARGV[at + 4]
+  local first = at + 6
+  local last = first + tonumber(ARGV[at + 5]) - 1
   at = last + 1
 
   local answer
@@ -48,7 +51,15 @@ for m = 1, #KEYS / 4 do
       if confirm == '1' then
         redis.call('ZADD', KEYS[key + 3], score, id)
       end
-      answer = redis.call(publish, channel, payload)
+      answer = redis.call('PUBSUB', 'NUMSUB', channel)[2]
+      if answer > 0 then
+        local entries = { unpack(ARGV, first, last) }
+        if confirm == '1' then
+          entries[#entries + 1] = 'deliveryAttempt'
+          entries[#entries + 1] = '1'
+        end
+        answer = redis.call(publish, channel, cjson.encode(entries))
+      end
     end
   end
   answers[m] = answer
