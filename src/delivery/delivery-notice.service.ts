@@ -3,7 +3,7 @@ import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MessageRepository } from '../messages/message.repository';
 import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
-import type { StoredMessage } from '../messages/stored-message';
+import { toPushPayload, type StoredMessage } from '../messages/stored-message';
 
 /** The sender name of the service's own notices; no mailbox may be registered under it. */
 export const NOTICE_SENDER = 'mailbox-router';
@@ -54,7 +54,7 @@ export class DeliveryNoticeService {
       sender,
       id,
       message.createdAt,
-      JSON.stringify(message),
+      toPushPayload(message),
       false,
     );
     if (outcome.kind === 'missing') {
