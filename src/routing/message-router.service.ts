@@ -328,10 +328,12 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
   private async routeDirectInOneStep(message: StoredMessage): Promise<RouteResult> {
     const target = message.target as string;
     const tracked = message.requireConfirmation;
-    await Promise.all([
-      tracked ? this.delivery.track(message, [target]) : undefined,
-      this.cleanup.trackExpiry(message, [target]),
-    ]);
+    if (tracked || message.expiresAt !== null) {
+      await Promise.all([
+        tracked ? this.delivery.track(message, [target]) : undefined,
+        this.cleanup.trackExpiry(message, [target]),
+      ]);
+    }
     const outcome = await this.mailboxes.storeAndEnqueue(target, message);
     if (outcome.kind === 'missing') {
       if (!outcome.alreadyStored) {
