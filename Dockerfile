@@ -27,5 +27,4 @@ EXPOSE 3000
 # The slim image has no curl; node is enough. Liveness never depends on Redis.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
-# --max-semi-space-size: as scripts/node-flags.json (README, Performance).
-CMD ["node", "--max-semi-space-size=16", "dist/main.js"]
+CMD ["node", "dist/main.js"]

@@ -9,10 +9,6 @@ const net = require('node:net');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-// Node.js flags the service runs with (also in package.json's start:prod and the Dockerfile):
-// a 16 MB young-generation semi-space, since a send's garbage outgrows the default and the
-// scavenges that promoted it cost a fifth of the CPU under load (README, Performance).
-const NODE_FLAGS = require('./node-flags.json');
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PORT = 6379;
 
@@ -111,7 +107,7 @@ async function main() {
       process.exit(1);
     }
   }
-  const service = spawn(process.execPath, [...NODE_FLAGS, join(root, 'dist', 'main.js')], {
+  const service = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
     env,
     stdio: 'inherit',
   });

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ADMIN_HEADER, BENCH_ADMIN_TOKEN } from './admin';
 import { SERVICE_MAIN } from './build';
 import { REPO_DIR, terminate, track } from './children';
@@ -37,15 +36,9 @@ export function rssBytes(pid: number): number {
 }
 
 /** The built service (the bench build of dist/main.js) in its own process, against the bench Redis. */
-/**
- * The Node.js flags the service runs with everywhere (scripts/node-flags.json, as `npm start`
- * uses them), then any extra ones from BENCH_SERVICE_NODE_ARGS.
- */
+/** Extra Node.js arguments for the service under test, from BENCH_SERVICE_NODE_ARGS. */
 function nodeArguments(): string[] {
-  const flags = JSON.parse(
-    readFileSync(join(REPO_DIR, 'scripts', 'node-flags.json'), 'utf8'),
-  ) as string[];
-  return [...flags, ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  return (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
 export class ServiceProcess {
