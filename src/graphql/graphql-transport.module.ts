@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AuthModule } from '../auth/auth.module';
 import { AppConfigService } from '../config/app-config.service';
 import { AppErrorFilter } from './app-error.filter';
+import { DocumentCache } from './document-cache';
 import { graphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
 import { GraphqlHttpLane } from './graphql-http.lane';
@@ -50,6 +51,9 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         // (The cast: the plugin's types come from @apollo/server's ESM build, Nest's from CJS.)
         plugins: [ApolloServerPluginCacheControlDisabled()] as ApolloDriverConfig['plugins'],
         context: graphqlContext,
+        // Apollo's default cache of validated documents counts each by its JSON, a fifth of
+        // the heap it takes: this one is bounded by the heap.
+        documentStore: new DocumentCache(),
       }),
     }),
   ],

@@ -25,22 +25,19 @@ import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
+import { DocumentCache } from './document-cache';
 import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
 import { graphqlValidationRules } from './validation-rules';
 
 export const GRAPHQL_PATH = '/graphql';
-/** Distinct subscription documents kept parsed and validated, each at most this long. */
-const DOCUMENT_CACHE_SIZE = 500;
-const CACHED_DOCUMENT_LENGTH = 16_384;
-
 /**
  * Parsed and validated subscription documents by their text. Clients open many subscriptions
  * with the same few documents: each is parsed and validated once and one tree serves them
- * all, instead of a tree per subscription for its whole life. Least recently used first out.
+ * all, instead of a tree per subscription for its whole life.
  */
 class ValidDocuments {
-  private readonly valid = new Map<string, DocumentNode>();
+  private readonly valid = new DocumentCache();
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -48,12 +45,8 @@ class ValidDocuments {
   ) {}
 
   check(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
-    const cached = this.valid.get(query);
-    if (cached) {
-      this.valid.delete(query);
-      this.valid.set(query, cached);
-      return { document: cached };
-    }
+    const cached = this.valid.peek(query);
+    if (cached) return { document: cached };
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -68,10 +61,7 @@ class ValidDocuments {
     if (errors.length > 0) return { errors };
     // Kept without source locations: they only serve error messages, and this one is valid.
     const kept = parse(query, { noLocation: true });
-    if (query.length > CACHED_DOCUMENT_LENGTH) return { document: kept };
-    this.valid.set(query, kept);
-    if (this.valid.size > DOCUMENT_CACHE_SIZE)
-      this.valid.delete(this.valid.keys().next().value as string);
+    this.valid.put(query, kept, query.length);
     return { document: kept };
   }
 }
