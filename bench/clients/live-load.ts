@@ -35,6 +35,15 @@ export interface LiveLoadRequest {
   durationMs: number;
   /** How long to wait after the last send for deliveries still on their way. */
   drainTimeoutMs: number;
+  /** Return the measured phase's latency samples too, for pooling several runs. */
+  keepSamples?: boolean;
+}
+
+/** The measured phase's latency samples in milliseconds, in the order they came. */
+export interface LiveLoadSamples {
+  latency: number[];
+  sendLatency: number[];
+  scheduleLag: number[];
 }
 
 export interface ExactlyOnce {
@@ -77,6 +86,8 @@ export interface LiveLoadResult {
   exactlyOnce: ExactlyOnce;
   subscriptionErrors: string[];
   sendErrors: string[];
+  /** With `keepSamples` only. */
+  samples?: LiveLoadSamples;
 }
 
 const WARMUP = 0;
@@ -376,6 +387,13 @@ class LiveLoad {
       exactlyOnce: this.exactlyOnce(),
       subscriptionErrors: this.subscriptionErrors,
       sendErrors: this.sendErrors,
+      samples: this.request.keepSamples
+        ? {
+            latency: this.latency.samples(),
+            sendLatency: this.sendLatency.samples(),
+            scheduleLag: this.scheduleLag.samples(),
+          }
+        : undefined,
     };
   }
 

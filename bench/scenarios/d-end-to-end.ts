@@ -2,7 +2,8 @@
  * d. End to end: 100 mailboxes with one graphql-ws subscriber each; sendMessage at a paced
  * 1,000 a second, round-robin over the mailboxes; latency from just before the mutation is
  * written to the subscriber's receipt. Baseline: the bare graphql-ws server (no NestJS, no
- * Redis) echoing each mutation to the subscriber, at the same pace.
+ * Redis) echoing each mutation to the subscriber, at the same pace. Both run at once and are
+ * measured in alternating rounds (runLiveRounds).
  */
 import type { LiveLoadResult, Sending } from '../clients/live-load';
 import type { Measured } from '../lib/children';
@@ -10,7 +11,15 @@ import { describeCpu } from '../lib/cpu';
 import type { Scenario } from '../lib/context';
 import { BENCH_SENDER, mailboxNames, registerMailboxes } from '../lib/graphql';
 import { figure, type ScenarioOutcome } from '../lib/report';
-import { deliveredExactlyOnce, LIVE_CONTENT_BYTES, pacingNote, runLiveLoad } from './live';
+import {
+  deliveredExactlyOnce,
+  LIVE_CONTENT_BYTES,
+  LIVE_ROUNDS,
+  liveTarget,
+  pacingNote,
+  roundsNote,
+  runLiveRounds,
+} from './live';
 
 const ID = 'd';
 export const MAILBOXES = 100;
@@ -23,30 +32,32 @@ export const endToEnd: Scenario = {
   async run(context): Promise<ScenarioOutcome> {
     const mailboxes = mailboxNames('bench-d', MAILBOXES);
     const setup = { mailboxes, subscribersPerMailbox: 1, sending: SENDING };
-    context.log('starting the service');
+    context.log('starting the service and the bare graphql-ws baseline');
     const service = await context.startService();
     let run: Measured<LiveLoadResult>;
+    let baselineRun: Measured<LiveLoadResult>;
     let problems: string[];
     try {
-      await registerMailboxes(service.baseUrl, [BENCH_SENDER, ...mailboxes]);
-      context.log(`service: ${MAILBOXES} subscribers, ${SENDS_PER_SECOND} sends/s`);
-      run = await runLiveLoad(context, service, setup, {
-        service: service.pid,
-        redis: context.redis.pid,
-      });
-      problems = service.problemsSinceReady();
+      const bare = await context.startBareServer();
+      try {
+        await registerMailboxes(service.baseUrl, [BENCH_SENDER, ...mailboxes]);
+        context.log(
+          `${MAILBOXES} subscribers, ${SENDS_PER_SECOND} sends/s, service and bare in ${LIVE_ROUNDS} alternating rounds`,
+        );
+        ({ service: run, bare: baselineRun } = await runLiveRounds(
+          context,
+          {
+            service: liveTarget(service, { service: service.pid, redis: context.redis.pid }),
+            bare: liveTarget(bare, { server: bare.pid }),
+          },
+          setup,
+        ));
+        problems = service.problemsSinceReady();
+      } finally {
+        await bare.stop();
+      }
     } finally {
       await service.stop();
-    }
-
-    context.log('starting the bare graphql-ws baseline');
-    const bare = await context.startBareServer();
-    let baselineRun: Measured<LiveLoadResult>;
-    try {
-      context.log(`bare graphql-ws: ${MAILBOXES} subscribers, ${SENDS_PER_SECOND} sends/s`);
-      baselineRun = await runLiveLoad(context, bare, setup, { server: bare.pid });
-    } finally {
-      await bare.stop();
     }
     const measured = run.result;
     const baseline = baselineRun.result;
@@ -86,6 +97,7 @@ export const endToEnd: Scenario = {
         deliveredExactlyOnce(ID, 'bare baseline', baseline),
       ],
       notes: [
+        roundsNote(measured),
         pacingNote('service', measured, SENDS_PER_SECOND),
         pacingNote('bare graphql-ws', baseline, SENDS_PER_SECOND),
         describeCpu('service', run.cpuMs, measured.measuredAcknowledged, 'message'),

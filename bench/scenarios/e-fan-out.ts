@@ -1,7 +1,8 @@
 /**
  * e. Fan-out: 100 graphql-ws subscribers of one mailbox, sendMessage at saturation; the
  * figure is deliveries per second summed over the subscribers. Baseline: the bare graphql-ws
- * server fanning each mutation out to 100 subscribers, driven the same way.
+ * server fanning each mutation out to 100 subscribers, driven the same way. Both run at once
+ * and are measured in alternating rounds (runLiveRounds).
  */
 import type { LiveLoadResult, Sending } from '../clients/live-load';
 import type { Measured } from '../lib/children';
@@ -10,7 +11,14 @@ import type { Scenario } from '../lib/context';
 import { BENCH_SENDER, registerMailboxes } from '../lib/graphql';
 import { figure, type ScenarioOutcome } from '../lib/report';
 import { perSecond } from './a-ingress';
-import { deliveredExactlyOnce, LIVE_CONTENT_BYTES, runLiveLoad } from './live';
+import {
+  deliveredExactlyOnce,
+  LIVE_CONTENT_BYTES,
+  LIVE_ROUNDS,
+  liveTarget,
+  roundsNote,
+  runLiveRounds,
+} from './live';
 
 const ID = 'e';
 export const SUBSCRIBERS = 100;
@@ -23,30 +31,32 @@ export const fanOut: Scenario = {
   async run(context): Promise<ScenarioOutcome> {
     const mailbox = 'bench-e';
     const setup = { mailboxes: [mailbox], subscribersPerMailbox: SUBSCRIBERS, sending: SENDING };
-    context.log('starting the service');
+    context.log('starting the service and the bare graphql-ws baseline');
     const service = await context.startService();
     let run: Measured<LiveLoadResult>;
+    let baselineRun: Measured<LiveLoadResult>;
     let problems: string[];
     try {
-      await registerMailboxes(service.baseUrl, [BENCH_SENDER, mailbox]);
-      context.log(`service: ${SUBSCRIBERS} subscribers of one mailbox, sends at saturation`);
-      run = await runLiveLoad(context, service, setup, {
-        service: service.pid,
-        redis: context.redis.pid,
-      });
-      problems = service.problemsSinceReady();
+      const bare = await context.startBareServer();
+      try {
+        await registerMailboxes(service.baseUrl, [BENCH_SENDER, mailbox]);
+        context.log(
+          `${SUBSCRIBERS} subscribers of one mailbox, sends at saturation, service and bare in ${LIVE_ROUNDS} alternating rounds`,
+        );
+        ({ service: run, bare: baselineRun } = await runLiveRounds(
+          context,
+          {
+            service: liveTarget(service, { service: service.pid, redis: context.redis.pid }),
+            bare: liveTarget(bare, { server: bare.pid }),
+          },
+          setup,
+        ));
+        problems = service.problemsSinceReady();
+      } finally {
+        await bare.stop();
+      }
     } finally {
       await service.stop();
-    }
-
-    context.log('starting the bare graphql-ws baseline');
-    const bare = await context.startBareServer();
-    let baselineRun: Measured<LiveLoadResult>;
-    try {
-      context.log(`bare graphql-ws: ${SUBSCRIBERS} subscribers of one mailbox, at saturation`);
-      baselineRun = await runLiveLoad(context, bare, setup, { server: bare.pid });
-    } finally {
-      await bare.stop();
     }
     const measured = run.result;
     const baseline = baselineRun.result;
@@ -75,6 +85,7 @@ export const fanOut: Scenario = {
         deliveredExactlyOnce(ID, 'bare baseline', baseline),
       ],
       notes: [
+        roundsNote(measured),
         describeCpu('service', run.cpuMs, measured.deliveriesInWindow, 'delivery'),
         describeCpu('bare graphql-ws', baselineRun.cpuMs, baseline.deliveriesInWindow, 'delivery'),
         ...measured.sendErrors.map((error) => `service send error: ${error}`),

@@ -2,30 +2,120 @@ import type { ExactlyOnce, LiveLoadRequest, LiveLoadResult } from '../clients/li
 import { runMeasuredChild, type Measured } from '../lib/children';
 import type { BenchContext } from '../lib/context';
 import type { Check } from '../lib/report';
+import { LatencyRecorder } from '../lib/stats';
 
 /** Message content size for the live scenarios (d, e): small, as agents' notes often are. */
 export const LIVE_CONTENT_BYTES = 256;
 
 const n = (value: number): string => value.toLocaleString('en-US');
 
-/** Runs the live load (bench/clients/live-load.ts) against a server, watching `watch`'s CPU. */
-export function runLiveLoad(
+/** Measured rounds per server in the live scenarios; the measured time is split evenly. */
+export const LIVE_ROUNDS = 2;
+/** The warm-up of every round after a server's first, whose warm-up is the run's. */
+const LATER_WARMUP_MS = 1_000;
+
+type LiveSetup = Pick<LiveLoadRequest, 'mailboxes' | 'subscribersPerMailbox' | 'sending'>;
+
+/** A server under live load, and the processes whose CPU is sampled while it is measured. */
+export interface LiveTarget {
+  port: number;
+  wsUrl: string;
+  watch: Record<string, number>;
+}
+
+/**
+ * The live load (bench/clients/live-load.ts) on each target in turn, LIVE_ROUNDS times, the
+ * order swapped every round, so that a machine whose speed moves during the run weighs on
+ * both alike. Each round is a run of its own: its subscribers connect, warm up, are measured
+ * and are checked for exactly-once delivery. Returns each target's rounds pooled.
+ */
+export async function runLiveRounds<Name extends string>(
   context: BenchContext,
-  target: { port: number; wsUrl: string },
-  setup: Pick<LiveLoadRequest, 'mailboxes' | 'subscribersPerMailbox' | 'sending'>,
+  targets: Record<Name, LiveTarget>,
+  setup: LiveSetup,
+): Promise<Record<Name, Measured<LiveLoadResult>>> {
+  const names = Object.keys(targets) as Name[];
+  const { warmupMs, durationMs } = context.options;
+  const rounds = new Map<Name, Measured<LiveLoadResult>[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < LIVE_ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const target = targets[name];
+      const request: LiveLoadRequest = {
+        host: '127.0.0.1',
+        port: target.port,
+        wsUrl: target.wsUrl,
+        contentBytes: LIVE_CONTENT_BYTES,
+        warmupMs: round === 0 ? warmupMs : Math.min(warmupMs, LATER_WARMUP_MS),
+        durationMs: Math.round(durationMs / LIVE_ROUNDS),
+        drainTimeoutMs: 15_000,
+        keepSamples: true,
+        ...setup,
+      };
+      const run = await runMeasuredChild<LiveLoadResult>(
+        'clients/live-load.ts',
+        request,
+        target.watch,
+      );
+      rounds.get(name)?.push(run);
+    }
+  }
+  const pooled = {} as Record<Name, Measured<LiveLoadResult>>;
+  for (const name of names) pooled[name] = poolRounds(rounds.get(name) ?? []);
+  return pooled;
+}
+
+export function liveTarget(
+  server: { port: number; wsUrl: string },
   watch: Record<string, number>,
-): Promise<Measured<LiveLoadResult>> {
-  const request: LiveLoadRequest = {
-    host: '127.0.0.1',
-    port: target.port,
-    wsUrl: target.wsUrl,
-    contentBytes: LIVE_CONTENT_BYTES,
-    warmupMs: context.options.warmupMs,
-    durationMs: context.options.durationMs,
-    drainTimeoutMs: 15_000,
-    ...setup,
+): LiveTarget {
+  return { port: server.port, wsUrl: server.wsUrl, watch };
+}
+
+function total<T>(items: T[], of: (item: T) => number): number {
+  return items.reduce((sum, item) => sum + of(item), 0);
+}
+
+function pooledLatency(samples: number[][]): LatencyRecorder {
+  const recorder = new LatencyRecorder();
+  for (const list of samples) for (const value of list) recorder.record(value);
+  return recorder;
+}
+
+/** One result from several rounds: counts, windows and CPU added, latency samples pooled. */
+function poolRounds(runs: Measured<LiveLoadResult>[]): Measured<LiveLoadResult> {
+  const results = runs.map((run) => run.result);
+  const samples = results.map((result) => result.samples);
+  const exactlyOnce = {} as ExactlyOnce;
+  for (const key of Object.keys(results[0].exactlyOnce) as (keyof ExactlyOnce)[])
+    exactlyOnce[key] = total(results, (result) => result.exactlyOnce[key]);
+  const cpuMs: Record<string, number> = {};
+  for (const run of runs)
+    for (const [name, ms] of Object.entries(run.cpuMs)) cpuMs[name] = (cpuMs[name] ?? 0) + ms;
+  const paced = results[0].scheduleLag !== null;
+  return {
+    cpuMs,
+    result: {
+      subscribers: results[0].subscribers,
+      readyMs: Math.max(...results.map((result) => result.readyMs)),
+      windowMs: total(results, (result) => result.windowMs),
+      sendsInWindow: total(results, (result) => result.sendsInWindow),
+      measuredAcknowledged: total(results, (result) => result.measuredAcknowledged),
+      deliveriesInWindow: total(results, (result) => result.deliveriesInWindow),
+      latency: pooledLatency(samples.map((s) => s?.latency ?? [])).summary(),
+      sendLatency: pooledLatency(samples.map((s) => s?.sendLatency ?? [])).summary(),
+      maxQueued: Math.max(...results.map((result) => result.maxQueued)),
+      skipped: total(results, (result) => result.skipped),
+      scheduleLag: paced ? pooledLatency(samples.map((s) => s?.scheduleLag ?? [])).summary() : null,
+      exactlyOnce,
+      subscriptionErrors: results.flatMap((result) => result.subscriptionErrors),
+      sendErrors: results.flatMap((result) => result.sendErrors).slice(0, 5),
+    },
   };
-  return runMeasuredChild<LiveLoadResult>('clients/live-load.ts', request, watch);
+}
+
+/** How the live scenarios measured: for the report's notes. */
+export function roundsNote(result: LiveLoadResult): string {
+  return `service and baseline measured in ${LIVE_ROUNDS} alternating rounds of ${(result.windowMs / LIVE_ROUNDS / 1000).toFixed(1)} s each, each round with subscribers of its own`;
 }
 
 /** Every acknowledged message reached each subscriber of its mailbox once, and nothing else came. */
