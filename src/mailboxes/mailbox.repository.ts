@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
-import type { ScriptedClient } from '../redis/redis-scripts';
+import { BulkScript, type ScriptedClient } from '../redis/redis-scripts';
 import { ScriptBatch } from '../redis/script-batch';
 import { toHashFields, type StoredMessage } from '../messages/stored-message';
 
@@ -29,6 +29,8 @@ interface OneStepSend {
 
 /** Sends per script call: a sendMessages batch at most, and a bound on one call's length. */
 const ONE_STEP_BATCH = 100;
+/** Four keys per message and the arguments of each, as the script's header lists them. */
+const STORE_AND_ENQUEUE = new BulkScript('store-and-enqueue.lua');
 
 function toRecord(hash: Record<string, string>): MailboxRecord | null {
   if (!hash.name) return null;
@@ -147,9 +149,9 @@ export class MailboxRepository {
     return { kind: 'delivered', receivers: result };
   }
 
-  private storeAndEnqueueAll(sends: OneStepSend[]): Promise<number[]> {
+  private async storeAndEnqueueAll(sends: OneStepSend[]): Promise<number[]> {
     const keys: string[] = [];
-    const args: (string | number)[] = ['PUBLISH'];
+    const args: string[] = ['PUBLISH'];
     for (const { name, message } of sends) {
       keys.push(
         this.keys.message(message.id),
@@ -161,14 +163,15 @@ export class MailboxRepository {
       args.push(
         message.expiresAt === null ? '' : String(message.expiresAt),
         message.id,
-        message.createdAt,
+        String(message.createdAt),
         this.keys.mailboxFeed(name),
         message.requireConfirmation ? '1' : '0',
-        fields.length,
+        String(fields.length),
       );
       for (const field of fields) args.push(field);
     }
-    return this.redis.storeAndEnqueue(keys.length, ...keys, ...args);
+    for (const arg of args) keys.push(arg);
+    return (await STORE_AND_ENQUEUE.run(this.redis, sends.length * 4, keys)) as number[];
   }
 
   /** Records that the owner was seen; does nothing for an unknown mailbox. */

@@ -140,7 +140,7 @@ describe('message storage scripts against a real Redis', () => {
     );
     const calls = async (): Promise<number> =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
-    // The script is loaded (the first call of a new script is an EVAL, then EVALSHA).
+    // The script is loaded (the first EVALSHA of a new script gets NOSCRIPT, then an EVAL).
     await mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }));
     const before = await calls();
     const outcomes = await Promise.all([
@@ -175,6 +175,43 @@ describe('message storage scripts against a real Redis', () => {
       0,
     );
     await unsubscribe();
+  });
+
+  it('sends the script again when Redis has lost it (SCRIPT FLUSH, as after a restart)', async () => {
+    await mailboxes.register('frank', null, 'digest', Date.now());
+    const next = monotonicFactory(); // ids in send order, also within one millisecond
+    const stat = async (command: string): Promise<number> =>
+      Number(
+        new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'))?.[1] ??
+          0,
+      );
+    const first = message(next(), { target: 'frank' });
+    expect(await mailboxes.storeAndEnqueue('frank', first)).toEqual({
+      kind: 'delivered',
+      receivers: 0,
+    });
+    await redis.script('FLUSH');
+    const [evalBefore, evalshaBefore] = [await stat('eval'), await stat('evalsha')];
+    const second = message(next(), { target: 'frank' });
+    expect(await mailboxes.storeAndEnqueue('frank', second)).toEqual({
+      kind: 'delivered',
+      receivers: 0,
+    });
+    // One EVALSHA answered NOSCRIPT, one EVAL ran the send and loaded the script again.
+    expect(await stat('eval')).toBe(evalBefore + 1);
+    const third = message(next(), { target: 'frank' });
+    expect(await mailboxes.storeAndEnqueue('frank', third)).toEqual({
+      kind: 'delivered',
+      receivers: 0,
+    });
+    expect(await stat('eval')).toBe(evalBefore + 1);
+    expect(await stat('evalsha')).toBe(evalshaBefore + 2);
+    expect(await redis.zrange(keys.mailboxMessages('frank'), '0', '-1')).toEqual([
+      first.id,
+      second.id,
+      third.id,
+    ]);
+    expect(await messages.find(second.id)).toEqual(second);
   });
 
   it('pushes what toPushPayload builds, whatever the text, and publishes nothing to an empty feed', async () => {
