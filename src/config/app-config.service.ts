@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { resolve } from 'node:path';
 import type { EnvironmentVariables } from './environment';
 
 export interface RedisConfig {
@@ -38,10 +39,21 @@ export interface LimitsConfig {
   maxRequestBytes: number;
   subscriptionsPerSocket: number;
   rateLimitPerMinute: number;
+  /** Nesting of any JSON input value. */
+  maxJsonDepth: number;
+  /** Tokens the GraphQL parser reads before refusing a document. */
+  maxDocumentTokens: number;
+  /** Bytes a WebSocket may hold unsent before it is closed as a slow consumer. */
+  maxSocketBufferedBytes: number;
 }
 
 /** Room for the GraphQL document, JSON quoting and the other fields around a full-size message. */
 const REQUEST_ENVELOPE_BYTES = 64 * 1024;
+
+/** `off` (any case): no spool; anything else is a directory, relative to the working directory. */
+export function spoolDirectory(value: string): string | null {
+  return value.trim().toLowerCase() === 'off' ? null : resolve(value);
+}
 
 function parseHostList(value: string | undefined): Array<{ host: string; port: number }> {
   if (!value) return [];
@@ -118,7 +130,7 @@ export class AppConfigService {
     return {
       retryLeaseMs: Math.round(this.get('ROUTER_RETRY_LEASE') * 1000),
       outageQueueSize: this.get('OUTAGE_QUEUE_SIZE'),
-      spoolDir: this.get('OUTAGE_SPOOL_DIR') ?? null,
+      spoolDir: spoolDirectory(this.get('OUTAGE_SPOOL_DIR')),
       breakerCooldownMs: Math.round(this.get('REDIS_BREAKER_COOLDOWN') * 1000),
       shutdownGraceMs: Math.round(this.get('SHUTDOWN_GRACE_PERIOD') * 1000),
       shutdownDrainDelayMs: Math.round(this.get('SHUTDOWN_DRAIN_DELAY') * 1000),
@@ -133,6 +145,9 @@ export class AppConfigService {
       maxRequestBytes: maxMessageBytes + REQUEST_ENVELOPE_BYTES,
       subscriptionsPerSocket: this.get('SUBSCRIPTIONS_PER_SOCKET'),
       rateLimitPerMinute: this.get('RATE_LIMIT_PER_MINUTE'),
+      maxJsonDepth: this.get('ROUTER_MAX_JSON_DEPTH'),
+      maxDocumentTokens: this.get('GRAPHQL_MAX_TOKENS'),
+      maxSocketBufferedBytes: this.get('WS_MAX_BUFFERED_BYTES'),
     };
   }
 }

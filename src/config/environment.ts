@@ -159,6 +159,27 @@ export class EnvironmentVariables {
   @Max(10000)
   SUBSCRIPTIONS_PER_SOCKET = 100;
 
+  /** Nesting of any JSON value taken as input (`metadata` and the like). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ROUTER_MAX_JSON_DEPTH = 32;
+
+  /** Tokens the GraphQL parser reads before it gives up on a document. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(100)
+  @Max(1_000_000)
+  GRAPHQL_MAX_TOKENS = 10_000;
+
+  /** Bytes a WebSocket may hold unsent (its reader is slow) before it is closed. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(64 * 1024)
+  @Max(1024 * 1024 * 1024)
+  WS_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.1)
@@ -171,9 +192,9 @@ export class EnvironmentVariables {
   @Max(10_000_000)
   OUTAGE_QUEUE_SIZE = 10000;
 
-  @IsOptional()
+  /** `off`: the outage queue lives in memory only. A relative path is under the working directory. */
   @IsString()
-  OUTAGE_SPOOL_DIR?: string;
+  OUTAGE_SPOOL_DIR = 'off';
 
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })

@@ -7,15 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import {
-  GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
-  type GraphQLSchema,
-  type ValidationRule,
-} from 'graphql';
+import { GraphQLError, specifiedRules } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
@@ -25,46 +17,12 @@ import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
-import { DocumentCache } from './document-cache';
 import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
+import { ValidDocuments } from './valid-documents';
 import { graphqlValidationRules } from './validation-rules';
 
 export const GRAPHQL_PATH = '/graphql';
-/**
- * Parsed and validated subscription documents by their text. Clients open many subscriptions
- * with the same few documents: each is parsed and validated once and one tree serves them
- * all, instead of a tree per subscription for its whole life.
- */
-class ValidDocuments {
-  private readonly valid = new DocumentCache();
-
-  constructor(
-    private readonly schema: GraphQLSchema,
-    private readonly rules: ValidationRule[],
-  ) {}
-
-  check(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
-    const cached = this.valid.peek(query);
-    if (cached) return { document: cached };
-    let document: DocumentNode;
-    try {
-      document = parse(query);
-    } catch (error) {
-      return {
-        errors: [
-          error instanceof GraphQLError ? error : new GraphQLError('query: cannot be parsed'),
-        ],
-      };
-    }
-    const errors = validate(this.schema, document, this.rules);
-    if (errors.length > 0) return { errors };
-    // Kept without source locations: they only serve error messages, and this one is valid.
-    const kept = parse(query, { noLocation: true });
-    this.valid.put(query, kept, query.length);
-    return { document: kept };
-  }
-}
 /** WebSocket close code 1001: the endpoint is going away. */
 const GOING_AWAY = 1001;
 /** graphql-ws's Forbidden: the token the connection was opened with is no longer valid. */
