@@ -9,7 +9,11 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  /** Redis refused the write for good (out of memory, read-only): retry after `retryAfterSeconds`. */
+  | 'STORE_FULL'
+  /** A subscription sent over HTTP: subscriptions run over the graphql-ws WebSocket only. */
+  | 'WEBSOCKET_REQUIRED';
 
 /** Structured detail carried to `extensions` beside the code. */
 export interface ErrorDetails {

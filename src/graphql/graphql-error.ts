@@ -22,6 +22,10 @@ export function httpStatusOf(code: ErrorCode): number {
       return 429;
     case 'SERVICE_UNAVAILABLE':
       return 503;
+    case 'STORE_FULL':
+      return 507;
+    case 'WEBSOCKET_REQUIRED':
+      return 400;
   }
 }
 
