@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { json, type Application, type NextFunction, type Request, type Response } from 'express';
 import { AppConfigService } from './config/app-config.service';
-import { bodyRefusal } from './graphql/request-body';
+import { bodyRefusal, declaredTooLarge, requireUtf8 } from './graphql/request-body';
 
 interface BodyParserError extends Error {
   type?: string;
@@ -22,8 +22,21 @@ export function configureApp(app: INestApplication): void {
   express.set('etag', false);
   express.disable('x-powered-by');
   const limit = app.get(AppConfigService).limits.maxRequestBytes;
-  const parse = json({ limit, type: ['application/json', 'application/graphql-response+json'] });
+  const parse = json({
+    limit,
+    type: ['application/json', 'application/graphql-response+json'],
+    verify: (_req, _res, body) => requireUtf8(body),
+  });
   app.use((req: Request, res: Response, next: NextFunction) => {
+    const declared = declaredTooLarge(req.headers['content-length'], limit);
+    if (declared !== null) {
+      // Answered before the upload: the body parser would read all of it first. The connection
+      // closes after the answer, so the rest of the upload is never read.
+      const refusal = bodyRefusal({ tooLarge: true, length: declared }, limit);
+      res.setHeader('connection', 'close');
+      res.status(refusal.status).json(refusal.body);
+      return;
+    }
     parse(req, res, (error?: unknown) => {
       if (!error) {
         next();

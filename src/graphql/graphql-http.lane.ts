@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppConfigService } from '../config/app-config.service';
 import { graphqlContext } from './graphql-context';
 import { GRAPHQL_PATH } from './graphql-ws.server';
-import { bodyRefusal, parseJsonBody, type BodyFailure } from './request-body';
+import { bodyRefusal, parseJsonBody, requireUtf8, type BodyFailure } from './request-body';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -80,6 +80,7 @@ export class GraphqlHttpLane implements OnApplicationBootstrap {
       let body: unknown;
       try {
         const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        requireUtf8(raw);
         body = parseJsonBody(raw.toString('utf8'));
       } catch (error) {
         this.refuse(res, { tooLarge: false, reason: (error as Error).message });

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /** A JSON request body that could not be taken: too large, or not JSON. */
 export interface BodyFailure {
   tooLarge: boolean;
@@ -41,4 +43,25 @@ export function parseJsonBody(text: string): unknown {
   if (first !== '{' && first !== '[')
     throw new SyntaxError(`Unexpected token '${first ?? ''}': a JSON object is expected`);
   return JSON.parse(text) as unknown;
+}
+
+/** The declared length when it is over the limit; null when it is within it or not declared. */
+export function declaredTooLarge(header: string | undefined, limit: number): number | null {
+  if (header === undefined) return null;
+  const length = Number(header);
+  return Number.isFinite(length) && length > limit ? length : null;
+}
+
+/** A body that is not valid UTF-8 is refused, rather than read with U+FFFD in its place. */
+export class InvalidUtf8Error extends Error {
+  readonly status = 400;
+  readonly type = 'encoding.invalid';
+
+  constructor() {
+    super('not valid UTF-8 (JSON bodies must be UTF-8)');
+  }
+}
+
+export function requireUtf8(body: Buffer): void {
+  if (!isUtf8(body)) throw new InvalidUtf8Error();
 }

@@ -1,0 +1,168 @@
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { RedisServer } from '../utils/redis-server';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+
+/** Writes a raw HTTP request head (and an optional first part of the body), reads the answer. */
+function rawRequest(
+  app: TestApp,
+  head: string,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<{ status: number; text: string; elapsedMs: number }> {
+  const { hostname, port } = new URL(app.baseUrl);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('utf8');
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = /content-length: (\d+)/i.exec(received.slice(0, end));
+      if (length && received.length - end - 4 < Number(length[1])) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({
+        status: Number(received.slice(9, 12)),
+        text: received.slice(end + 4),
+        elapsedMs: Date.now() - started,
+      });
+    });
+    socket.on('error', reject);
+    socket.write(head);
+    socket.write(body);
+  });
+}
+
+/** One POST /graphql with these headers; a body without content-length goes chunked, in two writes. */
+function post(
+  app: TestApp,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(app.baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: hostname,
+      port,
+      method: 'POST',
+      path: '/graphql',
+      headers: { ...headers, authorization: `Bearer ${ADMIN}` },
+    });
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }),
+      );
+    });
+    req.on('error', reject);
+    req.write(body.subarray(0, 10));
+    req.end(body.subarray(10));
+  });
+}
+
+describe('hostile HTTP bodies', () => {
+  let redisServer: RedisServer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    app = await startTestApp(redisServer.url, { AUTH_ENABLED: 'true', ADMIN_TOKEN: ADMIN });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await redisServer.destroy();
+  });
+
+  afterEach(async () => {
+    expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
+  });
+
+  it.each([
+    ['plain JSON', 'application/json'],
+    ['JSON with a charset', 'application/json; charset=utf-8'],
+    ['the GraphQL response type', 'application/graphql-response+json'],
+  ])(
+    'answers 413 at once to a declared length over the limit (%s), without waiting for the upload',
+    async (_, type) => {
+      const declared = 64 * 1024 * 1024;
+      const head =
+        `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\n` +
+        `Authorization: Bearer ${ADMIN}\r\nContent-Length: ${declared}\r\n\r\n`;
+      // A kilobyte of the announced 64 MiB, then nothing: the answer must not wait for the rest.
+      const answer = await rawRequest(
+        app,
+        head,
+        Buffer.from(`{"query":"${'x'.repeat(1000)}`),
+        5_000,
+      );
+      expect(answer.status).toBe(413);
+      const { errors } = JSON.parse(answer.text) as {
+        errors: Array<{ message: string; extensions: object }>;
+      };
+      expect(errors[0].message).toMatch(
+        /^request body: 67108864 bytes exceeds the limit of \d+ bytes$/,
+      );
+      expect(errors[0].extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'body' });
+    },
+  );
+
+  const invalid = Buffer.concat([
+    Buffer.from('{"query":"{ routerStatistics { running } }","operationName":"'),
+    Buffer.from([0xc3, 0x28, 0xff]),
+    Buffer.from('"}'),
+  ]);
+
+  it.each([
+    [
+      'with a length',
+      { 'content-type': 'application/json', 'content-length': String(invalid.length) },
+      invalid,
+    ],
+    ['chunked', { 'content-type': 'application/json' }, invalid],
+    [
+      'gzipped',
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      gzipSync(invalid),
+    ],
+  ])(
+    'refuses a body that is not valid UTF-8 (%s) instead of replacing bytes',
+    async (_, headers, body) => {
+      const response = await post(app, headers, body);
+      expect(response.status).toBe(400);
+      expect(JSON.parse(response.text)).toMatchObject({
+        errors: [
+          {
+            message: 'request body: not valid UTF-8 (JSON bodies must be UTF-8)',
+            extensions: { code: 'BAD_USER_INPUT', field: 'body' },
+          },
+        ],
+      });
+    },
+  );
+
+  it('still takes valid multi-byte UTF-8 split anywhere', async () => {
+    const body = JSON.stringify({
+      query: '{ routerStatistics { running } }',
+      operationName: null,
+      extensions: { note: 'ünïcødé ✓ 𝄞' },
+    });
+    const response = await fetch(`${app.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { routerStatistics: { running: true } } });
+  });
+});
