@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import type { Redis } from 'ioredis';
 import { RedisServer } from '../utils/redis-server';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
@@ -73,19 +74,29 @@ function post(
 describe('hostile HTTP bodies', () => {
   let redisServer: RedisServer;
   let app: TestApp;
+  let redis: Redis;
+  let keysBefore: string[];
 
   beforeAll(async () => {
     redisServer = await RedisServer.start();
     app = await startTestApp(redisServer.url, { AUTH_ENABLED: 'true', ADMIN_TOKEN: ADMIN });
+    redis = redisServer.client();
   });
 
   afterAll(async () => {
+    redis.disconnect();
     await app.close();
     await redisServer.destroy();
   });
 
+  beforeEach(async () => {
+    keysBefore = (await redis.keys('*')).sort();
+  });
+
   afterEach(async () => {
     expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
+    // A refused request writes nothing.
+    expect((await redis.keys('*')).sort()).toEqual(keysBefore);
   });
 
   it.each([
