@@ -140,7 +140,7 @@ const NAME = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}';
 const ID = '[0-9A-HJKMNP-TV-Z]{26}';
 const TOPIC = '[A-Za-z0-9_-]{1,64}(\\.[A-Za-z0-9_-]{1,64}){0,15}';
 
-/** Every key name of the documented layout (docs/redis-layout.md), after the prefix. */
+/** Every key name of the documented layout (docs/reference/redis-layout.md), after the prefix. */
 export const DOCUMENTED_KEY = new RegExp(
   [
     `message:\\{${ID}\\}`,
