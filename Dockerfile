@@ -12,8 +12,11 @@ RUN npm run build
 
 # Runtime: production dependencies and the compiled service only.
 FROM node:20-bookworm-slim AS runtime
+# The outage spool: sends acknowledged while Redis is down wait there, synced to disk. Mount a
+# volume at /spool to keep them across a recreated container (a restart keeps them anyway).
 ENV NODE_ENV=production \
-    PORT=3000
+    PORT=3000 \
+    OUTAGE_SPOOL_DIR=/spool
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

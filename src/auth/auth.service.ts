@@ -4,9 +4,9 @@ import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
-import { RedisUnavailableError } from '../redis/redis.errors';
+import { classifyRedisFailure, RedisUnavailableError, refusesWrites } from '../redis/redis.errors';
 import { assertMailboxName } from '../routing/address';
-import { RateLimitedError } from './auth.errors';
+import { RateLimitedError, RateLimitUnavailableError } from './auth.errors';
 import { AuthRepository } from './auth.repository';
 import { ADMIN, UnauthenticatedError, type Principal } from './principal';
 import { bearerToken, issueMailboxToken, sameSecret, tokenDigest, tokenMailbox } from './tokens';
@@ -14,6 +14,8 @@ import { bearerToken, issueMailboxToken, sameSecret, tokenDigest, tokenMailbox }
 /** How long a token verified against Redis is still accepted while Redis is unreachable. */
 const OUTAGE_TOKEN_GRACE_MS = 5 * 60_000;
 const MAX_REMEMBERED_TOKENS = 10_000;
+/** At most one warning this often while calls pass a rate limit that cannot be charged. */
+const UNCHARGED_WARNING_INTERVAL_MS = 60_000;
 
 /**
  * Tokens: the operator's ADMIN_TOKEN and each mailbox's own, stored only as SHA-256 digests.
@@ -26,6 +28,7 @@ export class AuthService implements OnModuleInit {
   private adminToken = '';
   /** Token digests verified against Redis, for the outage grace. */
   private readonly verified = new Map<string, { mailbox: string; at: number }>();
+  private unchargedWarnedAt = 0;
 
   constructor(
     private readonly config: AppConfigService,
@@ -94,13 +97,42 @@ export class AuthService implements OnModuleInit {
     throw new RedisUnavailableError('the token cannot be checked while Redis is unavailable');
   }
 
-  /** Charges an operation to the principal's rate limit; the admin is not limited. */
+  /**
+   * Charges an operation to the principal's rate limit; the admin is not limited.
+   *
+   * The limit protects Redis, so when Redis cannot keep the bucket the call passes uncharged:
+   * during an outage (the local queue's bound limits sends instead), and while Redis refuses
+   * writes (out of memory, read-only), when reads still work and every write is refused by
+   * Redis itself, with STORE_FULL for a send. A bucket that Redis refuses for another reason
+   * (its key holds another type, the script fails) is a fault to fix, not a reason to let
+   * calls through unlimited: the call is refused with SERVICE_UNAVAILABLE.
+   */
   async charge(principal: Principal, cost: number): Promise<void> {
     const limit = this.config.limits.rateLimitPerMinute;
-    // During an outage the shared bucket cannot be read: the local queue's bound limits instead.
     if (principal.kind === 'admin' || limit === 0 || cost <= 0 || !this.breaker.closed) return;
-    const waitMs = await this.repository.consume(principal.mailbox, limit, cost);
+    let waitMs: number;
+    try {
+      waitMs = await this.repository.consume(principal.mailbox, limit, cost);
+    } catch (error) {
+      const kind = classifyRedisFailure(error);
+      if (kind === 'transient' || refusesWrites(error)) {
+        this.warnUncharged((error as Error).message);
+        return;
+      }
+      if (kind === 'permanent') {
+        this.logger.error(`rate limit of ${principal.mailbox} failed: ${(error as Error).message}`);
+        throw new RateLimitUnavailableError((error as Error).message);
+      }
+      throw error;
+    }
     if (waitMs > 0) throw new RateLimitedError(limit, waitMs);
+  }
+
+  private warnUncharged(reason: string): void {
+    const now = Date.now();
+    if (now - this.unchargedWarnedAt < UNCHARGED_WARNING_INTERVAL_MS) return;
+    this.unchargedWarnedAt = now;
+    this.logger.warn(`rate limits are not charged while Redis cannot keep them (${reason})`);
   }
 
   /** A new token for the mailbox; the previous one stops working everywhere at once. */

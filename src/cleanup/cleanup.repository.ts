@@ -109,8 +109,8 @@ export class CleanupRepository {
     return (await this.redis.set(this.keys.cleanupLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  async unlock(owner: string): Promise<void> {
-    if ((await this.redis.get(this.keys.cleanupLock())) === owner)
-      await this.redis.del(this.keys.cleanupLock());
+  /** Releases the lock if it is still this owner's (release-lock.lua); true when it was. */
+  async unlock(owner: string): Promise<boolean> {
+    return (await this.redis.releaseLock(this.keys.cleanupLock(), owner)) === 1;
   }
 }

@@ -42,7 +42,10 @@ export class CleanupService {
         if (due.length < BATCH) break;
       }
     } finally {
-      await this.cleanup.unlock(this.owner);
+      // Not released: the lock lapsed during the run, so another instance may have cleaned too
+      // (harmless, purges are idempotent); a longer ROUTER_CLEANUP_INTERVAL gives runs more room.
+      if (!(await this.cleanup.unlock(this.owner)))
+        this.logger.warn('a cleanup run outlasted its lock');
     }
     if (removed > 0) this.logger.debug(`removed ${removed} expired messages`);
     return removed;

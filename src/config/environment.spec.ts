@@ -33,6 +33,8 @@ describe(validateEnvironment.name, () => {
       ROUTER_MAX_MESSAGE_SIZE: 16777216,
       ROUTER_MAX_PAYLOAD_SIZE: 15728640,
       RATE_LIMIT_PER_MINUTE: 6000,
+      // Acknowledged sends survive a restart unless this is turned `off`.
+      OUTAGE_SPOOL_DIR: '.data/spool',
     });
     expect(variables.REDIS_CLUSTER_NODES).toBeUndefined();
     expect(variables.REDIS_SENTINELS).toBeUndefined();

@@ -194,7 +194,7 @@ export class EnvironmentVariables {
 
   /** `off`: the outage queue lives in memory only. A relative path is under the working directory. */
   @IsString()
-  OUTAGE_SPOOL_DIR = 'off';
+  OUTAGE_SPOOL_DIR = '.data/spool';
 
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })

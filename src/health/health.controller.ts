@@ -31,7 +31,9 @@ export class HealthController {
 
   /**
    * 200 when the process is not shutting down, Redis answers (circuit closed), the pub/sub
-   * connection is up and the loops run; 503 otherwise.
+   * connection is up and the loops run; 503 otherwise. A Redis that answers but refuses
+   * writes (out of memory) keeps it 200, with `writable: false` in the `redis` entry: see
+   * RedisHealthIndicator.commands.
    */
   @Get('ready')
   @HealthCheck()

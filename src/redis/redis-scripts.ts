@@ -23,6 +23,8 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   deadLetter: { file: 'dead-letter.lua', keys: 3 },
   setToken: { file: 'set-token.lua', keys: 1 },
   rateLimit: { file: 'rate-limit.lua', keys: 1 },
+  releaseLock: { file: 'release-lock.lua', keys: 1 },
+  writeProbe: { file: 'write-probe.lua', keys: 0 },
 };
 
 type Arg = string | number;
@@ -111,7 +113,12 @@ export interface AuthScripts {
   rateLimit(bucketKey: string, limitPerMinute: Arg, cost: Arg): Promise<[number, number]>;
 }
 
-export type ScriptedClient = (Redis | Cluster) & MailboxScripts & AuthScripts;
+export interface MaintenanceScripts {
+  releaseLock(lockKey: string, owner: string): Promise<number>;
+  writeProbe(): Promise<number>;
+}
+
+export type ScriptedClient = (Redis | Cluster) & MailboxScripts & AuthScripts & MaintenanceScripts;
 
 const luaDirectory = join(__dirname, 'lua');
 

@@ -1,9 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { CleanupRepository } from '../cleanup/cleanup.repository';
 import { AppConfigService } from '../config/app-config.service';
@@ -26,11 +21,10 @@ import { toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
-import { OutageQueue } from './outage-queue';
-import { BatchTooLargeError, OutageQueueFullError, StoreUnavailableError } from './routing.errors';
-import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { OutageQueueService } from './outage-queue.service';
+import { BatchTooLargeError, StoreUnavailableError } from './routing.errors';
+import { redisFailure, refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
-import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
 
 export const MAX_BATCH = 100;
 
@@ -59,10 +53,16 @@ function result(
   };
 }
 
-/** Failures that are Redis's, not the caller's, become SERVICE_UNAVAILABLE. */
+/**
+ * Failures that are Redis's, not the caller's, say so: STORE_FULL when Redis is out of memory,
+ * else SERVICE_UNAVAILABLE.
+ */
 function asAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return new StoreUnavailableError(error instanceof Error ? error.message : String(error));
+  return (
+    redisFailure(error) ??
+    new StoreUnavailableError(error instanceof Error ? error.message : String(error))
+  );
 }
 
 /**
@@ -74,11 +74,8 @@ function asAppError(error: unknown): AppError {
  * pushing anything twice.
  */
 @Injectable()
-export class MessageRouterService implements OnModuleInit, BeforeApplicationShutdown {
+export class MessageRouterService implements OnModuleInit {
   private readonly logger = new Logger(MessageRouterService.name);
-  private readonly outage: OutageQueue;
-  private flushing: Promise<void> | null = null;
-  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: AppConfigService,
@@ -90,42 +87,22 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
     private readonly delivery: DeliveryService,
     private readonly cleanup: CleanupRepository,
     private readonly statistics: StatisticsService,
-    private readonly breaker: RedisCircuitBreaker,
-    private readonly notices: DeliveryNoticeService,
+    private readonly outage: OutageQueueService,
     private readonly topology: RedisTopology,
-  ) {
-    const { outageQueueSize, spoolDir } = config.resilience;
-    this.outage = new OutageQueue(outageQueueSize, spoolDir);
-  }
+  ) {}
 
-  /** Sends accepted during a Redis outage and not yet in Redis. */
+  /** Sends accepted during a Redis outage and not yet in Redis (for metrics and health). */
   get queuedLocally(): number {
     return this.outage.size;
   }
 
   onModuleInit(): void {
-    if (this.outage.size > 0)
-      this.logger.log(`${this.outage.size} spooled sends will be flushed once Redis answers`);
-    this.breaker.onStateChange((state) => {
-      if (state === 'closed') void this.flush();
+    this.outage.attach({
+      store: async ({ message, idempotencyKey }) => {
+        this.count(await this.routeDurably(message, idempotencyKey));
+      },
+      discard: ({ message }) => this.discard(message),
     });
-    this.flushTimer = setInterval(() => void this.flush(), 250);
-    this.flushTimer.unref();
-  }
-
-  /** At shutdown the local queue goes to Redis if it can, else it stays in the spool. */
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    await this.flush();
-    if (this.outage.size > 0) {
-      if (this.outage.spooled)
-        this.logger.warn(`${this.outage.size} sends stay spooled until the next start`);
-      else
-        this.logger.error(
-          `${this.outage.size} acknowledged sends are lost: Redis is down and OUTAGE_SPOOL_DIR is not set`,
-        );
-    }
-    this.outage.close();
   }
 
   /** Routes one message; a refusal is thrown as an AppError whose field reads `input.*`. */
@@ -140,58 +117,57 @@ export class MessageRouterService implements OnModuleInit, BeforeApplicationShut
   /**
    * Sends a checked message now, or, while Redis cannot be reached (or earlier sends still
    * wait), accepts it into the local queue and answers QUEUED. A send that fails half-way on
-   * Redis is queued as well: its writes are idempotent by message id, so the flush completes
-   * what is missing without storing or pushing anything twice. Refusals are thrown.
+   * a transient Redis failure is queued as well: its writes are idempotent by message id, so
+   * the flush completes what is missing without storing or pushing anything twice. A send
+   * that Redis refuses for good (out of memory, a wrong key type) is refused now and never
+   * queued: waiting would not change the answer, and the sender can act on a refusal (see
+   * OutageQueueService for what happens to sends queued before). Refusals are thrown.
    */
   private async send(checked: CheckedSend): Promise<RouteResult> {
     const message = enrich(checked, newMessageId());
-    if (!this.breaker.closed || this.outage.size > 0)
-      return this.queueLocally(message, checked.idempotencyKey);
+    const refusal = this.outage.storeRefusal;
+    if (refusal) throw refusal;
+    if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
     try {
       return this.count(await this.routeDurably(message, checked.idempotencyKey));
     } catch (error) {
       if (error instanceof AppError) throw error;
-      this.logger.warn(
-        `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
-      );
-      return this.queueLocally(message, checked.idempotencyKey);
+      const kind = this.outage.classify(error);
+      if (kind === 'transient') {
+        this.logger.warn(
+          `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
+        );
+        return this.queueLocally(message, checked.idempotencyKey);
+      }
+      // Refused writes wrote nothing in the step that failed (Redis refuses a script at its
+      // first write), so only this send's earlier steps are undone. Any other refusal may
+      // have failed a script half-way, in a call shared with other sends (script-batch.ts),
+      // some of them stored and pushed already: nothing is removed on a guess.
+      if (kind === 'permanent' && refusesWrites(error)) await this.discard(message);
+      throw error;
     }
   }
 
   private queueLocally(message: StoredMessage, idempotencyKey: string | null): RouteResult {
-    if (!this.outage.add({ message, idempotencyKey }))
-      throw new OutageQueueFullError(this.outage.capacity);
+    this.outage.accept({ message, idempotencyKey });
     return result(message.id, RouteStatus.QUEUED, 0);
   }
 
-  /** Moves the local queue into Redis in order; stops at the first Redis failure. */
-  flush(): Promise<void> {
-    this.flushing ??= this.drain().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
-  }
-
-  private async drain(): Promise<void> {
-    for (let entry = this.outage.peek(); entry && this.breaker.closed; entry = this.outage.peek()) {
-      try {
-        this.count(await this.routeDurably(entry.message, entry.idempotencyKey));
-      } catch (error) {
-        if (!(error instanceof AppError)) return; // Redis again: keep it for the next flush
-        // Acknowledged as QUEUED, refused now (its target went away): the sender is told.
-        this.countFailure(error);
-        await this.notices
-          .tell(entry.message.sender, {
-            type: 'delivery.failed',
-            messageId: entry.message.id,
-            recipient: entry.message.target ?? '',
-            reason: error.message,
-            attempts: 0,
-          })
-          .catch(() => undefined);
-      }
-      this.outage.shift();
-    }
+  /**
+   * Removes what a refused send may have written under its id (a confirmation, an expiry
+   * entry, the message), best effort: deletes still work on a Redis that is out of memory.
+   * The id is the send's own and was never acknowledged as stored, so nothing else refers to
+   * it; a repeat of an earlier send wrote under the earlier id, which is left alone.
+   */
+  private async discard(message: StoredMessage): Promise<void> {
+    const removals = await Promise.allSettled([
+      this.messages.remove(message.id),
+      message.requireConfirmation ? this.delivery.forget(message) : undefined,
+      this.cleanup.untrackExpiry(message),
+    ]);
+    const failed = removals.find((removal) => removal.status === 'rejected');
+    if (failed)
+      this.logger.debug(`refused send ${message.id} not cleaned up: ${String(failed.reason)}`);
   }
 
   /**

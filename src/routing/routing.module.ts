@@ -6,11 +6,12 @@ import { MessagesModule } from '../messages/messages.module';
 import { TopicsModule } from '../topics/topics.module';
 import { IdempotencyRepository } from './idempotency.repository';
 import { MessageRouterService } from './message-router.service';
+import { OutageQueueService } from './outage-queue.service';
 import { RoutingResolver } from './routing.resolver';
 
 @Module({
   imports: [MessagesModule, MailboxesModule, TopicsModule, DeliveryModule, CleanupModule],
-  providers: [IdempotencyRepository, MessageRouterService, RoutingResolver],
-  exports: [MessageRouterService],
+  providers: [IdempotencyRepository, OutageQueueService, MessageRouterService, RoutingResolver],
+  exports: [MessageRouterService, OutageQueueService],
 })
 export class RoutingModule {}

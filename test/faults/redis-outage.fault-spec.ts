@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAILBOX_FEED, type MessageView } from '../utils/documents';
@@ -12,6 +12,14 @@ import { uniquePrefix } from '../utils/test-app';
 
 async function status(baseUrl: string, path: string): Promise<number> {
   return (await fetch(`${baseUrl}${path}`)).status;
+}
+
+/** The sends in the spool files of a directory (each instance writes a file of its own). */
+function spooledSends(dir: string): number {
+  return readdirSync(dir)
+    .filter((name) => /^outage-queue\..*\.jsonl$/.test(name))
+    .flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n'))
+    .filter((line) => line !== '').length;
 }
 
 describe('Redis faults under load', () => {
@@ -134,9 +142,7 @@ describe('Redis faults under load', () => {
       expect(queued.every((outcome) => outcome.status === 'QUEUED')).toBe(true);
       // Stopped while Redis is still down: the queue cannot be flushed, it stays spooled.
       expect(await service.stop('SIGTERM')).toBe(0);
-      expect(
-        readFileSync(join(spool, 'outage-queue.jsonl'), 'utf8').trim().split('\n'),
-      ).toHaveLength(50);
+      expect(spooledSends(spool)).toBe(50);
 
       await redis.start();
       service = await ServiceProcess.start(environment);
@@ -146,11 +152,43 @@ describe('Redis faults under load', () => {
       );
       for (const outcome of queued) expect(stored.has(outcome.messageId as string)).toBe(true);
       expect(stored.size).toBe(50);
-      expect(readFileSync(join(spool, 'outage-queue.jsonl'), 'utf8')).toBe('');
+      expect(spooledSends(spool)).toBe(0);
     } finally {
       await service.stop();
       await redis.destroy();
       rmSync(spool, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps QUEUED sends through a kill -9 of the service by default, in .data/spool under its working directory', async () => {
+    const redis = await RedisServer.start({ appendfsync: 'always' });
+    const workingDirectory = mkdtempSync(join(tmpdir(), 'mailbox-cwd-'));
+    // No OUTAGE_SPOOL_DIR: the default applies.
+    const environment = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniquePrefix() };
+    let service = await ServiceProcess.start(environment, { cwd: workingDirectory });
+    try {
+      await registerMailboxes(service.baseUrl, 'writer', 'reader');
+      await redis.stop();
+      await eventually(async () => (await status(service.baseUrl, '/health/ready')) === 503, 5_000);
+      const queued = await sendLoad(service.baseUrl, 'writer', 'reader', 20, 4);
+      expect(queued.every((outcome) => outcome.status === 'QUEUED')).toBe(true);
+      // A crash: no shutdown hook runs, the lock of the dead process stays behind.
+      await service.kill();
+      expect(spooledSends(join(workingDirectory, '.data', 'spool'))).toBe(20);
+
+      await redis.start();
+      service = await ServiceProcess.start(environment, { cwd: workingDirectory });
+      await waitForEmptyOutageQueue(service.baseUrl);
+      const stored = new Set(
+        (await mailboxIds(service.baseUrl, 'reader')).map((message) => message.id),
+      );
+      for (const outcome of queued) expect(stored.has(outcome.messageId as string)).toBe(true);
+      expect(stored.size).toBe(20);
+      expect(spooledSends(join(workingDirectory, '.data', 'spool'))).toBe(0);
+    } finally {
+      await service.stop();
+      await redis.destroy();
+      rmSync(workingDirectory, { recursive: true, force: true });
     }
   });
 

@@ -1,9 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis-server';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+
+export interface ServiceProcessOptions {
+  /**
+   * The working directory, under which the default outage spool (.data/spool) lies: give the
+   * same one to a restarted instance that must find its spool. Default: a temporary
+   * directory of this instance's own, removed when it stops, so that tests never write into
+   * the repository and instances never share a spool.
+   */
+  cwd?: string;
+}
 
 /**
  * The built service (dist/main.js) as a separate process, for tests that need several
@@ -12,15 +23,25 @@ const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 export class ServiceProcess {
   private child: ChildProcess | null = null;
   readonly output: string[] = [];
+  /** The working directory, when this instance made it (and removes it). */
+  private readonly ownDirectory: string | null;
+  readonly cwd: string;
 
   private constructor(
     readonly port: number,
     private readonly environment: Record<string, string>,
-  ) {}
+    options: ServiceProcessOptions,
+  ) {
+    this.ownDirectory = options.cwd ? null : mkdtempSync(join(tmpdir(), 'mailbox-service-'));
+    this.cwd = options.cwd ?? (this.ownDirectory as string);
+  }
 
-  static async start(environment: Record<string, string>): Promise<ServiceProcess> {
+  static async start(
+    environment: Record<string, string>,
+    options: ServiceProcessOptions = {},
+  ): Promise<ServiceProcess> {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-    const service = new ServiceProcess(await freePort(), environment);
+    const service = new ServiceProcess(await freePort(), environment, options);
     await service.start();
     return service;
   }
@@ -38,7 +59,9 @@ export class ServiceProcess {
   }
 
   async start(): Promise<void> {
+    mkdirSync(this.cwd, { recursive: true });
     const child = spawn(process.execPath, [MAIN], {
+      cwd: this.cwd,
       env: {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'test',
@@ -73,8 +96,17 @@ export class ServiceProcess {
     throw new Error(`service did not become ready: ${this.output.join('')}`);
   }
 
-  /** Sends a signal and waits for the exit; resolves with the exit code or signal. */
+  /**
+   * Sends a signal and waits for the exit; resolves with the exit code or signal. The working
+   * directory this instance made goes with it (and its spool: see ServiceProcessOptions.cwd).
+   */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> {
+    const result = await this.signal(signal);
+    if (this.ownDirectory) rmSync(this.ownDirectory, { recursive: true, force: true });
+    return result;
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<number | string | null> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null)
       return child?.exitCode ?? null;

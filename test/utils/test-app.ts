@@ -3,6 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import type { RedisBackend } from './redis-backend';
@@ -25,7 +28,9 @@ export function uniquePrefix(): string {
 
 /**
  * Boots the whole service in this process on a free port, talking to `redisUrl`, with
- * authentication off unless the environment says otherwise.
+ * authentication off unless the environment says otherwise. Its outage spool is a directory
+ * of its own, removed at close, unless the environment names one: the default spool is
+ * under the working directory, which for tests is the repository.
  */
 export async function startTestApp(
   redis: string | RedisBackend,
@@ -33,16 +38,30 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const prefix = environment.REDIS_KEY_PREFIX ?? uniquePrefix();
   const connection = typeof redis === 'string' ? { REDIS_URL: redis } : redis.environment;
-  const app = await NestFactory.create(
-    AppModule.forRoot({
-      NODE_ENV: 'test',
-      AUTH_ENABLED: 'false',
-      ...connection,
-      REDIS_KEY_PREFIX: prefix,
-      ...environment,
-    }),
-    { bodyParser: false, logger: ['error'] },
-  );
+  const spool =
+    environment.OUTAGE_SPOOL_DIR === undefined
+      ? mkdtempSync(join(tmpdir(), 'mailbox-spool-'))
+      : null;
+  const removeSpool = (): void => {
+    if (spool) rmSync(spool, { recursive: true, force: true });
+  };
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(
+      AppModule.forRoot({
+        NODE_ENV: 'test',
+        AUTH_ENABLED: 'false',
+        ...connection,
+        REDIS_KEY_PREFIX: prefix,
+        ...(spool ? { OUTAGE_SPOOL_DIR: spool } : {}),
+        ...environment,
+      }),
+      { bodyParser: false, logger: ['error'] },
+    );
+  } catch (error) {
+    removeSpool();
+    throw error;
+  }
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
@@ -51,7 +70,10 @@ export async function startTestApp(
     baseUrl: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     prefix,
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      removeSpool();
+    },
   };
 }
 
