@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { issueMailboxToken, tokenDigest } from '../auth/tokens';
+import { exceedsJsonDepth } from '../common/json-depth';
+import { AppConfigService } from '../config/app-config.service';
 import { NOTICE_SENDER } from '../delivery/delivery-notice.service';
-import { InvalidFieldError } from '../messages/message.errors';
+import { InvalidFieldError, JsonTooDeepError } from '../messages/message.errors';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { assertMailboxName } from '../routing/address';
 import { MailboxExistsError, MailboxNotFoundError } from './mailbox.errors';
@@ -15,6 +17,7 @@ export class MailboxesService {
   constructor(
     private readonly mailboxes: MailboxRepository,
     private readonly messageReader: MessagesService,
+    private readonly config: AppConfigService,
   ) {}
 
   /** Registers (or reactivates) a mailbox and returns it with its new token. */
@@ -33,6 +36,10 @@ export class MailboxesService {
       if (typeof metadata !== 'object' || Array.isArray(metadata)) {
         throw new InvalidFieldError('metadata', 'must be a JSON object');
       }
+      // Before JSON.stringify, which recurses: too deep a value would overflow the stack here,
+      // or be stored and then fail every read of the mailbox.
+      const maxDepth = this.config.limits.maxJsonDepth;
+      if (exceedsJsonDepth(metadata, maxDepth)) throw new JsonTooDeepError('metadata', maxDepth);
       const bytes = Buffer.byteLength(JSON.stringify(metadata));
       if (bytes > MAX_METADATA_BYTES) {
         throw new InvalidFieldError(

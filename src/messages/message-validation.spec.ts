@@ -14,7 +14,14 @@ import {
 import { AddressingMode, MessagePriority } from './message.model';
 import type { SendMessageInput } from './send-message.input';
 
-const limits: MessageLimits = { maxPayloadBytes: 100, maxMessageBytes: 200 };
+const limits: MessageLimits = { maxPayloadBytes: 100, maxMessageBytes: 200, maxJsonDepth: 4 };
+
+/** `depth` objects, each the only entry of the one around it: `{"a":{"a":{}}}` is depth 3. */
+function nested(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let level = 1; level < depth; level += 1) value = { a: value };
+  return value;
+}
 
 function direct(overrides: Partial<SendMessageInput> = {}): SendMessageInput {
   return {
@@ -182,6 +189,41 @@ describe(validateSendInput.name, () => {
     it.each([undefined, null])('stores %j as null', (metadata) => {
       expect(validateSendInput(direct({ metadata }), limits).message.metadata).toBeNull();
     });
+
+    it('accepts metadata nested as deep as the limit, objects and arrays alike', () => {
+      for (const metadata of [nested(4), { list: [[[]]] }, { a: 1, b: { c: [1, { d: 'x' }] } }]) {
+        expect(validateSendInput(direct({ metadata }), limits).message.metadata).toEqual(metadata);
+      }
+    });
+
+    it('refuses metadata one level deeper than the limit, naming the field and the limit', () => {
+      for (const metadata of [nested(5), { list: [[[[]]]] }, { a: 1, b: { c: [1, { d: [] }] } }]) {
+        const error = expectBadField(direct({ metadata }), 'metadata');
+        expect(error.message).toBe('metadata: nests deeper than the limit of 4 levels');
+        expect(error.details.limit).toBe(4);
+      }
+    });
+
+    it('refuses metadata 100,000 levels deep with the same error, not a stack overflow', () => {
+      const error = expectBadField(direct({ metadata: nested(100_000) }), 'metadata');
+      expect(error.details.limit).toBe(4);
+    });
+
+    it('takes its depth limit from the limits given', () => {
+      const metadata = nested(33);
+
+      expect(rejection(direct({ metadata }), { ...limits, maxJsonDepth: 32 }).details).toEqual({
+        field: 'metadata',
+        limit: 32,
+      });
+      expect(
+        validateSendInput(direct({ metadata }), {
+          ...limits,
+          maxMessageBytes: 10_000,
+          maxJsonDepth: 33,
+        }).message.metadata,
+      ).toEqual(metadata);
+    });
   });
 
   describe('contentType', () => {
@@ -246,7 +288,7 @@ describe(validateSendInput.name, () => {
     });
 
     it('rejects a subject longer than 1024 characters', () => {
-      const wide: MessageLimits = { maxPayloadBytes: 100, maxMessageBytes: 10_000 };
+      const wide: MessageLimits = { ...limits, maxMessageBytes: 10_000 };
 
       expect(() => validateSendInput(direct({ subject: 's'.repeat(1025) }), wide)).toThrow(
         /^subject: must be 1 to 1024 characters$/,
@@ -402,6 +444,16 @@ describe(scopeError.name, () => {
     expect(error).toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
       details: { field: 'inputs[3].content', limit: 100 },
+    });
+  });
+
+  it('names the metadata of the input that was too deep, with the limit', () => {
+    const error = scopeError(rejection(direct({ metadata: nested(5) })), 'inputs[3]');
+
+    expect(error).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      message: 'inputs[3].metadata: nests deeper than the limit of 4 levels',
+      details: { field: 'inputs[3].metadata', limit: 4 },
     });
   });
 

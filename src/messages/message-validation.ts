@@ -1,7 +1,8 @@
 import { AppError } from '../common/app-error';
+import { exceedsJsonDepth } from '../common/json-depth';
 import { assertMailboxName, assertTopic } from '../routing/address';
 import { messageIdTime } from './message-id';
-import { InvalidFieldError, PayloadTooLargeError } from './message.errors';
+import { InvalidFieldError, JsonTooDeepError, PayloadTooLargeError } from './message.errors';
 import { AddressingMode, MessagePriority } from './message.model';
 import type { SendMessageInput } from './send-message.input';
 import type { StoredMessage } from './stored-message';
@@ -9,6 +10,8 @@ import type { StoredMessage } from './stored-message';
 export interface MessageLimits {
   maxMessageBytes: number;
   maxPayloadBytes: number;
+  /** Nesting of `metadata` (ROUTER_MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
 }
 
 export const MAX_TTL_SECONDS = 366 * 24 * 3600;
@@ -87,11 +90,14 @@ function checkTarget(input: SendMessageInput): string | null {
   }
 }
 
-function checkMetadata(metadata: unknown): unknown {
+function checkMetadata(metadata: unknown, maxDepth: number): unknown {
   if (metadata === null || metadata === undefined) return null;
   if (typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new InvalidFieldError('metadata', 'must be a JSON object');
   }
+  // Before anything serializes it: JSON.stringify recurses, and a deep enough value stored
+  // would fail every later read of it.
+  if (exceedsJsonDepth(metadata, maxDepth)) throw new JsonTooDeepError('metadata', maxDepth);
   return metadata;
 }
 
@@ -142,7 +148,7 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
     content: input.content,
     contentType,
     subject: optionalText(input.subject, 'subject', MAX_SUBJECT),
-    metadata: checkMetadata(input.metadata),
+    metadata: checkMetadata(input.metadata, limits.maxJsonDepth),
     priority,
     requireConfirmation: input.requireConfirmation ?? false,
     correlationId: optionalText(input.correlationId, 'correlationId', MAX_SHORT_TEXT),

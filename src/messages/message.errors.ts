@@ -6,6 +6,16 @@ export class InvalidFieldError extends AppError {
   }
 }
 
+/** A JSON input (`metadata`) nested deeper than ROUTER_MAX_JSON_DEPTH. */
+export class JsonTooDeepError extends AppError {
+  constructor(field: string, limit: number) {
+    super('BAD_USER_INPUT', `${field}: nests deeper than the limit of ${limit} levels`, {
+      field,
+      limit,
+    });
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   constructor(field: string, actualBytes: number, limitBytes: number) {
     super(

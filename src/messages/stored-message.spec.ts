@@ -1,3 +1,5 @@
+import { RENDERABLE_JSON_DEPTH } from '../common/json-depth';
+import { UnreadableJson } from '../common/stored-json';
 import { AddressingMode, MessagePriority } from './message.model';
 import {
   fromHash,
@@ -128,6 +130,36 @@ describe(fromHash.name, () => {
 
     expect(fromHash(hash)).toBeNull();
   });
+
+  it.each([
+    ['not JSON', '{not json', 'is not valid JSON'],
+    [
+      'nested deeper than a response can carry',
+      `${'['.repeat(5_000)}${']'.repeat(5_000)}`,
+      `nests deeper than ${RENDERABLE_JSON_DEPTH} levels`,
+    ],
+  ])('keeps a message whose metadata is %s, its metadata unreadable', (_case, text, problem) => {
+    const hash = { ...asHash(toHashFields(minimal)), metadata: text };
+
+    const read = fromHash(hash);
+
+    expect(read).toEqual({
+      ...minimal,
+      metadata: expect.objectContaining({ text, problem }) as unknown,
+    });
+    expect(read?.metadata).toBeInstanceOf(UnreadableJson);
+    // Written again (a retried push), it carries the stored text as it was.
+    expect(asHash(toHashFields(read as StoredMessage))).toEqual(hash);
+  });
+
+  it(`parses metadata ${RENDERABLE_JSON_DEPTH} levels deep`, () => {
+    const text = `${'{"a":'.repeat(RENDERABLE_JSON_DEPTH - 1)}{}${'}'.repeat(RENDERABLE_JSON_DEPTH - 1)}`;
+
+    const read = fromHash({ ...asHash(toHashFields(minimal)), metadata: text });
+
+    expect(read?.metadata).not.toBeInstanceOf(UnreadableJson);
+    expect(JSON.stringify(read?.metadata)).toBe(text);
+  });
 });
 
 describe(isExpired.name, () => {
@@ -214,6 +246,18 @@ describe('push payloads', () => {
     expect(fromPushPayload(earlier)).toBe(earlier);
   });
 
+  it('carry a message whose stored metadata is unreadable, and the push it makes again', () => {
+    const entries = ['id', full.id, 'sender', 'alice', 'content', 'x', 'metadata', '{not json'];
+
+    const read = fromPushPayload(entries);
+
+    expect(read).toMatchObject({ id: full.id, content: 'x' });
+    expect(read?.metadata).toEqual(new UnreadableJson('{not json', 'is not valid JSON'));
+    expect(parsed(toPushPayload(read as StoredMessage))).toEqual(
+      expect.arrayContaining(['metadata', '{not json']),
+    );
+  });
+
   it('read anything else as nothing', () => {
     for (const junk of [
       null,
@@ -224,7 +268,6 @@ describe('push payloads', () => {
       [],
       ['id', full.id, 'sender'],
       ['id', full.id, 'content', 'x'],
-      ['id', full.id, 'sender', 'alice', 'content', 'x', 'metadata', '{not json'],
       ['id', 1, 'sender', 'alice', 'content', 'x'],
     ])
       expect(fromPushPayload(junk)).toBeNull();

@@ -1,6 +1,10 @@
+import { readStoredJson, UnreadableJson } from '../common/stored-json';
 import { MessagePriority, type AddressingMode, type Message } from './message.model';
 
-/** A message as the service keeps it: times in epoch milliseconds, metadata as parsed JSON. */
+/**
+ * A message as the service keeps it: times in epoch milliseconds, metadata as parsed JSON (an
+ * UnreadableJson when what was stored cannot be parsed or returned).
+ */
 export interface StoredMessage {
   id: string;
   sender: string;
@@ -45,24 +49,23 @@ export function toHashFields(message: StoredMessage): string[] {
     const value = message[key];
     if (value !== null) fields.push(key, value);
   }
-  if (message.metadata !== null && message.metadata !== undefined) {
+  if (message.metadata instanceof UnreadableJson) {
+    fields.push('metadata', message.metadata.text);
+  } else if (message.metadata !== null && message.metadata !== undefined) {
     fields.push('metadata', JSON.stringify(message.metadata));
   }
   if (message.expiresAt !== null) fields.push('expiresAt', String(message.expiresAt));
   return fields;
 }
 
-/** Rebuilds a message from `HGETALL message:{id}`; null for a missing or unreadable hash. */
+/**
+ * Rebuilds a message from `HGETALL message:{id}`; null for a missing hash or one without its
+ * id, sender or content. Metadata that cannot be parsed or returned does not lose the message:
+ * it is read as an UnreadableJson, which fails only that field of a response.
+ */
 export function fromHash(hash: Record<string, string>): StoredMessage | null {
   if (!hash.id || !hash.sender || hash.content === undefined) return null;
-  let metadata: unknown = null;
-  if (hash.metadata !== undefined) {
-    try {
-      metadata = JSON.parse(hash.metadata) as unknown;
-    } catch {
-      return null;
-    }
-  }
+  const metadata = hash.metadata === undefined ? null : readStoredJson(hash.metadata);
   return {
     id: hash.id,
     sender: hash.sender,

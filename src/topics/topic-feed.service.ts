@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { PushIterator } from '../graphql/push-iterator';
 import type { Message } from '../messages/message.model';
-import { isExpired, liveMessageModel, type StoredMessage } from '../messages/stored-message';
+import { fromPushPayload, isExpired, liveMessageModel } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { compileTopicPattern } from './topic-pattern';
 import { TopicRepository } from './topic.repository';
@@ -12,6 +12,8 @@ import { TopicRepository } from './topic.repository';
  */
 @Injectable()
 export class TopicFeedService {
+  private readonly logger = new Logger(TopicFeedService.name);
+
   constructor(
     private readonly pubsub: RedisPubSubService,
     private readonly topics: TopicRepository,
@@ -22,7 +24,11 @@ export class TopicFeedService {
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<Message>(() => unsubscribe());
     unsubscribe = await this.pubsub.subscribe(this.topics.feedChannel(), (payload) => {
-      const message = payload as StoredMessage;
+      const message = fromPushPayload(payload);
+      if (!message) {
+        this.logger.error('unreadable push on the topic feed dropped');
+        return;
+      }
       if (message.target !== null && matches(message.target) && !isExpired(message)) {
         iterator.push(liveMessageModel(message));
       }
