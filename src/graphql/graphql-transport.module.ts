@@ -8,11 +8,13 @@ import { AuthModule } from '../auth/auth.module';
 import { AppConfigService } from '../config/app-config.service';
 import { AppErrorFilter } from './app-error.filter';
 import { DocumentCache } from './document-cache';
+import { formatParseLimit } from './document-parsing';
 import { graphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
 import { GraphqlHttpLane } from './graphql-http.lane';
 import { GRAPHQL_PATH, GraphqlWsServer } from './graphql-ws.server';
 import { graphqlValidationRules } from './validation-rules';
+import { websocketRequiredPlugin } from './websocket-required.plugin';
 
 /** Where the generated schema is written: the repository root, committed as `schema.gql`. */
 export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
@@ -38,6 +40,8 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         graphiql: false,
         introspection: !config.isProduction,
         validationRules: graphqlValidationRules(config.isProduction),
+        // The parser stops after this many tokens: its cost grows with what it reads.
+        parseOptions: { maxTokens: config.limits.maxDocumentTokens },
         // No "Did you mean ...?" hints about the schema in production.
         hideSchemaDetailsFromClientErrors: config.isProduction,
         // A JSON body or a preflight header is required: no simple cross-site POST or GET runs.
@@ -45,11 +49,16 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
         // One operation per request: a JSON array of operations is refused.
         allowBatchedHttpRequests: false,
         includeStacktraceInErrorResponses: false,
-        formatError,
+        // A document the parser gave up on (too many tokens, nested too deep) reads as the
+        // limit it broke, like the validation rules' refusals.
+        formatError: (formatted) => formatError(formatParseLimit(formatted)),
         // No cache hints anywhere in the schema (every answer is per caller, or a mutation):
         // without the plugin Apollo does not wrap every field's resolver to collect them.
         // (The cast: the plugin's types come from @apollo/server's ESM build, Nest's from CJS.)
-        plugins: [ApolloServerPluginCacheControlDisabled()] as ApolloDriverConfig['plugins'],
+        plugins: [
+          ApolloServerPluginCacheControlDisabled(),
+          websocketRequiredPlugin(GRAPHQL_PATH),
+        ] as ApolloDriverConfig['plugins'],
         context: graphqlContext,
         // Apollo's default cache of validated documents counts each by its JSON, a fifth of
         // the heap it takes: this one is bounded by the heap.

@@ -3,11 +3,13 @@ import {
   Kind,
   NoSchemaIntrospectionCustomRule,
   type ASTVisitor,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
+  type DocumentNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { documentShape, MAX_COUNT, type FragmentFault } from './document-shape';
+import { toGraphqlError } from './graphql-error';
+import { DocumentLimitError } from './graphql-transport.errors';
 
 /** Limits on the shape of one GraphQL document. */
 export interface DocumentLimits {
@@ -15,114 +17,122 @@ export interface DocumentLimits {
   maxAliases: number;
   /** Fields after fragments are expanded: a cost bound that needs no schema annotations. */
   maxFields: number;
+  /**
+   * How deep introspection (`__schema`, `__type`) may go regardless of `maxDepth`, so that
+   * IDEs and code generators can read the schema. Deeper introspection gets no allowance and
+   * is held to `maxDepth` like any other field, so `ofType` nested hundreds deep is refused.
+   * 0: none.
+   */
+  maxIntrospectionDepth: number;
 }
+
+/**
+ * The depth of graphql-js's standard introspection query (`getIntrospectionQuery()`, its
+ * TypeRef nine `ofType` deep), which GraphiQL and the code generators send.
+ */
+const STANDARD_INTROSPECTION_DEPTH = 15;
 
 export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = {
   maxDepth: 12,
   maxAliases: 30,
   maxFields: 500,
+  maxIntrospectionDepth: STANDARD_INTROSPECTION_DEPTH,
 };
 
-function refuse(
-  context: ValidationContext,
-  what: string,
-  found: number,
-  limit: number,
-  partial: boolean,
-): void {
-  context.reportError(
-    new GraphQLError(
-      `query: ${what} is ${partial ? 'at least ' : ''}${found}; the limit is ${limit}`,
-      {
-        extensions: { code: 'BAD_USER_INPUT', field: 'query', limit },
-      },
-    ),
+/**
+ * What the rest of the validation walks once a document is refused: nothing. graphql-js
+ * runs every rule in one walk of the document and Apollo puts its own rules before ours, so
+ * replacing the document (a visitor's documented way to edit the tree) is how a refusal keeps
+ * rules such as OverlappingFieldsCanBeMerged, quadratic in a selection's fields, from
+ * walking a document far over the limits. The rules' `Document` handlers that ran before
+ * this one only count definitions.
+ */
+const NOTHING_TO_WALK: DocumentNode = Object.freeze({ kind: Kind.DOCUMENT, definitions: [] });
+
+/**
+ * Worded as graphql-js's KnownFragmentNames and NoFragmentCycles word it: this refusal stands
+ * in for theirs, which do not run on a refused document.
+ */
+function faultError(fault: FragmentFault): GraphQLError {
+  if (fault.kind === 'unknown') {
+    return new GraphQLError(`Unknown fragment "${fault.spread.name.value}".`, {
+      nodes: fault.spread.name,
+    });
+  }
+  const via = fault.via.length > 0 ? ` via ${fault.via.map((name) => `"${name}"`).join(', ')}` : '';
+  return new GraphQLError(
+    `Cannot spread fragment "${fault.fragment.name.value}" within itself${via}.`,
+    { nodes: fault.fragment.name },
   );
 }
 
-interface Shape {
-  depth: number;
-  fields: number;
-  aliases: number;
-  /** Counting stopped early: the figures are lower bounds. */
-  partial?: boolean;
+/** The refusals for `document`; none when it is within every limit. */
+function refusals(document: DocumentNode, limits: DocumentLimits): GraphQLError[] {
+  const shape = documentShape(document);
+  if ('faults' in shape) return shape.faults.map(faultError);
+  let depth = 0;
+  let aliases = 0;
+  let fields = 0;
+  // Every definition, used or not: the other rules walk fragments that no operation spreads.
+  for (const { shape: one } of shape.shapes) {
+    const introspectionAllowed =
+      one.introspectionDepth <= limits.maxIntrospectionDepth && limits.maxIntrospectionDepth > 0;
+    depth = Math.max(
+      depth,
+      introspectionAllowed ? one.depth : Math.max(one.depth, one.introspectionDepth),
+    );
+    aliases = Math.max(aliases, one.aliases);
+    fields = Math.max(fields, one.fields);
+  }
+  const found: DocumentLimitError[] = [];
+  if (depth > limits.maxDepth)
+    found.push(DocumentLimitError.over('the selection depth', depth, limits.maxDepth));
+  if (aliases > limits.maxAliases) {
+    found.push(
+      DocumentLimitError.over(
+        'the number of aliases',
+        aliases,
+        limits.maxAliases,
+        aliases === MAX_COUNT,
+      ),
+    );
+  }
+  if (fields > limits.maxFields) {
+    found.push(
+      DocumentLimitError.over(
+        'the number of fields',
+        fields,
+        limits.maxFields,
+        fields === MAX_COUNT,
+      ),
+    );
+  }
+  return found.map((error) => toGraphqlError(error, 'document limits'));
 }
 
 /**
- * Measures a selection set with fragments expanded. Fragment cycles are a separate
- * validation error (NoFragmentCycles); a visited set keeps this one from looping on them.
+ * Refuses documents deeper, wider or more aliased than the limits, and documents whose
+ * fragments are unknown or spread each other in a cycle, before anything else walks them.
+ * Its cost is linear in the document's size (see `documentShape`), whatever its fragments
+ * expand to.
  */
-function measure(
-  selectionSet: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  visiting: Set<string>,
-  stopAt: number,
-): Shape {
-  const shape: Shape = { depth: 0, fields: 0, aliases: 0 };
-  for (const selection of selectionSet.selections) {
-    let inner: Shape;
-    if (selection.kind === Kind.FIELD) {
-      shape.fields += 1;
-      if (selection.alias) shape.aliases += 1;
-      inner = selection.selectionSet
-        ? measure(selection.selectionSet, fragments, visiting, stopAt)
-        : { depth: 0, fields: 0, aliases: 0 };
-      inner.depth += 1;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      inner = measure(selection.selectionSet, fragments, visiting, stopAt);
-    } else {
-      const fragment = fragments.get(selection.name.value);
-      if (!fragment || visiting.has(fragment.name.value)) continue;
-      visiting.add(fragment.name.value);
-      inner = measure(fragment.selectionSet, fragments, visiting, stopAt);
-      visiting.delete(fragment.name.value);
-    }
-    shape.depth = Math.max(shape.depth, inner.depth);
-    shape.fields += inner.fields;
-    shape.aliases += inner.aliases;
-    if (inner.partial) shape.partial = true;
-    // Past every limit already: stop counting (fragments can make a document exponential).
-    if (shape.fields > stopAt) {
-      shape.partial = true;
-      break;
-    }
-  }
-  return shape;
-}
-
-/** Refuses documents deeper, wider or more aliased than the limits, before execution. */
 export function documentLimitsRule(
   limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS,
 ): ValidationRule {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map(
-      context
-        .getDocument()
-        .definitions.filter(
-          (definition): definition is FragmentDefinitionNode =>
-            definition.kind === Kind.FRAGMENT_DEFINITION,
-        )
-        .map((fragment) => [fragment.name.value, fragment]),
-    );
-    return {
-      OperationDefinition(operation) {
-        const shape = measure(operation.selectionSet, fragments, new Set(), limits.maxFields * 2);
-        const partial = shape.partial === true;
-        if (shape.depth > limits.maxDepth)
-          refuse(context, 'the selection depth', shape.depth, limits.maxDepth, partial);
-        if (shape.aliases > limits.maxAliases) {
-          refuse(context, 'the number of aliases', shape.aliases, limits.maxAliases, partial);
-        }
-        if (shape.fields > limits.maxFields)
-          refuse(context, 'the number of fields', shape.fields, limits.maxFields, partial);
-        return false;
-      },
-    };
-  };
+  return (context: ValidationContext): ASTVisitor => ({
+    Document(document) {
+      const found = refusals(document, limits);
+      if (found.length === 0) return false;
+      for (const error of found) context.reportError(error);
+      return NOTHING_TO_WALK;
+    },
+  });
 }
 
 /** The rules beyond GraphQL's own, for HTTP and WebSocket alike; introspection off in production. */
 export function graphqlValidationRules(production: boolean): ValidationRule[] {
+  // The introspection allowance stays in production, where NoSchemaIntrospectionCustomRule
+  // refuses introspection with a message that says so rather than with its depth.
   return production
     ? [documentLimitsRule(), NoSchemaIntrospectionCustomRule]
     : [documentLimitsRule()];

@@ -1,0 +1,84 @@
+import { buildSchema, specifiedRules, type GraphQLError } from 'graphql';
+import { ValidDocuments } from './valid-documents';
+import { graphqlValidationRules } from './validation-rules';
+
+const schema = buildSchema(`
+  type Event { id: ID! name: String next: Event }
+  type Query { event: Event }
+  type Subscription { events: Event! }
+`);
+
+/** As the WebSocket server builds it: graphql-js's rules, then the service's. */
+function documents(maxTokens = 1_000): ValidDocuments {
+  return new ValidDocuments(
+    schema,
+    [...specifiedRules, ...graphqlValidationRules(false)],
+    maxTokens,
+  );
+}
+
+function refusal(query: string, maxTokens?: number): GraphQLError {
+  const checked = documents(maxTokens).check(query);
+  if (!('errors' in checked)) throw new Error('the document was accepted');
+  expect(checked.errors).toHaveLength(1);
+  return checked.errors[0];
+}
+
+/** The milliseconds `check` took at best of three runs, each on a fresh cache. */
+function fastest(query: string): number {
+  let ms = Infinity;
+  for (let run = 0; run < 3; run++) {
+    const checker = documents(10_000);
+    const started = performance.now();
+    checker.check(query);
+    ms = Math.min(ms, performance.now() - started);
+  }
+  return ms;
+}
+
+describe(ValidDocuments.name, () => {
+  it('keeps one parsed tree per valid document text', () => {
+    const checker = documents();
+    const first = checker.check('subscription { events { id } }');
+    const second = checker.check('subscription { events { id } }');
+    expect('document' in first && 'document' in second).toBe(true);
+    if ('document' in first && 'document' in second) expect(second.document).toBe(first.document);
+  });
+
+  it('refuses a document over the token limit, naming the limit', () => {
+    const error = refusal(`subscription { events { ${'id '.repeat(2_000)} } }`);
+    expect(error.message).toBe('query: the document has more than 1000 tokens; the limit is 1000');
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'query', limit: 1000 });
+  });
+
+  it('refuses braces nested deeper than the parser can follow, naming the depth limit', () => {
+    const levels = 20_000;
+    const error = refusal(`${'{ event '.repeat(levels)}${'}'.repeat(levels)}`, 100_000);
+    expect(error.message).toBe(
+      'query: the document nests too deeply to be parsed; the depth limit is 12',
+    );
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'query', limit: 12 });
+  });
+
+  it('answers an ordinary syntax error as graphql-js words it', () => {
+    expect(refusal('subscription { events { id }').message).toBe(
+      'Syntax Error: Expected Name, found <EOF>.',
+    );
+  });
+
+  it('refuses hostile documents in well under 50 ms', () => {
+    const chain = Array.from(
+      { length: 24 },
+      (_, i) => `fragment f${i} on Event { ...f${i + 1} ...f${i + 1} }`,
+    ).join(' ');
+    const doubling = `subscription { events { ...f0 } } ${chain}`;
+    expect(refusal(doubling).message).toBe('Unknown fragment "f24".');
+    expect(fastest(doubling)).toBeLessThan(50);
+
+    const sameNamed = `subscription { events { ${'id '.repeat(9_000)} } }`;
+    expect(refusal(sameNamed, 10_000).message).toBe(
+      'query: the number of fields is 9001; the limit is 500',
+    );
+    expect(fastest(sameNamed)).toBeLessThan(50);
+  });
+});
