@@ -10,7 +10,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
-  /** Redis refused the write for good (out of memory, read-only): retry after `retryAfterSeconds`. */
+  /** Redis refuses every write (out of memory): retry after `retryAfterSeconds`. */
   | 'STORE_FULL'
   /** A subscription sent over HTTP: subscriptions run over the graphql-ws WebSocket only. */
   | 'WEBSOCKET_REQUIRED';

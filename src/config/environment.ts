@@ -13,6 +13,8 @@ import {
   type ValidationError,
 } from 'class-validator';
 
+import { RENDERABLE_JSON_DEPTH } from '../common/json-depth';
+
 const toNumber = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
 
@@ -163,7 +165,7 @@ export class EnvironmentVariables {
   @Transform(toNumber)
   @IsInt()
   @Min(1)
-  @Max(1000)
+  @Max(RENDERABLE_JSON_DEPTH)
   ROUTER_MAX_JSON_DEPTH = 32;
 
   /** Tokens the GraphQL parser reads before it gives up on a document. */

@@ -31,8 +31,8 @@ export function httpStatusOf(code: ErrorCode): number {
 
 /**
  * Turns anything a resolver threw into what a client may see: an AppError keeps its code,
- * message and details; a Redis client error saying Redis did not answer becomes
- * SERVICE_UNAVAILABLE; a GraphQLError passes; anything else is logged with its stack and
+ * message and details; a Redis client error becomes what redisFailure() says (did not answer:
+ * SERVICE_UNAVAILABLE; out of memory: STORE_FULL); a GraphQLError passes; anything else is logged with its stack and
  * reaches the client as a bare internal error.
  */
 export function toGraphqlError(thrown: unknown, where: string): GraphQLError {

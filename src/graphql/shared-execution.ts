@@ -6,13 +6,20 @@ import {
   type ExecutionResult,
 } from 'graphql';
 
+import { exceedsJsonDepth, RENDERABLE_JSON_DEPTH } from '../common/json-depth';
+
 type Executed = ExecutionResult | Promise<ExecutionResult>;
 
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
 
-/** What makes two subscriptions execute an event alike: document, operation and variables. */
-function selectionKey(args: ExecutionArgs): string {
+/**
+ * What makes two subscriptions execute an event alike: document, operation and variables.
+ * Null for variables too deep to serialize safely (a client may send undeclared ones): such a
+ * subscription executes on its own.
+ */
+function selectionKey(args: ExecutionArgs): string | null {
+  if (exceedsJsonDepth(args.variableValues, RENDERABLE_JSON_DEPTH)) return null;
   let id = documentIds.get(args.document);
   if (id === undefined) {
     id = nextDocumentId++;
@@ -68,7 +75,11 @@ export async function sharedSubscribe(
     async next() {
       const step = await events.next();
       if (step.done) return { done: true, value: undefined };
-      return { done: false, value: await executeShared(args, key, step.value) };
+      const result =
+        key === null
+          ? await execute({ ...args, rootValue: step.value })
+          : await executeShared(args, key, step.value);
+      return { done: false, value: result };
     },
     async return() {
       await events.return?.();

@@ -5,6 +5,7 @@ import { RedisTopology } from '../redis/redis-topology.service';
 import { BulkScript, type ScriptedClient } from '../redis/redis-scripts';
 import { ScriptBatch } from '../redis/script-batch';
 import { toHashFields, type StoredMessage } from '../messages/stored-message';
+import { readStoredJson } from '../common/stored-json';
 
 export interface MailboxRecord {
   name: string;
@@ -39,7 +40,7 @@ function toRecord(hash: Record<string, string>): MailboxRecord | null {
     active: hash.active === '1',
     createdAt: Number(hash.createdAt),
     lastSeenAt: hash.lastSeenAt ? Number(hash.lastSeenAt) : null,
-    metadata: hash.metadata ? (JSON.parse(hash.metadata) as unknown) : null,
+    metadata: hash.metadata ? readStoredJson(hash.metadata) : null,
   };
 }
 

@@ -320,6 +320,41 @@ describe('hostile JSON', () => {
       expect(await contentsOf('bob')).not.toContain('by socket');
       await expectReady(service.baseUrl);
     });
+    it('a subscription with an undeclared 100,000-deep variable still gets its messages', async () => {
+      const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
+      const frames: Array<{ type: string; id?: string; payload?: unknown }> = [];
+      const closed: Array<number> = [];
+      socket.on('close', (code) => closed.push(code));
+      await new Promise<void>((resolve, reject) => {
+        socket.on('error', reject);
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ type: 'connection_init', payload: {} })),
+        );
+        socket.on('message', (data: Buffer) => {
+          const frame = JSON.parse(data.toString()) as {
+            type: string;
+            id?: string;
+            payload?: unknown;
+          };
+          frames.push(frame);
+          if (frame.type === 'connection_ack') resolve();
+        });
+      });
+      const query =
+        'subscription ($mailbox: String!) { mailboxMessages(mailbox: $mailbox) { content } }';
+      socket.send(
+        `{"id":"deep","type":"subscribe","payload":{"query":${JSON.stringify(query)},"variables":{"mailbox":"bob","extra":${deepJson(100_000)}}}}`,
+      );
+      await waitForListeners(service, mailboxChannel(service, 'bob'), 1);
+      await send(service.baseUrl, directInput('alice', 'bob', { content: 'to a deep subscriber' }));
+      await eventually(() => frames.some((frame) => frame.type === 'next'), 10_000);
+      expect(frames.find((frame) => frame.type === 'next')?.payload).toEqual({
+        data: { mailboxMessages: { content: 'to a deep subscriber' } },
+      });
+      expect(closed).toEqual([]);
+      socket.close();
+      await expectReady(service.baseUrl);
+    });
   });
 
   describe('stored where a response cannot carry it', () => {
