@@ -1,8 +1,6 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { createApp } from './app.setup';
 import { AppConfigService } from './config/app-config.service';
 import { ConfigurationError, processEnvironment, validateEnvironment } from './config/environment';
 import { LifecycleService } from './health/lifecycle.service';
@@ -52,14 +50,11 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const app = await NestFactory.create(AppModule.forRoot(), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  const app = await createApp({ bufferLogs: true });
   const config = app.get(AppConfigService);
   app.useLogger(logLevelsFrom(config.logLevel));
-  configureApp(app);
-  await app.listen(config.port);
+  // Every interface, as Node's own default: containers are reached from outside.
+  await app.listen(config.port, '0.0.0.0');
   handleSignals(app, config);
   new Logger('Bootstrap').log(
     `serving on http://localhost:${config.port}/graphql (ws://localhost:${config.port}/graphql for subscriptions)`,

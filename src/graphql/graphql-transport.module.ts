@@ -10,7 +10,6 @@ import { AppErrorFilter } from './app-error.filter';
 import { DocumentCache } from './document-cache';
 import { graphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
-import { GraphqlHttpLane } from './graphql-http.lane';
 import { GRAPHQL_PATH, GraphqlWsServer } from './graphql-ws.server';
 import { graphqlValidationRules } from './validation-rules';
 
@@ -57,7 +56,7 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
       }),
     }),
   ],
-  providers: [GraphqlWsServer, GraphqlHttpLane, { provide: APP_FILTER, useClass: AppErrorFilter }],
+  providers: [GraphqlWsServer, { provide: APP_FILTER, useClass: AppErrorFilter }],
   exports: [GraphqlWsServer],
 })
 export class GraphqlTransportModule {}

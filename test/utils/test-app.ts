@@ -1,10 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { createApp } from '../../src/app.setup';
 import type { RedisBackend } from './redis-backend';
 
 export interface TestApp {
@@ -33,19 +30,18 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const prefix = environment.REDIS_KEY_PREFIX ?? uniquePrefix();
   const connection = typeof redis === 'string' ? { REDIS_URL: redis } : redis.environment;
-  const app = await NestFactory.create(
-    AppModule.forRoot({
+  const app = await createApp({
+    environment: {
       NODE_ENV: 'test',
       AUTH_ENABLED: 'false',
       ...connection,
       REDIS_KEY_PREFIX: prefix,
       ...environment,
-    }),
-    { bodyParser: false, logger: ['error'] },
-  );
-  configureApp(app);
+    },
+    logger: ['error'],
+  });
   await app.listen(0, '127.0.0.1');
-  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  const { port } = (app.getHttpServer()).address() as AddressInfo;
   return {
     app,
     baseUrl: `http://127.0.0.1:${port}`,
