@@ -1,12 +1,20 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppModule } from './app.module';
 import { requestBodyLimit } from './config/app-config.service';
 import { processEnvironment, validateEnvironment } from './config/environment';
 import { BodyError, parseJsonBody } from './graphql/request-body';
+
+/** A request id a client sent, if it is a sane one; else a new one. */
+export function requestId(header: string | string[] | undefined): string {
+  const given = Array.isArray(header) ? header[0] : header;
+  return given !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
 
 /** The JSON types a GraphQL client sends. */
 const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
@@ -53,7 +61,12 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const environment = options.environment ?? {};
   const variables = validateEnvironment({ ...processEnvironment(), ...environment });
-  const adapter = new FastifyAdapter({ bodyLimit: requestBodyLimit(variables) });
+  const adapter = new FastifyAdapter({
+    bodyLimit: requestBodyLimit(variables),
+    // The client's x-request-id when it sends a sane one, else a new one; echoed back, and
+    // carried by every log line written while the request is served.
+    genReqId: (request: IncomingMessage) => requestId(request.headers['x-request-id']),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(environment),
     adapter,
@@ -76,6 +89,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // own checks answer it.
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(null, undefined);
+  });
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
   });
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     try {

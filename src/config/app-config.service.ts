@@ -89,6 +89,14 @@ export class AppConfigService {
     return this.get('LOG_LEVEL');
   }
 
+  get logging(): { level: EnvironmentVariables['LOG_LEVEL']; format: 'json' | 'pretty' } {
+    const development = this.get('NODE_ENV') === 'development';
+    return {
+      level: this.get('LOG_LEVEL'),
+      format: this.get('LOG_FORMAT') ?? (development ? 'pretty' : 'json'),
+    };
+  }
+
   get redis(): RedisConfig {
     return {
       url: this.get('REDIS_URL'),
