@@ -8,6 +8,7 @@ import { SchedulingModule } from './scheduling/scheduling.module';
 import { AppConfigModule } from './config/app-config.module';
 import { GraphqlTransportModule } from './graphql/graphql-transport.module';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
 import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { MessagesModule } from './messages/messages.module';
 import { RedisModule } from './redis/redis.module';
@@ -22,6 +23,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(environment),
+        LoggingModule,
         RedisModule,
         GraphqlTransportModule,
         AuthModule,

@@ -1,54 +1,105 @@
-import type { INestApplication } from '@nestjs/common';
-import { json, type Application, type NextFunction, type Request, type Response } from 'express';
-import { AppConfigService } from './config/app-config.service';
-import { bodyRefusal, declaredTooLarge, requireUtf8 } from './graphql/request-body';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { AppModule } from './app.module';
+import { requestBodyLimit } from './config/app-config.service';
+import { processEnvironment, validateEnvironment } from './config/environment';
+import { BodyError, parseJsonBody } from './graphql/request-body';
 
-interface BodyParserError extends Error {
-  type?: string;
-  status?: number;
-  limit?: number;
-  length?: number;
+/** A request id a client sent, if it is a sane one; else a new one. */
+export function requestId(header: string | string[] | undefined): string {
+  const given = Array.isArray(header) ? header[0] : header;
+  return given !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** The JSON types a GraphQL client sends. */
+const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/** Decoders for the content encodings a client may compress a body with. */
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+type Decoded = Readable & { receivedEncodedLength?: number };
+
+/** A compressed body read through its decoder; Fastify counts the decoded bytes against the limit. */
+function decoded(request: FastifyRequest, payload: Readable): Readable {
+  const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity') return payload;
+  const decoder = DECODERS[encoding];
+  if (!decoder) throw new BodyError(415, `content-encoding "${encoding}" is not supported`);
+  const stream = payload.pipe(decoder()) as unknown as Decoded;
+  stream.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => {
+    stream.receivedEncodedLength = (stream.receivedEncodedLength ?? 0) + chunk.length;
+  });
+  payload.on('error', (error) => stream.destroy(error));
+  return stream;
+}
+
+export interface CreateAppOptions {
+  /** Replace variables of the process environment (tests start apps side by side). */
+  environment?: Record<string, string | undefined>;
+  logger?: false | Array<'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose'>;
+  bufferLogs?: boolean;
 }
 
 /**
- * What the HTTP layer needs beyond the modules: a JSON body limit that fits one full-size
- * message and its envelope (Express's 100 kB does not), with refusals answered as GraphQL
- * errors rather than HTML pages. Shutdown is main.ts's: it orders the steps on SIGTERM.
+ * The service on Nest's Fastify adapter: one pipeline for every request. Bodies are limited
+ * to a full-size message and its envelope (Fastify refuses a declared length over it before
+ * reading, and counts decompressed bytes too); JSON is read as bytes and refused unless it is
+ * UTF-8 and an object or array; refusals reach the error filter, which answers them as
+ * GraphQL errors.
  */
-export function configureApp(app: INestApplication): void {
-  // Answers are per caller and never revalidated: no ETag (a SHA-1 of every response body,
-  // computed per request), and no X-Powered-By header naming the framework.
-  const express = app.getHttpAdapter().getInstance() as Application;
-  express.set('etag', false);
-  express.disable('x-powered-by');
-  const limit = app.get(AppConfigService).limits.maxRequestBytes;
-  const parse = json({
-    limit,
-    type: ['application/json', 'application/graphql-response+json'],
-    verify: (_req, _res, body) => requireUtf8(body),
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const environment = options.environment ?? {};
+  const variables = validateEnvironment({ ...processEnvironment(), ...environment });
+  const adapter = new FastifyAdapter({
+    bodyLimit: requestBodyLimit(variables),
+    // The client's x-request-id when it sends a sane one, else a new one; echoed back, and
+    // carried by every log line written while the request is served.
+    genReqId: (request: IncomingMessage) => requestId(request.headers['x-request-id']),
   });
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const declared = declaredTooLarge(req.headers['content-length'], limit);
-    if (declared !== null) {
-      // Answered before the upload: the body parser would read all of it first. The connection
-      // closes after the answer, so the rest of the upload is never read.
-      const refusal = bodyRefusal({ tooLarge: true, length: declared }, limit);
-      res.setHeader('connection', 'close');
-      res.status(refusal.status).json(refusal.body);
-      return;
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(environment),
+    adapter,
+    {
+      bodyParser: false,
+      bufferLogs: options.bufferLogs ?? false,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    },
+  );
+  const fastify = adapter.getInstance();
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
+  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
     }
-    parse(req, res, (error?: unknown) => {
-      if (!error) {
-        next();
-        return;
-      }
-      const failure = error as BodyParserError;
-      const tooLarge = failure.type === 'entity.too.large';
-      const refusal = bodyRefusal(
-        { tooLarge, length: failure.length, reason: failure.message, status: failure.status },
-        limit,
-      );
-      res.status(refusal.status).json(refusal.body);
-    });
   });
+  // Any other type is read (within the limit) and left to Apollo, whose CSRF prevention and
+  // own checks answer it.
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
+    done(null, undefined);
+  });
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    try {
+      done(null, decoded(request, payload));
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+  return app;
 }

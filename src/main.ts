@@ -1,18 +1,14 @@
 import 'reflect-metadata';
-import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app.setup';
+import { AuthService } from './auth/auth.service';
 import { AppConfigService } from './config/app-config.service';
 import { ConfigurationError, processEnvironment, validateEnvironment } from './config/environment';
 import { LifecycleService } from './health/lifecycle.service';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-/** LOG_LEVEL names the most verbose level shown; everything more severe is shown too. */
-function logLevelsFrom(level: LogLevel): LogLevel[] {
-  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
-}
+import { ServiceLogger } from './logging/service-logger';
+import { RedisCircuitBreaker } from './redis/redis-circuit-breaker';
+import { describeRedis } from './redis/redis-topology.service';
 
 /**
  * Graceful shutdown on SIGTERM (and SIGINT): readiness turns 503 at once, the service keeps
@@ -21,7 +17,7 @@ function logLevelsFrom(level: LogLevel): LogLevel[] {
  * loops stop, Redis is closed. Past SHUTDOWN_GRACE_PERIOD the process exits regardless.
  */
 function handleSignals(app: INestApplication, config: AppConfigService): void {
-  const logger = new Logger('Shutdown');
+  const logger = new NestLogger('Shutdown');
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;
@@ -41,29 +37,53 @@ function handleSignals(app: INestApplication, config: AppConfigService): void {
     process.once(signal, (received) => void stop(received));
 }
 
+/** A start-up failure a person can act on: one line, no stack trace, exit 1. */
+function fail(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
+
+/** The short block logged once the service listens: where, which Redis, the admin token. */
+function announce(app: INestApplication, config: AppConfigService): void {
+  const logger = new NestLogger('Start');
+  const base = `http://localhost:${config.port}`;
+  const redis = describeRedis(config.redis);
+  const answered = app.get(RedisCircuitBreaker).closed;
+  const generated = app.get(AuthService).generatedAdminToken;
+  const lines = [
+    `serving ${base}/graphql (subscriptions: ws://localhost:${config.port}/graphql)`,
+    `health ${base}/health/ready, metrics ${base}/metrics`,
+    `redis ${redis}: ${answered ? 'answered' : 'not answering yet'}`,
+  ];
+  if (generated) lines.push(`admin token (generated; valid until this process stops): ${generated}`);
+  logger.log(lines.join('\n  '));
+  if (!answered)
+    logger.warn(
+      `Redis at ${redis} does not answer: sends are accepted and queued until it does; everything else answers SERVICE_UNAVAILABLE`,
+    );
+}
+
 async function bootstrap(): Promise<void> {
   try {
     validateEnvironment(processEnvironment());
   } catch (error) {
-    if (error instanceof ConfigurationError) {
-      // One line naming the variable and the rule; no stack trace for a configuration typo.
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
+    // One line naming the variable and the rule; no stack trace for a configuration typo.
+    if (error instanceof ConfigurationError) fail(error.message);
     throw error;
   }
-  const app = await NestFactory.create(AppModule.forRoot(), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  const app = await createApp({ bufferLogs: true });
+  app.useLogger(new ServiceLogger(app.get(Logger)));
   const config = app.get(AppConfigService);
-  app.useLogger(logLevelsFrom(config.logLevel));
-  configureApp(app);
-  await app.listen(config.port);
+  try {
+    // Every interface, as Node's own default: a container is reached from outside.
+    await app.listen(config.port, '0.0.0.0');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      fail(`port ${config.port} is already in use: stop what listens there or set PORT`);
+    throw error;
+  }
   handleSignals(app, config);
-  new Logger('Bootstrap').log(
-    `serving on http://localhost:${config.port}/graphql (ws://localhost:${config.port}/graphql for subscriptions)`,
-  );
+  announce(app, config);
 }
 
 void bootstrap();

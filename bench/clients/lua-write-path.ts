@@ -6,9 +6,8 @@
  * of the message hash, ZADD NX to its messages zset, PUBLISH of the message as JSON to its
  * feed. No confirmation: the router writes one only with requireConfirmation.
  *
- * A plain client: each command is written to the socket as it is issued, one system call
- * each. The service's command connection sends the commands of one event-loop turn in one
- * write (src/redis/coalesced-writes.ts), part of what c measures.
+ * A plain client with ioredis' defaults, as the service's command connection is configured
+ * (see baseOptions in src/redis/redis-client.factory.ts).
  */
 import { Redis } from 'ioredis';
 import { monotonicFactory } from 'ulid';

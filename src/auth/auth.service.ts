@@ -26,6 +26,7 @@ const UNCHARGED_WARNING_INTERVAL_MS = 60_000;
 export class AuthService implements OnModuleInit {
   private readonly logger = new Logger(AuthService.name);
   private adminToken = '';
+  private generated = false;
   /** Token digests verified against Redis, for the outage grace. */
   private readonly verified = new Map<string, { mailbox: string; at: number }>();
   private unchargedWarnedAt = 0;
@@ -53,11 +54,15 @@ export class AuthService implements OnModuleInit {
       this.adminToken = adminToken;
       return;
     }
-    // Production refuses to start without ADMIN_TOKEN (see the configuration rules).
+    // Production refuses to start without ADMIN_TOKEN (see the configuration rules). The
+    // start-up block shows the generated one.
     this.adminToken = `adm_${randomBytes(32).toString('base64url')}`;
-    this.logger.warn(
-      `ADMIN_TOKEN is not set: this process generated one (valid until it stops): ${this.adminToken}`,
-    );
+    this.generated = true;
+  }
+
+  /** The admin token this process generated because ADMIN_TOKEN is unset; null otherwise. */
+  get generatedAdminToken(): string | null {
+    return this.generated ? this.adminToken : null;
   }
 
   /** The principal of an `Authorization` value; throws UNAUTHENTICATED for none or a bad one. */

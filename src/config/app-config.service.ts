@@ -50,6 +50,11 @@ export interface LimitsConfig {
 /** Room for the GraphQL document, JSON quoting and the other fields around a full-size message. */
 const REQUEST_ENVELOPE_BYTES = 64 * 1024;
 
+/** The largest HTTP body or WebSocket frame taken: a full-size message and its envelope. */
+export function requestBodyLimit(variables: Pick<EnvironmentVariables, 'ROUTER_MAX_MESSAGE_SIZE'>): number {
+  return variables.ROUTER_MAX_MESSAGE_SIZE + REQUEST_ENVELOPE_BYTES;
+}
+
 /** `off` (any case): no spool; anything else is a directory, relative to the working directory. */
 export function spoolDirectory(value: string): string | null {
   return value.trim().toLowerCase() === 'off' ? null : resolve(value);
@@ -82,6 +87,14 @@ export class AppConfigService {
 
   get logLevel(): EnvironmentVariables['LOG_LEVEL'] {
     return this.get('LOG_LEVEL');
+  }
+
+  get logging(): { level: EnvironmentVariables['LOG_LEVEL']; format: 'json' | 'pretty' } {
+    const development = this.get('NODE_ENV') === 'development';
+    return {
+      level: this.get('LOG_LEVEL'),
+      format: this.get('LOG_FORMAT') ?? (development ? 'pretty' : 'json'),
+    };
   }
 
   get redis(): RedisConfig {
@@ -142,7 +155,7 @@ export class AppConfigService {
     return {
       maxMessageBytes,
       maxPayloadBytes: this.get('ROUTER_MAX_PAYLOAD_SIZE'),
-      maxRequestBytes: maxMessageBytes + REQUEST_ENVELOPE_BYTES,
+      maxRequestBytes: requestBodyLimit({ ROUTER_MAX_MESSAGE_SIZE: maxMessageBytes }),
       subscriptionsPerSocket: this.get('SUBSCRIPTIONS_PER_SOCKET'),
       rateLimitPerMinute: this.get('RATE_LIMIT_PER_MINUTE'),
       maxJsonDepth: this.get('ROUTER_MAX_JSON_DEPTH'),

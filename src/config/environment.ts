@@ -218,6 +218,11 @@ export class EnvironmentVariables {
 
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** json: one JSON object a line; pretty: readable lines. Unset: pretty in development only. */
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
 }
 
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);

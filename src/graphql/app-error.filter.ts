@@ -3,21 +3,43 @@ import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import type { GqlContextType, GqlExceptionFilter } from '@nestjs/graphql';
 import type { GraphQLError } from 'graphql';
 import { AppError } from '../common/app-error';
+import { AppConfigService } from '../config/app-config.service';
 import { httpStatusOf, toGraphqlError } from './graphql-error';
+import { bodyRefusal } from './request-body';
 
 /**
- * The one filter at the edge: GraphQL errors get their code; on plain HTTP routes an AppError
- * becomes its status with the same code and message, and anything else keeps Nest's handling.
+ * The one filter at the edge: GraphQL errors get their code; a body refused while it was read
+ * is answered as a GraphQL error naming the field and the limit; on plain HTTP routes an
+ * AppError becomes its status with the same code and message; anything else keeps Nest's
+ * handling.
  */
 @Catch()
 export class AppErrorFilter extends BaseExceptionFilter implements GqlExceptionFilter {
-  constructor(private readonly adapterHost: HttpAdapterHost) {
+  private readonly bodyLimit: number;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    config: AppConfigService,
+  ) {
     super(adapterHost.httpAdapter);
+    this.bodyLimit = config.limits.maxRequestBytes;
   }
 
   override catch(exception: unknown, host: ArgumentsHost): GraphQLError | void {
     if (host.getType<GqlContextType>() === 'graphql') {
       return toGraphqlError(exception, 'resolver');
+    }
+    if (host.getType() === 'http') {
+      const request = host.switchToHttp().getRequest<{ headers: Record<string, string> }>();
+      const refused = bodyRefusal(exception, request.headers['content-length'], this.bodyLimit);
+      if (refused) {
+        this.adapterHost.httpAdapter.reply(
+          host.switchToHttp().getResponse(),
+          refused.body,
+          refused.status,
+        );
+        return;
+      }
     }
     if (exception instanceof AppError && host.getType() === 'http') {
       const status = httpStatusOf(exception.code);

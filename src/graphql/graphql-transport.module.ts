@@ -11,7 +11,6 @@ import { DocumentCache } from './document-cache';
 import { formatParseLimit } from './document-parsing';
 import { graphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
-import { GraphqlHttpLane } from './graphql-http.lane';
 import { GRAPHQL_PATH, GraphqlWsServer } from './graphql-ws.server';
 import { graphqlValidationRules } from './validation-rules';
 import { websocketRequiredPlugin } from './websocket-required.plugin';
@@ -66,7 +65,7 @@ export const SCHEMA_FILE = join(__dirname, '..', '..', 'schema.gql');
       }),
     }),
   ],
-  providers: [GraphqlWsServer, GraphqlHttpLane, { provide: APP_FILTER, useClass: AppErrorFilter }],
+  providers: [GraphqlWsServer, { provide: APP_FILTER, useClass: AppErrorFilter }],
   exports: [GraphqlWsServer],
 })
 export class GraphqlTransportModule {}

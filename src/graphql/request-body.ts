@@ -1,67 +1,68 @@
 import { isUtf8 } from 'node:buffer';
 
-/** A JSON request body that could not be taken: too large, or not JSON. */
-export interface BodyFailure {
-  tooLarge: boolean;
-  /** The declared length in bytes, when known. */
-  length?: number;
-  /** Why the body is not usable, for anything but a size refusal. */
-  reason?: string;
-  status?: number;
-}
-
-/** The answer to a refused body, as a GraphQL error naming the field and the limit. */
-export function bodyRefusal(
-  failure: BodyFailure,
-  limit: number,
-): { status: number; body: { errors: object[] } } {
-  const { tooLarge } = failure;
-  return {
-    status: tooLarge ? 413 : (failure.status ?? 400),
-    body: {
-      errors: [
-        {
-          message: tooLarge
-            ? `request body: ${failure.length ?? 'more than ' + limit} bytes exceeds the limit of ${limit} bytes`
-            : `request body: ${failure.reason ?? 'unreadable'}`,
-          extensions: tooLarge
-            ? { code: 'PAYLOAD_TOO_LARGE', field: 'body', limit }
-            : { code: 'BAD_USER_INPUT', field: 'body' },
-        },
-      ],
-    },
-  };
-}
-
-/**
- * Parses a JSON body as the Express JSON parser does in its strict mode: empty is `{}`, and
- * only an object or an array is taken.
- */
-export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) return {};
-  const first = text.trimStart()[0];
-  if (first !== '{' && first !== '[')
-    throw new SyntaxError(`Unexpected token '${first ?? ''}': a JSON object is expected`);
-  return JSON.parse(text) as unknown;
-}
-
-/** The declared length when it is over the limit; null when it is within it or not declared. */
-export function declaredTooLarge(header: string | undefined, limit: number): number | null {
-  if (header === undefined) return null;
-  const length = Number(header);
-  return Number.isFinite(length) && length > limit ? length : null;
-}
-
-/** A body that is not valid UTF-8 is refused, rather than read with U+FFFD in its place. */
-export class InvalidUtf8Error extends Error {
-  readonly status = 400;
-  readonly type = 'encoding.invalid';
-
-  constructor() {
-    super('not valid UTF-8 (JSON bodies must be UTF-8)');
+/** A request body that cannot be taken, with the HTTP status that says why. */
+export class BodyError extends Error {
+  constructor(
+    readonly statusCode: number,
+    reason: string,
+  ) {
+    super(reason);
   }
 }
 
-export function requireUtf8(body: Buffer): void {
-  if (!isUtf8(body)) throw new InvalidUtf8Error();
+/** What a client is told about a refused body: a GraphQL error naming the field and the limit. */
+export interface BodyRefusal {
+  status: number;
+  body: { errors: object[] };
+}
+
+function refusal(status: number, message: string, extensions: object): BodyRefusal {
+  return { status, body: { errors: [{ message, extensions }] } };
+}
+
+/**
+ * The answer to an error raised while a body was read, or null when the error is not about
+ * the body: Fastify's own (too large, bad length, unknown type) and this file's.
+ */
+export function bodyRefusal(
+  thrown: unknown,
+  declaredLength: string | undefined,
+  limit: number,
+): BodyRefusal | null {
+  if (!(thrown instanceof Error)) return null;
+  // Nest hands Fastify's errors on wrapped in an HttpException, the original as its cause.
+  const error = thrown.cause instanceof Error ? thrown.cause : thrown;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const length = Number(declaredLength);
+    const size = Number.isFinite(length) && length > limit ? `${length}` : `more than ${limit}`;
+    return refusal(413, `request body: ${size} bytes exceeds the limit of ${limit} bytes`, {
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'body',
+      limit,
+    });
+  }
+  const fromFastify = typeof code === 'string' && code.startsWith('FST_ERR_CTP_');
+  if (!(error instanceof BodyError) && !fromFastify) return null;
+  const status = (error as { statusCode?: number }).statusCode ?? 400;
+  return refusal(status, `request body: ${error.message}`, {
+    code: 'BAD_USER_INPUT',
+    field: 'body',
+  });
+}
+
+/** Parses a JSON body strictly: empty is `{}`, and only an object or an array is taken. */
+export function parseJsonBody(bytes: Buffer): unknown {
+  // Refused rather than read with U+FFFD in place of the bytes that are not UTF-8.
+  if (!isUtf8(bytes)) throw new BodyError(400, 'not valid UTF-8 (JSON bodies must be UTF-8)');
+  const text = bytes.toString('utf8');
+  if (text.length === 0) return {};
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[')
+    throw new BodyError(400, `Unexpected token '${first ?? ''}': a JSON object is expected`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BodyError(400, (error as Error).message);
+  }
 }

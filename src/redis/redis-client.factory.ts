@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { redisMode, type RedisConfig } from '../config/app-config.service';
-import { coalesceWrites } from './coalesced-writes';
 import { defineScripts, type ScriptedClient } from './redis-scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -14,9 +13,9 @@ function baseOptions(config: RedisConfig, role: string): RedisOptions {
     // Nothing waits forever on Redis; a reply that did not come in time is an error.
     commandTimeout: role === 'subscriber' ? undefined : config.commandTimeoutMs,
     maxRetriesPerRequest: role === 'subscriber' ? null : 2,
-    // Off: with 1 KiB messages, ioredis's auto-pipelining joins every pending command into
-    // one string before writing it, and that copy cost more CPU than the system calls it
-    // saved (router core 10,960 -> 23,300 msg/s with it off, `npm run bench -- --only=c`).
+    // Off: auto-pipelining joins every pending command into one string before writing it, a
+    // copy of each message's bytes that costs more than the system calls it saves (see
+    // docs/performance.md).
     enableAutoPipelining: false,
     // Commands fail at once while disconnected instead of waiting in a queue: callers fail
     // fast or queue sends locally (see RedisCircuitBreaker). Subscriptions may wait.
@@ -99,11 +98,5 @@ export function createRedisClient(
     if (lastError) logger.log('connection ready again');
     lastError = '';
   });
-  // Standalone and Sentinel: the commands of one event-loop turn share a system call. (On
-  // Cluster each node's connection is ioredis's own and writes as it comes.)
-  if (role === 'commands' && client instanceof Redis) {
-    const redis = client;
-    redis.on('connect', () => coalesceWrites(redis.stream));
-  }
   return defineScripts(client);
 }

@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cluster, type Redis } from 'ioredis';
-import { AppConfigService, redisMode, type RedisMode } from '../config/app-config.service';
+import {
+  AppConfigService,
+  redisMode,
+  type RedisConfig,
+  type RedisMode,
+} from '../config/app-config.service';
 import { REDIS_COMMANDS } from './redis.constants';
 import type { ScriptedClient } from './redis-scripts';
 
@@ -11,6 +16,22 @@ export class ReplicationShortfallError extends Error {
   constructor(reason: string) {
     super(`the writes are not known to be on a replica: ${reason}`);
     this.name = 'ReplicationShortfallError';
+  }
+}
+
+/** Which Redis the configuration names, for people: no password, no user. */
+export function describeRedis(config: RedisConfig): string {
+  const nodes = (list: Array<{ host: string; port: number }>): string =>
+    list.map(({ host, port }) => `${host}:${port}`).join(',');
+  switch (redisMode(config)) {
+    case 'cluster':
+      return `Cluster via ${nodes(config.clusterNodes)}`;
+    case 'sentinel':
+      return `Sentinel master ${config.sentinelMaster} via ${nodes(config.sentinels)}`;
+    case 'standalone': {
+      const url = new URL(config.url);
+      return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+    }
   }
 }
 

@@ -1,13 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { createApp } from '../../src/app.setup';
 import type { RedisBackend } from './redis-backend';
 
 export interface TestApp {
@@ -47,22 +45,21 @@ export async function startTestApp(
   };
   let app: INestApplication;
   try {
-    app = await NestFactory.create(
-      AppModule.forRoot({
+    app = await createApp({
+      environment: {
         NODE_ENV: 'test',
         AUTH_ENABLED: 'false',
         ...connection,
         REDIS_KEY_PREFIX: prefix,
         ...(spool ? { OUTAGE_SPOOL_DIR: spool } : {}),
         ...environment,
-      }),
-      { bodyParser: false, logger: ['error'] },
-    );
+      },
+      logger: ['error'],
+    });
   } catch (error) {
     removeSpool();
     throw error;
   }
-  configureApp(app);
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   return {
