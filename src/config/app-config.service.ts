@@ -43,6 +43,8 @@ export interface LimitsConfig {
   maxJsonDepth: number;
   /** Tokens the GraphQL parser reads before refusing a document. */
   maxDocumentTokens: number;
+  /** Bytes of one GraphQL document, refused before it is parsed. */
+  maxDocumentBytes: number;
   /** Bytes a WebSocket may hold unsent before it is closed as a slow consumer. */
   maxSocketBufferedBytes: number;
 }
@@ -160,6 +162,7 @@ export class AppConfigService {
       rateLimitPerMinute: this.get('RATE_LIMIT_PER_MINUTE'),
       maxJsonDepth: this.get('ROUTER_MAX_JSON_DEPTH'),
       maxDocumentTokens: this.get('GRAPHQL_MAX_TOKENS'),
+      maxDocumentBytes: this.get('GRAPHQL_MAX_DOCUMENT_BYTES'),
       maxSocketBufferedBytes: this.get('WS_MAX_BUFFERED_BYTES'),
     };
   }

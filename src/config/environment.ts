@@ -175,6 +175,13 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   GRAPHQL_MAX_TOKENS = 10_000;
 
+  /** Bytes of one GraphQL document (the query text; values belong in variables). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1024)
+  @Max(512 * 1024 * 1024)
+  GRAPHQL_MAX_DOCUMENT_BYTES = 1024 * 1024;
+
   /** Bytes a WebSocket may hold unsent (its reader is slow) before it is closed. */
   @Transform(toNumber)
   @IsInt()

@@ -1,10 +1,14 @@
 import { isUtf8 } from 'node:buffer';
+import { documentOverLimit, documentTooLargeMessage } from './document-size';
 
 /** A request body that cannot be taken, with the HTTP status that says why. */
 export class BodyError extends Error {
   constructor(
     readonly statusCode: number,
     reason: string,
+    /** The part of the body at fault, and its limit, when it is not the body as a whole. */
+    readonly field: string = 'body',
+    readonly limit?: number,
   ) {
     super(reason);
   }
@@ -45,14 +49,25 @@ export function bodyRefusal(
   const fromFastify = typeof code === 'string' && code.startsWith('FST_ERR_CTP_');
   if (!(error instanceof BodyError) && !fromFastify) return null;
   const status = (error as { statusCode?: number }).statusCode ?? 400;
+  if (error instanceof BodyError && error.field !== 'body') {
+    return refusal(status, error.message, {
+      code: 'BAD_USER_INPUT',
+      field: error.field,
+      limit: error.limit,
+    });
+  }
   return refusal(status, `request body: ${error.message}`, {
     code: 'BAD_USER_INPUT',
     field: 'body',
   });
 }
 
-/** Parses a JSON body strictly: empty is `{}`, and only an object or an array is taken. */
-export function parseJsonBody(bytes: Buffer): unknown {
+/**
+ * Parses a JSON body strictly: empty is `{}`, and only an object or an array is taken. A
+ * GraphQL document (`query`) longer than `maxDocumentBytes` is refused here, before Apollo
+ * hashes or parses it.
+ */
+export function parseJsonBody(bytes: Buffer, maxDocumentBytes = Infinity): unknown {
   // Refused rather than read with U+FFFD in place of the bytes that are not UTF-8.
   if (!isUtf8(bytes)) throw new BodyError(400, 'not valid UTF-8 (JSON bodies must be UTF-8)');
   const text = bytes.toString('utf8');
@@ -60,9 +75,20 @@ export function parseJsonBody(bytes: Buffer): unknown {
   const first = text.trimStart()[0];
   if (first !== '{' && first !== '[')
     throw new BodyError(400, `Unexpected token '${first ?? ''}': a JSON object is expected`);
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch (error) {
     throw new BodyError(400, (error as Error).message);
   }
+  const query = (body as { query?: unknown }).query;
+  const over = documentOverLimit(query, maxDocumentBytes);
+  if (over !== null)
+    throw new BodyError(
+      400,
+      documentTooLargeMessage(over, maxDocumentBytes),
+      'query',
+      maxDocumentBytes,
+    );
+  return body;
 }
