@@ -8,10 +8,15 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { GraphQLError, specifiedRules } from 'graphql';
-import type { Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
-import type { Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  CloseCode,
+  handleProtocols,
+  makeServer,
+  type Context,
+  type Server as ProtocolServer,
+} from 'graphql-ws';
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { RequestContext } from '../auth/auth.decorators';
 import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
@@ -19,6 +24,7 @@ import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
 import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
+import { SocketBackpressure } from './socket-backpressure';
 import { ValidDocuments } from './valid-documents';
 import { graphqlValidationRules } from './validation-rules';
 
@@ -27,13 +33,43 @@ export const GRAPHQL_PATH = '/graphql';
 const GOING_AWAY = 1001;
 /** graphql-ws's Forbidden: the token the connection was opened with is no longer valid. */
 const TOKEN_REVOKED = 4403;
+/**
+ * WebSocket close code 1013, Try Again Later: the reader fell too far behind. A temporary
+ * condition of this connection, and graphql-ws clients retry on it (1008, Policy Violation,
+ * would end their retries). Nothing is lost: the messages are stored, and the close reason
+ * says to resume with `after`.
+ */
+export const LAGGING_CLOSE_CODE = 1013;
+/**
+ * How long a socket may hold more than WS_MAX_BUFFERED_BYTES without draining back to it.
+ * Long enough for a reader to take in a full-size message over a modest link; a reader that
+ * has stopped reading is let go well before the keep-alive would notice.
+ */
+export const LAG_GRACE_MS = 5_000;
+/** Between pings, and how long a pong may take (graphql-ws's default). */
+const KEEP_ALIVE_MS = 12_000;
 
-type WsContext = Context<Record<string, unknown> | undefined, Extra & Record<PropertyKey, unknown>>;
+interface SocketExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
+
+type WsContext = Context<Record<string, unknown> | undefined, SocketExtra>;
+
+/** A received frame as text (ws hands over Buffers unless told otherwise). */
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString();
+  return Buffer.isBuffer(data) ? data.toString() : Buffer.from(data).toString();
+}
 
 /**
  * GraphQL subscriptions over graphql-ws (sub-protocol `graphql-transport-ws`) on the HTTP
  * server's `/graphql`. Set up here rather than by @nestjs/graphql so that the frame limit,
- * the per-socket subscription cap and the shutdown are the service's own.
+ * the per-socket subscription cap, the bound on unsent bytes and the shutdown are the
+ * service's own. The sockets are served with graphql-ws's `makeServer` rather than its
+ * `useServer`, whose `send` waits for every frame to reach the kernel: here a send waits
+ * only while the socket holds more than WS_MAX_BUFFERED_BYTES (SocketBackpressure), so that
+ * what a slow reader has not read is counted in one place, per socket, in bytes.
  */
 @Injectable()
 export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
@@ -42,6 +78,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private dispose: (() => Promise<void> | void) | null = null;
   private readonly active = new WeakMap<WsContext, Set<string>>();
   private readonly principals = new WeakMap<WsContext, Principal>();
+  private readonly contexts = new WeakMap<WebSocket, WsContext>();
+  private lagging = 0;
   /** Open sockets by the digest of the token they authenticated with, for revocation. */
   private readonly socketsByToken = new Map<string, Set<WebSocket>>();
   private stopListening: (() => Promise<void>) | null = null;
@@ -95,6 +133,97 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     return this.wss?.clients.size ?? 0;
   }
 
+  /** Sockets closed so far because their reader lagged. */
+  get closedLagging(): number {
+    return this.lagging;
+  }
+
+  /** The bytes each open socket holds unsent. */
+  unsentBytes(): number[] {
+    return [...(this.wss?.clients ?? [])].map((socket) => socket.bufferedAmount);
+  }
+
+  /**
+   * Closes a socket whose reader lagged, and ends its subscriptions at once: the close frame
+   * waits behind the unsent bytes (ws destroys the socket if the reader never gets to it),
+   * and meanwhile its feeds must stop holding events for it.
+   */
+  private closeLagging(socket: WebSocket): void {
+    this.lagging += 1;
+    const limit = this.config.limits.maxSocketBufferedBytes;
+    socket.close(
+      LAGGING_CLOSE_CODE,
+      `reader too slow: over ${limit} bytes unsent; resubscribe with after = the last id received`,
+    );
+    const context = this.contexts.get(socket);
+    for (const subscription of Object.values(context?.subscriptions ?? {})) {
+      const end = (subscription as Partial<AsyncGenerator<unknown>> | null)?.return;
+      if (typeof end !== 'function') continue;
+      end
+        .call(subscription, undefined)
+        .catch((error: unknown) =>
+          this.logger.warn(`a lagging subscription did not end: ${(error as Error).message}`),
+        );
+    }
+  }
+
+  /** Pings every socket; one that does not answer within the interval is cut. */
+  private keepAlive(socket: WebSocket): () => void {
+    let pongWait: NodeJS.Timeout | null = null;
+    const interval = setInterval(() => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      socket.once('pong', () => {
+        if (pongWait) clearTimeout(pongWait);
+        pongWait = null;
+      });
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    return () => {
+      clearInterval(interval);
+      if (pongWait) clearTimeout(pongWait);
+    };
+  }
+
+  /**
+   * What graphql-ws's `useServer` does for each socket (graphql-ws offers it as a starter to
+   * adapt), with the service's own `send`.
+   */
+  private serve(wss: WebSocketServer, server: ProtocolServer<SocketExtra>): void {
+    const limit = this.config.limits.maxSocketBufferedBytes;
+    wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+      const internalError = (error: unknown): void => {
+        this.logger.error(`WebSocket failed: ${(error as Error).message}`);
+        socket.close(CloseCode.InternalServerError, 'Internal server error');
+      };
+      socket.once('error', internalError);
+      const stopPinging = this.keepAlive(socket);
+      const backpressure = new SocketBackpressure(socket, {
+        limit,
+        graceMs: LAG_GRACE_MS,
+        onLagging: () => this.closeLagging(socket),
+      });
+      const closed = server.opened(
+        {
+          protocol: socket.protocol,
+          send: (data) => backpressure.send(data),
+          close: (code, reason) => socket.close(code, reason),
+          onMessage: (handle) =>
+            socket.on('message', (data) => {
+              handle(frameText(data)).catch(internalError);
+            }),
+        },
+        { socket, request },
+      );
+      socket.once('close', (code, reason) => {
+        stopPinging();
+        closed(code, reason.toString()).catch((error: unknown) =>
+          this.logger.warn(`closing a WebSocket failed: ${(error as Error).message}`),
+        );
+      });
+    });
+  }
+
   onApplicationBootstrap(): void {
     const httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
     const limits = this.config.limits;
@@ -102,6 +231,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       noServer: true,
       path: GRAPHQL_PATH,
       maxPayload: limits.maxRequestBytes,
+      handleProtocols: (protocols) => handleProtocols(protocols),
     });
     httpServer.on('upgrade', (request, socket, head) => {
       const path = (request.url ?? '').split('?')[0];
@@ -113,66 +243,73 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     });
     const schema = this.schemaHost.schema;
     const rules = [...specifiedRules, ...graphqlValidationRules(this.config.isProduction)];
-    const documents = new ValidDocuments(schema, rules);
-    const disposable = useServer<Record<string, unknown> | undefined>(
-      {
-        schema,
-        // Subscribers of one feed with the same selection share each event's execution.
-        subscribe: sharedSubscribe,
-        // The token is checked before the connection is acknowledged: a bad one is closed
-        // (4403) before any event flows.
-        onConnect: async (ctx) => {
-          try {
-            const principal = await this.auth.authenticate(ctx.connectionParams?.authorization);
-            this.principals.set(ctx, principal);
-            if (principal.kind === 'mailbox') this.track(principal.tokenDigest, ctx.extra.socket);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        onSubscribe: (ctx, id, payload) => {
-          const ids = this.active.get(ctx) ?? new Set<string>();
-          this.active.set(ctx, ids);
-          if (ids.size >= limits.subscriptionsPerSocket) {
-            return [
-              new GraphQLError(
-                `subscriptions: this connection already has ${ids.size} subscriptions; the limit is ${limits.subscriptionsPerSocket} per connection`,
-                { extensions: { code: 'RATE_LIMITED', limit: limits.subscriptionsPerSocket } },
-              ),
-            ];
-          }
-          // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
-          const checked = documents.check(payload.query);
-          if (!('document' in checked)) return checked.errors;
-          const { document } = checked;
-          ids.add(id);
-          const context: RequestContext & { socket: unknown } = {
-            principal: this.principals.get(ctx),
-            socket: ctx.extra.socket,
-          };
-          return {
-            schema,
-            document,
-            variableValues: payload.variables,
-            operationName: payload.operationName,
-            contextValue: context,
-          };
-        },
-        onComplete: (ctx, id) => {
-          this.active.get(ctx)?.delete(id);
-        },
-        onError: (_ctx, _id, _payload, errors) =>
-          errors.map((error) => formatError(error.toJSON())),
-        onNext: (_ctx, _id, _payload, _args, result) =>
-          result.errors
-            ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON())) }
-            : undefined,
-      },
-      wss,
+    const documents = new ValidDocuments(
+      schema,
+      rules,
+      limits.maxDocumentTokens,
+      limits.maxDocumentBytes,
     );
+    const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
+      schema,
+      // Subscribers of one feed with the same selection share each event's execution.
+      subscribe: sharedSubscribe,
+      // The token is checked before the connection is acknowledged: a bad one is closed
+      // (4403) before any event flows.
+      onConnect: async (ctx) => {
+        this.contexts.set(ctx.extra.socket, ctx);
+        try {
+          const principal = await this.auth.authenticate(ctx.connectionParams?.authorization);
+          this.principals.set(ctx, principal);
+          if (principal.kind === 'mailbox') this.track(principal.tokenDigest, ctx.extra.socket);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onSubscribe: (ctx, id, payload) => {
+        const ids = this.active.get(ctx) ?? new Set<string>();
+        this.active.set(ctx, ids);
+        if (ids.size >= limits.subscriptionsPerSocket) {
+          return [
+            new GraphQLError(
+              `subscriptions: this connection already has ${ids.size} subscriptions; the limit is ${limits.subscriptionsPerSocket} per connection`,
+              { extensions: { code: 'RATE_LIMITED', limit: limits.subscriptionsPerSocket } },
+            ),
+          ];
+        }
+        // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
+        const checked = documents.check(payload.query);
+        if (!('document' in checked)) return checked.errors;
+        const { document } = checked;
+        ids.add(id);
+        const context: RequestContext & { socket: unknown } = {
+          principal: this.principals.get(ctx),
+          socket: ctx.extra.socket,
+        };
+        return {
+          schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue: context,
+        };
+      },
+      onComplete: (ctx, id) => {
+        this.active.get(ctx)?.delete(id);
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors
+          ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON())) }
+          : undefined,
+    });
+    this.serve(wss, server);
     this.wss = wss;
-    this.dispose = () => disposable.dispose();
+    this.dispose = () =>
+      new Promise<void>((resolve, reject) => {
+        wss.removeAllListeners('connection');
+        wss.close((error) => (error ? reject(error) : resolve()));
+      });
   }
 
   /**

@@ -192,6 +192,102 @@ describe(PushIterator.name, () => {
     });
   });
 
+  describe('byte bound', () => {
+    /** An iterator of strings counted by their length, at most `bytes` of live ones behind. */
+    function strings(bytes: number, onClose: () => void = () => undefined): PushIterator<string> {
+      return new PushIterator<string>(onClose, 10_000, bytes, (value) => value.length);
+    }
+
+    it('ends a consumer more than the byte limit of live values behind, after what is buffered', async () => {
+      const close = counting();
+      const iterator = strings(10, close.onClose);
+      iterator.push('aaaa');
+      iterator.push('bbbb');
+      expect(iterator.closed).toBe(false);
+
+      iterator.push('ccc');
+
+      expect(iterator.closed).toBe(true);
+      expect(close.calls()).toBe(1);
+      expect(await iterator.next()).toEqual({ value: 'aaaa', done: false });
+      expect(await iterator.next()).toEqual({ value: 'bbbb', done: false });
+      await expect(iterator.next()).rejects.toThrow(
+        /more than 10 bytes of messages waiting to be read; resubscribe with after = the last id/,
+      );
+    });
+
+    it('lets one value larger than the limit through when nothing live waits before it', async () => {
+      const iterator = strings(10);
+
+      iterator.push('x'.repeat(100));
+
+      expect(iterator.closed).toBe(false);
+      expect(await iterator.next()).toEqual({ value: 'x'.repeat(100), done: false });
+    });
+
+    it('does not end a consumer that keeps up with large values', async () => {
+      const iterator = strings(10);
+      for (let round = 0; round < 10; round += 1) {
+        iterator.push('y'.repeat(8));
+        expect(await iterator.next()).toEqual({ value: 'y'.repeat(8), done: false });
+      }
+
+      expect(iterator.closed).toBe(false);
+    });
+
+    it('does not count a batch pushed after room() as falling behind, however large', async () => {
+      const iterator = strings(10);
+      await iterator.room();
+
+      for (const value of ['aaaa', 'bbbb', 'cccc', 'dddd']) iterator.push(value);
+
+      expect(iterator.closed).toBe(false);
+      const seen: string[] = [];
+      for (let count = 0; count < 4; count += 1) seen.push((await iterator.next()).value as string);
+      expect(seen).toEqual(['aaaa', 'bbbb', 'cccc', 'dddd']);
+    });
+
+    it('counts what is pushed live once the batch has been pushed', async () => {
+      const iterator = strings(10);
+      await iterator.room();
+      iterator.push('a'.repeat(20));
+      await settle();
+
+      iterator.push('bbbbbb');
+      expect(iterator.closed).toBe(false);
+      iterator.push('cccccc');
+
+      expect(iterator.closed).toBe(true);
+    });
+
+    it('makes room() wait while more than half the byte limit is buffered', async () => {
+      const iterator = strings(10);
+      iterator.push('aaaa');
+      iterator.push('bbbb');
+
+      const room = watch(iterator.room());
+      await settle();
+      expect(room.settled()).toBe(false);
+
+      await iterator.next();
+      await settle();
+
+      expect(room.settled()).toBe(true);
+    });
+
+    it('measures values by their approximate JSON size by default', async () => {
+      const iterator = new PushIterator<{ content: string }>(() => undefined, 10_000, 1000);
+      iterator.push({ content: 'x'.repeat(600) });
+      expect(iterator.closed).toBe(false);
+
+      iterator.push({ content: 'y'.repeat(600) });
+
+      expect(iterator.closed).toBe(true);
+      expect(await iterator.next()).toEqual({ value: { content: 'x'.repeat(600) }, done: false });
+      await expect(iterator.next()).rejects.toBeInstanceOf(SlowConsumerError);
+    });
+  });
+
   describe('fail()', () => {
     it('delivers the error after the buffered values', async () => {
       const close = counting();

@@ -1,0 +1,264 @@
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import WebSocket from 'ws';
+import { GraphqlWsServer, LAG_GRACE_MS } from '../../src/graphql/graphql-ws.server';
+import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { directInput } from '../factories/messages';
+import { connectWs, eventually, type LiveSubscription } from '../utils/graphql-client';
+import type { MessageView } from '../utils/documents';
+import { RedisServer } from '../utils/redis-server';
+import {
+  mailboxChannel,
+  registerMailboxes,
+  send,
+  subscribeMailbox,
+  waitForListeners,
+} from '../utils/service';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** WS_MAX_BUFFERED_BYTES for this suite. */
+const LIMIT = 1 * MiB;
+const CONTENT = 'x'.repeat(64 * KiB);
+/** A pushed message with CONTENT: the content and the fields and framing around it. */
+const FRAME_BOUND = CONTENT.length + 4 * KiB;
+
+const FEED_WITH_CONTENT = `
+  subscription Feed($mailbox: String!) { mailboxMessages(mailbox: $mailbox) { id content } }`;
+
+interface Closed {
+  code: number;
+  reason: string;
+}
+
+/**
+ * A subscriber that speaks graphql-transport-ws itself over a plain `ws` socket, so that it
+ * can stop reading (`pause()`) the way a slow agent would, while its socket stays open.
+ */
+class RawSubscriber {
+  readonly ids: string[] = [];
+  readonly closed: Promise<Closed>;
+  private readonly acknowledged: Promise<void>;
+
+  private constructor(private readonly socket: WebSocket) {
+    this.closed = new Promise((resolve) =>
+      socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    this.acknowledged = new Promise((resolve) => {
+      socket.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as {
+          type: string;
+          payload?: { data?: { mailboxMessages: { id: string } } };
+        };
+        if (message.type === 'connection_ack') resolve();
+        if (message.type === 'next' && message.payload?.data) {
+          this.ids.push(message.payload.data.mailboxMessages.id);
+        }
+      });
+    });
+  }
+
+  static async subscribe(service: TestApp, mailbox: string): Promise<RawSubscriber> {
+    const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
+    const subscriber = new RawSubscriber(socket);
+    await once(socket, 'open');
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: '' } }));
+    await subscriber.acknowledged;
+    socket.send(
+      JSON.stringify({
+        id: 'feed',
+        type: 'subscribe',
+        payload: { query: FEED_WITH_CONTENT, variables: { mailbox } },
+      }),
+    );
+    await waitForListeners(service, mailboxChannel(service, mailbox), 1);
+    return subscriber;
+  }
+
+  /** Stops reading: what the service sends stays in the kernel's and the service's buffers. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  close(): void {
+    this.socket.terminate();
+  }
+}
+
+function p99(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length * 0.99) - 1];
+}
+
+describe('hostile sockets: a reader that does not keep up', () => {
+  let redis: RedisServer;
+  let service: TestApp;
+  let wsServer: GraphqlWsServer;
+  let pubsub: RedisPubSubService;
+  const gc = (): void => {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  };
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await startTestApp(redis.url, { WS_MAX_BUFFERED_BYTES: String(LIMIT) });
+    wsServer = service.app.get(GraphqlWsServer);
+    pubsub = service.app.get(RedisPubSubService);
+    await registerMailboxes(
+      service.baseUrl,
+      'sender',
+      'stalled',
+      'big',
+      'fast',
+      'alone',
+      'stopped',
+    );
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await redis.destroy();
+  });
+
+  const samplers: NodeJS.Timeout[] = [];
+  afterEach(() => {
+    for (const timer of samplers.splice(0)) clearInterval(timer);
+  });
+
+  /** The most any socket of the service has held unsent, sampled every millisecond. */
+  function sampleUnsent(): () => number {
+    let max = 0;
+    const take = (): void => {
+      for (const bytes of wsServer.unsentBytes()) max = Math.max(max, bytes);
+    };
+    samplers.push(setInterval(take, 1));
+    return () => {
+      take();
+      return max;
+    };
+  }
+
+  it('closes a socket that stops reading with 1013 and how to resume, holding no more than the limit; after = the last id gets the rest', async () => {
+    const subscriber = await RawSubscriber.subscribe(service, 'stalled');
+    const closedBefore = wsServer.closedLagging;
+    subscriber.pause();
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const maxUnsent = sampleUnsent();
+
+    // 600 x 64 KiB: far more than the kernel's buffers, the limit and the feed's own bound.
+    const sent: string[] = [];
+    for (let index = 0; index < 600; index += 1) {
+      sent.push(
+        (await send(service.baseUrl, directInput('sender', 'stalled', { content: CONTENT })))
+          .messageId,
+      );
+    }
+    gc();
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+
+    // 37.5 MiB sent to it. The socket holds the limit and one message; its feed holds at most
+    // 8 MiB of what waits behind them (the heap is where a feed's backlog lives).
+    expect(maxUnsent()).toBeGreaterThan(LIMIT);
+    expect(maxUnsent()).toBeLessThanOrEqual(LIMIT + FRAME_BOUND);
+    expect(heapGrowth).toBeLessThan(20 * MiB);
+    // The service stops holding anything for it while it still has not read.
+    await eventually(() => wsServer.closedLagging === closedBefore + 1, LAG_GRACE_MS * 3);
+    await eventually(() => pubsub.listenerCount(mailboxChannel(service, 'stalled')) === 0);
+    expect(subscriber.ids).toEqual([]);
+
+    subscriber.resume();
+    const closed = await subscriber.closed;
+
+    expect(closed.code).toBe(1013);
+    expect(closed.reason).toMatch(
+      /over 1048576 bytes unsent; resubscribe with after = the last id/,
+    );
+    // What was queued before the close still arrives, in order.
+    expect(subscriber.ids.length).toBeGreaterThan(0);
+    expect(subscriber.ids).toEqual(sent.slice(0, subscriber.ids.length));
+    const ws = await connectWs(service.wsUrl);
+    const resumed = await subscribeMailbox(service, ws, 'stalled', subscriber.ids.at(-1));
+    const rest = await resumed.waitFor(sent.length - subscriber.ids.length, 20_000);
+    expect([...subscriber.ids, ...rest.map((message) => message.id)]).toEqual(sent);
+    resumed.unsubscribe();
+    await ws.dispose();
+  }, 60_000);
+
+  it('keeps a socket that takes in one message larger than the limit', async () => {
+    const ws = await connectWs(service.wsUrl);
+    const feed = await subscribeMailbox(service, ws, 'big');
+    const closedBefore = wsServer.closedLagging;
+    const maxUnsent = sampleUnsent();
+    const content = 'y'.repeat(12 * MiB);
+
+    await send(service.baseUrl, directInput('sender', 'big', { content }));
+    const [pushed] = await feed.waitFor(1, 20_000);
+    expect(pushed.content.length).toBe(content.length);
+    // It did hold more than the limit, for as long as the reader took to read it.
+    expect(maxUnsent()).toBeGreaterThan(LIMIT);
+    await new Promise((resolve) => setTimeout(resolve, LAG_GRACE_MS + 1_000));
+    const after = await send(service.baseUrl, directInput('sender', 'big'));
+
+    expect((await feed.waitFor(2))[1].id).toBe(after.messageId);
+    expect(wsServer.closedLagging).toBe(closedBefore);
+    feed.unsubscribe();
+    await ws.dispose();
+  }, 60_000);
+
+  it("does not slow another subscriber's deliveries while one lags", async () => {
+    const ws = await connectWs(service.wsUrl);
+    const fast = await subscribeMailbox(service, ws, 'fast');
+
+    /** `count` deliveries to `fast` while 64 KiB messages keep going to `other`. */
+    const latencies = async (
+      feed: LiveSubscription<MessageView>,
+      other: string,
+      count = 200,
+    ): Promise<number[]> => {
+      let pumping = true;
+      const pump = (async () => {
+        while (pumping)
+          await send(service.baseUrl, directInput('sender', other, { content: CONTENT }));
+      })();
+      const samples: number[] = [];
+      for (let index = 0; index < count; index += 1) {
+        const before = feed.values.length;
+        const started = performance.now();
+        await send(service.baseUrl, directInput('sender', 'fast'));
+        await feed.waitFor(before + 1);
+        samples.push(performance.now() - started);
+      }
+      pumping = false;
+      await pump;
+      return samples;
+    };
+
+    // The same traffic twice: once with nobody reading `alone`, once with a reader of
+    // `stopped` that has stopped reading and is over the limit.
+    await latencies(fast, 'alone', 50); // warms up, so that neither round pays for it
+    const alone = await latencies(fast, 'alone');
+
+    const stopped = await RawSubscriber.subscribe(service, 'stopped');
+    stopped.pause();
+    const maxUnsent = sampleUnsent();
+    while (maxUnsent() <= LIMIT) {
+      await send(service.baseUrl, directInput('sender', 'stopped', { content: CONTENT }));
+    }
+    const withStopped = await latencies(fast, 'stopped');
+    stopped.close();
+
+    // Generous: the point is that a lagging socket costs the others nothing noticeable.
+    expect(p99(withStopped)).toBeLessThan(Math.max(2 * p99(alone), p99(alone) + 25));
+    fast.unsubscribe();
+    await ws.dispose();
+  }, 60_000);
+});
