@@ -1,13 +1,14 @@
 import {
+  GraphQLError,
   Kind,
   validate,
   type DocumentNode,
-  type GraphQLError,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
 import { DOCUMENT_CACHE_BYTES, DocumentCache, documentHeapBytes } from './document-cache';
 import { DEFAULT_MAX_DOCUMENT_TOKENS, parseDocument } from './document-parsing';
+import { documentOverLimit, documentTooLargeMessage } from './document-size';
 
 /** Stands for any document parsed without locations, to estimate the heap one would take. */
 const WITHOUT_LOCATIONS: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
@@ -28,9 +29,17 @@ export class ValidDocuments {
     private readonly schema: GraphQLSchema,
     private readonly rules: ValidationRule[],
     private readonly maxTokens = DEFAULT_MAX_DOCUMENT_TOKENS,
+    private readonly maxBytes = Infinity,
   ) {}
 
   check(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
+    // Before the cache: looking a text up hashes all of it.
+    const over = documentOverLimit(query, this.maxBytes);
+    if (over !== null) {
+      const limit = this.maxBytes;
+      const extensions = { code: 'BAD_USER_INPUT', field: 'query', limit };
+      return { errors: [new GraphQLError(documentTooLargeMessage(over, limit), { extensions })] };
+    }
     const cached = this.valid.peek(query);
     if (cached) return { document: cached };
     const parsed = parseDocument(query, this.maxTokens);
