@@ -52,7 +52,7 @@ describe(SocketBackpressure.name, () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
-  async function pair(): Promise<Pair> {
+  async function pair(graceMs = GRACE_MS): Promise<Pair> {
     const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
     const client = new WebSocket(url);
     let frames = 0;
@@ -66,7 +66,7 @@ describe(SocketBackpressure.name, () => {
     let lagging = 0;
     const backpressure = new SocketBackpressure(server, {
       limit: LIMIT,
-      graceMs: GRACE_MS,
+      graceMs,
       onLagging: () => {
         lagging += 1;
         server.close(1013, 'lagging');
@@ -142,12 +142,15 @@ describe(SocketBackpressure.name, () => {
   });
 
   it('does not report a reader that takes in one frame far larger than the limit', async () => {
-    const { backpressure, lagging, received } = await pair();
+    // The service's own grace: reading 32 MB in this same process takes a loaded machine
+    // longer than the short grace of the other cases.
+    const grace = 5_000;
+    const { backpressure, lagging, received } = await pair(grace);
 
     const send = watch(backpressure.send('y'.repeat(32 * 1024 * 1024)));
     expect(backpressure.over).toBe(true);
     await send.promise;
-    await sleep(GRACE_MS * 2);
+    await sleep(GRACE_MS);
 
     expect(lagging()).toBe(0);
     expect(received()).toBe(1);
