@@ -17,14 +17,15 @@ export interface RedisConfig {
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
-/** Cluster wins over Sentinel, Sentinel over REDIS_URL (CONTRACT.md, "Scaling out"). */
+/** Cluster wins over Sentinel, Sentinel over REDIS_URL (docs/operations/scaling.md). */
 export function redisMode(config: Pick<RedisConfig, 'clusterNodes' | 'sentinels'>): RedisMode {
   if (config.clusterNodes.length > 0) return 'cluster';
   return config.sentinels.length > 0 ? 'sentinel' : 'standalone';
 }
 
 export interface RetryConfig {
-  maxAttempts: number;
+  /** Retries after the first attempt (ROUTER_MAX_RETRY_ATTEMPTS). */
+  maxRetries: number;
   baseDelaySeconds: number;
   maxDelaySeconds: number;
   exponentialBase: number;
@@ -118,7 +119,7 @@ export class AppConfigService {
 
   get retry(): RetryConfig {
     return {
-      maxAttempts: this.get('ROUTER_MAX_RETRY_ATTEMPTS'),
+      maxRetries: this.get('ROUTER_MAX_RETRY_ATTEMPTS'),
       baseDelaySeconds: this.get('ROUTER_BASE_RETRY_DELAY'),
       maxDelaySeconds: this.get('ROUTER_MAX_RETRY_DELAY'),
       exponentialBase: this.get('ROUTER_RETRY_EXPONENTIAL_BASE'),

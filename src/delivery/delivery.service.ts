@@ -60,7 +60,7 @@ export class DeliveryService {
   private get policy(): RetryPolicy {
     const retry = this.config.retry;
     return {
-      maxRetries: retry.maxAttempts,
+      maxRetries: retry.maxRetries,
       baseDelaySeconds: retry.baseDelaySeconds,
       maxDelaySeconds: retry.maxDelaySeconds,
       exponentialBase: retry.exponentialBase,

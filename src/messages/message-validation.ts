@@ -102,7 +102,7 @@ function checkMetadata(metadata: unknown, maxDepth: number): unknown {
 }
 
 /**
- * Checks a send against CONTRACT.md's rules; throws an AppError naming the field (relative to
+ * Checks a send against the public contract's rules; throws an AppError naming the field (relative to
  * the input object) and the limit. Nothing here touches Redis.
  */
 export function validateSendInput(input: SendMessageInput, limits: MessageLimits): CheckedSend {

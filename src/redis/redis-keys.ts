@@ -1,7 +1,7 @@
 /**
  * Every Redis key and channel the service uses, in one place. The braces are Redis Cluster
  * hash tags: keys that one script touches share a tag, so every script runs on Cluster.
- * User text reaches these only after the name rules of CONTRACT.md (src/routing/address.ts).
+ * User text reaches these only after the name rules in src/routing/address.ts.
  *
  * | key | type | what |
  * | --- | --- | --- |

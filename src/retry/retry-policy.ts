@@ -1,4 +1,4 @@
-/** The retry settings of CONTRACT.md, in seconds. */
+/** The retry settings (docs/concepts/delivery-and-retries.md), in seconds. */
 export interface RetryPolicy {
   /** Retries after the first attempt (ROUTER_MAX_RETRY_ATTEMPTS). */
   maxRetries: number;

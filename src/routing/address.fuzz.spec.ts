@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { AppError } from '../common/app-error';
 import { assertMailboxName, assertTopic, assertTopicPattern } from './address';
 
-/** The rules of CONTRACT.md, written independently of the code under test. */
+/** The public naming rules, written independently of the code under test. */
 const contractName = (value: string): boolean => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(value);
 const contractTopic = (value: string, wildcards: boolean): boolean => {
   const segments = value.split('.');

@@ -1,6 +1,6 @@
 import { InvalidFieldError } from '../messages/message.errors';
 
-/** CONTRACT.md: a mailbox name. */
+/** A mailbox name, as the public contract defines it (docs/security.md). */
 export const MAILBOX_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const TOPIC_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_TOPIC_SEGMENTS = 16;
