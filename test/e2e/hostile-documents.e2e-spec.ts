@@ -208,8 +208,7 @@ describe('hostile GraphQL documents', () => {
   /**
    * The longest the event loop was held up while `file` was sent and answered, at best of
    * five tries: another process on the machine or an unrelated garbage collection can stall
-   * any one try, while a document's own cost is the same every time. A try over ten times the
-   * bound is not noise and is not repeated.
+   * any one try, while a document's own cost is the same every time.
    */
   async function blocked(
     transport: Transport,
@@ -225,7 +224,8 @@ describe('hostile GraphQL documents', () => {
       histogram.disable();
       const ms = histogram.max / 1e6;
       if (ms < best.ms) best = { answer, ms };
-      if (ms < BLOCKED_MS || ms > 10 * BLOCKED_MS) break;
+      // The best of a few tries: a busy machine (a parallel test, a GC) can stall any one.
+      if (ms < BLOCKED_MS) break;
     }
     return best;
   }
