@@ -38,8 +38,13 @@ export class BenchContext {
     return ServiceProcess.start(this.redis.url);
   }
 
-  async startBareServer(): Promise<BareServer> {
-    const child = ChildHandle.start('servers/bare-graphql.ts', {}, { NODE_ENV: 'production' });
+  /** Bare Apollo and graphql-ws, on Express (a user's default) or on Fastify (the service's). */
+  async startBareServer(platform: 'express' | 'fastify' = 'express'): Promise<BareServer> {
+    const child = ChildHandle.start(
+      'servers/bare-graphql.ts',
+      { platform },
+      { NODE_ENV: 'production' },
+    );
     const ready = await child.next<ChildMessage & { port: number }>('ready', 30_000);
     return {
       pid: child.pid,

@@ -1,13 +1,16 @@
 /**
- * The baseline server: Apollo Server 5 on Express 5 for HTTP and graphql-ws for
- * subscriptions, as the service uses them, with no NestJS and no Redis. `sendMessage` takes
+ * The baseline server: Apollo Server 5 on Express 5 (what a user would write by default) or on
+ * Fastify 5 (what the service runs on) for HTTP, and graphql-ws for subscriptions, with no
+ * NestJS and no Redis. `sendMessage` takes
  * the service's input type and answers a constant RouteResult; when the target mailbox has
  * subscribers it also pushes them a constant Message whose content echoes the input (the
  * content carries the sequence number that the load generator matches deliveries with).
  */
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import express from 'express';
+import Fastify from 'fastify';
 import {
   GraphQLBoolean,
   GraphQLEnumType,
@@ -24,7 +27,7 @@ import {
   type GraphQLNullableType,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { runAsChild } from '../lib/child-runtime';
@@ -230,22 +233,50 @@ const schema = new GraphQLSchema({
   }),
 });
 
-runAsChild<Record<string, never>, { stopped: boolean }>(async (_payload, parent) => {
-  const apollo = new ApolloServer({ schema });
+export type BarePlatform = 'express' | 'fastify';
+
+/** Apollo on the platform asked for; the HTTP server it listens with. */
+async function serveHttp(
+  platform: BarePlatform,
+): Promise<{ httpServer: Server; apollo: ApolloServer; close: () => Promise<void> }> {
+  if (platform === 'express') {
+    const apollo = new ApolloServer({ schema });
+    await apollo.start();
+    const app = express();
+    app.use('/graphql', express.json({ limit: '17mb' }), expressMiddleware(apollo));
+    const httpServer = createServer(app);
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    return {
+      httpServer,
+      apollo,
+      close: async () => {
+        httpServer.closeAllConnections();
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      },
+    };
+  }
+  const fastify = Fastify({ bodyLimit: 17 * 1024 * 1024 });
+  const apollo = new ApolloServer({ schema, plugins: [fastifyApolloDrainPlugin(fastify)] });
   await apollo.start();
-  const app = express();
-  app.use('/graphql', express.json({ limit: '17mb' }), expressMiddleware(apollo));
-  const httpServer = createServer(app);
+  fastify.route({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler: fastifyApolloHandler(apollo),
+  });
+  await fastify.listen({ port: 0, host: '127.0.0.1' });
+  return { httpServer: fastify.server, apollo, close: () => fastify.close() };
+}
+
+runAsChild<{ platform?: BarePlatform }, { stopped: boolean }>(async (payload, parent) => {
+  const { httpServer, apollo, close } = await serveHttp(payload.platform ?? 'express');
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const graphqlWs = useServer({ schema }, wss);
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = httpServer.address() as AddressInfo;
   parent.send({ type: 'ready', port, pid: process.pid });
   await parent.next('stop');
   for (const client of wss.clients) client.terminate();
   await graphqlWs.dispose();
   await apollo.stop();
-  httpServer.closeAllConnections();
-  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+  await close();
   return { stopped: true };
 });
