@@ -9,6 +9,7 @@ import { AppModule } from './app.module';
 import { requestBodyLimit } from './config/app-config.service';
 import { processEnvironment, validateEnvironment } from './config/environment';
 import { BodyError, parseJsonBody } from './graphql/request-body';
+import { LifecycleService } from './health/lifecycle.service';
 
 /** A request id a client sent, if it is a sane one; else a new one. */
 export function requestId(header: string | string[] | undefined): string {
@@ -90,9 +91,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(null, undefined);
   });
+  const lifecycle = app.get(LifecycleService);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
+  });
+  // Shutting down: each answer closes its connection, so that a keep-alive connection whose
+  // request was in flight at SIGTERM does not hold the server's close open after it.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (lifecycle.stopping) void reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     try {

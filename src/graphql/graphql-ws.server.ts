@@ -76,6 +76,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private readonly logger = new Logger(GraphqlWsServer.name);
   private wss: WebSocketServer | null = null;
   private dispose: (() => Promise<void> | void) | null = null;
+  /** Set at shutdown: new WebSocket upgrades are refused from then on. */
+  private closing = false;
   private readonly active = new WeakMap<WsContext, Set<string>>();
   private readonly principals = new WeakMap<WsContext, Principal>();
   private readonly contexts = new WeakMap<WebSocket, WsContext>();
@@ -239,6 +241,14 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         socket.destroy();
         return;
       }
+      // Shutting down: a client that reconnects at once must go elsewhere. A socket accepted
+      // now would have no server behind it and would hold the HTTP server's close open.
+      if (this.closing) {
+        socket.end(
+          'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+        );
+        return;
+      }
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     });
     const schema = this.schemaHost.schema;
@@ -318,6 +328,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
    * upgraded sockets without a close frame.
    */
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
     await this.stopListening?.();
     if (!this.wss) return;
     for (const client of this.wss.clients) client.close(GOING_AWAY, 'server shutting down');

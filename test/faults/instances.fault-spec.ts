@@ -170,6 +170,8 @@ describe('service processes killed and stopped', () => {
       const took = Date.now() - signalled;
       await Promise.all(senders);
 
+      // What the service said, when it did not stop cleanly.
+      if (code !== 0) console.log(service.output.join(''));
       expect(code).toBe(0);
       expect(took).toBeLessThan(8_000);
       await eventually(() => closeCodes.length === 10, 5_000);
