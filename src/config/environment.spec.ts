@@ -1,4 +1,22 @@
-import { ConfigurationError, validateEnvironment } from './environment';
+import { getMetadataStorage } from 'class-validator';
+
+import {
+  type ConfigurationReferenceEntry,
+  ConfigurationError,
+  configurationReference,
+  EnvironmentVariables,
+  VARIABLE_GROUPS,
+  validateEnvironment,
+} from './environment';
+
+/** The pure half of scripts/config-reference.js, which renders the reference. */
+interface ReferenceRenderer {
+  renderTable(entries: readonly ConfigurationReferenceEntry[]): string;
+  renderEnvExample(entries: readonly ConfigurationReferenceEntry[]): string;
+  replaceBetweenMarkers(document: string, block: string): string;
+}
+
+const renderer = jest.requireActual<ReferenceRenderer>('../../scripts/config-reference.js');
 
 /** The error `validateEnvironment` throws for `raw`; fails the test when it throws nothing. */
 function configurationErrorFor(raw: Record<string, unknown>): ConfigurationError {
@@ -226,5 +244,94 @@ describe(validateEnvironment.name, () => {
     const message = configurationErrorFor({ ADMIN_TOKEN: 'secret with spaces' }).message;
     expect(message).toContain('ADMIN_TOKEN=(hidden)');
     expect(message).not.toContain('secret');
+  });
+});
+
+describe(configurationReference.name, () => {
+  const validated = [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(EnvironmentVariables, '', false, false)
+        .map((metadata) => metadata.propertyName),
+    ),
+  ];
+
+  it('documents every variable the service validates, once', () => {
+    const names = configurationReference().map((entry) => entry.name);
+
+    expect([...names].sort()).toEqual([...validated].sort());
+  });
+
+  it('lists the variables group by group, with the declared defaults', () => {
+    const reference = configurationReference();
+    const groups = reference.map((entry) => VARIABLE_GROUPS.indexOf(entry.group));
+
+    expect(groups).toEqual([...groups].sort((a, b) => a - b));
+    expect(reference.find((entry) => entry.name === 'PORT')?.defaultValue).toBe(3000);
+    expect(reference.find((entry) => entry.name === 'ADMIN_TOKEN')?.defaultValue).toBeUndefined();
+  });
+});
+
+describe('configuration reference rendering', () => {
+  const entries: ConfigurationReferenceEntry[] = [
+    { name: 'PORT', group: 'service', doc: 'HTTP port (0 to 65535)', defaultValue: 3000 },
+    {
+      name: 'LOG_FORMAT',
+      group: 'service',
+      doc: '`json` or `pretty`. See [Logs](monitoring.md#logs)',
+      whenUnset: '`pretty` in development',
+      defaultValue: undefined,
+    },
+    {
+      name: 'REDIS_KEY_PREFIX',
+      group: 'redis',
+      doc: 'prefixed to every key | channel',
+      defaultValue: '',
+    },
+  ];
+
+  it('renders a table row per variable, escaping pipes', () => {
+    expect(renderer.renderTable(entries).split('\n')).toEqual([
+      '| variable | default | meaning |',
+      '| --- | --- | --- |',
+      '| `PORT` | `3000` | HTTP port (0 to 65535) |',
+      '| `LOG_FORMAT` | `pretty` in development | `json` or `pretty`. See [Logs](monitoring.md#logs) |',
+      '| `REDIS_KEY_PREFIX` | empty | prefixed to every key \\| channel |',
+    ]);
+  });
+
+  it('writes .env.example in plain text, groups apart, a variable without a default commented out', () => {
+    const lines = renderer.renderEnvExample(entries).split('\n');
+
+    expect(lines.slice(lines.indexOf('PORT=3000') - 2)).toEqual([
+      '',
+      '# HTTP port (0 to 65535).',
+      'PORT=3000',
+      '# json or pretty. See Logs (docs/operations/monitoring.md#logs). Unset: pretty in development.',
+      '# LOG_FORMAT=',
+      '',
+      '# Prefixed to every key | channel.',
+      'REDIS_KEY_PREFIX=',
+      '',
+    ]);
+  });
+
+  it('replaces only the text between the markers, and refuses a document without them', () => {
+    const document = [
+      'before',
+      '<!-- config-reference:start -->',
+      'old table',
+      '<!-- config-reference:end -->',
+      'after',
+    ].join('\n');
+
+    const updated = renderer.replaceBetweenMarkers(document, 'new table');
+
+    expect(updated).toMatch(/^before\n<!-- config-reference:start -->\n/);
+    expect(updated).toContain('\n\nnew table\n\n<!-- config-reference:end -->\nafter');
+    expect(updated).not.toContain('old table');
+    expect(() => renderer.replaceBetweenMarkers('no markers', 'new table')).toThrow(
+      'config-reference:start',
+    );
   });
 });

@@ -29,204 +29,403 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
 const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 
 /**
- * Every environment variable the service reads, with its default and its rule.
- * `.env.example` lists the same variables; keep the two together.
+ * The sections of the configuration reference, in the order it lists them: `.env.example`
+ * separates them with a blank line.
+ */
+export const VARIABLE_GROUPS = [
+  'service',
+  'redis',
+  'auth',
+  'retries',
+  'limits',
+  'outages',
+  'shutdown',
+] as const;
+
+export type VariableGroup = (typeof VARIABLE_GROUPS)[number];
+
+/** What the configuration reference says about one variable. */
+export interface VariableDocumentation {
+  readonly name: keyof EnvironmentVariables;
+  readonly group: VariableGroup;
+  /**
+   * Markdown, one sentence or a few: the "meaning" column of docs/operations/configuration.md.
+   * Relative links resolve from docs/operations/.
+   */
+  readonly doc: string;
+  /** Markdown: what an unset variable without a declared default means instead. */
+  readonly whenUnset?: string;
+}
+
+// Filled in declaration order as the class below is defined, like class-validator's own
+// metadata; read only through configurationReference().
+const documentation: VariableDocumentation[] = [];
+
+/**
+ * Documents a variable next to its rule and default. These texts are the single source of
+ * docs/operations/configuration.md and .env.example (`npm run docs:config`).
+ */
+function Documented(group: VariableGroup, doc: string, options: { whenUnset?: string } = {}) {
+  return (_prototype: object, name: keyof EnvironmentVariables): void => {
+    documentation.push({ name, group, doc, ...options });
+  };
+}
+
+/**
+ * Every environment variable the service reads, with what it means, its rule and its default.
+ * docs/operations/configuration.md and .env.example are generated from these declarations.
  */
 export class EnvironmentVariables {
+  @Documented(
+    'service',
+    '`development`, `production` or `test`. Production requires `ADMIN_TOKEN`, turns ' +
+      'introspection and HTTP field suggestions off, and does not rewrite `schema.gql`',
+  )
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
+  @Documented('service', 'HTTP and WebSocket port (0 to 65535)')
   @Transform(toNumber)
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT = 3000;
 
+  @Documented(
+    'redis',
+    'the Redis to use (`redis://` or `rediss://`, with user and password if needed). With ' +
+      '`REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` set, only its user, password and `rediss://` ' +
+      '(TLS) are used',
+  )
   @IsString()
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
+  @Documented('redis', 'prefixed to every key and channel; at most 64 of `A-Z a-z 0-9 _ . : -`')
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{0,64}$/, {
     message: 'must be at most 64 characters of letters, digits, _ . : -',
   })
   REDIS_KEY_PREFIX = '';
 
+  @Documented(
+    'redis',
+    '`host:port,host:port,...`: use Redis Cluster (Redis 7 or later) through these seed ' +
+      'nodes; wins over `REDIS_SENTINELS`. See [Scaling out](scaling.md)',
+  )
   @IsOptional()
   @IsString()
   @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...]' })
   REDIS_CLUSTER_NODES?: string;
 
+  @Documented(
+    'redis',
+    '`host:port,...`: use Redis Sentinel: the sentinels name the current primary. See ' +
+      '[Scaling out](scaling.md)',
+  )
   @IsOptional()
   @IsString()
   @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...]' })
   REDIS_SENTINELS?: string;
 
+  @Documented('redis', 'the Sentinel master name')
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]{1,128}$/, { message: 'must be a Sentinel master name' })
   REDIS_SENTINEL_MASTER = 'mymaster';
 
+  @Documented(
+    'redis',
+    'seconds a command on the command connection may take before it fails (0.05 to 300). ' +
+      'Commands are not queued while that connection is down: they fail at once. See ' +
+      '[When things fail](failure-modes.md)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.05)
   @Max(300)
   REDIS_COMMAND_TIMEOUT = 5;
 
+  @Documented(
+    'redis',
+    "replicas that must hold a send's writes before the send is answered as routed (0 to 16; " +
+      'on Cluster, replicas of every primary). `0`: no waiting. Otherwise the send is answered ' +
+      '`QUEUED` and kept in the local queue until they do. See ' +
+      '[Waiting for replicas](scaling.md#waiting-for-replicas)',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(0)
   @Max(16)
   REDIS_WAIT_REPLICAS = 0;
 
+  @Documented('redis', 'seconds one `WAIT` for those replicas may take (0.01 to 60)')
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
   @Max(60)
   REDIS_WAIT_TIMEOUT = 1;
 
+  @Documented(
+    'auth',
+    '`false` turns every token check and the rate limit off: every caller acts as the admin. ' +
+      'For development only: with `NODE_ENV=production` the service refuses to start (see ' +
+      '[Tokens](../security.md#tokens))',
+  )
   @Transform(toBoolean)
   @IsBoolean()
   AUTH_ENABLED = true;
 
+  @Documented(
+    'auth',
+    'the operator token, 16 to 256 characters without spaces. Unset: outside production, a ' +
+      'token is generated at each start and shown once, in the start block; with ' +
+      '`NODE_ENV=production` (and `AUTH_ENABLED=true`), the service refuses to start. See ' +
+      '[Tokens](../security.md#tokens)',
+  )
   @IsOptional()
   @IsString()
   @Matches(/^\S{16,256}$/, { message: 'must be 16 to 256 characters without spaces' })
   ADMIN_TOKEN?: string;
 
+  @Documented(
+    'retries',
+    'retries after the first delivery attempt (0 to 100); a delivery gets 1 + this many ' +
+      'attempts',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(0)
   @Max(100)
   ROUTER_MAX_RETRY_ATTEMPTS = 3;
 
+  @Documented(
+    'retries',
+    'seconds: `BASE` in the retry formula, the longest wait after attempt 1 (0 to 86400; at ' +
+      'most `ROUTER_MAX_RETRY_DELAY`)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(86400)
   ROUTER_BASE_RETRY_DELAY = 1.0;
 
+  @Documented('retries', 'seconds: `MAX`, the upper bound of any retry wait (0 to 86400)')
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(86400)
   ROUTER_MAX_RETRY_DELAY = 60.0;
 
+  @Documented(
+    'retries',
+    '`EXP`: the wait after attempt n is `min(BASE * EXP^(n-1), MAX)` seconds (1 to 100)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(1)
   @Max(100)
   ROUTER_RETRY_EXPONENTIAL_BASE = 2.0;
 
+  @Documented(
+    'retries',
+    'draw each wait uniformly from `[0, min(BASE * EXP^(n-1), MAX)]` (full jitter); `false`: ' +
+      'wait exactly that long',
+  )
   @Transform(toBoolean)
   @IsBoolean()
   ROUTER_RETRY_JITTER = true;
 
+  @Documented(
+    'retries',
+    'seconds between runs of the retry loop (0.01 to 86400); retries and expiry decisions ' +
+      'happen on these runs',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
   @Max(86400)
   ROUTER_RETRY_CHECK_INTERVAL = 10.0;
 
+  @Documented(
+    'retries',
+    'seconds between runs of the cleanup loop, which removes expired messages from every ' +
+      'index (0.01 to 86400)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
   @Max(86400)
   ROUTER_CLEANUP_INTERVAL = 300.0;
 
+  @Documented(
+    'retries',
+    'seconds a confirmation is kept after its last recipient finished (`0`: removed at once)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   ROUTER_CONFIRMATION_TTL = 3600;
 
+  @Documented(
+    'limits',
+    'bytes, whole message (1024 to 512 MiB); the HTTP body and WebSocket frame limit is this ' +
+      '+ 64 KiB',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(1024)
   @Max(512 * 1024 * 1024)
   ROUTER_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 
+  @Documented('limits', 'bytes of `content` (1 to 512 MiB); at most `ROUTER_MAX_MESSAGE_SIZE`')
   @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(512 * 1024 * 1024)
   ROUTER_MAX_PAYLOAD_SIZE = 15 * 1024 * 1024;
 
+  @Documented(
+    'limits',
+    'operations per minute per mailbox token (a token bucket in Redis, shared by all ' +
+      'instances; `sendMessages` costs one per input); `0` turns it off; the admin token is not ' +
+      'limited. See [Limits](../security.md#limits)',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(0)
   RATE_LIMIT_PER_MINUTE = 6000;
 
+  @Documented('limits', 'subscriptions one WebSocket connection may hold at once (1 to 10000)')
   @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(10000)
   SUBSCRIPTIONS_PER_SOCKET = 100;
 
-  /** Nesting of any JSON value taken as input (`metadata` and the like). */
+  @Documented(
+    'limits',
+    'nesting of any JSON input value, such as `metadata` (1 to 1000); deeper: ' +
+      '`BAD_USER_INPUT`. See [JSON depth](../security.md#json-depth)',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(RENDERABLE_JSON_DEPTH)
   ROUTER_MAX_JSON_DEPTH = 32;
 
-  /** Tokens the GraphQL parser reads before it gives up on a document. */
+  @Documented(
+    'limits',
+    'tokens the GraphQL parser reads before it refuses a document (100 to 1000000). See ' +
+      '[Document size and tokens](../security.md#document-size-and-tokens)',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(100)
   @Max(1_000_000)
   GRAPHQL_MAX_TOKENS = 10_000;
 
-  /** Bytes of one GraphQL document (the query text; values belong in variables). */
+  @Documented(
+    'limits',
+    'bytes of one GraphQL document, the query text, not its variables (1 KiB to 512 MiB). See ' +
+      '[Document size and tokens](../security.md#document-size-and-tokens)',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(1024)
   @Max(512 * 1024 * 1024)
   GRAPHQL_MAX_DOCUMENT_BYTES = 1024 * 1024;
 
-  /** Bytes a WebSocket may hold unsent (its reader is slow) before it is closed. */
+  @Documented(
+    'limits',
+    'bytes a WebSocket may hold unsent because its reader is slow (64 KiB to 1 GiB); a ' +
+      'connection that stays past it is closed. See [Slow readers](../security.md#slow-readers)',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(64 * 1024)
   @Max(1024 * 1024 * 1024)
   WS_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
+  @Documented(
+    'retries',
+    'seconds a claimed delivery stays claimed by the instance that took it (0.1 to 3600). If ' +
+      'that instance dies, the delivery falls due again after this long and another instance ' +
+      'takes it',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.1)
   @Max(3600)
   ROUTER_RETRY_LEASE = 30;
 
+  @Documented(
+    'outages',
+    'sends one instance accepts into its local queue while Redis is unreachable (0 to ' +
+      '10000000); one more gets `SERVICE_UNAVAILABLE`. `0`: no queue, every send fails while ' +
+      'Redis is unreachable',
+  )
   @Transform(toNumber)
   @IsInt()
   @Min(0)
   @Max(10_000_000)
   OUTAGE_QUEUE_SIZE = 10000;
 
-  /** `off`: the outage queue lives in memory only. A relative path is under the working directory. */
+  @Documented(
+    'outages',
+    "the directory (created if missing) of the local queue's spool: each queued send is " +
+      'fsynced there before it is acknowledged, and survives a restart. Instances may share the ' +
+      'directory: each writes its own file, and takes over the files of instances that are ' +
+      'gone. A relative path is under the working directory; `off`: memory only (a queued send ' +
+      'is lost if the process stops). See [The spool](failure-modes.md#the-spool)',
+  )
   @IsString()
   OUTAGE_SPOOL_DIR = '.data/spool';
 
+  @Documented(
+    'outages',
+    'seconds the Redis circuit stays open before a probe may close it (0.05 to 60)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.05)
   @Max(60)
   REDIS_BREAKER_COOLDOWN = 1;
 
+  @Documented(
+    'shutdown',
+    'seconds from SIGTERM until the process exits even if shutdown has not finished (0.5 to ' +
+      '3600; exit code 1 then). `SHUTDOWN_DRAIN_DELAY` counts inside it, so keep it the larger',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.5)
   @Max(3600)
   SHUTDOWN_GRACE_PERIOD = 25;
 
+  @Documented(
+    'shutdown',
+    'seconds the service keeps serving after SIGTERM (readiness already 503) before it starts ' +
+      'closing, so that load balancers stop sending to it (0 to 600)',
+  )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(600)
   SHUTDOWN_DRAIN_DELAY = 0;
 
+  @Documented(
+    'service',
+    'the most verbose log level shown: `error`, `warn`, `log`, `debug` or `verbose`',
+  )
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
-  /** json: one JSON object a line; pretty: readable lines. Unset: pretty in development only. */
+  @Documented(
+    'service',
+    '`json`: one JSON object a line (every line parses); `pretty`: readable lines. See ' +
+      '[Logs](monitoring.md#logs)',
+    { whenUnset: '`pretty` when `NODE_ENV=development`, else `json`' },
+  )
   @IsOptional()
   @IsIn(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty';
@@ -245,6 +444,25 @@ function describe(error: ValidationError, raw: Record<string, unknown>): string 
     ? '(hidden)'
     : JSON.stringify(raw[error.property]);
   return `${error.property}=${shown}: ${rules.join('; ')}`;
+}
+
+/** One variable as the configuration reference shows it. */
+export interface ConfigurationReferenceEntry extends VariableDocumentation {
+  /** The declared default; undefined when the variable has none. */
+  readonly defaultValue: string | number | boolean | undefined;
+}
+
+/**
+ * Every variable with its documentation and default, group by group in VARIABLE_GROUPS
+ * order and in declaration order within a group. scripts/config-reference.js renders it.
+ */
+export function configurationReference(): ConfigurationReferenceEntry[] {
+  const defaults = new EnvironmentVariables();
+  return VARIABLE_GROUPS.flatMap((group) =>
+    documentation
+      .filter((entry) => entry.group === group)
+      .map((entry) => ({ ...entry, defaultValue: defaults[entry.name] })),
+  );
 }
 
 /** Thrown at start when an environment variable breaks its rule; the message is one line. */
