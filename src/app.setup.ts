@@ -1,7 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -10,12 +9,7 @@ import { requestBodyLimit } from './config/app-config.service';
 import { processEnvironment, validateEnvironment } from './config/environment';
 import { BodyError, parseJsonBody } from './graphql/request-body';
 import { LifecycleService } from './health/lifecycle.service';
-
-/** A request id a client sent, if it is a sane one; else a new one. */
-export function requestId(header: string | string[] | undefined): string {
-  const given = Array.isArray(header) ? header[0] : header;
-  return given !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
-}
+import { requestId } from './logging/request-id';
 
 /** The JSON types a GraphQL client sends. */
 const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
@@ -65,7 +59,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const adapter = new FastifyAdapter({
     bodyLimit: requestBodyLimit(variables),
     // The client's x-request-id when it sends a sane one, else a new one; echoed back, and
-    // carried by every log line written while the request is served.
+    // carried as `reqId` by what is logged about its GraphQL operation.
     genReqId: (request: IncomingMessage) => requestId(request.headers['x-request-id']),
   });
   const app = await NestFactory.create<NestFastifyApplication>(

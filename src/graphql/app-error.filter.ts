@@ -1,17 +1,18 @@
 import { Catch, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import type { GqlContextType, GqlExceptionFilter } from '@nestjs/graphql';
+import { GqlArgumentsHost, type GqlContextType, type GqlExceptionFilter } from '@nestjs/graphql';
 import type { GraphQLError } from 'graphql';
 import { AppError } from '../common/app-error';
 import { AppConfigService } from '../config/app-config.service';
+import type { GraphqlContext } from './graphql-context';
 import { httpStatusOf, toGraphqlError } from './graphql-error';
 import { bodyRefusal } from './request-body';
 
 /**
- * The one filter at the edge: GraphQL errors get their code; a body refused while it was read
- * is answered as a GraphQL error naming the field and the limit; on plain HTTP routes an
- * AppError becomes its status with the same code and message; anything else keeps Nest's
- * handling.
+ * The one filter at the edge: GraphQL errors get their code (an unexpected one is logged with
+ * the operation's request id as `reqId`); a body refused while it was read is answered as a
+ * GraphQL error naming the field and the limit; on plain HTTP routes an AppError becomes its
+ * status with the same code and message; anything else keeps Nest's handling.
  */
 @Catch()
 export class AppErrorFilter extends BaseExceptionFilter implements GqlExceptionFilter {
@@ -27,7 +28,8 @@ export class AppErrorFilter extends BaseExceptionFilter implements GqlExceptionF
 
   override catch(exception: unknown, host: ArgumentsHost): GraphQLError | void {
     if (host.getType<GqlContextType>() === 'graphql') {
-      return toGraphqlError(exception, 'resolver');
+      const context = GqlArgumentsHost.create(host).getContext<GraphqlContext | undefined>();
+      return toGraphqlError(exception, 'resolver', context?.requestId);
     }
     if (host.getType() === 'http') {
       const request = host.switchToHttp().getRequest<{ headers: Record<string, string> }>();

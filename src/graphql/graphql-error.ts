@@ -33,9 +33,10 @@ export function httpStatusOf(code: ErrorCode): number {
  * Turns anything a resolver threw into what a client may see: an AppError keeps its code,
  * message and details; a Redis client error becomes what redisFailure() says (did not answer:
  * SERVICE_UNAVAILABLE; out of memory: STORE_FULL); a GraphQLError passes; anything else is logged with its stack and
- * reaches the client as a bare internal error.
+ * reaches the client as a bare internal error. `requestId`, when the operation is known, is
+ * the logged line's `reqId`.
  */
-export function toGraphqlError(thrown: unknown, where: string): GraphQLError {
+export function toGraphqlError(thrown: unknown, where: string, requestId?: string): GraphQLError {
   const error = redisFailure(thrown) ?? thrown;
   if (error instanceof AppError) {
     return new GraphQLError(error.message, {
@@ -43,10 +44,7 @@ export function toGraphqlError(thrown: unknown, where: string): GraphQLError {
     });
   }
   if (error instanceof GraphQLError) return error;
-  logger.error(
-    `unexpected error in ${where}`,
-    error instanceof Error ? error.stack : String(error),
-  );
+  logger.error({ reqId: requestId, err: error, msg: `unexpected error in ${where}` });
   return new GraphQLError('internal server error', {
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });

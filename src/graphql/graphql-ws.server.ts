@@ -17,11 +17,12 @@ import {
 } from 'graphql-ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { RequestContext } from '../auth/auth.decorators';
 import { AuthService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
+import { requestId } from '../logging/request-id';
+import type { GraphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
 import { SocketBackpressure } from './socket-backpressure';
@@ -52,9 +53,20 @@ const KEEP_ALIVE_MS = 12_000;
 interface SocketExtra {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  /** The connection's id: its upgrade request's `x-request-id` when sane, else a new one. */
+  readonly connectionId: string;
 }
 
 type WsContext = Context<Record<string, unknown> | undefined, SocketExtra>;
+
+/**
+ * A subscription's id, the `requestId` of its GraphQL context and the `reqId` of what is
+ * logged about it: the connection's id and the graphql-ws message id, unique while the
+ * subscription runs.
+ */
+function subscriptionId(connectionId: string, id: string): string {
+  return `${connectionId}:${id}`;
+}
 
 /** A received frame as text (ws hands over Buffers unless told otherwise). */
 function frameText(data: RawData): string {
@@ -81,6 +93,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private readonly active = new WeakMap<WsContext, Set<string>>();
   private readonly principals = new WeakMap<WsContext, Principal>();
   private readonly contexts = new WeakMap<WebSocket, WsContext>();
+  /** Each upgrade request's connection id, from the upgrade to the connection. */
+  private readonly connectionIds = new WeakMap<IncomingMessage, string>();
   private lagging = 0;
   /** Open sockets by the digest of the token they authenticated with, for revocation. */
   private readonly socketsByToken = new Map<string, Set<WebSocket>>();
@@ -107,6 +121,10 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   /** Ends every connection opened with a token that was just rotated or revoked. */
   private closeRevoked(digest: string): void {
     for (const socket of this.socketsByToken.get(digest) ?? []) {
+      this.logger.debug({
+        reqId: this.contexts.get(socket)?.extra.connectionId,
+        msg: 'WebSocket closed: its token was rotated or revoked',
+      });
       socket.close(TOKEN_REVOKED, 'token revoked');
     }
   }
@@ -150,22 +168,27 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
    * waits behind the unsent bytes (ws destroys the socket if the reader never gets to it),
    * and meanwhile its feeds must stop holding events for it.
    */
-  private closeLagging(socket: WebSocket): void {
+  private closeLagging(socket: WebSocket, connectionId: string): void {
     this.lagging += 1;
     const limit = this.config.limits.maxSocketBufferedBytes;
+    this.logger.warn({
+      reqId: connectionId,
+      msg: `WebSocket closed (${LAGGING_CLOSE_CODE}): reader too slow, over ${limit} bytes unsent for ${LAG_GRACE_MS} ms`,
+    });
     socket.close(
       LAGGING_CLOSE_CODE,
       `reader too slow: over ${limit} bytes unsent; resubscribe with after = the last id received`,
     );
     const context = this.contexts.get(socket);
-    for (const subscription of Object.values(context?.subscriptions ?? {})) {
+    for (const [id, subscription] of Object.entries(context?.subscriptions ?? {})) {
       const end = (subscription as Partial<AsyncGenerator<unknown>> | null)?.return;
       if (typeof end !== 'function') continue;
-      end
-        .call(subscription, undefined)
-        .catch((error: unknown) =>
-          this.logger.warn(`a lagging subscription did not end: ${(error as Error).message}`),
-        );
+      end.call(subscription, undefined).catch((error: unknown) =>
+        this.logger.warn({
+          reqId: subscriptionId(connectionId, id),
+          msg: `a lagging subscription did not end: ${(error as Error).message}`,
+        }),
+      );
     }
   }
 
@@ -194,8 +217,12 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private serve(wss: WebSocketServer, server: ProtocolServer<SocketExtra>): void {
     const limit = this.config.limits.maxSocketBufferedBytes;
     wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+      const connectionId = this.connectionIds.get(request) ?? requestId(undefined);
       const internalError = (error: unknown): void => {
-        this.logger.error(`WebSocket failed: ${(error as Error).message}`);
+        this.logger.error({
+          reqId: connectionId,
+          msg: `WebSocket failed: ${(error as Error).message}`,
+        });
         socket.close(CloseCode.InternalServerError, 'Internal server error');
       };
       socket.once('error', internalError);
@@ -203,7 +230,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       const backpressure = new SocketBackpressure(socket, {
         limit,
         graceMs: LAG_GRACE_MS,
-        onLagging: () => this.closeLagging(socket),
+        onLagging: () => this.closeLagging(socket, connectionId),
       });
       const closed = server.opened(
         {
@@ -215,12 +242,15 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
               handle(frameText(data)).catch(internalError);
             }),
         },
-        { socket, request },
+        { socket, request, connectionId },
       );
       socket.once('close', (code, reason) => {
         stopPinging();
         closed(code, reason.toString()).catch((error: unknown) =>
-          this.logger.warn(`closing a WebSocket failed: ${(error as Error).message}`),
+          this.logger.warn({
+            reqId: connectionId,
+            msg: `closing a WebSocket failed: ${(error as Error).message}`,
+          }),
         );
       });
     });
@@ -234,6 +264,11 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       path: GRAPHQL_PATH,
       maxPayload: limits.maxRequestBytes,
       handleProtocols: (protocols) => handleProtocols(protocols),
+    });
+    // Echoed as over HTTP, so that a client which sent no id can quote the one it was given.
+    wss.on('headers', (headers, request) => {
+      const id = this.connectionIds.get(request);
+      if (id !== undefined) headers.push(`x-request-id: ${id}`);
     });
     httpServer.on('upgrade', (request, socket, head) => {
       const path = (request.url ?? '').split('?')[0];
@@ -249,6 +284,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         );
         return;
       }
+      // The same rule as an HTTP request's id (see createApp).
+      this.connectionIds.set(request, requestId(request.headers['x-request-id']));
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     });
     const schema = this.schemaHost.schema;
@@ -272,28 +309,45 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
           this.principals.set(ctx, principal);
           if (principal.kind === 'mailbox') this.track(principal.tokenDigest, ctx.extra.socket);
           return true;
-        } catch {
+        } catch (error) {
+          // The close tells the client why; at debug only, so that a client retrying with a bad
+          // token does not fill the log (a Redis that cannot check tokens is logged elsewhere).
+          this.logger.debug({
+            reqId: ctx.extra.connectionId,
+            msg: `WebSocket refused (${CloseCode.Forbidden}): ${(error as Error).message}`,
+          });
           return false;
         }
       },
       onSubscribe: (ctx, id, payload) => {
+        const reqId = subscriptionId(ctx.extra.connectionId, id);
+        // Told to the client in its error message; at debug, for following one client's
+        // trouble by its id.
+        const refuse = (errors: readonly GraphQLError[]): readonly GraphQLError[] => {
+          this.logger.debug({
+            reqId,
+            msg: `subscription refused: ${errors.map((error) => error.message).join('; ')}`,
+          });
+          return errors;
+        };
         const ids = this.active.get(ctx) ?? new Set<string>();
         this.active.set(ctx, ids);
         if (ids.size >= limits.subscriptionsPerSocket) {
-          return [
+          return refuse([
             new GraphQLError(
               `subscriptions: this connection already has ${ids.size} subscriptions; the limit is ${limits.subscriptionsPerSocket} per connection`,
               { extensions: { code: 'RATE_LIMITED', limit: limits.subscriptionsPerSocket } },
             ),
-          ];
+          ]);
         }
         // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
         const checked = documents.check(payload.query);
-        if (!('document' in checked)) return checked.errors;
+        if (!('document' in checked)) return refuse(checked.errors);
         const { document } = checked;
         ids.add(id);
-        const context: RequestContext & { socket: unknown } = {
+        const context: GraphqlContext & { socket: unknown } = {
           principal: this.principals.get(ctx),
+          requestId: reqId,
           socket: ctx.extra.socket,
         };
         return {

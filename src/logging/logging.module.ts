@@ -16,7 +16,10 @@ const PINO_LEVELS: Record<EnvironmentVariables['LOG_LEVEL'], string> = {
  * Structured logs through pino: JSON lines (every line parses) unless LOG_FORMAT=pretty, the
  * default in development. Requests are not logged one by one: at thousands a second that is
  * the cost of the service, not a record of it; failures are logged where they happen. Each
- * request has an id (`x-request-id`, see createApp) that its answer carries.
+ * HTTP request has an id (`x-request-id`, see createApp) that its answer carries, and so does
+ * each WebSocket connection and subscription (see GraphqlWsServer); a line about one of them
+ * carries it as `reqId` (the name Fastify's own request logs give it), passed where the line
+ * is written.
  */
 @Module({
   imports: [
@@ -25,9 +28,9 @@ const PINO_LEVELS: Record<EnvironmentVariables['LOG_LEVEL'], string> = {
       useFactory: (config: AppConfigService) => {
         const { level, format } = config.logging;
         return {
-          // No per-request middleware: pino-http run through Fastify's middleware layer cost
-          // about half again the service's CPU per request (bench a). Requests carry their id
-          // from Fastify itself (see createApp).
+          // No per-request middleware: pino-http run through Fastify's middleware layer is a
+          // large share of the service's CPU per request (`npm run bench -- --only=a`).
+          // Requests carry their id from Fastify itself (see createApp).
           forRoutes: [],
           pinoHttp: {
             level: PINO_LEVELS[level],

@@ -1,12 +1,69 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { RedisServer } from '../utils/redis-server';
 import { freePort } from '../utils/redis-server';
 import { ServiceProcess } from '../utils/service-process';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 const ADMIN = 'admin-token-for-tests-0123456789';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface LogRecord {
+  msg: string;
+  level: number;
+  context?: string;
+  reqId?: string;
+}
+
+/** The JSON log lines a service process printed. */
+function logRecords(service: ServiceProcess): LogRecord[] {
+  return service.output
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogRecord);
+}
+
+/**
+ * A graphql-transport-ws socket spoken by hand, so that the test chooses the upgrade's
+ * headers and the message ids; resolves once open, with the `x-request-id` it was answered.
+ */
+async function openSocket(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ socket: WebSocket; answeredId: string | undefined }> {
+  const socket = new WebSocket(url, 'graphql-transport-ws', { headers });
+  const opened = once(socket, 'open');
+  const [response] = (await once(socket, 'upgrade')) as [IncomingMessage];
+  await opened;
+  const answeredId = response.headers['x-request-id'];
+  return { socket, answeredId: Array.isArray(answeredId) ? answeredId[0] : answeredId };
+}
+
+/** The next message of `type` on `socket`; rejects if the socket closes first. */
+function nextMessage(socket: WebSocket, type: string): Promise<{ id?: string; payload?: unknown }> {
+  return new Promise((resolve, reject) => {
+    const onClose = (code: number): void => reject(new Error(`closed with ${code}`));
+    // ws hands over each frame as one Buffer unless told otherwise.
+    const onMessage = (data: Buffer): void => {
+      const message = JSON.parse(data.toString()) as {
+        type: string;
+        id?: string;
+        payload?: unknown;
+      };
+      if (message.type !== type) return;
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+      resolve(message);
+    };
+    socket.on('message', onMessage);
+    socket.once('close', onClose);
+  });
+}
 
 /** Runs dist/main.js to its exit; resolves with the exit code and everything it printed. */
 function runToExit(
@@ -55,10 +112,14 @@ describe('start-up and logs', () => {
       headers: { 'x-request-id': 'trace-42.a' },
     });
     expect(given.headers.get('x-request-id')).toBe('trace-42.a');
+    // An id that could break a header or a log line is replaced, not echoed.
+    const insane = await fetch(`${service.baseUrl}/health/live`, {
+      headers: { 'x-request-id': 'two words' },
+    });
+    expect(insane.headers.get('x-request-id')).toMatch(UUID);
     expect(await service.stop()).toBe(0);
 
-    const lines = service.output.join('').split('\n').filter(Boolean);
-    const records = lines.map((line) => JSON.parse(line) as { msg: string; level: number });
+    const records = logRecords(service);
     const starts = records.filter((record) => record.msg.startsWith('serving '));
     expect(starts).toHaveLength(1);
     expect(starts[0].msg).toContain(`redis ${redis.url}: answered`);
@@ -67,6 +128,63 @@ describe('start-up and logs', () => {
     expect(records.some((record) => /dependencies initialized|Mapped \{/.test(record.msg))).toBe(
       false,
     );
+  });
+
+  it('gives each WebSocket connection and subscription a request id, and logs it as reqId', async () => {
+    const service = await ServiceProcess.start({
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+      REDIS_URL: redis.url,
+      OUTAGE_SPOOL_DIR: 'off',
+    });
+    try {
+      // A bad token: the connection is refused, and the line about it names the client's id.
+      const refused = await openSocket(service.wsUrl, { 'x-request-id': 'abc-123' });
+      expect(refused.answeredId).toBe('abc-123');
+      const refusedClose = once(refused.socket, 'close');
+      refused.socket.send(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer wrong' } }),
+      );
+      expect((await refusedClose)[0]).toBe(4403);
+
+      // A good token, then a subscription the service refuses: its id is the connection's
+      // and the client's message id.
+      const accepted = await openSocket(service.wsUrl, { 'x-request-id': 'abc-124' });
+      const acknowledged = nextMessage(accepted.socket, 'connection_ack');
+      accepted.socket.send(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN}` } }),
+      );
+      await acknowledged;
+      const refusal = nextMessage(accepted.socket, 'error');
+      accepted.socket.send(
+        JSON.stringify({
+          id: 'sub-1',
+          type: 'subscribe',
+          payload: { query: 'subscription { noSuchFeed }' },
+        }),
+      );
+      expect(await refusal).toMatchObject({ id: 'sub-1' });
+      accepted.socket.close();
+
+      // No id, or one that could break a header or a log line: a new one, echoed.
+      const generated = await openSocket(service.wsUrl, { 'x-request-id': 'two words' });
+      expect(generated.answeredId).toMatch(UUID);
+      generated.socket.close();
+    } finally {
+      await service.stop();
+    }
+
+    const records = logRecords(service).filter((record) => record.context === 'GraphqlWsServer');
+    const byId = (reqId: string): string[] =>
+      records.filter((record) => record.reqId === reqId).map((record) => record.msg);
+    expect(byId('abc-123')).toEqual([
+      expect.stringMatching(/^WebSocket refused \(4403\): authorization: the token is not valid/),
+    ]);
+    expect(byId('abc-124:sub-1')).toEqual([
+      expect.stringMatching(/^subscription refused: .*noSuchFeed/),
+    ]);
   });
 
   it('names the generated admin token in the start block when ADMIN_TOKEN is unset', async () => {
