@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { CleanupModule } from './cleanup/cleanup.module';
+import { ClockModule } from './common/clock.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RetryModule } from './retry/retry.module';
@@ -23,6 +24,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(environment),
+        ClockModule,
         LoggingModule,
         RedisModule,
         GraphqlTransportModule,

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { RateLimitCode } from '../redis/script-codes';
 
 /** Owns `ratelimit:{name}` and the revocation channel. */
 @Injectable()
@@ -18,7 +19,7 @@ export class AuthRepository {
       limitPerMinute,
       cost,
     );
-    return allowed === 1 ? 0 : Math.max(1, waitMs);
+    return allowed === RateLimitCode.Allowed ? 0 : Math.max(1, waitMs);
   }
 
   /** Tells every instance that a token digest is no longer valid. */

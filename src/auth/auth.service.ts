@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
@@ -36,6 +37,7 @@ export class AuthService implements OnModuleInit {
     private readonly mailboxes: MailboxRepository,
     private readonly repository: AuthRepository,
     private readonly breaker: RedisCircuitBreaker,
+    private readonly clock: Clock,
   ) {}
 
   get enabled(): boolean {
@@ -82,7 +84,7 @@ export class AuthService implements OnModuleInit {
     const stored = await this.mailboxes.tokenDigest(mailbox);
     if (stored && sameSecret(digest, stored)) {
       if (this.verified.size >= MAX_REMEMBERED_TOKENS) this.verified.clear();
-      this.verified.set(digest, { mailbox, at: Date.now() });
+      this.verified.set(digest, { mailbox, at: this.clock.now() });
       return { kind: 'mailbox', mailbox, tokenDigest: digest };
     }
     this.verified.delete(digest);
@@ -96,7 +98,7 @@ export class AuthService implements OnModuleInit {
    */
   private fromRecent(mailbox: string, digest: string): Principal {
     const known = this.verified.get(digest);
-    if (known && known.mailbox === mailbox && Date.now() - known.at < OUTAGE_TOKEN_GRACE_MS) {
+    if (known && known.mailbox === mailbox && this.clock.now() - known.at < OUTAGE_TOKEN_GRACE_MS) {
       return { kind: 'mailbox', mailbox, tokenDigest: digest };
     }
     throw new RedisUnavailableError('the token cannot be checked while Redis is unavailable');
@@ -134,7 +136,7 @@ export class AuthService implements OnModuleInit {
   }
 
   private warnUncharged(reason: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - this.unchargedWarnedAt < UNCHARGED_WARNING_INTERVAL_MS) return;
     this.unchargedWarnedAt = now;
     this.logger.warn(`rate limits are not charged while Redis cannot keep them (${reason})`);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { DeliveryConfirmationRepository } from '../delivery/delivery-confirmation.repository';
 import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
@@ -26,16 +27,18 @@ export class CleanupService {
     private readonly cleanup: CleanupRepository,
     private readonly confirmations: DeliveryConfirmationRepository,
     private readonly delivery: DeliveryService,
+    private readonly clock: Clock,
   ) {}
 
   /** One run; returns how many expired messages were removed. */
-  async run(now = Date.now()): Promise<number> {
+  async run(): Promise<number> {
+    const now = this.clock.now();
     const lockMs = Math.max(this.config.cleanup.intervalMs, RUN_BUDGET_MS * 5);
     if (!(await this.cleanup.lock(this.owner, lockMs))) return 0;
-    const deadline = Date.now() + RUN_BUDGET_MS;
+    const deadline = this.clock.now() + RUN_BUDGET_MS;
     let removed = 0;
     try {
-      while (Date.now() < deadline) {
+      while (this.clock.now() < deadline) {
         const due = await this.cleanup.due(now, BATCH);
         await Promise.all(due.map((entry) => this.purge(entry)));
         removed += due.length;

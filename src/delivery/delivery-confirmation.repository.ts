@@ -4,6 +4,8 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { AttemptCode, DeadLetterCode, DeliveryUpdateCode } from '../redis/script-codes';
+import { DeliveryStatus } from './delivery-confirmation.model';
 import {
   parseConfirmation,
   parseState,
@@ -35,9 +37,29 @@ export interface DeadLetterRecord {
 
 export type DeliveryAction = 'deliver' | 'wait' | 'fail' | 'expire' | 'redrive';
 
+/** The recipient's delivery after an action, and whether the action changed it. */
+export interface DeliveryUpdate {
+  changed: boolean;
+  state: RecipientState;
+}
+
+/** Pending lists counted per batch of ZCARDs sent together: one round trip per batch. */
+const COUNT_BATCH = 500;
+
 /**
  * Owns delivery state: `delivery_confirmation:{id}` and its events channel, the retry
  * schedules, each mailbox's pending list and dead letters.
+ *
+ * A delivery's state lives under several hash tags: its confirmation (`{id}`), the retry
+ * schedules (`{schedule}`), its mailbox's pending list and dead letters (`{name}`) and the
+ * index of all dead letters (`{index}`). A script touches one tag only (Redis Cluster), so
+ * each transition below is a short sequence of writes, and it owns their order. The rule
+ * throughout: the confirmation is written first, since its script is where the transition is
+ * decided, once, for every instance; the entries that point at the delivery follow. An entry
+ * that outlives its delivery after a crash misleads no delivery: a push claim on a delivery
+ * that is not PENDING is refused, and the retry loop drops a schedule entry whose delivery is
+ * finished. A stale pending entry does count in `activeConfirmations` until a repeat of the
+ * transition or the message's cleanup removes it.
  */
 @Injectable()
 export class DeliveryConfirmationRepository {
@@ -47,25 +69,6 @@ export class DeliveryConfirmationRepository {
     private readonly topology: RedisTopology,
   ) {}
 
-  async create(
-    messageId: string,
-    sender: string,
-    priority: MessagePriority,
-    expiresAt: number | null,
-    recipients: string[],
-    now: number,
-  ): Promise<number> {
-    if (recipients.length === 0) return 0;
-    return this.redis.createConfirmation(
-      this.keys.deliveryConfirmation(messageId),
-      messageId,
-      sender,
-      priority,
-      expiresAt === null ? '' : String(expiresAt),
-      now,
-      ...recipients,
-    );
-  }
 
   /**
    * Claims attempt n+1; returns its number, the time of the next decision and, after a
@@ -89,7 +92,7 @@ export class DeliveryConfirmationRepository {
       this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
       ...waitsMs,
     );
-    return attempt > 0 ? { attempt, nextAt, redrivenAt } : null;
+    return attempt === AttemptCode.NotClaimed ? null : { attempt, nextAt, redrivenAt };
   }
 
   /** Applies an action; null for an unknown recipient. */
@@ -101,7 +104,7 @@ export class DeliveryConfirmationRepository {
     now: number,
     expectedAttempts: number | null = null,
     reason = '',
-  ): Promise<{ changed: boolean; state: RecipientState } | null> {
+  ): Promise<DeliveryUpdate | null> {
     const [changed, json] = await this.redis.updateDelivery(
       this.keys.deliveryConfirmation(messageId),
       mailbox,
@@ -113,7 +116,149 @@ export class DeliveryConfirmationRepository {
       this.keys.deliveryEvents(messageId),
       this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
     );
-    return json ? { changed: changed === 1, state: parseState(json) } : null;
+    return json
+      ? { changed: changed === DeliveryUpdateCode.Changed, state: parseState(json) }
+      : null;
+  }
+
+  /**
+   * The recipient confirmed: DELIVERED, then off the retry schedule and the mailbox's
+   * pending list. Null for an unknown recipient. DELIVERED is final, so a repeated confirm
+   * removes the two entries again: one that a crash after the first write left behind goes
+   * then.
+   */
+  async confirm(
+    messageId: string,
+    mailbox: string,
+    keepFinishedMs: number,
+    now: number,
+  ): Promise<DeliveryUpdate | null> {
+    const result = await this.update(messageId, mailbox, 'deliver', keepFinishedMs, now);
+    if (result?.state.status === DeliveryStatus.DELIVERED) {
+      await Promise.all([
+        // From every schedule instead of reading the priority first: the member is in one at most.
+        ...PRIORITY_ORDER.map((priority) => this.unschedule(messageId, mailbox, priority)),
+        this.removePending(mailbox, messageId),
+      ]);
+    }
+    return result;
+  }
+
+  /**
+   * A dead letter goes back to PENDING with a fresh count, waiting for a push: the
+   * confirmation, then the mailbox's pending entry, and the dead letter last. Until the dead
+   * letter is gone the redrive can be repeated, and a repeat (the delivery is PENDING
+   * already) writes the two entries again. Null for an unknown recipient.
+   */
+  async redrive(
+    messageId: string,
+    mailbox: string,
+    createdAt: number,
+    keepFinishedMs: number,
+    now: number,
+  ): Promise<DeliveryUpdate | null> {
+    const result = await this.update(messageId, mailbox, 'redrive', keepFinishedMs, now);
+    if (!result) return null;
+    await this.addPending(mailbox, messageId, createdAt);
+    await this.removeDeadLetter(mailbox, messageId);
+    return result;
+  }
+
+  /**
+   * FAILED after `record.attempts` attempts, then filed among the mailbox's dead letters
+   * (which takes it off the pending list) and in the index of all dead letters, and off the
+   * retry schedule last. The script fails the delivery only if no attempt was claimed since
+   * the caller looked, so exactly one caller files the dead letter, and never for a delivery
+   * that was confirmed meanwhile. Until the schedule entry goes, the retry loop comes back to
+   * the delivery and drops the entry. A crash right after the first write leaves a FAILED
+   * delivery without its dead letter. Returns whether this call failed the delivery.
+   */
+  async failAndDeadLetter(
+    record: DeadLetterRecord,
+    priority: string,
+    keepFinishedMs: number,
+  ): Promise<boolean> {
+    const failed = await this.update(
+      record.messageId,
+      record.mailbox,
+      'fail',
+      keepFinishedMs,
+      record.deadLetteredAt,
+      record.attempts,
+      record.reason,
+    );
+    if (!failed?.changed) return false;
+    await this.deadLetter(record);
+    await this.unschedule(record.messageId, record.mailbox, priority);
+    return true;
+  }
+
+  /**
+   * EXPIRED, then off the retry schedule and the mailbox's pending list. The two removals
+   * run whether or not this call expired the delivery: the retry and cleanup loops both come
+   * to an expired message, and either removes what a crash left. Returns whether this call
+   * expired the delivery.
+   */
+  async expire(
+    messageId: string,
+    mailbox: string,
+    priority: string,
+    reason: string,
+    keepFinishedMs: number,
+    now: number,
+  ): Promise<boolean> {
+    const expired = await this.update(
+      messageId,
+      mailbox,
+      'expire',
+      keepFinishedMs,
+      now,
+      null,
+      reason,
+    );
+    await Promise.all([
+      this.unschedule(messageId, mailbox, priority),
+      this.removePending(mailbox, messageId),
+    ]);
+    return expired?.changed ?? false;
+  }
+
+  /**
+   * A delivery that can never be attempted (its mailbox went away before the message reached
+   * it): FAILED with no attempt and no dead letter, then off the retry schedule. The mailbox
+   * never listed it as pending.
+   */
+  async abandon(
+    messageId: string,
+    mailbox: string,
+    priority: string,
+    reason: string,
+    keepFinishedMs: number,
+    now: number,
+  ): Promise<void> {
+    await this.update(messageId, mailbox, 'fail', keepFinishedMs, now, 0, reason);
+    await this.unschedule(messageId, mailbox, priority);
+  }
+
+  /**
+   * No subscriber for an attempt after `attempts`: the delivery waits for one, and its only
+   * decision left is its expiry (scheduled, or none without one). The schedule follows the
+   * state the script answers, so a delivery that was waiting already gets its leased entry
+   * back at the expiry, and one that another caller moved on meanwhile keeps that caller's.
+   */
+  async waitForSubscriber(
+    messageId: string,
+    mailbox: string,
+    priority: string,
+    attempts: number,
+    expiresAt: number | null,
+    keepFinishedMs: number,
+    now: number,
+  ): Promise<void> {
+    const result = await this.update(messageId, mailbox, 'wait', keepFinishedMs, now, attempts);
+    if (result?.state.status !== DeliveryStatus.PENDING || !result.state.waiting) return;
+    if (expiresAt !== null) await this.schedule(messageId, mailbox, priority, expiresAt);
+    else await this.unschedule(messageId, mailbox, priority);
   }
 
   async find(messageId: string): Promise<ConfirmationRecord | null> {
@@ -159,19 +304,38 @@ export class DeliveryConfirmationRepository {
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
+  /**
+   * Deliveries still PENDING in the given mailboxes: their pending lists' sizes, summed. The
+   * lists are what the transitions above keep, so the count cannot drift from them.
+   */
+  async pendingCount(mailboxes: string[]): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < mailboxes.length; i += COUNT_BATCH) {
+      // Separate commands, not a pipeline: each list has a hash tag of its own, and a pipeline
+      // on Cluster must stay within one slot.
+      const counts = await Promise.all(
+        mailboxes
+          .slice(i, i + COUNT_BATCH)
+          .map((mailbox) => this.redis.zcard(this.keys.mailboxPending(mailbox))),
+      );
+      for (const count of counts) total += count;
+    }
+    return total;
+  }
+
   async pendingIds(mailbox: string, limit: number): Promise<string[]> {
     return this.redis.zrange(this.keys.mailboxPending(mailbox), '0', String(limit - 1));
   }
 
-  async addPending(mailbox: string, messageId: string, score: number): Promise<void> {
+  private async addPending(mailbox: string, messageId: string, score: number): Promise<void> {
     await this.redis.zadd(this.keys.mailboxPending(mailbox), String(score), messageId);
   }
 
-  async removePending(mailbox: string, messageId: string): Promise<void> {
+  private async removePending(mailbox: string, messageId: string): Promise<void> {
     await this.redis.zrem(this.keys.mailboxPending(mailbox), messageId);
   }
 
-  async deadLetter(record: DeadLetterRecord): Promise<boolean> {
+  private async deadLetter(record: DeadLetterRecord): Promise<boolean> {
     const filed = await this.redis.deadLetter(
       this.keys.mailboxDeadLetters(record.mailbox),
       this.keys.mailboxDeadLetterIndex(record.mailbox),
@@ -185,7 +349,7 @@ export class DeliveryConfirmationRepository {
       String(record.deadLetteredAt),
       `${record.mailbox}|${record.messageId}`,
     );
-    return filed === 1;
+    return filed === DeadLetterCode.Filed;
   }
 
   async findDeadLetter(mailbox: string, messageId: string): Promise<DeadLetterRecord | null> {
@@ -193,7 +357,7 @@ export class DeliveryConfirmationRepository {
     return json ? (JSON.parse(json) as DeadLetterRecord) : null;
   }
 
-  async removeDeadLetter(mailbox: string, messageId: string): Promise<void> {
+  private async removeDeadLetter(mailbox: string, messageId: string): Promise<void> {
     await Promise.all([
       this.redis.hdel(this.keys.mailboxDeadLetters(mailbox), messageId),
       this.redis.zrem(this.keys.mailboxDeadLetterIndex(mailbox), messageId),

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { encodeTime } from 'ulid';
 import { AppError } from '../common/app-error';
+import { Clock } from '../common/clock';
 import { PushIterator } from '../graphql/push-iterator';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisUnavailableError } from '../redis/redis.errors';
@@ -72,13 +73,14 @@ export class MailboxFeedService {
     private readonly messages: MessagesService,
     private readonly delivery: DeliveryService,
     private readonly breaker: RedisCircuitBreaker,
+    private readonly clock: Clock,
   ) {}
 
   async open(mailbox: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
     const seen = new RecentIds(REPLAY_MEMORY);
     let held: PushedMessage[] | null = after === null ? null : [];
     // The newest id this feed has pushed: where a catch-up after a Redis drop starts.
-    let newest = after ?? encodeTime(Date.now()) + '0'.repeat(16);
+    let newest = after ?? encodeTime(this.clock.now()) + '0'.repeat(16);
     let stopCatchingUp: () => void = () => undefined;
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<Message>(() => {
@@ -87,7 +89,7 @@ export class MailboxFeedService {
     });
 
     const deliver = (message: PushedMessage): void => {
-      if (isExpired(message)) return;
+      if (isExpired(message, this.clock.now())) return;
       // A message's first push reaches the feed once: a replayed message's live twin, and a
       // push repeated after a failover, are dropped; a retry, and the first attempt after a
       // redrive, are not.
@@ -156,7 +158,7 @@ export class MailboxFeedService {
     iterator: PushIterator<Message>,
     work: () => Promise<void>,
   ): Promise<void> {
-    const deadline = Date.now() + CATCH_UP_PATIENCE_MS;
+    const deadline = this.clock.now() + CATCH_UP_PATIENCE_MS;
     for (;;) {
       if (iterator.closed) return;
       if (this.breaker.closed) {
@@ -164,9 +166,9 @@ export class MailboxFeedService {
           await work();
           return;
         } catch (error) {
-          if (error instanceof AppError || Date.now() > deadline) throw error;
+          if (error instanceof AppError || this.clock.now() > deadline) throw error;
         }
-      } else if (Date.now() > deadline) {
+      } else if (this.clock.now() > deadline) {
         throw new RedisUnavailableError('the feed could not catch up after Redis came back');
       }
       await new Promise((resolve) => setTimeout(resolve, 200));

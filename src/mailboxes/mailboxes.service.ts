@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { issueMailboxToken, tokenDigest } from '../auth/tokens';
+import { Clock } from '../common/clock';
 import { exceedsJsonDepth } from '../common/json-depth';
 import { AppConfigService } from '../config/app-config.service';
 import { NOTICE_SENDER } from '../delivery/delivery-notice.service';
@@ -18,6 +19,7 @@ export class MailboxesService {
     private readonly mailboxes: MailboxRepository,
     private readonly messageReader: MessagesService,
     private readonly config: AppConfigService,
+    private readonly clock: Clock,
   ) {}
 
   /** Registers (or reactivates) a mailbox and returns it with its new token. */
@@ -54,7 +56,7 @@ export class MailboxesService {
       name,
       metadata ?? null,
       tokenDigest(token),
-      Date.now(),
+      this.clock.now(),
     );
     if (!registered) throw new MailboxExistsError(name);
     return { mailbox: await this.get(name), token };
@@ -62,7 +64,8 @@ export class MailboxesService {
 
   async deactivate(nameArg: string): Promise<MailboxRecord> {
     const name = assertMailboxName(nameArg, 'name');
-    if (!(await this.mailboxes.deactivate(name, Date.now()))) throw new MailboxNotFoundError(name);
+    if (!(await this.mailboxes.deactivate(name, this.clock.now())))
+      throw new MailboxNotFoundError(name);
     return this.get(name);
   }
 

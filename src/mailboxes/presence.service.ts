@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { MailboxRepository } from './mailbox.repository';
 
 /** At most one lastSeenAt write per mailbox per instance in this many milliseconds. */
@@ -14,14 +15,18 @@ export class PresenceService {
   private readonly logger = new Logger(PresenceService.name);
   private readonly lastTouched = new Map<string, number>();
 
-  constructor(private readonly mailboxes: MailboxRepository) {}
+  constructor(
+    private readonly mailboxes: MailboxRepository,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Moves the mailbox's lastSeenAt to now, at most once a second per instance so that a busy
    * sender does not add a write to every send. Best effort: a failure is logged, never thrown,
    * since no send or read should fail for the sake of presence.
    */
-  seen(name: string, now = Date.now()): void {
+  seen(name: string): void {
+    const now = this.clock.now();
     const last = this.lastTouched.get(name);
     if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
     if (this.lastTouched.size >= MAX_REMEMBERED) this.lastTouched.clear();

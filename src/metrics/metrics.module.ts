@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { GraphqlTransportModule } from '../graphql/graphql-transport.module';
+import { MailboxStoreModule } from '../mailboxes/mailbox-store.module';
 import { RoutingModule } from '../routing/routing.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -11,7 +12,7 @@ import { StatisticsService } from './statistics.service';
 /** Counting (global, for every module that counts) and reporting: routerStatistics, /metrics. */
 @Global()
 @Module({
-  imports: [DeliveryModule, GraphqlTransportModule, RoutingModule],
+  imports: [DeliveryModule, GraphqlTransportModule, MailboxStoreModule, RoutingModule],
   controllers: [MetricsController],
   providers: [StatisticsService, RouterStatisticsService, RouterStatisticsResolver, MetricsService],
   exports: [StatisticsService],

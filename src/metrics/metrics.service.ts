@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Clock } from '../common/clock';
 import { GraphqlWsServer } from '../graphql/graphql-ws.server';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
@@ -45,13 +46,15 @@ export class MetricsService {
     private readonly jobs: JobRunner,
     breaker: RedisCircuitBreaker,
     router: MessageRouterService,
+    clock: Clock,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mailbox_' });
     // Every statistics gauge of one scrape reads the same snapshot: one Redis read per scrape.
     let snapshot: { at: number; value: Promise<RouterStatistics | null> } | null = null;
     const read = (): Promise<RouterStatistics | null> => {
-      if (!snapshot || Date.now() - snapshot.at > 500) {
-        snapshot = { at: Date.now(), value: this.statistics.read().catch(() => null) };
+      const now = clock.now();
+      if (!snapshot || now - snapshot.at > 500) {
+        snapshot = { at: now, value: this.statistics.read().catch(() => null) };
       }
       return snapshot.value;
     };

@@ -18,8 +18,6 @@ export const COUNTERS = [
   'messagesRetried',
   'routingErrors',
   'validationErrors',
-  // A gauge: deliveries created minus deliveries finished.
-  'activeConfirmations',
 ] as const;
 
 export type Counter = (typeof COUNTERS)[number];

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { Clock } from '../common/clock';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 
 interface JobState {
@@ -36,6 +37,7 @@ export class JobRunner implements OnModuleDestroy {
   constructor(
     private readonly scheduler: SchedulerRegistry,
     private readonly breaker: RedisCircuitBreaker,
+    private readonly clock: Clock,
   ) {}
 
   every(name: string, intervalMs: number, work: () => Promise<unknown>): void {
@@ -51,7 +53,7 @@ export class JobRunner implements OnModuleDestroy {
     const tick = (): void => {
       // Every loop works on Redis: while its circuit is open, a run would only wait and fail.
       if (state.running || this.stopping || !this.breaker.closed) return;
-      state.startedAt = Date.now();
+      state.startedAt = this.clock.now();
       state.running = work()
         .then(() => {
           state.lastError = null;
@@ -63,13 +65,14 @@ export class JobRunner implements OnModuleDestroy {
         .finally(() => {
           state.running = null;
           state.runs += 1;
-          state.lastFinishedAt = Date.now();
+          state.lastFinishedAt = this.clock.now();
         });
     };
     this.scheduler.addInterval(name, setInterval(tick, intervalMs));
   }
 
-  reports(now = Date.now()): JobReport[] {
+  reports(): JobReport[] {
+    const now = this.clock.now();
     return [...this.jobs].map(([name, state]) => {
       const stuckAfter = Math.max(STUCK_INTERVALS * state.intervalMs, 60_000);
       const stuck =

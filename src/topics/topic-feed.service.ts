@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { PushIterator } from '../graphql/push-iterator';
 import type { Message } from '../messages/message.model';
 import { fromPushPayload, isExpired, liveMessageModel } from '../messages/stored-message';
@@ -17,6 +18,7 @@ export class TopicFeedService {
   constructor(
     private readonly pubsub: RedisPubSubService,
     private readonly topics: TopicRepository,
+    private readonly clock: Clock,
   ) {}
 
   async open(pattern: string): Promise<AsyncIterableIterator<Message>> {
@@ -29,7 +31,11 @@ export class TopicFeedService {
         this.logger.error('unreadable push on the topic feed dropped');
         return;
       }
-      if (message.target !== null && matches(message.target) && !isExpired(message)) {
+      if (
+        message.target !== null &&
+        matches(message.target) &&
+        !isExpired(message, this.clock.now())
+      ) {
         iterator.push(liveMessageModel(message));
       }
     });

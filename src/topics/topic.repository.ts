@@ -3,6 +3,7 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { TopicEnqueueCode } from '../redis/script-codes';
 
 /** Owns `topic:{name}:*` and the topic feed channel. */
 @Injectable()
@@ -32,7 +33,7 @@ export class TopicRepository {
       createdAt,
       topic,
     );
-    if (added === -2) return null;
+    if (added === TopicEnqueueCode.Duplicate) return null;
     return this.topology.publish(this.keys.topicFeed(), payload);
   }
 

@@ -1,6 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { REDIS_COMMANDS } from '../../src/redis/redis.constants';
+import { ClockModule } from '../../src/common/clock.module';
 import { AppConfigModule } from '../../src/config/app-config.module';
 import { RedisModule } from '../../src/redis/redis.module';
 import { uniquePrefix } from './test-app';
@@ -18,6 +19,7 @@ export async function redisTestingModule(
     imports: [
       AppConfigModule.forRoot({ NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix }),
       RedisModule,
+      ClockModule,
     ],
     providers,
   }).compile();

@@ -12,8 +12,8 @@
 -- ARGV[6]  'PUBLISH', or 'SPUBLISH' for a shard channel on Cluster
 -- ARGV[7..] the wait in milliseconds after attempt 1, 2, ... (the retry policy's table)
 --
--- Returns {attempt number, next decision time, redrive time or 0} when recorded, {0, 0, 0}
--- otherwise.
+-- Returns {attempt number, next decision time, redrive time or 0} when recorded, otherwise
+-- {AttemptCode.NotClaimed, 0, 0}: AttemptCode (src/redis/script-codes.ts), NotClaimed = 0.
 local field = 'r:' .. ARGV[1]
 local raw = redis.call('HGET', KEYS[1], field)
 if not raw then

@@ -3,7 +3,8 @@
 -- KEYS[1]  mailbox:{name}:metadata
 -- ARGV[1]  now, epoch milliseconds
 --
--- Returns 1 when deactivated (or already inactive), 0 when the mailbox does not exist.
+-- Returns DeactivateCode (src/redis/script-codes.ts): 1 when deactivated (or already
+-- inactive), 0 when the mailbox does not exist.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end

@@ -8,7 +8,8 @@
 -- ARGV[2]  now, epoch milliseconds
 -- ARGV[3]  the record as JSON
 --
--- Returns 1 when filed, 0 when it was already there.
+-- Returns DeadLetterCode (src/redis/script-codes.ts): 1 when filed, 0 when it was already
+-- there.
 redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3]) == 0 then
   return 0

@@ -7,8 +7,8 @@
 -- ARGV[2]  score: the message's createdAt in epoch milliseconds
 -- ARGV[3]  the topic name
 --
--- Returns 1 when added; -2 when the message was already in the topic (a retried send), in
--- which case nothing is to be published again.
+-- Returns TopicEnqueueCode (src/redis/script-codes.ts): 1 when added; -2 when the message was
+-- already in the topic (a retried send), in which case nothing is to be published again.
 if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
   return -2
 end

@@ -5,7 +5,8 @@
 -- ARGV[1]  the limit per minute (the bucket's capacity)
 -- ARGV[2]  the cost of this operation
 --
--- Returns {1, 0} when allowed, {0, milliseconds until it would be} when not.
+-- Returns {RateLimitCode, wait}, RateLimitCode (src/redis/script-codes.ts): {1, 0} when
+-- allowed, {0, milliseconds until it would be} when not.
 local capacity = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local time = redis.call('TIME')

@@ -6,7 +6,8 @@
 -- ARGV[3]  metadata as JSON, or '' for none
 -- ARGV[4]  SHA-256 of the mailbox's new token (the token itself is never stored)
 --
--- Returns 1 when registered or reactivated, 0 when the mailbox already exists and is active.
+-- Returns RegisterCode (src/redis/script-codes.ts): 1 when registered or reactivated, 0 when
+-- the mailbox already exists and is active.
 local active = redis.call('HGET', KEYS[1], 'active')
 if active == '1' then
   return 0

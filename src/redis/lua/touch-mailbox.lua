@@ -3,7 +3,8 @@
 -- KEYS[1]  mailbox:{name}:metadata
 -- ARGV[1]  now, epoch milliseconds
 --
--- Returns 1 when recorded, 0 when the mailbox does not exist (no key is created).
+-- Returns TouchCode (src/redis/script-codes.ts): 1 when recorded, 0 when the mailbox does not
+-- exist (no key is created).
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end

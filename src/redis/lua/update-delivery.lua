@@ -16,9 +16,10 @@
 -- ARGV[7]  events channel (delivery_confirmation:{id}:events)
 -- ARGV[8]  'PUBLISH', or 'SPUBLISH' for a shard channel on Cluster
 --
--- Returns {changed (1 or 0), the recipient's state as JSON} or {0, false} for an unknown
--- recipient. An action that does not apply changes nothing and returns the current state,
--- which makes 'deliver' idempotent.
+-- Returns {DeliveryUpdateCode, the recipient's state as JSON}, DeliveryUpdateCode
+-- (src/redis/script-codes.ts): 1 changed, 0 unchanged; {0, false} for an unknown recipient.
+-- An action that does not apply changes nothing and returns the current state, which makes
+-- 'deliver' idempotent.
 local field = 'r:' .. ARGV[1]
 local raw = redis.call('HGET', KEYS[1], field)
 if not raw then

@@ -7,5 +7,5 @@
 -- KEYS  none
 -- ARGV  none
 --
--- Returns 1.
+-- Returns WriteProbeCode (src/redis/script-codes.ts): 1.
 return 1

@@ -1,0 +1,153 @@
+import { ManualClock } from '../common/clock';
+import type { AppConfigService } from '../config/app-config.service';
+import type { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { AddressingMode, MessagePriority } from '../messages/message.model';
+import type { MessageRepository } from '../messages/message.repository';
+import type { StoredMessage } from '../messages/stored-message';
+import type { Counter, StatisticsService } from '../metrics/statistics.service';
+import { SendEvents } from '../store/send-events';
+import { DeliveryStatus } from './delivery-confirmation.model';
+import type { DeliveryConfirmationRepository } from './delivery-confirmation.repository';
+import type { DeliveryNoticeService } from './delivery-notice.service';
+import { DeliveryNotFoundError } from './delivery.errors';
+import { DeliveryService } from './delivery.service';
+
+/** A stand-in that throws on any member it was not given, instead of returning undefined. */
+function strict<T>(members: Partial<T>): T {
+  return new Proxy(members, {
+    get(target, property) {
+      if (property in target) return (target as Record<string | symbol, unknown>)[property];
+      throw new Error(`unstubbed member ${String(property)}`);
+    },
+  }) as T;
+}
+
+const NOW = 1_700_000_000_000;
+const KEEP_MS = 3_600_000;
+const ID = '01JTESTMESSAGE000000000000';
+
+function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
+  return {
+    id: ID,
+    sender: 'alice',
+    mode: AddressingMode.BROADCAST,
+    target: null,
+    content: 'hello',
+    contentType: 'text/plain',
+    subject: null,
+    metadata: null,
+    priority: MessagePriority.HIGH,
+    createdAt: NOW - 1_000,
+    expiresAt: NOW + 60_000,
+    requireConfirmation: true,
+    correlationId: null,
+    replyTo: null,
+    threadId: null,
+    ...overrides,
+  };
+}
+
+const config = strict<AppConfigService>({
+  retry: {
+    maxRetries: 2,
+    baseDelaySeconds: 1,
+    maxDelaySeconds: 10,
+    exponentialBase: 2,
+    jitter: false,
+    checkIntervalMs: 1_000,
+  },
+  cleanup: { intervalMs: 60_000, confirmationTtlSeconds: KEEP_MS / 1000 },
+});
+
+function service(
+  confirmations: Partial<DeliveryConfirmationRepository>,
+  counted: Counter[] = [],
+): { delivery: DeliveryService; events: SendEvents } {
+  const events = new SendEvents();
+  const statistics = strict<StatisticsService>({
+    increment: (counter: Counter) => void counted.push(counter),
+  });
+  const delivery = new DeliveryService(
+    config,
+    strict<DeliveryConfirmationRepository>(confirmations),
+    strict<MessageRepository>({}),
+    strict<MailboxRepository>({}),
+    strict<DeliveryNoticeService>({}),
+    statistics,
+    events,
+    new ManualClock(NOW),
+  );
+  delivery.onModuleInit();
+  return { delivery, events };
+}
+
+describe(DeliveryService.name, () => {
+  describe('on what the store step announces', () => {
+    it("abandons a tracked delivery whose mailbox was gone, at the clock's time", async () => {
+      const abandon = jest.fn(() => Promise.resolve());
+      const { events } = service({ abandon });
+      await events.enqueued({ message: message(), mailbox: 'bob', kind: 'unreachable' });
+      expect(abandon).toHaveBeenCalledWith(
+        ID,
+        'bob',
+        MessagePriority.HIGH,
+        'the recipient mailbox is not active',
+        KEEP_MS,
+        NOW,
+      );
+    });
+
+    it('claims the first attempt of a tracked delivery that reached a subscriber', async () => {
+      const attempt = jest.fn(() =>
+        Promise.resolve({ attempt: 1, nextAt: NOW + 1_000, redrivenAt: 0 }),
+      );
+      const schedule = jest.fn(() => Promise.resolve());
+      const { events } = service({ attempt, schedule });
+      await events.enqueued({ message: message(), mailbox: 'bob', kind: 'enqueued', receivers: 1 });
+      expect(attempt).toHaveBeenCalledWith(ID, 'bob', 'first', 0, [1_000, 2_000, 4_000], NOW);
+      expect(schedule).toHaveBeenCalledWith(ID, 'bob', MessagePriority.HIGH, NOW + 1_000);
+    });
+
+    it('schedules only the expiry of a tracked delivery nobody was subscribed for', async () => {
+      const schedule = jest.fn(() => Promise.resolve());
+      const { events } = service({ schedule });
+      await events.enqueued({ message: message(), mailbox: 'bob', kind: 'enqueued', receivers: 0 });
+      expect(schedule).toHaveBeenCalledWith(ID, 'bob', MessagePriority.HIGH, NOW + 60_000);
+    });
+
+    it('leaves untracked messages alone', async () => {
+      // No repository member is stubbed: any call would reject the announcement.
+      const { events } = service({});
+      const untracked = message({ requireConfirmation: false });
+      await expect(
+        events.enqueued({ message: untracked, mailbox: 'bob', kind: 'enqueued', receivers: 1 }),
+      ).resolves.toBeUndefined();
+      await expect(
+        events.enqueued({ message: untracked, mailbox: 'bob', kind: 'unreachable' }),
+      ).resolves.toBeUndefined();
+    });
+  });
+
+  describe('confirm', () => {
+    const delivered = { status: DeliveryStatus.DELIVERED, n: 1, waiting: false, deliveredAt: NOW };
+
+    it('counts a delivery once, when this call confirmed it', async () => {
+      const counted: Counter[] = [];
+      const confirm = jest
+        .fn()
+        .mockResolvedValueOnce({ changed: true, state: delivered })
+        .mockResolvedValueOnce({ changed: false, state: delivered });
+      const { delivery } = service({ confirm }, counted);
+      const first = await delivery.confirm('bob', ID);
+      await delivery.confirm('bob', ID);
+      expect(confirm).toHaveBeenCalledWith(ID, 'bob', KEEP_MS, NOW);
+      expect(first).toMatchObject({ status: DeliveryStatus.DELIVERED, deliveredAt: new Date(NOW) });
+      expect(counted).toEqual(['messagesDelivered']);
+    });
+
+    it('refuses an unknown delivery', async () => {
+      const { delivery } = service({ confirm: () => Promise.resolve(null) });
+      await expect(delivery.confirm('bob', ID)).rejects.toBeInstanceOf(DeliveryNotFoundError);
+    });
+  });
+});
