@@ -1,9 +1,9 @@
 /**
  * c's baseline: the Redis writes of a DIRECT send, as one Lua script from a plain ioredis
- * client, `inFlight` at once. What the router does for a DIRECT message without
- * requireConfirmation and without ttlSeconds on standalone Redis
- * (src/redis/lua/store-and-enqueue.lua): HGET of the mailbox's active flag, EXISTS and HSET
- * of the message hash, ZADD NX to its messages zset, PUBLISH of the message as JSON to its
+ * client, `inFlight` at once. What the service's store step writes on standalone Redis for a
+ * DIRECT message without requireConfirmation and without ttlSeconds
+ * (src/redis/lua/store-and-enqueue.lua): EXISTS and HSET of the message hash, HGET of the
+ * mailbox's active flag, ZADD NX to its messages zset, PUBLISH of the message as JSON to its
  * feed. No confirmation: the router writes one only with requireConfirmation.
  *
  * A plain client with ioredis' defaults, as the service's command connection is configured

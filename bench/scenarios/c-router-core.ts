@@ -84,7 +84,7 @@ export const routerCore: Scenario = {
           perSecond(router.okInWindow, router.windowMs),
           'msg/s',
           { label: baseline, value: perSecond(lua.okInWindow, lua.windowMs) },
-          { on: 'ratio', op: '>=', value: 0.8 },
+          { on: 'ratio', op: '>=', value: 0.9 },
           { router, lua, routerCpuMs: routerRun.cpuMs, luaCpuMs: luaRun.cpuMs },
         ),
         figure(

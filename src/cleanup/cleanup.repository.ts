@@ -6,7 +6,12 @@ import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 
 /** How long a broadcast's recipient list outlives the message, for cleanup to read it. */
-const RECIPIENTS_GRACE_MS = 7 * 24 * 3600 * 1000;
+export const RECIPIENTS_GRACE_MS = 7 * 24 * 3600 * 1000;
+
+/** A message's entry in the expiry schedule: what cleanup needs to find its indexes. */
+export function expiryMember(message: Pick<StoredMessage, 'id' | 'mode' | 'target'>): string {
+  return `${message.id}|${message.mode}|${message.target ?? ''}`;
+}
 
 export interface ExpiredEntry {
   member: string;
@@ -16,8 +21,8 @@ export interface ExpiredEntry {
 }
 
 /**
- * Owns the expiry schedule and a broadcast's recipient list, and removes every trace of an
- * expired message from the indexes that hold it.
+ * Reads the expiry schedule and a broadcast's recipient list (the store step writes them with
+ * the message), and removes every trace of an expired message from the indexes that hold it.
  */
 @Injectable()
 export class CleanupRepository {
@@ -25,36 +30,6 @@ export class CleanupRepository {
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
   ) {}
-
-  /** Notes an expiring message, and for a broadcast where it went, for cleanup to find. */
-  async trackExpiry(message: StoredMessage, recipients: string[]): Promise<void> {
-    if (message.expiresAt === null) return;
-    const writes: Array<Promise<unknown>> = [
-      this.redis.zadd(
-        this.keys.expirySchedule(),
-        String(message.expiresAt),
-        `${message.id}|${message.mode}|${message.target ?? ''}`,
-      ),
-    ];
-    if (message.mode === AddressingMode.BROADCAST && recipients.length > 0) {
-      const key = this.keys.messageRecipients(message.id);
-      writes.push(
-        this.redis
-          .sadd(key, ...recipients)
-          .then(() => this.redis.pexpireat(key, message.expiresAt! + RECIPIENTS_GRACE_MS)),
-      );
-    }
-    await Promise.all(writes);
-  }
-
-  /** Takes a message that was refused after it was stored off the expiry schedule. */
-  async untrackExpiry(message: StoredMessage): Promise<void> {
-    if (message.expiresAt === null) return;
-    await this.redis.zrem(
-      this.keys.expirySchedule(),
-      `${message.id}|${message.mode}|${message.target ?? ''}`,
-    );
-  }
 
   async due(now: number, limit: number): Promise<ExpiredEntry[]> {
     const members = await this.redis.zrange(

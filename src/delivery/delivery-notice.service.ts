@@ -1,9 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { MailboxRepository } from '../mailboxes/mailbox.repository';
-import { MessageRepository } from '../messages/message.repository';
 import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
-import { toPushPayload, type StoredMessage } from '../messages/stored-message';
+import type { StoredMessage } from '../messages/stored-message';
+import { MessageStore } from '../store/message-store';
 
 /** The sender name of the service's own notices; no mailbox may be registered under it. */
 export const NOTICE_SENDER = 'mailbox-router';
@@ -25,10 +24,7 @@ export interface DeliveryNotice {
 export class DeliveryNoticeService {
   private readonly logger = new Logger(DeliveryNoticeService.name);
 
-  constructor(
-    private readonly messages: MessageRepository,
-    private readonly mailboxes: MailboxRepository,
-  ) {}
+  constructor(private readonly store: MessageStore) {}
 
   async tell(sender: string, notice: DeliveryNotice): Promise<void> {
     const id = newMessageId();
@@ -49,16 +45,12 @@ export class DeliveryNoticeService {
       replyTo: null,
       threadId: null,
     };
-    await this.messages.store(message);
-    const outcome = await this.mailboxes.enqueue(
-      sender,
-      id,
-      message.createdAt,
-      toPushPayload(message),
-      false,
-    );
-    if (outcome.kind === 'missing') {
-      await this.messages.remove(id);
+    const {
+      outcomes: [settled],
+    } = await this.store.deliver(message, [sender]);
+    if (settled.status === 'rejected') throw settled.reason;
+    if (settled.value.kind === 'missing') {
+      await this.store.erase(message);
       this.logger.debug(
         `${notice.type} notice for ${notice.messageId} dropped: sender ${sender} has no active mailbox`,
       );

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { mayActFor, type Principal } from '../auth/principal';
+import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MessageRepository } from '../messages/message.repository';
@@ -8,6 +9,7 @@ import { isExpired, toPushPayload, type StoredMessage } from '../messages/stored
 import { StatisticsService } from '../metrics/statistics.service';
 import { retryDelayTableMs, maxAttempts, type RetryPolicy } from '../retry/retry-policy';
 import { assertMailboxName } from '../routing/address';
+import { SendEvents } from '../store/send-events';
 import {
   DeliveryStatus,
   type DeadLetter,
@@ -38,14 +40,17 @@ function pushPayload(
 const CLAIM_BATCH = 200;
 /** Pending messages pushed at once when a subscriber arrives. */
 const ARRIVAL_BATCH = 1_000;
+const UNREACHABLE = 'the recipient mailbox is not active';
 
 /**
  * Delivery confirmation, retries, dead letters and expiry (the seed's DeliveryConfirmation
  * and the router's retry logic). Every push of a tracked delivery is first claimed by a
  * script on the confirmation, so that several instances never push the same attempt twice.
+ * This service decides (policy, statistics, notices, who may act); each transition's writes
+ * and their order belong to DeliveryConfirmationRepository.
  */
 @Injectable()
-export class DeliveryService {
+export class DeliveryService implements OnModuleInit {
   private readonly logger = new Logger(DeliveryService.name);
 
   constructor(
@@ -55,7 +60,23 @@ export class DeliveryService {
     private readonly mailboxes: MailboxRepository,
     private readonly notices: DeliveryNoticeService,
     private readonly statistics: StatisticsService,
+    private readonly events: SendEvents,
+    private readonly clock: Clock,
   ) {}
+
+  /** Tracked deliveries start from what the store step announces it stored. */
+  onModuleInit(): void {
+    this.events.onEnqueued(async (event) => {
+      if (!event.message.requireConfirmation) return;
+      switch (event.kind) {
+        case 'enqueued':
+          return this.afterEnqueue(event.message, event.mailbox, event.receivers);
+        case 'unreachable':
+          // Deactivated between the recipient list's read and the enqueue: nothing will confirm.
+          return this.abandon(event.message, event.mailbox, UNREACHABLE);
+      }
+    });
+  }
 
   private get policy(): RetryPolicy {
     const retry = this.config.retry;
@@ -70,19 +91,6 @@ export class DeliveryService {
 
   private get keepFinishedMs(): number {
     return Math.round(this.config.cleanup.confirmationTtlSeconds * 1000);
-  }
-
-  /** Creates the PENDING confirmations of a message before it is routed to `recipients`. */
-  async track(message: StoredMessage, recipients: string[]): Promise<void> {
-    const created = await this.confirmations.create(
-      message.id,
-      message.sender,
-      message.priority,
-      message.expiresAt,
-      recipients,
-      Date.now(),
-    );
-    this.statistics.increment('activeConfirmations', created);
   }
 
   /**
@@ -101,7 +109,7 @@ export class DeliveryService {
       'first',
       0,
       waits,
-      Date.now(),
+      this.clock.now(),
     );
     if (!claimed) return null;
     await this.confirmations.schedule(
@@ -117,7 +125,7 @@ export class DeliveryService {
    * After a tracked message was put in `mailbox`: when the push reached a live subscriber it
    * was the first attempt; otherwise the delivery waits for a subscriber (and for its expiry).
    */
-  async afterEnqueue(message: StoredMessage, mailbox: string, receivers: number): Promise<void> {
+  private async afterEnqueue(message: StoredMessage, mailbox: string, receivers: number): Promise<void> {
     if (receivers > 0 && (await this.claimWaiting(message, mailbox)) !== null) return;
     await this.scheduleExpiry(message, mailbox);
   }
@@ -154,7 +162,7 @@ export class DeliveryService {
   }
 
   private async pushWaiting(mailbox: string, messageId: string): Promise<void> {
-    const message = await this.messages.find(messageId);
+    const message = await this.messages.find(messageId, this.clock.now());
     if (!message) return; // expired or gone: the retry or cleanup loop settles it
     const claimed = await this.claimWaiting(message, mailbox);
     if (claimed === null) return;
@@ -173,31 +181,18 @@ export class DeliveryService {
     }
   }
 
-  /** Removes the confirmations of a message that was refused after they were written. */
-  async forget(message: StoredMessage): Promise<void> {
-    const record = await this.confirmations.find(message.id);
-    if (!record) return;
-    await this.confirmations.remove(message.id);
-    const open = [...record.recipients.values()].filter(
-      (state) => state.status === DeliveryStatus.PENDING,
-    ).length;
-    this.statistics.increment('activeConfirmations', -open);
-  }
 
   /** Settles a delivery that can never happen (its mailbox went away during the send). */
   async abandon(message: StoredMessage, mailbox: string, reason: string): Promise<void> {
     try {
-      const failed = await this.confirmations.update(
+      await this.confirmations.abandon(
         message.id,
         mailbox,
-        'fail',
-        this.keepFinishedMs,
-        Date.now(),
-        0,
+        message.priority,
         reason,
+        this.keepFinishedMs,
+        this.clock.now(),
       );
-      if (failed?.changed) this.statistics.increment('activeConfirmations', -1);
-      await this.confirmations.unschedule(message.id, mailbox, message.priority);
     } catch (error) {
       this.logger.warn(
         `delivery ${message.id} to ${mailbox} not abandoned: ${(error as Error).message}`,
@@ -209,23 +204,14 @@ export class DeliveryService {
   async confirm(mailboxArg: string, messageIdArg: string): Promise<DeliveryConfirmation> {
     const mailbox = assertMailboxName(mailboxArg, 'mailbox');
     const messageId = assertMessageId(messageIdArg, 'messageId');
-    const result = await this.confirmations.update(
+    const result = await this.confirmations.confirm(
       messageId,
       mailbox,
-      'deliver',
       this.keepFinishedMs,
-      Date.now(),
+      this.clock.now(),
     );
     if (!result) throw new DeliveryNotFoundError(messageId, mailbox);
-    if (result.changed) {
-      this.statistics.increment('messagesDelivered');
-      this.statistics.increment('activeConfirmations', -1);
-      const record = await this.confirmations.find(messageId);
-      await Promise.all([
-        this.confirmations.unschedule(messageId, mailbox, record?.priority ?? 'NORMAL'),
-        this.confirmations.removePending(mailbox, messageId),
-      ]);
-    }
+    if (result.changed) this.statistics.increment('messagesDelivered');
     return toConfirmationModel(messageId, mailbox, result.state);
   }
 
@@ -246,7 +232,10 @@ export class DeliveryService {
   async deadLetters(mailboxArg: string | null, first: number): Promise<DeadLetter[]> {
     const mailbox = mailboxArg === null ? null : assertMailboxName(mailboxArg, 'mailbox');
     const records = await this.confirmations.deadLetters(mailbox, first);
-    const messages = await this.messages.findMany(records.map((record) => record.messageId));
+    const messages = await this.messages.findMany(
+      records.map((record) => record.messageId),
+      this.clock.now(),
+    );
     const byId = new Map(messages.map((message) => [message.id, message]));
     return records
       .filter((record) => byId.has(record.messageId))
@@ -264,19 +253,16 @@ export class DeliveryService {
     const mailbox = assertMailboxName(mailboxArg, 'mailbox');
     const messageId = assertMessageId(messageIdArg, 'messageId');
     const letter = await this.confirmations.findDeadLetter(mailbox, messageId);
-    const message = await this.messages.find(messageId);
+    const message = await this.messages.find(messageId, this.clock.now());
     if (!letter || !message) throw new NotDeadLetteredError(messageId, mailbox);
-    const result = await this.confirmations.update(
+    const result = await this.confirmations.redrive(
       messageId,
       mailbox,
-      'redrive',
+      message.createdAt,
       this.keepFinishedMs,
-      Date.now(),
+      this.clock.now(),
     );
     if (!result) throw new NotDeadLetteredError(messageId, mailbox);
-    if (result.changed) this.statistics.increment('activeConfirmations');
-    await this.confirmations.addPending(mailbox, messageId, message.createdAt);
-    await this.confirmations.removeDeadLetter(mailbox, messageId);
     const [online] = await this.mailboxes.online([mailbox]);
     if (online) await this.pushWaiting(mailbox, messageId);
     else await this.scheduleExpiry(message, mailbox);
@@ -290,7 +276,7 @@ export class DeliveryService {
    * dead-lettered, the rest are pushed again if a subscriber is live, else wait for one.
    * Returns how many were handled.
    */
-  async processDue(now = Date.now()): Promise<number> {
+  async processDue(now = this.clock.now()): Promise<number> {
     let handled = 0;
     for (;;) {
       const lease = this.config.resilience.retryLeaseMs;
@@ -318,8 +304,9 @@ export class DeliveryService {
       await this.confirmations.unschedule(messageId, mailbox, priority);
       return;
     }
-    const message = await this.messages.find(messageId);
-    if (!message || isExpired(message)) {
+    const now = this.clock.now();
+    const message = await this.messages.find(messageId, now);
+    if (!message || isExpired(message, now)) {
       await this.expire(messageId, mailbox, record.sender, record.priority, state);
       return;
     }
@@ -330,19 +317,15 @@ export class DeliveryService {
     }
     const [online] = await this.mailboxes.online([mailbox]);
     if (!online) {
-      const waiting = await this.confirmations.update(
+      await this.confirmations.waitForSubscriber(
         messageId,
         mailbox,
-        'wait',
-        this.keepFinishedMs,
-        Date.now(),
+        priority,
         state.n,
+        message.expiresAt,
+        this.keepFinishedMs,
+        this.clock.now(),
       );
-      if (waiting?.changed || state.waiting) {
-        if (message.expiresAt !== null)
-          await this.confirmations.schedule(messageId, mailbox, priority, message.expiresAt);
-        else await this.confirmations.unschedule(messageId, mailbox, priority);
-      }
       return;
     }
     const mode = state.waiting ? 'first' : 'retry';
@@ -352,7 +335,7 @@ export class DeliveryService {
       mode,
       state.n,
       retryDelayTableMs(policy),
-      Date.now(),
+      this.clock.now(),
     );
     if (!claimed) return; // someone else moved it on; their schedule entry stands
     this.statistics.increment('messagesRetried');
@@ -371,27 +354,20 @@ export class DeliveryService {
     state: RecipientState,
     reason: string,
   ): Promise<void> {
-    const failed = await this.confirmations.update(
-      message.id,
-      mailbox,
-      'fail',
-      this.keepFinishedMs,
-      Date.now(),
-      state.n,
-      reason,
-    );
-    if (!failed?.changed) return;
-    this.statistics.increment('messagesFailed');
-    this.statistics.increment('activeConfirmations', -1);
     const record: DeadLetterRecord = {
       messageId: message.id,
       mailbox,
       reason,
       attempts: state.n,
-      deadLetteredAt: Date.now(),
+      deadLetteredAt: this.clock.now(),
     };
-    await this.confirmations.deadLetter(record);
-    await this.confirmations.unschedule(message.id, mailbox, message.priority);
+    const failed = await this.confirmations.failAndDeadLetter(
+      record,
+      message.priority,
+      this.keepFinishedMs,
+    );
+    if (!failed) return;
+    this.statistics.increment('messagesFailed');
     await this.notices.tell(message.sender, {
       type: 'delivery.failed',
       messageId: message.id,
@@ -410,21 +386,15 @@ export class DeliveryService {
     state: RecipientState,
   ): Promise<void> {
     const reason = 'the message expired before it was confirmed';
-    const expired = await this.confirmations.update(
+    const expired = await this.confirmations.expire(
       messageId,
       mailbox,
-      'expire',
-      this.keepFinishedMs,
-      Date.now(),
-      null,
+      priority,
       reason,
+      this.keepFinishedMs,
+      this.clock.now(),
     );
-    await Promise.all([
-      this.confirmations.unschedule(messageId, mailbox, priority),
-      this.confirmations.removePending(mailbox, messageId),
-    ]);
-    if (!expired?.changed) return;
-    this.statistics.increment('activeConfirmations', -1);
+    if (!expired) return;
     await this.notices.tell(sender, {
       type: 'delivery.expired',
       messageId,

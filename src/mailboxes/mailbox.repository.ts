@@ -2,9 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
-import { BulkScript, type ScriptedClient } from '../redis/redis-scripts';
-import { ScriptBatch } from '../redis/script-batch';
-import { toHashFields, type StoredMessage } from '../messages/stored-message';
+import type { ScriptedClient } from '../redis/redis-scripts';
+import { EnqueueCode } from '../redis/script-codes';
 import { readStoredJson } from '../common/stored-json';
 
 export interface MailboxRecord {
@@ -18,20 +17,8 @@ export interface MailboxRecord {
 /** What happened when a message was put in a mailbox. */
 export type EnqueueOutcome =
   | { kind: 'delivered'; receivers: number }
-  // alreadyStored: (storeAndEnqueue) the message hash was there before this call.
-  | { kind: 'missing'; alreadyStored?: boolean }
+  | { kind: 'missing' }
   | { kind: 'duplicate' };
-
-/** A DIRECT send whose message and mailbox share a node (see storeAndEnqueue). */
-interface OneStepSend {
-  name: string;
-  message: StoredMessage;
-}
-
-/** Sends per script call: a sendMessages batch at most, and a bound on one call's length. */
-const ONE_STEP_BATCH = 100;
-/** Four keys per message and the arguments of each, as the script's header lists them. */
-const STORE_AND_ENQUEUE = new BulkScript('store-and-enqueue.lua');
 
 function toRecord(hash: Record<string, string>): MailboxRecord | null {
   if (!hash.name) return null;
@@ -51,12 +38,6 @@ function toRecord(hash: Record<string, string>): MailboxRecord | null {
  */
 @Injectable()
 export class MailboxRepository {
-  /** The one-step sends of one event-loop turn, written by a few script calls (ScriptBatch). */
-  private readonly oneStep = new ScriptBatch<OneStepSend, number>(
-    (sends) => this.storeAndEnqueueAll(sends),
-    ONE_STEP_BATCH,
-  );
-
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
@@ -131,48 +112,9 @@ export class MailboxRepository {
       requiresConfirmation ? '1' : '0',
       this.topology.publishCommand(this.keys.mailboxFeed(name)),
     );
-    if (result === -1) return { kind: 'missing' };
-    if (result === -2) return { kind: 'duplicate' };
+    if (result === EnqueueCode.Missing) return { kind: 'missing' };
+    if (result === EnqueueCode.Duplicate) return { kind: 'duplicate' };
     return { kind: 'delivered', receivers: result };
-  }
-
-  /**
-   * Stores the message and adds it to the mailbox, pushing it, in one script: only where the
-   * message's keys and the mailbox's live on one node (standalone Redis, Sentinel). Nothing
-   * is written for a missing mailbox. The push (toPushPayload's form) is built by the script,
-   * and only when the feed has a subscriber. The calls of one event-loop turn share a few
-   * script calls.
-   */
-  async storeAndEnqueue(name: string, message: StoredMessage): Promise<EnqueueOutcome> {
-    const result = await this.oneStep.add({ name, message });
-    if (result === -1 || result === -3) return { kind: 'missing', alreadyStored: result === -3 };
-    if (result === -2) return { kind: 'duplicate' };
-    return { kind: 'delivered', receivers: result };
-  }
-
-  private async storeAndEnqueueAll(sends: OneStepSend[]): Promise<number[]> {
-    const keys: string[] = [];
-    const args: string[] = ['PUBLISH'];
-    for (const { name, message } of sends) {
-      keys.push(
-        this.keys.message(message.id),
-        this.keys.mailboxMetadata(name),
-        this.keys.mailboxMessages(name),
-        this.keys.mailboxPending(name),
-      );
-      const fields = toHashFields(message);
-      args.push(
-        message.expiresAt === null ? '' : String(message.expiresAt),
-        message.id,
-        String(message.createdAt),
-        this.keys.mailboxFeed(name),
-        message.requireConfirmation ? '1' : '0',
-        String(fields.length),
-      );
-      for (const field of fields) args.push(field);
-    }
-    for (const arg of args) keys.push(arg);
-    return (await STORE_AND_ENQUEUE.run(this.redis, sends.length * 4, keys)) as number[];
   }
 
   /** Records that the owner was seen; does nothing for an unknown mailbox. */

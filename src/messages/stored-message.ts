@@ -93,9 +93,10 @@ export function fromHash(hash: Record<string, string>): StoredMessage | null {
 export type PushedMessage = StoredMessage & { deliveryAttempt?: number; redrivenAt?: number };
 
 /**
- * The JSON a mailbox feed carries: the entries of the message's hash (toHashFields), then,
- * for a tracked delivery, `deliveryAttempt` and, after a redrive, `redrivenAt`. The same form
- * as the stored hash, so that store-and-enqueue.lua builds it in Redis from what it stores.
+ * The JSON every feed (mailbox and topic) carries: the entries of the message's hash
+ * (toHashFields), then, for a tracked delivery, `deliveryAttempt` and, after a redrive,
+ * `redrivenAt`. The stored hash's own form, so that one reader serves pushes and stored
+ * messages alike.
  */
 export function toPushPayload(
   message: StoredMessage,
@@ -110,28 +111,11 @@ export function toPushPayload(
 
 const pushedMessages = new WeakMap<object, PushedMessage | null>();
 
-/** The message object itself: how pushes were written before toPushPayload's form. */
-function isPushedObject(payload: unknown): payload is PushedMessage {
-  const message = payload as Partial<StoredMessage> | null;
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    !Array.isArray(message) &&
-    typeof message.id === 'string' &&
-    typeof message.sender === 'string' &&
-    typeof message.content === 'string' &&
-    typeof message.createdAt === 'number'
-  );
-}
-
 /**
  * Reads a parsed push payload; null for anything unreadable. One message per payload: every
- * feed given the same parsed payload gets the same object (see liveMessageModel). A push in
- * the earlier form, the message object itself, is read too, so that instances of the
- * previous version can publish to this one during a rolling upgrade.
+ * feed given the same parsed payload gets the same object (see liveMessageModel).
  */
 export function fromPushPayload(payload: unknown): PushedMessage | null {
-  if (isPushedObject(payload)) return payload;
   if (!Array.isArray(payload)) return null;
   const known = pushedMessages.get(payload);
   if (known !== undefined) return known;
@@ -150,7 +134,7 @@ export function fromPushPayload(payload: unknown): PushedMessage | null {
   return pushed;
 }
 
-export function isExpired(message: Pick<StoredMessage, 'expiresAt'>, now = Date.now()): boolean {
+export function isExpired(message: Pick<StoredMessage, 'expiresAt'>, now: number): boolean {
   return message.expiresAt !== null && message.expiresAt <= now;
 }
 

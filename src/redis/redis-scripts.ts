@@ -1,22 +1,23 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, type Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { PublishCommand } from './redis-topology.service';
 
 /**
  * The Lua scripts of src/redis/lua, registered once per connection with `defineCommand`.
  * Each script's header lists its KEYS, ARGV and return value; the signatures below follow it.
+ * A line `--- @include "lib/<file>.lua"` is replaced by that file, once per script, so that
+ * scripts share functions instead of copies of them.
  */
 const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
-  storeMessage: { file: 'store-message.lua', keys: 1 },
+  storeMessage: { file: 'store-message.lua', keys: 3 },
+  storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
   deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
   pageIds: { file: 'page-ids.lua', keys: 1 },
   touchMailbox: { file: 'touch-mailbox.lua', keys: 1 },
-  createConfirmation: { file: 'create-confirmation.lua', keys: 1 },
   attemptDelivery: { file: 'attempt-delivery.lua', keys: 1 },
   updateDelivery: { file: 'update-delivery.lua', keys: 1 },
   claimDue: { file: 'claim-due.lua', keys: 4 },
@@ -30,7 +31,19 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
 type Arg = string | number;
 
 export interface MailboxScripts {
-  storeMessage(messageKey: string, expireAtMs: string, ...fields: string[]): Promise<number>;
+  storeMessage(
+    messageKey: string,
+    confirmationKey: string,
+    recipientsKey: string,
+    expireAtMs: string,
+    now: Arg,
+    requiresConfirmation: '0' | '1',
+    recipientsUntilMs: string,
+    recipientCount: Arg,
+    ...recipientsThenFields: string[]
+  ): Promise<number>;
+  /** Six keys per send, then the arguments store-and-enqueue.lua's header lists. */
+  storeAndEnqueue(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number[]>;
   enqueueMailbox(
     metadataKey: string,
     messagesKey: string,
@@ -59,15 +72,6 @@ export interface MailboxScripts {
   deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
   pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
   touchMailbox(metadataKey: string, now: Arg): Promise<number>;
-  createConfirmation(
-    confirmationKey: string,
-    messageId: string,
-    sender: string,
-    priority: string,
-    expiresAt: string,
-    now: Arg,
-    ...recipients: string[]
-  ): Promise<number>;
   attemptDelivery(
     confirmationKey: string,
     mailbox: string,
@@ -122,58 +126,24 @@ export type ScriptedClient = (Redis | Cluster) & MailboxScripts & AuthScripts & 
 
 const luaDirectory = join(__dirname, 'lua');
 
+const INCLUDE = /^--- @include "([^"]+)"$/gm;
+
+/** A script's text with its includes in place. */
+export function scriptSource(file: string, included = new Set<string>()): string {
+  const text = readFileSync(join(luaDirectory, file), 'utf8');
+  return text.replace(INCLUDE, (_line, name: string) => {
+    if (included.has(name)) return '';
+    included.add(name);
+    return scriptSource(name, included);
+  });
+}
+
 export function defineScripts(client: Redis | Cluster): ScriptedClient {
   for (const [name, script] of Object.entries(SCRIPTS)) {
     client.defineCommand(name, {
       numberOfKeys: script.keys,
-      lua: readFileSync(join(luaDirectory, script.file), 'utf8'),
+      lua: scriptSource(script.file, new Set()),
     });
   }
   return client as ScriptedClient;
-}
-
-/**
- * A script for calls with hundreds of arguments, all strings already (store-and-enqueue.lua
- * with a turn's sends). A defined command costs ioredis per argument: it spreads them twice
- * and copies them once more with Array.prototype.flat (about 130 ns an argument here), which
- * took half of building such a command. This one hands the argument list to the command as
- * it is. EVALSHA, then EVAL when Redis answers NOSCRIPT (its script cache is empty after a
- * restart or a failover); EVAL loads the script for the calls after it.
- */
-export class BulkScript {
-  readonly sha: string;
-  readonly lua: string;
-
-  constructor(file: string) {
-    this.lua = readFileSync(join(luaDirectory, file), 'utf8');
-    this.sha = createHash('sha1').update(this.lua).digest('hex');
-  }
-
-  async run(
-    client: Redis | Cluster,
-    numberOfKeys: number,
-    keysAndArgs: string[],
-  ): Promise<unknown> {
-    try {
-      return await client.sendCommand(this.command('evalsha', this.sha, numberOfKeys, keysAndArgs));
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      return client.sendCommand(this.command('eval', this.lua, numberOfKeys, keysAndArgs));
-    }
-  }
-
-  private command(
-    name: 'evalsha' | 'eval',
-    script: string,
-    numberOfKeys: number,
-    keysAndArgs: string[],
-  ): Command {
-    const args = new Array<string>(keysAndArgs.length + 2);
-    args[0] = script;
-    args[1] = String(numberOfKeys);
-    for (let i = 0; i < keysAndArgs.length; i++) args[i + 2] = keysAndArgs[i];
-    const command = new Command(name, []);
-    command.args = args;
-    return command;
-  }
 }

@@ -16,7 +16,7 @@ const MIN_RUN_ITEMS = 16;
  * longer than the end of its turn.
  *
  * Why not one run for the whole turn: with a single call in flight Redis and the service
- * take turns, each idle while the other works (router core throughput halved). Up to
+ * take turns, each idle while the other works. Up to
  * RUNS_PER_TURN runs of at least MIN_RUN_ITEMS (and at most `maxItems`) let Redis execute
  * one while the service writes the next and reads the answers of the one before.
  */

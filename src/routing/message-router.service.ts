@@ -1,8 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/app-error';
-import { CleanupRepository } from '../cleanup/cleanup.repository';
+import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
-import { DeliveryService } from '../delivery/delivery.service';
 import { StatisticsService } from '../metrics/statistics.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
@@ -18,6 +17,7 @@ import {
 } from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
 import { toPushPayload, type StoredMessage } from '../messages/stored-message';
+import { MessageStore } from '../store/message-store';
 import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
@@ -80,15 +80,15 @@ export class MessageRouterService implements OnModuleInit {
   constructor(
     private readonly config: AppConfigService,
     private readonly messages: MessageRepository,
+    private readonly store: MessageStore,
     private readonly mailboxes: MailboxRepository,
     private readonly topics: TopicRepository,
     private readonly idempotency: IdempotencyRepository,
     private readonly presence: PresenceService,
-    private readonly delivery: DeliveryService,
-    private readonly cleanup: CleanupRepository,
     private readonly statistics: StatisticsService,
     private readonly outage: OutageQueueService,
     private readonly topology: RedisTopology,
+    private readonly clock: Clock,
   ) {}
 
   /** Sends accepted during a Redis outage and not yet in Redis (for metrics and health). */
@@ -141,8 +141,7 @@ export class MessageRouterService implements OnModuleInit {
       }
       // Refused writes wrote nothing in the step that failed (Redis refuses a script at its
       // first write), so only this send's earlier steps are undone. Any other refusal may
-      // have failed a script half-way, in a call shared with other sends (script-batch.ts),
-      // some of them stored and pushed already: nothing is removed on a guess.
+      // have failed a script half-way, after its push: nothing is removed on a guess.
       if (kind === 'permanent' && refusesWrites(error)) await this.discard(message);
       throw error;
     }
@@ -154,20 +153,16 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   /**
-   * Removes what a refused send may have written under its id (a confirmation, an expiry
-   * entry, the message), best effort: deletes still work on a Redis that is out of memory.
-   * The id is the send's own and was never acknowledged as stored, so nothing else refers to
-   * it; a repeat of an earlier send wrote under the earlier id, which is left alone.
+   * Removes what a refused send may have written under its id, best effort: deletes still
+   * work on a Redis that is out of memory. A repeat of an earlier send wrote under the
+   * earlier id, which is left alone.
    */
   private async discard(message: StoredMessage): Promise<void> {
-    const removals = await Promise.allSettled([
-      this.messages.remove(message.id),
-      message.requireConfirmation ? this.delivery.forget(message) : undefined,
-      this.cleanup.untrackExpiry(message),
-    ]);
-    const failed = removals.find((removal) => removal.status === 'rejected');
-    if (failed)
-      this.logger.debug(`refused send ${message.id} not cleaned up: ${String(failed.reason)}`);
+    try {
+      await this.store.erase(message);
+    } catch (error) {
+      this.logger.debug(`refused send ${message.id} not cleaned up: ${String(error)}`);
+    }
   }
 
   /**
@@ -233,117 +228,35 @@ export class MessageRouterService implements OnModuleInit {
       case AddressingMode.BROADCAST:
         return this.routeBroadcast(message);
       case AddressingMode.TOPIC:
-        await this.store(message, []);
-        return this.routeTopic(message, JSON.stringify(message));
+        await this.store.deliver(message, []);
+        return this.routeTopic(message);
     }
-  }
-
-  /**
-   * The writes before any index entry or push: the message, its confirmations (for tracked
-   * DIRECT and BROADCAST messages) and its place in the expiry schedule. Returns whether this
-   * call wrote the message (false for a retried send).
-   */
-  private async store(message: StoredMessage, recipients: string[]): Promise<boolean> {
-    const tracked = message.requireConfirmation && message.mode !== AddressingMode.TOPIC;
-    const [written] = await Promise.all([
-      this.messages.store(message),
-      tracked ? this.delivery.track(message, recipients) : undefined,
-      this.cleanup.trackExpiry(message, recipients),
-    ]);
-    return written;
-  }
-
-  /** What the feed gets: the message, and for a tracked one the number of this first push. */
-  private payload(message: StoredMessage): string {
-    return toPushPayload(message, message.requireConfirmation ? 1 : undefined);
-  }
-
-  private async enqueue(
-    message: StoredMessage,
-    mailbox: string,
-    payload: string,
-  ): Promise<EnqueueOutcome> {
-    const outcome = await this.mailboxes.enqueue(
-      mailbox,
-      message.id,
-      message.createdAt,
-      payload,
-      message.requireConfirmation,
-    );
-    if (message.requireConfirmation && outcome.kind === 'delivered') {
-      await this.delivery.afterEnqueue(message, mailbox, outcome.receivers);
-    }
-    return outcome;
   }
 
   private async routeDirect(message: StoredMessage): Promise<RouteResult> {
-    if (this.topology.mode !== 'cluster') return this.routeDirectInOneStep(message);
     const target = message.target as string;
-    const written = await this.store(message, [target]);
-    const outcome = await this.enqueue(message, target, this.payload(message));
-    if (outcome.kind === 'missing') {
-      // Checking the target inside the enqueue script saves a round trip on every send; the
-      // price is removing what this call wrote when the target turns out to be missing.
-      if (written) {
-        await Promise.all([
-          this.messages.remove(message.id),
-          message.requireConfirmation ? this.delivery.forget(message) : undefined,
-          this.cleanup.untrackExpiry(message),
-        ]);
-      }
+    const {
+      own,
+      outcomes: [settled],
+    } = await this.store.deliver(message, [target]);
+    if (settled.status === 'rejected') throw settled.reason;
+    if (settled.value.kind === 'missing') {
+      // The enqueue step checks the target, which saves a round trip on every send; the
+      // price is erasing what this call wrote when the target turns out to be missing.
+      if (own) await this.store.erase(message);
       throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
-    return result(message.id, this.liveStatus([outcome]), 1);
-  }
-
-  /**
-   * DIRECT where the message and the mailbox share a node: the confirmation and the expiry
-   * entry first (nothing to write for a plain message), then the message, the index entry
-   * and the push in one script, one round trip instead of two. Same outcomes as above.
-   */
-  private async routeDirectInOneStep(message: StoredMessage): Promise<RouteResult> {
-    const target = message.target as string;
-    const tracked = message.requireConfirmation;
-    if (tracked || message.expiresAt !== null) {
-      await Promise.all([
-        tracked ? this.delivery.track(message, [target]) : undefined,
-        this.cleanup.trackExpiry(message, [target]),
-      ]);
-    }
-    const outcome = await this.mailboxes.storeAndEnqueue(target, message);
-    if (outcome.kind === 'missing') {
-      if (!outcome.alreadyStored) {
-        await Promise.all([
-          tracked ? this.delivery.forget(message) : undefined,
-          this.cleanup.untrackExpiry(message),
-        ]);
-      }
-      throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
-    }
-    if (tracked && outcome.kind === 'delivered')
-      await this.delivery.afterEnqueue(message, target, outcome.receivers);
-    return result(message.id, this.liveStatus([outcome]), 1);
+    return result(message.id, this.liveStatus([settled.value]), 1);
   }
 
   private async routeBroadcast(message: StoredMessage): Promise<RouteResult> {
     const names = (await this.mailboxes.activeNames()).filter((name) => name !== message.sender);
-    await this.store(message, names);
-    const payload = this.payload(message);
-    const settled = await Promise.allSettled(
-      names.map((name) => this.enqueue(message, name, payload)),
-    );
+    const { outcomes: settled } = await this.store.deliver(message, names);
     const outcomes: EnqueueOutcome[] = [];
     const failures: string[] = [];
     settled.forEach((entry, index) => {
-      if (entry.status === 'fulfilled') {
-        outcomes.push(entry.value);
-        if (entry.value.kind === 'missing' && message.requireConfirmation) {
-          // Deactivated between the index read and the enqueue: nothing will ever confirm.
-          void this.delivery.abandon(message, names[index], 'the recipient mailbox is not active');
-        }
-      } else {
-        failures.push(`${names[index]}: ${(entry.reason as Error).message}`);
-      }
+      if (entry.status === 'fulfilled') outcomes.push(entry.value);
+      else failures.push(`${names[index]}: ${(entry.reason as Error).message}`);
     });
     const reached = outcomes.filter((outcome) => outcome.kind !== 'missing');
     if (failures.length === 0) return result(message.id, this.liveStatus(reached), reached.length);
@@ -361,12 +274,12 @@ export class MessageRouterService implements OnModuleInit {
     );
   }
 
-  private async routeTopic(message: StoredMessage, payload: string): Promise<RouteResult> {
+  private async routeTopic(message: StoredMessage): Promise<RouteResult> {
     const receivers = await this.topics.append(
       message.target as string,
       message.id,
       message.createdAt,
-      payload,
+      toPushPayload(message),
     );
     return result(
       message.id,

@@ -1,3 +1,4 @@
+import { Clock } from '../common/clock';
 import { ReplyError } from 'ioredis';
 import { AppError } from '../common/app-error';
 import type { AppConfigService } from '../config/app-config.service';
@@ -131,7 +132,7 @@ describe(OutageQueueService.name, () => {
     });
     const statistics = strict<StatisticsService>({ increment: () => undefined });
     const topology = strict<RedisTopology>({ mode: 'standalone' });
-    service = new OutageQueueService(config, breaker, notices, statistics, topology);
+    service = new OutageQueueService(config, breaker, notices, statistics, topology, new Clock());
     service.attach(store);
   });
 

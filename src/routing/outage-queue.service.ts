@@ -5,6 +5,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { AppError } from '../common/app-error';
+import { Clock } from '../common/clock';
 import { AppConfigService, type RedisConfig } from '../config/app-config.service';
 import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
 import { StatisticsService } from '../metrics/statistics.service';
@@ -94,6 +95,7 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
     private readonly notices: DeliveryNoticeService,
     private readonly statistics: StatisticsService,
     private readonly topology: RedisTopology,
+    private readonly clock: Clock,
   ) {
     const { outageQueueSize, spoolDir } = config.resilience;
     this.queue = new OutageQueue(outageQueueSize, spoolDir, storeOf(config.redis));
@@ -182,7 +184,7 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
 
   private async drain(): Promise<void> {
     const store = this.store;
-    if (!store || Date.now() < this.retryAt) return;
+    if (!store || this.clock.now() < this.retryAt) return;
     for (let entry = this.queue.peek(); entry && this.breaker.closed; entry = this.queue.peek()) {
       try {
         await store.store(entry);
@@ -210,7 +212,7 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
         `Redis refuses writes (${(error as Error).message}): ${this.queue.size} queued sends wait, new sends are refused`,
       );
     this.refusal = redisFailure(error);
-    this.retryAt = Date.now() + REFUSED_RETRY_MS;
+    this.retryAt = this.clock.now() + REFUSED_RETRY_MS;
   }
 
   /** Acknowledged as QUEUED, refused now: dropped, and its sender is told. */

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { CleanupModule } from '../cleanup/cleanup.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
+import { StoreModule } from '../store/store.module';
 import { TopicsModule } from '../topics/topics.module';
 import { IdempotencyRepository } from './idempotency.repository';
 import { MessageRouterService } from './message-router.service';
@@ -10,7 +10,7 @@ import { OutageQueueService } from './outage-queue.service';
 import { RoutingResolver } from './routing.resolver';
 
 @Module({
-  imports: [MessagesModule, MailboxesModule, TopicsModule, DeliveryModule, CleanupModule],
+  imports: [MessagesModule, MailboxesModule, TopicsModule, DeliveryModule, StoreModule],
   providers: [IdempotencyRepository, OutageQueueService, MessageRouterService, RoutingResolver],
   exports: [MessageRouterService, OutageQueueService],
 })

@@ -523,16 +523,17 @@ describe('hostile JSON', () => {
         );
         await waitForListeners(service, topicChannel(service), 1);
 
-        // A topic push is the message object, as an instance of an earlier version may send.
-        const pushed = { ...deep, id: newMessageId(), mode: 'TOPIC', target: 'hostile.live' };
+        // A topic push in the one push form, carrying metadata too deep to return.
+        const pushed: StoredMessage = {
+          ...deep,
+          id: newMessageId(),
+          mode: AddressingMode.TOPIC,
+          target: 'hostile.live',
+          content: 'topic pushed deep',
+        };
         await redis.publish(
           topicChannel(service),
-          withRawJson(
-            { ...pushed, content: 'topic pushed deep', metadata: '@m@' },
-            {
-              m: deepJson(PLANTED_DEPTH),
-            },
-          ),
+          JSON.stringify([...toHashFields(pushed), 'metadata', deepJson(PLANTED_DEPTH)]),
         );
         await send(service.baseUrl, topicInput('alice', 'hostile.live', { content: 'topic good' }));
         await eventually(() => feed.values.length >= 2, 10_000);

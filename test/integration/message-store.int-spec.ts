@@ -11,6 +11,8 @@ import {
 } from '../../src/messages/stored-message';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { MessageStore } from '../../src/store/message-store';
+import { SendEvents } from '../../src/store/send-events';
 import { TopicRepository } from '../../src/topics/topic.repository';
 import { eventually } from '../utils/graphql-client';
 import { RedisServer } from '../utils/redis-server';
@@ -46,6 +48,8 @@ describe('message storage scripts against a real Redis', () => {
   let topics: TopicRepository;
   let pubsub: RedisPubSubService;
   let keys: RedisKeys;
+  let store: MessageStore;
+  const announced: object[] = [];
 
   beforeAll(async () => {
     redisServer = await RedisServer.start();
@@ -54,7 +58,23 @@ describe('message storage scripts against a real Redis', () => {
       MessageRepository,
       MailboxRepository,
       TopicRepository,
+      MessageStore,
+      SendEvents,
     ]));
+    store = module.get(MessageStore);
+    module.get(SendEvents).onEnqueued((event) => {
+      const {
+        kind,
+        mailbox,
+        message: { id },
+      } = event;
+      announced.push(
+        event.kind === 'enqueued'
+          ? { kind, mailbox, receivers: event.receivers, id }
+          : { kind, mailbox, id },
+      );
+      return Promise.resolve();
+    });
     messages = module.get(MessageRepository);
     mailboxes = module.get(MailboxRepository);
     topics = module.get(TopicRepository);
@@ -71,21 +91,84 @@ describe('message storage scripts against a real Redis', () => {
 
   it('writes a message once: a second write of the same id changes nothing', async () => {
     const id = ulid();
-    expect(await messages.store(message(id, { content: 'first' }))).toBe(true);
-    expect(await messages.store(message(id, { content: 'second' }))).toBe(false);
+    expect(await store.deliver(message(id, { content: 'first' }), ['alice'])).toEqual({
+      own: true,
+      outcomes: [{ status: 'fulfilled', value: { kind: 'delivered', receivers: 0 } }],
+    });
+    expect(await store.deliver(message(id, { content: 'second' }), ['alice'])).toEqual({
+      own: true,
+      outcomes: [{ status: 'fulfilled', value: { kind: 'duplicate' } }],
+    });
     expect((await messages.find(id))?.content).toBe('first');
   });
 
-  it('gives an expiring message a Redis TTL and never returns it once expired', async () => {
+  it('gives an expiring message a Redis TTL, an expiry entry, and never returns it once expired', async () => {
     const id = ulid();
-    await messages.store(message(id, { expiresAt: Date.now() + 60_000 }));
+    await store.deliver(message(id, { expiresAt: Date.now() + 60_000 }), ['alice']);
     const ttl = await redis.pttl(keys.message(id));
     expect(ttl).toBeGreaterThan(55_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(await redis.zscore(keys.expirySchedule(), `${id}|DIRECT|alice`)).not.toBeNull();
 
     const soon = ulid();
-    await messages.store(message(soon, { expiresAt: Date.now() + 5_000 }));
+    await store.deliver(message(soon, { expiresAt: Date.now() + 5_000 }), ['alice']);
     expect(await messages.find(soon, Date.now() + 10_000)).toBeNull();
+  });
+
+  it('writes a tracked message with its confirmation entries; a retry adds only missing recipients', async () => {
+    const id = ulid();
+    const tracked = message(id, {
+      mode: AddressingMode.BROADCAST,
+      target: null,
+      requireConfirmation: true,
+      priority: MessagePriority.HIGH,
+      expiresAt: Date.now() + 60_000,
+    });
+    expect((await store.deliver(tracked, ['alice', 'carol'])).own).toBe(true);
+    const confirmation = await redis.hgetall(keys.deliveryConfirmation(id));
+    expect(confirmation).toMatchObject({
+      messageId: id,
+      sender: 'bob',
+      priority: 'HIGH',
+      expiresAt: String(tracked.expiresAt),
+      open: '2',
+    });
+    expect(JSON.parse(confirmation['r:alice'])).toEqual({ status: 'PENDING', n: 0, waiting: true });
+    // An expiring broadcast keeps its recipients for cleanup, past the message's own expiry.
+    expect((await redis.smembers(keys.messageRecipients(id))).sort()).toEqual(['alice', 'carol']);
+    expect(await redis.pttl(keys.messageRecipients(id))).toBeGreaterThan(60_000);
+
+    expect((await store.deliver(tracked, ['alice', 'carol', 'dave'])).own).toBe(false);
+    const again = await redis.hgetall(keys.deliveryConfirmation(id));
+    expect(again).toMatchObject({ createdAt: confirmation.createdAt, open: '3' });
+    expect(JSON.parse(again['r:dave'])).toMatchObject({ status: 'PENDING' });
+
+    await store.erase(tracked);
+    expect(
+      await redis.exists(
+        keys.message(id),
+        keys.deliveryConfirmation(id),
+        keys.messageRecipients(id),
+      ),
+    ).toBe(0);
+    expect(await redis.zscore(keys.expirySchedule(), `${id}|BROADCAST|`)).toBeNull();
+  });
+
+  it('writes the confirmation of a retried send whose message has expired meanwhile', async () => {
+    // A resend under an idempotency key whose first message expired: its expiry has passed.
+    const stale = message(ulid(), { requireConfirmation: true, expiresAt: Date.now() - 1_000 });
+    for (const send of [stale, { ...stale, mode: AddressingMode.BROADCAST, target: null }]) {
+      const { outcomes } = await store.deliver(send, ['alice']);
+      expect(outcomes[0].status).toBe('fulfilled');
+      expect(await redis.hget(keys.deliveryConfirmation(stale.id), 'sender')).toBe('bob');
+      await redis.del(keys.deliveryConfirmation(stale.id));
+    }
+  });
+
+  it('writes no confirmation for a plain message, and no recipient list for a DIRECT one', async () => {
+    const id = ulid();
+    await store.deliver(message(id, { expiresAt: Date.now() + 60_000 }), ['alice']);
+    expect(await redis.exists(keys.deliveryConfirmation(id), keys.messageRecipients(id))).toBe(0);
   });
 
   it('enqueues into a mailbox and publishes once; a repeat neither adds nor publishes', async () => {
@@ -119,20 +202,64 @@ describe('message storage scripts against a real Redis', () => {
     expect(await mailboxes.allNames()).toContain('closing');
   });
 
-  it('writes the one-step sends of one turn in a few script calls, each with its own outcome', async () => {
+  it('enqueues per mailbox with its own outcome, and announces what reached a mailbox', async () => {
     await mailboxes.register('carol', null, 'digest', Date.now());
     await mailboxes.register('gone', null, 'digest', Date.now());
     await mailboxes.deactivate('gone', Date.now());
-    const stored = message(ulid(), { target: 'gone' });
-    await messages.store(stored);
     const received: unknown[] = [];
     const unsubscribe = await pubsub.subscribe(mailboxes.feedChannel('carol'), (payload) =>
+      received.push(payload),
+    );
+    const broadcast = message(ulid(), {
+      mode: AddressingMode.BROADCAST,
+      target: null,
+      requireConfirmation: true,
+    });
+    const names = ['carol', 'gone', 'alice'];
+    announced.length = 0;
+
+    const { outcomes: settled } = await store.deliver(broadcast, names);
+
+    expect(settled).toEqual([
+      { status: 'fulfilled', value: { kind: 'delivered', receivers: 1 } },
+      { status: 'fulfilled', value: { kind: 'missing' } },
+      { status: 'fulfilled', value: { kind: 'delivered', receivers: 0 } },
+    ]);
+    expect(announced).toEqual([
+      { kind: 'enqueued', mailbox: 'carol', receivers: 1, id: broadcast.id },
+      { kind: 'unreachable', mailbox: 'gone', id: broadcast.id },
+      { kind: 'enqueued', mailbox: 'alice', receivers: 0, id: broadcast.id },
+    ]);
+    await eventually(() => received.length === 1);
+    // The push is toPushPayload's form: the message as stored, and a tracked one's attempt.
+    expect(fromPushPayload(received[0])).toEqual({ ...broadcast, deliveryAttempt: 1 });
+    expect(await redis.zscore(keys.mailboxPending('carol'), broadcast.id)).not.toBeNull();
+
+    // Again: already in every mailbox, so nothing is pushed or announced twice.
+    announced.length = 0;
+    expect(
+      (await store.deliver(broadcast, ['carol'])).outcomes.map((entry) => entry.status),
+    ).toEqual(['fulfilled']);
+    expect(announced).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toHaveLength(1);
+    await unsubscribe();
+  });
+
+  it('writes the DIRECT sends of one turn in a few script calls, each with its own outcome', async () => {
+    await mailboxes.register('erin', null, 'digest', Date.now());
+    await mailboxes.register('gone', null, 'digest', Date.now());
+    await mailboxes.deactivate('gone', Date.now());
+    const storedBefore = message(ulid(), { target: 'gone', mode: AddressingMode.BROADCAST });
+    await store.deliver(storedBefore, ['gone']);
+    const received: unknown[] = [];
+    const unsubscribe = await pubsub.subscribe(mailboxes.feedChannel('erin'), (payload) =>
       received.push(payload),
     );
     const next = monotonicFactory();
     const fresh = Array.from({ length: 150 }, (_, i) =>
       message(next(), {
-        target: 'carol',
+        target: 'erin',
         content: `batch ${i}`,
         requireConfirmation: i % 2 === 0,
         expiresAt: i === 3 ? Date.now() + 60_000 : null,
@@ -140,81 +267,68 @@ describe('message storage scripts against a real Redis', () => {
     );
     const calls = async (): Promise<number> =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
-    // The script is loaded (the first EVALSHA of a new script gets NOSCRIPT, then an EVAL).
-    await mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' }));
+    await store.deliver(message(ulid(), { target: 'nobody' }), ['nobody']); // loads the script
     const before = await calls();
-    const outcomes = await Promise.all([
-      ...fresh.map((m) => mailboxes.storeAndEnqueue('carol', m)),
-      mailboxes.storeAndEnqueue('carol', fresh[0]),
-      mailboxes.storeAndEnqueue('nobody', message(ulid(), { target: 'nobody' })),
-      mailboxes.storeAndEnqueue('gone', stored),
+    const sent = await Promise.all([
+      ...fresh.map((m) => store.deliver(m, ['erin'])),
+      store.deliver(fresh[0], ['erin']),
+      store.deliver(message(ulid(), { target: 'nobody' }), ['nobody']),
+      store.deliver({ ...storedBefore, mode: AddressingMode.DIRECT }, ['gone']),
     ]);
     // 153 sends in one turn: four calls, of 39, 39, 39 and 36.
     expect((await calls()) - before).toBe(4);
-    expect(outcomes.slice(0, 150)).toEqual(fresh.map(() => ({ kind: 'delivered', receivers: 1 })));
+    const outcomes = sent.map(({ own, outcomes: [settled] }) => ({
+      own,
+      value: settled.status === 'fulfilled' ? settled.value : (settled.reason as Error),
+    }));
+    expect(outcomes.slice(0, 150)).toEqual(
+      fresh.map(() => ({ own: true, value: { kind: 'delivered', receivers: 1 } })),
+    );
     expect(outcomes.slice(150)).toEqual([
-      { kind: 'duplicate' },
-      { kind: 'missing', alreadyStored: false },
-      { kind: 'missing', alreadyStored: true },
+      { own: true, value: { kind: 'duplicate' } },
+      { own: true, value: { kind: 'missing' } },
+      { own: false, value: { kind: 'missing' } },
     ]);
     await eventually(() => received.length === 150);
-    // Each push is toPushPayload's form, built by the script: the message as stored, and
-    // the attempt number for a tracked one.
+    // Each push is toPushPayload's form, built by the script: the message as stored, and the
+    // attempt number for a tracked one.
     expect(received.map((payload) => fromPushPayload(payload))).toEqual(
       fresh.map((m) => (m.requireConfirmation ? { ...m, deliveryAttempt: 1 } : m)),
     );
-    expect(await redis.zrange(keys.mailboxMessages('carol'), '0', '-1')).toEqual(
-      fresh.map((m) => m.id),
-    );
-    expect(await redis.zcard(keys.mailboxPending('carol'))).toBe(75);
-    expect(await messages.find(fresh[149].id)).toEqual(fresh[149]);
-    const ttl = await redis.pttl(keys.message(fresh[3].id));
-    expect(ttl).toBeGreaterThan(55_000);
-    expect(await redis.pttl(keys.message(fresh[4].id))).toBe(-1);
+    expect(await redis.zcard(keys.mailboxPending('erin'))).toBe(75);
+    // A tracked one has its confirmation, written by the same call.
+    expect(
+      JSON.parse((await redis.hget(keys.deliveryConfirmation(fresh[0].id), 'r:erin'))!),
+    ).toEqual({ status: 'PENDING', n: 0, waiting: true });
+    expect(await redis.exists(keys.deliveryConfirmation(fresh[1].id))).toBe(0);
+    expect(await redis.pttl(keys.message(fresh[3].id))).toBeGreaterThan(55_000);
+    expect(await redis.zscore(keys.expirySchedule(), `${fresh[3].id}|DIRECT|erin`)).not.toBeNull();
     expect(await redis.exists(keys.mailboxMessages('nobody'), keys.mailboxMessages('gone'))).toBe(
       0,
     );
     await unsubscribe();
   });
 
-  it('sends the script again when Redis has lost it (SCRIPT FLUSH, as after a restart)', async () => {
+  it('writes again after Redis has lost its scripts (SCRIPT FLUSH, as after a restart)', async () => {
     await mailboxes.register('frank', null, 'digest', Date.now());
-    const next = monotonicFactory(); // ids in send order, also within one millisecond
-    const stat = async (command: string): Promise<number> =>
-      Number(
-        new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'))?.[1] ??
-          0,
-      );
-    const first = message(next(), { target: 'frank' });
-    expect(await mailboxes.storeAndEnqueue('frank', first)).toEqual({
-      kind: 'delivered',
-      receivers: 0,
-    });
+    const first = message(ulid(), { target: 'frank' });
+    await store.deliver(first, ['frank']);
     await redis.script('FLUSH');
-    const [evalBefore, evalshaBefore] = [await stat('eval'), await stat('evalsha')];
-    const second = message(next(), { target: 'frank' });
-    expect(await mailboxes.storeAndEnqueue('frank', second)).toEqual({
-      kind: 'delivered',
-      receivers: 0,
+    const second = message(ulid(), { target: 'frank' });
+    expect(await store.deliver(second, ['frank'])).toEqual({
+      own: true,
+      outcomes: [{ status: 'fulfilled', value: { kind: 'delivered', receivers: 0 } }],
     });
-    // One EVALSHA answered NOSCRIPT, one EVAL ran the send and loaded the script again.
-    expect(await stat('eval')).toBe(evalBefore + 1);
-    const third = message(next(), { target: 'frank' });
-    expect(await mailboxes.storeAndEnqueue('frank', third)).toEqual({
-      kind: 'delivered',
-      receivers: 0,
-    });
-    expect(await stat('eval')).toBe(evalBefore + 1);
-    expect(await stat('evalsha')).toBe(evalshaBefore + 2);
-    expect(await redis.zrange(keys.mailboxMessages('frank'), '0', '-1')).toEqual([
-      first.id,
-      second.id,
-      third.id,
+    const third = message(ulid(), { target: 'frank', mode: AddressingMode.BROADCAST });
+    await redis.script('FLUSH');
+    expect((await store.deliver(third, ['frank'])).outcomes).toEqual([
+      { status: 'fulfilled', value: { kind: 'delivered', receivers: 0 } },
     ]);
+    expect(await messages.find(third.id)).toEqual(third);
     expect(await messages.find(second.id)).toEqual(second);
   });
 
-  it('pushes what toPushPayload builds, whatever the text, and publishes nothing to an empty feed', async () => {
+  it('pushes what toPushPayload builds, whatever the text', async () => {
     await mailboxes.register('dave', null, 'digest', Date.now());
     const text = 'a/b "quoted" \\ back\nslash\u0001\u007f caf\u00e9 \u4e2d\u6587 \ud83d\ude00';
     const rich = message(ulid(), {
@@ -229,24 +343,12 @@ describe('message storage scripts against a real Redis', () => {
       requireConfirmation: true,
       priority: MessagePriority.URGENT,
     });
-    const publishes = async (): Promise<number> =>
-      Number(/cmdstat_publish:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
-    const before = await publishes();
-    const quiet = message(ulid(), { target: 'dave' });
-    expect(await mailboxes.storeAndEnqueue('dave', quiet)).toEqual({
-      kind: 'delivered',
-      receivers: 0,
-    });
-    expect(await publishes()).toBe(before);
-
     const received: unknown[] = [];
     const unsubscribe = await pubsub.subscribe(mailboxes.feedChannel('dave'), (payload) =>
       received.push(payload),
     );
-    expect(await mailboxes.storeAndEnqueue('dave', rich)).toEqual({
-      kind: 'delivered',
-      receivers: 1,
-    });
+    // DIRECT on a standalone Redis: both steps in one script, which builds the push itself.
+    await store.deliver(rich, ['dave']);
     await eventually(() => received.length === 1);
     expect(received[0]).toEqual(JSON.parse(toPushPayload(rich, 1)));
     expect(fromPushPayload(received[0])).toEqual({ ...rich, deliveryAttempt: 1 });

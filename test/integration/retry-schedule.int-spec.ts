@@ -1,7 +1,10 @@
 import type { TestingModule } from '@nestjs/testing';
 import { ulid } from 'ulid';
 import { DeliveryConfirmationRepository } from '../../src/delivery/delivery-confirmation.repository';
-import { MessagePriority } from '../../src/messages/message.model';
+import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
+import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
+import { MessageStore } from '../../src/store/message-store';
+import { SendEvents } from '../../src/store/send-events';
 import { RedisServer } from '../utils/redis-server';
 import { redisTestingModule } from '../utils/redis-context';
 
@@ -9,11 +12,47 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
   let redisServer: RedisServer;
   let module: TestingModule;
   let repository: DeliveryConfirmationRepository;
+  let store: MessageStore;
+
+  /** A tracked BROADCAST to mailboxes that do not exist: its confirmation is PENDING for each. */
+  async function tracked(
+    id: string,
+    priority: MessagePriority,
+    recipients: string[],
+    now: number,
+  ): Promise<void> {
+    await store.deliver(
+      {
+        id,
+        sender: 'sender',
+        mode: AddressingMode.BROADCAST,
+        target: null,
+        content: 'x',
+        contentType: 'text/plain',
+        subject: null,
+        metadata: null,
+        priority,
+        createdAt: now,
+        expiresAt: null,
+        requireConfirmation: true,
+        correlationId: null,
+        replyTo: null,
+        threadId: null,
+      },
+      recipients,
+    );
+  }
 
   beforeAll(async () => {
     redisServer = await RedisServer.start();
-    ({ module } = await redisTestingModule(redisServer.url, [DeliveryConfirmationRepository]));
+    ({ module } = await redisTestingModule(redisServer.url, [
+      DeliveryConfirmationRepository,
+      MessageStore,
+      MailboxRepository,
+      SendEvents,
+    ]));
     repository = module.get(DeliveryConfirmationRepository);
+    store = module.get(MessageStore);
   });
 
   beforeEach(async () => {
@@ -73,7 +112,7 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
 
   it('lets only one of two concurrent claimers record the same attempt', async () => {
     const id = ulid();
-    await repository.create(id, 'sender', MessagePriority.NORMAL, null, ['r1'], Date.now());
+    await tracked(id, MessagePriority.NORMAL, ['r1'], Date.now());
     const waits = [1_000, 2_000, 4_000];
     const [x, y] = await Promise.all([
       repository.attempt(id, 'r1', 'first', 0, waits, 10),
@@ -104,7 +143,7 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
 
   it('confirms idempotently, keeps the latency of the last push, and expires the record once all are finished', async () => {
     const id = ulid();
-    await repository.create(id, 'sender', MessagePriority.HIGH, null, ['a', 'b'], 0);
+    await tracked(id, MessagePriority.HIGH, ['a', 'b'], 0);
     await repository.attempt(id, 'a', 'first', 0, [1_000], 100);
     const first = await repository.update(id, 'a', 'deliver', 60_000, 350);
     expect(first?.changed).toBe(true);

@@ -1,0 +1,233 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { expiryMember, RECIPIENTS_GRACE_MS } from '../cleanup/cleanup.repository';
+import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
+import { AddressingMode } from '../messages/message.model';
+import { toHashFields, toPushPayload, type StoredMessage } from '../messages/stored-message';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisKeys } from '../redis/redis-keys';
+import type { ScriptedClient } from '../redis/redis-scripts';
+import { RedisTopology } from '../redis/redis-topology.service';
+import { EnqueueCode, StoreCode } from '../redis/script-codes';
+import { ScriptBatch } from '../redis/script-batch';
+import { SendEvents } from './send-events';
+
+/** What `deliver` did. */
+export interface Delivered {
+  /**
+   * Whether what step 1 wrote is this call's own, to erase if the send is refused: false for
+   * a retried send, whose first call wrote it.
+   */
+  own: boolean;
+  /** Per recipient mailbox, in the order given. */
+  outcomes: PromiseSettledResult<EnqueueOutcome>[];
+}
+
+interface DirectSend {
+  message: StoredMessage;
+  mailbox: string;
+}
+
+/** DIRECT sends per store-and-enqueue.lua call: a sendMessages batch at most. */
+const DIRECT_BATCH = 100;
+
+/**
+ * The one write path of every send: DIRECT, BROADCAST, TOPIC, and the service's own notices.
+ * Its two steps, in an order that makes a crash harmless:
+ *
+ * 1. store_message (lib/store-message.lua), on the message's hash tag: the message hash, its
+ *    confirmation entries and a broadcast's recipient list, with the message's entry in the
+ *    expiry schedule beside it. Nothing refers to the message yet, so a crash here leaves an
+ *    orphan that expires or that a resend with the same idempotencyKey completes.
+ * 2. enqueue_mailbox (lib/enqueue-mailbox.lua), per recipient, on the mailbox's hash tag: the
+ *    index entry and the live push, once per message and mailbox.
+ *
+ * On Redis Cluster the two tags are in different slots and each step is its own call. Where
+ * one node holds every key (standalone Redis, Sentinel), a DIRECT send runs both functions in
+ * one call of store-and-enqueue.lua, and the sends of one event-loop turn share a few such
+ * calls (ScriptBatch). The Lua is the same either way; only the number of round trips differs.
+ *
+ * What reached a mailbox is announced through SendEvents, which delivery reacts to; the
+ * router never calls it back.
+ */
+@Injectable()
+export class MessageStore {
+  private readonly direct = new ScriptBatch<DirectSend, number>(
+    (sends) => this.storeAndEnqueue(sends),
+    DIRECT_BATCH,
+  );
+
+  constructor(
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+    private readonly keys: RedisKeys,
+    private readonly topology: RedisTopology,
+    private readonly mailboxes: MailboxRepository,
+    private readonly events: SendEvents,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Stores the message for `recipients` (none for TOPIC, whose index the topic repository
+   * writes) and puts it in each recipient's mailbox, settled per mailbox so that one failing
+   * recipient does not stop the others. A failure of step 1 is thrown.
+   */
+  async deliver(message: StoredMessage, recipients: string[]): Promise<Delivered> {
+    if (
+      message.mode === AddressingMode.DIRECT &&
+      recipients.length === 1 &&
+      this.topology.mode !== 'cluster'
+    ) {
+      return this.deliverInOneStep(message, recipients[0]);
+    }
+    const own = await this.write(message, recipients);
+    if (recipients.length === 0) return { own, outcomes: [] };
+    // A tracked message's first push is its first delivery attempt.
+    const payload = toPushPayload(message, message.requireConfirmation ? 1 : undefined);
+    const outcomes = await Promise.allSettled(
+      recipients.map(async (mailbox) =>
+        this.announce(
+          message,
+          mailbox,
+          await this.mailboxes.enqueue(
+            mailbox,
+            message.id,
+            message.createdAt,
+            payload,
+            message.requireConfirmation,
+          ),
+        ),
+      ),
+    );
+    return { own, outcomes };
+  }
+
+  /**
+   * Removes what step 1 wrote under the message's id, for a send refused after it: the id was
+   * never acknowledged, so nothing else refers to it. The three keys share the message's hash
+   * tag, so one DEL removes them on Cluster too.
+   */
+  async erase(message: StoredMessage): Promise<void> {
+    await Promise.all([
+      this.redis.del(
+        this.keys.message(message.id),
+        this.keys.deliveryConfirmation(message.id),
+        this.keys.messageRecipients(message.id),
+      ),
+      message.expiresAt === null
+        ? undefined
+        : this.redis.zrem(this.keys.expirySchedule(), expiryMember(message)),
+    ]);
+  }
+
+  private async write(message: StoredMessage, recipients: string[]): Promise<boolean> {
+    const tracked = message.requireConfirmation && message.mode !== AddressingMode.TOPIC;
+    const expires = message.expiresAt;
+    const recordRecipients =
+      expires !== null && message.mode === AddressingMode.BROADCAST && recipients.length > 0;
+    const named = tracked || recordRecipients ? recipients : [];
+    const [written] = await Promise.all([
+      this.redis.storeMessage(
+        this.keys.message(message.id),
+        this.keys.deliveryConfirmation(message.id),
+        this.keys.messageRecipients(message.id),
+        expires === null ? '' : String(expires),
+        this.clock.now(),
+        tracked ? '1' : '0',
+        recordRecipients ? String(expires + RECIPIENTS_GRACE_MS) : '',
+        named.length,
+        ...named,
+        ...toHashFields(message),
+      ),
+      this.trackExpiry(message),
+    ]);
+    return written === StoreCode.Written;
+  }
+
+  private trackExpiry(message: StoredMessage): Promise<unknown> | undefined {
+    if (message.expiresAt === null) return undefined;
+    return this.redis.zadd(
+      this.keys.expirySchedule(),
+      String(message.expiresAt),
+      expiryMember(message),
+    );
+  }
+
+  private async deliverInOneStep(message: StoredMessage, mailbox: string): Promise<Delivered> {
+    // The expiry entry is written first on the same connection, so Redis has it before the
+    // message: cleanup finds nothing to do for a message not stored yet, while a stored
+    // message without its entry would never leave its indexes. Not awaited before the script,
+    // so that the send still joins its turn's call.
+    const expiry = this.trackExpiry(message);
+    let answer: number;
+    try {
+      [, answer] = await Promise.all([expiry, this.direct.add({ message, mailbox })]);
+    } catch (reason) {
+      return { own: false, outcomes: [{ status: 'rejected', reason }] };
+    }
+    if (answer === EnqueueCode.Missing || answer === EnqueueCode.MissingAfterStore) {
+      // Missing: nothing of this call's is in Redis but the expiry entry, which erase removes.
+      // MissingAfterStore: an earlier call stored the message, and it stays.
+      return { own: answer === EnqueueCode.Missing, outcomes: [this.missing()] };
+    }
+    const outcome: EnqueueOutcome =
+      answer === EnqueueCode.Duplicate
+        ? { kind: 'duplicate' }
+        : { kind: 'delivered', receivers: answer };
+    return {
+      own: true,
+      outcomes: [{ status: 'fulfilled', value: await this.announce(message, mailbox, outcome) }],
+    };
+  }
+
+  private missing(): PromiseFulfilledResult<EnqueueOutcome> {
+    return { status: 'fulfilled', value: { kind: 'missing' } };
+  }
+
+  private async storeAndEnqueue(sends: DirectSend[]): Promise<number[]> {
+    const keys: string[] = [];
+    const args: string[] = [String(this.clock.now())];
+    for (const { message, mailbox } of sends) {
+      keys.push(
+        this.keys.message(message.id),
+        this.keys.deliveryConfirmation(message.id),
+        this.keys.messageRecipients(message.id),
+        this.keys.mailboxMetadata(mailbox),
+        this.keys.mailboxMessages(mailbox),
+        this.keys.mailboxPending(mailbox),
+      );
+      const fields = toHashFields(message);
+      args.push(
+        message.expiresAt === null ? '' : String(message.expiresAt),
+        message.id,
+        String(message.createdAt),
+        this.keys.mailboxFeed(mailbox),
+        message.requireConfirmation ? '1' : '0',
+        mailbox,
+        String(fields.length),
+      );
+      for (const field of fields) args.push(field);
+    }
+    return this.redis.storeAndEnqueue(keys.length, ...keys, ...args);
+  }
+
+  /** Tells the reacting domains what reached (or could not reach) a mailbox. */
+  private async announce(
+    message: StoredMessage,
+    mailbox: string,
+    outcome: EnqueueOutcome,
+  ): Promise<EnqueueOutcome> {
+    if (outcome.kind === 'delivered') {
+      await this.events.enqueued({
+        message,
+        mailbox,
+        kind: 'enqueued',
+        receivers: outcome.receivers,
+      });
+    } else if (outcome.kind === 'missing' && message.mode === AddressingMode.BROADCAST) {
+      // Deactivated between the recipient list's read and the enqueue. (A DIRECT send to a
+      // missing mailbox is refused and erased whole by its sender.)
+      await this.events.enqueued({ message, mailbox, kind: 'unreachable' });
+    }
+    return outcome;
+  }
+}
