@@ -77,17 +77,21 @@ describe('Redis faults under load', () => {
     const ws: Client = await connectWs(service.wsUrl);
     try {
       await registerMailboxes(service.baseUrl, 'talker', 'listener');
+      // The instance's own channels (revocations, deletions) come before the feed's.
+      const channels = async (): Promise<number> =>
+        Number(
+          /^mailbox_subscribed_channels (\d+)$/m.exec(
+            await (await fetch(`${service.baseUrl}/metrics`)).text(),
+          )?.[1] ?? NaN,
+        );
+      const channelsBefore = await channels();
       const feed = new LiveSubscription<MessageView>(
         ws,
         MAILBOX_FEED,
         { mailbox: 'listener' },
         (data) => data.mailboxMessages as MessageView,
       );
-      await eventually(async () =>
-        (await (await fetch(`${service.baseUrl}/metrics`)).text()).includes(
-          'mailbox_subscribed_channels 1',
-        ),
-      );
+      await eventually(async () => (await channels()) === channelsBefore + 1);
 
       const before = await sendLoad(service.baseUrl, 'talker', 'listener', 20, 1);
       await redis.stop();
