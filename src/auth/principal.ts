@@ -38,6 +38,29 @@ export function assertOwnerOrAdmin(principal: Principal, mailbox: string, field:
   );
 }
 
+/**
+ * The mailbox an operation acts for. A mailbox token may leave it out (its own mailbox) or
+ * name its own; the admin names it.
+ */
+export function actingMailbox(
+  principal: Principal,
+  given: string | null | undefined,
+  field: string,
+): string {
+  if (given === null || given === undefined) {
+    if (principal.kind === 'mailbox') return principal.mailbox;
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${field}: is required with the admin token: name the mailbox`,
+      {
+        field,
+      },
+    );
+  }
+  assertOwnerOrAdmin(principal, given, field);
+  return given;
+}
+
 /** Whether the principal may act for the mailbox, without throwing. */
 export function mayActFor(principal: Principal, mailbox: string | null): boolean {
   return principal.kind === 'admin' || (mailbox !== null && principal.mailbox === mailbox);

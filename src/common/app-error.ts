@@ -13,7 +13,9 @@ export type ErrorCode =
   /** Redis refuses every write (out of memory): retry after `retryAfterSeconds`. */
   | 'STORE_FULL'
   /** A subscription sent over HTTP: subscriptions run over the graphql-ws WebSocket only. */
-  | 'WEBSOCKET_REQUIRED';
+  | 'WEBSOCKET_REQUIRED'
+  /** A request (replyWithinSeconds) to a DIRECT target that is unknown or deactivated. */
+  | 'NO_RESPONDER';
 
 /** Structured detail carried to `extensions` beside the code. */
 export interface ErrorDetails {

@@ -15,6 +15,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'FORBIDDEN':
       return 403;
     case 'NOT_FOUND':
+    case 'NO_RESPONDER':
       return 404;
     case 'PAYLOAD_TOO_LARGE':
       return 413;

@@ -1,3 +1,4 @@
+import { RecentIds } from '../common/recent-ids';
 import { Injectable, Logger } from '@nestjs/common';
 import { encodeTime } from 'ulid';
 import { AppError } from '../common/app-error';
@@ -30,29 +31,6 @@ const REPLAY_MEMORY = 10_000;
  * send that waited on replicas or in the local queue). Twins are dropped by id.
  */
 const CATCH_UP_MARGIN_MS = 5_000;
-
-/** Remembers the most recent ids up to a bound, oldest forgotten first. */
-class RecentIds {
-  private readonly ids = new Set<string>();
-
-  constructor(private readonly bound: number) {}
-
-  add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.bound) {
-      const oldest = this.ids.values().next().value as string;
-      this.ids.delete(oldest);
-    }
-  }
-
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-
-  get size(): number {
-    return this.ids.size;
-  }
-}
 
 /**
  * Live mailbox feeds that resume from a cursor with no gap and no duplicate.
@@ -191,12 +169,20 @@ export class MailboxFeedService {
       // A catch-up starts a little early: what this feed already pushed is not pushed again.
       const fresh = page.messages.filter((message) => !seen.has(message.id));
       // For a message sent with requireConfirmation, this push is its delivery attempt.
-      const attempts = await this.delivery.replayed(mailbox, fresh);
-      for (const message of fresh) {
+      const [attempts, read] = await Promise.all([
+        this.delivery.replayed(mailbox, fresh),
+        this.mailboxes.readFlags(
+          mailbox,
+          fresh.map((message) => message.id),
+        ),
+      ]);
+      fresh.forEach((message, index) => {
         seen.add(message.id);
         pushed(message.id);
-        iterator.push(toMessageModel({ ...message, deliveryAttempt: attempts.get(message.id) }));
-      }
+        iterator.push(
+          toMessageModel({ ...message, deliveryAttempt: attempts.get(message.id) }, read[index]),
+        );
+      });
       cursor = page.endCursor;
       if (!page.hasNextPage) return;
     }

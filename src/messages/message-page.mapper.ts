@@ -4,7 +4,7 @@ import { toMessageModel } from './stored-message';
 
 export function toConnection(page: MessagePage): MessageConnection {
   return {
-    nodes: page.messages.map(toMessageModel),
+    nodes: page.messages.map((message, index) => toMessageModel(message, page.read?.[index])),
     pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
   };
 }

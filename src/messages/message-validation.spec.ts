@@ -320,8 +320,10 @@ describe(validateSendInput.name, () => {
         correlationId: null,
         replyTo: null,
         threadId: null,
+        inReplyTo: null,
       },
       ttlSeconds: null,
+      replyWithinSeconds: null,
       idempotencyKey: null,
     });
   });
@@ -369,6 +371,7 @@ describe(messageBytes.name, () => {
     correlationId: null,
     replyTo: null,
     threadId: null,
+    inReplyTo: null,
   };
 
   it('adds the UTF-8 bytes of every text field present', () => {
@@ -399,7 +402,15 @@ describe(enrich.name, () => {
 
     const stored = enrich(checked, id);
 
-    expect(stored).toEqual({ ...checked.message, id, createdAt: at, expiresAt: null });
+    expect(stored).toEqual({
+      ...checked.message,
+      id,
+      createdAt: at,
+      expiresAt: null,
+      threadId: id,
+      replyBy: null,
+      hop: 0,
+    });
   });
 
   it('sets expiresAt to createdAt plus the ttl in milliseconds', () => {
@@ -461,5 +472,45 @@ describe(scopeError.name, () => {
     const error = new TypeError('boom');
 
     expect(scopeError(error, 'input')).toBe(error);
+  });
+});
+
+describe('conversation fields', () => {
+  const limits = { maxMessageBytes: 1 << 20, maxPayloadBytes: 1 << 20, maxJsonDepth: 32 };
+  const base = { sender: 'alice', mode: AddressingMode.DIRECT, content: 'x' };
+
+  it('lets a DIRECT reply leave out its target, but not a fresh message', () => {
+    const reply = validateSendInput({ ...base, inReplyTo: '01JGZ5K3Y6Q2V8W9X0A1B2C3D4' }, limits);
+    expect(reply.message).toMatchObject({ target: null, inReplyTo: '01JGZ5K3Y6Q2V8W9X0A1B2C3D4' });
+    expect(() => validateSendInput(base, limits)).toThrow(/^target: is required for DIRECT/);
+  });
+
+  it.each([0, 86_401, 1.5])('refuses replyWithinSeconds %p, naming the limit', (seconds) => {
+    expect(() =>
+      validateSendInput({ ...base, target: 'bob', replyWithinSeconds: seconds }, limits),
+    ).toThrow('replyWithinSeconds: must be a whole number of seconds from 1 to 86400');
+  });
+
+  it('refuses an inReplyTo that is not a message id, and a missing sender', () => {
+    expect(() => validateSendInput({ ...base, inReplyTo: 'nope' }, limits)).toThrow(/^inReplyTo: /);
+    expect(() => validateSendInput({ ...base, sender: null, target: 'bob' }, limits)).toThrow(
+      'sender: is required',
+    );
+  });
+
+  it('gives a request its deadline, a reply its thread and hop, and a fresh message its own thread', () => {
+    const id = '01JGZ5K3Y6Q2V8W9X0A1B2C3D4';
+    const request = enrich(
+      validateSendInput({ ...base, target: 'bob', replyWithinSeconds: 30 }, limits),
+      id,
+    );
+    expect(request).toMatchObject({ threadId: id, hop: 0, inReplyTo: null });
+    expect(request.replyBy).toBe(request.createdAt + 30_000);
+    const reply = enrich(
+      validateSendInput({ ...base, inReplyTo: id }, limits),
+      '01JGZ5K3Y7Q2V8W9X0A1B2C3D5',
+      { threadId: 'plan-1', hop: 3 },
+    );
+    expect(reply).toMatchObject({ threadId: 'plan-1', hop: 3, inReplyTo: id, replyBy: null });
   });
 });

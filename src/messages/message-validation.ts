@@ -1,7 +1,7 @@
 import { AppError } from '../common/app-error';
 import { exceedsJsonDepth } from '../common/json-depth';
 import { assertMailboxName, assertTopic } from '../routing/address';
-import { messageIdTime } from './message-id';
+import { assertMessageId, messageIdTime } from './message-id';
 import { InvalidFieldError, JsonTooDeepError, PayloadTooLargeError } from './message.errors';
 import { AddressingMode, MessagePriority } from './message.model';
 import type { SendMessageInput } from './send-message.input';
@@ -22,11 +22,26 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const CONTENT_TYPE =
   /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}([ \t]*;[\x20-\x7e]*)?$/;
 
+export const MAX_REPLY_WITHIN_SECONDS = 86_400;
+
 /** A validated send, ready to get its id. */
 export interface CheckedSend {
-  message: Omit<StoredMessage, 'id' | 'createdAt' | 'expiresAt'>;
+  message: Omit<
+    StoredMessage,
+    'id' | 'createdAt' | 'expiresAt' | 'threadId' | 'replyBy' | 'hop'
+  > & {
+    /** As given; enrich() fills in the inherited thread or the message's own id. */
+    threadId: string | null;
+  };
   ttlSeconds: number | null;
+  replyWithinSeconds: number | null;
   idempotencyKey: string | null;
+}
+
+/** What a reply takes from the message it answers. */
+export interface ReplyContext {
+  threadId: string;
+  hop: number;
 }
 
 function optionalText(value: string | null | undefined, field: string, max: number): string | null {
@@ -60,6 +75,7 @@ export function messageBytes(message: CheckedSend['message']): number {
     message.correlationId,
     message.replyTo,
     message.threadId,
+    message.inReplyTo,
   ]) {
     if (value) total += utf8Bytes(value);
   }
@@ -73,6 +89,8 @@ function checkTarget(input: SendMessageInput): string | null {
   const target = input.target ?? null;
   switch (input.mode) {
     case AddressingMode.DIRECT:
+      // A reply without a target goes to the answered message's sender, filled in by the router.
+      if (target === null && input.inReplyTo) return null;
       if (target === null) {
         throw new InvalidFieldError('target', 'is required for DIRECT: name the recipient mailbox');
       }
@@ -106,6 +124,9 @@ function checkMetadata(metadata: unknown, maxDepth: number): unknown {
  * the input object) and the limit. Nothing here touches Redis.
  */
 export function validateSendInput(input: SendMessageInput, limits: MessageLimits): CheckedSend {
+  if (input.sender === null || input.sender === undefined) {
+    throw new InvalidFieldError('sender', 'is required: name the sending mailbox');
+  }
   const sender = assertMailboxName(input.sender, 'sender');
   if (!Object.values(AddressingMode).includes(input.mode)) {
     throw new InvalidFieldError('mode', 'must be DIRECT, BROADCAST or TOPIC');
@@ -133,6 +154,23 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
       MAX_TTL_SECONDS,
     );
   }
+  const replyWithinSeconds = input.replyWithinSeconds ?? null;
+  if (
+    replyWithinSeconds !== null &&
+    (!Number.isInteger(replyWithinSeconds) ||
+      replyWithinSeconds < 1 ||
+      replyWithinSeconds > MAX_REPLY_WITHIN_SECONDS)
+  ) {
+    throw new InvalidFieldError(
+      'replyWithinSeconds',
+      `must be a whole number of seconds from 1 to ${MAX_REPLY_WITHIN_SECONDS}`,
+      MAX_REPLY_WITHIN_SECONDS,
+    );
+  }
+  const inReplyTo =
+    input.inReplyTo === null || input.inReplyTo === undefined
+      ? null
+      : assertMessageId(input.inReplyTo, 'inReplyTo');
   const priority = input.priority ?? MessagePriority.NORMAL;
   if (!Object.values(MessagePriority).includes(priority)) {
     throw new InvalidFieldError('priority', 'must be LOW, NORMAL, HIGH or URGENT');
@@ -154,13 +192,14 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
     correlationId: optionalText(input.correlationId, 'correlationId', MAX_SHORT_TEXT),
     replyTo,
     threadId: optionalText(input.threadId, 'threadId', MAX_SHORT_TEXT),
+    inReplyTo,
   };
   const idempotencyKey = optionalText(input.idempotencyKey, 'idempotencyKey', MAX_SHORT_TEXT);
   const size = messageBytes(message);
   if (size > limits.maxMessageBytes) {
     throw new PayloadTooLargeError('message', size, limits.maxMessageBytes);
   }
-  return { message, ttlSeconds, idempotencyKey };
+  return { message, ttlSeconds, replyWithinSeconds, idempotencyKey };
 }
 
 /**
@@ -168,7 +207,11 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
  * named, in StoredMessage's order: a spread makes an object with a slower shape, which every
  * later step of the send pays for.
  */
-export function enrich(checked: CheckedSend, id: string): StoredMessage {
+export function enrich(
+  checked: CheckedSend,
+  id: string,
+  reply: ReplyContext | null = null,
+): StoredMessage {
   const createdAt = messageIdTime(id);
   const { message } = checked;
   return {
@@ -186,7 +229,11 @@ export function enrich(checked: CheckedSend, id: string): StoredMessage {
     requireConfirmation: message.requireConfirmation,
     correlationId: message.correlationId,
     replyTo: message.replyTo,
-    threadId: message.threadId,
+    threadId: reply?.threadId ?? message.threadId ?? id,
+    inReplyTo: message.inReplyTo,
+    replyBy:
+      checked.replyWithinSeconds === null ? null : createdAt + checked.replyWithinSeconds * 1000,
+    hop: reply === null ? 0 : reply.hop,
   };
 }
 

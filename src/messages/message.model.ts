@@ -68,8 +68,26 @@ export class Message {
   @Field(() => String, { nullable: true })
   replyTo!: string | null;
 
-  @Field(() => String, { nullable: true })
-  threadId!: string | null;
+  @Field({ description: 'Given, inherited from the message answered, or else the message id.' })
+  threadId!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The message this one answers.' })
+  inReplyTo!: string | null;
+
+  @Field(() => GraphQLISODateTime, {
+    nullable: true,
+    description: "A request's deadline: the sender expects a reply by then.",
+  })
+  replyBy!: Date | null;
+
+  @Field(() => Int, { description: "0 for a fresh message; the answered message's hop + 1." })
+  hop!: number;
+
+  @Field({
+    description:
+      'For the reading mailbox: whether it marked the message read (false on live pushes and where no mailbox reads).',
+  })
+  read!: boolean;
 
   @Field(() => Int, {
     nullable: true,

@@ -9,6 +9,8 @@ import type { StoredMessage } from './stored-message';
 
 export interface MessagePage {
   messages: StoredMessage[];
+  /** Per message, for the mailbox that reads the page: whether it marked the message read. */
+  read?: boolean[];
   endCursor: string | null;
   hasNextPage: boolean;
 }

@@ -1,4 +1,4 @@
-import { Field, InputType, Int } from '@nestjs/graphql';
+import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import { JsonScalar } from '../graphql/json.scalar';
 import { AddressingMode, MessagePriority } from './message.model';
 
@@ -8,8 +8,12 @@ import { AddressingMode, MessagePriority } from './message.model';
  */
 @InputType()
 export class SendMessageInput {
-  @Field({ description: 'The sending mailbox.' })
-  sender!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The sending mailbox. A mailbox token may leave it out (its own mailbox); the admin names it.',
+  })
+  sender?: string | null;
 
   @Field(() => AddressingMode)
   mode!: AddressingMode;
@@ -47,8 +51,25 @@ export class SendMessageInput {
   @Field(() => String, { nullable: true, description: 'A mailbox to answer to.' })
   replyTo?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The conversation. A reply inherits the thread of the message it answers.',
+  })
   threadId?: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The message answered. Without a target, a DIRECT reply goes to that message's sender.",
+  })
+  inReplyTo?: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Makes a request: the sender expects a reply by then (1 to 86400 seconds). Unanswered, the sender gets a reply.timeout notice.',
+  })
+  replyWithinSeconds?: number | null;
 
   @Field(() => String, {
     nullable: true,

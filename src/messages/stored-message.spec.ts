@@ -29,6 +29,9 @@ const full: StoredMessage = {
   correlationId: 'req-1',
   replyTo: 'alice.replies',
   threadId: 'thread-9',
+  inReplyTo: '01JGZ5K3Y6Q2V8W9X0A1B2C3D0',
+  replyBy: 1767225600000,
+  hop: 2,
 };
 
 const minimal: StoredMessage = {
@@ -46,7 +49,10 @@ const minimal: StoredMessage = {
   requireConfirmation: false,
   correlationId: null,
   replyTo: null,
-  threadId: null,
+  threadId: '01JGZ5K3Y6Q2V8W9X0A1B2C3D5',
+  inReplyTo: null,
+  replyBy: null,
+  hop: 0,
 };
 
 /** What HGETALL returns after HSET key ...fields. */

@@ -20,10 +20,17 @@ export interface StoredMessage {
   requireConfirmation: boolean;
   correlationId: string | null;
   replyTo: string | null;
-  threadId: string | null;
+  /** Given, inherited from the message answered, or else the message's own id. */
+  threadId: string;
+  /** The message this one answers. */
+  inReplyTo: string | null;
+  /** A request's deadline (epoch milliseconds): the sender expects a reply by then. */
+  replyBy: number | null;
+  /** 0 for a fresh message; the answered message's hop + 1 for a reply. */
+  hop: number;
 }
 
-const OPTIONAL_TEXT = ['target', 'subject', 'correlationId', 'replyTo', 'threadId'] as const;
+const OPTIONAL_TEXT = ['target', 'subject', 'correlationId', 'replyTo', 'inReplyTo'] as const;
 
 /** Flattens a message into the field/value list of `message:{id}`; absent fields are left out. */
 export function toHashFields(message: StoredMessage): string[] {
@@ -55,6 +62,10 @@ export function toHashFields(message: StoredMessage): string[] {
     fields.push('metadata', JSON.stringify(message.metadata));
   }
   if (message.expiresAt !== null) fields.push('expiresAt', String(message.expiresAt));
+  // Left out where they say nothing: most messages start their own thread and are no reply.
+  if (message.threadId !== message.id) fields.push('threadId', message.threadId);
+  if (message.replyBy !== null) fields.push('replyBy', String(message.replyBy));
+  if (message.hop !== 0) fields.push('hop', String(message.hop));
   return fields;
 }
 
@@ -81,7 +92,10 @@ export function fromHash(hash: Record<string, string>): StoredMessage | null {
     requireConfirmation: hash.requireConfirmation === '1',
     correlationId: hash.correlationId ?? null,
     replyTo: hash.replyTo ?? null,
-    threadId: hash.threadId ?? null,
+    threadId: hash.threadId ?? hash.id,
+    inReplyTo: hash.inReplyTo ?? null,
+    replyBy: hash.replyBy === undefined ? null : Number(hash.replyBy),
+    hop: hash.hop === undefined ? 0 : Number(hash.hop),
   };
 }
 
@@ -142,7 +156,10 @@ export function isExpired(message: Pick<StoredMessage, 'expiresAt'>, now: number
  * The GraphQL shape: dates rebuilt as Date, since the DateTime scalar serializes only Date.
  * Field by field, not by spread, as in enrich(): a spread made a slower object.
  */
-export function toMessageModel(message: StoredMessage & { deliveryAttempt?: number }): Message {
+export function toMessageModel(
+  message: StoredMessage & { deliveryAttempt?: number },
+  read = false,
+): Message {
   return {
     id: message.id,
     sender: message.sender,
@@ -159,6 +176,10 @@ export function toMessageModel(message: StoredMessage & { deliveryAttempt?: numb
     correlationId: message.correlationId,
     replyTo: message.replyTo,
     threadId: message.threadId,
+    inReplyTo: message.inReplyTo,
+    replyBy: message.replyBy === null ? null : new Date(message.replyBy),
+    hop: message.hop,
+    read,
     deliveryAttempt: message.deliveryAttempt,
   };
 }

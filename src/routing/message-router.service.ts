@@ -14,6 +14,7 @@ import {
   scopeError,
   validateSendInput,
   type CheckedSend,
+  type ReplyContext,
 } from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
 import { toPushPayload, type StoredMessage } from '../messages/stored-message';
@@ -22,7 +23,14 @@ import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
 import { OutageQueueService } from './outage-queue.service';
-import { BatchTooLargeError, StoreUnavailableError } from './routing.errors';
+import {
+  AnsweredNotFoundError,
+  BatchTooLargeError,
+  NoResponderError,
+  NotARecipientError,
+  StoreUnavailableError,
+  ThreadMismatchError,
+} from './routing.errors';
 import { redisFailure, refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
 
@@ -123,14 +131,22 @@ export class MessageRouterService implements OnModuleInit {
    * queued: waiting would not change the answer, and the sender can act on a refusal (see
    * OutageQueueService for what happens to sends queued before). Refusals are thrown.
    */
-  private async send(checked: CheckedSend): Promise<RouteResult> {
-    const message = enrich(checked, newMessageId());
+  private async send(given: CheckedSend): Promise<RouteResult> {
+    const { checked, reply, answers } = await this.conversation(given);
+    const message = enrich(checked, newMessageId(), reply);
     const refusal = this.outage.storeRefusal;
     if (refusal) throw refusal;
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
+    // A timely reply stops the request's deadline before it is routed, so that a sweep at the
+    // deadline cannot tell the requester of a timeout while the reply is on its way; a
+    // refused reply gives the deadline back.
+    if (answers !== null) await this.store.answered(answers);
     try {
       return this.count(await this.routeDurably(message, checked.idempotencyKey));
     } catch (error) {
+      if (answers !== null && !(this.outage.classify(error) === 'transient')) {
+        await this.store.reopen(answers).catch(() => undefined);
+      }
       if (error instanceof AppError) throw error;
       const kind = this.outage.classify(error);
       if (kind === 'transient') {
@@ -145,6 +161,55 @@ export class MessageRouterService implements OnModuleInit {
       if (kind === 'permanent' && refusesWrites(error)) await this.discard(message);
       throw error;
     }
+  }
+
+  /**
+   * For a reply (inReplyTo): checks that the sender received the message it answers, takes its
+   * thread and hop, addresses a DIRECT reply without a target to its sender, and marks a reply
+   * after a request's deadline as late. `answers` names the request a timely reply from its
+   * target to its sender answers, so that its deadline stops.
+   */
+  private async conversation(
+    given: CheckedSend,
+  ): Promise<{ checked: CheckedSend; reply: ReplyContext | null; answers: StoredMessage | null }> {
+    const answered = given.message.inReplyTo;
+    if (answered === null) return { checked: given, reply: null, answers: null };
+    const { sender } = given.message;
+    // Both reads at once: whether the sender holds the message is needed unless it sent it.
+    const [original, held] = await Promise.all([
+      this.messages.find(answered),
+      this.mailboxes.holds(sender, answered),
+    ]);
+    if (original === null) {
+      throw new AnsweredNotFoundError(answered);
+    }
+    if (original.sender !== sender && !held) {
+      throw new NotARecipientError(sender, original.id);
+    }
+    const thread = given.message.threadId;
+    if (thread !== null && thread !== original.threadId) {
+      throw new ThreadMismatchError(thread, original.threadId);
+    }
+    const target =
+      given.message.mode === AddressingMode.DIRECT
+        ? (given.message.target ?? original.sender)
+        : given.message.target;
+    const late = original.replyBy !== null && this.clock.now() > original.replyBy;
+    const metadata = late
+      ? { ...((given.message.metadata as Record<string, unknown> | null) ?? {}), late: true }
+      : given.message.metadata;
+    const fromResponder = original.mode !== AddressingMode.DIRECT || original.target === sender;
+    const timely =
+      original.replyBy !== null &&
+      !late &&
+      fromResponder &&
+      given.message.mode === AddressingMode.DIRECT &&
+      target === original.sender;
+    return {
+      checked: { ...given, message: { ...given.message, target, metadata } },
+      reply: { threadId: original.threadId, hop: original.hop + 1 },
+      answers: timely ? original : null,
+    };
   }
 
   private queueLocally(message: StoredMessage, idempotencyKey: string | null): RouteResult {
@@ -173,15 +238,17 @@ export class MessageRouterService implements OnModuleInit {
    */
   async routeMany(
     inputs: SendMessageInput[],
-    authorizeSender: (sender: string, field: string) => void = () => undefined,
+    senderOf: (given: string | null | undefined, field: string) => string | null | undefined = (
+      given,
+    ) => given,
   ): Promise<RouteResult[]> {
     if (inputs.length > MAX_BATCH) throw new BatchTooLargeError(inputs.length, MAX_BATCH);
     const limits = this.config.limits;
     return Promise.all(
       inputs.map(async (input, index) => {
         try {
-          authorizeSender(input.sender, 'sender');
-          return await this.send(validateSendInput(input, limits));
+          const sender = senderOf(input.sender, 'sender');
+          return await this.send(validateSendInput({ ...input, sender }, limits));
         } catch (error) {
           const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
           return result('', RouteStatus.FAILED, 0, failure);
@@ -244,6 +311,7 @@ export class MessageRouterService implements OnModuleInit {
       // The enqueue step checks the target, which saves a round trip on every send; the
       // price is erasing what this call wrote when the target turns out to be missing.
       if (own) await this.store.erase(message);
+      if (message.replyBy !== null) throw new NoResponderError(target);
       throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
     return result(message.id, this.liveStatus([settled.value]), 1);

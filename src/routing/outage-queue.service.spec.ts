@@ -47,7 +47,10 @@ function send(id: string): QueuedSend {
     requireConfirmation: false,
     correlationId: null,
     replyTo: null,
-    threadId: null,
+    threadId: id,
+    inReplyTo: null,
+    replyBy: null,
+    hop: 0,
   };
   return { message, idempotencyKey: null };
 }

@@ -34,7 +34,10 @@ function message(id: string): StoredMessage {
     requireConfirmation: false,
     correlationId: null,
     replyTo: null,
-    threadId: null,
+    threadId: id,
+    inReplyTo: null,
+    replyBy: null,
+    hop: 0,
   };
 }
 

@@ -1,5 +1,47 @@
 import { AppError } from '../common/app-error';
 
+/** A request (replyWithinSeconds) to a DIRECT target nobody can answer from. */
+export class NoResponderError extends AppError {
+  constructor(target: string) {
+    super(
+      'NO_RESPONDER',
+      `target: mailbox "${target}" is not registered or not active, so nobody can answer this request`,
+      { field: 'target' },
+    );
+  }
+}
+
+/** A reply to a message that is not (or no longer) stored. */
+export class AnsweredNotFoundError extends AppError {
+  constructor(messageId: string) {
+    super('NOT_FOUND', `inReplyTo: message ${messageId} was not found or has expired`, {
+      field: 'inReplyTo',
+    });
+  }
+}
+
+/** A reply to a message the sender did not receive. */
+export class NotARecipientError extends AppError {
+  constructor(sender: string, messageId: string) {
+    super(
+      'FORBIDDEN',
+      `inReplyTo: mailbox "${sender}" did not receive message ${messageId}, so it cannot reply to it`,
+      { field: 'inReplyTo' },
+    );
+  }
+}
+
+/** A reply that names another thread than the message it answers. */
+export class ThreadMismatchError extends AppError {
+  constructor(given: string, inherited: string) {
+    super(
+      'BAD_USER_INPUT',
+      `threadId: a reply carries the thread of the message it answers ("${inherited}"), not "${given}"`,
+      { field: 'threadId' },
+    );
+  }
+}
+
 export class BatchTooLargeError extends AppError {
   constructor(count: number, limit: number) {
     super('BAD_USER_INPUT', `inputs: ${count} messages exceeds the limit of ${limit} per call`, {

@@ -1,6 +1,6 @@
 import { Args, Mutation, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/auth.decorators';
-import { assertOwnerOrAdmin, type Principal } from '../auth/principal';
+import { actingMailbox, type Principal } from '../auth/principal';
 import { SendMessageInput } from '../messages/send-message.input';
 import { MessageRouterService } from './message-router.service';
 import { RouteResult } from './route-result.model';
@@ -14,8 +14,10 @@ export class RoutingResolver {
     @Args('input') input: SendMessageInput,
     @CurrentPrincipal() principal: Principal,
   ): Promise<RouteResult> {
-    assertOwnerOrAdmin(principal, input.sender, 'input.sender');
-    return this.router.route(input);
+    return this.router.route({
+      ...input,
+      sender: actingMailbox(principal, input.sender, 'input.sender'),
+    });
   }
 
   @Mutation(() => [RouteResult], {
@@ -26,7 +28,7 @@ export class RoutingResolver {
     @CurrentPrincipal() principal: Principal,
   ): Promise<RouteResult[]> {
     return this.router.routeMany(inputs, (sender, field) =>
-      assertOwnerOrAdmin(principal, sender, field),
+      actingMailbox(principal, sender, field),
     );
   }
 }

@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { expiryMember, RECIPIENTS_GRACE_MS } from '../cleanup/cleanup.repository';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { AddressingMode } from '../messages/message.model';
+import { threadEntries, threadKey } from '../messages/thread-key';
 import { toHashFields, toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
@@ -116,6 +117,12 @@ export class MessageStore {
       message.expiresAt === null
         ? undefined
         : this.redis.zrem(this.keys.expirySchedule(), expiryMember(message)),
+      message.replyBy === null
+        ? undefined
+        : this.redis.zrem(this.keys.requestDeadlines(), message.id),
+      threadEntries(message).length === 0
+        ? undefined
+        : this.redis.zrem(this.keys.thread(threadKey(message.threadId)), message.id),
     ]);
   }
 
@@ -139,8 +146,33 @@ export class MessageStore {
         ...toHashFields(message),
       ),
       this.trackExpiry(message),
+      this.trackDeadline(message),
+      this.trackThread(message),
     ]);
     return written === StoreCode.Written;
+  }
+
+  /** A request's deadline, for the sweep that tells its sender when nobody answered. */
+  private trackDeadline(message: StoredMessage): Promise<unknown> | undefined {
+    if (message.replyBy === null) return undefined;
+    return this.redis.zadd(this.keys.requestDeadlines(), String(message.replyBy), message.id);
+  }
+
+  /** A threaded message's place in its thread's index (threadEntries says which). */
+  private trackThread(message: StoredMessage): Promise<unknown> | undefined {
+    const entries = threadEntries(message);
+    if (entries.length === 0) return undefined;
+    return this.redis.zadd(this.keys.thread(threadKey(message.threadId)), ...entries.flat());
+  }
+
+  /** A reply meant to answer the request was refused: the request's deadline applies again. */
+  async reopen(request: StoredMessage): Promise<void> {
+    await this.trackDeadline(request);
+  }
+
+  /** A timely reply answered the request: its deadline no longer applies. */
+  async answered(request: StoredMessage): Promise<void> {
+    await this.redis.zrem(this.keys.requestDeadlines(), request.id);
   }
 
   private trackExpiry(message: StoredMessage): Promise<unknown> | undefined {
@@ -158,9 +190,16 @@ export class MessageStore {
     // message without its entry would never leave its indexes. Not awaited before the script,
     // so that the send still joins its turn's call.
     const expiry = this.trackExpiry(message);
+    const deadline = this.trackDeadline(message);
+    const thread = this.trackThread(message);
     let answer: number;
     try {
-      [, answer] = await Promise.all([expiry, this.direct.add({ message, mailbox })]);
+      [, , , answer] = await Promise.all([
+        expiry,
+        deadline,
+        thread,
+        this.direct.add({ message, mailbox }),
+      ]);
     } catch (reason) {
       return { own: false, outcomes: [{ status: 'rejected', reason }] };
     }

@@ -380,7 +380,10 @@ describe('hostile JSON', () => {
         requireConfirmation: false,
         correlationId: null,
         replyTo: null,
-        threadId: null,
+        threadId: id,
+        inReplyTo: null,
+        replyBy: null,
+        hop: 0,
       };
       await redis.hset(keys.message(id), ...toHashFields(message), 'metadata', metadata);
       const index =

@@ -37,7 +37,10 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
         requireConfirmation: true,
         correlationId: null,
         replyTo: null,
-        threadId: null,
+        threadId: id,
+        inReplyTo: null,
+        replyBy: null,
+        hop: 0,
       },
       recipients,
     );

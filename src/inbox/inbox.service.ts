@@ -1,0 +1,194 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../auth/principal';
+import { Clock } from '../common/clock';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { InvalidFieldError } from '../messages/message.errors';
+import { assertMessageId } from '../messages/message-id';
+import { MessageRepository } from '../messages/message.repository';
+import { MessagesService, type MessagePage } from '../messages/messages.service';
+import { checkPageArgs } from '../messages/page-args';
+import type { StoredMessage } from '../messages/stored-message';
+import { RedisKeys } from '../redis/redis-keys';
+import { InboxRepository } from './inbox.repository';
+
+/** Ids a filtered page looks at before it answers with what it found so far. */
+const SCAN_LIMIT = 5_000;
+const SCAN_SLICE = 200;
+/** Ids one markRead call may name. */
+export const MAX_MARK_IDS = 500;
+const MAX_THREAD_ID = 256;
+
+export interface MailboxFilter {
+  unreadOnly: boolean;
+  threadId: string | null;
+}
+
+/** Which messages a filtered page keeps, given the mailbox's flags for a slice of ids. */
+type Keep = (ids: string[]) => Promise<boolean[]>;
+
+/**
+ * Inbox state and conversations: read marks, unread counts, filtered mailbox pages and
+ * threads. Pages stay in id order with the id as cursor, so a filtered page resumes exactly
+ * where the last one stopped.
+ */
+@Injectable()
+export class InboxService {
+  constructor(
+    private readonly inbox: InboxRepository,
+    private readonly mailboxes: MailboxRepository,
+    private readonly messages: MessageRepository,
+    private readonly reader: MessagesService,
+    private readonly keys: RedisKeys,
+    private readonly clock: Clock,
+  ) {}
+
+  unreadCount(mailbox: string): Promise<number> {
+    return this.inbox.unreadCount(mailbox);
+  }
+
+  /** Marks the named messages, and every message up to `upTo`, read; returns how many were unread. */
+  async markRead(mailbox: string, ids: string[] | null, upTo: string | null): Promise<number> {
+    if ((ids === null || ids.length === 0) && upTo === null) {
+      throw new InvalidFieldError('messageIds', 'or upTo is required: name what to mark read');
+    }
+    if (ids !== null && ids.length > MAX_MARK_IDS) {
+      throw new InvalidFieldError(
+        'messageIds',
+        `must name at most ${MAX_MARK_IDS} ids`,
+        MAX_MARK_IDS,
+      );
+    }
+    const checked = (ids ?? []).map((id, index) => assertMessageId(id, `messageIds[${index}]`));
+    const [byIds, byRange] = await Promise.all([
+      this.inbox.markIds(mailbox, checked),
+      upTo === null ? 0 : this.inbox.markUpTo(mailbox, assertMessageId(upTo, 'upTo')),
+    ]);
+    return byIds + byRange;
+  }
+
+  /** A page of the mailbox's messages, oldest first, with its read flags. */
+  async mailboxPage(
+    mailbox: string,
+    first: number,
+    after: string | null,
+    filter: MailboxFilter,
+  ): Promise<MessagePage> {
+    const threadId = filter.threadId === null ? null : checkThreadId(filter.threadId, 'threadId');
+    if (threadId === null && !filter.unreadOnly) {
+      const page = await this.reader.page(this.keys.mailboxMessages(mailbox), first, after);
+      return this.withReadFlags(mailbox, page);
+    }
+    const keep: Keep = async (ids) => {
+      const [held, read] = await Promise.all([
+        threadId === null ? ids.map(() => true) : this.inbox.inMailbox(mailbox, ids),
+        filter.unreadOnly ? this.mailboxes.readFlags(mailbox, ids) : ids.map(() => false),
+      ]);
+      return ids.map((_, i) => held[i] && !read[i]);
+    };
+    const index =
+      threadId === null ? this.keys.mailboxMessages(mailbox) : await this.threadSource(threadId);
+    const page = await this.filteredPage(index, first, after, keep, null);
+    return this.withReadFlags(mailbox, page);
+  }
+
+  /**
+   * A thread, oldest first: what the caller may read of it (the admin reads all), with the
+   * read flags of a mailbox caller.
+   */
+  async thread(
+    threadIdArg: string,
+    first: number,
+    after: string | null,
+    principal: Principal,
+  ): Promise<MessagePage> {
+    const threadId = checkThreadId(threadIdArg, 'id');
+    const index = await this.threadSource(threadId);
+    const page = await this.filteredPage(index, first, after, null, (messages) =>
+      this.visible(messages, principal),
+    );
+    return principal.kind === 'mailbox' ? this.withReadFlags(principal.mailbox, page) : page;
+  }
+
+  /**
+   * The index to page for a thread. A thread of one message has no index (threadEntries):
+   * when the thread id is a message id, a one-entry index of that message stands in.
+   */
+  private async threadSource(threadId: string): Promise<string | StoredMessage[]> {
+    const index = this.inbox.threadIndex(threadId);
+    if ((await this.messages.pageIds(index, null, 1)).ids.length > 0) return index;
+    let id: string;
+    try {
+      id = assertMessageId(threadId, 'threadId');
+    } catch {
+      return [];
+    }
+    const message = await this.messages.find(id, this.clock.now());
+    return message !== null && message.threadId === message.id ? [message] : [];
+  }
+
+  /**
+   * Pages `index` after the cursor, keeping the ids `keepIds` lets through and the messages
+   * `keepMessages` lets through, until the page is full, the index ends, or SCAN_LIMIT ids
+   * were looked at: then it answers with what it has and the cursor to go on from.
+   */
+  private async filteredPage(
+    index: string | StoredMessage[],
+    firstArg: number,
+    afterArg: string | null,
+    keepIds: Keep | null,
+    keepMessages: ((messages: StoredMessage[]) => Promise<StoredMessage[]>) | null,
+  ): Promise<MessagePage> {
+    const { first, after } = checkPageArgs(firstArg, afterArg);
+    if (Array.isArray(index)) {
+      const candidates = index.filter((message) => after === null || message.id > after);
+      const messages = keepMessages === null ? candidates : await keepMessages(candidates);
+      return { messages, endCursor: candidates.at(-1)?.id ?? after, hasNextPage: false };
+    }
+    const messages: StoredMessage[] = [];
+    let cursor = after;
+    let examined = 0;
+    let more = true;
+    while (more && messages.length < first && examined < SCAN_LIMIT) {
+      const page = await this.messages.pageIds(index, cursor, SCAN_SLICE);
+      examined += page.ids.length;
+      more = page.hasNextPage;
+      const kept = keepIds === null ? null : await keepIds(page.ids);
+      const ids = kept === null ? page.ids : page.ids.filter((_, i) => kept[i]);
+      let found = await this.messages.findMany(ids, this.clock.now());
+      if (keepMessages !== null) found = await keepMessages(found);
+      const room = first - messages.length;
+      if (found.length >= room) {
+        messages.push(...found.slice(0, room));
+        cursor = messages[messages.length - 1].id;
+        // Ids after the last one taken remain in this slice or beyond it.
+        more = more || page.ids.at(-1) !== cursor;
+        break;
+      }
+      messages.push(...found);
+      cursor = page.ids.at(-1) ?? cursor;
+    }
+    return { messages, endCursor: cursor, hasNextPage: more };
+  }
+
+  private async visible(messages: StoredMessage[], principal: Principal): Promise<StoredMessage[]> {
+    const allowed = await Promise.all(
+      messages.map((message) => this.reader.mayRead(message, principal)),
+    );
+    return messages.filter((_, i) => allowed[i]);
+  }
+
+  private async withReadFlags(mailbox: string, page: MessagePage): Promise<MessagePage> {
+    const read = await this.mailboxes.readFlags(
+      mailbox,
+      page.messages.map((message) => message.id),
+    );
+    return { ...page, read };
+  }
+}
+
+function checkThreadId(value: string, field: string): string {
+  if (value.length === 0 || value.length > MAX_THREAD_ID) {
+    throw new InvalidFieldError(field, `must be 1 to ${MAX_THREAD_ID} characters`, MAX_THREAD_ID);
+  }
+  return value;
+}
