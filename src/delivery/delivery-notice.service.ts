@@ -15,10 +15,21 @@ export interface DeliveryNotice {
   attempts: number;
 }
 
+/** What a requester is told when no reply from the request's target came by its deadline. */
+export interface ReplyTimeoutNotice {
+  type: 'reply.timeout';
+  requestId: string;
+  /** The request's target: a mailbox, a topic, or null for a broadcast. */
+  target: string | null;
+  /** The deadline, ISO 8601. */
+  replyBy: string;
+}
+
 /**
- * Tells a sender that a delivery failed or expired, with a short structured message in the
- * sender's own mailbox, so that an agent can re-plan instead of waiting forever. The notice
- * carries the facts in `metadata`, and the original message id as `correlationId`.
+ * Tells a sender what became of something it sent, with a short structured message in the
+ * sender's own mailbox, so that an agent can re-plan instead of waiting forever: a delivery
+ * that failed or expired, or a request nobody answered in time. The notice carries the facts
+ * in `metadata`, and the original message id as `correlationId`.
  */
 @Injectable()
 export class DeliveryNoticeService {
@@ -28,32 +39,82 @@ export class DeliveryNoticeService {
 
   async tell(sender: string, notice: DeliveryNotice): Promise<void> {
     const id = newMessageId();
-    const message: StoredMessage = {
+    await this.deliver({
+      ...this.noticeTo(sender, id),
+      content: JSON.stringify(notice),
+      subject: `${notice.type}: ${notice.messageId} to ${notice.recipient}`,
+      metadata: { ...notice },
+      correlationId: notice.messageId,
+      threadId: id,
+    });
+  }
+
+  /**
+   * Tells the sender of `request` that no reply came by its deadline. The notice joins the
+   * request's thread as a reply to it. With an `id` that every attempt derives alike, a
+   * repeated call stores and delivers nothing twice. Resolves true when this call put the
+   * notice in the requester's mailbox; false when it was there already, or when the
+   * requester has no active mailbox any more (the notice is then dropped).
+   */
+  async replyTimedOut(request: StoredMessage, id = newMessageId()): Promise<boolean> {
+    if (request.replyBy === null) throw new Error(`message ${request.id} is not a request`);
+    const notice: ReplyTimeoutNotice = {
+      type: 'reply.timeout',
+      requestId: request.id,
+      target: request.target,
+      replyBy: new Date(request.replyBy).toISOString(),
+    };
+    return this.deliver({
+      ...this.noticeTo(request.sender, id),
+      content: JSON.stringify(notice),
+      subject: `${notice.type}: ${request.id} to ${request.target ?? 'every mailbox'}`,
+      metadata: { ...notice },
+      correlationId: request.id,
+      threadId: request.threadId,
+      inReplyTo: request.id,
+      hop: request.hop + 1,
+    });
+  }
+
+  private noticeTo(sender: string, id: string): StoredMessage {
+    return {
       id,
       sender: NOTICE_SENDER,
       mode: AddressingMode.DIRECT,
       target: sender,
-      content: JSON.stringify(notice),
+      content: '',
       contentType: 'application/json',
-      subject: `${notice.type}: ${notice.messageId} to ${notice.recipient}`,
-      metadata: { ...notice },
+      subject: null,
+      metadata: null,
       priority: MessagePriority.HIGH,
       createdAt: messageIdTime(id),
       expiresAt: null,
       requireConfirmation: false,
-      correlationId: notice.messageId,
+      correlationId: null,
       replyTo: null,
-      threadId: null,
+      threadId: id,
+      inReplyTo: null,
+      replyBy: null,
+      hop: 0,
     };
+  }
+
+  /** Resolves true when the notice newly reached the mailbox it is addressed to. */
+  private async deliver(notice: StoredMessage): Promise<boolean> {
+    const mailbox = notice.target as string;
     const {
+      own,
       outcomes: [settled],
-    } = await this.store.deliver(message, [sender]);
+    } = await this.store.deliver(notice, [mailbox]);
     if (settled.status === 'rejected') throw settled.reason;
     if (settled.value.kind === 'missing') {
-      await this.store.erase(message);
+      // Only what this call wrote: an earlier attempt's notice may sit in the mailbox's index.
+      if (own) await this.store.erase(notice);
       this.logger.debug(
-        `${notice.type} notice for ${notice.messageId} dropped: sender ${sender} has no active mailbox`,
+        `${notice.subject} notice dropped: sender ${mailbox} has no active mailbox`,
       );
+      return false;
     }
+    return settled.value.kind === 'delivered';
   }
 }

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { isValid } from 'ulid';
 import { InvalidFieldError } from './message.errors';
 
@@ -74,6 +74,23 @@ export function messageIdGenerator(random40 = pooledRandom40()): (now?: number) 
 
 /** Message ids are ULIDs: time-ordered, and strictly increasing within this process. */
 export const newMessageId: () => string = messageIdGenerator();
+
+/**
+ * A message id that is the same wherever and however often it is made: `time` as the ULID's
+ * time, and the first 80 bits of SHA-256(`seed`) as its random part. For a message the
+ * service may write more than once (a retry after a crash, or two instances doing the same
+ * work): the second write finds the id already stored and changes nothing. Seeds of
+ * different kinds of message should differ in a prefix, so that their ids never meet.
+ */
+export function derivedMessageId(time: number, seed: string): string {
+  if (!Number.isInteger(time) || time < 0 || time >= 2 ** 48) {
+    throw new Error(`${time} is not a message id time (whole epoch milliseconds)`);
+  }
+  const digest = createHash('sha256').update(seed, 'utf8').digest();
+  const high = digest.readUIntBE(0, 5);
+  const low = digest.readUIntBE(5, 5);
+  return encode(time, TIME_CHARACTERS) + encode(high, 8) + encode(low, 8);
+}
 
 /** The time a message id (a ULID) was made, in epoch milliseconds. */
 export function messageIdTime(id: string): number {
