@@ -61,12 +61,23 @@ function recordingRedis(answer: { changed: boolean; state: RecipientState } | nu
       writes.push(`hdel ${key} ${field}`);
       return Promise.resolve(1);
     }) as unknown as ScriptedClient['hdel'],
+    // Reads, not writes: the sender to tell a change (see 'telling the sender').
+    hget: (_key: string, field: string) => Promise.resolve(field === 'sender' ? SENDER : null),
   });
   return { redis, writes };
 }
 
-function repository(redis: ScriptedClient): DeliveryConfirmationRepository {
-  const topology = strict<RedisTopology>({ publishCommand: () => 'PUBLISH' });
+const SENDER = 'alice';
+
+/** The repository, with `told` receiving every publish as `channel payload`. */
+function repository(redis: ScriptedClient, told: string[] = []): DeliveryConfirmationRepository {
+  const topology = strict<RedisTopology>({
+    publishCommand: () => 'PUBLISH',
+    publish: (channel: string, payload: string) => {
+      told.push(`${channel} ${payload}`);
+      return Promise.resolve(1);
+    },
+  });
   return new DeliveryConfirmationRepository(redis, keys, topology);
 }
 
@@ -250,6 +261,64 @@ describe(DeliveryConfirmationRepository.name, () => {
 
     it('is 0 without mailboxes', async () => {
       expect(await repository(strict<ScriptedClient>({})).pendingCount([])).toBe(0);
+    });
+  });
+  describe('telling the sender', () => {
+    const channel = keys.senderDeliveries(SENDER);
+    const tell = (state: RecipientState): string =>
+      `${channel} ${JSON.stringify({ messageId: ID, mailbox: 'bob', state })}`;
+
+    it('publishes a change on the sender channel with the state the script answered', async () => {
+      const told: string[] = [];
+      const { redis } = recordingRedis({ changed: true, state: delivered });
+      await repository(redis, told).confirm(ID, 'bob', 60_000, 1_000);
+      expect(told).toEqual([tell(delivered)]);
+    });
+
+    it('publishes nothing when the action changed nothing', async () => {
+      const told: string[] = [];
+      const { redis } = recordingRedis({ changed: false, state: delivered });
+      await repository(redis, told).confirm(ID, 'bob', 60_000, 1_000);
+      expect(told).toEqual([]);
+    });
+
+    it('reads back the state of a claimed attempt, whose script answers only the attempt', async () => {
+      const told: string[] = [];
+      const attempted: RecipientState = { ...pending, v: 1, next: 2_000 };
+      const redis = strict<ScriptedClient>({
+        attemptDelivery: () => Promise.resolve([1, 2_000, 0] as [number, number, number]),
+        hmget: ((_key: string, ...fields: string[]) =>
+          Promise.resolve(
+            fields.map((field) =>
+              field === 'sender' ? SENDER : field === 'r:bob' ? JSON.stringify(attempted) : null,
+            ),
+          )) as unknown as ScriptedClient['hmget'],
+      });
+      const claimed = await repository(redis, told).attempt(ID, 'bob', 'first', 0, [1_000], 1_000);
+      expect(claimed).toEqual({ attempt: 1, nextAt: 2_000, redrivenAt: 0 });
+      expect(told).toEqual([tell(attempted)]);
+    });
+
+    it('tells nothing of an attempt that was not claimed', async () => {
+      const told: string[] = [];
+      const redis = strict<ScriptedClient>({
+        attemptDelivery: () => Promise.resolve([0, 0, 0] as [number, number, number]),
+      });
+      expect(await repository(redis, told).attempt(ID, 'bob', 'retry', 1, [1_000], 1_000)).toBe(
+        null,
+      );
+      expect(told).toEqual([]);
+    });
+
+    it('keeps the change when the publish fails: the event is lost, not the transition', async () => {
+      const { redis, writes } = recordingRedis({ changed: true, state: expired });
+      const topology = strict<RedisTopology>({
+        publishCommand: () => 'PUBLISH',
+        publish: () => Promise.reject(new Error('connection lost')),
+      });
+      const repo = new DeliveryConfirmationRepository(redis, keys, topology);
+      expect(await repo.expire(ID, 'bob', 'LOW', 'gone', 60_000, 1_000)).toBe(true);
+      expect(writes).toHaveLength(3);
     });
   });
 });

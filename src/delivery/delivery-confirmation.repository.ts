@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MessagePriority } from '../messages/message.model';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
@@ -46,6 +46,13 @@ export interface DeliveryUpdate {
 /** Pending lists counted per batch of ZCARDs sent together: one round trip per batch. */
 const COUNT_BATCH = 500;
 
+/** What `mailbox:{sender}:deliveries` carries: one recipient's delivery after a change. */
+export interface SenderDeliveryEvent {
+  messageId: string;
+  mailbox: string;
+  state: RecipientState;
+}
+
 /**
  * Owns delivery state: `delivery_confirmation:{id}` and its events channel, the retry
  * schedules, each mailbox's pending list and dead letters.
@@ -60,15 +67,20 @@ const COUNT_BATCH = 500;
  * that is not PENDING is refused, and the retry loop drops a schedule entry whose delivery is
  * finished. A stale pending entry does count in `activeConfirmations` until a repeat of the
  * transition or the message's cleanup removes it.
+ *
+ * Each change goes out twice: the script that makes it publishes it on the message's events
+ * channel (same slot), and this repository then publishes it on the sender's deliveries
+ * channel (see tellSender).
  */
 @Injectable()
 export class DeliveryConfirmationRepository {
+  private readonly logger = new Logger(DeliveryConfirmationRepository.name);
+
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
     private readonly topology: RedisTopology,
   ) {}
-
 
   /**
    * Claims attempt n+1; returns its number, the time of the next decision and, after a
@@ -92,7 +104,9 @@ export class DeliveryConfirmationRepository {
       this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
       ...waitsMs,
     );
-    return attempt === AttemptCode.NotClaimed ? null : { attempt, nextAt, redrivenAt };
+    if (attempt === AttemptCode.NotClaimed) return null;
+    await this.tellSender(messageId, mailbox, null);
+    return { attempt, nextAt, redrivenAt };
   }
 
   /** Applies an action; null for an unknown recipient. */
@@ -116,9 +130,47 @@ export class DeliveryConfirmationRepository {
       this.keys.deliveryEvents(messageId),
       this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
     );
-    return json
-      ? { changed: changed === DeliveryUpdateCode.Changed, state: parseState(json) }
-      : null;
+    if (!json) return null;
+    const result = { changed: changed === DeliveryUpdateCode.Changed, state: parseState(json) };
+    if (result.changed) await this.tellSender(messageId, mailbox, result.state);
+    return result;
+  }
+
+  /**
+   * Publishes a change on `mailbox:{sender}:deliveries`, for the sender's `myDeliveries`. Not
+   * from the script: on Cluster a script publishes only in the slot of its keys, `{id}`, and
+   * the sender's channel is in the slot of `{sender}`. `state` is what the script answered;
+   * an attempt's script answers only the attempt, so its state is read back, and if another
+   * change came first, that later state is told (twice: its own change tells it too, and
+   * watchers drop the repeat by revision). The sender is read from the confirmation (one
+   * round trip on its tag). The change is made whatever happens here: a failure is logged and
+   * the event lost, as pub/sub may lose one anyway.
+   */
+  private async tellSender(
+    messageId: string,
+    mailbox: string,
+    state: RecipientState | null,
+  ): Promise<void> {
+    try {
+      const key = this.keys.deliveryConfirmation(messageId);
+      let sender: string | null;
+      let told = state;
+      if (told === null) {
+        const [owner, json] = await this.redis.hmget(key, 'sender', `r:${mailbox}`);
+        sender = owner;
+        told = json ? parseState(json) : null;
+      } else {
+        sender = await this.redis.hget(key, 'sender');
+      }
+      // Gone already (cleaned up with its message): nobody is left to tell.
+      if (!sender || !told) return;
+      const event: SenderDeliveryEvent = { messageId, mailbox, state: told };
+      await this.topology.publish(this.keys.senderDeliveries(sender), JSON.stringify(event));
+    } catch (error) {
+      this.logger.warn(
+        `delivery change of ${messageId} to ${mailbox} not told to its sender: ${(error as Error).message}`,
+      );
+    }
   }
 
   /**
@@ -397,5 +449,9 @@ export class DeliveryConfirmationRepository {
 
   eventsChannel(messageId: string): string {
     return this.keys.deliveryEvents(messageId);
+  }
+
+  senderChannel(sender: string): string {
+    return this.keys.senderDeliveries(sender);
   }
 }

@@ -12,6 +12,9 @@ export interface RecipientState {
     Array<{ n: number; at: number; latencyMs?: number; error?: string }> | Record<string, never>;
   deliveredAt?: number;
   reason?: string;
+  redrivenAt?: number;
+  /** Revision: raised by one on every change (see isLaterState); absent before the first. */
+  v?: number;
 }
 
 export interface ConfirmationRecord {
@@ -24,6 +27,32 @@ export interface ConfirmationRecord {
 
 export function parseState(json: string): RecipientState {
   return JSON.parse(json) as RecipientState;
+}
+
+/** Where a state stands among the states of one attempt count: see isLaterState. */
+function stage(state: RecipientState): number {
+  if (state.status !== DeliveryStatus.PENDING) return 2;
+  return state.waiting ? 1 : 0;
+}
+
+/**
+ * Whether `candidate` is a later state of one recipient's delivery than `known`: the rule by
+ * which a watcher that has read the state drops the changes it was told of that the read
+ * already showed (and a change it hears twice, or late).
+ *
+ * Every change the scripts make raises the revision `v` by one, so the later state has the
+ * higher revision; the attempt count alone would not do, since a redrive starts it again.
+ * At one revision, which only an instance of a version from before revisions produces (it
+ * keeps `v` as it found it), the states of one run of attempts still follow each other in one
+ * order: more attempts is later, and at one attempt count an attempt under way comes before
+ * waiting for a subscriber, which comes before a final status. An equal state is not later:
+ * it is the change that was read, told again.
+ */
+export function isLaterState(candidate: RecipientState, known: RecipientState): boolean {
+  const revision = (candidate.v ?? 0) - (known.v ?? 0);
+  if (revision !== 0) return revision > 0;
+  if (candidate.n !== known.n) return candidate.n > known.n;
+  return stage(candidate) > stage(known);
 }
 
 /** Reads `HGETALL delivery_confirmation:{id}`; null when there is none. */

@@ -3,28 +3,36 @@ import { CurrentPrincipal } from '../auth/auth.decorators';
 import {
   assertAdmin,
   assertOwnerOrAdmin,
+  actingMailbox,
   ForbiddenError,
   mayActFor,
   type Principal,
 } from '../auth/principal';
-import { PushIterator } from '../graphql/push-iterator';
+import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { assertMailboxName } from '../routing/address';
 import { DeadLetter, DeliveryConfirmation } from './delivery-confirmation.model';
 import { DeliveryConfirmationRepository } from './delivery-confirmation.repository';
+import { DeliveryFeeds } from './delivery-feeds';
 import { DeliveryService } from './delivery.service';
-import { toConfirmationModel, type RecipientState } from './delivery-state';
 
 const MAX_DEAD_LETTERS = 500;
 
 @Resolver(() => DeliveryConfirmation)
 export class DeliveryResolver {
+  private readonly feeds: DeliveryFeeds;
+
   constructor(
     private readonly delivery: DeliveryService,
     private readonly confirmations: DeliveryConfirmationRepository,
-    private readonly pubsub: RedisPubSubService,
-  ) {}
+    private readonly mailboxes: MailboxRepository,
+    pubsub: RedisPubSubService,
+  ) {
+    this.feeds = new DeliveryFeeds(pubsub, confirmations);
+  }
 
   @Query(() => [DeliveryConfirmation], {
     description: 'One per recipient; empty when the message is not tracked.',
@@ -56,31 +64,32 @@ export class DeliveryResolver {
   }
 
   @Mutation(() => DeliveryConfirmation, {
-    description: 'The recipient confirms: DELIVERED. Idempotent.',
+    description:
+      'The recipient confirms: DELIVERED. Idempotent. A mailbox token may leave out mailbox.',
   })
   async confirmDelivery(
-    @Args('mailbox') mailbox: string,
+    @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
     @Args('messageId', { type: () => ID }) messageId: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<DeliveryConfirmation> {
-    assertOwnerOrAdmin(principal, mailbox, 'mailbox');
-    return this.delivery.confirm(mailbox, messageId);
+    return this.delivery.confirm(actingMailbox(principal, mailbox, 'mailbox'), messageId);
   }
 
   @Mutation(() => DeliveryConfirmation, {
-    description: 'A dead letter goes back to PENDING with a fresh count.',
+    description:
+      'A dead letter goes back to PENDING with a fresh count. A mailbox token may leave out mailbox.',
   })
   async redriveDeadLetter(
-    @Args('mailbox') mailbox: string,
+    @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
     @Args('messageId', { type: () => ID }) messageId: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<DeliveryConfirmation> {
-    assertOwnerOrAdmin(principal, mailbox, 'mailbox');
-    return this.delivery.redrive(mailbox, messageId);
+    return this.delivery.redrive(actingMailbox(principal, mailbox, 'mailbox'), messageId);
   }
 
   @Subscription(() => DeliveryConfirmation, {
-    description: "Every change of the message's deliveries (attempts and statuses), as it happens.",
+    description:
+      "The current state of each of the message's deliveries first (one per recipient), then every change of them (attempts and statuses), as it happens: none is lost between the two.",
     resolve: (confirmation: DeliveryConfirmation) => confirmation,
   })
   async deliveryStatusChanged(
@@ -89,6 +98,7 @@ export class DeliveryResolver {
   ): Promise<AsyncIterableIterator<DeliveryConfirmation>> {
     const messageId = assertMessageId(messageIdArg, 'messageId');
     // The sender and the admin follow every recipient; a recipient follows its own delivery.
+    // Who sent a message and to whom never changes, so this read decides for the whole feed.
     const record = await this.confirmations.find(messageId);
     const everyone = mayActFor(principal, record?.sender ?? null);
     if (!everyone && !(principal.kind === 'mailbox' && record?.recipients.has(principal.mailbox))) {
@@ -97,17 +107,45 @@ export class DeliveryResolver {
         'this token is neither the sender nor a recipient of the message',
       );
     }
-    let unsubscribe: () => Promise<void> = () => Promise.resolve();
-    const iterator = new PushIterator<DeliveryConfirmation>(() => unsubscribe());
-    unsubscribe = await this.pubsub.subscribe(
-      this.confirmations.eventsChannel(messageId),
-      (payload) => {
-        const event = payload as { mailbox: string; state: RecipientState };
-        if (!everyone && !mayActFor(principal, event.mailbox)) return;
-        iterator.push(toConfirmationModel(messageId, event.mailbox, event.state));
-      },
+    return this.feeds.watchMessage(
+      messageId,
+      (mailbox) => everyone || mayActFor(principal, mailbox),
     );
-    if (iterator.closed) await unsubscribe();
-    return iterator;
+  }
+
+  @Subscription(() => DeliveryConfirmation, {
+    description:
+      "Every change (attempts and statuses) of every delivery of the messages the caller's mailbox sent, as it happens; live only (deliveryStatus has the current state). The admin names the sender.",
+    resolve: (confirmation: DeliveryConfirmation) => confirmation,
+  })
+  async myDeliveries(
+    @Args('sender', {
+      type: () => String,
+      nullable: true,
+      description:
+        "The sending mailbox: a mailbox token's own (it may leave it out); the admin must name it.",
+    })
+    senderArg: string | null,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<AsyncIterableIterator<DeliveryConfirmation>> {
+    let sender: string;
+    if (senderArg === null || senderArg === undefined) {
+      // An everything-stream would put every delivery change of the service through one
+      // channel, and so one slot of a Cluster: the admin follows one sender at a time.
+      if (principal.kind === 'admin') {
+        throw new InvalidFieldError(
+          'sender',
+          'required with the admin token, which has no mailbox of its own: name the sending mailbox',
+        );
+      }
+      sender = principal.mailbox;
+    } else {
+      sender = assertMailboxName(senderArg, 'sender');
+      assertOwnerOrAdmin(principal, sender, 'sender');
+    }
+    if (principal.kind === 'admin' && !(await this.mailboxes.find(sender))) {
+      throw new MailboxNotFoundError(sender, 'sender');
+    }
+    return this.feeds.watchSender(sender);
   }
 }

@@ -42,7 +42,10 @@ function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
     requireConfirmation: true,
     correlationId: null,
     replyTo: null,
-    threadId: null,
+    threadId: ID,
+    inReplyTo: null,
+    replyBy: null,
+    hop: 0,
     ...overrides,
   };
 }

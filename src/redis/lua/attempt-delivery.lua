@@ -14,6 +14,9 @@
 --
 -- Returns {attempt number, next decision time, redrive time or 0} when recorded, otherwise
 -- {AttemptCode.NotClaimed, 0, 0}: AttemptCode (src/redis/script-codes.ts), NotClaimed = 0.
+--
+-- The recorded attempt raises the state's revision `v` by one, as every change does (see
+-- update-delivery.lua): watchers order what they read and what they are told by it.
 local field = 'r:' .. ARGV[1]
 local raw = redis.call('HGET', KEYS[1], field)
 if not raw then
@@ -36,6 +39,7 @@ local now = tonumber(ARGV[2])
 local waits = #ARGV - 6
 local wait = tonumber(ARGV[6 + math.min(n, waits)])
 state.n = n
+state.v = (tonumber(state.v) or 0) + 1
 state.waiting = false
 state.next = now + wait
 if type(state.log) ~= 'table' or next(state.log) == nil then

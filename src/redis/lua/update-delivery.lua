@@ -20,6 +20,11 @@
 -- (src/redis/script-codes.ts): 1 changed, 0 unchanged; {0, false} for an unknown recipient.
 -- An action that does not apply changes nothing and returns the current state, which makes
 -- 'deliver' idempotent.
+--
+-- Every change raises the state's revision `v` by one (a redrive too, although it starts the
+-- attempt count again), so that a watcher can tell which of two states of a recipient is the
+-- later one: a state without `v` (never changed, or written before there was one) is
+-- revision 0. src/delivery/delivery-state.ts holds the rule.
 local field = 'r:' .. ARGV[1]
 local raw = redis.call('HGET', KEYS[1], field)
 if not raw then
@@ -30,6 +35,7 @@ local action = ARGV[3]
 local now = tonumber(ARGV[2])
 local n = tonumber(state.n) or 0
 local expected = tonumber(ARGV[5])
+local revision = (tonumber(state.v) or 0) + 1
 local finished = false
 
 if action == 'deliver' then
@@ -84,6 +90,7 @@ else
   return redis.error_reply('unknown action ' .. action)
 end
 
+state.v = revision
 local encoded = cjson.encode(state)
 redis.call('HSET', KEYS[1], field, encoded)
 if finished then
