@@ -1,15 +1,85 @@
+import { RecentIds } from '../common/recent-ids';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { PushIterator } from '../graphql/push-iterator';
+import { approximateBytes } from '../graphql/approximate-bytes';
+import { DEFAULT_BYTE_LIMIT, PushIterator, SlowConsumerError } from '../graphql/push-iterator';
 import type { Message } from '../messages/message.model';
-import { fromPushPayload, isExpired, liveMessageModel } from '../messages/stored-message';
+import { messageIdTime } from '../messages/message-id';
+import { MessageRepository } from '../messages/message.repository';
+import {
+  fromPushPayload,
+  isExpired,
+  liveMessageModel,
+  toMessageModel,
+  type PushedMessage,
+  type StoredMessage,
+} from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
-import { compileTopicPattern } from './topic-pattern';
+import { TooManyTopicsError } from './topic.errors';
+import { mergeById, TopicHistoryMerge } from './topic-history-merge';
+import { compileTopicPattern, type TopicMatcher } from './topic-pattern';
 import { TopicRepository } from './topic.repository';
 
+/** Messages read and pushed per step of a catch-up, once the consumer has room for them. */
+const REPLAY_PAGE = 100;
+/** Ids pushed lately, remembered to drop the live twin of a replayed message. */
+const REPLAY_MEMORY = 10_000;
+/** Topics one catch-up reads side by side at most (see TooManyTopicsError). */
+export const MAX_CATCH_UP_TOPICS = 10_000;
 /**
- * Live topic feeds. Every instance with topic subscribers listens on the one topic channel
- * and matches patterns itself, so no user text ever becomes a Redis glob.
+ * Live messages held while a catch-up runs, by count and by bytes. They go out with a replay
+ * page after room(), which leaves at most half of a feed's 10,000 (PushIterator) buffered:
+ * this many and a page fit in the other half, so releasing them never overflows the feed.
+ */
+const HELD_LIMIT = 4_000;
+const HELD_BYTE_LIMIT = DEFAULT_BYTE_LIMIT;
+
+/** Live messages that arrive while a catch-up runs, bounded like a feed's buffer. */
+class HeldMessages {
+  private messages: PushedMessage[] = [];
+  private bytes = 0;
+
+  /** False when the message would take the hold past its bounds. */
+  add(message: PushedMessage): boolean {
+    const bytes = approximateBytes(message);
+    if (this.messages.length >= HELD_LIMIT || this.bytes + bytes > HELD_BYTE_LIMIT) return false;
+    this.messages.push(message);
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** Takes out the held messages with ids up to `id`, in id order. */
+  takeUpTo(id: string): PushedMessage[] {
+    const taken = this.messages.filter((message) => message.id <= id);
+    if (taken.length === 0) return taken;
+    this.messages = this.messages.filter((message) => message.id > id);
+    this.bytes = this.messages.reduce((sum, message) => sum + approximateBytes(message), 0);
+    return taken.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Takes out every held message, in the order they arrived. */
+  takeAll(): PushedMessage[] {
+    const taken = this.messages;
+    this.messages = [];
+    this.bytes = 0;
+    return taken;
+  }
+}
+
+/**
+ * Topic feeds: live, or from a cursor with no gap and no duplicate. Every instance with topic
+ * subscribers listens on the one topic channel and matches patterns itself, so no user text
+ * ever becomes a Redis glob.
+ *
+ * From a cursor, the feed subscribes first and holds the matching live messages while it
+ * replays the stored ones after the cursor, then releases the held ones it did not replay.
+ * A topic message is added to its topic's history and to the topic index before it is
+ * published (TopicRepository.append), so it was either stored before the replay read it or
+ * published after the subscription began: nothing falls between.
+ *
+ * The replay is this subscriber's own: it runs in the source stream each subscription gets,
+ * and pushes objects of its own, so subscribers that share executions of live messages
+ * (src/graphql/shared-execution.ts) never share a replayed one.
  */
 @Injectable()
 export class TopicFeedService {
@@ -18,29 +88,120 @@ export class TopicFeedService {
   constructor(
     private readonly pubsub: RedisPubSubService,
     private readonly topics: TopicRepository,
+    private readonly messages: MessageRepository,
     private readonly clock: Clock,
   ) {}
 
-  async open(pattern: string): Promise<AsyncIterableIterator<Message>> {
+  /**
+   * `after` null: live messages only. A message id: the stored, unexpired messages of every
+   * matching topic newer than it, in id order, then live ones. '0': from the start.
+   */
+  async open(pattern: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
     const matches = compileTopicPattern(pattern);
+    const seen = new RecentIds(REPLAY_MEMORY);
+    const held = new HeldMessages();
+    // Live messages are held from the subscription until the catch-up has pushed its last page.
+    let holding = after !== null;
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<Message>(() => unsubscribe());
+
     unsubscribe = await this.pubsub.subscribe(this.topics.feedChannel(), (payload) => {
       const message = fromPushPayload(payload);
       if (!message) {
         this.logger.error('unreadable push on the topic feed dropped');
         return;
       }
-      if (
-        message.target !== null &&
-        matches(message.target) &&
-        !isExpired(message, this.clock.now())
-      ) {
+      if (message.target === null || !matches(message.target)) return;
+      if (!holding) {
+        if (isExpired(message, this.clock.now()) || seen.has(message.id)) return;
+        if (after !== null) seen.add(message.id);
         iterator.push(liveMessageModel(message));
+      } else if (!held.add(message)) {
+        holding = false;
+        iterator.fail(
+          new SlowConsumerError(
+            `subscription ended: more than ${HELD_LIMIT} messages or ${HELD_BYTE_LIMIT} bytes arrived live during the catch-up; resubscribe with after = the last id received`,
+          ),
+        );
       }
     });
     // The client may have gone while the subscription was being set up.
     if (iterator.closed) await unsubscribe();
+    if (iterator.closed || after === null) return iterator;
+
+    let topics: string[];
+    try {
+      topics = await this.topicsActiveAfter(matches, after);
+    } catch (error) {
+      await iterator.return();
+      throw error;
+    }
+    const push = (replayed: StoredMessage[], upTo: string | null): void => {
+      // A held message older than what the replay pushes now goes out with it, in id order:
+      // the replay reads each topic lazily, so it may reach a topic's page after one of that
+      // topic's messages came live.
+      const live = upTo === null ? held.takeAll() : held.takeUpTo(upTo);
+      if (upTo === null) holding = false;
+      const fromLive = new Set(live);
+      for (const message of mergeById(replayed, live)) {
+        if (isExpired(message, this.clock.now()) || seen.has(message.id)) continue;
+        seen.add(message.id);
+        iterator.push(fromLive.has(message) ? liveMessageModel(message) : toMessageModel(message));
+      }
+    };
+    this.replay(topics, after, iterator, push).catch((error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.logger.warn(`catch-up of topics ${pattern} failed: ${failure.message}`);
+      iterator.fail(failure);
+    });
     return iterator;
+  }
+
+  /**
+   * The matching topics that may hold messages after the cursor: those whose last message is
+   * no older than the cursor's time (an id newer than the cursor has a time no older).
+   */
+  private async topicsActiveAfter(matches: TopicMatcher, after: string): Promise<string[]> {
+    const found = new Set<string>();
+    for await (const names of this.topics.activeSince(
+      after === '0' ? null : messageIdTime(after),
+    )) {
+      for (const name of names) {
+        if (!matches(name)) continue;
+        found.add(name);
+        if (found.size > MAX_CATCH_UP_TOPICS) throw new TooManyTopicsError(MAX_CATCH_UP_TOPICS);
+      }
+    }
+    return [...found];
+  }
+
+  /**
+   * Reads the stored messages of `topics` after `after` in id order, a page at a time as the
+   * consumer makes room, and hands each page to `push` with its last id; then hands over an
+   * empty page with null, the end.
+   */
+  private async replay(
+    topics: string[],
+    after: string,
+    iterator: PushIterator<Message>,
+    push: (page: StoredMessage[], upTo: string | null) => void,
+  ): Promise<void> {
+    const merge = await TopicHistoryMerge.open(topics, after, (topic, from, count) =>
+      this.messages.pageIds(this.topics.messagesKey(topic), from, count),
+    );
+    for (;;) {
+      await iterator.room();
+      if (iterator.closed) return;
+      const ids = await merge.next(REPLAY_PAGE);
+      if (iterator.closed) return;
+      if (ids.length === 0) {
+        push([], null);
+        return;
+      }
+      // Expired and vanished messages are left out here; the rest keep the order of `ids`.
+      const page = await this.messages.findMany(ids);
+      if (iterator.closed) return;
+      push(page, ids[ids.length - 1]);
+    }
   }
 }

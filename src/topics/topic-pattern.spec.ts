@@ -1,4 +1,4 @@
-import { compileTopicPattern } from './topic-pattern';
+import { compileTopicPattern, literalPrefix } from './topic-pattern';
 
 describe(compileTopicPattern.name, () => {
   const cases: Array<[string, string, boolean]> = [
@@ -34,5 +34,17 @@ describe(compileTopicPattern.name, () => {
     const pattern = Array.from({ length: 16 }, () => '#').join('.') + '.never';
     const topic = Array.from({ length: 16 }, (_, i) => `s${i}`).join('.');
     expect(compileTopicPattern(pattern)(topic)).toBe(false);
+  });
+});
+
+describe(literalPrefix.name, () => {
+  it.each([
+    ['agents.planner.status', 'agents.planner.status'],
+    ['agents.*.status', 'agents'],
+    ['agents.planner.#', 'agents.planner'],
+    ['#.status', ''],
+    ['*', ''],
+  ])('%s starts every match with %j', (pattern, prefix) => {
+    expect(literalPrefix(pattern)).toBe(prefix);
   });
 });

@@ -41,3 +41,17 @@ function matchSegments(
   memo.set(key, result);
   return result;
 }
+
+/**
+ * The segments a pattern fixes before its first wildcard, joined: every topic it matches
+ * starts with this text (`agents.*.status` -> `agents`), so a listing by name can start there
+ * instead of at the first topic. Empty when the pattern starts with a wildcard.
+ */
+export function literalPrefix(pattern: string): string {
+  const fixed: string[] = [];
+  for (const segment of pattern.split('.')) {
+    if (segment === '*' || segment === '#') break;
+    fixed.push(segment);
+  }
+  return fixed.join('.');
+}

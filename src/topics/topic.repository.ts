@@ -5,7 +5,25 @@ import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { TopicEnqueueCode } from '../redis/script-codes';
 
-/** Owns `topic:{name}:*` and the topic feed channel. */
+/** What the topic index and a topic's metadata say about it. */
+export interface TopicRecord {
+  name: string;
+  /** Epoch ms of its first message (of its latest, if the metadata is not there yet). */
+  createdAt: number;
+  lastMessageAt: number;
+  messageCount: number;
+}
+
+/** Bounds of a listing by name: names above `after` and starting with `prefix`. */
+export interface NameRange {
+  after: string | null;
+  prefix: string;
+}
+
+/** Above every character a topic may hold, so `prefix + NAME_END` bounds a prefix's names. */
+const NAME_END = '\x7f';
+
+/** Owns `topic:{name}:*`, the topic index `topics:{index}:*` and the topic feed channel. */
 @Injectable()
 export class TopicRepository {
   constructor(
@@ -19,6 +37,11 @@ export class TopicRepository {
    * of service instances listening to topics, or null when the message was already there.
    * The feed is one channel for every topic, `topics:{feed}`: on Cluster a shard channel
    * whose slot no topic shares, so the publish is a step of its own after the script.
+   *
+   * The topic index has a tag of its own too, `{index}`, so it is written beside the script,
+   * on a retried send as well (the first try may have stopped before it). Both are done before
+   * the publish: a catch-up that lists the index after subscribing either finds the topic with
+   * this message or gets the message live.
    */
   async append(
     topic: string,
@@ -26,15 +49,106 @@ export class TopicRepository {
     createdAt: number,
     payload: string,
   ): Promise<number | null> {
-    const added = await this.redis.enqueueTopic(
-      this.keys.topicMessages(topic),
-      this.keys.topicMetadata(topic),
-      id,
-      createdAt,
-      topic,
-    );
+    const [added] = await Promise.all([
+      this.redis.enqueueTopic(
+        this.keys.topicMessages(topic),
+        this.keys.topicMetadata(topic),
+        id,
+        createdAt,
+        topic,
+      ),
+      this.index(topic, createdAt),
+    ]);
     if (added === TopicEnqueueCode.Duplicate) return null;
     return this.topology.publish(this.keys.topicFeed(), payload);
+  }
+
+  /**
+   * Chunks of the topics whose last message is at or after `since` (epoch ms; null for every
+   * topic), oldest activity first. A topic that gets a message meanwhile may come twice; one
+   * that is in the index from start to end comes at least once: each read starts at the score
+   * reached (scores only grow), never at an offset that a moving topic would shift.
+   */
+  async *activeSince(since: number | null, chunk = 1_000): AsyncGenerator<string[]> {
+    const key = this.keys.topicIndexAll();
+    let min = since === null ? -Infinity : since;
+    // Names already given at the score `min`, which the next read starts at again.
+    let atMin = new Set<string>();
+    for (;;) {
+      const want = atMin.size + chunk;
+      const reply = await this.redis.zrange(
+        key,
+        min === -Infinity ? '-inf' : min,
+        '+inf',
+        'BYSCORE',
+        'LIMIT',
+        0,
+        want,
+        'WITHSCORES',
+      );
+      const entries: Array<{ name: string; score: number }> = [];
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        entries.push({ name: reply[i], score: Number(reply[i + 1]) });
+      }
+      const fresh = entries
+        .filter((entry) => entry.score !== min || !atMin.has(entry.name))
+        .map((entry) => entry.name);
+      if (fresh.length > 0) yield fresh;
+      if (entries.length < want) return;
+      const last = entries[entries.length - 1].score;
+      if (last !== min) {
+        min = last;
+        atMin = new Set();
+      }
+      for (const entry of entries) if (entry.score === min) atMin.add(entry.name);
+    }
+  }
+
+  /** Up to `count` topic names in name order, within `range`. */
+  async names(range: NameRange, count: number): Promise<string[]> {
+    let from: string;
+    if (range.after !== null && range.after >= range.prefix) from = `(${range.after}`;
+    else from = range.prefix === '' ? '-' : `[${range.prefix}`;
+    const to = range.prefix === '' ? '+' : `(${range.prefix}${NAME_END}`;
+    return this.redis.zrange(this.keys.topicIndexNames(), from, to, 'BYLEX', 'LIMIT', 0, count);
+  }
+
+  /** The records of indexed topics, in the order given. */
+  async records(names: string[]): Promise<TopicRecord[]> {
+    if (names.length === 0) return [];
+    const [scores, metadata] = await Promise.all([
+      this.redis.zmscore(this.keys.topicIndexAll(), ...names),
+      Promise.all(
+        names.map((name) =>
+          this.redis.hmget(this.keys.topicMetadata(name), 'createdAt', 'messageCount'),
+        ),
+      ),
+    ]);
+    return names.map((name, index) => {
+      const lastMessageAt = Number(scores[index] ?? 0);
+      const [createdAt, messageCount] = metadata[index];
+      return {
+        name,
+        createdAt: createdAt === null ? lastMessageAt : Number(createdAt),
+        lastMessageAt,
+        messageCount: messageCount === null ? 0 : Number(messageCount),
+      };
+    });
+  }
+
+  /**
+   * `ZADD GT` keeps the latest time when sends from several instances arrive out of order;
+   * the name index is `NX`, its score is always 0. One transaction: a listed name always has
+   * its time.
+   */
+  private async index(topic: string, createdAt: number): Promise<void> {
+    const results = await this.redis
+      .multi()
+      .zadd(this.keys.topicIndexAll(), 'GT', createdAt, topic)
+      .zadd(this.keys.topicIndexNames(), 'NX', 0, topic)
+      .exec();
+    const error = results?.find(([failure]) => failure !== null)?.[0];
+    if (error) throw error;
   }
 
   messagesKey(topic: string): string {

@@ -3,10 +3,11 @@ import { MessagesModule } from '../messages/messages.module';
 import { TopicFeedService } from './topic-feed.service';
 import { TopicRepository } from './topic.repository';
 import { TopicsResolver } from './topics.resolver';
+import { TopicsService } from './topics.service';
 
 @Module({
   imports: [MessagesModule],
-  providers: [TopicRepository, TopicFeedService, TopicsResolver],
+  providers: [TopicRepository, TopicsService, TopicFeedService, TopicsResolver],
   exports: [TopicRepository],
 })
 export class TopicsModule {}

@@ -1,5 +1,7 @@
 -- Adds a stored message to a topic's history, once. The caller publishes it to the topic
--- feed when this returns 1: the feed channel has a slot of its own on Cluster.
+-- feed when this returns 1: the feed channel has a slot of its own on Cluster. So has the
+-- topic index (topics:{index}:all and :names), which the caller writes beside this script,
+-- before the publish.
 --
 -- KEYS[1]  topic:{name}:messages
 -- KEYS[2]  topic:{name}:metadata
