@@ -3,7 +3,10 @@ import { AppConfigService } from '../config/app-config.service';
 import { JobRunner } from '../scheduling/job-runner.service';
 import { CleanupService } from './cleanup.service';
 
-/** The cleanup loop: every ROUTER_CLEANUP_INTERVAL, expired messages are removed. */
+/**
+ * The cleanup loop: every ROUTER_CLEANUP_INTERVAL, expired messages are removed, deleted
+ * mailboxes emptied and every mailbox trimmed to its retention limits (CleanupService).
+ */
 @Injectable()
 export class CleanupCron implements OnApplicationBootstrap {
   constructor(

@@ -1,12 +1,21 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module';
+import { MailboxStoreModule } from '../mailboxes/mailbox-store.module';
 import { CleanupCron } from './cleanup.cron';
 import { CleanupRepository } from './cleanup.repository';
 import { CleanupService } from './cleanup.service';
+import { RetentionRepository } from './retention.repository';
+import { RetentionService } from './retention.service';
 
 @Module({
-  imports: [DeliveryModule],
-  providers: [CleanupRepository, CleanupService, CleanupCron],
+  imports: [DeliveryModule, MailboxStoreModule],
+  providers: [
+    CleanupRepository,
+    CleanupService,
+    CleanupCron,
+    RetentionRepository,
+    RetentionService,
+  ],
   exports: [CleanupRepository],
 })
 export class CleanupModule {}

@@ -64,6 +64,8 @@ export class CleanupRepository {
     const removals: Array<Promise<unknown>> = mailboxes.flatMap((mailbox) => [
       this.redis.zrem(this.keys.mailboxMessages(mailbox), id),
       this.redis.zrem(this.keys.mailboxPending(mailbox), id),
+      // Read marks stay a subset of the index: unread is the index minus the marks.
+      this.redis.zrem(this.keys.mailboxRead(mailbox), id),
       this.redis.hdel(this.keys.mailboxDeadLetters(mailbox), id),
       this.redis.zrem(this.keys.mailboxDeadLetterIndex(mailbox), id),
       this.redis.zrem(this.keys.deadLetterIndex(), `${mailbox}|${id}`),

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { AppConfigService } from '../config/app-config.service';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
-import { EnqueueCode } from '../redis/script-codes';
+import { EnqueueCode, TouchCode } from '../redis/script-codes';
 import { readStoredJson } from '../common/stored-json';
 
 export interface MailboxRecord {
@@ -42,6 +44,8 @@ export class MailboxRepository {
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
     private readonly topology: RedisTopology,
+    private readonly config: AppConfigService,
+    private readonly clock: Clock,
   ) {}
 
   /** `tokenHash` is a digest of the mailbox's token; the token itself is never stored. */
@@ -85,8 +89,13 @@ export class MailboxRepository {
     return this.redis.zrange(this.keys.mailboxIndexAll(), '0', '-1');
   }
 
-  /** Names of the mailboxes a broadcast goes to (each is checked again when enqueued). */
+  /**
+   * Names of the mailboxes a broadcast goes to (each is checked again when enqueued): the
+   * active ones, and with BROADCAST_ACTIVE_WITHIN only those seen within that window.
+   */
   async activeNames(): Promise<string[]> {
+    const windowMs = this.config.retention.broadcastActiveWithinMs;
+    if (windowMs > 0) return this.activeNamesSeenSince(this.clock.now() - windowMs);
     return this.redis.smembers(this.keys.mailboxIndexActive());
   }
 
@@ -134,6 +143,13 @@ export class MailboxRepository {
     return counts.map((count) => count > 0);
   }
 
+  /** Per id: whether the mailbox marked it read (`mailbox:{name}:read`). */
+  async readFlags(name: string, ids: string[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const scores = await this.redis.zmscore(this.keys.mailboxRead(name), ...ids);
+    return scores.map((score) => score !== null);
+  }
+
   /** Whether the message is in the mailbox. */
   async holds(name: string, messageId: string): Promise<boolean> {
     return (await this.redis.zscore(this.keys.mailboxMessages(name), messageId)) !== null;
@@ -153,6 +169,112 @@ export class MailboxRepository {
   /** Publishes a message to the mailbox's feed; returns how many instances received it. */
   async push(name: string, payload: string): Promise<number> {
     return this.topology.publish(this.keys.mailboxFeed(name), payload);
+  }
+
+  /**
+   * The active mailboxes but those last seen before `since` (`mailboxes:{index}:seen`), in
+   * two reads of one hash tag whatever the number of mailboxes. A mailbox the seen index does
+   * not hold yet (registered by a version without it, until the cleanup loop adds it) counts
+   * as seen.
+   */
+  async activeNamesSeenSince(since: number): Promise<string[]> {
+    const [active, stale] = await Promise.all([
+      this.redis.smembers(this.keys.mailboxIndexActive()),
+      this.redis.zrange(this.keys.mailboxIndexSeen(), '-inf', `(${since}`, 'BYSCORE'),
+    ]);
+    if (stale.length === 0) return active;
+    const skip = new Set(stale);
+    return active.filter((name) => !skip.has(name));
+  }
+
+  /**
+   * Records that the owner was seen, in the metadata and in the seen index; does nothing for
+   * an unknown mailbox.
+   */
+  async recordSighting(name: string, now: number): Promise<void> {
+    const recorded = await this.redis.touchMailbox(this.keys.mailboxMetadata(name), now);
+    if (recorded === TouchCode.Recorded) await this.markSeen(name, now);
+  }
+
+  /** Moves the mailbox's entry in the seen index forward to `at` (never back). */
+  async markSeen(name: string, at: number): Promise<void> {
+    await this.redis.zadd(this.keys.mailboxIndexSeen(), 'GT', String(at), name);
+  }
+
+  /** Adds mailboxes the seen index does not hold yet, with when each was last seen. */
+  async addMissingSightings(sightings: Array<{ name: string; at: number }>): Promise<void> {
+    if (sightings.length === 0) return;
+    await this.redis.zadd(
+      this.keys.mailboxIndexSeen(),
+      'NX',
+      ...sightings.flatMap(({ name, at }) => [String(at), name]),
+    );
+  }
+
+  /**
+   * Notes that the mailbox is being deleted, before anything of it goes, so that the cleanup
+   * loop finishes a deletion that a crash cut short. A later deletion of the name moves the
+   * time forward.
+   */
+  async recordDeletion(name: string, at: number): Promise<void> {
+    await this.redis.zadd(this.keys.mailboxIndexDeleting(), 'GT', String(at), name);
+  }
+
+  /** Whether the cleanup loop is still removing the entries of a deleted mailbox of this name. */
+  async deletionPending(name: string): Promise<boolean> {
+    return (await this.redis.zscore(this.keys.mailboxIndexDeleting(), name)) !== null;
+  }
+
+  /** The oldest deletions still to finish, with their deletion times. */
+  async pendingDeletions(limit: number): Promise<Array<{ name: string; at: number }>> {
+    const flat = await this.redis.zrange(
+      this.keys.mailboxIndexDeleting(),
+      '0',
+      String(limit - 1),
+      'WITHSCORES',
+    );
+    const deletions: Array<{ name: string; at: number }> = [];
+    for (let i = 0; i < flat.length; i += 2)
+      deletions.push({ name: flat[i], at: Number(flat[i + 1]) });
+    return deletions;
+  }
+
+  /**
+   * Deletes the mailbox's metadata (its token digest with it) and its rate-limit bucket
+   * (delete-mailbox.lua), unless a mailbox of the name was registered after `at`. True when
+   * a mailbox was deleted.
+   */
+  async deleteMetadata(name: string, at: number): Promise<boolean> {
+    return (
+      (await this.redis.deleteMailbox(
+        this.keys.mailboxMetadata(name),
+        this.keys.rateLimit(name),
+        at,
+      )) === 1
+    );
+  }
+
+  /** Takes the name out of the mailbox indexes: it is listed nowhere and gets no broadcast. */
+  async unlist(name: string): Promise<void> {
+    await Promise.all([
+      this.redis.srem(this.keys.mailboxIndexActive(), name),
+      this.redis.zrem(this.keys.mailboxIndexAll(), name),
+      this.redis.zrem(this.keys.mailboxIndexSeen(), name),
+    ]);
+  }
+
+  /** Forgets a finished deletion (finish-deletion.lua), unless the name was deleted again since. */
+  async finishDeletion(name: string, at: number): Promise<void> {
+    await this.redis.finishDeletion(this.keys.mailboxIndexDeleting(), name, at);
+  }
+
+  /** Tells every instance that the mailbox was deleted, so that they end its feeds. */
+  async announceDeletion(name: string): Promise<void> {
+    await this.topology.publish(this.keys.mailboxDeletions(), JSON.stringify({ name }));
+  }
+
+  deletionChannel(): string {
+    return this.keys.mailboxDeletions();
   }
 
   messagesKey(name: string): string {

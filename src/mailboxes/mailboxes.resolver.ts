@@ -1,7 +1,6 @@
 import {
   Args,
   ID,
-  Int,
   Mutation,
   Parent,
   Query,
@@ -13,11 +12,8 @@ import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import { AuthService } from '../auth/auth.service';
 import { assertOwnerOrAdmin, type Principal } from '../auth/principal';
 import { JsonScalar } from '../graphql/json.scalar';
-import { MessageConnection } from '../messages/message-connection.model';
-import { toConnection } from '../messages/message-page.mapper';
 import { Message } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
-import { DEFAULT_PAGE_SIZE } from '../messages/page-args';
 import { Mailbox, MailboxRegistration } from './mailbox.model';
 import type { MailboxRecord } from './mailbox.repository';
 import { MailboxFeedService } from './mailbox-feed.service';
@@ -75,6 +71,15 @@ export class MailboxesResolver {
     return toMailbox(await this.service.deactivate(name));
   }
 
+  @AdminOnly()
+  @Mutation(() => Boolean, {
+    description:
+      'Deletes the mailbox: its token stops working and its open sockets close, its live subscriptions end, it is listed nowhere and receives nothing; its messages, pending deliveries, dead letters and read marks are removed in the background, in batches. Messages it sent stay with their recipients. The name can be registered again once that is done. False when there was no such mailbox.',
+  })
+  async deleteMailbox(@Args('name') name: string): Promise<boolean> {
+    return this.service.delete(name);
+  }
+
   @Mutation(() => MailboxRegistration, {
     description:
       "A new token for the mailbox (its owner's or the admin's call); the old one stops working at once.",
@@ -108,21 +113,6 @@ export class MailboxesResolver {
     return this.presence.online(mailbox.name);
   }
 
-  @ResolveField(() => MessageConnection, {
-    description: 'Stored, unexpired messages, oldest first.',
-  })
-  async messages(
-    @Parent() mailbox: Mailbox,
-    @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
-    first: number | null,
-    @Args('after', { type: () => ID, nullable: true }) after: string | null,
-  ): Promise<MessageConnection> {
-    this.presence.seen(mailbox.name);
-    return toConnection(
-      await this.service.messages(mailbox.name, first ?? DEFAULT_PAGE_SIZE, after),
-    );
-  }
-
   @Subscription(() => Message, {
     description:
       'after absent: live messages only. after = a message id: every stored, unexpired message newer than it, then live, with no gap and no duplicate. after = "0": from the start.',
@@ -138,6 +128,6 @@ export class MailboxesResolver {
     const cursor =
       after === null || after === undefined ? null : assertMessageId(after, 'after', true);
     this.presence.seen(record.name);
-    return this.feeds.open(record.name, cursor);
+    return this.service.endWhenDeleted(record.name, await this.feeds.open(record.name, cursor));
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { AuthService } from '../auth/auth.service';
 import { issueMailboxToken, tokenDigest } from '../auth/tokens';
 import { Clock } from '../common/clock';
 import { exceedsJsonDepth } from '../common/json-depth';
@@ -6,21 +7,53 @@ import { AppConfigService } from '../config/app-config.service';
 import { NOTICE_SENDER } from '../delivery/delivery-notice.service';
 import { InvalidFieldError, JsonTooDeepError } from '../messages/message.errors';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
+import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { assertMailboxName } from '../routing/address';
+import { MailboxBeingDeletedError } from './mailbox-deletion.errors';
 import { MailboxExistsError, MailboxNotFoundError } from './mailbox.errors';
 import { MailboxRepository, type MailboxRecord } from './mailbox.repository';
 
 const MAX_METADATA_BYTES = 64 * 1024;
 
-/** Registration, deactivation and reading of mailboxes. */
+/** Registration, deactivation, deletion and reading of mailboxes. */
 @Injectable()
-export class MailboxesService {
+export class MailboxesService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(MailboxesService.name);
+  /** How to end each live feed of this instance, by mailbox, for deletions. */
+  private readonly feedEnds = new Map<string, Set<() => void>>();
+  private stopListening: (() => Promise<void>) | null = null;
+
   constructor(
     private readonly mailboxes: MailboxRepository,
     private readonly messageReader: MessagesService,
     private readonly config: AppConfigService,
+    private readonly auth: AuthService,
+    private readonly pubsub: RedisPubSubService,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Follows mailbox deletions, to end this instance's feeds of a deleted mailbox. Not awaited:
+   * a service started while Redis is away must still start; the SUBSCRIBE completes when
+   * Redis comes.
+   */
+  onModuleInit(): void {
+    this.pubsub
+      .subscribe(this.mailboxes.deletionChannel(), (payload) => {
+        const { name } = payload as { name?: unknown };
+        if (typeof name === 'string') this.endFeeds(name);
+      })
+      .then((stop) => {
+        this.stopListening = stop;
+      })
+      .catch((error: unknown) =>
+        this.logger.warn(`mailbox deletions not followed: ${(error as Error).message}`),
+      );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stopListening?.();
+  }
 
   /** Registers (or reactivates) a mailbox and returns it with its new token. */
   async register(
@@ -51,14 +84,19 @@ export class MailboxesService {
         );
       }
     }
+    // A new mailbox of a deleted one's name starts empty: not before the old entries are gone.
+    if (await this.mailboxes.deletionPending(name)) throw new MailboxBeingDeletedError(name);
     const token = issueMailboxToken(name);
+    const now = this.clock.now();
     const registered = await this.mailboxes.register(
       name,
       metadata ?? null,
       tokenDigest(token),
-      this.clock.now(),
+      now,
     );
     if (!registered) throw new MailboxExistsError(name);
+    // Registration counts as a sighting: a new agent gets broadcasts before it first connects.
+    await this.mailboxes.markSeen(name, now);
     return { mailbox: await this.get(name), token };
   }
 
@@ -67,6 +105,77 @@ export class MailboxesService {
     if (!(await this.mailboxes.deactivate(name, this.clock.now())))
       throw new MailboxNotFoundError(name);
     return this.get(name);
+  }
+
+  /**
+   * Deletes a mailbox: at once, its metadata and token (open sockets of the token close on
+   * every instance), its place in the mailbox indexes and its live feeds; then, in the cleanup
+   * loop's bounded batches, started at once, its entries (messages, pending deliveries, dead
+   * letters, read marks). Messages it sent stay with their recipients. False when there was
+   * no such mailbox.
+   *
+   * The steps run in an order that a crash cannot spoil: the deletion is recorded first, so
+   * the cleanup loop finishes it whatever happens after.
+   */
+  async delete(nameArg: string): Promise<boolean> {
+    const name = assertMailboxName(nameArg, 'name');
+    if ((await this.mailboxes.find(name)) === null) return false;
+    const at = this.clock.now();
+    await this.mailboxes.recordDeletion(name, at);
+    try {
+      await this.auth.revoke(name);
+    } catch (error) {
+      // Deleted meanwhile by another call: the steps below are idempotent.
+      if (!(error instanceof MailboxNotFoundError)) throw error;
+    }
+    const deleted = await this.mailboxes.deleteMetadata(name, at);
+    // A mailbox registered again meanwhile (after `at`) keeps its place in the indexes.
+    if (deleted || (await this.mailboxes.find(name)) === null) await this.mailboxes.unlist(name);
+    await this.mailboxes.announceDeletion(name);
+    return deleted;
+  }
+
+  /**
+   * The feed, ended (completed) when the mailbox is deleted, on whichever instance the
+   * deletion was made.
+   */
+  endWhenDeleted<T>(name: string, feed: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+    const ends = this.feedEnds.get(name) ?? new Set<() => void>();
+    this.feedEnds.set(name, ends);
+    const end = (): void => {
+      void feed.return?.();
+    };
+    ends.add(end);
+    const forget = (): void => {
+      ends.delete(end);
+      if (ends.size === 0 && this.feedEnds.get(name) === ends) this.feedEnds.delete(name);
+    };
+    return {
+      next: async () => {
+        const step = await feed.next();
+        if (step.done) forget();
+        return step;
+      },
+      return: async (value?: unknown) => {
+        forget();
+        return feed.return ? feed.return(value) : { done: true, value: undefined };
+      },
+      throw: async (error?: unknown) => {
+        forget();
+        if (feed.throw) return feed.throw(error);
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private endFeeds(name: string): void {
+    const ends = this.feedEnds.get(name);
+    if (!ends) return;
+    this.feedEnds.delete(name);
+    for (const end of ends) end();
   }
 
   async find(nameArg: string): Promise<MailboxRecord | null> {

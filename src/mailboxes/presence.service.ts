@@ -8,7 +8,8 @@ const MAX_REMEMBERED = 10_000;
 
 /**
  * Presence: when a mailbox's owner was last seen (sending, reading or subscribing) and
- * whether a live subscription to it is open anywhere.
+ * whether a live subscription to it is open anywhere. Each sighting also moves the mailbox in
+ * the seen index, which BROADCAST_ACTIVE_WITHIN reads to pass over stale mailboxes.
  */
 @Injectable()
 export class PresenceService {
@@ -21,9 +22,10 @@ export class PresenceService {
   ) {}
 
   /**
-   * Moves the mailbox's lastSeenAt to now, at most once a second per instance so that a busy
-   * sender does not add a write to every send. Best effort: a failure is logged, never thrown,
-   * since no send or read should fail for the sake of presence.
+   * Moves the mailbox's lastSeenAt (and its place in the seen index) to now, at most once a
+   * second per instance so that a busy sender does not add a write to every send. Best
+   * effort: a failure is logged, never thrown, since no send or read should fail for the sake
+   * of presence.
    */
   seen(name: string): void {
     const now = this.clock.now();
@@ -31,7 +33,7 @@ export class PresenceService {
     if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
     if (this.lastTouched.size >= MAX_REMEMBERED) this.lastTouched.clear();
     this.lastTouched.set(name, now);
-    this.mailboxes.touch(name, now).catch((error: unknown) => {
+    this.mailboxes.recordSighting(name, now).catch((error: unknown) => {
       this.logger.debug(`lastSeenAt of ${name} not recorded: ${(error as Error).message}`);
     });
   }

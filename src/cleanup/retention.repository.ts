@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AddressingMode } from '../messages/message.model';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisKeys } from '../redis/redis-keys';
+import type { ScriptedClient } from '../redis/redis-scripts';
+import { expiryMember } from './cleanup.repository';
+import type { MessageHead } from './retention-policy';
+
+/** A batch of entries that leave one mailbox, and what of the mailbox's refers to them. */
+export interface Candidates {
+  /** The mailbox's lastSeenAt, else its createdAt; null when deleting or with no mailbox. */
+  seenAt: number | null;
+  /** Oldest first; the score is the message's createdAt (or, past the index, the entry's own). */
+  entries: Array<{ id: string; score: number }>;
+  /** Those among the entries that await this mailbox's confirmation. */
+  pending: string[];
+  /** Those among the entries that are among this mailbox's dead letters. */
+  deadLettered: string[];
+}
+
+function toCandidates([seen, flat, pending, deadLettered]: [
+  string,
+  string[],
+  string[],
+  string[],
+]): Candidates {
+  const entries: Candidates['entries'] = [];
+  for (let i = 0; i < flat.length; i += 2)
+    entries.push({ id: flat[i], score: Number(flat[i + 1]) });
+  return { seenAt: seen === '' ? null : Number(seen), entries, pending, deadLettered };
+}
+
+/**
+ * What the retention limits and mailbox deletion remove, and in which steps: per mailbox,
+ * retention-candidates.lua picks a bounded batch (writing nothing), the caller settles what
+ * lives under other hash tags (deliveries, the dead-letter index of all, message hashes), and
+ * trim-mailbox.lua then takes the batch out of the mailbox's own keys. Every step is
+ * idempotent, so a run cut short anywhere is simply repeated by the next.
+ */
+@Injectable()
+export class RetentionRepository {
+  constructor(
+    @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /**
+   * The oldest entries beyond the newest `keep` (0: no count limit) or scored below
+   * `lowestScoreKept` (null: no age limit), at most `limit`.
+   */
+  async toTrim(
+    mailbox: string,
+    keep: number,
+    lowestScoreKept: number | null,
+    limit: number,
+  ): Promise<Candidates> {
+    return toCandidates(
+      await this.redis.retentionCandidates(
+        ...this.mailboxKeys(mailbox),
+        'trim',
+        keep,
+        lowestScoreKept === null ? '' : lowestScoreKept,
+        limit,
+      ),
+    );
+  }
+
+  /** The next entries of a mailbox deleted at `deletedAt`, at most `limit`; none when done. */
+  async toDelete(mailbox: string, deletedAt: number, limit: number): Promise<Candidates> {
+    return toCandidates(
+      await this.redis.retentionCandidates(
+        ...this.mailboxKeys(mailbox),
+        'delete',
+        deletedAt,
+        '',
+        limit,
+      ),
+    );
+  }
+
+  /** Per id, what retention needs of the message, or null where the hash is gone. */
+  async heads(ids: string[]): Promise<Array<MessageHead | null>> {
+    // Separate commands: on Cluster the ids live in different slots.
+    const rows = await Promise.all(
+      ids.map((id) =>
+        this.redis.hmget(this.keys.message(id), 'mode', 'target', 'createdAt', 'expiresAt'),
+      ),
+    );
+    return rows.map(([mode, target, createdAt, expiresAt]) =>
+      mode === null || createdAt === null
+        ? null
+        : {
+            mode: mode as AddressingMode,
+            target,
+            createdAt: Number(createdAt),
+            expiresAt: expiresAt === null ? null : Number(expiresAt),
+          },
+    );
+  }
+
+  /** Deletes a message hash, and its entry in the expiry schedule when it has one. */
+  async deleteMessage(id: string, head: MessageHead): Promise<void> {
+    await Promise.all([
+      this.redis.del(this.keys.message(id)),
+      head.expiresAt === null
+        ? undefined
+        : this.redis.zrem(
+            this.keys.expirySchedule(),
+            expiryMember({ id, mode: head.mode, target: head.target }),
+          ),
+    ]);
+  }
+
+  /** Lets a message hash expire at `at`, unless it expires sooner already. */
+  async expireMessageAt(id: string, at: number): Promise<void> {
+    await this.redis.pexpireat(this.keys.message(id), at, 'LT');
+  }
+
+  /** Takes the mailbox's dead letters of these ids out of the index of all dead letters. */
+  async forgetDeadLetters(mailbox: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis.zrem(this.keys.deadLetterIndex(), ...ids.map((id) => `${mailbox}|${id}`));
+  }
+
+  /** Takes the entries out of the mailbox's own keys (trim-mailbox.lua); returns how many left its index. */
+  async trim(mailbox: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.redis.trimMailbox(
+      this.keys.mailboxMessages(mailbox),
+      this.keys.mailboxPending(mailbox),
+      this.keys.mailboxDeadLetters(mailbox),
+      this.keys.mailboxDeadLetterIndex(mailbox),
+      this.keys.mailboxRead(mailbox),
+      ...ids,
+    );
+  }
+
+  async mailboxCount(): Promise<number> {
+    return this.redis.zcard(this.keys.mailboxIndexAll());
+  }
+
+  /** Registered mailboxes by rank in the index of all, oldest first. */
+  async mailboxNames(offset: number, count: number): Promise<string[]> {
+    return this.redis.zrange(
+      this.keys.mailboxIndexAll(),
+      String(offset),
+      String(offset + count - 1),
+    );
+  }
+
+  /** Where the last run's pass over the mailboxes stopped: a rank in the index of all. */
+  async cursor(): Promise<number> {
+    const saved = Number(await this.redis.get(this.keys.retentionCursor()));
+    return Number.isInteger(saved) && saved > 0 ? saved : 0;
+  }
+
+  async saveCursor(rank: number): Promise<void> {
+    await this.redis.set(this.keys.retentionCursor(), String(rank));
+  }
+
+  private mailboxKeys(mailbox: string): [string, string, string, string, string] {
+    return [
+      this.keys.mailboxMetadata(mailbox),
+      this.keys.mailboxMessages(mailbox),
+      this.keys.mailboxPending(mailbox),
+      this.keys.mailboxDeadLetterIndex(mailbox),
+      this.keys.mailboxRead(mailbox),
+    ];
+  }
+}
