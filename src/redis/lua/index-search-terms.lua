@@ -1,0 +1,47 @@
+-- Indexes one message in one mailbox's search index: its id in the index of each of its terms.
+-- Every key is the mailbox's ({name}), so this runs unchanged on Redis Cluster.
+--
+-- KEYS[1]   mailbox:{name}:messages
+-- KEYS[2..] mailbox:{name}:search:<term>, one per distinct term of the message (at most 256)
+-- ARGV[1]   the message id
+-- ARGV[2]   its createdAt, epoch milliseconds (the score: newest first is score order)
+-- ARGV[3]   when its index entries lapse, epoch milliseconds: its expiresAt, or its createdAt
+--           plus MAILBOX_MAX_AGE, whichever comes first; '' for never
+-- ARGV[4]   '1' to trim each term's index first of the ids older than the mailbox's oldest
+--           message (the mailbox dropped them), else '0'
+--
+-- Each term's index lives as long as the longest-lived message in it: no expiry while it holds
+-- a message that never lapses, else until the latest lapse time of its messages. Ids of
+-- messages that left the mailbox are removed by the trim, by searches that meet them
+-- (search-ids.lua), or with the key.
+--
+-- Returns how many of the terms were new for this message (0 when it was indexed before).
+local id, score, lapse = ARGV[1], ARGV[2], ARGV[3]
+local below = nil
+if ARGV[4] == '1' then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+  if oldest then
+    below = '(' .. oldest
+  end
+end
+local added = 0
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  if below then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', below)
+  end
+  if lapse == '' then
+    added = added + redis.call('ZADD', key, score, id)
+    redis.call('PERSIST', key)
+  else
+    local existed = redis.call('EXISTS', key)
+    added = added + redis.call('ZADD', key, score, id)
+    if existed == 0 then
+      redis.call('PEXPIREAT', key, lapse)
+    else
+      -- GT leaves a key without expiry as it is: it holds a message that never lapses.
+      redis.call('PEXPIREAT', key, lapse, 'GT')
+    end
+  end
+end
+return added
