@@ -23,8 +23,19 @@ import { routerCore } from './scenarios/c-router-core';
 import { endToEnd } from './scenarios/d-end-to-end';
 import { fanOut } from './scenarios/e-fan-out';
 import { memory } from './scenarios/f-memory';
+import { search } from './scenarios/g-search';
+import { conversations } from './scenarios/h-conversations';
 
-const SCENARIOS: Scenario[] = [ingress, batchIngress, routerCore, endToEnd, fanOut, memory];
+const SCENARIOS: Scenario[] = [
+  ingress,
+  batchIngress,
+  routerCore,
+  endToEnd,
+  fanOut,
+  memory,
+  search,
+  conversations,
+];
 
 interface ScenarioRecord {
   id: string;
