@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { CleanupModule } from './cleanup/cleanup.module';
 import { ClockModule } from './common/clock.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RetryModule } from './retry/retry.module';
@@ -9,11 +10,13 @@ import { SchedulingModule } from './scheduling/scheduling.module';
 import { AppConfigModule } from './config/app-config.module';
 import { GraphqlTransportModule } from './graphql/graphql-transport.module';
 import { HealthModule } from './health/health.module';
+import { InboxModule } from './inbox/inbox.module';
 import { LoggingModule } from './logging/logging.module';
 import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { MessagesModule } from './messages/messages.module';
 import { RedisModule } from './redis/redis.module';
 import { RoutingModule } from './routing/routing.module';
+import { SearchModule } from './search/search.module';
 import { TopicsModule } from './topics/topics.module';
 
 @Module({})
@@ -30,13 +33,16 @@ export class AppModule {
         GraphqlTransportModule,
         AuthModule,
         MessagesModule,
+        InboxModule,
         MailboxesModule,
         TopicsModule,
         RoutingModule,
         SchedulingModule,
         MetricsModule,
         DeliveryModule,
+        SearchModule,
         RetryModule,
+        ConversationsModule,
         CleanupModule,
         HealthModule,
       ],

@@ -50,6 +50,16 @@ export interface LimitsConfig {
   maxSocketBufferedBytes: number;
 }
 
+/** How long mailboxes keep messages, and which mailboxes a broadcast reaches. */
+export interface RetentionConfig {
+  /** Entries a mailbox keeps, its newest (MAILBOX_MAX_MESSAGES); 0: no limit. */
+  maxMessages: number;
+  /** How long an entry stays in a mailbox after the message was sent (MAILBOX_MAX_AGE); 0: no limit. */
+  maxAgeMs: number;
+  /** A broadcast reaches mailboxes seen within this long (BROADCAST_ACTIVE_WITHIN); 0: all active. */
+  broadcastActiveWithinMs: number;
+}
+
 /** Room for the GraphQL document, JSON quoting and the other fields around a full-size message. */
 const REQUEST_ENVELOPE_BYTES = 64 * 1024;
 
@@ -113,6 +123,10 @@ export class AppConfigService {
     };
   }
 
+  get search(): { enabled: boolean } {
+    return { enabled: this.get('SEARCH_ENABLED') };
+  }
+
   get auth(): { enabled: boolean; adminToken: string | undefined } {
     return { enabled: this.get('AUTH_ENABLED'), adminToken: this.get('ADMIN_TOKEN') };
   }
@@ -132,6 +146,14 @@ export class AppConfigService {
     return {
       intervalMs: Math.round(this.get('ROUTER_CLEANUP_INTERVAL') * 1000),
       confirmationTtlSeconds: this.get('ROUTER_CONFIRMATION_TTL'),
+    };
+  }
+
+  get retention(): RetentionConfig {
+    return {
+      maxMessages: this.get('MAILBOX_MAX_MESSAGES'),
+      maxAgeMs: Math.round(this.get('MAILBOX_MAX_AGE') * 1000),
+      broadcastActiveWithinMs: Math.round(this.get('BROADCAST_ACTIVE_WITHIN') * 1000),
     };
   }
 

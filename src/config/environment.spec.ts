@@ -51,6 +51,11 @@ describe(validateEnvironment.name, () => {
       ROUTER_MAX_MESSAGE_SIZE: 16777216,
       ROUTER_MAX_PAYLOAD_SIZE: 15728640,
       RATE_LIMIT_PER_MINUTE: 6000,
+      // A mailbox keeps its newest 10,000 messages for at most 30 days; broadcasts reach every
+      // active mailbox.
+      MAILBOX_MAX_MESSAGES: 10000,
+      MAILBOX_MAX_AGE: 2592000,
+      BROADCAST_ACTIVE_WITHIN: 0,
       // Acknowledged sends survive a restart unless this is turned `off`.
       OUTAGE_SPOOL_DIR: '.data/spool',
     });
@@ -107,6 +112,18 @@ describe(validateEnvironment.name, () => {
     expect(variables.ROUTER_CLEANUP_INTERVAL).toBe(0.75);
   });
 
+  it('takes 0 as no retention limit and fractions of a second for the windows', () => {
+    const variables = validateEnvironment({
+      MAILBOX_MAX_MESSAGES: '0',
+      MAILBOX_MAX_AGE: '0.5',
+      BROADCAST_ACTIVE_WITHIN: '2.5',
+    });
+
+    expect(variables.MAILBOX_MAX_MESSAGES).toBe(0);
+    expect(variables.MAILBOX_MAX_AGE).toBe(0.5);
+    expect(variables.BROADCAST_ACTIVE_WITHIN).toBe(2.5);
+  });
+
   it.each([
     ['false', false],
     ['0', false],
@@ -147,6 +164,15 @@ describe(validateEnvironment.name, () => {
       'a check interval of zero',
       { ROUTER_RETRY_CHECK_INTERVAL: '0' },
       'ROUTER_RETRY_CHECK_INTERVAL',
+    ],
+    ['a negative message limit', { MAILBOX_MAX_MESSAGES: '-1' }, 'MAILBOX_MAX_MESSAGES'],
+    ['a fractional message limit', { MAILBOX_MAX_MESSAGES: '2.5' }, 'MAILBOX_MAX_MESSAGES'],
+    ['a negative maximum age', { MAILBOX_MAX_AGE: '-1' }, 'MAILBOX_MAX_AGE'],
+    ['a maximum age that is not a number', { MAILBOX_MAX_AGE: '30d' }, 'MAILBOX_MAX_AGE'],
+    [
+      'a broadcast window above ten years',
+      { BROADCAST_ACTIVE_WITHIN: '315360001' },
+      'BROADCAST_ACTIVE_WITHIN',
     ],
     ['a key prefix with braces', { REDIS_KEY_PREFIX: '{tenant}' }, 'REDIS_KEY_PREFIX'],
     ['a key prefix with a space', { REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX'],

@@ -37,6 +37,7 @@ export const VARIABLE_GROUPS = [
   'redis',
   'auth',
   'retries',
+  'retention',
   'limits',
   'outages',
   'shutdown',
@@ -248,8 +249,9 @@ export class EnvironmentVariables {
 
   @Documented(
     'retries',
-    'seconds between runs of the cleanup loop, which removes expired messages from every ' +
-      'index (0.01 to 86400)',
+    'seconds between runs of the cleanup loop (0.01 to 86400), which removes expired messages ' +
+      'from every index, empties deleted mailboxes and trims mailboxes to ' +
+      '`MAILBOX_MAX_MESSAGES` and `MAILBOX_MAX_AGE`',
   )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -265,6 +267,44 @@ export class EnvironmentVariables {
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   ROUTER_CONFIRMATION_TTL = 3600;
+
+  @Documented(
+    'retention',
+    'messages a mailbox keeps (0 to 1000000000; `0`: no limit): the cleanup loop trims each ' +
+      "mailbox's index to its newest this many, on each run, so a mailbox may hold more " +
+      'between runs. See [Retention](../concepts/retention.md)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  MAILBOX_MAX_MESSAGES = 10_000;
+
+  @Documented(
+    'retention',
+    'seconds a message stays in a mailbox after it was sent (0 to 315360000, ten years; `0`: ' +
+      'no limit): the cleanup loop drops older entries on each run. A message sent with ' +
+      '`ttlSeconds` goes at its expiry if that comes first. See ' +
+      '[Retention](../concepts/retention.md)',
+  )
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(315_360_000)
+  MAILBOX_MAX_AGE = 30 * 86_400;
+
+  @Documented(
+    'retention',
+    'seconds (0 to 315360000): a BROADCAST reaches only the active mailboxes seen (sending, ' +
+      'reading or subscribing, or registered) within this long, so that abandoned agents stop ' +
+      'collecting copies. `0`: every active mailbox. See ' +
+      '[Broadcasts and stale mailboxes](../concepts/retention.md#broadcasts-and-stale-mailboxes)',
+  )
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(315_360_000)
+  BROADCAST_ACTIVE_WITHIN = 0;
 
   @Documented(
     'limits',
@@ -429,6 +469,15 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty';
+
+  @Documented(
+    'service',
+    '`false`: sends are not indexed for `searchMessages`, which is then refused (`FORBIDDEN`). ' +
+      'Messages stored while it was off are never found. See [Search](../concepts/search.md)',
+  )
+  @Transform(toBoolean)
+  @IsBoolean()
+  SEARCH_ENABLED = true;
 }
 
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);

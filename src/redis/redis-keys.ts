@@ -13,21 +13,32 @@
  * | topic:{name}:messages | zset | message ids by timestamp |
  * | topic:{name}:metadata | hash | topic metadata |
  * | topics:{feed} | channel | live topic messages, matched by each instance |
+ * | topics:{index}:all | zset | every topic that had a message, by its last message time |
+ * | topics:{index}:names | zset | the same topics, all scored 0, in name order |
  * | mailboxes:{index}:all | zset | every registered mailbox by creation time |
  * | mailboxes:{index}:active | set | active mailboxes (broadcast recipients) |
+ * | mailboxes:{index}:seen | zset | mailboxes by when their owner was last seen (or registered) |
+ * | mailboxes:{index}:deleting | zset | deleted mailboxes whose stored entries cleanup still removes, by deletion time |
+ * | mailboxes:deletions | channel | names of deleted mailboxes, so every instance ends their feeds |
  * | idempotency:{sender}:{sha256} | string | first message id of a sender's idempotency key |
  * | delivery_confirmation:{id}:events | channel | delivery status changes of a message |
+ * | mailbox:{name}:deliveries | channel | delivery status changes of every message the mailbox sent |
+ * | mailbox:{name}:read | zset | ids the mailbox marked read (a subset of its messages) |
+ * | thread:{sha256}:messages | zset | message ids of a thread by time (threads of two or more) |
  * | mailbox:{name}:pending | zset | ids of messages awaiting the mailbox's confirmation |
  * | mailbox:{name}:dead_letters | hash | dead letter records by message id |
  * | mailbox:{name}:dead_letter_index | zset | dead-lettered message ids by time |
  * | dead_letters:{index}:all | zset | "<mailbox>|<id>" of every dead letter, by time |
  * | delivery:{schedule}:<PRIORITY> | zset | "<id>|<mailbox>" deliveries by next decision time |
+ * | requests:{schedule}:deadlines | zset | ids of unanswered requests by their replyBy |
  * | expiry:{schedule}:messages | zset | "<id>|<mode>|<target>" of expiring messages by expiry |
  * | message:{id}:recipients | set | a broadcast's recipients, kept until cleanup |
  * | expiry:{schedule}:lock | string | the instance running cleanup now (lapses by itself) |
+ * | expiry:{schedule}:retention_cursor | string | where cleanup's pass over the mailboxes' retention limits goes on |
  * | stats:{router}:counters | hash | router statistics, summed over all instances |
  * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires after a minute idle) |
  * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
+ * | mailbox:{name}:search:<term> | zset | search index: ids of the mailbox's messages holding the term, by timestamp |
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -64,6 +75,16 @@ export class RedisKeys {
     return `${this.prefix}topics:{feed}`;
   }
 
+  /** Scored by last message time: a catch-up reads only the topics active since its cursor. */
+  topicIndexAll(): string {
+    return `${this.prefix}topics:{index}:all`;
+  }
+
+  /** Scored 0, so that ZRANGE BYLEX pages the topics by name. */
+  topicIndexNames(): string {
+    return `${this.prefix}topics:{index}:names`;
+  }
+
   mailboxIndexAll(): string {
     return `${this.prefix}mailboxes:{index}:all`;
   }
@@ -72,8 +93,39 @@ export class RedisKeys {
     return `${this.prefix}mailboxes:{index}:active`;
   }
 
+  mailboxIndexSeen(): string {
+    return `${this.prefix}mailboxes:{index}:seen`;
+  }
+
+  mailboxIndexDeleting(): string {
+    return `${this.prefix}mailboxes:{index}:deleting`;
+  }
+
+  /** A plain channel (no hash tag): every instance hears every deletion. */
+  mailboxDeletions(): string {
+    return `${this.prefix}mailboxes:deletions`;
+  }
+
   deliveryEvents(id: string): string {
     return `${this.prefix}delivery_confirmation:{${id}}:events`;
+  }
+
+  /** Published by the service after the script that made the change (a slot of its own). */
+  senderDeliveries(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:deliveries`;
+  }
+
+  /** Read marks of a mailbox: a subset of its messages index, scored the same. */
+  mailboxRead(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:read`;
+  }
+
+  /**
+   * A conversation's messages, for threads of more than one message. `threadKey` is a hex
+   * digest of the thread id: its text never reaches Redis.
+   */
+  thread(threadKey: string): string {
+    return `${this.prefix}thread:{${threadKey}}:messages`;
   }
 
   mailboxPending(name: string): string {
@@ -97,6 +149,11 @@ export class RedisKeys {
     return `${this.prefix}delivery:{schedule}:${priority}`;
   }
 
+  /** Requests (replyWithinSeconds) by deadline, until answered or told of their timeout. */
+  requestDeadlines(): string {
+    return `${this.prefix}requests:{schedule}:deadlines`;
+  }
+
   expirySchedule(): string {
     return `${this.prefix}expiry:{schedule}:messages`;
   }
@@ -109,6 +166,10 @@ export class RedisKeys {
     return `${this.prefix}expiry:{schedule}:lock`;
   }
 
+  retentionCursor(): string {
+    return `${this.prefix}expiry:{schedule}:retention_cursor`;
+  }
+
   rateLimit(mailbox: string): string {
     return `${this.prefix}ratelimit:{${mailbox}}`;
   }
@@ -119,6 +180,14 @@ export class RedisKeys {
 
   statistics(): string {
     return `${this.prefix}stats:{router}:counters`;
+  }
+
+  /**
+   * `term` comes from src/search/search-tokenizer.ts: letters, digits and combining marks
+   * only, so no brace, glob character or separator reaches the key.
+   */
+  searchTerm(name: string, term: string): string {
+    return `${this.prefix}mailbox:{${name}}:search:${term}`;
   }
 
   /** `keyDigest` is a hex digest of the client's key: its text never reaches Redis. */

@@ -11,6 +11,7 @@ import type { PublishCommand } from './redis-topology.service';
  */
 const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   storeMessage: { file: 'store-message.lua', keys: 3 },
+  markRead: { file: 'mark-read.lua', keys: 2 },
   storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
@@ -26,6 +27,14 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   rateLimit: { file: 'rate-limit.lua', keys: 1 },
   releaseLock: { file: 'release-lock.lua', keys: 1 },
   writeProbe: { file: 'write-probe.lua', keys: 0 },
+  claimDeadlines: { file: 'claim-deadlines.lua', keys: 1 },
+  stampReplyTimeout: { file: 'stamp-reply-timeout.lua', keys: 1 },
+  retentionCandidates: { file: 'retention-candidates.lua', keys: 5 },
+  trimMailbox: { file: 'trim-mailbox.lua', keys: 5 },
+  deleteMailbox: { file: 'delete-mailbox.lua', keys: 2 },
+  finishDeletion: { file: 'finish-deletion.lua', keys: 1 },
+  indexSearchTerms: { file: 'index-search-terms.lua', keys: undefined },
+  searchIds: { file: 'search-ids.lua', keys: undefined },
 };
 
 type Arg = string | number;
@@ -42,6 +51,12 @@ export interface MailboxScripts {
     recipientCount: Arg,
     ...recipientsThenFields: string[]
   ): Promise<number>;
+  markRead(
+    messagesKey: string,
+    readKey: string,
+    mode: 'ids' | 'upTo',
+    ...args: Arg[]
+  ): Promise<[number, number]>;
   /** Six keys per send, then the arguments store-and-enqueue.lua's header lists. */
   storeAndEnqueue(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number[]>;
   enqueueMailbox(
@@ -120,6 +135,27 @@ export interface AuthScripts {
 export interface MaintenanceScripts {
   releaseLock(lockKey: string, owner: string): Promise<number>;
   writeProbe(): Promise<number>;
+  retentionCandidates(
+    metadataKey: string,
+    messagesKey: string,
+    pendingKey: string,
+    deadLetterIndexKey: string,
+    readKey: string,
+    mode: 'trim' | 'delete',
+    keepOrDeletedAt: Arg,
+    lowestScoreKept: Arg,
+    limit: Arg,
+  ): Promise<[string, string[], string[], string[]]>;
+  trimMailbox(
+    messagesKey: string,
+    pendingKey: string,
+    deadLettersKey: string,
+    deadLetterIndexKey: string,
+    readKey: string,
+    ...ids: string[]
+  ): Promise<number>;
+  deleteMailbox(metadataKey: string, rateLimitKey: string, deletedAt: Arg): Promise<number>;
+  finishDeletion(deletingKey: string, name: string, deletedAt: Arg): Promise<number>;
 }
 
 export type ScriptedClient = (Redis | Cluster) & MailboxScripts & AuthScripts & MaintenanceScripts;

@@ -146,14 +146,18 @@ export const DOCUMENTED_KEY = new RegExp(
     `message:\\{${ID}\\}`,
     `message:\\{${ID}\\}:recipients`,
     `delivery_confirmation:\\{${ID}\\}`,
-    `mailbox:\\{${NAME}\\}:(messages|metadata|pending|dead_letters|dead_letter_index)`,
+    `mailbox:\\{${NAME}\\}:(messages|metadata|pending|dead_letters|dead_letter_index|read)`,
     `topic:\\{${TOPIC}\\}:(messages|metadata)`,
-    'mailboxes:\\{index\\}:(all|active)',
+    'mailboxes:\\{index\\}:(all|active|seen|deleting)',
+    'topics:\\{index\\}:(all|names)',
+    'requests:\\{schedule\\}:deadlines',
+    'thread:\\{[0-9a-f]{64}\\}:messages',
     'dead_letters:\\{index\\}:all',
     'delivery:\\{schedule\\}:(URGENT|HIGH|NORMAL|LOW)',
-    'expiry:\\{schedule\\}:(messages|lock)',
+    'expiry:\\{schedule\\}:(messages|lock|retention_cursor)',
     'stats:\\{router\\}:counters',
     `idempotency:\\{${NAME}\\}:[0-9a-f]{64}`,
+    `mailbox:\\{${NAME}\\}:search:[^\\s{}:|*?\\[\\]]{1,64}`,
   ]
     .map((pattern) => `(${pattern})`)
     .join('|')
