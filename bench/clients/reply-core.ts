@@ -4,20 +4,11 @@
  * message's sender, in its thread, one hop on), `inFlight` at once, one phase after the other
  * in the same application.
  */
-import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { runAsChild } from '../lib/child-runtime';
-import { SERVICE_DIST } from '../lib/build';
+import { startInProcess } from '../lib/service-app';
 import { BENCH_SENDER, directInput, padded } from '../lib/graphql';
 import { closedLoop, type ClosedLoopResult } from './closed-loop';
-
-type AppModuleExports = typeof import('../../src/app.module');
-type RouterExports = typeof import('../../src/routing/message-router.service');
-type MailboxesExports = typeof import('../../src/mailboxes/mailboxes.service');
-type RouteResultExports = typeof import('../../src/routing/route-result.model');
 
 export interface ReplyCoreRequest {
   environment: Record<string, string>;
@@ -27,30 +18,12 @@ export interface ReplyCoreRequest {
   phases: Array<{ name: string; kind: 'fresh' | 'reply'; durationMs: number; mailbox: string }>;
 }
 
-const load = createRequire(__filename);
-
 runAsChild<ReplyCoreRequest, ClosedLoopResult[]>(async (request, parent) => {
-  const { AppModule } = load(join(SERVICE_DIST, 'app.module.js')) as AppModuleExports;
-  const { MessageRouterService } = load(
-    join(SERVICE_DIST, 'routing', 'message-router.service.js'),
-  ) as RouterExports;
-  const { RouteStatus } = load(
-    join(SERVICE_DIST, 'routing', 'route-result.model.js'),
-  ) as RouteResultExports;
-  const { MailboxesService } = load(
-    join(SERVICE_DIST, 'mailboxes', 'mailboxes.service.js'),
-  ) as MailboxesExports;
-  const app = await NestFactory.create(AppModule.forRoot(request.environment), {
-    bodyParser: false,
-    logger: ['error'],
-  });
-  await app.init();
+  const { app, router, RouteStatus } = await startInProcess(request.environment, [
+    BENCH_SENDER,
+    ...request.phases.map((phase) => phase.mailbox),
+  ]);
   try {
-    const mailboxes = app.get(MailboxesService);
-    for (const name of [BENCH_SENDER, ...request.phases.map((phase) => phase.mailbox)]) {
-      await mailboxes.register(name, null);
-    }
-    const router = app.get(MessageRouterService);
     const results: ClosedLoopResult[] = [];
     for (const phase of request.phases) {
       const content = padded(`bench ${phase.mailbox} `, request.contentBytes);

@@ -5,22 +5,16 @@
  * the Redis memory those messages take.
  */
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { runAsChild } from '../lib/child-runtime';
-import { SERVICE_DIST } from '../lib/build';
+import { loadBuilt, startInProcess } from '../lib/service-app';
 import { BENCH_SENDER, directInput } from '../lib/graphql';
 import { LatencyRecorder, type LatencySummary } from '../lib/stats';
 import { closedLoop, type ClosedLoopResult } from './closed-loop';
 
-type AppModuleExports = typeof import('../../src/app.module');
-type RouterExports = typeof import('../../src/routing/message-router.service');
 type MailboxesExports = typeof import('../../src/mailboxes/mailboxes.service');
-type RouteResultExports = typeof import('../../src/routing/route-result.model');
 type SearchExports = typeof import('../../src/search/search.service');
 type RedisConstantsExports = typeof import('../../src/redis/redis.constants');
 
@@ -109,41 +103,16 @@ function texts(count: number, bytes: number, seed: number, words: string[]): str
   });
 }
 
-/** The built service (see bench/lib/build.ts). */
-const DIST = SERVICE_DIST;
-const load = createRequire(__filename);
-
 runAsChild<SearchCoreRequest, SearchCoreResult>(async (request, parent) => {
-  const { AppModule } = load(join(DIST, 'app.module.js')) as AppModuleExports;
-  const { MessageRouterService } = load(
-    join(DIST, 'routing', 'message-router.service.js'),
-  ) as RouterExports;
-  const { RouteStatus } = load(
-    join(DIST, 'routing', 'route-result.model.js'),
-  ) as RouteResultExports;
-  const { MailboxesService } = load(
-    join(DIST, 'mailboxes', 'mailboxes.service.js'),
-  ) as MailboxesExports;
-  const { SearchService } = load(join(DIST, 'search', 'search.service.js')) as SearchExports;
-  const { REDIS_COMMANDS } = load(
-    join(DIST, 'redis', 'redis.constants.js'),
-  ) as RedisConstantsExports;
-  const app = await NestFactory.create(AppModule.forRoot(request.environment), {
-    bodyParser: false,
-    logger: ['error'],
-  });
-  await app.init();
+  const { SearchService } = loadBuilt<SearchExports>('search/search.service.js');
+  const { REDIS_COMMANDS } = loadBuilt<RedisConstantsExports>('redis/redis.constants.js');
+  const corpusMailbox = request.corpus.mailbox;
+  const { app, router, RouteStatus } = await startInProcess(request.environment, [
+    BENCH_SENDER,
+    corpusMailbox,
+    ...request.phases.map((phase) => phase.mailbox),
+  ]);
   try {
-    const mailboxes = app.get(MailboxesService);
-    const corpusMailbox = request.corpus.mailbox;
-    for (const name of [
-      BENCH_SENDER,
-      corpusMailbox,
-      ...request.phases.map((phase) => phase.mailbox),
-    ]) {
-      await mailboxes.register(name, null);
-    }
-    const router = app.get(MessageRouterService);
     const words = vocabulary();
     const pool = texts(512, request.contentBytes, 11, words);
 
@@ -191,6 +160,8 @@ runAsChild<SearchCoreRequest, SearchCoreResult>(async (request, parent) => {
       return value;
     };
 
+    const { MailboxesService } = loadBuilt<MailboxesExports>('mailboxes/mailboxes.service.js');
+    const mailboxes = app.get(MailboxesService);
     const page = new LatencyRecorder();
     for (let i = 0; i < 20; i++) await mailboxes.messages(corpusMailbox, 20, null);
     for (let i = 0; i < request.corpus.queries; i++) {

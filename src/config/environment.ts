@@ -472,12 +472,14 @@ export class EnvironmentVariables {
 
   @Documented(
     'service',
-    '`false`: sends are not indexed for `searchMessages`, which is then refused (`FORBIDDEN`). ' +
-      'Messages stored while it was off are never found. See [Search](../concepts/search.md)',
+    '`true`: every message that reaches a mailbox is indexed for `searchMessages`. Off by ' +
+      'default, because indexing costs a send about one sorted-set write per distinct word. ' +
+      'While off, `searchMessages` is refused (`FORBIDDEN`) and messages stored meanwhile are ' +
+      'never found. See [Search](../concepts/search.md)',
   )
   @Transform(toBoolean)
   @IsBoolean()
-  SEARCH_ENABLED = true;
+  SEARCH_ENABLED = false;
 }
 
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);

@@ -15,20 +15,11 @@ import { JsonScalar } from '../graphql/json.scalar';
 import { Message } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
 import { Mailbox, MailboxRegistration } from './mailbox.model';
-import type { MailboxRecord } from './mailbox.repository';
+import { toMailbox } from './mailbox.mapper';
 import { MailboxFeedService } from './mailbox-feed.service';
 import { MailboxesService } from './mailboxes.service';
 import { PresenceService } from './presence.service';
 
-function toMailbox(record: MailboxRecord): Mailbox {
-  return {
-    name: record.name,
-    active: record.active,
-    createdAt: new Date(record.createdAt),
-    lastSeenAt: record.lastSeenAt === null ? null : new Date(record.lastSeenAt),
-    metadata: record.metadata,
-  };
-}
 
 @Resolver(() => Mailbox)
 export class MailboxesResolver {

@@ -112,6 +112,7 @@ describe(`search (${testTopology()})`, () => {
     backend = await startRedisBackend();
     redis = backend.client();
     service = await startTestService(backend, {
+      SEARCH_ENABLED: 'true',
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
       RATE_LIMIT_PER_MINUTE: '0',

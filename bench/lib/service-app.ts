@@ -1,0 +1,51 @@
+/**
+ * The service's Nest application from the bench's build, initialised but not listening, for
+ * the scenarios that call the router in process (c, g, h). (createApplicationContext cannot
+ * be used: the graphql-ws server needs the HTTP adapter when the application boots.)
+ */
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { MessageRouterService } from '../../src/routing/message-router.service';
+import type { RouteStatus } from '../../src/routing/route-result.model';
+import { SERVICE_DIST } from './build';
+
+type AppModuleExports = typeof import('../../src/app.module');
+type RouterExports = typeof import('../../src/routing/message-router.service');
+type MailboxesExports = typeof import('../../src/mailboxes/mailboxes.service');
+type RouteResultExports = typeof import('../../src/routing/route-result.model');
+
+const load = createRequire(__filename);
+
+/** A module of the build, by its path under dist (`search/search.service.js`). */
+export function loadBuilt<T>(path: string): T {
+  return load(join(SERVICE_DIST, path)) as T;
+}
+
+export interface InProcessService {
+  app: INestApplication;
+  router: MessageRouterService;
+  /** The build's own enum, for comparing route results. */
+  RouteStatus: typeof RouteStatus;
+}
+
+/** Boots the application with `environment` and registers `mailboxes`. */
+export async function startInProcess(
+  environment: Record<string, string>,
+  mailboxes: string[],
+): Promise<InProcessService> {
+  const { AppModule } = loadBuilt<AppModuleExports>('app.module.js');
+  const { MessageRouterService } = loadBuilt<RouterExports>('routing/message-router.service.js');
+  const { RouteStatus } = loadBuilt<RouteResultExports>('routing/route-result.model.js');
+  const { MailboxesService } = loadBuilt<MailboxesExports>('mailboxes/mailboxes.service.js');
+  const app = await NestFactory.create(AppModule.forRoot(environment), {
+    bodyParser: false,
+    logger: ['error'],
+  });
+  await app.init();
+  const registry = app.get(MailboxesService);
+  for (const name of new Set(mailboxes)) await registry.register(name, null);
+  return { app, router: app.get(MessageRouterService), RouteStatus };
+}
