@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { SearchRepository } from '../search/search.repository';
 import { AppConfigService } from '../config/app-config.service';
 import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
 import { DeliveryConfirmationRepository } from '../delivery/delivery-confirmation.repository';
@@ -42,6 +43,7 @@ export class RetentionService {
     private readonly mailboxes: MailboxRepository,
     private readonly confirmations: DeliveryConfirmationRepository,
     private readonly notices: DeliveryNoticeService,
+    private readonly search: SearchRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -62,6 +64,7 @@ export class RetentionService {
         if (this.clock.now() >= deadline) return removed;
         const batch = await this.repository.toDelete(name, at, BATCH);
         if (batch.entries.length === 0) {
+          if ((await this.search.dropIndex(name, BATCH)) > 0) continue;
           await this.finishDeletion(name, at);
           break;
         }

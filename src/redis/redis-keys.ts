@@ -39,6 +39,7 @@
  * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires after a minute idle) |
  * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
  * | mailbox:{name}:search:<term> | zset | search index: ids of the mailbox's messages holding the term, by timestamp |
+ * | mailbox:{name}:search-terms | set | the names of the mailbox's search:<term> keys, for deleting the mailbox |
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -188,6 +189,10 @@ export class RedisKeys {
    */
   searchTerm(name: string, term: string): string {
     return `${this.prefix}mailbox:{${name}}:search:${term}`;
+  }
+
+  searchTerms(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:search-terms`;
   }
 
   /** `keyDigest` is a hex digest of the client's key: its text never reaches Redis. */

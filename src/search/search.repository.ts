@@ -9,7 +9,10 @@ type Arg = string | number;
 
 /** The search scripts of src/redis/lua, as their headers describe them. */
 interface SearchScripts {
-  /** index-search-terms.lua: messages, the term keys, then id, createdAt, lapse or '', trim. */
+  /**
+   * index-search-terms.lua: messages, the list of term keys, the term keys, then id,
+   * createdAt, lapse or '', trim.
+   */
   indexSearchTerms(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<number>;
   /** search-ids.lua: metadata, messages, the term keys, then cursor, its time, wanted, budget. */
   searchIds(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<Array<string | number>>;
@@ -59,6 +62,7 @@ export class SearchRepository {
     if (terms.length === 0) return;
     const keys = [
       this.keys.mailboxMessages(mailbox),
+      this.keys.searchTerms(mailbox),
       ...terms.map((term) => this.keys.searchTerm(mailbox, term)),
     ];
     await this.redis.indexSearchTerms(
@@ -103,5 +107,16 @@ export class SearchRepository {
       end: Number(code) !== SearchCode.More,
       looked: Number(looked),
     };
+  }
+
+  /**
+   * Deletes up to `limit` of a mailbox's term indexes (those the list of term keys names) and
+   * returns how many it took from the list: 0 once the index is gone. An index written while
+   * this runs, for a mailbox of the same name registered again, is left alone unless listed.
+   */
+  async dropIndex(mailbox: string, limit: number): Promise<number> {
+    const names = await this.redis.spop(this.keys.searchTerms(mailbox), limit);
+    if (names.length > 0) await this.redis.del(...names);
+    return names.length;
   }
 }

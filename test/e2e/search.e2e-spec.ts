@@ -338,6 +338,38 @@ describe(`search (${testTopology()})`, () => {
     expect(other.nodes.map((node) => [node.id, node.read])).toEqual([[ids[4001], false]]);
   });
 
+  it('deletes a deleted mailbox\'s index with it, and nothing of another mailbox', async () => {
+    const own = await startTestApp(backend, {
+      SEARCH_ENABLED: 'true',
+      ROUTER_CLEANUP_INTERVAL: '0.2',
+    });
+    try {
+      for (const name of ['frank', 'grace']) await graphql(own.baseUrl, REGISTER, { name });
+      for (const to of ['frank', 'grace']) {
+        for (let i = 0; i < 30; i++) {
+          const sent = await graphql(own.baseUrl, SEND, {
+            input: directInput('grace', to, { content: `doomed words w${i} lasting` }),
+          });
+          expect(sent.errors).toBeUndefined();
+        }
+      }
+      const indexOf = async (name: string): Promise<string[]> =>
+        (await keysUnder(redis, own.prefix)).filter((key) =>
+          key.startsWith(`${own.prefix}mailbox:{${name}}:search`),
+        );
+      // 33 words (doomed, words, lasting, w0 to w29) and the list of them.
+      expect(await indexOf('frank')).toHaveLength(34);
+      const graces = (await indexOf('grace')).sort();
+      expect(graces).toHaveLength(34);
+      const deleted = await graphql(own.baseUrl, 'mutation { deleteMailbox(name: "frank") }');
+      expect(deleted.data).toEqual({ deleteMailbox: true });
+      await eventually(async () => (await indexOf('frank')).length === 0, 10_000);
+      expect((await indexOf('grace')).sort()).toEqual(graces);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('with SEARCH_ENABLED=false, indexes nothing and refuses searchMessages', async () => {
     const off = await startTestApp(backend, { SEARCH_ENABLED: 'false' });
     try {

@@ -2,7 +2,9 @@
 -- Every key is the mailbox's ({name}), so this runs unchanged on Redis Cluster.
 --
 -- KEYS[1]   mailbox:{name}:messages
--- KEYS[2..] mailbox:{name}:search:<term>, one per distinct term of the message (at most 256)
+-- KEYS[2]   mailbox:{name}:search-terms, the names of the mailbox's term keys (so that deleting
+--           the mailbox can find them); a name is added only when its key is created
+-- KEYS[3..] mailbox:{name}:search:<term>, one per distinct term of the message (at most 256)
 -- ARGV[1]   the message id
 -- ARGV[2]   its createdAt, epoch milliseconds (the score: newest first is score order)
 -- ARGV[3]   when its index entries lapse, epoch milliseconds: its expiresAt, or its createdAt
@@ -13,7 +15,8 @@
 -- Each term's index lives as long as the longest-lived message in it: no expiry while it holds
 -- a message that never lapses, else until the latest lapse time of its messages. Ids of
 -- messages that left the mailbox are removed by the trim, by searches that meet them
--- (search-ids.lua), or with the key.
+-- (search-ids.lua), or with the key. The list of term keys lives as long as the longest-lived
+-- of them.
 --
 -- Returns how many of the terms were new for this message (0 when it was indexed before).
 local id, score, lapse = ARGV[1], ARGV[2], ARGV[3]
@@ -24,24 +27,32 @@ if ARGV[4] == '1' then
     below = '(' .. oldest
   end
 end
+local function keep(key, created)
+  if lapse == '' then
+    redis.call('PERSIST', key)
+  elseif created then
+    redis.call('PEXPIREAT', key, lapse)
+  else
+    -- GT leaves a key without expiry as it is: it holds a message that never lapses.
+    redis.call('PEXPIREAT', key, lapse, 'GT')
+  end
+end
+
+local listNew = redis.call('EXISTS', KEYS[2]) == 0
 local added = 0
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local key = KEYS[i]
   if below then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', below)
   end
-  if lapse == '' then
-    added = added + redis.call('ZADD', key, score, id)
-    redis.call('PERSIST', key)
-  else
-    local existed = redis.call('EXISTS', key)
-    added = added + redis.call('ZADD', key, score, id)
-    if existed == 0 then
-      redis.call('PEXPIREAT', key, lapse)
-    else
-      -- GT leaves a key without expiry as it is: it holds a message that never lapses.
-      redis.call('PEXPIREAT', key, lapse, 'GT')
-    end
+  local created = redis.call('EXISTS', key) == 0
+  added = added + redis.call('ZADD', key, score, id)
+  keep(key, created)
+  if created then
+    redis.call('SADD', KEYS[2], key)
   end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  keep(KEYS[2], listNew)
 end
 return added
