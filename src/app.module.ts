@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { LoggingModule } from './logging/logging.module';
 import { MailboxesModule } from './mailboxes/mailboxes.module';
+import { McpModule } from './mcp/mcp.module';
 import { MessagesModule } from './messages/messages.module';
 import { RedisModule } from './redis/redis.module';
 import { RoutingModule } from './routing/routing.module';
@@ -41,6 +42,7 @@ export class AppModule {
         MetricsModule,
         DeliveryModule,
         SearchModule,
+        McpModule,
         RetryModule,
         ConversationsModule,
         CleanupModule,

@@ -9,7 +9,13 @@ import { classifyRedisFailure, RedisUnavailableError, refusesWrites } from '../r
 import { assertMailboxName } from '../routing/address';
 import { RateLimitedError, RateLimitUnavailableError } from './auth.errors';
 import { AuthRepository } from './auth.repository';
-import { ADMIN, UnauthenticatedError, type Principal } from './principal';
+import {
+  ADMIN,
+  ForbiddenError,
+  UnauthenticatedError,
+  type MailboxPrincipal,
+  type Principal,
+} from './principal';
 import { bearerToken, issueMailboxToken, sameSecret, tokenDigest, tokenMailbox } from './tokens';
 
 /** How long a token verified against Redis is still accepted while Redis is unreachable. */
@@ -76,6 +82,30 @@ export class AuthService implements OnModuleInit {
     const token = bearerToken(authorization);
     if (!token) throw new UnauthenticatedError('the value is not of the form "Bearer <token>"');
     if (sameSecret(token, this.adminToken)) return ADMIN;
+    return this.verifyMailboxToken(token);
+  }
+
+  /**
+   * The mailbox of an `Authorization` value that must carry a mailbox token, checked even with
+   * AUTH_ENABLED=false: for front doors (MCP) where the token is what names the caller's
+   * mailbox. The admin token is refused with FORBIDDEN, since it names no mailbox.
+   */
+  async authenticateMailbox(authorization: unknown): Promise<MailboxPrincipal> {
+    if (authorization === undefined || authorization === null || authorization === '') {
+      throw new UnauthenticatedError('no token was sent');
+    }
+    const token = bearerToken(authorization);
+    if (!token) throw new UnauthenticatedError('the value is not of the form "Bearer <token>"');
+    if (this.adminToken !== '' && sameSecret(token, this.adminToken)) {
+      throw new ForbiddenError(
+        'authorization',
+        'the admin token names no mailbox: use the token registerMailbox gave the agent',
+      );
+    }
+    return this.verifyMailboxToken(token);
+  }
+
+  private async verifyMailboxToken(token: string): Promise<MailboxPrincipal> {
     const mailbox = tokenMailbox(token);
     if (!mailbox)
       throw new UnauthenticatedError('the token is not valid (unknown, rotated or revoked)');
@@ -96,7 +126,7 @@ export class AuthService implements OnModuleInit {
    * still accepted, so that agents can keep sending into the local queue. Once Redis answers,
    * every check reads Redis again.
    */
-  private fromRecent(mailbox: string, digest: string): Principal {
+  private fromRecent(mailbox: string, digest: string): MailboxPrincipal {
     const known = this.verified.get(digest);
     if (known && known.mailbox === mailbox && this.clock.now() - known.at < OUTAGE_TOKEN_GRACE_MS) {
       return { kind: 'mailbox', mailbox, tokenDigest: digest };

@@ -1,8 +1,14 @@
 import { AppError } from '../common/app-error';
 
 /** Who is calling: the operator, or the owner of one mailbox. */
-export type Principal =
-  { kind: 'admin' } | { kind: 'mailbox'; mailbox: string; tokenDigest: string };
+export type Principal = { kind: 'admin' } | MailboxPrincipal;
+
+/** The owner of one mailbox, known by its token. */
+export interface MailboxPrincipal {
+  kind: 'mailbox';
+  mailbox: string;
+  tokenDigest: string;
+}
 
 export const ADMIN: Principal = { kind: 'admin' };
 

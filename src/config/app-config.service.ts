@@ -127,6 +127,14 @@ export class AppConfigService {
     return { enabled: this.get('SEARCH_ENABLED') };
   }
 
+  get mcp(): { enabled: boolean; allowedOrigins: string[] | '*' } {
+    const origins = this.get('MCP_ALLOWED_ORIGINS');
+    return {
+      enabled: this.get('MCP_ENABLED'),
+      allowedOrigins: origins === '*' ? '*' : origins.split(',').map((host) => host.toLowerCase()),
+    };
+  }
+
   get auth(): { enabled: boolean; adminToken: string | undefined } {
     return { enabled: this.get('AUTH_ENABLED'), adminToken: this.get('ADMIN_TOKEN') };
   }

@@ -41,6 +41,7 @@ export const VARIABLE_GROUPS = [
   'limits',
   'outages',
   'shutdown',
+  'mcp',
 ] as const;
 
 export type VariableGroup = (typeof VARIABLE_GROUPS)[number];
@@ -480,6 +481,28 @@ export class EnvironmentVariables {
   @Transform(toBoolean)
   @IsBoolean()
   SEARCH_ENABLED = false;
+
+  @Documented(
+    'mcp',
+    '`false` turns the MCP endpoint (`/mcp`) off: it then answers 404. See ' +
+      '[The MCP endpoint](../guides/mcp.md)',
+  )
+  @Transform(toBoolean)
+  @IsBoolean()
+  MCP_ENABLED = true;
+
+  @Documented(
+    'mcp',
+    'comma-separated host names whose browser pages may call `/mcp` (the `Origin` header\'s ' +
+      'host, any port; `*` for any). A request with another `Origin` is refused with 403, ' +
+      'against DNS rebinding; clients that send no `Origin` (every MCP client outside a ' +
+      'browser) are not affected',
+  )
+  @IsString()
+  @Matches(/^(\*|[A-Za-z0-9.\-[\]:]+(,[A-Za-z0-9.\-[\]:]+)*)$/, {
+    message: 'must be * or host names separated by commas',
+  })
+  MCP_ALLOWED_ORIGINS = 'localhost,127.0.0.1,[::1]';
 }
 
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);

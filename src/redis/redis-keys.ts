@@ -39,6 +39,7 @@
  * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires after a minute idle) |
  * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
  * | mailbox:{name}:search:<term> | zset | search index: ids of the mailbox's messages holding the term, by timestamp |
+ * | mailbox:{name}:wait | string | the MCP wait_for_message running for the mailbox (lapses by itself) |
  * | mailbox:{name}:search-terms | set | the names of the mailbox's search:<term> keys, for deleting the mailbox |
  */
 export class RedisKeys {
@@ -62,6 +63,16 @@ export class RedisKeys {
 
   mailboxFeed(name: string): string {
     return `${this.prefix}mailbox:{${name}}:feed`;
+  }
+
+  /** Held while an MCP `wait_for_message` of the mailbox runs: one wait per mailbox at a time. */
+  mailboxWait(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:wait`;
+  }
+
+  /** Channel: the id of an MCP request whose client cancelled it, for the wait serving it. */
+  mailboxWaitCancels(name: string): string {
+    return `${this.prefix}mailbox:{${name}}:wait-cancels`;
   }
 
   topicMessages(topic: string): string {

@@ -47,13 +47,14 @@ function timesOf(
 }
 
 function result(
-  messageId: string,
+  message: StoredMessage | null,
   status: RouteStatus,
   recipients: number,
   error: AppError | null = null,
 ): RouteResult {
   return {
-    messageId,
+    messageId: message?.id ?? '',
+    threadId: message?.threadId ?? null,
     status,
     recipients,
     error: error?.message ?? null,
@@ -214,7 +215,7 @@ export class MessageRouterService implements OnModuleInit {
 
   private queueLocally(message: StoredMessage, idempotencyKey: string | null): RouteResult {
     this.outage.accept({ message, idempotencyKey });
-    return result(message.id, RouteStatus.QUEUED, 0);
+    return result(message, RouteStatus.QUEUED, 0);
   }
 
   /**
@@ -251,7 +252,7 @@ export class MessageRouterService implements OnModuleInit {
           return await this.send(validateSendInput({ ...input, sender }, limits));
         } catch (error) {
           const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
-          return result('', RouteStatus.FAILED, 0, failure);
+          return result(null, RouteStatus.FAILED, 0, failure);
         }
       }),
     );
@@ -314,7 +315,7 @@ export class MessageRouterService implements OnModuleInit {
       if (message.replyBy !== null) throw new NoResponderError(target);
       throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
     }
-    return result(message.id, this.liveStatus([settled.value]), 1);
+    return result(message, this.liveStatus([settled.value]), 1);
   }
 
   private async routeBroadcast(message: StoredMessage): Promise<RouteResult> {
@@ -327,7 +328,7 @@ export class MessageRouterService implements OnModuleInit {
       else failures.push(`${names[index]}: ${(entry.reason as Error).message}`);
     });
     const reached = outcomes.filter((outcome) => outcome.kind !== 'missing');
-    if (failures.length === 0) return result(message.id, this.liveStatus(reached), reached.length);
+    if (failures.length === 0) return result(message, this.liveStatus(reached), reached.length);
     this.logger.warn(
       `broadcast ${message.id} failed for ${failures.length} of ${names.length} recipients`,
     );
@@ -335,7 +336,7 @@ export class MessageRouterService implements OnModuleInit {
       `${failures.length} of ${names.length} recipients failed, first: ${failures[0]}`,
     );
     return result(
-      message.id,
+      message,
       reached.length > 0 ? RouteStatus.PARTIAL : RouteStatus.FAILED,
       reached.length,
       error,
@@ -350,7 +351,7 @@ export class MessageRouterService implements OnModuleInit {
       toPushPayload(message),
     );
     return result(
-      message.id,
+      message,
       receivers !== null && receivers > 0 ? RouteStatus.SUCCESS : RouteStatus.QUEUED,
       0,
     );

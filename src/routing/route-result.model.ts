@@ -21,6 +21,13 @@ export class RouteResult {
   @Field(() => ID, { description: 'Empty when the message was refused before it got an id.' })
   messageId!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The thread the message belongs to: given, inherited from the message answered, or its own id. Null when refused.',
+  })
+  threadId!: string | null;
+
   @Field(() => RouteStatus)
   status!: RouteStatus;
 

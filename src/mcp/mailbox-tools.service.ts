@@ -1,0 +1,473 @@
+import { Injectable } from '@nestjs/common';
+import { toAgentMessage, type AgentMessage } from '../agent-view/agent-message';
+import type { MailboxPrincipal } from '../auth/principal';
+import { AppError } from '../common/app-error';
+import { Clock } from '../common/clock';
+import { DeliveryService } from '../delivery/delivery.service';
+import { InboxService } from '../inbox/inbox.service';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { MailboxesService } from '../mailboxes/mailboxes.service';
+import { PresenceService } from '../mailboxes/presence.service';
+import { AddressingMode } from '../messages/message.model';
+import { assertMessageId } from '../messages/message-id';
+import { MessagesService } from '../messages/messages.service';
+import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
+import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { MessageRouterService } from '../routing/message-router.service';
+import { WaitLockRepository } from './wait-lock.repository';
+
+/** What `send_message` and `reply` take, in the tools' own names. */
+export interface SendArgs {
+  to?: string;
+  topic?: string;
+  broadcast?: boolean;
+  body: string;
+  subject?: string;
+  thread_id?: string;
+  in_reply_to?: string;
+  reply_within_s?: number;
+  idempotency_key?: string;
+  require_ack?: boolean;
+  content_type?: string;
+}
+
+export interface SendOutcome {
+  message_id: string;
+  thread_id: string;
+  status: string;
+  recipients: number;
+}
+
+export interface AgentEntry {
+  mailbox: string;
+  description: string | null;
+  online: boolean;
+  last_seen_at: string | null;
+}
+
+export interface InboxPage {
+  mailbox: string;
+  unread_count: number;
+  messages: AgentMessage[];
+  /** Pass as `after` for the next page; null at the end. */
+  next_cursor: string | null;
+}
+
+export interface WaitOutcome {
+  status: 'messages' | 'timeout';
+  messages: AgentMessage[];
+  waited_s: number;
+}
+
+export interface RecipientStatus {
+  mailbox: string;
+  /** PENDING, DELIVERED, FAILED, EXPIRED (tracked with require_ack), or STORED (untracked). */
+  status: string;
+  read: boolean;
+  attempts: number;
+}
+
+/** The longest wait: common MCP clients give up on a tool call after 30 to 60 s. */
+export const MAX_WAIT_S = 45;
+export const DEFAULT_WAIT_S = 20;
+/** Messages read_messages returns for a thread, and wait_for_message at most. */
+export const MAX_MESSAGES_PER_CALL = 50;
+/** How long the wait lock outlives the longest wait, for a wait whose instance dies. */
+const WAIT_LOCK_MARGIN_MS = 5_000;
+
+/** The names the tools give to the send input's fields, for errors a model can act on. */
+const TOOL_FIELDS: Record<string, string> = {
+  target: 'to',
+  content: 'body',
+  subject: 'subject',
+  threadId: 'thread_id',
+  inReplyTo: 'in_reply_to',
+  replyWithinSeconds: 'reply_within_s',
+  idempotencyKey: 'idempotency_key',
+  contentType: 'content_type',
+};
+
+/** A send refusal with the tool's argument name in place of the GraphQL input path. */
+function inToolTerms(error: unknown): unknown {
+  if (!(error instanceof AppError) || !error.details.field) return error;
+  const path = error.details.field;
+  const name = path.replace(/^input\./, '');
+  const field = TOOL_FIELDS[name] ?? name;
+  return new AppError(error.code, error.message.replace(path, field), {
+    ...error.details,
+    field,
+  });
+}
+
+export class WaitInProgressError extends AppError {
+  constructor(mailbox: string) {
+    super(
+      'RATE_LIMITED',
+      `wait_for_message: mailbox "${mailbox}" already has a wait running; one wait per mailbox at a time`,
+      { field: 'wait_for_message', reason: 'WAIT_IN_PROGRESS' },
+    );
+  }
+}
+
+/**
+ * The mailbox as an agent's tools: each operation acts for the caller's own mailbox (from its
+ * token) and stands on the same services as the GraphQL API, so that both front doors share
+ * one implementation of routing, inbox state and deliveries.
+ */
+@Injectable()
+export class MailboxToolsService {
+  constructor(
+    private readonly router: MessageRouterService,
+    private readonly inbox: InboxService,
+    private readonly messages: MessagesService,
+    private readonly mailboxes: MailboxesService,
+    private readonly records: MailboxRepository,
+    private readonly presence: PresenceService,
+    private readonly delivery: DeliveryService,
+    private readonly pubsub: RedisPubSubService,
+    private readonly waits: WaitLockRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async whoami(caller: MailboxPrincipal): Promise<{
+    mailbox: string;
+    unread_count: number;
+    description: string | null;
+  }> {
+    const record = await this.mailboxes.get(caller.mailbox, 'authorization');
+    return {
+      mailbox: record.name,
+      unread_count: await this.inbox.unreadCount(record.name),
+      description: descriptionOf(record.metadata),
+    };
+  }
+
+  /** Active mailboxes, online ones first, then the most recently seen. */
+  async listAgents(onlineOnly: boolean, limit: number): Promise<{ agents: AgentEntry[] }> {
+    const records = (await this.mailboxes.list()).filter((record) => record.active);
+    const online = await this.records.online(records.map((record) => record.name));
+    const agents = records
+      .map((record, index) => ({ record, online: online[index] }))
+      .filter((entry) => !onlineOnly || entry.online)
+      .sort(
+        (a, b) =>
+          Number(b.online) - Number(a.online) ||
+          (b.record.lastSeenAt ?? 0) - (a.record.lastSeenAt ?? 0) ||
+          a.record.name.localeCompare(b.record.name),
+      )
+      .slice(0, limit)
+      .map(({ record, online: isOnline }) => ({
+        mailbox: record.name,
+        description: descriptionOf(record.metadata),
+        online: isOnline,
+        last_seen_at: record.lastSeenAt === null ? null : new Date(record.lastSeenAt).toISOString(),
+      }));
+    return { agents };
+  }
+
+  async send(caller: MailboxPrincipal, args: SendArgs): Promise<SendOutcome> {
+    const addresses = [args.to !== undefined, args.topic !== undefined, args.broadcast === true];
+    if (addresses.filter(Boolean).length > 1) {
+      throw new AppError('BAD_USER_INPUT', 'to: give one of to, topic or broadcast: true', {
+        field: 'to',
+      });
+    }
+    const mode =
+      args.topic !== undefined
+        ? AddressingMode.TOPIC
+        : args.broadcast === true
+          ? AddressingMode.BROADCAST
+          : AddressingMode.DIRECT;
+    if (mode === AddressingMode.DIRECT && args.to === undefined && !args.in_reply_to) {
+      throw new AppError(
+        'BAD_USER_INPUT',
+        'to: name a mailbox (list_agents shows them), or give topic or broadcast: true',
+        { field: 'to' },
+      );
+    }
+    try {
+      const routed = await this.router.route({
+        sender: caller.mailbox,
+        mode,
+        target: mode === AddressingMode.TOPIC ? args.topic : args.to,
+        content: args.body,
+        contentType: args.content_type,
+        subject: args.subject,
+        threadId: args.thread_id,
+        inReplyTo: args.in_reply_to,
+        replyWithinSeconds: args.reply_within_s,
+        idempotencyKey: args.idempotency_key,
+        requireConfirmation: args.require_ack,
+      });
+      return {
+        message_id: routed.messageId,
+        thread_id: routed.threadId ?? routed.messageId,
+        status: routed.status,
+        recipients: routed.recipients,
+      };
+    } catch (error) {
+      throw inToolTerms(error);
+    }
+  }
+
+  /** Answers a message: to its sender, in its thread. */
+  async reply(
+    caller: MailboxPrincipal,
+    messageId: string,
+    body: string,
+    extra: Pick<SendArgs, 'subject' | 'reply_within_s' | 'require_ack' | 'idempotency_key'>,
+  ): Promise<SendOutcome> {
+    return this.send(caller, { ...extra, body, in_reply_to: messageId });
+  }
+
+  /** The caller's messages, oldest first: unread only by default, or of one thread. */
+  async checkInbox(
+    caller: MailboxPrincipal,
+    unreadOnly: boolean,
+    limit: number,
+    threadId: string | null,
+    after: string | null,
+  ): Promise<InboxPage> {
+    const mailbox = caller.mailbox;
+    this.presence.seen(mailbox);
+    const [page, unread] = await Promise.all([
+      this.inbox.mailboxPage(mailbox, limit, after, { unreadOnly, threadId }),
+      this.inbox.unreadCount(mailbox),
+    ]);
+    return {
+      mailbox,
+      unread_count: unread,
+      messages: page.messages.map((message, index) =>
+        toAgentMessage({ ...message, read: page.read?.[index] ?? false }, false),
+      ),
+      next_cursor: page.hasNextPage ? page.endCursor : null,
+    };
+  }
+
+  /**
+   * Whole messages by id (those the caller may read; others are named in `not_found`) or a
+   * thread's first MAX_MESSAGES_PER_CALL the caller sent or received; marks the caller's
+   * copies read unless told not to.
+   */
+  async readMessages(
+    caller: MailboxPrincipal,
+    ids: string[] | null,
+    threadId: string | null,
+    markRead: boolean,
+  ): Promise<{ messages: AgentMessage[]; not_found: string[] }> {
+    const mailbox = caller.mailbox;
+    let found: StoredMessage[];
+    const missing: string[] = [];
+    if (ids !== null && ids.length > 0) {
+      const checked = ids.map((id, index) => assertMessageId(id, `message_ids[${index}]`));
+      const messages = await Promise.all(checked.map((id) => this.messages.find(id)));
+      found = [];
+      for (const [index, message] of messages.entries()) {
+        if (message !== null && (await this.messages.mayRead(message, caller))) {
+          found.push(message);
+        } else {
+          missing.push(checked[index]);
+        }
+      }
+    } else if (threadId !== null) {
+      found = (await this.inbox.thread(threadId, MAX_MESSAGES_PER_CALL, null, caller)).messages;
+    } else {
+      throw new AppError('BAD_USER_INPUT', 'message_ids: give message_ids or thread_id', {
+        field: 'message_ids',
+      });
+    }
+    this.presence.seen(mailbox);
+    const read = await this.records.readFlags(
+      mailbox,
+      found.map((message) => message.id),
+    );
+    if (markRead && found.length > 0) {
+      await this.inbox.markRead(
+        mailbox,
+        found.map((message) => message.id),
+        null,
+      );
+    }
+    return {
+      messages: found.map((message, index) =>
+        toAgentMessage({ ...message, read: markRead || read[index] }, true),
+      ),
+      not_found: missing,
+    };
+  }
+
+  /**
+   * Unread messages of the caller (of one thread, from one sender) at once when there are
+   * some, else the first that arrives, else `timeout` after `timeoutS`. The mailbox's feed is
+   * subscribed before the unread list is read, so that nothing arriving in between is missed.
+   * `signal` ends the wait early (the client cancelled or went away); `onTick` is called every
+   * few seconds while waiting, for progress notifications.
+   */
+  async waitForMessage(
+    caller: MailboxPrincipal,
+    options: {
+      timeoutS: number;
+      threadId: string | null;
+      from: string | null;
+      markRead: boolean;
+      signal: AbortSignal;
+      /** The MCP request's id: a `notifications/cancelled` naming it ends the wait. */
+      requestId: string;
+      onTick?: (waitedS: number) => void;
+    },
+  ): Promise<WaitOutcome> {
+    const mailbox = caller.mailbox;
+    const started = this.clock.now();
+    const owner = await this.waits.acquire(mailbox, options.timeoutS * 1000 + WAIT_LOCK_MARGIN_MS);
+    if (owner === null) throw new WaitInProgressError(mailbox);
+    const unsubscribes: Array<() => Promise<void>> = [];
+    const cleanups: Array<() => void> = [];
+    try {
+      const matches = (message: StoredMessage): boolean =>
+        (options.threadId === null || message.threadId === options.threadId) &&
+        (options.from === null || message.sender === options.from);
+      let arrived: (message: StoredMessage | null) => void = () => undefined;
+      const first = new Promise<StoredMessage | null>((resolve) => {
+        arrived = resolve;
+        const timer = setTimeout(() => resolve(null), options.timeoutS * 1000);
+        cleanups.push(() => clearTimeout(timer));
+        const abort = (): void => resolve(null);
+        options.signal.addEventListener('abort', abort, { once: true });
+        cleanups.push(() => options.signal.removeEventListener('abort', abort));
+        if (options.onTick) {
+          const tick = options.onTick;
+          const ticker = setInterval(() => tick((this.clock.now() - started) / 1000), 5_000);
+          cleanups.push(() => clearInterval(ticker));
+        }
+      });
+      unsubscribes.push(
+        await this.pubsub.subscribe(this.waits.cancelChannel(mailbox), (payload) => {
+          // Payloads arrive parsed from JSON.
+          if (payload === options.requestId) arrived(null);
+        }),
+        await this.pubsub.subscribe(this.records.feedChannel(mailbox), (payload) => {
+          const message = fromPushPayload(payload);
+          if (message !== null && matches(message)) arrived(message);
+        }),
+      );
+      this.presence.seen(mailbox);
+      const waiting = await this.unreadMatching(mailbox, matches);
+      const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
+      if (messages.length === 0) {
+        return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
+      }
+      if (options.markRead) {
+        await this.inbox.markRead(
+          mailbox,
+          messages.map((message) => message.id),
+          null,
+        );
+      }
+      return {
+        status: 'messages',
+        messages: messages.map((message) =>
+          toAgentMessage({ ...message, read: options.markRead }, true),
+        ),
+        waited_s: this.waitedS(started),
+      };
+    } finally {
+      for (const cleanup of cleanups) cleanup();
+      for (const unsubscribe of unsubscribes) await unsubscribe().catch(() => undefined);
+      await this.waits.release(mailbox, owner).catch(() => undefined);
+    }
+  }
+
+  private waitedS(started: number): number {
+    return Math.round((this.clock.now() - started) / 100) / 10;
+  }
+
+  /** Up to MAX_MESSAGES_PER_CALL unread messages of the mailbox that `matches` keeps. */
+  private async unreadMatching(
+    mailbox: string,
+    matches: (message: StoredMessage) => boolean,
+  ): Promise<StoredMessage[]> {
+    const found: StoredMessage[] = [];
+    let after: string | null = null;
+    // A bounded look: a filtered page reads a bounded number of ids itself.
+    for (let pages = 0; pages < 5 && found.length < MAX_MESSAGES_PER_CALL; pages++) {
+      const page = await this.inbox.mailboxPage(mailbox, MAX_MESSAGES_PER_CALL, after, {
+        unreadOnly: true,
+        threadId: null,
+      });
+      found.push(...page.messages.filter(matches));
+      if (!page.hasNextPage) break;
+      after = page.endCursor;
+    }
+    return found.slice(0, MAX_MESSAGES_PER_CALL);
+  }
+
+  /** Ends the caller's wait serving MCP request `requestId`, on whichever instance it runs. */
+  async cancelWait(caller: MailboxPrincipal, requestId: string): Promise<void> {
+    await this.waits.cancel(caller.mailbox, requestId);
+  }
+
+  /** Confirms deliveries sent with require_ack; each id is answered on its own. */
+  async acknowledge(
+    caller: MailboxPrincipal,
+    ids: string[],
+  ): Promise<{ acknowledged: string[]; failed: Array<{ message_id: string; error: string }> }> {
+    const acknowledged: string[] = [];
+    const failed: Array<{ message_id: string; error: string }> = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          await this.delivery.confirm(caller.mailbox, id);
+          acknowledged.push(id);
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          failed.push({ message_id: id, error: `${error.code}: ${error.message}` });
+        }
+      }),
+    );
+    return { acknowledged, failed };
+  }
+
+  /** Where a message the caller sent (or received) stands with each recipient. */
+  async messageStatus(
+    caller: MailboxPrincipal,
+    messageId: string,
+  ): Promise<{ message_id: string; tracked: boolean; recipients: RecipientStatus[] }> {
+    const id = assertMessageId(messageId, 'message_id');
+    const message = await this.messages.find(id);
+    if (message === null || !(await this.messages.mayRead(message, caller))) {
+      throw new AppError(
+        'NOT_FOUND',
+        `message_id: no message ${id} that this mailbox sent or received`,
+        {
+          field: 'message_id',
+        },
+      );
+    }
+    const confirmations = await this.delivery.status(id, caller);
+    const tracked = confirmations.length > 0;
+    const entries = tracked
+      ? confirmations.map((entry) => ({
+          mailbox: entry.mailbox,
+          status: entry.status,
+          attempts: entry.attempts.length,
+        }))
+      : message.mode === AddressingMode.DIRECT && message.target !== null
+        ? [{ mailbox: message.target, status: 'STORED', attempts: 0 }]
+        : [];
+    const read = await Promise.all(
+      entries.map(async (entry) => (await this.records.readFlags(entry.mailbox, [id]))[0] ?? false),
+    );
+    return {
+      message_id: id,
+      tracked,
+      recipients: entries.map((entry, index) => ({ ...entry, read: read[index] })),
+    };
+  }
+}
+
+/** A mailbox's description: the `description` of the metadata it was registered with. */
+function descriptionOf(metadata: unknown): string | null {
+  if (metadata === null || typeof metadata !== 'object') return null;
+  const description = (metadata as Record<string, unknown>).description;
+  return typeof description === 'string' ? description : null;
+}

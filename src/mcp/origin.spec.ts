@@ -1,0 +1,27 @@
+import { originAllowed } from './origin';
+
+describe(originAllowed.name, () => {
+  const local = ['localhost', '127.0.0.1', '[::1]'];
+
+  it('lets a request without Origin through: MCP clients outside a browser send none', () => {
+    expect(originAllowed(undefined, local)).toBe(true);
+  });
+
+  it('allows the listed host names on any port and scheme', () => {
+    expect(originAllowed('http://localhost:5173', local)).toBe(true);
+    expect(originAllowed('https://127.0.0.1', local)).toBe(true);
+    expect(originAllowed('http://[::1]:3000', local)).toBe(true);
+    expect(originAllowed('http://LOCALHOST:1', local)).toBe(true);
+  });
+
+  it('refuses other hosts, look-alikes and what is not a URL', () => {
+    expect(originAllowed('http://evil.example', local)).toBe(false);
+    expect(originAllowed('http://localhost.evil.example', local)).toBe(false);
+    expect(originAllowed('null', local)).toBe(false);
+    expect(originAllowed('', local)).toBe(false);
+  });
+
+  it('allows any Origin with *', () => {
+    expect(originAllowed('http://evil.example', '*')).toBe(true);
+  });
+});

@@ -1,0 +1,16 @@
+/**
+ * Whether a request's `Origin` may reach the MCP endpoint: absent (clients outside a browser
+ * send none), or a URL whose host name is allowed. A browser page on another site is refused,
+ * which stops DNS rebinding from turning a local page into a caller.
+ */
+export function originAllowed(origin: string | undefined, allowed: string[] | '*'): boolean {
+  if (origin === undefined) return true;
+  if (allowed === '*') return true;
+  let host: string;
+  try {
+    host = new URL(origin).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return allowed.includes(host);
+}
