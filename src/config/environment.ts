@@ -494,7 +494,7 @@ export class EnvironmentVariables {
   @Documented(
     'mcp',
     'comma-separated host names whose browser pages may call `/mcp` (the `Origin` header\'s ' +
-      'host, any port; `*` for any). A request with another `Origin` is refused with 403, ' +
+      'host, any port, IPv6 without brackets; `*` for any). A request with another `Origin` is refused with 403, ' +
       'against DNS rebinding; clients that send no `Origin` (every MCP client outside a ' +
       'browser) are not affected',
   )
@@ -502,7 +502,7 @@ export class EnvironmentVariables {
   @Matches(/^(\*|[A-Za-z0-9.\-[\]:]+(,[A-Za-z0-9.\-[\]:]+)*)$/, {
     message: 'must be * or host names separated by commas',
   })
-  MCP_ALLOWED_ORIGINS = 'localhost,127.0.0.1,[::1]';
+  MCP_ALLOWED_ORIGINS = 'localhost,127.0.0.1,::1';
 }
 
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);

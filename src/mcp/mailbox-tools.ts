@@ -67,6 +67,7 @@ function refused(error: AppError): CallToolResult {
       code: error.code,
       message: error.message,
       ...(error.details.field ? { field: error.details.field } : {}),
+      ...(typeof error.details.reason === 'string' ? { reason: error.details.reason } : {}),
       ...(typeof retry === 'number' ? { retry_after_s: retry } : {}),
     },
   };

@@ -1,7 +1,7 @@
 import { originAllowed } from './origin';
 
 describe(originAllowed.name, () => {
-  const local = ['localhost', '127.0.0.1', '[::1]'];
+  const local = ['localhost', '127.0.0.1', '::1'];
 
   it('lets a request without Origin through: MCP clients outside a browser send none', () => {
     expect(originAllowed(undefined, local)).toBe(true);

@@ -8,7 +8,8 @@ export function originAllowed(origin: string | undefined, allowed: string[] | '*
   if (allowed === '*') return true;
   let host: string;
   try {
-    host = new URL(origin).hostname.toLowerCase();
+    // An IPv6 host name comes in brackets; the list holds it without.
+    host = new URL(origin).hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   } catch {
     return false;
   }
