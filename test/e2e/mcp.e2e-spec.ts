@@ -1,6 +1,10 @@
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { graphql } from '../utils/graphql-client';
+import { eventually, graphql } from '../utils/graphql-client';
 import { REGISTER } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
@@ -42,6 +46,7 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
   let redis: RedisServer;
   let a: TestApp;
   let b: TestApp;
+  let prefix: string;
   const tokens: Record<string, string> = {};
   const clients: Client[] = [];
 
@@ -92,7 +97,7 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     const environment = {
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
-      REDIS_KEY_PREFIX: uniquePrefix(),
+      REDIS_KEY_PREFIX: (prefix = uniquePrefix()),
       RATE_LIMIT_PER_MINUTE: '0',
       ROUTER_MAX_PAYLOAD_SIZE: '65536',
       ROUTER_MAX_MESSAGE_SIZE: '131072',
@@ -385,4 +390,60 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect((await fetch(`${a.baseUrl}/health/ready`)).status).toBe(200);
     expect((await ok<{ mailbox: string }>(worker, 'whoami')).mailbox).toBe('worker');
   });
+
+  it('serves the 2026-07-28 revision too: the SDK v2 client, stateless', async () => {
+    const client = new ModernClient({ name: 'mcp-e2e-modern', version: '1.0.0' });
+    await client.connect(
+      new ModernTransport(new URL(`${b.baseUrl}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${tokens.planner}` } },
+      }),
+    );
+    try {
+      const listed = await client.listTools();
+      expect(listed.tools.map((tool) => tool.name).sort()).toEqual(TOOLS);
+      const me = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(me.structuredContent).toMatchObject({ mailbox: 'planner' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('ends a wait and frees the mailbox when the client drops the HTTP request', async () => {
+    const worker = await connect(b, tokens.worker);
+    const dropped = new AbortController();
+    const request = fetch(`${a.baseUrl}/mcp`, {
+      method: 'POST',
+      signal: dropped.signal,
+      headers: {
+        authorization: `Bearer ${tokens.worker}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'wait_for_message', arguments: { timeout_s: 40, from: 'nobody' } },
+      }),
+    }).catch((error: Error) => error);
+    // Held: the wait's hold on the mailbox is in Redis, and a second wait is refused.
+    const client = redis.client();
+    try {
+      await eventually(async () => (await client.exists(`${prefix}mailbox:{worker}:wait`)) === 1);
+    } finally {
+      await client.quit();
+    }
+    const second = await call(worker, 'wait_for_message', { timeout_s: 1, from: 'nobody' });
+    expect(second.isError).toBe(true);
+    dropped.abort();
+    await request;
+    let refusal: string | null = 'never tried';
+    for (let i = 0; i < 50 && refusal !== null; i++) {
+      const next = await call(worker, 'wait_for_message', { timeout_s: 1, from: 'nobody' });
+      refusal = next.isError ? (next.content[0]?.text ?? '') : null;
+      if (refusal !== null) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect({ refusal }).toEqual({ refusal: null });
+  }, 30_000);
 });
