@@ -1,0 +1,242 @@
+import type { MessageLike } from '../agent-view/agent-message';
+import { ServiceError } from './cli.errors';
+import type { GraphqlHttpClient } from './graphql-http.client';
+import type { FeedRequest } from './live-feed';
+
+/** The Message fields the agent view reads (MessageLike). */
+const MESSAGE = `id sender mode target subject content contentType threadId inReplyTo hop
+  createdAt replyBy requireConfirmation`;
+/** The same, with the read flag: only where a mailbox reads (elsewhere it is always false). */
+const MESSAGE_READ = `${MESSAGE} read`;
+
+/** The service's largest page (`first`). */
+const PAGE = 500;
+/** Ids one markRead call may name. */
+const MARK_BATCH = 500;
+/** message(id) fields one request asks for, under the service's alias and field limits. */
+const LOOKUP_BATCH = 20;
+
+export interface SendInput {
+  sender?: string;
+  mode: 'DIRECT' | 'BROADCAST' | 'TOPIC';
+  target?: string;
+  content: string;
+  subject?: string;
+  threadId?: string;
+  inReplyTo?: string;
+  replyWithinSeconds?: number;
+  requireConfirmation?: boolean;
+  idempotencyKey?: string;
+}
+
+export interface SendResult {
+  messageId: string;
+  /** Given, inherited from the message answered, or the message's own id. */
+  threadId: string | null;
+  status: string;
+  recipients: number;
+}
+
+export interface MailboxFilter {
+  unreadOnly: boolean;
+  threadId: string | null;
+}
+
+export interface MailboxPage<T> {
+  unreadCount: number;
+  nodes: T[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+const SEND = `mutation Send($input: SendMessageInput!) {
+  sendMessage(input: $input) { messageId threadId status recipients error errorCode }
+}`;
+const MARK_READ = `mutation MarkRead($mailbox: String, $ids: [ID!]) {
+  markRead(mailbox: $mailbox, messageIds: $ids) { name unreadCount }
+}`;
+const CONFIRM = `mutation Confirm($mailbox: String, $id: ID!) {
+  confirmDelivery(mailbox: $mailbox, messageId: $id) { messageId status }
+}`;
+const THREAD = `query Thread($id: String!, $after: ID) {
+  thread(id: $id, first: ${PAGE}, after: $after) {
+    nodes { ${MESSAGE} }
+    pageInfo { endCursor hasNextPage }
+  }
+}`;
+
+function mailboxQuery(fields: string): string {
+  return `query Mailbox($name: String!, $first: Int, $after: ID, $unreadOnly: Boolean, $threadId: String) {
+    mailbox(name: $name) {
+      unreadCount
+      messages(first: $first, after: $after, unreadOnly: $unreadOnly, threadId: $threadId) {
+        nodes { ${fields} }
+        pageInfo { endCursor hasNextPage }
+      }
+    }
+  }`;
+}
+const MAILBOX_IDS = mailboxQuery('id');
+const MAILBOX_MESSAGES = mailboxQuery(MESSAGE_READ);
+
+interface Page<T> {
+  nodes: T[];
+  pageInfo: { endCursor: string | null; hasNextPage: boolean };
+}
+
+/** The operations of the CLI, over GraphQL on HTTP. */
+export class MailboxApi {
+  constructor(private readonly http: GraphqlHttpClient) {}
+
+  /** Sends one message; a FAILED route is a ServiceError. */
+  async send(input: SendInput): Promise<SendResult> {
+    const { sendMessage: route } = await this.http.request<{
+      sendMessage: {
+        messageId: string;
+        threadId: string | null;
+        status: string;
+        recipients: number;
+        error: string | null;
+        errorCode: string | null;
+      };
+    }>(SEND, { input });
+    if (route.status === 'FAILED') {
+      throw new ServiceError([
+        { code: route.errorCode ?? 'FAILED', message: route.error ?? 'the message was not routed' },
+      ]);
+    }
+    return {
+      messageId: route.messageId,
+      threadId: route.threadId,
+      status: route.status,
+      recipients: route.recipients,
+    };
+  }
+
+  /** The messages with these ids, in that order; NOT_FOUND when one is unknown or expired. */
+  async messages(ids: string[]): Promise<MessageLike[]> {
+    const found: MessageLike[] = [];
+    for (let start = 0; start < ids.length; start += LOOKUP_BATCH) {
+      const batch = ids.slice(start, start + LOOKUP_BATCH);
+      const variables = Object.fromEntries(batch.map((id, index) => [`id${index}`, id]));
+      const query = `query Messages(${batch.map((_, index) => `$id${index}: ID!`).join(', ')}) {
+        ${batch.map((_, index) => `m${index}: message(id: $id${index}) { ${MESSAGE} }`).join('\n')}
+      }`;
+      const data = await this.http.request<Record<string, MessageLike | null>>(query, variables);
+      batch.forEach((id, index) => {
+        const message = data[`m${index}`];
+        if (!message) {
+          throw new ServiceError([
+            { code: 'NOT_FOUND', message: `message ${id} is unknown or has expired` },
+          ]);
+        }
+        found.push(message);
+      });
+    }
+    return found;
+  }
+
+  /** A page of a mailbox's message ids, oldest first. */
+  mailboxIds(
+    mailbox: string,
+    filter: MailboxFilter,
+    after: string | null,
+  ): Promise<MailboxPage<{ id: string }>> {
+    return this.mailboxPage(MAILBOX_IDS, mailbox, filter, after, PAGE);
+  }
+
+  /** A page of a mailbox's messages with their read flags, oldest first. */
+  mailboxMessages(
+    mailbox: string,
+    filter: MailboxFilter,
+    after: string | null,
+    first = PAGE,
+  ): Promise<MailboxPage<MessageLike>> {
+    return this.mailboxPage(MAILBOX_MESSAGES, mailbox, filter, after, first);
+  }
+
+  /** A whole thread as the caller may see it, oldest first. */
+  async thread(id: string): Promise<MessageLike[]> {
+    const messages: MessageLike[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const { thread }: { thread: Page<MessageLike> } = await this.http.request(THREAD, {
+        id,
+        after,
+      });
+      messages.push(...thread.nodes);
+      if (!thread.pageInfo.hasNextPage || thread.pageInfo.endCursor === null) return messages;
+      after = thread.pageInfo.endCursor;
+    }
+  }
+
+  /**
+   * Marks the messages read in the mailbox (null: the token's own); ids that are not in it
+   * are ignored. Returns the mailbox's unread count after.
+   */
+  async markRead(mailbox: string | null, ids: string[]): Promise<number> {
+    let unread = 0;
+    for (let start = 0; start < ids.length; start += MARK_BATCH) {
+      const { markRead } = await this.http.request<{ markRead: { unreadCount: number } }>(
+        MARK_READ,
+        { mailbox, ids: ids.slice(start, start + MARK_BATCH) },
+      );
+      unread = markRead.unreadCount;
+    }
+    return unread;
+  }
+
+  /** Confirms the delivery of a message to the mailbox (null: the token's own). */
+  async confirm(mailbox: string | null, messageId: string): Promise<string> {
+    const { confirmDelivery } = await this.http.request<{ confirmDelivery: { status: string } }>(
+      CONFIRM,
+      { mailbox, id: messageId },
+    );
+    return confirmDelivery.status;
+  }
+
+  private async mailboxPage<T>(
+    query: string,
+    mailbox: string,
+    filter: MailboxFilter,
+    after: string | null,
+    first: number,
+  ): Promise<MailboxPage<T>> {
+    const { mailbox: found } = await this.http.request<{
+      mailbox: { unreadCount: number; messages: Page<T> } | null;
+    }>(query, { name: mailbox, first, after, ...filter });
+    if (found === null) {
+      throw new ServiceError([
+        { code: 'NOT_FOUND', message: `mailbox ${JSON.stringify(mailbox)} is not registered` },
+      ]);
+    }
+    return {
+      unreadCount: found.unreadCount,
+      nodes: found.messages.nodes,
+      endCursor: found.messages.pageInfo.endCursor,
+      hasNextPage: found.messages.pageInfo.hasNextPage,
+    };
+  }
+}
+
+/** A mailbox's feed: stored messages after `after` (with their read flags), then live ones. */
+export function mailboxFeed(mailbox: string, after: string | null): FeedRequest {
+  return {
+    query: `subscription MailboxFeed($mailbox: String!, $after: ID) {
+      mailboxMessages(mailbox: $mailbox, after: $after) { ${MESSAGE_READ} }
+    }`,
+    variables: { mailbox, after },
+    field: 'mailboxMessages',
+  };
+}
+
+/** Every topic the pattern matches: stored messages after `after`, then live ones. */
+export function topicFeed(pattern: string, after: string | null): FeedRequest {
+  return {
+    query: `subscription TopicFeed($pattern: String!, $after: ID) {
+      topicMessages(pattern: $pattern, after: $after) { ${MESSAGE} }
+    }`,
+    variables: { pattern, after },
+    field: 'topicMessages',
+  };
+}
