@@ -84,9 +84,17 @@ interface Page<T> {
   pageInfo: { endCursor: string | null; hasNextPage: boolean };
 }
 
+const VIEWER = 'query Viewer { viewer { name } }';
+
 /** The operations of the CLI, over GraphQL on HTTP. */
 export class MailboxApi {
   constructor(private readonly http: GraphqlHttpClient) {}
+
+  /** The token's own mailbox; null for the admin token. */
+  async viewer(): Promise<string | null> {
+    const { viewer } = await this.http.request<{ viewer: { name: string } | null }>(VIEWER, {});
+    return viewer?.name ?? null;
+  }
 
   /** Sends one message; a FAILED route is a ServiceError. */
   async send(input: SendInput): Promise<SendResult> {

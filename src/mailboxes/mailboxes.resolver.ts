@@ -20,7 +20,6 @@ import { MailboxFeedService } from './mailbox-feed.service';
 import { MailboxesService } from './mailboxes.service';
 import { PresenceService } from './presence.service';
 
-
 @Resolver(() => Mailbox)
 export class MailboxesResolver {
   constructor(
@@ -37,6 +36,17 @@ export class MailboxesResolver {
   ): Promise<Mailbox | null> {
     assertOwnerOrAdmin(principal, name, 'name');
     const record = await this.service.find(name);
+    return record && toMailbox(record);
+  }
+
+  @Query(() => Mailbox, {
+    nullable: true,
+    description:
+      "The calling token's own mailbox; null for the admin token (and with AUTH_ENABLED=false, where every call is the admin's).",
+  })
+  async viewer(@CurrentPrincipal() principal: Principal): Promise<Mailbox | null> {
+    if (principal.kind !== 'mailbox') return null;
+    const record = await this.service.find(principal.mailbox);
     return record && toMailbox(record);
   }
 

@@ -409,7 +409,8 @@ describe('the mailbox CLI against a running service', () => {
       const sent = await cli(['send', 'bob', 'signed by my token'], as(tokens.alice));
       expect(sent.code).toBe(0);
       const id = ID.exec(sent.stdout)![1];
-      const inbox = await cli(['inbox', '--mailbox', 'bob'], as(tokens.bob));
+      // No --mailbox either: the token's own mailbox, from the viewer query.
+      const inbox = await cli(['inbox'], as(tokens.bob));
       expect(inbox.stdout).toContain(`[message ${id} | from alice | to bob`);
       // markRead without a mailbox: the token's own.
       const read = await cli(['read', id], as(tokens.bob));
@@ -437,7 +438,7 @@ describe('the mailbox CLI against a running service', () => {
     });
 
     it('carries the token on the WebSocket: tail with a mailbox token', async () => {
-      const tail = start(['tail', '--mailbox', 'bob'], as(tokens.bob));
+      const tail = start(['tail'], as(tokens.bob));
       await tail.until('stderr', 'following mailbox bob');
       await eventually(async () => {
         const response = await graphql<{ mailbox: { online: boolean } }>(

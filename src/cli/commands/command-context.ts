@@ -24,13 +24,19 @@ export type Command = (
 ) => Promise<ExitCode>;
 
 /**
- * The caller's mailbox, for the commands that name it to the service. The schema has no
- * query that tells a token its own mailbox, so it must be given.
+ * The caller's mailbox, for the commands that name it to the service: --mailbox or
+ * MAILBOX_NAME, else the token's own (the `viewer` query). The admin token has none.
  */
-export function requireMailbox(context: CommandContext, command: string, flags: Flags): string {
+export async function requireMailbox(
+  context: CommandContext,
+  command: string,
+  flags: Flags,
+): Promise<string> {
   if (context.mailbox !== null) return context.mailbox;
+  const own = await context.api.viewer();
+  if (own !== null) return own;
   throw new UsageError(
-    `${command} needs your mailbox's name: pass --mailbox NAME or set MAILBOX_NAME (the service has no query that tells a token its own mailbox)`,
+    `${command} needs your mailbox's name: the token names none (the admin token, or AUTH_ENABLED=false); pass --mailbox NAME or set MAILBOX_NAME`,
     flags.usage,
   );
 }

@@ -45,7 +45,7 @@ async function newestMessages(
 /** `inbox [--all] [--limit N] [--thread ID]`: header and preview lines, newest first. */
 export const inbox: Command = async (context, positionals, flags) => {
   noArguments('inbox', positionals, flags);
-  const mailbox = requireMailbox(context, 'inbox', flags);
+  const mailbox = await requireMailbox(context, 'inbox', flags);
   const limit = flags.integer('limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
   const filter: MailboxFilter = {
     unreadOnly: !flags.boolean('all'),

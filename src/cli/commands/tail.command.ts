@@ -12,7 +12,7 @@ export const tail: Command = async (context, positionals, flags) => {
   let request: FeedRequest;
   let what: string;
   if (pattern === null) {
-    const mailbox = requireMailbox(context, 'tail', flags);
+    const mailbox = await requireMailbox(context, 'tail', flags);
     request = mailboxFeed(mailbox, after);
     what = `mailbox ${mailbox}`;
   } else {

@@ -66,7 +66,7 @@ function print(context: CommandContext, messages: MessageLike[]): void {
  */
 export const wait: Command = async (context, positionals, flags) => {
   noArguments('wait', positionals, flags);
-  const mailbox = requireMailbox(context, 'wait', flags);
+  const mailbox = await requireMailbox(context, 'wait', flags);
   const timeout = flags.seconds('timeout', DEFAULT_TIMEOUT_SECONDS);
   const filter: WaitFilter = { threadId: flags.string('thread'), from: flags.string('from') };
   const deadline = Date.now() + timeout * 1000;
