@@ -25,6 +25,7 @@ import { fanOut } from './scenarios/e-fan-out';
 import { memory } from './scenarios/f-memory';
 import { search } from './scenarios/g-search';
 import { conversations } from './scenarios/h-conversations';
+import { mcp } from './scenarios/i-mcp';
 
 const SCENARIOS: Scenario[] = [
   ingress,
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   memory,
   search,
   conversations,
+  mcp,
 ];
 
 interface ScenarioRecord {
