@@ -15,6 +15,7 @@ import { LoggingModule } from './logging/logging.module';
 import { MailboxesModule } from './mailboxes/mailboxes.module';
 import { McpModule } from './mcp/mcp.module';
 import { MessagesModule } from './messages/messages.module';
+import { ProvenanceModule } from './provenance/provenance.module';
 import { RedisModule } from './redis/redis.module';
 import { RoutingModule } from './routing/routing.module';
 import { SearchModule } from './search/search.module';
@@ -34,6 +35,7 @@ export class AppModule {
         GraphqlTransportModule,
         AuthModule,
         MessagesModule,
+        ProvenanceModule,
         InboxModule,
         MailboxesModule,
         TopicsModule,

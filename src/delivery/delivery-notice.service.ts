@@ -4,8 +4,9 @@ import { AddressingMode, MessagePriority } from '../messages/message.model';
 import type { StoredMessage } from '../messages/stored-message';
 import { MessageStore } from '../store/message-store';
 
-/** The sender name of the service's own notices; no mailbox may be registered under it. */
-export const NOTICE_SENDER = 'mailbox-router';
+import { NOTICE_SENDER } from '../messages/reserved-names';
+
+export { NOTICE_SENDER };
 
 export interface DeliveryNotice {
   type: 'delivery.failed' | 'delivery.expired';
@@ -30,6 +31,8 @@ export interface ReplyTimeoutNotice {
  * sender's own mailbox, so that an agent can re-plan instead of waiting forever: a delivery
  * that failed or expired, or a request nobody answered in time. The notice carries the facts
  * in `metadata`, and the original message id as `correlationId`.
+ *
+ * A notice is stored through MessageStore.deliver like any send, which signs it.
  */
 @Injectable()
 export class DeliveryNoticeService {

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { exceedsJsonDepth } from '../common/json-depth';
 import { AppConfigService } from '../config/app-config.service';
 import { NOTICE_SENDER } from '../delivery/delivery-notice.service';
+import { isReservedName } from '../messages/reserved-names';
 import { InvalidFieldError, JsonTooDeepError } from '../messages/message.errors';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
@@ -61,7 +62,7 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     metadata: unknown,
   ): Promise<{ mailbox: MailboxRecord; token: string }> {
     const name = assertMailboxName(nameArg, 'name');
-    if (name === NOTICE_SENDER) {
+    if (isReservedName(name)) {
       throw new InvalidFieldError(
         'name',
         `"${NOTICE_SENDER}" is reserved for the service's delivery notices`,

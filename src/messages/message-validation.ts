@@ -3,6 +3,7 @@ import { exceedsJsonDepth } from '../common/json-depth';
 import { assertMailboxName, assertTopic } from '../routing/address';
 import { assertMessageId, messageIdTime } from './message-id';
 import { InvalidFieldError, JsonTooDeepError, PayloadTooLargeError } from './message.errors';
+import { isReservedName } from './reserved-names';
 import { AddressingMode, MessagePriority } from './message.model';
 import type { SendMessageInput } from './send-message.input';
 import type { StoredMessage } from './stored-message';
@@ -128,6 +129,15 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
     throw new InvalidFieldError('sender', 'is required: name the sending mailbox');
   }
   const sender = assertMailboxName(input.sender, 'sender');
+  if (isReservedName(sender)) {
+    throw new AppError(
+      'FORBIDDEN',
+      `sender: "${sender}" is the service's own name: no send may use it`,
+      {
+        field: 'sender',
+      },
+    );
+  }
   if (!Object.values(AddressingMode).includes(input.mode)) {
     throw new InvalidFieldError('mode', 'must be DIRECT, BROADCAST or TOPIC');
   }

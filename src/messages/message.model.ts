@@ -85,6 +85,12 @@ export class Message {
 
   @Field({
     description:
+      "The service's signature of the message: `v1.<kid>.<base64url HMAC-SHA256>` over id, sender, mode, target, threadId, inReplyTo, hop, createdAt and the SHA-256 of content (see verifyMessage). Empty for messages stored before messages were signed.",
+  })
+  signature!: string;
+
+  @Field({
+    description:
       'For the reading mailbox: whether it marked the message read (false on live pushes and where no mailbox reads).',
   })
   read!: boolean;

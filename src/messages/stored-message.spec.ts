@@ -32,6 +32,7 @@ const full: StoredMessage = {
   inReplyTo: '01JGZ5K3Y6Q2V8W9X0A1B2C3D0',
   replyBy: 1767225600000,
   hop: 2,
+  signature: 'v1.0a1b2c3d.RGlmZmVyZW50IGZyb20gYW55IHJlYWwgTUFDLCBieSBkZXNpZ24',
 };
 
 const minimal: StoredMessage = {
@@ -77,6 +78,14 @@ describe(toHashFields.name, () => {
       expiresAt: String(createdAt + 90_000),
       requireConfirmation: '1',
     });
+  });
+
+  it('stores the signature under `signature`', () => {
+    expect(asHash(toHashFields(full)).signature).toBe(full.signature);
+  });
+
+  it('leaves the signature out when there is none (not stamped yet, or stored before signing)', () => {
+    expect(asHash(toHashFields({ ...full, signature: undefined }))).not.toHaveProperty('signature');
   });
 
   it('leaves out the absent fields', () => {
@@ -209,6 +218,11 @@ describe(toMessageModel.name, () => {
     expect(model.createdAt).toEqual(new Date(createdAt));
     expect(model.expiresAt).toBeNull();
   });
+
+  it('shows the signature, and an empty one for a message stored before signing', () => {
+    expect(toMessageModel(full).signature).toBe(full.signature);
+    expect(toMessageModel(minimal).signature).toBe('');
+  });
 });
 
 describe('push payloads', () => {
@@ -220,6 +234,7 @@ describe('push payloads', () => {
       expect(payload).toEqual(toHashFields(message));
       expect(fromPushPayload(payload)).toEqual(message);
     }
+    expect(fromPushPayload(parsed(toPushPayload(full)))?.signature).toBe(full.signature);
   });
 
   it('carry the attempt and the redrive time of a tracked delivery', () => {

@@ -28,6 +28,12 @@ export interface StoredMessage {
   replyBy: number | null;
   /** 0 for a fresh message; the answered message's hop + 1 for a reply. */
   hop: number;
+  /**
+   * `v1.<kid>.<mac>` (src/provenance/message-signature.ts), stamped by MessageStore.deliver.
+   * Absent (undefined) on a message not stored yet, and on one stored before messages were
+   * signed.
+   */
+  signature?: string;
 }
 
 const OPTIONAL_TEXT = ['target', 'subject', 'correlationId', 'replyTo', 'inReplyTo'] as const;
@@ -66,6 +72,7 @@ export function toHashFields(message: StoredMessage): string[] {
   if (message.threadId !== message.id) fields.push('threadId', message.threadId);
   if (message.replyBy !== null) fields.push('replyBy', String(message.replyBy));
   if (message.hop !== 0) fields.push('hop', String(message.hop));
+  if (message.signature) fields.push('signature', message.signature);
   return fields;
 }
 
@@ -96,6 +103,7 @@ export function fromHash(hash: Record<string, string>): StoredMessage | null {
     inReplyTo: hash.inReplyTo ?? null,
     replyBy: hash.replyBy === undefined ? null : Number(hash.replyBy),
     hop: hash.hop === undefined ? 0 : Number(hash.hop),
+    signature: hash.signature,
   };
 }
 
@@ -179,6 +187,7 @@ export function toMessageModel(
     inReplyTo: message.inReplyTo,
     replyBy: message.replyBy === null ? null : new Date(message.replyBy),
     hop: message.hop,
+    signature: message.signature ?? '',
     read,
     deliveryAttempt: message.deliveryAttempt,
   };

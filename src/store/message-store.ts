@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { expiryMember, RECIPIENTS_GRACE_MS } from '../cleanup/cleanup.repository';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { AddressingMode } from '../messages/message.model';
 import { threadEntries, threadKey } from '../messages/thread-key';
 import { toHashFields, toPushPayload, type StoredMessage } from '../messages/stored-message';
+import { SigningKeysService } from '../provenance/signing-keys.service';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
@@ -50,6 +51,12 @@ const DIRECT_BATCH = 100;
  *
  * What reached a mailbox is announced through SendEvents, which delivery reacts to; the
  * router never calls it back.
+ *
+ * Being the one step every message passes, it is also where a message is signed: `deliver`
+ * stamps `signature` onto the message object itself before step 1 (unless it carries one
+ * already, as a retried send does), so that the stored hash, every push built from it, and
+ * whatever the caller builds from the same object afterwards (the router's topic push) all
+ * carry the same signature.
  */
 @Injectable()
 export class MessageStore {
@@ -65,14 +72,24 @@ export class MessageStore {
     private readonly mailboxes: MailboxRepository,
     private readonly events: SendEvents,
     private readonly clock: Clock,
+    // Optional only for test modules that build the store alone; the application always has
+    // it (ProvenanceModule's SigningModule is global).
+    @Optional() private readonly signatures?: SigningKeysService,
   ) {}
 
   /**
    * Stores the message for `recipients` (none for TOPIC, whose index the topic repository
    * writes) and puts it in each recipient's mailbox, settled per mailbox so that one failing
    * recipient does not stop the others. A failure of step 1 is thrown.
+   *
+   * Stamps the message's `signature` first when it has none (see the class comment); a Redis
+   * failure while loading the signing key is thrown like any failure of step 1.
    */
   async deliver(message: StoredMessage, recipients: string[]): Promise<Delivered> {
+    if (this.signatures && !message.signature) {
+      // Synchronous once the key is loaded, so the send still joins its turn's batch.
+      message.signature = this.signatures.trySign(message) ?? (await this.signatures.sign(message));
+    }
     if (
       message.mode === AddressingMode.DIRECT &&
       recipients.length === 1 &&
