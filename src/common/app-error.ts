@@ -15,7 +15,15 @@ export type ErrorCode =
   /** A subscription sent over HTTP: subscriptions run over the graphql-ws WebSocket only. */
   | 'WEBSOCKET_REQUIRED'
   /** A request (replyWithinSeconds) to a DIRECT target that is unknown or deactivated. */
-  | 'NO_RESPONDER';
+  | 'NO_RESPONDER'
+  /** A reply chain too deep (ROUTER_MAX_HOPS) or returning too often (ROUTER_MAX_VISITS). */
+  | 'LOOP_DETECTED'
+  /** The same body from the same sender to the same mailbox within DUPLICATE_WINDOW. */
+  | 'DUPLICATE'
+  /** A mailbox's daily token budget, or a thread's, would be passed. */
+  | 'BUDGET_EXHAUSTED'
+  /** The sending mailbox, or the thread, is paused by the operator. */
+  | 'PAUSED';
 
 /** Structured detail carried to `extensions` beside the code. */
 export interface ErrorDetails {

@@ -60,10 +60,27 @@ export interface RetentionConfig {
   broadcastActiveWithinMs: number;
 }
 
+/** MESSAGE_SIGNING_KEY and MESSAGE_SIGNING_OLD_KEYS. Secrets: never logged. */
+export interface SigningConfig {
+  /** The key that signs; null: a generated key kept in Redis signs instead. */
+  key: string | null;
+  /** Earlier keys, which still verify what they signed. */
+  oldKeys: string[];
+}
+
 /** Room for the GraphQL document, JSON quoting and the other fields around a full-size message. */
 const REQUEST_ENVELOPE_BYTES = 64 * 1024;
 
 /** The largest HTTP body or WebSocket frame taken: a full-size message and its envelope. */
+export interface SafetyConfig {
+  maxHops: number;
+  maxVisits: number;
+  pairRateLimitPerMinute: number;
+  duplicateWindowMs: number;
+  /** Tokens per UTC day for a mailbox without a budget of its own; 0: none. */
+  dailyTokenBudget: number;
+}
+
 export function requestBodyLimit(variables: Pick<EnvironmentVariables, 'ROUTER_MAX_MESSAGE_SIZE'>): number {
   return variables.ROUTER_MAX_MESSAGE_SIZE + REQUEST_ENVELOPE_BYTES;
 }
@@ -127,6 +144,16 @@ export class AppConfigService {
     return { enabled: this.get('SEARCH_ENABLED') };
   }
 
+  get safety(): SafetyConfig {
+    return {
+      maxHops: this.get('ROUTER_MAX_HOPS'),
+      maxVisits: this.get('ROUTER_MAX_VISITS'),
+      pairRateLimitPerMinute: this.get('PAIR_RATE_LIMIT_PER_MINUTE'),
+      duplicateWindowMs: this.get('DUPLICATE_WINDOW') * 1000,
+      dailyTokenBudget: this.get('MAILBOX_DAILY_TOKEN_BUDGET'),
+    };
+  }
+
   get mcp(): { enabled: boolean; allowedOrigins: string[] | '*' } {
     const origins = this.get('MCP_ALLOWED_ORIGINS');
     return {
@@ -137,6 +164,15 @@ export class AppConfigService {
 
   get auth(): { enabled: boolean; adminToken: string | undefined } {
     return { enabled: this.get('AUTH_ENABLED'), adminToken: this.get('ADMIN_TOKEN') };
+  }
+
+  /** The configured message-signing keys (secrets: never log them); none when unset. */
+  get signing(): SigningConfig {
+    const old = this.get('MESSAGE_SIGNING_OLD_KEYS');
+    return {
+      key: this.get('MESSAGE_SIGNING_KEY') ?? null,
+      oldKeys: old === undefined ? [] : old.split(','),
+    };
   }
 
   get retry(): RetryConfig {

@@ -27,6 +27,9 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
 };
 
 const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+/** A message-signing key: it may later be listed among the comma-separated old keys. */
+const SIGNING_KEY = /^[^\s,]{32,1024}$/;
+const SIGNING_KEY_LIST = /^[^\s,]{32,1024}(,[^\s,]{32,1024})*$/;
 
 /**
  * The sections of the configuration reference, in the order it lists them: `.env.example`
@@ -36,12 +39,14 @@ export const VARIABLE_GROUPS = [
   'service',
   'redis',
   'auth',
+  'signing',
   'retries',
   'retention',
   'limits',
   'outages',
   'shutdown',
   'mcp',
+  'safety',
 ] as const;
 
 export type VariableGroup = (typeof VARIABLE_GROUPS)[number];
@@ -188,6 +193,31 @@ export class EnvironmentVariables {
   @IsString()
   @Matches(/^\S{16,256}$/, { message: 'must be 16 to 256 characters without spaces' })
   ADMIN_TOKEN?: string;
+
+  @Documented(
+    'signing',
+    'the secret every message signature is made with (`Message.signature`, ' +
+      '`verifyMessage`): 32 to 1024 characters without spaces or commas. Never logged. Every ' +
+      'instance must have the same one; `rotateSigningKey` works only while it is unset. See ' +
+      '[Provenance](../concepts/provenance.md#keys)',
+    { whenUnset: 'a random key, generated once by the first instance and kept in Redis' },
+  )
+  @IsOptional()
+  @IsString()
+  @Matches(SIGNING_KEY, { message: 'must be 32 to 1024 characters without spaces or commas' })
+  MESSAGE_SIGNING_KEY?: string;
+
+  @Documented(
+    'signing',
+    'earlier values of `MESSAGE_SIGNING_KEY`, comma-separated: messages signed with them still ' +
+      'verify. Never logged. See [Rotation](../concepts/provenance.md#rotation)',
+  )
+  @IsOptional()
+  @IsString()
+  @Matches(SIGNING_KEY_LIST, {
+    message: 'must be keys of 32 to 1024 characters without spaces or commas, separated by commas',
+  })
+  MESSAGE_SIGNING_OLD_KEYS?: string;
 
   @Documented(
     'retries',
@@ -483,6 +513,64 @@ export class EnvironmentVariables {
   SEARCH_ENABLED = false;
 
   @Documented(
+    'safety',
+    'the deepest reply chain: a message whose `hop` would pass it is refused with ' +
+      '`LOOP_DETECTED` (1 to 1000). See [Agent safety](../concepts/safety.md#loops)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ROUTER_MAX_HOPS = 8;
+
+  @Documented(
+    'safety',
+    'replies that may reach one mailbox in one thread before the next is refused with ' +
+      '`LOOP_DETECTED`, until the admin posts in the thread (0 turns it off). See ' +
+      '[Agent safety](../concepts/safety.md#loops)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  ROUTER_MAX_VISITS = 3;
+
+  @Documented(
+    'safety',
+    'DIRECT messages from one mailbox to another in any sliding minute, shared by every ' +
+      'instance; above it `RATE_LIMITED` (0 turns it off). See ' +
+      '[Agent safety](../concepts/safety.md#storms)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(1000000)
+  PAIR_RATE_LIMIT_PER_MINUTE = 60;
+
+  @Documented(
+    'safety',
+    'seconds during which the same body from the same sender to the same mailbox is refused ' +
+      'as `DUPLICATE`, unless sent with an `idempotencyKey` (0 turns it off). See ' +
+      '[Agent safety](../concepts/safety.md#storms)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  DUPLICATE_WINDOW = 600;
+
+  @Documented(
+    'safety',
+    'tokens (estimated, o200k) a mailbox may send per UTC day unless it has a budget of its ' +
+      'own (`setMailboxBudget`); past it `BUDGET_EXHAUSTED` (0: no daily budget). See ' +
+      '[Agent safety](../concepts/safety.md#budgets)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  MAILBOX_DAILY_TOKEN_BUDGET = 0;
+
+  @Documented(
     'mcp',
     '`false` turns the MCP endpoint (`/mcp`) off: it then answers 404. See ' +
       '[The MCP endpoint](../guides/mcp.md)',
@@ -505,7 +593,11 @@ export class EnvironmentVariables {
   MCP_ALLOWED_ORIGINS = 'localhost,127.0.0.1,::1';
 }
 
-const SECRET_VARIABLES = new Set(['ADMIN_TOKEN']);
+const SECRET_VARIABLES = new Set([
+  'ADMIN_TOKEN',
+  'MESSAGE_SIGNING_KEY',
+  'MESSAGE_SIGNING_OLD_KEYS',
+]);
 
 function describe(error: ValidationError, raw: Record<string, unknown>): string {
   const rules = Object.values(error.constraints ?? {}).map((text) =>

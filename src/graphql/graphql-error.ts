@@ -20,7 +20,13 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'PAYLOAD_TOO_LARGE':
       return 413;
     case 'RATE_LIMITED':
+    case 'BUDGET_EXHAUSTED':
       return 429;
+    case 'LOOP_DETECTED':
+    case 'DUPLICATE':
+      return 409;
+    case 'PAUSED':
+      return 423;
     case 'SERVICE_UNAVAILABLE':
       return 503;
     case 'STORE_FULL':

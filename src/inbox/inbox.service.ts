@@ -186,7 +186,7 @@ export class InboxService {
   }
 }
 
-function checkThreadId(value: string, field: string): string {
+export function checkThreadId(value: string, field: string): string {
   if (value.length === 0 || value.length > MAX_THREAD_ID) {
     throw new InvalidFieldError(field, `must be 1 to ${MAX_THREAD_ID} characters`, MAX_THREAD_ID);
   }

@@ -14,6 +14,8 @@ import { MessagesService } from '../messages/messages.service';
 import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
+import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
+import { SafetyRepository } from '../safety/safety.repository';
 import { WaitLockRepository } from './wait-lock.repository';
 
 /** What `send_message` and `reply` take, in the tools' own names. */
@@ -43,6 +45,10 @@ export interface AgentEntry {
   description: string | null;
   online: boolean;
   last_seen_at: string | null;
+  /** Whether its contact policy lets the caller write to it. */
+  accepts_you: boolean;
+  /** Its contact policy: patterns of mailbox names, * for any run of characters. */
+  accept_from: string[];
 }
 
 export interface InboxPage {
@@ -126,6 +132,7 @@ export class MailboxToolsService {
     private readonly delivery: DeliveryService,
     private readonly pubsub: RedisPubSubService,
     private readonly waits: WaitLockRepository,
+    private readonly safety: SafetyRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -142,11 +149,15 @@ export class MailboxToolsService {
     };
   }
 
-  /** Active mailboxes, online ones first, then the most recently seen. */
-  async listAgents(onlineOnly: boolean, limit: number): Promise<{ agents: AgentEntry[] }> {
+  /** Active mailboxes, online ones first, then the most recently seen, with their policies. */
+  async listAgents(
+    caller: MailboxPrincipal,
+    onlineOnly: boolean,
+    limit: number,
+  ): Promise<{ agents: AgentEntry[] }> {
     const records = (await this.mailboxes.list()).filter((record) => record.active);
     const online = await this.records.online(records.map((record) => record.name));
-    const agents = records
+    const chosen = records
       .map((record, index) => ({ record, online: online[index] }))
       .filter((entry) => !onlineOnly || entry.online)
       .sort(
@@ -155,13 +166,21 @@ export class MailboxToolsService {
           (b.record.lastSeenAt ?? 0) - (a.record.lastSeenAt ?? 0) ||
           a.record.name.localeCompare(b.record.name),
       )
-      .slice(0, limit)
-      .map(({ record, online: isOnline }) => ({
+      .slice(0, limit);
+    const policies = await Promise.all(
+      chosen.map(({ record }) => this.safety.contactPolicy(record.name)),
+    );
+    const agents = chosen.map(({ record, online: isOnline }, index) => {
+      const policy = policies[index] ?? [...ACCEPT_ANYONE];
+      return {
         mailbox: record.name,
         description: descriptionOf(record.metadata),
         online: isOnline,
         last_seen_at: record.lastSeenAt === null ? null : new Date(record.lastSeenAt).toISOString(),
-      }));
+        accepts_you: accepts(policy, caller.mailbox),
+        accept_from: policy,
+      };
+    });
     return { agents };
   }
 
@@ -354,6 +373,10 @@ export class MailboxToolsService {
       const waiting = await this.unreadMatching(mailbox, matches);
       const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
       if (messages.length === 0) {
+        return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
+      }
+      // A client that went away gets nothing: leave its messages unread for the next wait.
+      if (options.signal.aborted) {
         return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
       }
       if (options.markRead) {

@@ -264,7 +264,7 @@ export function registerMailboxTools(
 
   server.registerTool('list_agents', TOOL_CONFIGS.list_agents, (args) =>
     run(async () => {
-      const listed = await tools.listAgents(args.online_only, args.limit);
+      const listed = await tools.listAgents(caller, args.online_only, args.limit);
       const lines = listed.agents.map(
         (agent) =>
           `${agent.mailbox}${agent.online ? ' (online)' : ''}${agent.description ? `: ${agent.description}` : ''}`,

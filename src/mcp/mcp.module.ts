@@ -5,6 +5,7 @@ import { InboxModule } from '../inbox/inbox.module';
 import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RoutingModule } from '../routing/routing.module';
+import { SafetyModule } from '../safety/safety.module';
 import { MailboxToolsService } from './mailbox-tools.service';
 import { McpController } from './mcp.controller';
 import { WaitLockRepository } from './wait-lock.repository';
@@ -18,6 +19,7 @@ import { WaitLockRepository } from './wait-lock.repository';
     MailboxesModule,
     MessagesModule,
     RoutingModule,
+    SafetyModule,
   ],
   providers: [MailboxToolsService, WaitLockRepository],
   controllers: [McpController],

@@ -29,6 +29,14 @@ const COUNTER_METRICS = {
     'mailbox_validation_errors_total',
     'Sends refused for bad input (all instances).',
   ],
+  tokensSent: [
+    'mailbox_tokens_sent_total',
+    'Tokens (estimated, o200k) of the messages the safety guards admitted (all instances).',
+  ],
+  guardRefusals: [
+    'mailbox_guard_refusals_total',
+    'Sends refused by a safety guard: paused, loop, storm, contact policy, budget (all instances).',
+  ],
 } as const;
 
 /**

@@ -20,6 +20,15 @@ export class RouterStatistics {
   @Field(() => Float)
   validationErrors!: number;
 
+  @Field(() => Float, { description: 'Tokens (estimated) of the messages the guards admitted.' })
+  tokensSent!: number;
+
+  @Field(() => Float, {
+    description:
+      'Sends refused by a guard: paused, loop, pair window, duplicate, contact policy or budget.',
+  })
+  guardRefusals!: number;
+
   @Field(() => Float, { description: 'Deliveries (message and recipient) awaiting confirmation.' })
   activeConfirmations!: number;
 

@@ -23,6 +23,8 @@ describe(RouterStatisticsService.name, () => {
       messagesRetried: 4,
       routingErrors: 0,
       validationErrors: 2,
+      tokensSent: 40,
+      guardRefusals: 1,
     };
     const pendingCount = jest.fn((names: string[]) => Promise.resolve(names.length * 2));
     const statistics = new RouterStatisticsService(

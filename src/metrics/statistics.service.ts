@@ -18,6 +18,8 @@ export const COUNTERS = [
   'messagesRetried',
   'routingErrors',
   'validationErrors',
+  'tokensSent',
+  'guardRefusals',
 ] as const;
 
 export type Counter = (typeof COUNTERS)[number];

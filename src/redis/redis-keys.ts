@@ -39,8 +39,15 @@
  * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires after a minute idle) |
  * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
  * | mailbox:{name}:search:<term> | zset | search index: ids of the mailbox's messages holding the term, by timestamp |
+ * | mailbox:{name}:pair:<recipient> | zset | DIRECT message ids to the recipient in the last minute |
+ * | mailbox:{name}:dup:<sha256> | string | the first send of a body to a recipient (DUPLICATE_WINDOW) |
+ * | mailbox:{name}:tokens:<day> | hash | tokens sent that UTC day: total, messages, to:<recipient> |
+ * | thread:{sha256}:guard | hash | a thread's paused flag, token budget, spend and reply visits |
  * | mailbox:{name}:wait | string | the MCP wait_for_message running for the mailbox (lapses by itself) |
  * | mailbox:{name}:search-terms | set | the names of the mailbox's search:<term> keys, for deleting the mailbox |
+ * | signing:{keys}:current | string | the kid of the generated message-signing key in use (unset with MESSAGE_SIGNING_KEY) |
+ * | signing:{keys}:secrets | hash | generated message-signing keys by kid (base64url), old ones kept for verification |
+ * | signing:rotations | channel | the kid of a newly rotated signing key, so every instance signs with it |
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -63,6 +70,26 @@ export class RedisKeys {
 
   mailboxFeed(name: string): string {
     return `${this.prefix}mailbox:{${name}}:feed`;
+  }
+
+  /** The sliding minute of DIRECT messages from `name` to `recipient` (a checked name). */
+  mailboxPair(name: string, recipient: string): string {
+    return `${this.prefix}mailbox:{${name}}:pair:${recipient}`;
+  }
+
+  /** The duplicate guard of one body to one recipient: `digest` is a SHA-256 in hex. */
+  mailboxDuplicate(name: string, digest: string): string {
+    return `${this.prefix}mailbox:{${name}}:dup:${digest}`;
+  }
+
+  /** The tokens a mailbox sent on one UTC day (`day`: YYYY-MM-DD). */
+  mailboxTokens(name: string, day: string): string {
+    return `${this.prefix}mailbox:{${name}}:tokens:${day}`;
+  }
+
+  /** A thread's guard state: paused, budget, spend and reply visits. */
+  threadGuard(threadKey: string): string {
+    return `${this.prefix}thread:{${threadKey}}:guard`;
   }
 
   /** Held while an MCP `wait_for_message` of the mailbox runs: one wait per mailbox at a time. */
@@ -209,5 +236,20 @@ export class RedisKeys {
   /** `keyDigest` is a hex digest of the client's key: its text never reaches Redis. */
   idempotency(sender: string, keyDigest: string): string {
     return `${this.prefix}idempotency:{${sender}}:${keyDigest}`;
+  }
+
+  /** The kid of the generated signing key in use; written with SET NX by the first instance. */
+  signingCurrent(): string {
+    return `${this.prefix}signing:{keys}:current`;
+  }
+
+  /** Every generated signing key by kid: the current one and the ones rotated out. */
+  signingSecrets(): string {
+    return `${this.prefix}signing:{keys}:secrets`;
+  }
+
+  /** A plain channel (no hash tag): every instance hears every rotation. */
+  signingRotations(): string {
+    return `${this.prefix}signing:rotations`;
   }
 }

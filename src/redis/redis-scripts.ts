@@ -35,6 +35,8 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   finishDeletion: { file: 'finish-deletion.lua', keys: 1 },
   indexSearchTerms: { file: 'index-search-terms.lua', keys: undefined },
   searchIds: { file: 'search-ids.lua', keys: undefined },
+  sendGuard: { file: 'send-guard.lua', keys: 4 },
+  threadGuard: { file: 'thread-guard.lua', keys: 1 },
 };
 
 type Arg = string | number;

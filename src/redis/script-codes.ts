@@ -107,3 +107,29 @@ export const WriteProbeCode = {
   Writable: 1,
 } as const;
 export type WriteProbeCode = (typeof WriteProbeCode)[keyof typeof WriteProbeCode];
+
+/** send-guard.lua: the first element of its answer; the second is the detail it names. */
+export const SendGuardCode = {
+  Admitted: 1,
+  /** The sending mailbox is paused. */
+  Paused: 2,
+  /** The window of messages to the recipient is full; detail: milliseconds until it has room. */
+  PairLimited: 3,
+  /** The same body went to the recipient lately; detail: the first send's id. */
+  Duplicate: 4,
+  /** The sender's daily token budget would be passed; detail: the budget. */
+  BudgetExhausted: 5,
+} as const;
+export type SendGuardCode = (typeof SendGuardCode)[keyof typeof SendGuardCode];
+
+/** thread-guard.lua: the first element of its answer; the second is the detail it names. */
+export const ThreadGuardCode = {
+  Admitted: 1,
+  /** The thread is paused. */
+  Paused: 2,
+  /** Replies have reached the recipient too often in the thread; detail: how often. */
+  Loop: 3,
+  /** The thread's token budget would be passed; detail: the budget. */
+  BudgetExhausted: 4,
+} as const;
+export type ThreadGuardCode = (typeof ThreadGuardCode)[keyof typeof ThreadGuardCode];

@@ -33,6 +33,7 @@ import {
 } from './routing.errors';
 import { redisFailure, refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
+import { SafetyService } from '../safety/safety.service';
 
 export const MAX_BATCH = 100;
 
@@ -97,6 +98,7 @@ export class MessageRouterService implements OnModuleInit {
     private readonly statistics: StatisticsService,
     private readonly outage: OutageQueueService,
     private readonly topology: RedisTopology,
+    private readonly safety: SafetyService,
     private readonly clock: Clock,
   ) {}
 
@@ -114,10 +116,13 @@ export class MessageRouterService implements OnModuleInit {
     });
   }
 
-  /** Routes one message; a refusal is thrown as an AppError whose field reads `input.*`. */
-  async route(input: SendMessageInput): Promise<RouteResult> {
+  /**
+   * Routes one message; a refusal is thrown as an AppError whose field reads `input.*`.
+   * `byOperator`: sent with the admin token, which starts a thread's loop counts again.
+   */
+  async route(input: SendMessageInput, byOperator = false): Promise<RouteResult> {
     try {
-      return await this.send(validateSendInput(input, this.config.limits));
+      return await this.send(validateSendInput(input, this.config.limits), byOperator);
     } catch (error) {
       throw this.countFailure(asAppError(scopeError(error, 'input')));
     }
@@ -132,12 +137,14 @@ export class MessageRouterService implements OnModuleInit {
    * queued: waiting would not change the answer, and the sender can act on a refusal (see
    * OutageQueueService for what happens to sends queued before). Refusals are thrown.
    */
-  private async send(given: CheckedSend): Promise<RouteResult> {
+  private async send(given: CheckedSend, byOperator: boolean): Promise<RouteResult> {
     const { checked, reply, answers } = await this.conversation(given);
     const message = enrich(checked, newMessageId(), reply);
     const refusal = this.outage.storeRefusal;
     if (refusal) throw refusal;
+    // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
+    await this.safety.admit(message, { idempotencyKey: checked.idempotencyKey, byOperator });
     // A timely reply stops the request's deadline before it is routed, so that a sweep at the
     // deadline cannot tell the requester of a timeout while the reply is on its way; a
     // refused reply gives the deadline back.
@@ -242,6 +249,7 @@ export class MessageRouterService implements OnModuleInit {
     senderOf: (given: string | null | undefined, field: string) => string | null | undefined = (
       given,
     ) => given,
+    byOperator = false,
   ): Promise<RouteResult[]> {
     if (inputs.length > MAX_BATCH) throw new BatchTooLargeError(inputs.length, MAX_BATCH);
     const limits = this.config.limits;
@@ -249,7 +257,7 @@ export class MessageRouterService implements OnModuleInit {
       inputs.map(async (input, index) => {
         try {
           const sender = senderOf(input.sender, 'sender');
-          return await this.send(validateSendInput({ ...input, sender }, limits));
+          return await this.send(validateSendInput({ ...input, sender }, limits), byOperator);
         } catch (error) {
           const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
           return result(null, RouteStatus.FAILED, 0, failure);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
+import { SafetyModule } from '../safety/safety.module';
 import { StoreModule } from '../store/store.module';
 import { TopicsModule } from '../topics/topics.module';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -10,7 +11,14 @@ import { OutageQueueService } from './outage-queue.service';
 import { RoutingResolver } from './routing.resolver';
 
 @Module({
-  imports: [MessagesModule, MailboxesModule, TopicsModule, DeliveryModule, StoreModule],
+  imports: [
+    MessagesModule,
+    MailboxesModule,
+    TopicsModule,
+    DeliveryModule,
+    StoreModule,
+    SafetyModule,
+  ],
   providers: [IdempotencyRepository, OutageQueueService, MessageRouterService, RoutingResolver],
   exports: [MessageRouterService, OutageQueueService],
 })

@@ -163,6 +163,28 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect(listed.agents.find((agent) => agent.mailbox === 'worker')?.description).toBe(
       'the worker',
     );
+    // The contact policy shows, so an agent knows whom it may write to.
+    const policy = await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: ["worker"]) { name } }',
+      {},
+      { authorization: `Bearer ${tokens.other}` },
+    );
+    expect(policy.errors).toBeUndefined();
+    const after = await ok<{
+      agents: Array<{ mailbox: string; accepts_you: boolean; accept_from: string[] }>;
+    }>(planner, 'list_agents');
+    expect(after.agents.find((agent) => agent.mailbox === 'other')).toMatchObject({
+      accepts_you: false,
+      accept_from: ['worker'],
+    });
+    expect(after.agents.find((agent) => agent.mailbox === 'worker')?.accepts_you).toBe(true);
+    await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: null) { name } }',
+      {},
+      { authorization: `Bearer ${tokens.other}` },
+    );
   });
 
   it('sends on one instance, and the inbox, read and reply work on the other', async () => {

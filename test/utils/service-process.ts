@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis-server';
+import { GUARDS_OFF } from './guards';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -66,6 +67,7 @@ export class ServiceProcess {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'test',
         AUTH_ENABLED: 'false',
+        ...GUARDS_OFF,
         LOG_LEVEL: 'warn',
         ...this.environment,
         PORT: String(this.port),

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.setup';
+import { GUARDS_OFF } from './guards';
 import type { RedisBackend } from './redis-backend';
 
 export interface TestApp {
@@ -49,6 +50,7 @@ export async function startTestApp(
       environment: {
         NODE_ENV: 'test',
         AUTH_ENABLED: 'false',
+        ...GUARDS_OFF,
         ...connection,
         REDIS_KEY_PREFIX: prefix,
         ...(spool ? { OUTAGE_SPOOL_DIR: spool } : {}),

@@ -1,0 +1,228 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { threadKey } from '../messages/thread-key';
+import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { RedisKeys } from '../redis/redis-keys';
+import type { ScriptedClient } from '../redis/redis-scripts';
+import type { SendGuardCode, ThreadGuardCode } from '../redis/script-codes';
+
+type Arg = string | number;
+
+/** The safety scripts of src/redis/lua, as their headers describe them. */
+interface SafetyScripts {
+  sendGuard(
+    metadataKey: string,
+    pairKey: string,
+    duplicateKey: string,
+    tokensKey: string,
+    ...args: Arg[]
+  ): Promise<[number, number | string]>;
+  threadGuard(guardKey: string, ...args: Arg[]): Promise<[number, number]>;
+}
+
+/** What the sender's guard is asked. */
+export interface SendGuardRequest {
+  sender: string;
+  /** The DIRECT recipient; null for BROADCAST and TOPIC. */
+  recipient: string | null;
+  messageId: string;
+  /** SHA-256 (hex) of the recipient and the body, for the duplicate guard. */
+  digest: string;
+  now: number;
+  pairLimitPerMinute: number;
+  duplicateWindowMs: number;
+  tokens: number;
+  defaultDailyBudget: number;
+}
+
+/** A thread's guard state as the operator reads it. */
+export interface ThreadState {
+  paused: boolean;
+  maxTokens: number | null;
+  spentTokens: number;
+  messages: number;
+}
+
+/** How long a thread's guard state outlives its last message. */
+const THREAD_STATE_MS = 30 * 86_400_000;
+/** How long a day's token counters are kept: the day and the next. */
+const DAY_COUNTERS_MS = 2 * 86_400_000;
+
+/** The UTC day of `time`, as YYYY-MM-DD. */
+export function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+/**
+ * The guards' state in Redis: per sender on its mailbox's tag (pause flag, contact policy and
+ * daily budget in the mailbox's metadata hash; the pair window, the duplicate guard and the
+ * day's token counters beside it), per thread on the thread's tag. Every check and count of a
+ * send is one script per tag, so the guards cost O(1) per send and hold on Redis Cluster.
+ */
+@Injectable()
+export class SafetyRepository {
+  private readonly redis: ScriptedClient & SafetyScripts;
+
+  constructor(
+    @Inject(REDIS_COMMANDS) redis: ScriptedClient,
+    private readonly keys: RedisKeys,
+  ) {
+    this.redis = redis as ScriptedClient & SafetyScripts;
+  }
+
+  async sendGuard(request: SendGuardRequest): Promise<[SendGuardCode, number | string]> {
+    const { sender, recipient } = request;
+    const [code, detail] = await this.redis.sendGuard(
+      this.keys.mailboxMetadata(sender),
+      this.keys.mailboxPair(sender, recipient ?? ''),
+      this.keys.mailboxDuplicate(sender, request.digest),
+      this.keys.mailboxTokens(sender, utcDay(request.now)),
+      request.now,
+      request.messageId,
+      request.pairLimitPerMinute,
+      request.duplicateWindowMs,
+      request.tokens,
+      request.defaultDailyBudget,
+      recipient ?? '',
+      DAY_COUNTERS_MS,
+    );
+    return [Number(code) as SendGuardCode, detail];
+  }
+
+  async threadGuard(
+    threadId: string,
+    recipient: string | null,
+    maxVisits: number,
+    tokens: number,
+    reset: boolean,
+  ): Promise<[ThreadGuardCode, number]> {
+    const [code, detail] = await this.redis.threadGuard(
+      this.keys.threadGuard(threadKey(threadId)),
+      recipient ?? '',
+      maxVisits,
+      tokens,
+      reset ? '1' : '0',
+      THREAD_STATE_MS,
+    );
+    return [Number(code) as ThreadGuardCode, Number(detail)];
+  }
+
+  /**
+   * Takes back what an admitted sendGuard counted, for a send another guard refused: its place
+   * in the pair window, its duplicate mark (while still its own) and its tokens.
+   */
+  async uncountSend(request: SendGuardRequest): Promise<void> {
+    const { sender, recipient } = request;
+    const tokensKey = this.keys.mailboxTokens(sender, utcDay(request.now));
+    const pipeline = this.redis.pipeline();
+    pipeline.hincrby(tokensKey, 'total', -request.tokens);
+    pipeline.hincrby(tokensKey, 'messages', -1);
+    if (recipient !== null) {
+      pipeline.hincrby(tokensKey, `to:${recipient}`, -request.tokens);
+      pipeline.zrem(this.keys.mailboxPair(sender, recipient), request.messageId);
+    }
+    await pipeline.exec();
+    if (recipient !== null && request.duplicateWindowMs > 0) {
+      const key = this.keys.mailboxDuplicate(sender, request.digest);
+      if ((await this.redis.get(key)) === request.messageId) await this.redis.del(key);
+    }
+  }
+
+  /** Takes back what an admitted threadGuard counted, for a send another guard refused. */
+  async uncountThread(
+    threadId: string,
+    recipient: string | null,
+    tokens: number,
+    reset: boolean,
+  ): Promise<void> {
+    const key = this.keys.threadGuard(threadKey(threadId));
+    const pipeline = this.redis.pipeline();
+    pipeline.hincrby(key, 'spent', -tokens);
+    pipeline.hincrby(key, 'messages', -1);
+    if (recipient !== null && !reset) pipeline.hincrby(key, `v:${recipient}`, -1);
+    await pipeline.exec();
+  }
+
+  /** The mailbox's contact policy; null when it set none (anyone may write). */
+  async contactPolicy(mailbox: string): Promise<string[] | null> {
+    const stored = await this.redis.hget(this.keys.mailboxMetadata(mailbox), 'acceptFrom');
+    if (stored === null) return null;
+    try {
+      const parsed: unknown = JSON.parse(stored);
+      return Array.isArray(parsed) ? parsed.map(String) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Sets (or, with null, removes) the policy of a mailbox known to exist. */
+  async setContactPolicy(mailbox: string, patterns: string[] | null): Promise<void> {
+    const key = this.keys.mailboxMetadata(mailbox);
+    if (patterns === null) await this.redis.hdel(key, 'acceptFrom');
+    else await this.redis.hset(key, 'acceptFrom', JSON.stringify(patterns));
+  }
+
+  async setPaused(mailbox: string, paused: boolean): Promise<void> {
+    const key = this.keys.mailboxMetadata(mailbox);
+    if (paused) await this.redis.hset(key, 'paused', '1');
+    else await this.redis.hdel(key, 'paused');
+  }
+
+  /** The mailbox's own daily budget (null: none, so the default applies). */
+  async setDailyBudget(mailbox: string, tokens: number | null): Promise<void> {
+    const key = this.keys.mailboxMetadata(mailbox);
+    if (tokens === null) await this.redis.hdel(key, 'dailyTokenBudget');
+    else await this.redis.hset(key, 'dailyTokenBudget', String(tokens));
+  }
+
+  /** paused, dailyTokenBudget and acceptFrom of a mailbox, as stored. */
+  async mailboxState(
+    mailbox: string,
+  ): Promise<{ paused: boolean; dailyTokenBudget: number | null; acceptFrom: string[] | null }> {
+    const [paused, budget] = await this.redis.hmget(
+      this.keys.mailboxMetadata(mailbox),
+      'paused',
+      'dailyTokenBudget',
+    );
+    return {
+      paused: paused === '1',
+      dailyTokenBudget: budget === null ? null : Number(budget),
+      acceptFrom: await this.contactPolicy(mailbox),
+    };
+  }
+
+  /** Tokens the mailbox sent on the UTC day of `now`. */
+  async tokensOn(mailbox: string, now: number): Promise<number> {
+    return Number(
+      (await this.redis.hget(this.keys.mailboxTokens(mailbox, utcDay(now)), 'total')) ?? 0,
+    );
+  }
+
+  async threadState(threadId: string): Promise<ThreadState> {
+    const [paused, maxTokens, spent, messages] = await this.redis.hmget(
+      this.keys.threadGuard(threadKey(threadId)),
+      'paused',
+      'maxTokens',
+      'spent',
+      'messages',
+    );
+    return {
+      paused: paused === '1',
+      maxTokens: maxTokens === null ? null : Number(maxTokens),
+      spentTokens: Number(spent ?? 0),
+      messages: Number(messages ?? 0),
+    };
+  }
+
+  async setThreadPaused(threadId: string, paused: boolean): Promise<void> {
+    const key = this.keys.threadGuard(threadKey(threadId));
+    if (paused) await this.redis.hset(key, 'paused', '1');
+    else await this.redis.hdel(key, 'paused');
+  }
+
+  /** Sets the thread's budget; null removes it. */
+  async setThreadBudget(threadId: string, maxTokens: number | null): Promise<void> {
+    const key = this.keys.threadGuard(threadKey(threadId));
+    if (maxTokens === null) await this.redis.hdel(key, 'maxTokens');
+    else await this.redis.hset(key, 'maxTokens', String(maxTokens));
+  }
+}

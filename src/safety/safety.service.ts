@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { AppError } from '../common/app-error';
+import { Clock } from '../common/clock';
+import { AppConfigService } from '../config/app-config.service';
+import { AddressingMode } from '../messages/message.model';
+import { StatisticsService } from '../metrics/statistics.service';
+import type { StoredMessage } from '../messages/stored-message';
+import { SendGuardCode, ThreadGuardCode } from '../redis/script-codes';
+import { accepts } from './contact-policy';
+import {
+  BudgetExhaustedError,
+  ContactPolicyError,
+  DuplicateError,
+  HopLimitError,
+  PairRateLimitedError,
+  PausedError,
+  VisitLimitError,
+} from './safety.errors';
+import { SafetyRepository, type SendGuardRequest } from './safety.repository';
+import { estimateTokens } from './token-estimate';
+
+/** How a send came in. */
+export interface AdmitOptions {
+  /** The send's idempotencyKey: a resend under a key is no duplicate. */
+  idempotencyKey: string | null;
+  /** The operator's own post (the admin token): the thread's visit counts start again. */
+  byOperator: boolean;
+}
+
+/**
+ * The guards every send passes before it is stored: the kill switch (paused mailbox or
+ * thread), loops (ROUTER_MAX_HOPS, ROUTER_MAX_VISITS), storms (the pair window, the duplicate
+ * guard), the recipient's contact policy and the token budgets. Their state is shared through
+ * Redis (one script on the sender's tag, one on the thread's, read together with the
+ * recipient's policy), so every instance enforces the same limits at once.
+ */
+@Injectable()
+export class SafetyService {
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly repository: SafetyRepository,
+    private readonly statistics: StatisticsService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Throws the first refusal; otherwise the send is counted against every limit. */
+  async admit(message: StoredMessage, options: AdmitOptions): Promise<void> {
+    const safety = this.config.safety;
+    if (message.hop > safety.maxHops) {
+      this.statistics.increment('guardRefusals');
+      throw new HopLimitError(message.hop, safety.maxHops);
+    }
+    const tokens = estimateTokens(message.content, message.metadata);
+    const recipient = message.mode === AddressingMode.DIRECT ? message.target : null;
+    const replyTo = message.inReplyTo !== null ? recipient : null;
+    // A message that starts its own thread has no thread state to check yet.
+    const inThread = message.threadId !== message.id;
+    const request: SendGuardRequest = {
+      sender: message.sender,
+      recipient,
+      messageId: message.id,
+      digest: createHash('sha256')
+        .update(`${recipient ?? ''}\u0000${message.content}`)
+        .digest('hex'),
+      now: this.clock.now(),
+      pairLimitPerMinute: safety.pairRateLimitPerMinute,
+      duplicateWindowMs: options.idempotencyKey === null ? safety.duplicateWindowMs : 0,
+      tokens,
+      defaultDailyBudget: safety.dailyTokenBudget,
+    };
+    // All three at once: one round trip. Each guard counts what it admits, so a send that
+    // another guard refuses is taken back from the ones that admitted it.
+    const [policy, thread, sender] = await Promise.all([
+      recipient === null ? null : this.repository.contactPolicy(recipient),
+      inThread
+        ? this.repository.threadGuard(
+            message.threadId,
+            replyTo,
+            safety.maxVisits,
+            tokens,
+            options.byOperator,
+          )
+        : null,
+      this.repository.sendGuard(request),
+    ]);
+    const refusal =
+      this.senderRefusal(sender, message.sender, recipient, tokens) ??
+      this.threadRefusal(thread, message.threadId, replyTo, tokens) ??
+      (policy !== null && recipient !== null && !accepts(policy, message.sender)
+        ? new ContactPolicyError(recipient)
+        : null);
+    if (refusal === null) {
+      this.statistics.increment('tokensSent', tokens);
+      return;
+    }
+    this.statistics.increment('guardRefusals');
+    await Promise.all([
+      sender[0] === SendGuardCode.Admitted ? this.repository.uncountSend(request) : null,
+      thread !== null && thread[0] === ThreadGuardCode.Admitted
+        ? this.repository.uncountThread(message.threadId, replyTo, tokens, options.byOperator)
+        : null,
+    ]).catch(() => undefined);
+    throw refusal;
+  }
+
+  private senderRefusal(
+    [code, detail]: [SendGuardCode, number | string],
+    name: string,
+    recipient: string | null,
+    tokens: number,
+  ): AppError | null {
+    const safety = this.config.safety;
+    switch (code) {
+      case SendGuardCode.Admitted:
+        return null;
+      case SendGuardCode.Paused:
+        return new PausedError('mailbox', name);
+      case SendGuardCode.PairLimited:
+        return new PairRateLimitedError(
+          recipient ?? '',
+          safety.pairRateLimitPerMinute,
+          Number(detail),
+        );
+      case SendGuardCode.Duplicate:
+        return new DuplicateError(recipient ?? '', String(detail), safety.duplicateWindowMs / 1000);
+      case SendGuardCode.BudgetExhausted:
+        return new BudgetExhaustedError('mailbox', Number(detail), tokens);
+    }
+  }
+
+  private threadRefusal(
+    answer: [ThreadGuardCode, number] | null,
+    threadId: string,
+    replyTo: string | null,
+    tokens: number,
+  ): AppError | null {
+    if (answer === null) return null;
+    const [code, detail] = answer;
+    switch (code) {
+      case ThreadGuardCode.Admitted:
+        return null;
+      case ThreadGuardCode.Paused:
+        return new PausedError('thread', threadId);
+      case ThreadGuardCode.Loop:
+        return new VisitLimitError(replyTo ?? '', detail);
+      case ThreadGuardCode.BudgetExhausted:
+        return new BudgetExhaustedError('thread', detail, tokens);
+    }
+  }
+}

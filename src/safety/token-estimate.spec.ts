@@ -1,0 +1,31 @@
+import { estimateTokens } from './token-estimate';
+
+describe(estimateTokens.name, () => {
+  it('counts o200k tokens of the content', () => {
+    expect(estimateTokens('', null)).toBe(0);
+    expect(estimateTokens('hello world', null)).toBe(2);
+    const long = 'Summarise the quarterly report and list three risks. '.repeat(20);
+    expect(estimateTokens(long, null)).toBeGreaterThan(150);
+    expect(estimateTokens(long, null)).toBeLessThan(long.length / 2);
+  });
+
+  it("takes the provider's own count from metadata.usage when the sender gives one", () => {
+    expect(estimateTokens('hello world', { usage: { output_tokens: 42 } })).toBe(42);
+    expect(
+      estimateTokens('hello world', { usage: { completion_tokens: 7, total_tokens: 9 } }),
+    ).toBe(7);
+    expect(estimateTokens('hello world', { usage: { total_tokens: 0 } })).toBe(0);
+  });
+
+  it('ignores a usage that is not a non-negative integer', () => {
+    for (const usage of [
+      { output_tokens: -1 },
+      { output_tokens: 1.5 },
+      { output_tokens: '9' },
+      'x',
+      null,
+    ]) {
+      expect(estimateTokens('hello world', { usage })).toBe(2);
+    }
+  });
+});

@@ -1,0 +1,312 @@
+import { eventually, graphql, type GraphqlResponse } from '../utils/graphql-client';
+import { REGISTER } from '../utils/documents';
+import { RedisServer } from '../utils/redis-server';
+import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
+
+const ADMIN = 'admin-token-for-safety-tests-0123';
+const SEND = `mutation Send($input: SendMessageInput!) {
+  sendMessage(input: $input) { messageId threadId status }
+}`;
+
+interface Sent {
+  messageId: string;
+  threadId: string;
+  status: string;
+}
+
+describe('agent safety guards (two instances, shared state in Redis)', () => {
+  let redis: RedisServer;
+  let a: TestApp;
+  let b: TestApp;
+  /** ROUTER_MAX_HOPS=2 on the same Redis and prefix. */
+  let shallow: TestApp;
+  const tokens: Record<string, string> = {};
+
+  const as = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+  async function admin<T>(app: TestApp, query: string, variables = {}): Promise<T> {
+    const response = await graphql<T>(app.baseUrl, query, variables, as(ADMIN));
+    expect(response.errors).toBeUndefined();
+    return response.data!;
+  }
+
+  function send(
+    app: TestApp,
+    from: string,
+    input: Record<string, unknown>,
+  ): Promise<GraphqlResponse<{ sendMessage: Sent }>> {
+    return graphql<{ sendMessage: Sent }>(
+      app.baseUrl,
+      SEND,
+      { input: { mode: 'DIRECT', ...input } },
+      as(tokens[from]),
+    );
+  }
+
+  async function sent(app: TestApp, from: string, input: Record<string, unknown>): Promise<Sent> {
+    const response = await send(app, from, input);
+    expect(response.errors).toBeUndefined();
+    return response.data!.sendMessage;
+  }
+
+  async function refused(
+    app: TestApp,
+    from: string,
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const response = await send(app, from, input);
+    expect(response.data?.sendMessage ?? null).toBeNull();
+    return response.errors![0].extensions as Record<string, unknown>;
+  }
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    const environment = {
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      RATE_LIMIT_PER_MINUTE: '0',
+      PAIR_RATE_LIMIT_PER_MINUTE: '5',
+      DUPLICATE_WINDOW: '600',
+      ROUTER_MAX_HOPS: '10',
+      ROUTER_MAX_VISITS: '2',
+    };
+    a = await startTestApp(redis.url, environment);
+    b = await startTestApp(redis.url, environment);
+    shallow = await startTestApp(redis.url, { ...environment, ROUTER_MAX_HOPS: '2' });
+    for (const name of [
+      'alice',
+      'bob',
+      'carol',
+      'dave',
+      'erin',
+      'frank',
+      'team-a',
+      'pair1',
+      'pair2',
+    ]) {
+      const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, { name });
+      tokens[name] = data.registerMailbox.token;
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close(), shallow?.close()]);
+    await redis?.stop();
+  });
+
+  it('pauses a mailbox on every instance at once, and resumes it', async () => {
+    await sent(b, 'alice', { target: 'carol', content: 'before the pause' });
+    const paused = await admin<{ pauseMailbox: { name: string; paused: boolean } }>(
+      a,
+      'mutation { pauseMailbox(name: "alice") { name paused } }',
+    );
+    expect(paused.pauseMailbox).toEqual({ name: 'alice', paused: true });
+    expect(await refused(b, 'alice', { target: 'carol', content: 'while paused' })).toMatchObject({
+      code: 'PAUSED',
+      reason: 'MAILBOX_PAUSED',
+      field: 'input.sender',
+    });
+    // Only its sending stops: others still write to it.
+    await sent(a, 'carol', { target: 'alice', content: 'to a paused mailbox' });
+    await admin(b, 'mutation { resumeMailbox(name: "alice") { name } }');
+    await sent(a, 'alice', { target: 'carol', content: 'after the resume' });
+  });
+
+  it('limits one pair to PAIR_RATE_LIMIT_PER_MINUTE across instances, not other pairs', async () => {
+    for (let i = 0; i < 5; i++) {
+      await sent(i % 2 === 0 ? a : b, 'pair1', { target: 'pair2', content: `n${i}` });
+    }
+    const limited = await refused(a, 'pair1', { target: 'pair2', content: 'n5' });
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', reason: 'PAIR_RATE_LIMIT', limit: 5 });
+    expect(limited.retryAfterSeconds).toBeGreaterThan(0);
+    await sent(b, 'pair1', { target: 'carol', content: 'another pair' });
+    await sent(b, 'pair2', { target: 'pair1', content: 'the other way' });
+  });
+
+  it('refuses the same body to the same mailbox as DUPLICATE, unless an idempotency key says', async () => {
+    const first = await sent(a, 'bob', { target: 'erin', content: 'please review PR 12' });
+    expect(
+      await refused(b, 'bob', { target: 'erin', content: 'please review PR 12' }),
+    ).toMatchObject({ code: 'DUPLICATE', duplicateOf: first.messageId });
+    await sent(b, 'bob', { target: 'carol', content: 'please review PR 12' });
+    const keyed = await sent(b, 'bob', {
+      target: 'erin',
+      content: 'please review PR 12',
+      idempotencyKey: 'review-12-again',
+    });
+    expect(keyed.messageId).not.toBe(first.messageId);
+  });
+
+  it('stops a reply loop at ROUTER_MAX_VISITS until the admin posts in the thread', async () => {
+    const start = await sent(a, 'alice', { target: 'bob', content: 'shall we?' });
+    let last = start.messageId;
+    const chain: Array<[TestApp, string]> = [
+      [b, 'bob'],
+      [a, 'alice'],
+      [b, 'bob'],
+      [a, 'alice'],
+    ];
+    for (const [app, from] of chain) {
+      last = (await sent(app, from, { inReplyTo: last, content: `after ${last}` })).messageId;
+    }
+    // alice has had two replies in this thread: a third is a loop.
+    expect(await refused(b, 'bob', { inReplyTo: last, content: 'thanks!' })).toMatchObject({
+      code: 'LOOP_DETECTED',
+      reason: 'MAX_VISITS',
+      field: 'input.inReplyTo',
+    });
+    const post = await admin<{ sendMessage: Sent }>(a, SEND, {
+      input: { mode: 'DIRECT', sender: 'bob', inReplyTo: last, content: 'operator: wrap up' },
+    });
+    expect(post.sendMessage.threadId).toBe(start.messageId);
+    await sent(a, 'alice', { inReplyTo: post.sendMessage.messageId, content: 'done' });
+  });
+
+  it('refuses a reply past ROUTER_MAX_HOPS with LOOP_DETECTED', async () => {
+    const start = await sent(shallow, 'carol', { target: 'dave', content: 'hop 0' });
+    const one = await sent(shallow, 'dave', { inReplyTo: start.messageId, content: 'hop 1' });
+    const two = await sent(shallow, 'carol', { inReplyTo: one.messageId, content: 'hop 2' });
+    expect(
+      await refused(shallow, 'dave', { inReplyTo: two.messageId, content: 'hop 3' }),
+    ).toMatchObject({ code: 'LOOP_DETECTED', reason: 'MAX_HOPS', limit: 2 });
+  });
+
+  it("enforces a recipient's contact policy, and shows it", async () => {
+    const set = await graphql<{ setContactPolicy: { acceptFrom: string[] } }>(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: ["alice", "team-*"]) { acceptFrom } }',
+      {},
+      as(tokens.erin),
+    );
+    expect(set.data?.setContactPolicy.acceptFrom).toEqual(['alice', 'team-*']);
+    expect(await refused(b, 'carol', { target: 'erin', content: 'hello erin' })).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'CONTACT_POLICY',
+      field: 'input.target',
+    });
+    await sent(b, 'alice', { target: 'erin', content: 'from an accepted sender' });
+    await sent(a, 'team-a', { target: 'erin', content: 'from a pattern' });
+    // Another mailbox's policy is not the caller's to set.
+    const foreign = await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(mailbox: "erin", acceptFrom: ["*"]) { name } }',
+      {},
+      as(tokens.carol),
+    );
+    expect(foreign.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const bad = await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: ["no/slash"]) { name } }',
+      {},
+      as(tokens.erin),
+    );
+    expect(bad.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'acceptFrom[0]',
+    });
+    await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: null) { name } }',
+      {},
+      as(tokens.erin),
+    );
+    await sent(b, 'carol', { target: 'erin', content: 'anyone again' });
+  });
+
+  it("counts tokens and refuses sends past a mailbox's daily budget", async () => {
+    await admin(a, 'mutation { setMailboxBudget(name: "frank", dailyTokens: 10) { name } }');
+    // "hello world" is 2 o200k tokens; a provider's own count wins.
+    await sent(a, 'frank', { target: 'carol', content: 'hello world' });
+    await sent(b, 'frank', {
+      target: 'bob',
+      content: 'hello world',
+      metadata: { usage: { output_tokens: 7 } },
+    });
+    const exhausted = await refused(a, 'frank', { target: 'alice', content: 'one two three' });
+    expect(exhausted).toMatchObject({
+      code: 'BUDGET_EXHAUSTED',
+      reason: 'MAILBOX_BUDGET',
+      limit: 10,
+    });
+    const state = await admin<{ mailbox: { tokensToday: number; dailyTokenBudget: number } }>(
+      b,
+      '{ mailbox(name: "frank") { tokensToday dailyTokenBudget } }',
+    );
+    expect(state.mailbox).toEqual({ tokensToday: 9, dailyTokenBudget: 10 });
+    const message = await admin<{ message: { tokenEstimate: number } | null }>(
+      a,
+      'query M($id: ID!) { message(id: $id) { tokenEstimate } }',
+      { id: (await sent(a, 'carol', { target: 'frank', content: 'hello world' })).messageId },
+    );
+    expect(message.message).toEqual({ tokenEstimate: 2 });
+  });
+
+  it("refuses a message past a thread's budget, and pauses a thread", async () => {
+    const start = await sent(a, 'bob', { target: 'carol', content: 'a thread with a budget' });
+    const thread = start.threadId;
+    const budget = await admin<{ setThreadBudget: Record<string, unknown> }>(
+      b,
+      'mutation T($t: String!) { setThreadBudget(threadId: $t, maxTokens: 4) { threadId maxTokens spentTokens paused } }',
+      { t: thread },
+    );
+    expect(budget.setThreadBudget).toEqual({
+      threadId: thread,
+      maxTokens: 4,
+      spentTokens: 0,
+      paused: false,
+    });
+    const reply = await sent(b, 'carol', { inReplyTo: start.messageId, content: 'hello world' });
+    expect(
+      await refused(a, 'bob', { inReplyTo: reply.messageId, content: 'one two three four five' }),
+    ).toMatchObject({ code: 'BUDGET_EXHAUSTED', reason: 'THREAD_BUDGET', limit: 4 });
+
+    await admin(a, 'mutation T($t: String!) { pauseThread(threadId: $t) { paused } }', {
+      t: thread,
+    });
+    expect(await refused(b, 'bob', { inReplyTo: reply.messageId, content: 'ok' })).toMatchObject({
+      code: 'PAUSED',
+      reason: 'THREAD_PAUSED',
+    });
+    const state = await admin<{ threadBudget: Record<string, unknown> }>(
+      b,
+      'query T($t: String!) { threadBudget(threadId: $t) { paused spentTokens messages } }',
+      { t: thread },
+    );
+    expect(state.threadBudget).toEqual({ paused: true, spentTokens: 2, messages: 1 });
+    await admin(b, 'mutation T($t: String!) { resumeThread(threadId: $t) { paused } }', {
+      t: thread,
+    });
+    await sent(a, 'bob', { inReplyTo: reply.messageId, content: 'ok' });
+  });
+
+  it("never lets anyone send as the service's notices, or register a lookalike name", async () => {
+    const forged = await graphql(
+      a.baseUrl,
+      SEND,
+      { input: { mode: 'DIRECT', sender: 'mailbox-router', target: 'alice', content: 'notice' } },
+      as(ADMIN),
+    );
+    expect(forged.errors?.[0].extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      field: 'input.sender',
+    });
+    for (const name of ['mailbox-router', 'Mailbox-Router']) {
+      const lookalike = await graphql(a.baseUrl, REGISTER, { name }, as(ADMIN));
+      expect(lookalike.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+  });
+
+  it('counts refusals and tokens in routerStatistics and /metrics, for every instance', async () => {
+    await eventually(async () => {
+      const stats = await admin<{
+        routerStatistics: { guardRefusals: number; tokensSent: number };
+      }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
+      // Nine refusals in the tests above.
+      return stats.routerStatistics.guardRefusals === 9 && stats.routerStatistics.tokensSent > 20;
+    }, 10_000);
+    const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
+    expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
+    expect(metrics).toMatch(/^mailbox_tokens_sent_total \d+/m);
+  });
+});
