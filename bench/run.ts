@@ -26,6 +26,7 @@ import { memory } from './scenarios/f-memory';
 import { search } from './scenarios/g-search';
 import { conversations } from './scenarios/h-conversations';
 import { mcp } from './scenarios/i-mcp';
+import { guards } from './scenarios/j-guards';
 
 const SCENARIOS: Scenario[] = [
   ingress,
@@ -37,6 +38,7 @@ const SCENARIOS: Scenario[] = [
   search,
   conversations,
   mcp,
+  guards,
 ];
 
 interface ScenarioRecord {

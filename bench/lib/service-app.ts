@@ -1,11 +1,12 @@
 /**
  * The service's Nest application from the bench's build, initialised but not listening, for
- * the scenarios that call the router in process (c, g, h). (createApplicationContext cannot
- * be used: the graphql-ws server needs the HTTP adapter when the application boots.)
+ * the scenarios that call the router in process (c, g, h, j). (createApplicationContext
+ * cannot be used: the graphql-ws server needs the HTTP adapter when the application boots.)
  */
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { MessageRouterService } from '../../src/routing/message-router.service';
@@ -31,19 +32,48 @@ export interface InProcessService {
   RouteStatus: typeof RouteStatus;
 }
 
+/** A provider of the build replaced by a value (a pass-through, for a baseline without it). */
+export interface ProviderReplacement {
+  /** The provider's module under dist, `safety/safety.service.js`. */
+  path: string;
+  /** The provider's class as that module exports it, `SafetyService`. */
+  exportName: string;
+  value: unknown;
+}
+
+export interface InProcessOptions {
+  /**
+   * When given (even empty), the application is built through @nestjs/testing's module
+   * builder with these providers replaced (overrideProvider(...).useValue), so that a run
+   * with a replacement and the run it is compared with are built the same way. Without it,
+   * NestFactory.create, as the service's own start does.
+   */
+  replace?: ProviderReplacement[];
+}
+
 /** Boots the application with `environment` and registers `mailboxes`. */
 export async function startInProcess(
   environment: Record<string, string>,
   mailboxes: string[],
+  options: InProcessOptions = {},
 ): Promise<InProcessService> {
   const { AppModule } = loadBuilt<AppModuleExports>('app.module.js');
   const { MessageRouterService } = loadBuilt<RouterExports>('routing/message-router.service.js');
   const { RouteStatus } = loadBuilt<RouteResultExports>('routing/route-result.model.js');
   const { MailboxesService } = loadBuilt<MailboxesExports>('mailboxes/mailboxes.service.js');
-  const app = await NestFactory.create(AppModule.forRoot(environment), {
-    bodyParser: false,
-    logger: ['error'],
-  });
+  const appOptions: NestApplicationOptions = { bodyParser: false, logger: ['error'] };
+  let app: INestApplication;
+  if (options.replace === undefined) {
+    app = await NestFactory.create(AppModule.forRoot(environment), appOptions);
+  } else {
+    let builder = Test.createTestingModule({ imports: [AppModule.forRoot(environment)] });
+    for (const { path, exportName, value } of options.replace) {
+      const token = loadBuilt<Record<string, unknown>>(path)[exportName];
+      if (typeof token !== 'function') throw new Error(`${path} exports no ${exportName}`);
+      builder = builder.overrideProvider(token).useValue(value);
+    }
+    app = (await builder.compile()).createNestApplication(appOptions);
+  }
   await app.init();
   const registry = app.get(MailboxesService);
   for (const name of new Set(mailboxes)) await registry.register(name, null);

@@ -27,6 +27,8 @@ export const SERVICE_ENV: Readonly<Record<string, string>> = {
   // the guards.
   PAIR_RATE_LIMIT_PER_MINUTE: '0',
   DUPLICATE_WINDOW: '0',
+  // Scenario h answers one question many times.
+  ROUTER_MAX_VISITS: '0',
   SUBSCRIPTIONS_PER_SOCKET: '100',
   SHUTDOWN_GRACE_PERIOD: '5',
 };
