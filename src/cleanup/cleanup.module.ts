@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxStoreModule } from '../mailboxes/mailbox-store.module';
+import { SafetyModule } from '../safety/safety.module';
 import { SearchModule } from '../search/search.module';
 import { CleanupCron } from './cleanup.cron';
 import { CleanupRepository } from './cleanup.repository';
@@ -9,7 +10,7 @@ import { RetentionRepository } from './retention.repository';
 import { RetentionService } from './retention.service';
 
 @Module({
-  imports: [DeliveryModule, MailboxStoreModule, SearchModule],
+  imports: [DeliveryModule, MailboxStoreModule, SafetyModule, SearchModule],
   providers: [
     CleanupRepository,
     CleanupService,

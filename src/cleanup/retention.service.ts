@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { SafetyRepository } from '../safety/safety.repository';
 import { SearchRepository } from '../search/search.repository';
 import { AppConfigService } from '../config/app-config.service';
 import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
@@ -44,6 +45,7 @@ export class RetentionService {
     private readonly confirmations: DeliveryConfirmationRepository,
     private readonly notices: DeliveryNoticeService,
     private readonly search: SearchRepository,
+    private readonly safety: SafetyRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -65,6 +67,7 @@ export class RetentionService {
         const batch = await this.repository.toDelete(name, at, BATCH);
         if (batch.entries.length === 0) {
           if ((await this.search.dropIndex(name, BATCH)) > 0) continue;
+          await this.safety.forgetMailbox(name, this.clock.now());
           await this.finishDeletion(name, at);
           break;
         }

@@ -2,9 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
 import type { StoredMessage } from '../messages/stored-message';
-import { MessageStore } from '../store/message-store';
-
 import { NOTICE_SENDER } from '../messages/reserved-names';
+import { MessageStore } from '../store/message-store';
 
 export { NOTICE_SENDER };
 
@@ -24,6 +23,20 @@ export interface ReplyTimeoutNotice {
   target: string | null;
   /** The deadline, ISO 8601. */
   replyBy: string;
+}
+
+/** What a sender is told when a reply it tried was refused as a loop (LOOP_DETECTED). */
+export interface LoopNotice {
+  type: 'loop.detected';
+  /** MAX_HOPS or MAX_VISITS. */
+  reason: string;
+  threadId: string;
+  /** The message the refused reply answered. */
+  inReplyTo: string;
+  /** Whom the refused reply was for. */
+  recipient: string | null;
+  /** The limit that was reached. */
+  limit: number;
 }
 
 /**
@@ -48,6 +61,22 @@ export class DeliveryNoticeService {
       subject: `${notice.type}: ${notice.messageId} to ${notice.recipient}`,
       metadata: { ...notice },
       correlationId: notice.messageId,
+      threadId: id,
+    });
+  }
+
+  /**
+   * Tells a sender that its reply was refused as a loop, in its own mailbox as well as in the
+   * answer: an agent that acts on its inbox (not on its call's result) still learns of it.
+   */
+  async loopDetected(sender: string, notice: LoopNotice): Promise<void> {
+    const id = newMessageId();
+    await this.deliver({
+      ...this.noticeTo(sender, id),
+      content: JSON.stringify(notice),
+      subject: `${notice.type}: thread ${notice.threadId} (${notice.reason})`,
+      metadata: { ...notice },
+      correlationId: notice.inReplyTo,
       threadId: id,
     });
   }

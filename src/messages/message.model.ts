@@ -1,4 +1,13 @@
-import { Field, GraphQLISODateTime, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import {
+  Field,
+  GraphQLISODateTime,
+  ID,
+  Int,
+  ObjectType,
+  registerEnumType,
+  type MiddlewareContext,
+} from '@nestjs/graphql';
+import { estimateTokens } from '../safety/token-estimate';
 import { JsonScalar } from '../graphql/json.scalar';
 
 export enum AddressingMode {
@@ -82,6 +91,17 @@ export class Message {
 
   @Field(() => Int, { description: "0 for a fresh message; the answered message's hop + 1." })
   hop!: number;
+
+  @Field(() => Int, {
+    description:
+      "Tokens of the body: the sender's provider count from metadata.usage (output_tokens, completion_tokens or total_tokens) when given, else an offline o200k estimate. What the budgets count.",
+    // Computed from the message itself, on demand: a field middleware, which runs no guard and
+    // reads no context, so it is safe in the shared part of a subscription's execution.
+    middleware: [
+      ({ source }: MiddlewareContext<Message>) => estimateTokens(source.content, source.metadata),
+    ],
+  })
+  tokenEstimate?: number;
 
   @Field({
     description:

@@ -144,7 +144,17 @@ export class MessageRouterService implements OnModuleInit {
     if (refusal) throw refusal;
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
-    await this.safety.admit(message, { idempotencyKey: checked.idempotencyKey, byOperator });
+    try {
+      await this.safety.admit(message, { idempotencyKey: checked.idempotencyKey, byOperator });
+    } catch (error) {
+      // The guards' Redis failing on the way is an outage like any other: the send is queued
+      // and stored later, unguarded, like the sends accepted while Redis is away.
+      if (error instanceof AppError || this.outage.classify(error) !== 'transient') throw error;
+      this.logger.warn(
+        `send ${message.id}: the guards hit a Redis failure (${(error as Error).message}): queued locally`,
+      );
+      return this.queueLocally(message, checked.idempotencyKey);
+    }
     // A timely reply stops the request's deadline before it is routed, so that a sweep at the
     // deadline cannot tell the requester of a timeout while the reply is on its way; a
     // refused reply gives the deadline back.

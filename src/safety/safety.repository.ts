@@ -190,6 +190,38 @@ export class SafetyRepository {
     };
   }
 
+  /** Tokens the mailbox sent on the UTC day of `now`, per recipient of its DIRECT messages. */
+  async tokensByRecipientOn(
+    mailbox: string,
+    now: number,
+  ): Promise<Array<{ recipient: string; tokens: number }>> {
+    const counters = await this.redis.hgetall(this.keys.mailboxTokens(mailbox, utcDay(now)));
+    return Object.entries(counters)
+      .filter(([field]) => field.startsWith('to:'))
+      .map(([field, tokens]) => ({ recipient: field.slice(3), tokens: Number(tokens) }))
+      .sort((x, y) => y.tokens - x.tokens || x.recipient.localeCompare(y.recipient));
+  }
+
+  /**
+   * Deletes a deleted mailbox's counters: its token counters of the days they may still be
+   * kept, and the pair windows of the recipients they name. Its duplicate marks lapse by
+   * themselves within DUPLICATE_WINDOW.
+   */
+  async forgetMailbox(mailbox: string, now: number): Promise<void> {
+    const days = [0, 1, 2].map((back) =>
+      this.keys.mailboxTokens(mailbox, utcDay(now - back * 86_400_000)),
+    );
+    const recipients = new Set<string>();
+    for (const key of days) {
+      for (const field of await this.redis.hkeys(key)) {
+        if (field.startsWith('to:')) recipients.add(field.slice(3));
+      }
+    }
+    const keys = [...days, ...[...recipients].map((to) => this.keys.mailboxPair(mailbox, to))];
+    // One slot ({mailbox}): a DEL of many keys holds on Cluster.
+    await this.redis.del(...keys);
+  }
+
   /** Tokens the mailbox sent on the UTC day of `now`. */
   async tokensOn(mailbox: string, now: number): Promise<number> {
     return Number(

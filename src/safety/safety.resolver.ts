@@ -9,7 +9,7 @@ import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { InvalidFieldError } from '../messages/message.errors';
 import { ACCEPT_ANYONE, checkPolicy } from './contact-policy';
 import { SafetyRepository } from './safety.repository';
-import { ThreadBudget } from './thread-budget.model';
+import { RecipientTokens, ThreadBudget } from './thread-budget.model';
 
 /** Budgets are counted in int32 GraphQL integers. */
 const MAX_BUDGET = 2_000_000_000;
@@ -57,6 +57,14 @@ export class SafetyResolver {
   @ResolveField(() => Int, { description: 'Tokens (estimated) it sent today (UTC).' })
   async tokensToday(@Parent() mailbox: Mailbox): Promise<number> {
     return this.repository.tokensOn(mailbox.name, this.clock.now());
+  }
+
+  @ResolveField(() => [RecipientTokens], {
+    description:
+      'Tokens (estimated) it sent today (UTC) to each recipient of its DIRECT messages, most first.',
+  })
+  async tokensTodayByRecipient(@Parent() mailbox: Mailbox): Promise<RecipientTokens[]> {
+    return this.repository.tokensByRecipientOn(mailbox.name, this.clock.now());
   }
 
   @AdminOnly()

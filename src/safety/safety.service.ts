@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { AppError } from '../common/app-error';
 import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
+import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
 import { AddressingMode } from '../messages/message.model';
 import { StatisticsService } from '../metrics/statistics.service';
 import type { StoredMessage } from '../messages/stored-message';
@@ -41,14 +42,18 @@ export class SafetyService {
     private readonly config: AppConfigService,
     private readonly repository: SafetyRepository,
     private readonly statistics: StatisticsService,
+    private readonly notices: DeliveryNoticeService,
     private readonly clock: Clock,
   ) {}
+
+  private readonly logger = new Logger(SafetyService.name);
 
   /** Throws the first refusal; otherwise the send is counted against every limit. */
   async admit(message: StoredMessage, options: AdmitOptions): Promise<void> {
     const safety = this.config.safety;
     if (message.hop > safety.maxHops) {
       this.statistics.increment('guardRefusals');
+      this.tellLoop(message, 'MAX_HOPS', safety.maxHops);
       throw new HopLimitError(message.hop, safety.maxHops);
     }
     const tokens = estimateTokens(message.content, message.metadata);
@@ -95,6 +100,7 @@ export class SafetyService {
       return;
     }
     this.statistics.increment('guardRefusals');
+    if (refusal instanceof VisitLimitError) this.tellLoop(message, 'MAX_VISITS', safety.maxVisits);
     await Promise.all([
       sender[0] === SendGuardCode.Admitted ? this.repository.uncountSend(request) : null,
       thread !== null && thread[0] === ThreadGuardCode.Admitted
@@ -102,6 +108,23 @@ export class SafetyService {
         : null,
     ]).catch(() => undefined);
     throw refusal;
+  }
+
+  /** The loop notice to the sender, best effort and not waited for: the refusal is the answer. */
+  private tellLoop(message: StoredMessage, reason: string, limit: number): void {
+    if (message.inReplyTo === null) return;
+    this.notices
+      .loopDetected(message.sender, {
+        type: 'loop.detected',
+        reason,
+        threadId: message.threadId,
+        inReplyTo: message.inReplyTo,
+        recipient: message.target,
+        limit,
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(`loop notice to ${message.sender} not sent: ${(error as Error).message}`);
+      });
   }
 
   private senderRefusal(

@@ -25,3 +25,12 @@ export class ThreadBudget {
   @Field({ description: 'Paused by the operator: no message may join it.' })
   paused!: boolean;
 }
+
+@ObjectType({ description: 'Tokens one mailbox sent to one recipient on a day.' })
+export class RecipientTokens {
+  @Field()
+  recipient!: string;
+
+  @Field(() => Int)
+  tokens!: number;
+}

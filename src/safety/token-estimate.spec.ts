@@ -1,4 +1,4 @@
-import { estimateTokens } from './token-estimate';
+import { EXACT_CHARS, estimateTokens } from './token-estimate';
 
 describe(estimateTokens.name, () => {
   it('counts o200k tokens of the content', () => {
@@ -27,5 +27,16 @@ describe(estimateTokens.name, () => {
     ]) {
       expect(estimateTokens('hello world', { usage })).toBe(2);
     }
+  });
+
+  it('estimates a long body from samples, within a tenth of the exact count', () => {
+    const paragraph = 'The quick brown fox jumps over the lazy dog, twice. ';
+    const long = paragraph.repeat(Math.ceil((15 * 1024 * 1024) / paragraph.length));
+    const estimate = estimateTokens(long, null);
+    const exactPerParagraph = estimateTokens(paragraph, null);
+    const exact = (long.length / paragraph.length) * exactPerParagraph;
+    expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.1);
+    // A run with no spaces, which the tokenizer's pattern once overflowed the stack on.
+    expect(estimateTokens('x'.repeat(EXACT_CHARS * 8), null)).toBeGreaterThan(0);
   });
 });

@@ -1,12 +1,21 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 
+/**
+ * Characters counted exactly; a longer body is estimated from its first and last halves of
+ * this, scaled to its length. Counting megabytes would hold the event loop for a second (and
+ * the tokenizer's pattern overflows the stack on some very long runs), for a figure that only
+ * budgets read.
+ */
+export const EXACT_CHARS = 32 * 1024;
+
 /** Metadata keys a sender may use to report what its provider counted for this text. */
 const USAGE_KEYS = ['output_tokens', 'completion_tokens', 'total_tokens'] as const;
 
 /**
  * The tokens a message's body costs: what the sender's provider counted, when the sender
  * attached it (`metadata.usage.output_tokens`, `completion_tokens` or `total_tokens`, a
- * non-negative integer; the first found wins), else an offline o200k estimate of the content.
+ * non-negative integer; the first found wins), else an offline o200k count of the content
+ * (estimated from samples past EXACT_CHARS).
  */
 export function estimateTokens(content: string, metadata: unknown): number {
   const usage =
@@ -19,5 +28,8 @@ export function estimateTokens(content: string, metadata: unknown): number {
       if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
     }
   }
-  return content.length === 0 ? 0 : countTokens(content);
+  if (content.length <= EXACT_CHARS) return content.length === 0 ? 0 : countTokens(content);
+  const half = EXACT_CHARS / 2;
+  const sampled = countTokens(content.slice(0, half)) + countTokens(content.slice(-half));
+  return Math.round((sampled * content.length) / EXACT_CHARS);
 }

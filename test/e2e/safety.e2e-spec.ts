@@ -156,6 +156,26 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       reason: 'MAX_VISITS',
       field: 'input.inReplyTo',
     });
+    // The sender is told in its mailbox too.
+    await eventually(async () => {
+      const inbox = await admin<{
+        mailbox: {
+          messages: {
+            nodes: Array<{
+              sender: string;
+              metadata: { type?: string; reason?: string; threadId?: string } | null;
+            }>;
+          };
+        };
+      }>(b, '{ mailbox(name: "bob") { messages(first: 500) { nodes { sender metadata } } } }');
+      return inbox.mailbox.messages.nodes.some(
+        (node) =>
+          node.sender === 'mailbox-router' &&
+          node.metadata?.type === 'loop.detected' &&
+          node.metadata.reason === 'MAX_VISITS' &&
+          node.metadata.threadId === start.messageId,
+      );
+    });
     const post = await admin<{ sendMessage: Sent }>(a, SEND, {
       input: { mode: 'DIRECT', sender: 'bob', inReplyTo: last, content: 'operator: wrap up' },
     });
@@ -229,11 +249,18 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       reason: 'MAILBOX_BUDGET',
       limit: 10,
     });
-    const state = await admin<{ mailbox: { tokensToday: number; dailyTokenBudget: number } }>(
+    const state = await admin<{ mailbox: Record<string, unknown> }>(
       b,
-      '{ mailbox(name: "frank") { tokensToday dailyTokenBudget } }',
+      '{ mailbox(name: "frank") { tokensToday dailyTokenBudget tokensTodayByRecipient { recipient tokens } } }',
     );
-    expect(state.mailbox).toEqual({ tokensToday: 9, dailyTokenBudget: 10 });
+    expect(state.mailbox).toEqual({
+      tokensToday: 9,
+      dailyTokenBudget: 10,
+      tokensTodayByRecipient: [
+        { recipient: 'bob', tokens: 7 },
+        { recipient: 'carol', tokens: 2 },
+      ],
+    });
     const message = await admin<{ message: { tokenEstimate: number } | null }>(
       a,
       'query M($id: ID!) { message(id: $id) { tokenEstimate } }',
