@@ -5,6 +5,7 @@ import { GraphqlWsServer } from '../graphql/graphql-ws.server';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
+import { SafetyRepository } from '../safety/safety.repository';
 import { JobRunner } from '../scheduling/job-runner.service';
 import type { RouterStatistics } from './router-statistics.model';
 import { RouterStatisticsService } from './router-statistics.service';
@@ -54,6 +55,7 @@ export class MetricsService {
     private readonly jobs: JobRunner,
     breaker: RedisCircuitBreaker,
     router: MessageRouterService,
+    safety: SafetyRepository,
     clock: Clock,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mailbox_' });
@@ -139,6 +141,36 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.set(router.queuedLocally);
+      },
+    });
+    // Both paused gauges of one scrape read the same snapshot.
+    let paused: {
+      at: number;
+      value: Promise<{ mailboxes: number; threads: number } | null>;
+    } | null = null;
+    const readPaused = (): Promise<{ mailboxes: number; threads: number } | null> => {
+      const now = clock.now();
+      if (!paused || now - paused.at > 500) {
+        paused = { at: now, value: safety.pausedCounts().catch(() => null) };
+      }
+      return paused.value;
+    };
+    new Gauge({
+      name: 'mailbox_paused_mailboxes',
+      help: 'Mailboxes paused by the operator (pauseMailbox), over every instance.',
+      registers: [this.registry],
+      async collect() {
+        const counts = await readPaused();
+        if (counts) this.set(counts.mailboxes);
+      },
+    });
+    new Gauge({
+      name: 'mailbox_paused_threads',
+      help: 'Threads paused by the operator (pauseThread), over every instance.',
+      registers: [this.registry],
+      async collect() {
+        const counts = await readPaused();
+        if (counts) this.set(counts.threads);
       },
     });
     new Gauge({

@@ -17,6 +17,8 @@
  * | topics:{index}:names | zset | the same topics, all scored 0, in name order |
  * | mailboxes:{index}:all | zset | every registered mailbox by creation time |
  * | mailboxes:{index}:active | set | active mailboxes (broadcast recipients) |
+ * | mailboxes:{index}:paused | set | the paused mailboxes (the flag itself is in their metadata) |
+ * | threads:{index}:paused | set | the paused threads' ids (the flag itself is in thread:{sha256}:guard) |
  * | mailboxes:{index}:seen | zset | mailboxes by when their owner was last seen (or registered) |
  * | mailboxes:{index}:deleting | zset | deleted mailboxes whose stored entries cleanup still removes, by deletion time |
  * | mailboxes:deletions | channel | names of deleted mailboxes, so every instance ends their feeds |
@@ -134,6 +136,16 @@ export class RedisKeys {
 
   mailboxIndexSeen(): string {
     return `${this.prefix}mailboxes:{index}:seen`;
+  }
+
+  /** The names of the paused mailboxes, for counting them. */
+  mailboxIndexPaused(): string {
+    return `${this.prefix}mailboxes:{index}:paused`;
+  }
+
+  /** The ids of the paused threads, for counting them. */
+  threadIndexPaused(): string {
+    return `${this.prefix}threads:{index}:paused`;
   }
 
   mailboxIndexDeleting(): string {

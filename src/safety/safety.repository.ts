@@ -161,10 +161,25 @@ export class SafetyRepository {
     else await this.redis.hset(key, 'acceptFrom', JSON.stringify(patterns));
   }
 
+  /** The flag in the mailbox's metadata (what the guard reads), and the index that counts it. */
   async setPaused(mailbox: string, paused: boolean): Promise<void> {
     const key = this.keys.mailboxMetadata(mailbox);
-    if (paused) await this.redis.hset(key, 'paused', '1');
-    else await this.redis.hdel(key, 'paused');
+    if (paused) {
+      await this.redis.hset(key, 'paused', '1');
+      await this.redis.sadd(this.keys.mailboxIndexPaused(), mailbox);
+    } else {
+      await this.redis.hdel(key, 'paused');
+      await this.redis.srem(this.keys.mailboxIndexPaused(), mailbox);
+    }
+  }
+
+  /** How many mailboxes and threads are paused now. */
+  async pausedCounts(): Promise<{ mailboxes: number; threads: number }> {
+    const [mailboxes, threads] = await Promise.all([
+      this.redis.scard(this.keys.mailboxIndexPaused()),
+      this.redis.scard(this.keys.threadIndexPaused()),
+    ]);
+    return { mailboxes, threads };
   }
 
   /** The mailbox's own daily budget (null: none, so the default applies). */
@@ -220,6 +235,7 @@ export class SafetyRepository {
     const keys = [...days, ...[...recipients].map((to) => this.keys.mailboxPair(mailbox, to))];
     // One slot ({mailbox}): a DEL of many keys holds on Cluster.
     await this.redis.del(...keys);
+    await this.redis.srem(this.keys.mailboxIndexPaused(), mailbox);
   }
 
   /** Tokens the mailbox sent on the UTC day of `now`. */
@@ -247,8 +263,13 @@ export class SafetyRepository {
 
   async setThreadPaused(threadId: string, paused: boolean): Promise<void> {
     const key = this.keys.threadGuard(threadKey(threadId));
-    if (paused) await this.redis.hset(key, 'paused', '1');
-    else await this.redis.hdel(key, 'paused');
+    if (paused) {
+      await this.redis.hset(key, 'paused', '1');
+      await this.redis.sadd(this.keys.threadIndexPaused(), threadId);
+    } else {
+      await this.redis.hdel(key, 'paused');
+      await this.redis.srem(this.keys.threadIndexPaused(), threadId);
+    }
   }
 
   /** Sets the thread's budget; null removes it. */

@@ -107,6 +107,8 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       reason: 'MAILBOX_PAUSED',
       field: 'input.sender',
     });
+    const metrics = await (await fetch(`${b.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
+    expect(metrics).toMatch(/^mailbox_paused_mailboxes 1$/m);
     // Only its sending stops: others still write to it.
     await sent(a, 'carol', { target: 'alice', content: 'to a paused mailbox' });
     await admin(b, 'mutation { resumeMailbox(name: "alice") { name } }');
