@@ -121,7 +121,7 @@ const ROLE_HEADER =
 
 /**
  * A body as it may be shown to a model: invisible and direction-changing characters shown as
- * `U+XXXX` marks, fake role headers quoted, and fence-like lines indented. Only this rendering
+ * code point marks (`[U+200B]`), fake role headers quoted, and fence-like lines indented. Only this rendering
  * changes; the stored text stays as sent.
  */
 export function neutralised(text: string): string {

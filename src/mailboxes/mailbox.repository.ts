@@ -7,6 +7,7 @@ import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { EnqueueCode, TouchCode } from '../redis/script-codes';
 import { readStoredJson } from '../common/stored-json';
+import { readStoredPolicy } from '../safety/contact-policy';
 
 export interface MailboxRecord {
   name: string;
@@ -14,6 +15,8 @@ export interface MailboxRecord {
   createdAt: number;
   lastSeenAt: number | null;
   metadata: unknown;
+  /** Its contact policy (setContactPolicy); null: anyone may write. */
+  acceptFrom: string[] | null;
 }
 
 /** What happened when a message was put in a mailbox. */
@@ -30,6 +33,7 @@ function toRecord(hash: Record<string, string>): MailboxRecord | null {
     createdAt: Number(hash.createdAt),
     lastSeenAt: hash.lastSeenAt ? Number(hash.lastSeenAt) : null,
     metadata: hash.metadata ? readStoredJson(hash.metadata) : null,
+    acceptFrom: readStoredPolicy(hash.acceptFrom),
   };
 }
 

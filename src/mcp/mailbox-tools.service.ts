@@ -15,7 +15,6 @@ import { fromPushPayload, type StoredMessage } from '../messages/stored-message'
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
 import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
-import { SafetyRepository } from '../safety/safety.repository';
 import { WaitLockRepository } from './wait-lock.repository';
 
 /** What `send_message` and `reply` take, in the tools' own names. */
@@ -132,7 +131,6 @@ export class MailboxToolsService {
     private readonly delivery: DeliveryService,
     private readonly pubsub: RedisPubSubService,
     private readonly waits: WaitLockRepository,
-    private readonly safety: SafetyRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -167,11 +165,8 @@ export class MailboxToolsService {
           a.record.name.localeCompare(b.record.name),
       )
       .slice(0, limit);
-    const policies = await Promise.all(
-      chosen.map(({ record }) => this.safety.contactPolicy(record.name)),
-    );
-    const agents = chosen.map(({ record, online: isOnline }, index) => {
-      const policy = policies[index] ?? [...ACCEPT_ANYONE];
+    const agents = chosen.map(({ record, online: isOnline }) => {
+      const policy = record.acceptFrom ?? [...ACCEPT_ANYONE];
       return {
         mailbox: record.name,
         description: descriptionOf(record.metadata),

@@ -9,6 +9,20 @@ const PATTERN = /^[A-Za-z0-9*][A-Za-z0-9_.*-]{0,127}$/;
 /** The policy of a mailbox that set none: anyone may write to it. */
 export const ACCEPT_ANYONE: readonly string[] = ['*'];
 
+/**
+ * A policy as the mailbox's metadata hash stores it (`acceptFrom`, a JSON array); null when
+ * none is set or what is stored cannot be read (anyone may write).
+ */
+export function readStoredPolicy(stored: string | null | undefined): string[] | null {
+  if (stored === null || stored === undefined) return null;
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    return Array.isArray(parsed) ? parsed.map(String) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Checks a policy given to setContactPolicy; a bad one is BAD_USER_INPUT naming the field. */
 export function checkPolicy(patterns: string[]): string[] {
   if (patterns.length === 0) {

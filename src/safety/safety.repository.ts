@@ -4,6 +4,7 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import type { SendGuardCode, ThreadGuardCode } from '../redis/script-codes';
+import { readStoredPolicy } from './contact-policy';
 
 type Arg = string | number;
 
@@ -144,14 +145,9 @@ export class SafetyRepository {
 
   /** The mailbox's contact policy; null when it set none (anyone may write). */
   async contactPolicy(mailbox: string): Promise<string[] | null> {
-    const stored = await this.redis.hget(this.keys.mailboxMetadata(mailbox), 'acceptFrom');
-    if (stored === null) return null;
-    try {
-      const parsed: unknown = JSON.parse(stored);
-      return Array.isArray(parsed) ? parsed.map(String) : null;
-    } catch {
-      return null;
-    }
+    return readStoredPolicy(
+      await this.redis.hget(this.keys.mailboxMetadata(mailbox), 'acceptFrom'),
+    );
   }
 
   /** Sets (or, with null, removes) the policy of a mailbox known to exist. */
@@ -189,10 +185,10 @@ export class SafetyRepository {
     else await this.redis.hset(key, 'dailyTokenBudget', String(tokens));
   }
 
-  /** paused, dailyTokenBudget and acceptFrom of a mailbox, as stored. */
+  /** paused and dailyTokenBudget of a mailbox, as stored. */
   async mailboxState(
     mailbox: string,
-  ): Promise<{ paused: boolean; dailyTokenBudget: number | null; acceptFrom: string[] | null }> {
+  ): Promise<{ paused: boolean; dailyTokenBudget: number | null }> {
     const [paused, budget] = await this.redis.hmget(
       this.keys.mailboxMetadata(mailbox),
       'paused',
@@ -201,7 +197,6 @@ export class SafetyRepository {
     return {
       paused: paused === '1',
       dailyTokenBudget: budget === null ? null : Number(budget),
-      acceptFrom: await this.contactPolicy(mailbox),
     };
   }
 
