@@ -24,11 +24,18 @@ function refusal(query: string, maxTokens?: number): GraphQLError {
   return checked.errors[0];
 }
 
+/**
+ * What checking these documents stays under even on a loaded machine (a few ms when idle),
+ * while the work the checks prevent (fragments expanded, fields compared pairwise) takes
+ * minutes or never ends: a bound on the kind of work, not a speed figure.
+ */
+const LINEAR_BOUND_MS = 1_000;
+
 /** The milliseconds `check` took at best of three runs, each on a fresh cache. */
 function fastest(query: string): number {
   let ms = Infinity;
   for (let run = 0; run < 3; run++) {
-    const checker = documents(10_000);
+    const checker = documents(40_000);
     const started = performance.now();
     checker.check(query);
     ms = Math.min(ms, performance.now() - started);
@@ -66,19 +73,19 @@ describe(ValidDocuments.name, () => {
     );
   });
 
-  it('refuses hostile documents in well under 50 ms', () => {
+  it('refuses hostile documents without expanding fragments or comparing fields pairwise', () => {
     const chain = Array.from(
-      { length: 24 },
+      { length: 32 },
       (_, i) => `fragment f${i} on Event { ...f${i + 1} ...f${i + 1} }`,
     ).join(' ');
     const doubling = `subscription { events { ...f0 } } ${chain}`;
-    expect(refusal(doubling).message).toBe('Unknown fragment "f24".');
-    expect(fastest(doubling)).toBeLessThan(50);
+    expect(refusal(doubling).message).toBe('Unknown fragment "f32".');
+    expect(fastest(doubling)).toBeLessThan(LINEAR_BOUND_MS);
 
-    const sameNamed = `subscription { events { ${'id '.repeat(9_000)} } }`;
-    expect(refusal(sameNamed, 10_000).message).toBe(
-      'query: the number of fields is 9001; the limit is 500',
+    const sameNamed = `subscription { events { ${'id '.repeat(30_000)} } }`;
+    expect(refusal(sameNamed, 40_000).message).toBe(
+      'query: the number of fields is 30001; the limit is 500',
     );
-    expect(fastest(sameNamed)).toBeLessThan(50);
+    expect(fastest(sameNamed)).toBeLessThan(LINEAR_BOUND_MS);
   });
 });
