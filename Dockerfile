@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 
-# Build: compile TypeScript to dist/ (the build script also copies src/redis/lua to dist/redis/lua).
+# Build: compile TypeScript to dist/ (the build script also copies src/redis/lua to dist/redis/lua
+# and builds the operator console into dist/public/console).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,6 +9,7 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+COPY console ./console
 RUN npm run build
 
 # Runtime: production dependencies and the compiled service only.

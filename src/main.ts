@@ -53,9 +53,17 @@ function announce(app: INestApplication, config: AppConfigService): void {
   const lines = [
     `serving ${base}/graphql (subscriptions: ws://localhost:${config.port}/graphql)`,
     `health ${base}/health/ready, metrics ${base}/metrics`,
-    `redis ${redis}: ${answered ? 'answered' : 'not answering yet'}`,
   ];
-  if (generated) lines.push(`admin token (generated; valid until this process stops): ${generated}`);
+  const doors = [
+    config.mcp.enabled ? `MCP ${base}/mcp` : null,
+    config.consoleEnabled
+      ? `console ${base}/console (GraphQL explorer: ${base}/console/graphiql)`
+      : null,
+  ].filter((door) => door !== null);
+  if (doors.length > 0) lines.push(doors.join(', '));
+  lines.push(`redis ${redis}: ${answered ? 'answered' : 'not answering yet'}`);
+  if (generated)
+    lines.push(`admin token (generated; valid until this process stops): ${generated}`);
   logger.log(lines.join('\n  '));
   if (!answered)
     logger.warn(

@@ -81,7 +81,9 @@ export interface SafetyConfig {
   dailyTokenBudget: number;
 }
 
-export function requestBodyLimit(variables: Pick<EnvironmentVariables, 'ROUTER_MAX_MESSAGE_SIZE'>): number {
+export function requestBodyLimit(
+  variables: Pick<EnvironmentVariables, 'ROUTER_MAX_MESSAGE_SIZE'>,
+): number {
   return variables.ROUTER_MAX_MESSAGE_SIZE + REQUEST_ENVELOPE_BYTES;
 }
 
@@ -160,6 +162,10 @@ export class AppConfigService {
       enabled: this.get('MCP_ENABLED'),
       allowedOrigins: origins === '*' ? '*' : origins.split(',').map((host) => host.toLowerCase()),
     };
+  }
+
+  get consoleEnabled(): boolean {
+    return this.get('CONSOLE_ENABLED');
   }
 
   get auth(): { enabled: boolean; adminToken: string | undefined } {

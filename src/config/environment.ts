@@ -47,6 +47,7 @@ export const VARIABLE_GROUPS = [
   'shutdown',
   'mcp',
   'safety',
+  'console',
 ] as const;
 
 export type VariableGroup = (typeof VARIABLE_GROUPS)[number];
@@ -581,7 +582,7 @@ export class EnvironmentVariables {
 
   @Documented(
     'mcp',
-    'comma-separated host names whose browser pages may call `/mcp` (the `Origin` header\'s ' +
+    "comma-separated host names whose browser pages may call `/mcp` (the `Origin` header's " +
       'host, any port, IPv6 without brackets; `*` for any). A request with another `Origin` is refused with 403, ' +
       'against DNS rebinding; clients that send no `Origin` (every MCP client outside a ' +
       'browser) are not affected',
@@ -591,6 +592,16 @@ export class EnvironmentVariables {
     message: 'must be * or host names separated by commas',
   })
   MCP_ALLOWED_ORIGINS = 'localhost,127.0.0.1,::1';
+
+  @Documented(
+    'console',
+    '`false` turns the operator console (`/console`, `/console/graphiql`) off: it then answers ' +
+      '404. The console signs in with the admin token. See ' +
+      '[The operator console](../guides/console.md)',
+  )
+  @Transform(toBoolean)
+  @IsBoolean()
+  CONSOLE_ENABLED = true;
 }
 
 const SECRET_VARIABLES = new Set([

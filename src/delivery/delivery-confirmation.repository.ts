@@ -375,6 +375,31 @@ export class DeliveryConfirmationRepository {
     return total;
   }
 
+  /** Deliveries to the mailbox awaiting its confirmation (its pending list). */
+  async pendingOf(mailbox: string): Promise<number> {
+    return this.redis.zcard(this.keys.mailboxPending(mailbox));
+  }
+
+  /** The mailbox's dead letters. */
+  async deadLetterCount(mailbox: string): Promise<number> {
+    return this.redis.zcard(this.keys.mailboxDeadLetterIndex(mailbox));
+  }
+
+  /** Ids of the mailbox's oldest dead letters, at most `limit`. */
+  async deadLetterIds(mailbox: string, limit: number): Promise<string[]> {
+    return this.redis.zrange(this.keys.mailboxDeadLetterIndex(mailbox), '0', String(limit - 1));
+  }
+
+  /**
+   * Removes a dead letter (its delivery stays FAILED, its message stays in the mailbox until
+   * retention or expiry); false when there was none.
+   */
+  async purgeDeadLetter(mailbox: string, messageId: string): Promise<boolean> {
+    const found = await this.redis.hexists(this.keys.mailboxDeadLetters(mailbox), messageId);
+    await this.removeDeadLetter(mailbox, messageId);
+    return found === 1;
+  }
+
   async pendingIds(mailbox: string, limit: number): Promise<string[]> {
     return this.redis.zrange(this.keys.mailboxPending(mailbox), '0', String(limit - 1));
   }

@@ -5,6 +5,7 @@ import { StoreModule } from '../store/store.module';
 import { DeliveryConfirmationRepository } from './delivery-confirmation.repository';
 import { DeliveryNoticeService } from './delivery-notice.service';
 import { DeliveryResolver } from './delivery.resolver';
+import { MailboxDeliveriesResolver } from './mailbox-deliveries.resolver';
 import { DeliveryService } from './delivery.service';
 
 @Module({
@@ -14,6 +15,7 @@ import { DeliveryService } from './delivery.service';
     DeliveryNoticeService,
     DeliveryService,
     DeliveryResolver,
+    MailboxDeliveriesResolver,
   ],
   exports: [DeliveryService, DeliveryConfirmationRepository, DeliveryNoticeService],
 })

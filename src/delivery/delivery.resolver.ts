@@ -87,6 +87,32 @@ export class DeliveryResolver {
     return this.delivery.redrive(actingMailbox(principal, mailbox, 'mailbox'), messageId);
   }
 
+  @Mutation(() => Int, {
+    description:
+      'Redrives the named dead letters of the mailbox (as redriveDeadLetter), or without messageIds its oldest ones, at most 1000 per call; returns how many went back to PENDING. The owner or the admin; a mailbox token may leave out mailbox.',
+  })
+  async redriveDeadLetters(
+    @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
+    @Args('messageIds', { type: () => [ID], nullable: true }) messageIds: string[] | null,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<number> {
+    const name = actingMailbox(principal, mailbox, 'mailbox');
+    return this.delivery.handleDeadLetters('redrive', name, messageIds ?? null);
+  }
+
+  @Mutation(() => Int, {
+    description:
+      'Removes the named dead letters of the mailbox, or without messageIds its oldest ones, at most 1000 per call; returns how many. Their deliveries stay FAILED and their messages stay in the mailbox until retention or expiry. The owner or the admin; a mailbox token may leave out mailbox.',
+  })
+  async purgeDeadLetters(
+    @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
+    @Args('messageIds', { type: () => [ID], nullable: true }) messageIds: string[] | null,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<number> {
+    const name = actingMailbox(principal, mailbox, 'mailbox');
+    return this.delivery.handleDeadLetters('purge', name, messageIds ?? null);
+  }
+
   @Subscription(() => DeliveryConfirmation, {
     description:
       "The current state of each of the message's deliveries first (one per recipient), then every change of them (attempts and statuses), as it happens: none is lost between the two.",

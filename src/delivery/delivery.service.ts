@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MessageRepository } from '../messages/message.repository';
+import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { isExpired, toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { StatisticsService } from '../metrics/statistics.service';
@@ -41,6 +42,10 @@ const CLAIM_BATCH = 200;
 /** Pending messages pushed at once when a subscriber arrives. */
 const ARRIVAL_BATCH = 1_000;
 const UNREACHABLE = 'the recipient mailbox is not active';
+/** Dead letters one redriveDeadLetters or purgeDeadLetters call handles at most. */
+export const MAX_BULK_DEAD_LETTERS = 1_000;
+/** Dead letters handled at once within such a call. */
+const BULK_BATCH = 50;
 
 /**
  * Delivery confirmation, retries, dead letters and expiry (the seed's DeliveryConfirmation
@@ -125,7 +130,11 @@ export class DeliveryService implements OnModuleInit {
    * After a tracked message was put in `mailbox`: when the push reached a live subscriber it
    * was the first attempt; otherwise the delivery waits for a subscriber (and for its expiry).
    */
-  private async afterEnqueue(message: StoredMessage, mailbox: string, receivers: number): Promise<void> {
+  private async afterEnqueue(
+    message: StoredMessage,
+    mailbox: string,
+    receivers: number,
+  ): Promise<void> {
     if (receivers > 0 && (await this.claimWaiting(message, mailbox)) !== null) return;
     await this.scheduleExpiry(message, mailbox);
   }
@@ -180,7 +189,6 @@ export class DeliveryService implements OnModuleInit {
       await this.confirmations.schedule(message.id, mailbox, message.priority, message.expiresAt);
     }
   }
-
 
   /** Settles a delivery that can never happen (its mailbox went away during the send). */
   async abandon(message: StoredMessage, mailbox: string, reason: string): Promise<void> {
@@ -268,6 +276,46 @@ export class DeliveryService implements OnModuleInit {
     else await this.scheduleExpiry(message, mailbox);
     const after = await this.confirmations.find(messageId);
     return toConfirmationModel(messageId, mailbox, after?.recipients.get(mailbox) ?? result.state);
+  }
+
+  /**
+   * Redrives (`redrive`) or purges (`purgeDeadLetter`) the named dead letters of the mailbox,
+   * or with `ids` null its oldest ones, at most MAX_BULK_DEAD_LETTERS per call; returns how
+   * many it handled (ids that are not dead letters of the mailbox count for nothing).
+   */
+  async handleDeadLetters(
+    action: 'redrive' | 'purge',
+    mailboxArg: string,
+    idsArg: string[] | null,
+  ): Promise<number> {
+    const mailbox = assertMailboxName(mailboxArg, 'mailbox');
+    if (idsArg !== null && idsArg.length > MAX_BULK_DEAD_LETTERS) {
+      throw new InvalidFieldError(
+        'messageIds',
+        `${idsArg.length} ids; the limit is ${MAX_BULK_DEAD_LETTERS}`,
+        MAX_BULK_DEAD_LETTERS,
+      );
+    }
+    const ids =
+      idsArg?.map((id) => assertMessageId(id, 'messageIds')) ??
+      (await this.confirmations.deadLetterIds(mailbox, MAX_BULK_DEAD_LETTERS));
+    let handled = 0;
+    for (let index = 0; index < ids.length; index += BULK_BATCH) {
+      const results = await Promise.all(
+        ids.slice(index, index + BULK_BATCH).map(async (id) => {
+          if (action === 'purge') return this.confirmations.purgeDeadLetter(mailbox, id);
+          try {
+            await this.redrive(mailbox, id);
+            return true;
+          } catch (error) {
+            if (error instanceof NotDeadLetteredError) return false;
+            throw error;
+          }
+        }),
+      );
+      handled += results.filter(Boolean).length;
+    }
+    return handled;
   }
 
   /**

@@ -25,6 +25,15 @@ export type EnqueueOutcome =
   | { kind: 'missing' }
   | { kind: 'duplicate' };
 
+/** A WITHSCORES reply as [member, score] pairs. */
+function pairs(reply: string[]): Array<[string, number]> {
+  const result: Array<[string, number]> = [];
+  for (let index = 0; index < reply.length; index += 2) {
+    result.push([reply[index], Number(reply[index + 1])]);
+  }
+  return result;
+}
+
 function toRecord(hash: Record<string, string>): MailboxRecord | null {
   if (!hash.name) return null;
   return {
@@ -279,6 +288,34 @@ export class MailboxRepository {
 
   deletionChannel(): string {
     return this.keys.mailboxDeletions();
+  }
+
+  /** Tells every instance's `mailboxChanges` subscribers; `payload` is a MailboxChange as JSON. */
+  async announceChange(payload: string): Promise<void> {
+    await this.topology.publish(this.keys.mailboxChanges(), payload);
+  }
+
+  changesChannel(): string {
+    return this.keys.mailboxChanges();
+  }
+
+  /** Every registered mailbox with its creation time, oldest first: one read. */
+  async allNamesWithCreation(): Promise<Array<{ name: string; createdAt: number }>> {
+    return pairs(await this.redis.zrange(this.keys.mailboxIndexAll(), '0', '-1', 'WITHSCORES')).map(
+      ([name, score]) => ({ name, createdAt: score }),
+    );
+  }
+
+  /** When each mailbox's owner was last seen (or it was registered), by name: one read. */
+  async seenTimes(): Promise<Map<string, number>> {
+    return new Map(
+      pairs(await this.redis.zrange(this.keys.mailboxIndexSeen(), '0', '-1', 'WITHSCORES')),
+    );
+  }
+
+  /** The active mailboxes' names (the broadcast index). */
+  async activeSet(): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(this.keys.mailboxIndexActive()));
   }
 
   messagesKey(name: string): string {

@@ -14,6 +14,7 @@ import { assertOwnerOrAdmin, type Principal } from '../auth/principal';
 import { JsonScalar } from '../graphql/json.scalar';
 import { Message } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
+import { MailboxChange } from './mailbox-change.model';
 import { Mailbox, MailboxRegistration } from './mailbox.model';
 import { toMailbox } from './mailbox.mapper';
 import { MailboxFeedService } from './mailbox-feed.service';
@@ -112,6 +113,16 @@ export class MailboxesResolver {
   })
   async online(@Parent() mailbox: Mailbox): Promise<boolean> {
     return this.presence.online(mailbox.name);
+  }
+
+  @AdminOnly()
+  @Subscription(() => MailboxChange, {
+    description:
+      'Mailboxes registered, deactivated, deleted, paused or resumed, on any instance, as it happens; live only (mailboxPage has the current list).',
+    resolve: (change: MailboxChange) => change,
+  })
+  async mailboxChanges(): Promise<AsyncIterableIterator<MailboxChange>> {
+    return this.service.changes();
   }
 
   @Subscription(() => Message, {

@@ -10,6 +10,8 @@ import { InvalidFieldError, JsonTooDeepError } from '../messages/message.errors'
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { assertMailboxName } from '../routing/address';
+import { PushIterator } from '../graphql/push-iterator';
+import { MailboxChangeKind, readMailboxChange, type MailboxChange } from './mailbox-change.model';
 import { MailboxBeingDeletedError } from './mailbox-deletion.errors';
 import { MailboxExistsError, MailboxNotFoundError } from './mailbox.errors';
 import { MailboxRepository, type MailboxRecord } from './mailbox.repository';
@@ -98,6 +100,7 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     if (!registered) throw new MailboxExistsError(name);
     // Registration counts as a sighting: a new agent gets broadcasts before it first connects.
     await this.mailboxes.markSeen(name, now);
+    await this.announce(name, MailboxChangeKind.REGISTERED);
     return { mailbox: await this.get(name), token };
   }
 
@@ -105,6 +108,7 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     const name = assertMailboxName(nameArg, 'name');
     if (!(await this.mailboxes.deactivate(name, this.clock.now())))
       throw new MailboxNotFoundError(name);
+    await this.announce(name, MailboxChangeKind.DEACTIVATED);
     return this.get(name);
   }
 
@@ -133,7 +137,34 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     // A mailbox registered again meanwhile (after `at`) keeps its place in the indexes.
     if (deleted || (await this.mailboxes.find(name)) === null) await this.mailboxes.unlist(name);
     await this.mailboxes.announceDeletion(name);
+    await this.announce(name, MailboxChangeKind.DELETED);
     return deleted;
+  }
+
+  /**
+   * Tells `mailboxChanges` subscribers on every instance. Best effort, like any pub/sub: a
+   * change made while Redis is away is not told (the console also rereads its page).
+   */
+  async announce(name: string, kind: MailboxChangeKind): Promise<void> {
+    try {
+      await this.mailboxes.announceChange(JSON.stringify({ name, kind, at: this.clock.now() }));
+    } catch (error) {
+      this.logger.warn(
+        `mailbox change ${kind} of ${name} not announced: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** Every mailbox change from now on, on whichever instance it was made. */
+  async changes(): Promise<AsyncIterableIterator<MailboxChange>> {
+    let unsubscribe: () => Promise<void> = () => Promise.resolve();
+    const iterator = new PushIterator<MailboxChange>(() => unsubscribe());
+    unsubscribe = await this.pubsub.subscribe(this.mailboxes.changesChannel(), (payload) => {
+      const change = readMailboxChange(payload);
+      if (change) iterator.push(change);
+    });
+    if (iterator.closed) await unsubscribe();
+    return iterator;
   }
 
   /**

@@ -22,6 +22,7 @@
  * | mailboxes:{index}:seen | zset | mailboxes by when their owner was last seen (or registered) |
  * | mailboxes:{index}:deleting | zset | deleted mailboxes whose stored entries cleanup still removes, by deletion time |
  * | mailboxes:deletions | channel | names of deleted mailboxes, so every instance ends their feeds |
+ * | mailboxes:changes | channel | mailboxes registered, deactivated, deleted, paused or resumed (mailboxChanges) |
  * | idempotency:{sender}:{sha256} | string | first message id of a sender's idempotency key |
  * | delivery_confirmation:{id}:events | channel | delivery status changes of a message |
  * | mailbox:{name}:deliveries | channel | delivery status changes of every message the mailbox sent |
@@ -155,6 +156,10 @@ export class RedisKeys {
   /** A plain channel (no hash tag): every instance hears every deletion. */
   mailboxDeletions(): string {
     return `${this.prefix}mailboxes:deletions`;
+  }
+
+  mailboxChanges(): string {
+    return `${this.prefix}mailboxes:changes`;
   }
 
   deliveryEvents(id: string): string {

@@ -170,6 +170,11 @@ export class SafetyRepository {
   }
 
   /** How many mailboxes and threads are paused now. */
+  /** The paused mailboxes' names. */
+  async pausedMailboxes(): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(this.keys.mailboxIndexPaused()));
+  }
+
   async pausedCounts(): Promise<{ mailboxes: number; threads: number }> {
     const [mailboxes, threads] = await Promise.all([
       this.redis.scard(this.keys.mailboxIndexPaused()),

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { checkThreadId } from '../inbox/inbox.service';
 import { toMailbox } from '../mailboxes/mailbox.mapper';
 import { Mailbox } from '../mailboxes/mailbox.model';
+import { MailboxChangeKind } from '../mailboxes/mailbox-change.model';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { InvalidFieldError } from '../messages/message.errors';
 import { ACCEPT_ANYONE, checkPolicy } from './contact-policy';
@@ -74,6 +75,7 @@ export class SafetyResolver {
   async pauseMailbox(@Args('name') name: string): Promise<Mailbox> {
     const record = await this.mailboxes.get(name);
     await this.repository.setPaused(record.name, true);
+    await this.mailboxes.announce(record.name, MailboxChangeKind.PAUSED);
     return toMailbox(record);
   }
 
@@ -82,6 +84,7 @@ export class SafetyResolver {
   async resumeMailbox(@Args('name') name: string): Promise<Mailbox> {
     const record = await this.mailboxes.get(name);
     await this.repository.setPaused(record.name, false);
+    await this.mailboxes.announce(record.name, MailboxChangeKind.RESUMED);
     return toMailbox(record);
   }
 

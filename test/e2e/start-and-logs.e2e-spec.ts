@@ -123,6 +123,9 @@ describe('start-up and logs', () => {
     const starts = records.filter((record) => record.msg.startsWith('serving '));
     expect(starts).toHaveLength(1);
     expect(starts[0].msg).toContain(`redis ${redis.url}: answered`);
+    expect(starts[0].msg).toMatch(
+      /MCP http:\/\/localhost:\d+\/mcp, console http:\/\/localhost:\d+\/console /,
+    );
     expect(starts[0].msg).not.toContain('admin token');
     // Nest's narration of modules and routes is not part of a start.
     expect(records.some((record) => /dependencies initialized|Mapped \{/.test(record.msg))).toBe(

@@ -1,0 +1,301 @@
+// The GraphQL documents the console sends, each typed with its result and variables.
+
+/** A GraphQL document carrying its result and variable types (used by api.request/subscribe). */
+export interface TypedDocument<TData, TVariables> {
+  readonly query: string;
+  /** Never set: only carries the types. */
+  readonly types?: { data: TData; variables: TVariables };
+}
+
+type NoVariables = Record<string, never>;
+
+function gql<TData, TVariables = NoVariables>(query: string): TypedDocument<TData, TVariables> {
+  return { query };
+}
+
+// ---------------------------------------------------------------- statistics
+
+export interface RouterStatistics {
+  messagesRouted: number;
+  messagesDelivered: number;
+  messagesFailed: number;
+  messagesRetried: number;
+  routingErrors: number;
+  validationErrors: number;
+  pendingDeliveries: number;
+  activeConfirmations: number;
+  guardRefusals: number;
+  tokensSent: number;
+  running: boolean;
+  connections: number;
+}
+
+export const STATISTICS = gql<{ routerStatistics: RouterStatistics }>(`
+  query Statistics {
+    routerStatistics {
+      messagesRouted messagesDelivered messagesFailed messagesRetried routingErrors
+      validationErrors pendingDeliveries activeConfirmations guardRefusals tokensSent
+      running connections
+    }
+  }
+`);
+
+export const ONLINE_COUNT = gql<{ mailboxPage: { total: number } }>(`
+  query OnlineCount {
+    mailboxPage(state: ONLINE, first: 1) { total }
+  }
+`);
+
+// ----------------------------------------------------------------- mailboxes
+
+export type MailboxOrder = 'NAME' | 'CREATED' | 'LAST_SEEN' | 'UNREAD' | 'PENDING' | 'DEAD_LETTERS';
+export type MailboxState = 'ACTIVE' | 'INACTIVE' | 'ONLINE' | 'PAUSED' | 'DEAD_LETTERED';
+
+export interface MailboxRow {
+  name: string;
+  active: boolean;
+  online: boolean;
+  paused: boolean;
+  lastSeenAt: string | null;
+  createdAt: string;
+  unreadCount: number;
+  pendingCount: number;
+  deadLetterCount: number;
+}
+
+export interface MailboxPageVariables {
+  filter: string | null;
+  state: MailboxState | null;
+  orderBy: MailboxOrder;
+  descending: boolean;
+  offset: number;
+  first: number;
+}
+
+export const MAILBOX_PAGE = gql<
+  { mailboxPage: { total: number; offset: number; mailboxes: MailboxRow[] } },
+  MailboxPageVariables
+>(`
+  query MailboxPage($filter: String, $state: MailboxState, $orderBy: MailboxOrder, $descending: Boolean, $offset: Int, $first: Int) {
+    mailboxPage(filter: $filter, state: $state, orderBy: $orderBy, descending: $descending, offset: $offset, first: $first) {
+      total offset
+      mailboxes { name active online paused lastSeenAt createdAt unreadCount pendingCount deadLetterCount }
+    }
+  }
+`);
+
+export type MailboxChangeKind = 'REGISTERED' | 'DEACTIVATED' | 'DELETED' | 'PAUSED' | 'RESUMED';
+
+export const MAILBOX_CHANGES = gql<{
+  mailboxChanges: { name: string; kind: MailboxChangeKind; at: string };
+}>(`
+  subscription MailboxChanges { mailboxChanges { name kind at } }
+`);
+
+export const PAUSE_MAILBOX = gql<
+  { pauseMailbox: { name: string; paused: boolean } },
+  { name: string }
+>(`
+  mutation PauseMailbox($name: String!) { pauseMailbox(name: $name) { name paused } }
+`);
+
+export const RESUME_MAILBOX = gql<
+  { resumeMailbox: { name: string; paused: boolean } },
+  { name: string }
+>(`
+  mutation ResumeMailbox($name: String!) { resumeMailbox(name: $name) { name paused } }
+`);
+
+// ------------------------------------------------------------------ messages
+
+export type AddressingMode = 'DIRECT' | 'BROADCAST' | 'TOPIC';
+
+export interface PageInfo {
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface MessageNode {
+  id: string;
+  sender: string;
+  target: string | null;
+  mode: AddressingMode;
+  subject: string | null;
+  content: string;
+  contentType: string;
+  threadId: string;
+  inReplyTo: string | null;
+  hop: number;
+  createdAt: string;
+  read: boolean;
+  priority: string;
+  tokenEstimate: number;
+  requireConfirmation: boolean;
+}
+
+export interface MailboxDetail {
+  name: string;
+  unreadCount: number;
+  pendingCount: number;
+  deadLetterCount: number;
+  paused: boolean;
+  online: boolean;
+  messages: { nodes: MessageNode[]; pageInfo: PageInfo };
+}
+
+export const MESSAGES = gql<
+  { mailbox: MailboxDetail | null },
+  { name: string; after: string | null; unreadOnly: boolean }
+>(`
+  query Messages($name: String!, $after: ID, $unreadOnly: Boolean) {
+    mailbox(name: $name) { name unreadCount pendingCount deadLetterCount paused online
+      messages(first: 50, after: $after, unreadOnly: $unreadOnly) {
+        nodes { id sender target mode subject content contentType threadId inReplyTo hop createdAt read priority tokenEstimate requireConfirmation }
+        pageInfo { endCursor hasNextPage } } }
+  }
+`);
+
+export interface DeliveryAttempt {
+  number: number;
+  at: string;
+  error: string | null;
+  latencyMs: number | null;
+}
+
+export interface Delivery {
+  mailbox: string;
+  status: 'DELIVERED' | 'EXPIRED' | 'FAILED' | 'PENDING';
+  reason: string | null;
+  nextRetryAt: string | null;
+  deliveredAt: string | null;
+  waitingForSubscriber: boolean;
+  attempts: DeliveryAttempt[];
+}
+
+export const DELIVERIES = gql<{ deliveryStatus: Delivery[] }, { id: string }>(`
+  query Deliveries($id: ID!) {
+    deliveryStatus(messageId: $id) {
+      mailbox status reason nextRetryAt deliveredAt waitingForSubscriber
+      attempts { number at error latencyMs }
+    }
+  }
+`);
+
+export type ThreadMessage = Pick<
+  MessageNode,
+  'id' | 'sender' | 'target' | 'subject' | 'content' | 'createdAt' | 'hop' | 'inReplyTo'
+>;
+
+export const THREAD = gql<
+  { thread: { nodes: ThreadMessage[]; pageInfo: PageInfo } },
+  { id: string; after: string | null }
+>(`
+  query Thread($id: String!, $after: ID) {
+    thread(id: $id, first: 50, after: $after) {
+      nodes { id sender target subject content createdAt hop inReplyTo }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`);
+
+// -------------------------------------------------------------- dead letters
+
+export interface DeadLetter {
+  mailbox: string;
+  reason: string;
+  attempts: number;
+  deadLetteredAt: string;
+  message: Pick<MessageNode, 'id' | 'sender' | 'subject' | 'content' | 'threadId'>;
+}
+
+export const DEAD_LETTERS = gql<
+  { deadLetters: DeadLetter[] },
+  { mailbox: string | null; first: number }
+>(`
+  query Dead($mailbox: String, $first: Int) {
+    deadLetters(first: $first, mailbox: $mailbox) {
+      mailbox reason attempts deadLetteredAt
+      message { id sender subject content threadId }
+    }
+  }
+`);
+
+interface DeadLetterAction {
+  mailbox: string;
+  messageIds: string[] | null;
+}
+
+export const REDRIVE_DEAD_LETTERS = gql<{ redriveDeadLetters: number }, DeadLetterAction>(`
+  mutation Redrive($mailbox: String!, $messageIds: [ID!]) {
+    redriveDeadLetters(mailbox: $mailbox, messageIds: $messageIds)
+  }
+`);
+
+export const PURGE_DEAD_LETTERS = gql<{ purgeDeadLetters: number }, DeadLetterAction>(`
+  mutation Purge($mailbox: String!, $messageIds: [ID!]) {
+    purgeDeadLetters(mailbox: $mailbox, messageIds: $messageIds)
+  }
+`);
+
+// -------------------------------------------------------------------- topics
+
+export interface Topic {
+  name: string;
+  messageCount: number;
+  createdAt: string;
+  lastMessageAt: string;
+}
+
+export const TOPICS = gql<
+  { topics: { nodes: Topic[]; pageInfo: PageInfo } },
+  { pattern: string | null; after: string | null }
+>(`
+  query Topics($pattern: String, $after: ID) {
+    topics(first: 50, pattern: $pattern, after: $after) {
+      nodes { name messageCount createdAt lastMessageAt }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`);
+
+export type TopicMessage = Pick<MessageNode, 'id' | 'sender' | 'subject' | 'content' | 'createdAt'>;
+
+export const TOPIC_MESSAGES = gql<
+  { topicMessages: { nodes: TopicMessage[]; pageInfo: PageInfo } },
+  { topic: string }
+>(`
+  query TopicMessages($topic: String!) {
+    topicMessages(topic: $topic, first: 50) {
+      nodes { id sender subject content createdAt }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`);
+
+// ------------------------------------------------------------------- compose
+
+export interface SendMessageInput {
+  sender: string;
+  mode: AddressingMode;
+  content: string;
+  target?: string;
+  subject?: string;
+  threadId?: string;
+  replyWithinSeconds?: number;
+  requireConfirmation?: boolean;
+}
+
+export interface RouteResult {
+  status: 'SUCCESS' | 'QUEUED' | 'PARTIAL' | 'FAILED';
+  messageId: string;
+  recipients: number;
+  threadId: string | null;
+  error: string | null;
+  errorCode: string | null;
+}
+
+export const SEND_MESSAGE = gql<{ sendMessage: RouteResult }, { input: SendMessageInput }>(`
+  mutation Send($input: SendMessageInput!) {
+    sendMessage(input: $input) { status messageId recipients threadId error errorCode }
+  }
+`);

@@ -1,0 +1,199 @@
+// Shared React hooks: the API context, the hash route, loading with coalesced refetches,
+// subscriptions and debouncing.
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+} from 'react';
+import { type Api, type ApiError, toApiError } from './api';
+import { type TypedDocument } from './documents';
+import { parseHash, type Route } from './routes';
+
+export const ApiContext = createContext<Api | null>(null);
+
+export function useApi(): Api {
+  const api = useContext(ApiContext);
+  if (!api) throw new Error('useApi outside ApiContext');
+  return api;
+}
+
+// --------------------------------------------------------------------- route
+
+/** Set when the hash changes, so that the next view moves focus to its heading. */
+let focusPending = false;
+
+/** Whether the view just navigated to should take focus (true once per navigation). */
+export function takeNavigationFocus(): boolean {
+  const pending = focusPending;
+  focusPending = false;
+  return pending;
+}
+
+export function useRoute(): Route {
+  const [hash, setHash] = useState(() => location.hash);
+  useEffect(() => {
+    const onHashChange = () => {
+      focusPending = true;
+      setHash(location.hash);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, []);
+  return parseHash(hash);
+}
+
+// ------------------------------------------------------------------- loading
+
+export interface Loaded<T> {
+  data: T | null;
+  error: ApiError | null;
+  /** True until the first answer for the current key. */
+  loading: boolean;
+  /** Loads again; while a load is in flight, one more is queued (bursts coalesce). */
+  refetch: () => void;
+}
+
+interface LoadState<T> {
+  data: T | null;
+  error: ApiError | null;
+  key: string | null;
+}
+
+/**
+ * Loads with `load` whenever `key` changes, and every `pollMs` if given. At most one load is
+ * in flight and one queued; an answer for a key that is no longer current is dropped.
+ */
+export function useLoader<T>(load: () => Promise<T>, key: string, pollMs = 0): Loaded<T> {
+  const loadRef = useRef(load);
+  const keyRef = useRef(key);
+  useLayoutEffect(() => {
+    loadRef.current = load;
+    keyRef.current = key;
+  });
+  const control = useRef({ inFlight: false, queued: false, alive: true });
+  const [state, setState] = useState<LoadState<T>>({ data: null, error: null, key: null });
+
+  const run = useCallback(function run(): void {
+    const c = control.current;
+    if (c.inFlight) {
+      c.queued = true;
+      return;
+    }
+    c.inFlight = true;
+    const startedFor = keyRef.current;
+    void loadRef
+      .current()
+      .then(
+        (data) => {
+          if (c.alive && startedFor === keyRef.current)
+            setState({ data, error: null, key: startedFor });
+        },
+        (error: unknown) => {
+          if (c.alive && startedFor === keyRef.current) {
+            setState((previous) => ({ ...previous, error: toApiError(error), key: startedFor }));
+          }
+        },
+      )
+      .finally(() => {
+        c.inFlight = false;
+        if (c.alive && (c.queued || startedFor !== keyRef.current)) {
+          c.queued = false;
+          run();
+        }
+      });
+  }, []);
+
+  useEffect(() => {
+    const c = control.current;
+    c.alive = true;
+    return () => {
+      c.alive = false;
+    };
+  }, []);
+
+  useEffect(() => {
+    run();
+  }, [key, run]);
+
+  useEffect(() => {
+    if (pollMs <= 0) return;
+    const c = control.current;
+    // A poll is skipped while a load is in flight.
+    const timer = setInterval(() => {
+      if (!c.inFlight) run();
+    }, pollMs);
+    return () => clearInterval(timer);
+  }, [pollMs, run]);
+
+  return {
+    data: state.data,
+    error: state.error,
+    loading: state.key !== key,
+    refetch: run,
+  };
+}
+
+// ------------------------------------------------------------- subscriptions
+
+export interface Live {
+  /** Why the subscription stopped, if it did. */
+  error: ApiError | null;
+  restart: () => void;
+}
+
+/** Keeps a subscription open while mounted (and reopens it when `key` changes). */
+export function useSubscription<TData, TVariables extends object>(
+  document: TypedDocument<TData, TVariables>,
+  variables: TVariables,
+  key: string,
+  onData: (data: TData) => void,
+): Live {
+  const api = useApi();
+  const onDataRef = useRef(onData);
+  const variablesRef = useRef(variables);
+  useLayoutEffect(() => {
+    onDataRef.current = onData;
+    variablesRef.current = variables;
+  });
+  const [error, setError] = useState<ApiError | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let active = true;
+    setError(null);
+    const unsubscribe = api.subscribe(document, variablesRef.current, {
+      next: (data) => {
+        if (active) onDataRef.current(data);
+      },
+      error: (failure) => {
+        if (active) setError(failure);
+      },
+      complete: () => {
+        if (active) setError(toApiError(new Error('The service ended the live feed')));
+      },
+    });
+    return () => {
+      active = false;
+      unsubscribe();
+    };
+  }, [api, document, key, attempt]);
+
+  const restart = useCallback(() => setAttempt((n) => n + 1), []);
+  return { error, restart };
+}
+
+// ---------------------------------------------------------------- debouncing
+
+/** `value`, once it has stayed the same for `ms`. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}

@@ -1,0 +1,394 @@
+import type { Client } from 'graphql-ws';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { directInput, topicInput } from '../factories/messages';
+import { launchChromium, screenshotDir, seriousViolations } from '../utils/browser';
+import {
+  connectWs,
+  eventually,
+  graphql,
+  LiveSubscription,
+  type GraphqlResponse,
+} from '../utils/graphql-client';
+import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
+import { mailboxChannel, waitForListeners } from '../utils/service';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+// The operator console in Debian's Chromium, driven by playwright-core as a person would use
+// it: sign in, the mailbox table (live), a thread, a dead letter redriven, pause, compose, the
+// GraphQL explorer; with axe-core's accessibility rules at a desktop and a phone width.
+
+const ADMIN = 'admin-token-for-the-console-browser-tests';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+/** How long a step may take to show on a loaded machine: a bound on hanging, not a speed. */
+const SHOWN = 15_000;
+
+const REGISTER = `mutation Register($name: String!) { registerMailbox(name: $name) { token } }`;
+const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { messageId status threadId } }`;
+const STATUS = `query Status($id: ID!) { deliveryStatus(messageId: $id) { status } }`;
+const MAILBOX = `query Mailbox($name: String!) { mailbox(name: $name) { paused messages { nodes { sender content } } } }`;
+const FEED = `subscription Feed($mailbox: String!) { mailboxMessages(mailbox: $mailbox) { id } }`;
+
+describe('operator console in a browser', () => {
+  let backend: RedisBackend;
+  let service: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const tokens = new Map<string, string>();
+  const shots = screenshotDir();
+  /** Every URL the pages asked for, to check that none leaves the service. */
+  const requested: string[] = [];
+  /** What Chromium printed about Content-Security-Policy violations and script errors. */
+  const pageErrors: string[] = [];
+
+  async function admin<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const response: GraphqlResponse<T> = await graphql<T>(service.baseUrl, query, variables, {
+      authorization: `Bearer ${ADMIN}`,
+    });
+    if (response.errors?.length || !response.data) {
+      throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
+    }
+    return response.data;
+  }
+
+  async function register(...names: string[]): Promise<void> {
+    for (const name of names) {
+      const { registerMailbox } = await admin<{ registerMailbox: { token: string } }>(REGISTER, {
+        name,
+      });
+      tokens.set(name, registerMailbox.token);
+    }
+  }
+
+  async function sendAsAdmin(input: Record<string, unknown>): Promise<string> {
+    const { sendMessage } = await admin<{ sendMessage: { messageId: string } }>(SEND, { input });
+    return sendMessage.messageId;
+  }
+
+  async function shoot(name: string): Promise<void> {
+    await page.screenshot({ path: join(shots, `console-${name}.png`), fullPage: false });
+  }
+
+  async function signIn(token = ADMIN): Promise<void> {
+    await page.goto(`${service.baseUrl}/console`);
+    await page.getByLabel('Admin token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  /** The mailbox table's row of `name`, once it shows. */
+  function mailboxRow(name: string) {
+    return page
+      .getByRole('table', { name: 'Mailboxes' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name, exact: true }) });
+  }
+
+  async function go(section: string): Promise<void> {
+    await page
+      .getByRole('navigation', { name: 'Sections' })
+      .getByRole('link', { name: section, exact: true })
+      .click();
+    await page.getByRole('heading', { level: 2, name: section }).waitFor({ timeout: SHOWN });
+  }
+
+  beforeAll(async () => {
+    backend = await startRedisBackend();
+    service = await startTestApp(backend, {
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      ROUTER_MAX_RETRY_ATTEMPTS: '1',
+      ROUTER_BASE_RETRY_DELAY: '0.1',
+      ROUTER_RETRY_CHECK_INTERVAL: '0.05',
+      ROUTER_RETRY_JITTER: 'false',
+    });
+    await register('planner', 'worker', 'reviewer');
+    browser = await launchChromium();
+  }, 60_000);
+
+  beforeEach(async () => {
+    context = await browser.newContext({ viewport: DESKTOP });
+    page = await context.newPage();
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  afterEach(async () => {
+    await context.close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await backend?.destroy();
+  });
+
+  it('refuses a wrong token and a mailbox token, and stays on the sign-in form', async () => {
+    await signIn('not-the-admin-token-at-all');
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ timeout: SHOWN });
+    expect(await alert.textContent()).toContain('UNAUTHENTICATED');
+    await shoot('sign-in-refused');
+
+    await page.getByLabel('Admin token').fill(tokens.get('planner')!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'FORBIDDEN' }).waitFor({ timeout: SHOWN });
+    expect(await page.locator('input[name="token"]').count()).toBe(1);
+    expect(await page.getByRole('table', { name: 'Mailboxes' }).count()).toBe(0);
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
+  });
+
+  it('signs in with the admin token, lists the mailboxes, and shows one registered meanwhile without a reload', async () => {
+    await signIn();
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+    for (const name of ['reviewer', 'worker']) expect(await mailboxRow(name).count()).toBe(1);
+    // The token is kept for this tab only.
+    expect(await page.evaluate<number>('localStorage.length')).toBe(0);
+    expect(
+      await page.evaluate<string | null>("sessionStorage.getItem('mailbox-console-token')"),
+    ).toBe(ADMIN);
+    await shoot('mailboxes');
+
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+    await register('auditor');
+    await mailboxRow('auditor').waitFor({ timeout: SHOWN });
+    expect(navigations).toEqual([]);
+  });
+
+  it('browses a mailbox without consuming it, and follows a message to its thread', async () => {
+    const question = await sendAsAdmin(
+      directInput('planner', 'worker', { subject: 'Plan review', content: 'Can you review?' }),
+    );
+    await sendAsAdmin({
+      sender: 'worker',
+      mode: 'DIRECT',
+      inReplyTo: question,
+      content: 'Reviewed: <b>looks good</b>',
+    });
+    await signIn();
+    await page.getByRole('link', { name: 'worker', exact: true }).click();
+    await page.getByRole('heading', { name: 'Mailbox worker' }).waitFor({ timeout: SHOWN });
+    await page.getByRole('button', { name: 'Plan review' }).click();
+    await page.getByRole('heading', { name: `Message ${question}` }).waitFor({ timeout: SHOWN });
+    await shoot('message');
+
+    await page.getByRole('link', { name: 'View thread' }).click();
+    await page.getByRole('heading', { name: /^Thread / }).waitFor({ timeout: SHOWN });
+    const articles = page.locator('article');
+    await eventually(async () => (await articles.count()) === 2, SHOWN);
+    expect(await articles.nth(0).textContent()).toContain('Can you review?');
+    // Message text is shown as text, never as HTML.
+    expect(await articles.nth(1).textContent()).toContain('Reviewed: <b>looks good</b>');
+    expect(await page.locator('article b').count()).toBe(0);
+    await shoot('thread');
+
+    // Browsing read nothing on the owner's behalf.
+    const { mailbox } = await admin<{ mailbox: { messages: { nodes: unknown[] } } }>(
+      `query { mailbox(name: "worker") { unreadCount messages(unreadOnly: true) { nodes { id } } } }`,
+    );
+    expect(mailbox.messages.nodes).toHaveLength(1);
+  });
+
+  it('redrives a dead letter, which leaves the list', async () => {
+    // A subscriber that never confirms: after two pushes the delivery is a dead letter.
+    await register('deaf');
+    const ws: Client = await connectWs(service.wsUrl, {
+      authorization: `Bearer ${tokens.get('deaf')}`,
+    });
+    const channel = mailboxChannel(service, 'deaf');
+    const feed = new LiveSubscription(ws, FEED, { mailbox: 'deaf' }, (data) => data);
+    await waitForListeners(service, channel, 1);
+    const id = await sendAsAdmin(
+      directInput('planner', 'deaf', { requireConfirmation: true, subject: 'Ack this' }),
+    );
+    await eventually(async () => {
+      const { deliveryStatus } = await admin<{ deliveryStatus: Array<{ status: string }> }>(
+        STATUS,
+        { id },
+      );
+      return deliveryStatus[0]?.status === 'FAILED';
+    }, SHOWN);
+    feed.unsubscribe();
+    await ws.dispose();
+
+    await signIn();
+    await go('Dead letters');
+    const redrive = page.getByRole('button', { name: `Redrive ${id}` });
+    await redrive.waitFor({ timeout: SHOWN });
+    await shoot('dead-letters');
+    await redrive.click();
+    await page.getByRole('status').filter({ hasText: 'Redrove 1 dead letter' }).waitFor({
+      timeout: SHOWN,
+    });
+    await redrive.waitFor({ state: 'detached', timeout: SHOWN });
+    const { deliveryStatus } = await admin<{ deliveryStatus: Array<{ status: string }> }>(STATUS, {
+      id,
+    });
+    expect(deliveryStatus[0].status).toBe('PENDING');
+  });
+
+  it('pauses and resumes a mailbox from the table', async () => {
+    await signIn();
+    await page.getByRole('button', { name: 'Pause reviewer' }).click();
+    await page.getByRole('button', { name: 'Resume reviewer' }).waitFor({ timeout: SHOWN });
+    expect(
+      (await admin<{ mailbox: { paused: boolean } }>(MAILBOX, { name: 'reviewer' })).mailbox.paused,
+    ).toBe(true);
+    expect(await mailboxRow('reviewer').textContent()).toContain('paused');
+
+    await page.getByRole('button', { name: 'Resume reviewer' }).click();
+    await page.getByRole('button', { name: 'Pause reviewer' }).waitFor({ timeout: SHOWN });
+    expect(
+      (await admin<{ mailbox: { paused: boolean } }>(MAILBOX, { name: 'reviewer' })).mailbox.paused,
+    ).toBe(false);
+  });
+
+  it('sends as the operator from the compose form', async () => {
+    await signIn();
+    await go('Compose');
+    const form = page.getByRole('form', { name: 'Compose' });
+    await form.getByLabel('From mailbox').fill('planner');
+    await form.getByLabel('To', { exact: true }).fill('reviewer');
+    await form.getByLabel('Subject').fill('From the console');
+    await form.getByLabel('Content').fill('Sent by the operator');
+    await shoot('compose');
+    await form.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('status').filter({ hasText: 'QUEUED' }).waitFor({ timeout: SHOWN });
+    const { mailbox } = await admin<{
+      mailbox: { messages: { nodes: Array<{ sender: string; content: string }> } };
+    }>(MAILBOX, { name: 'reviewer' });
+    expect(mailbox.messages.nodes).toContainEqual({
+      sender: 'planner',
+      content: 'Sent by the operator',
+    });
+  });
+
+  it('shows the overview with live rates, and the topics', async () => {
+    await sendAsAdmin(topicInput('planner', 'agents.planner.status', { content: 'busy' }));
+    await signIn();
+    await go('Overview');
+    await page.getByText('Delivered', { exact: true }).first().waitFor({ timeout: SHOWN });
+    await shoot('overview');
+
+    await go('Topics');
+    await page.getByRole('button', { name: 'agents.planner.status' }).click();
+    await page.getByText('busy', { exact: true }).first().waitFor({ timeout: SHOWN });
+    await shoot('topics');
+  });
+
+  it('runs a query in the GraphQL explorer with the signed-in token', async () => {
+    await signIn();
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+    await page.goto(`${service.baseUrl}/console/graphiql`);
+    // The editor (Monaco) fills in the default query once its workers run.
+    await page
+      .locator('.graphiql-query-editor')
+      .filter({ hasText: 'routerStatistics' })
+      .waitFor({ timeout: SHOWN });
+    await page.locator('.graphiql-execute-button').click();
+    await page
+      .locator('.graphiql-response')
+      .filter({ hasText: 'messagesRouted' })
+      .waitFor({ timeout: SHOWN });
+    expect(await page.locator('.graphiql-response').textContent()).not.toContain('errors');
+    await shoot('graphiql');
+  });
+
+  it('can be used with the keyboard alone', async () => {
+    await page.goto(`${service.baseUrl}/console`);
+    await page.getByLabel('Admin token').waitFor({ timeout: SHOWN });
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string | null>("document.activeElement?.getAttribute('name')")).toBe(
+      'token',
+    );
+    await page.keyboard.type(ADMIN);
+    await page.keyboard.press('Enter');
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+    // Tab to the Dead letters section link and open it with Enter.
+    for (let step = 0; step < 20; step += 1) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate<string | undefined>(
+        'document.activeElement?.textContent?.trim()',
+      );
+      if (focused === 'Dead letters') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 2, name: 'Dead letters' }).waitFor({ timeout: SHOWN });
+  });
+
+  it('has no serious accessibility violation on any view, at 1280 px and on a phone', async () => {
+    await signIn();
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+    const found: string[] = [];
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      for (const section of ['Mailboxes', 'Overview', 'Dead letters', 'Topics', 'Compose']) {
+        await go(section);
+        await page.waitForLoadState('networkidle');
+        found.push(...(await seriousViolations(page)).map((line) => `${section}: ${line}`));
+        // Nothing wider than the screen: tables scroll inside their own region.
+        const overflow = await page.evaluate<number>(
+          'document.documentElement.scrollWidth - window.innerWidth',
+        );
+        expect({ section, viewport: viewport.width, overflow }).toEqual({
+          section,
+          viewport: viewport.width,
+          overflow: 0,
+        });
+      }
+    }
+    await go('Mailboxes');
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+    await shoot('phone');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor({ timeout: SHOWN });
+    found.push(...(await seriousViolations(page)).map((line) => `Sign in: ${line}`));
+    expect(found).toEqual([]);
+  }, 120_000);
+
+  // Last but one: its 60 mailboxes would push the others off the first page.
+  it('holds one page of a long list in the page, and filters and pages on the server', async () => {
+    const many = Array.from({ length: 60 }, (_, i) => `bulk-${String(i).padStart(2, '0')}`);
+    await register(...many);
+    await signIn();
+    await mailboxRow('auditor').waitFor({ timeout: SHOWN });
+    const rows = page.getByRole('table', { name: 'Mailboxes' }).locator('tbody tr');
+    expect(await rows.count()).toBe(50);
+    const { mailboxPage } = await admin<{ mailboxPage: { total: number } }>(
+      '{ mailboxPage { total } }',
+    );
+    const total = mailboxPage.total;
+    expect(total).toBeGreaterThan(60);
+    await page.getByText(`1–50 of ${total}`).waitFor({ timeout: SHOWN });
+
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText(`51–${total} of ${total}`).waitFor({ timeout: SHOWN });
+    expect(await rows.count()).toBe(total - 50);
+
+    await page.getByLabel('Filter by name').fill('BULK-5');
+    await page.getByText('1–10 of 10').waitFor({ timeout: SHOWN });
+    expect(await rows.count()).toBe(10);
+    expect(await mailboxRow('bulk-59').count()).toBe(1);
+  });
+
+  it('loaded everything from the service itself, with no policy violation or script error', () => {
+    const origin = new URL(service.baseUrl);
+    const foreign = requested.filter((url) => {
+      const parsed = new URL(url);
+      return parsed.host !== origin.host && !['data:', 'blob:'].includes(parsed.protocol);
+    });
+    expect(requested.length).toBeGreaterThan(0);
+    expect(foreign).toEqual([]);
+    // Refused sign-ins log their 401 and 403 responses; nothing else may.
+    const unexpected = pageErrors.filter(
+      (text) => !/status of 40[13]/.test(text) && !/Failed to load resource/.test(text),
+    );
+    expect(unexpected).toEqual([]);
+    expect(pageErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
+  });
+});
