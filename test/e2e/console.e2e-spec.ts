@@ -194,7 +194,7 @@ describe('operator console in a browser', () => {
     expect(mailbox.messages.nodes).toHaveLength(1);
   });
 
-  it('redrives a dead letter, which leaves the list', async () => {
+  it('redrives a dead letter and purges another, and both leave the list', async () => {
     // A subscriber that never confirms: after two pushes the delivery is a dead letter.
     await register('deaf');
     const ws: Client = await connectWs(service.wsUrl, {
@@ -203,16 +203,18 @@ describe('operator console in a browser', () => {
     const channel = mailboxChannel(service, 'deaf');
     const feed = new LiveSubscription(ws, FEED, { mailbox: 'deaf' }, (data) => data);
     await waitForListeners(service, channel, 1);
-    const id = await sendAsAdmin(
-      directInput('planner', 'deaf', { requireConfirmation: true, subject: 'Ack this' }),
+    const [id, purged] = await Promise.all(
+      ['Ack this', 'Ack that'].map((subject) =>
+        sendAsAdmin(directInput('planner', 'deaf', { requireConfirmation: true, subject })),
+      ),
     );
-    await eventually(async () => {
-      const { deliveryStatus } = await admin<{ deliveryStatus: Array<{ status: string }> }>(
-        STATUS,
-        { id },
-      );
-      return deliveryStatus[0]?.status === 'FAILED';
-    }, SHOWN);
+    const status = async (messageId: string): Promise<string | undefined> =>
+      (await admin<{ deliveryStatus: Array<{ status: string }> }>(STATUS, { id: messageId }))
+        .deliveryStatus[0]?.status;
+    await eventually(
+      async () => (await status(id)) === 'FAILED' && (await status(purged)) === 'FAILED',
+      SHOWN,
+    );
     feed.unsubscribe();
     await ws.dispose();
 
@@ -226,10 +228,23 @@ describe('operator console in a browser', () => {
       timeout: SHOWN,
     });
     await redrive.waitFor({ state: 'detached', timeout: SHOWN });
-    const { deliveryStatus } = await admin<{ deliveryStatus: Array<{ status: string }> }>(STATUS, {
-      id,
+    expect(await status(id)).toBe('PENDING');
+
+    // Purging asks first; accepted, the letter goes and its delivery stays FAILED.
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
     });
-    expect(deliveryStatus[0].status).toBe('PENDING');
+    await page.getByRole('button', { name: `Purge ${purged}` }).click();
+    await page.getByRole('status').filter({ hasText: 'Purged 1 dead letter' }).waitFor({
+      timeout: SHOWN,
+    });
+    await page
+      .getByRole('button', { name: `Purge ${purged}` })
+      .waitFor({ state: 'detached', timeout: SHOWN });
+    expect(asked).toHaveLength(1);
+    expect(await status(purged)).toBe('FAILED');
   });
 
   it('pauses and resumes a mailbox from the table', async () => {
@@ -273,6 +288,8 @@ describe('operator console in a browser', () => {
     await signIn();
     await go('Overview');
     await page.getByText('Delivered', { exact: true }).first().waitFor({ timeout: SHOWN });
+    // Rates need two samples of routerStatistics, polled over the socket every 2 s.
+    await page.getByText(/Rates over the last [1-9]\d* samples?/).waitFor({ timeout: SHOWN });
     await shoot('overview');
 
     await go('Topics');
