@@ -106,6 +106,28 @@ export const RESUME_MAILBOX = gql<
   mutation ResumeMailbox($name: String!) { resumeMailbox(name: $name) { name paused } }
 `);
 
+export interface ThreadBudget {
+  threadId: string;
+  paused: boolean;
+  messages: number;
+  spentTokens: number;
+  maxTokens: number | null;
+}
+
+const THREAD_BUDGET_FIELDS = 'threadId paused messages spentTokens maxTokens';
+
+export const THREAD_BUDGET = gql<{ threadBudget: ThreadBudget }, { id: string }>(`
+  query ThreadBudget($id: String!) { threadBudget(threadId: $id) { ${THREAD_BUDGET_FIELDS} } }
+`);
+
+export const PAUSE_THREAD = gql<{ pauseThread: ThreadBudget }, { id: string }>(`
+  mutation PauseThread($id: String!) { pauseThread(threadId: $id) { ${THREAD_BUDGET_FIELDS} } }
+`);
+
+export const RESUME_THREAD = gql<{ resumeThread: ThreadBudget }, { id: string }>(`
+  mutation ResumeThread($id: String!) { resumeThread(threadId: $id) { ${THREAD_BUDGET_FIELDS} } }
+`);
+
 // ------------------------------------------------------------------ messages
 
 export type AddressingMode = 'DIRECT' | 'BROADCAST' | 'TOPIC';

@@ -160,7 +160,7 @@ describe('operator console in a browser', () => {
     expect(navigations).toEqual([]);
   });
 
-  it('browses a mailbox without consuming it, and follows a message to its thread', async () => {
+  it('browses a mailbox without consuming it, follows a message to its thread, and pauses the thread', async () => {
     const question = await sendAsAdmin(
       directInput('planner', 'worker', { subject: 'Plan review', content: 'Can you review?' }),
     );
@@ -186,6 +186,21 @@ describe('operator console in a browser', () => {
     expect(await articles.nth(1).textContent()).toContain('Reviewed: <b>looks good</b>');
     expect(await page.locator('article b').count()).toBe(0);
     await shoot('thread');
+
+    // The thread's kill switch.
+    const paused = async (): Promise<boolean> =>
+      (
+        await admin<{ threadBudget: { paused: boolean } }>(
+          `query Budget($id: String!) { threadBudget(threadId: $id) { paused } }`,
+          { id: question },
+        )
+      ).threadBudget.paused;
+    await page.getByRole('button', { name: 'Pause thread' }).click();
+    await page.getByRole('button', { name: 'Resume thread' }).waitFor({ timeout: SHOWN });
+    expect(await paused()).toBe(true);
+    await page.getByRole('button', { name: 'Resume thread' }).click();
+    await page.getByRole('button', { name: 'Pause thread' }).waitFor({ timeout: SHOWN });
+    expect(await paused()).toBe(false);
 
     // Browsing read nothing on the owner's behalf.
     const { mailbox } = await admin<{ mailbox: { messages: { nodes: unknown[] } } }>(
