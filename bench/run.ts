@@ -27,6 +27,7 @@ import { search } from './scenarios/g-search';
 import { conversations } from './scenarios/h-conversations';
 import { mcp } from './scenarios/i-mcp';
 import { guards } from './scenarios/j-guards';
+import { consoleTable } from './scenarios/k-console';
 
 const SCENARIOS: Scenario[] = [
   ingress,
@@ -39,6 +40,7 @@ const SCENARIOS: Scenario[] = [
   conversations,
   mcp,
   guards,
+  consoleTable,
 ];
 
 interface ScenarioRecord {
