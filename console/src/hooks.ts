@@ -1,5 +1,5 @@
 // Shared React hooks: the API context, the hash route, loading with coalesced refetches,
-// subscriptions and debouncing.
+// cursor-paged lists, subscriptions and debouncing.
 import {
   createContext,
   useCallback,
@@ -10,7 +10,7 @@ import {
   useState,
 } from 'react';
 import { type Api, type ApiError, toApiError } from './api';
-import { type TypedDocument } from './documents';
+import { type PageInfo, type TypedDocument } from './documents';
 import { parseHash, type Route } from './routes';
 
 export const ApiContext = createContext<Api | null>(null);
@@ -135,6 +135,113 @@ export function useLoader<T>(load: () => Promise<T>, key: string, pollMs = 0): L
     loading: state.key !== key,
     refetch: run,
   };
+}
+
+// -------------------------------------------------------------- cursor lists
+
+/** One page of a cursor-paged list; `pageInfo` is null when there is no such list. */
+export interface CursorPage<T> {
+  nodes: T[];
+  pageInfo: PageInfo | null;
+}
+
+export interface CursorList<T, P> {
+  /** Every entry loaded so far, in page order, each once. */
+  items: T[];
+  pageInfo: PageInfo | null;
+  /** The latest answer (null before the first), for what it carries besides the page. */
+  page: P | null;
+  /** True from a request until its answer (and before the first answer). */
+  loading: boolean;
+  error: ApiError | null;
+  /** Loads the page after `pageInfo.endCursor` and appends the entries not shown yet. */
+  loadMore: () => void;
+  /** Loads the first page again, replacing the list. */
+  reload: () => void;
+}
+
+/** The type of an entry of a page. */
+type NodeOf<P extends CursorPage<unknown>> = P['nodes'][number];
+
+interface CursorState<T, P> {
+  items: T[];
+  pageInfo: PageInfo | null;
+  page: P | null;
+  loading: boolean;
+  error: ApiError | null;
+}
+
+/** `items` followed by those of `more` whose id is not among them. */
+function appendNew<T>(items: T[], more: T[], idOf: (item: T) => string): T[] {
+  const known = new Set(items.map(idOf));
+  return [...items, ...more.filter((item) => !known.has(idOf(item)))];
+}
+
+/**
+ * A cursor-paged list: loads the first page whenever `key` changes (or `reload` is called),
+ * replacing the list, and the next page on `loadMore`, appending. An answer for a list no longer
+ * shown (another key, a reload since, or unmounted) is dropped.
+ */
+export function useCursorList<P extends CursorPage<unknown>>(
+  key: string,
+  fetchPage: (after: string | null) => Promise<P>,
+  idOf: (item: NodeOf<P>) => string,
+): CursorList<NodeOf<P>, P> {
+  const fetchRef = useRef(fetchPage);
+  const idOfRef = useRef(idOf);
+  useLayoutEffect(() => {
+    fetchRef.current = fetchPage;
+    idOfRef.current = idOf;
+  });
+  /** Advanced whenever the list shown changes; an answer started in an earlier one is dropped. */
+  const epoch = useRef(0);
+  const [generation, setGeneration] = useState(0);
+  const [state, setState] = useState<CursorState<NodeOf<P>, P>>({
+    items: [],
+    pageInfo: null,
+    page: null,
+    loading: true,
+    error: null,
+  });
+
+  const load = useCallback((after: string | null) => {
+    const startedIn = epoch.current;
+    setState((previous) => ({ ...previous, loading: true, error: null }));
+    fetchRef.current(after).then(
+      (page) => {
+        if (startedIn !== epoch.current) return;
+        setState((previous) => ({
+          items:
+            after === null || page.pageInfo === null
+              ? page.nodes
+              : appendNew(previous.items, page.nodes, idOfRef.current),
+          pageInfo: page.pageInfo,
+          page,
+          loading: false,
+          error: null,
+        }));
+      },
+      (failure: unknown) => {
+        if (startedIn !== epoch.current) return;
+        setState((previous) => ({ ...previous, loading: false, error: toApiError(failure) }));
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    load(null);
+    return () => {
+      epoch.current += 1;
+    };
+  }, [key, generation, load]);
+
+  const endCursor = state.pageInfo?.hasNextPage ? state.pageInfo.endCursor : null;
+  const loadMore = useCallback(() => {
+    if (endCursor) load(endCursor);
+  }, [endCursor, load]);
+  const reload = useCallback(() => setGeneration((n) => n + 1), []);
+
+  return { ...state, loadMore, reload };
 }
 
 // ------------------------------------------------------------- subscriptions

@@ -1,8 +1,8 @@
 // Small shared components.
-import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { Fragment, type ReactNode, useEffect, useId, useRef } from 'react';
 import { type ApiError, type Issue } from './api';
 import { dateTime, relativeTime } from './format';
-import { takeNavigationFocus } from './hooks';
+import { type CursorList, takeNavigationFocus } from './hooks';
 
 /** A view: its <main> landmark, named by its <h2>, which takes focus after navigation. */
 export function Section({
@@ -75,6 +75,183 @@ export function TableRegion({ label, children }: { label: string; children: Reac
     <div className="table-wrap" role="region" aria-label={label} tabIndex={0}>
       {children}
     </div>
+  );
+}
+
+/** The one row of an empty table body: "Loading…" while loading, else `text`. */
+export function EmptyRow({
+  columns,
+  loading,
+  text,
+}: {
+  columns: number;
+  loading: boolean;
+  text: string;
+}) {
+  return (
+    <tr>
+      <td colSpan={columns} className="muted">
+        {loading ? 'Loading…' : text}
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * A captioned table in its region ("<caption> table"), busy while loading, a row per item, and
+ * an empty row when there are none.
+ */
+export function DataTable<T>({
+  caption,
+  head,
+  items,
+  loading,
+  empty,
+  children,
+}: {
+  caption: string;
+  /** The column headers: a string is a plain <th scope="col">, anything else is used as is. */
+  head: ReactNode[];
+  items: readonly T[];
+  loading: boolean;
+  /** What the body says when there are no items. */
+  empty: string;
+  /** The row (a <tr> with its key) of an item. */
+  children: (item: T) => ReactNode;
+}) {
+  return (
+    <TableRegion label={`${caption} table`}>
+      <table aria-busy={loading}>
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            {head.map((cell, index) =>
+              typeof cell === 'string' ? (
+                <th key={index} scope="col">
+                  {cell}
+                </th>
+              ) : (
+                <Fragment key={index}>{cell}</Fragment>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((item) => children(item))}
+          {items.length === 0 && <EmptyRow columns={head.length} loading={loading} text={empty} />}
+        </tbody>
+      </table>
+    </TableRegion>
+  );
+}
+
+/** The pager of a cursor list: a button that loads the next page, while there is one. */
+export function MoreButton({
+  list,
+  children,
+}: {
+  list: Pick<CursorList<unknown, unknown>, 'pageInfo' | 'loading' | 'loadMore'>;
+  children: ReactNode;
+}) {
+  const { pageInfo } = list;
+  if (!pageInfo?.hasNextPage || !pageInfo.endCursor) return null;
+  return (
+    <div className="pager">
+      <button type="button" disabled={list.loading} onClick={list.loadMore}>
+        {children}
+      </button>
+    </div>
+  );
+}
+
+/** A labelled search box for a toolbar, with an optional hint that describes it. */
+export function SearchField({
+  label,
+  value,
+  onChange,
+  placeholder,
+  hint,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder?: string;
+  hint?: ReactNode;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="search"
+        placeholder={placeholder}
+        aria-describedby={hint ? `${id}-hint` : undefined}
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+      />
+      {hint && (
+        <span id={`${id}-hint`} className="hint">
+          {hint}
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** A labelled drop-down; `onChange` gets the chosen option's value as a string. */
+export function SelectField<V extends string | number>({
+  label,
+  name,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  name?: string;
+  value: V;
+  options: readonly { value: V; label: string }[];
+  onChange: (value: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} value={value} onChange={(event) => onChange(event.target.value)}>
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** Messages, oldest first, each an article: its subject as a heading, an envelope line, the content. */
+export function MessageList<M extends { id: string; subject: string | null; content: string }>({
+  messages,
+  heading: Heading,
+  envelope,
+}: {
+  messages: readonly M[];
+  heading: 'h3' | 'h4';
+  envelope: (message: M) => ReactNode;
+}) {
+  return (
+    <ol className="thread">
+      {messages.map((message) => (
+        <li key={message.id}>
+          <article className="message">
+            <header>
+              <Heading>{message.subject || '(no subject)'}</Heading>
+              <p className="envelope">{envelope(message)}</p>
+            </header>
+            <pre className="content">{message.content}</pre>
+          </article>
+        </li>
+      ))}
+    </ol>
   );
 }
 

@@ -10,7 +10,7 @@ import {
 import { count } from '../format';
 import { useApi } from '../hooks';
 import { threadHref } from '../routes';
-import { ErrorAlert, Section } from '../ui';
+import { ErrorAlert, Section, SelectField } from '../ui';
 
 const MODES: { value: AddressingMode; label: string }[] = [
   { value: 'DIRECT', label: 'DIRECT (one mailbox)' },
@@ -98,21 +98,13 @@ export function Compose() {
             onChange={(event) => set('sender', event.target.value)}
           />
         </div>
-        <div className="field">
-          <label htmlFor={`${id}-mode`}>Mode</label>
-          <select
-            id={`${id}-mode`}
-            name="mode"
-            value={draft.mode}
-            onChange={(event) => set('mode', event.target.value as AddressingMode)}
-          >
-            {MODES.map((mode) => (
-              <option key={mode.value} value={mode.value}>
-                {mode.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          label="Mode"
+          name="mode"
+          value={draft.mode}
+          options={MODES}
+          onChange={(value) => set('mode', value as AddressingMode)}
+        />
         <div className="field">
           <label htmlFor={`${id}-target`}>To</label>
           <input

@@ -1,5 +1,5 @@
 // Dead letters, newest first: redrive (back to PENDING) or purge, one, some or all of a mailbox's.
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { type Api, ApiError, type Issue, toApiError } from '../api';
 import {
   DEAD_LETTERS,
@@ -10,7 +10,7 @@ import {
 import { count, preview } from '../format';
 import { useApi, useDebounced, useLoader } from '../hooks';
 import { mailboxHref, threadHref } from '../routes';
-import { ErrorAlert, Section, TableRegion, Time } from '../ui';
+import { DataTable, ErrorAlert, SearchField, SelectField, Section, Time } from '../ui';
 
 const SIZES = [50, 100, 200, 500];
 
@@ -58,8 +58,6 @@ function groupByMailbox(letters: DeadLetter[]): Map<string, string[]> {
 
 export function DeadLetters() {
   const api = useApi();
-  const mailboxId = useId();
-  const sizeId = useId();
   const [mailboxText, setMailboxText] = useState('');
   const mailbox = useDebounced(mailboxText.trim(), 250);
   const [first, setFirst] = useState(100);
@@ -117,29 +115,13 @@ export function DeadLetters() {
   return (
     <Section title="Dead letters">
       <div className="toolbar">
-        <div className="field">
-          <label htmlFor={mailboxId}>Mailbox</label>
-          <input
-            id={mailboxId}
-            type="search"
-            value={mailboxText}
-            onChange={(event) => setMailboxText(event.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={sizeId}>Rows</label>
-          <select
-            id={sizeId}
-            value={first}
-            onChange={(event) => setFirst(Number(event.target.value))}
-          >
-            {SIZES.map((size) => (
-              <option key={size} value={size}>
-                {size}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SearchField label="Mailbox" value={mailboxText} onChange={setMailboxText} />
+        <SelectField
+          label="Rows"
+          value={first}
+          options={SIZES.map((size) => ({ value: size, label: String(size) }))}
+          onChange={(value) => setFirst(Number(value))}
+        />
         <button type="button" onClick={list.refetch}>
           Refresh
         </button>
@@ -186,92 +168,83 @@ export function DeadLetters() {
       </p>
       <ErrorAlert error={actionError} title="Action failed" />
       <ErrorAlert error={list.error} title="Dead letters" />
-      <TableRegion label="Dead letters table">
-        <table aria-busy={list.loading}>
-          <caption>Dead letters</caption>
-          <thead>
-            <tr>
-              <th scope="col">
+      <DataTable
+        caption="Dead letters"
+        head={[
+          <th scope="col">
+            <input
+              type="checkbox"
+              aria-label="Select all"
+              checked={allChosen}
+              disabled={letters.length === 0}
+              onChange={(event) =>
+                setSelected(event.target.checked ? new Set(letters.map(keyOf)) : new Set())
+              }
+            />
+          </th>,
+          'Mailbox',
+          'Message id',
+          'Sender',
+          'Subject',
+          'Reason',
+          'Attempts',
+          'Dead-lettered',
+          'Actions',
+        ]}
+        items={letters}
+        loading={list.loading}
+        empty="No dead letters"
+      >
+        {(letter) => {
+          const id = letter.message.id;
+          return (
+            <tr key={keyOf(letter)}>
+              <td>
                 <input
                   type="checkbox"
-                  aria-label="Select all"
-                  checked={allChosen}
-                  disabled={letters.length === 0}
-                  onChange={(event) =>
-                    setSelected(event.target.checked ? new Set(letters.map(keyOf)) : new Set())
-                  }
+                  aria-label={`Select ${id}`}
+                  checked={selected.has(keyOf(letter))}
+                  onChange={(event) => toggle(letter, event.target.checked)}
                 />
-              </th>
-              <th scope="col">Mailbox</th>
-              <th scope="col">Message id</th>
-              <th scope="col">Sender</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Dead-lettered</th>
-              <th scope="col">Actions</th>
+              </td>
+              <td>
+                <a href={mailboxHref(letter.mailbox)}>{letter.mailbox}</a>
+              </td>
+              <td>
+                <a href={threadHref(letter.message.threadId)} className="mono">
+                  {id}
+                </a>
+              </td>
+              <td>{letter.message.sender}</td>
+              <td>{preview(letter.message)}</td>
+              <td>{letter.reason}</td>
+              <td className="num">{letter.attempts}</td>
+              <td>
+                <Time iso={letter.deadLetteredAt} relative />
+              </td>
+              <td className="row-actions">
+                <button
+                  type="button"
+                  aria-label={`Redrive ${id}`}
+                  disabled={busy}
+                  onClick={() => run('redrive', single(letter), `dead letter ${id}`)}
+                >
+                  Redrive
+                </button>
+                <button
+                  type="button"
+                  className="danger"
+                  aria-label={`Purge ${id}`}
+                  disabled={busy}
+                  onClick={() => run('purge', single(letter), `dead letter ${id}`)}
+                >
+                  Purge
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {letters.map((letter) => {
-              const id = letter.message.id;
-              return (
-                <tr key={keyOf(letter)}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`Select ${id}`}
-                      checked={selected.has(keyOf(letter))}
-                      onChange={(event) => toggle(letter, event.target.checked)}
-                    />
-                  </td>
-                  <td>
-                    <a href={mailboxHref(letter.mailbox)}>{letter.mailbox}</a>
-                  </td>
-                  <td>
-                    <a href={threadHref(letter.message.threadId)} className="mono">
-                      {id}
-                    </a>
-                  </td>
-                  <td>{letter.message.sender}</td>
-                  <td>{preview(letter.message)}</td>
-                  <td>{letter.reason}</td>
-                  <td className="num">{letter.attempts}</td>
-                  <td>
-                    <Time iso={letter.deadLetteredAt} relative />
-                  </td>
-                  <td className="row-actions">
-                    <button
-                      type="button"
-                      aria-label={`Redrive ${id}`}
-                      disabled={busy}
-                      onClick={() => run('redrive', single(letter), `dead letter ${id}`)}
-                    >
-                      Redrive
-                    </button>
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`Purge ${id}`}
-                      disabled={busy}
-                      onClick={() => run('purge', single(letter), `dead letter ${id}`)}
-                    >
-                      Purge
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-            {letters.length === 0 && (
-              <tr>
-                <td colSpan={9} className="muted">
-                  {list.loading ? 'Loading…' : 'No dead letters'}
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </TableRegion>
+          );
+        }}
+      </DataTable>
     </Section>
   );
 }

@@ -2,19 +2,21 @@
 // them read), and shows one message's envelope and deliveries. It does not subscribe to the
 // mailbox's feed: a subscription would count as the owner being online and take the pushes of
 // deliveries that wait for a confirmation. Refresh reads again.
-import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import { type ApiError, toApiError } from '../api';
-import {
-  DELIVERIES,
-  type MailboxDetail,
-  MESSAGES,
-  type MessageNode,
-  type PageInfo,
-} from '../documents';
+import { useId, useState } from 'react';
+import { DELIVERIES, MESSAGES, type MessageNode } from '../documents';
 import { preview } from '../format';
-import { useApi, useLoader } from '../hooks';
+import { useApi, useCursorList, useLoader } from '../hooks';
 import { threadHref } from '../routes';
-import { Badge, ErrorAlert, Section, TableRegion, Time } from '../ui';
+import {
+  Badge,
+  DataTable,
+  EmptyRow,
+  ErrorAlert,
+  MoreButton,
+  Section,
+  TableRegion,
+  Time,
+} from '../ui';
 
 type Row = MessageNode;
 
@@ -22,62 +24,20 @@ export function MailboxView({ name }: { name: string }) {
   const api = useApi();
   const unreadId = useId();
   const [unreadOnly, setUnreadOnly] = useState(false);
-  const [mailbox, setMailbox] = useState<Omit<MailboxDetail, 'messages'> | null>(null);
-  const [missing, setMissing] = useState(false);
-  const [rows, setRows] = useState<Row[]>([]);
-  const [pageInfo, setPageInfo] = useState<PageInfo | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [generation, setGeneration] = useState(0);
-  /** Whether an answer still belongs to the list shown (the name and filter it was asked with). */
-  const isCurrent = useRef<() => boolean>(() => false);
-
-  /** Loads a page: the first (replacing the list) or the one after `after` (appending). */
-  const load = useCallback(
-    (after: string | null, isCurrent: () => boolean) => {
-      setLoading(true);
-      setError(null);
-      api.request(MESSAGES, { name, after, unreadOnly }).then(
-        (data) => {
-          if (!isCurrent()) return;
-          setLoading(false);
-          if (!data.mailbox) {
-            setMissing(true);
-            setMailbox(null);
-            setRows([]);
-            setPageInfo(null);
-            return;
-          }
-          const { messages, ...summary } = data.mailbox;
-          setMissing(false);
-          setMailbox(summary);
-          setPageInfo(messages.pageInfo);
-          setRows((previous) => {
-            if (after === null) return messages.nodes;
-            const known = new Set(previous.map((row) => row.id));
-            return [...previous, ...messages.nodes.filter((node) => !known.has(node.id))];
-          });
-        },
-        (failure: unknown) => {
-          if (!isCurrent()) return;
-          setLoading(false);
-          setError(toApiError(failure));
-        },
-      );
-    },
-    [api, name, unreadOnly],
+  const list = useCursorList(
+    JSON.stringify([name, unreadOnly]),
+    (after) =>
+      api.request(MESSAGES, { name, after, unreadOnly }).then(({ mailbox }) => {
+        if (!mailbox) return { nodes: [], pageInfo: null, mailbox: null };
+        const { messages, ...summary } = mailbox;
+        return { ...messages, mailbox: summary };
+      }),
+    (row) => row.id,
   );
-
-  // The first page, again whenever the filter changes or Refresh is pressed.
-  useEffect(() => {
-    let current = true;
-    isCurrent.current = () => current;
-    load(null, () => current);
-    return () => {
-      current = false;
-    };
-  }, [load, generation]);
+  const { items: rows, loading, error } = list;
+  const mailbox = list.page?.mailbox ?? null;
+  const missing = list.page !== null && list.page.mailbox === null;
+  const [selectedId, setSelectedId] = useState<string | null>(null);
 
   const selected = rows.find((row) => row.id === selectedId) ?? null;
 
@@ -124,7 +84,7 @@ export function MailboxView({ name }: { name: string }) {
           />
           <label htmlFor={unreadId}>Unread only</label>
         </div>
-        <button type="button" onClick={() => setGeneration((n) => n + 1)}>
+        <button type="button" onClick={list.reload}>
           Refresh
         </button>
         <span className="muted">Oldest first. Browsing never marks read.</span>
@@ -132,58 +92,34 @@ export function MailboxView({ name }: { name: string }) {
       <ErrorAlert error={error} title="Messages" />
       <div className="browser">
         <div className="browser-list">
-          <TableRegion label="Messages table">
-            <table aria-busy={loading}>
-              <caption>Messages</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Sender</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Read</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((row) => (
-                  <tr key={row.id} className={row.id === selectedId ? 'selected' : undefined}>
-                    <td>
-                      <Time iso={row.createdAt} />
-                    </td>
-                    <td>{row.sender}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="link"
-                        aria-pressed={row.id === selectedId}
-                        onClick={() => setSelectedId(row.id)}
-                      >
-                        {preview(row)}
-                      </button>
-                    </td>
-                    <td>{row.read ? 'read' : <Badge tone="warn">unread</Badge>}</td>
-                  </tr>
-                ))}
-                {rows.length === 0 && (
-                  <tr>
-                    <td colSpan={4} className="muted">
-                      {loading ? 'Loading…' : 'No messages'}
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </TableRegion>
-          {pageInfo?.hasNextPage && pageInfo.endCursor && (
-            <div className="pager">
-              <button
-                type="button"
-                disabled={loading}
-                onClick={() => load(pageInfo.endCursor, isCurrent.current)}
-              >
-                Newer messages
-              </button>
-            </div>
-          )}
+          <DataTable
+            caption="Messages"
+            head={['Time', 'Sender', 'Subject', 'Read']}
+            items={rows}
+            loading={loading}
+            empty="No messages"
+          >
+            {(row) => (
+              <tr key={row.id} className={row.id === selectedId ? 'selected' : undefined}>
+                <td>
+                  <Time iso={row.createdAt} />
+                </td>
+                <td>{row.sender}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link"
+                    aria-pressed={row.id === selectedId}
+                    onClick={() => setSelectedId(row.id)}
+                  >
+                    {preview(row)}
+                  </button>
+                </td>
+                <td>{row.read ? 'read' : <Badge tone="warn">unread</Badge>}</td>
+              </tr>
+            )}
+          </DataTable>
+          <MoreButton list={list}>Newer messages</MoreButton>
         </div>
         {selected && <MessageDetail key={selected.id} message={selected} />}
       </div>
@@ -263,11 +199,11 @@ function MessageDetail({ message }: { message: Row }) {
               </tr>
             ))}
             {list.length === 0 && (
-              <tr>
-                <td colSpan={7} className="muted">
-                  {deliveries.loading ? 'Loading…' : 'Not tracked (no deliveries recorded)'}
-                </td>
-              </tr>
+              <EmptyRow
+                columns={7}
+                loading={deliveries.loading}
+                text="Not tracked (no deliveries recorded)"
+              />
             )}
           </tbody>
         </table>

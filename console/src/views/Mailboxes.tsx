@@ -1,5 +1,5 @@
 // The mailbox table: server-side paging, sorting and filtering, kept live by mailboxChanges.
-import { type Dispatch, type SetStateAction, useEffect, useId, useRef, useState } from 'react';
+import { type Dispatch, type SetStateAction, useEffect, useRef, useState } from 'react';
 import { type ApiError, toApiError } from '../api';
 import {
   MAILBOX_CHANGES,
@@ -12,7 +12,7 @@ import {
 } from '../documents';
 import { useApi, useLoader, useSubscription } from '../hooks';
 import { mailboxHref } from '../routes';
-import { Badge, ErrorAlert, Section, TableRegion, Time } from '../ui';
+import { Badge, DataTable, ErrorAlert, SearchField, SelectField, Section, Time } from '../ui';
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
@@ -77,8 +77,6 @@ export function Mailboxes({
   setQuery: Dispatch<SetStateAction<MailboxQuery>>;
 }) {
   const api = useApi();
-  const filterId = useId();
-  const stateId = useId();
 
   // The filter applies once typing pauses.
   const [filterText, setFilterText] = useState(query.filter);
@@ -153,31 +151,15 @@ export function Mailboxes({
   return (
     <Section title="Mailboxes">
       <div className="toolbar">
-        <div className="field">
-          <label htmlFor={filterId}>Filter by name</label>
-          <input
-            id={filterId}
-            type="search"
-            value={filterText}
-            onChange={(event) => setFilterText(event.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={stateId}>State</label>
-          <select
-            id={stateId}
-            value={query.state}
-            onChange={(event) =>
-              setQuery((q) => ({ ...q, state: event.target.value as MailboxState | '', offset: 0 }))
-            }
-          >
-            {STATES.map((state) => (
-              <option key={state.value} value={state.value}>
-                {state.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SearchField label="Filter by name" value={filterText} onChange={setFilterText} />
+        <SelectField
+          label="State"
+          value={query.state}
+          options={STATES}
+          onChange={(value) =>
+            setQuery((q) => ({ ...q, state: value as MailboxState | '', offset: 0 }))
+          }
+        />
       </div>
       <ErrorAlert error={page.error} title="Mailboxes" />
       <ErrorAlert
@@ -193,63 +175,54 @@ export function Mailboxes({
       <p role="status" className="status">
         {status}
       </p>
-      <TableRegion label="Mailboxes table">
-        <table aria-busy={page.loading}>
-          <caption>Mailboxes</caption>
-          <thead>
-            <tr>
-              <SortHeader order="NAME" label="Name" query={query} onSort={sortBy} />
-              <SortHeader order="UNREAD" label="Unread" query={query} onSort={sortBy} />
-              <SortHeader order="PENDING" label="Pending" query={query} onSort={sortBy} />
-              <SortHeader order="DEAD_LETTERS" label="Dead letters" query={query} onSort={sortBy} />
-              <th scope="col">Online</th>
-              <SortHeader order="LAST_SEEN" label="Last seen" query={query} onSort={sortBy} />
-              <th scope="col">Paused</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((mailbox) => (
-              <tr key={mailbox.name} className={mailbox.active ? undefined : 'inactive'}>
-                <td className="name">
-                  <a href={mailboxHref(mailbox.name)}>{mailbox.name}</a>
-                </td>
-                <td className="num">{mailbox.unreadCount}</td>
-                <td className="num">{mailbox.pendingCount}</td>
-                <td className="num">{mailbox.deadLetterCount}</td>
-                <td>
-                  {mailbox.online ? (
-                    <Badge tone="good">online</Badge>
-                  ) : (
-                    <Badge tone="plain">offline</Badge>
-                  )}
-                </td>
-                <td>
-                  <Time iso={mailbox.lastSeenAt} relative />
-                </td>
-                <td>{mailbox.paused && <Badge tone="warn">paused</Badge>}</td>
-                <td>
-                  <button
-                    type="button"
-                    aria-label={`${mailbox.paused ? 'Resume' : 'Pause'} ${mailbox.name}`}
-                    disabled={busy === mailbox.name}
-                    onClick={() => togglePause(mailbox)}
-                  >
-                    {mailbox.paused ? 'Resume' : 'Pause'}
-                  </button>
-                </td>
-              </tr>
-            ))}
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={8} className="muted">
-                  {page.loading ? 'Loading…' : 'No mailboxes'}
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </TableRegion>
+      <DataTable
+        caption="Mailboxes"
+        head={[
+          <SortHeader order="NAME" label="Name" query={query} onSort={sortBy} />,
+          <SortHeader order="UNREAD" label="Unread" query={query} onSort={sortBy} />,
+          <SortHeader order="PENDING" label="Pending" query={query} onSort={sortBy} />,
+          <SortHeader order="DEAD_LETTERS" label="Dead letters" query={query} onSort={sortBy} />,
+          'Online',
+          <SortHeader order="LAST_SEEN" label="Last seen" query={query} onSort={sortBy} />,
+          'Paused',
+          'Actions',
+        ]}
+        items={rows}
+        loading={page.loading}
+        empty="No mailboxes"
+      >
+        {(mailbox) => (
+          <tr key={mailbox.name} className={mailbox.active ? undefined : 'inactive'}>
+            <td className="name">
+              <a href={mailboxHref(mailbox.name)}>{mailbox.name}</a>
+            </td>
+            <td className="num">{mailbox.unreadCount}</td>
+            <td className="num">{mailbox.pendingCount}</td>
+            <td className="num">{mailbox.deadLetterCount}</td>
+            <td>
+              {mailbox.online ? (
+                <Badge tone="good">online</Badge>
+              ) : (
+                <Badge tone="plain">offline</Badge>
+              )}
+            </td>
+            <td>
+              <Time iso={mailbox.lastSeenAt} relative />
+            </td>
+            <td>{mailbox.paused && <Badge tone="warn">paused</Badge>}</td>
+            <td>
+              <button
+                type="button"
+                aria-label={`${mailbox.paused ? 'Resume' : 'Pause'} ${mailbox.name}`}
+                disabled={busy === mailbox.name}
+                onClick={() => togglePause(mailbox)}
+              >
+                {mailbox.paused ? 'Resume' : 'Pause'}
+              </button>
+            </td>
+          </tr>
+        )}
+      </DataTable>
       <div className="pager">
         <button
           type="button"
