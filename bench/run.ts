@@ -28,6 +28,7 @@ import { conversations } from './scenarios/h-conversations';
 import { mcp } from './scenarios/i-mcp';
 import { guards } from './scenarios/j-guards';
 import { consoleTable } from './scenarios/k-console';
+import { peerScenarios } from './scenarios/w-peers';
 
 const SCENARIOS: Scenario[] = [
   ingress,
@@ -41,7 +42,14 @@ const SCENARIOS: Scenario[] = [
   mcp,
   guards,
   consoleTable,
+  ...peerScenarios,
 ];
+
+/** Names --only takes for several scenarios at once: `w` (or `peers`) runs w1 to w4. */
+const GROUPS = new Map<string, string[]>([
+  ['w', peerScenarios.map((s) => s.id)],
+  ['peers', peerScenarios.map((s) => s.id)],
+]);
 
 interface ScenarioRecord {
   id: string;
@@ -86,6 +94,7 @@ function knownNames(): Map<string, string> {
     names.set(scenario.id, scenario.id);
     names.set(scenario.name, scenario.id);
   }
+  for (const group of GROUPS.keys()) names.set(group, group);
   return names;
 }
 
@@ -131,7 +140,10 @@ async function main(): Promise<number> {
     );
     out('');
     const context = new BenchContext(options, redis, progress);
-    const selected = SCENARIOS.filter((s) => !options.only || options.only.includes(s.id));
+    const selected = SCENARIOS.filter(
+      (s) =>
+        !options.only || options.only.some((id) => id === s.id || GROUPS.get(id)?.includes(s.id)),
+    );
     for (const scenario of selected) {
       const scenarioStart = Date.now();
       process.stderr.write(`[${scenario.id}] ${scenario.name}\n`);

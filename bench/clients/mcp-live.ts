@@ -10,11 +10,17 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { performance } from 'node:perf_hooks';
-import { runAsChild } from '../lib/child-runtime';
 import { padded } from '../lib/graphql';
 import { forEachLimited } from '../lib/live-feed';
-import { GrowableBytes, GrowableNumbers, LatencyRecorder, sleep } from '../lib/stats';
-import type { ExactlyOnce, LiveLoadResult } from './live-load';
+import {
+  OpenLoop,
+  runLiveLoad,
+  type Lanes,
+  type QueuedSend,
+  type Receiver,
+} from '../lib/open-loop';
+import { GrowableBytes, sleep } from '../lib/stats';
+import type { LiveLoadResult } from './live-load';
 import {
   callTool,
   closeAll,
@@ -47,68 +53,62 @@ export interface McpLiveResult extends LiveLoadResult {
   waitTimeouts: number;
 }
 
-const WARMUP = 0;
-const MEASURE = 1;
-const IN_FLIGHT = 0;
-const ACKNOWLEDGED = 1;
-const REFUSED = 2;
-const UNANSWERED = 3;
 const SEND_TIMEOUT_MS = 15_000;
-/** At most this many seconds of sends wait for their planner; more are skipped. */
-const MAX_BACKLOG_SECONDS = 5;
 
-interface Worker {
-  index: number;
+interface Worker extends Receiver {
   agent: McpAgent;
   client: Client | null;
-  counts: GrowableBytes;
-  probed: boolean;
 }
 
 interface Planner {
   agent: McpAgent;
   client: Client | null;
   busy: boolean;
-  queue: Array<{ seq: number; phase: number; dueAt: number }>;
+  queue: QueuedSend[];
+}
+
+/** Send `seq` goes out on the planner of pair `seq % pairs`, one at a time per planner. */
+class PlannerLanes implements Lanes<Planner> {
+  private queued = 0;
+
+  constructor(readonly all: readonly Planner[]) {}
+
+  get waiting(): number {
+    return this.queued;
+  }
+
+  take(seq: number): Planner | undefined {
+    const planner = this.all[seq % this.all.length];
+    if (planner.busy) return undefined;
+    planner.busy = true;
+    return planner;
+  }
+
+  wait(send: QueuedSend): void {
+    this.all[send.seq % this.all.length].queue.push(send);
+    this.queued += 1;
+  }
+
+  next(planner: Planner): QueuedSend | undefined {
+    const next = planner.queue.shift();
+    if (next === undefined) planner.busy = false;
+    else this.queued -= 1;
+    return next;
+  }
 }
 
 class McpLive {
   private readonly workers: Worker[];
   private readonly planners: Planner[];
-  private readonly loops: Array<Promise<void>> = [];
-  private readonly sentAt = new GrowableNumbers();
-  private readonly pairOf = new GrowableNumbers();
-  private readonly phaseOf = new GrowableBytes();
-  private readonly status = new GrowableBytes();
-  private readonly latency = new LatencyRecorder();
-  private readonly sendLatency = new LatencyRecorder();
-  private readonly scheduleLag = new LatencyRecorder();
-  private readonly waitErrors: string[] = [];
-  private readonly sendErrors: string[] = [];
+  readonly loop: OpenLoop<Planner>;
+  private readonly waitLoops: Array<Promise<void>> = [];
   private readonly probes = { acknowledged: 0, refused: 0, unanswered: 0 };
-  private nextSeq = 0;
-  private inFlight = 0;
-  private queued = 0;
-  private received = 0;
-  private misrouted = 0;
-  private acknowledged = 0;
-  private windowStart = Infinity;
-  private windowEnd = -Infinity;
-  private sendsInWindow = 0;
-  private measuredAcknowledged = 0;
-  private deliveriesInWindow = 0;
-  private maxQueued = 0;
-  private skipped = 0;
   private waits = 0;
   private waitTimeouts = 0;
-  private closing = false;
 
-  constructor(
-    private readonly request: McpLiveRequest,
-    private readonly mark: (type: 'measure-start' | 'measure-end') => void,
-  ) {
+  constructor(private readonly request: McpLiveRequest) {
     this.workers = request.pairs.map((pair, index) => ({
-      index,
+      target: index,
       agent: pair.worker,
       client: null,
       counts: new GrowableBytes(),
@@ -120,10 +120,15 @@ class McpLive {
       busy: false,
       queue: [],
     }));
-  }
-
-  private waitError(error: string): void {
-    if (!this.closing && this.waitErrors.length < 20) this.waitErrors.push(error);
+    this.loop = new OpenLoop({
+      request: {
+        ...request,
+        sending: { kind: 'paced', perSecond: request.perSecond, connections: request.pairs.length },
+      },
+      lanes: new PlannerLanes(this.planners),
+      send: (seq, phase, planner, dueAt) => this.send(seq, phase, planner, dueAt),
+      receivers: this.workers.map((worker) => [worker]),
+    });
   }
 
   private receive(worker: Worker, to: string, body: string, now: number): void {
@@ -132,21 +137,17 @@ class McpLive {
       return;
     }
     const seq = Number(body.slice(2, body.indexOf(':', 2)));
-    if (to !== worker.agent.mailbox || this.pairOf.get(seq) !== worker.index) {
-      this.misrouted += 1;
+    if (to !== worker.agent.mailbox || this.loop.target(seq) !== worker.target) {
+      this.loop.misroute();
       return;
     }
-    this.received += 1;
-    const count = worker.counts.increment(seq);
-    if (count === 1 && this.phaseOf.get(seq) === MEASURE)
-      this.latency.record(now - this.sentAt.get(seq));
-    if (now >= this.windowStart && now <= this.windowEnd) this.deliveriesInWindow += 1;
+    this.loop.delivered(seq, worker.counts, now);
   }
 
   /** One worker's loop: a new wait as soon as the last one answered, until closing. */
   private async waitLoop(worker: Worker, client: Client): Promise<void> {
     const timeoutS = this.request.waitTimeoutS;
-    while (!this.closing) {
+    while (!this.loop.closing) {
       let answer;
       try {
         const result = await callTool(
@@ -157,13 +158,13 @@ class McpLive {
         );
         answer = readWait(result);
         if (answer === null) {
-          this.waitError(`wait_for_message refused: ${errorText(result)}`);
+          this.loop.receiverError(`wait_for_message refused: ${errorText(result)}`);
           await sleep(100);
           continue;
         }
       } catch (error) {
-        if (this.closing) return;
-        this.waitError(`wait_for_message failed: ${(error as Error).message}`);
+        if (this.loop.closing) return;
+        this.loop.receiverError(`wait_for_message failed: ${(error as Error).message}`);
         await sleep(100);
         continue;
       }
@@ -182,194 +183,53 @@ class McpLive {
       const client = await connectMcp(baseUrl, worker.agent);
       worker.client = client;
       this.planners[index].client = await connectMcp(baseUrl, this.planners[index].agent);
-      this.loops.push(this.waitLoop(worker, client));
+      this.waitLoops.push(this.waitLoop(worker, client));
     });
-    const deadline = performance.now() + 30_000;
-    let probe = 0;
-    for (;;) {
-      const waiting = this.workers.filter((worker) => !worker.probed);
-      if (waiting.length === 0) return performance.now() - started;
-      if (this.waitErrors.length > 0)
-        throw new Error(`waits failed: ${this.waitErrors.slice(0, 3).join('; ')}`);
-      if (performance.now() > deadline)
-        throw new Error(`${waiting.length} workers still not waiting after 30 s`);
-      await Promise.all(
-        waiting.map(async (worker) => {
-          const planner = this.planners[worker.index];
-          const result = await callTool(
-            planner.client as Client,
-            'send_message',
-            {
-              to: worker.agent.mailbox,
-              body: padded(`p:${probe++}:`, this.request.contentBytes),
-            },
-            SEND_TIMEOUT_MS,
-          ).catch((error: Error) => error);
-          if (result instanceof Error) this.probes.unanswered += 1;
-          else if (sendAcknowledged(result)) this.probes.acknowledged += 1;
-          else {
-            this.probes.refused += 1;
-            throw new Error(`probe refused: ${errorText(result)}`);
-          }
-        }),
-      );
-      await sleep(100);
-    }
+    return this.loop.probeUntilLive(
+      started,
+      (waiting) =>
+        Promise.all(
+          waiting.map(async (pair) => {
+            const result = await callTool(
+              this.planners[pair].client as Client,
+              'send_message',
+              {
+                to: this.workers[pair].agent.mailbox,
+                body: padded(this.loop.probeHead(), this.request.contentBytes),
+              },
+              SEND_TIMEOUT_MS,
+            ).catch((error: Error) => error);
+            if (result instanceof Error) this.probes.unanswered += 1;
+            else if (sendAcknowledged(result)) this.probes.acknowledged += 1;
+            else {
+              this.probes.refused += 1;
+              throw new Error(`probe refused: ${errorText(result)}`);
+            }
+          }),
+        ),
+      { failed: 'waits failed', notLive: 'workers still not waiting', shown: 3 },
+    );
   }
 
-  private async send(seq: number, phase: number, planner: Planner, dueAt: number): Promise<void> {
+  private send(seq: number, phase: number, planner: Planner, dueAt: number | null): Promise<void> {
     const pair = seq % this.workers.length;
-    this.pairOf.set(seq, pair);
-    this.phaseOf.set(seq, phase);
     const args = {
       to: this.workers[pair].agent.mailbox,
       body: padded(`m:${seq}:`, this.request.contentBytes),
     };
-    this.inFlight += 1;
-    const sent = performance.now();
-    this.sentAt.set(seq, sent);
-    if (phase === MEASURE) this.scheduleLag.record(sent - dueAt);
-    try {
-      const result = await callTool(
-        planner.client as Client,
-        'send_message',
-        args,
-        SEND_TIMEOUT_MS,
-      );
-      const answered = performance.now();
-      if (sendAcknowledged(result)) {
-        this.status.set(seq, ACKNOWLEDGED);
-        this.acknowledged += 1;
-        if (phase === MEASURE) {
-          this.measuredAcknowledged += 1;
-          this.sendLatency.record(answered - sent);
-          if (answered <= this.windowEnd) this.sendsInWindow += 1;
-        }
-      } else {
-        this.status.set(seq, REFUSED);
-        if (this.sendErrors.length < 5) this.sendErrors.push(errorText(result));
-      }
-    } catch (error) {
-      this.status.set(seq, UNANSWERED);
-      if (this.sendErrors.length < 5) this.sendErrors.push((error as Error).message);
-    } finally {
-      this.inFlight -= 1;
-    }
-  }
-
-  /** Sends on `planner`, then the next send queued for it, until its queue is empty. */
-  private dispatch(seq: number, phase: number, dueAt: number, planner: Planner): void {
-    planner.busy = true;
-    void this.send(seq, phase, planner, dueAt).then(() => {
-      const next = planner.queue.shift();
-      if (next === undefined) {
-        planner.busy = false;
-        return;
-      }
-      this.queued -= 1;
-      this.dispatch(next.seq, next.phase, next.dueAt, planner);
-    });
-  }
-
-  /** Sends at a fixed rate for `durationMs`, round-robin over the pairs. */
-  private paced(phase: number, durationMs: number): Promise<void> {
-    const { perSecond } = this.request;
-    const start = performance.now();
-    const end = start + durationMs;
-    let issued = 0;
-    return new Promise((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        const due = Math.floor(((Math.min(now, end) - start) * perSecond) / 1000);
-        while (issued < due) {
-          issued += 1;
-          const dueAt = start + (issued * 1000) / perSecond;
-          const planner = this.planners[this.nextSeq % this.planners.length];
-          if (planner.busy && this.queued >= perSecond * MAX_BACKLOG_SECONDS) {
-            this.skipped += 1;
-            continue;
-          }
-          const seq = this.nextSeq++;
-          if (!planner.busy) this.dispatch(seq, phase, dueAt, planner);
-          else {
-            planner.queue.push({ seq, phase, dueAt });
-            this.queued += 1;
-          }
-        }
-        this.maxQueued = Math.max(this.maxQueued, this.queued);
-        if (now >= end) resolve();
-        else setTimeout(tick, 1);
-      };
-      tick();
-    });
-  }
-
-  async run(): Promise<void> {
-    if (this.request.warmupMs > 0) await this.paced(WARMUP, this.request.warmupMs);
-    this.windowStart = performance.now();
-    this.windowEnd = this.windowStart + this.request.durationMs;
-    this.mark('measure-start');
-    await this.paced(MEASURE, this.request.durationMs);
-    this.mark('measure-end');
-    while (this.inFlight > 0 || this.queued > 0) await sleep(5);
-    const deadline = performance.now() + this.request.drainTimeoutMs;
-    while (this.received < this.acknowledged && performance.now() < deadline) await sleep(20);
-    await sleep(250); // a duplicate would show up now
-  }
-
-  exactlyOnce(): ExactlyOnce {
-    const result: ExactlyOnce = {
-      messagesAcknowledged: 0,
-      messagesRefused: 0,
-      messagesUnanswered: 0,
-      expectedDeliveries: 0,
-      deliveredOnce: 0,
-      missing: 0,
-      duplicates: 0,
-      misrouted: this.misrouted,
-      unacknowledgedDelivered: 0,
-    };
-    for (let seq = 0; seq < this.nextSeq; seq++) {
-      const status = this.status.get(seq);
-      const count = this.workers[this.pairOf.get(seq)].counts.get(seq);
-      if (count > 1) result.duplicates += 1;
-      if (status === ACKNOWLEDGED) result.messagesAcknowledged += 1;
-      else if (status === REFUSED) result.messagesRefused += 1;
-      else if (status === UNANSWERED || status === IN_FLIGHT) result.messagesUnanswered += 1;
-      if (status !== ACKNOWLEDGED) {
-        if (count > 0) result.unacknowledgedDelivered += 1;
-        continue;
-      }
-      result.expectedDeliveries += 1;
-      if (count === 0) result.missing += 1;
-      else if (count === 1) result.deliveredOnce += 1;
-    }
-    return result;
+    return this.loop.attempt(
+      seq,
+      pair,
+      phase,
+      dueAt,
+      () => callTool(planner.client as Client, 'send_message', args, SEND_TIMEOUT_MS),
+      (result) => (sendAcknowledged(result) ? null : errorText(result)),
+    );
   }
 
   result(readyMs: number): McpLiveResult {
     return {
-      subscribers: this.workers.length,
-      readyMs,
-      windowMs: this.request.durationMs,
-      sendsInWindow: this.sendsInWindow,
-      measuredAcknowledged: this.measuredAcknowledged,
-      deliveriesInWindow: this.deliveriesInWindow,
-      latency: this.latency.summary(),
-      sendLatency: this.sendLatency.summary(),
-      maxQueued: this.maxQueued,
-      skipped: this.skipped,
-      scheduleLag: this.scheduleLag.summary(),
-      exactlyOnce: this.exactlyOnce(),
-      subscriptionErrors: this.waitErrors,
-      sendErrors: this.sendErrors,
-      samples: this.request.keepSamples
-        ? {
-            latency: this.latency.samples(),
-            sendLatency: this.sendLatency.samples(),
-            scheduleLag: this.scheduleLag.samples(),
-          }
-        : undefined,
+      ...this.loop.result(readyMs),
       probes: this.probes,
       waits: this.waits,
       waitTimeouts: this.waitTimeouts,
@@ -377,23 +237,14 @@ class McpLive {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
+    this.loop.closing = true;
     // Closing a client aborts its wait in flight; the service then ends the wait.
     const clients = [...this.workers, ...this.planners]
       .map((side) => side.client)
       .filter((client): client is Client => client !== null);
     await closeAll(clients);
-    await Promise.all(this.loops);
+    await Promise.all(this.waitLoops);
   }
 }
 
-runAsChild<McpLiveRequest, McpLiveResult>(async (request, parent) => {
-  const load = new McpLive(request, (type) => parent.send({ type }));
-  try {
-    const readyMs = await load.start();
-    await load.run();
-    return load.result(readyMs);
-  } finally {
-    await load.close();
-  }
-});
+runLiveLoad<McpLiveRequest, McpLiveResult>((request) => new McpLive(request));

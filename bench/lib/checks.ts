@@ -7,11 +7,38 @@ export function mailboxMessagesKey(mailbox: string): string {
   return `${KEY_PREFIX}mailbox:{${mailbox}}:messages`;
 }
 
+const n = (value: number): string => value.toLocaleString('en-US');
+
+/** The sends behind a stored-exactly-once check. */
+export interface SendCounts {
+  acknowledged: number;
+  refused: number;
+  /** Sends that got no answer at all: they may or may not have been stored. */
+  unanswered: number;
+}
+
 /**
- * Every acknowledged send is stored exactly once: the mailbox holds as many messages as
- * were acknowledged. Requests that got no answer at all may or may not have been stored,
- * so they widen the range that passes.
+ * Every acknowledged send is stored exactly once: `stored` messages (read where `where`
+ * says) are as many as were acknowledged; the unanswered sends widen the range that passes.
  */
+export function storedCountCheck(
+  scenario: string,
+  name: string,
+  sends: SendCounts,
+  stored: number,
+  where: string,
+): Check {
+  const { acknowledged, refused, unanswered } = sends;
+  const ok = acknowledged > 0 && stored >= acknowledged && stored <= acknowledged + unanswered;
+  const counts = [
+    `${n(acknowledged)} acknowledged`,
+    refused > 0 ? `${n(refused)} refused` : null,
+    unanswered > 0 ? `${n(unanswered)} unanswered` : null,
+  ].filter(Boolean);
+  return { scenario, name, ok, detail: `${counts.join(', ')}; ${n(stored)} stored (${where})` };
+}
+
+/** storedCountCheck for one mailbox of the service (ZCARD of its messages index). */
 export async function storedExactlyOnce(
   context: BenchContext,
   scenario: string,
@@ -22,16 +49,11 @@ export async function storedExactlyOnce(
 ): Promise<Check> {
   const key = mailboxMessagesKey(mailbox);
   const stored = await context.redis.client.zcard(key);
-  const ok = acknowledged > 0 && stored >= acknowledged && stored <= acknowledged + unanswered;
-  const counts = [
-    `${acknowledged.toLocaleString('en-US')} acknowledged`,
-    refused > 0 ? `${refused.toLocaleString('en-US')} refused` : null,
-    unanswered > 0 ? `${unanswered.toLocaleString('en-US')} unanswered` : null,
-  ].filter(Boolean);
-  return {
+  return storedCountCheck(
     scenario,
-    name: 'stored exactly once',
-    ok,
-    detail: `${counts.join(', ')}; ${stored.toLocaleString('en-US')} stored (ZCARD ${key})`,
-  };
+    'stored exactly once',
+    { acknowledged, refused, unanswered },
+    stored,
+    `ZCARD ${key}`,
+  );
 }

@@ -171,6 +171,14 @@ export interface Measured<T> {
   cpuMs: Record<string, number>;
 }
 
+/** CPU milliseconds per watched process, added over several runs. */
+export function pooledCpu<T>(runs: Measured<T>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const run of runs)
+    for (const [name, ms] of Object.entries(run.cpuMs)) total[name] = (total[name] ?? 0) + ms;
+  return total;
+}
+
 /**
  * Like runChild, for children that send 'measure-start' and 'measure-end' around their
  * measured phase: samples the CPU time of `watch` (name to pid; the child itself is "client")

@@ -20,7 +20,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A private redis-server for one bench run: its own port and directory, no persistence. */
+export interface RedisServerOptions {
+  /**
+   * An append-only file fsynced once a second (`appendonly yes`, `appendfsync everysec`),
+   * checked once the server runs; without it, no persistence at all.
+   */
+  appendOnly?: boolean;
+}
+
+/**
+ * A private redis-server for one bench run: its own port and temporary directory, no RDB
+ * snapshots, and no AOF unless asked for.
+ */
 export class RedisServer {
   private constructor(
     readonly port: number,
@@ -38,9 +49,12 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const { appendOnly = false } = options;
     const port = await freePort();
-    const directory = mkdtempSync(join(tmpdir(), 'mailbox-bench-redis-'));
+    const directory = mkdtempSync(
+      join(tmpdir(), appendOnly ? 'mailbox-bench-aof-' : 'mailbox-bench-redis-'),
+    );
     // Also when the run is interrupted (the runner exits on SIGINT after killing its children).
     process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
     const output: string[] = [];
@@ -56,8 +70,9 @@ export class RedisServer {
           directory,
           '--save',
           '',
-          '--appendonly',
-          'no',
+          ...(appendOnly
+            ? ['--appendonly', 'yes', '--appendfsync', 'everysec']
+            : ['--appendonly', 'no']),
           '--daemonize',
           'no',
           '--logfile',
@@ -92,7 +107,7 @@ export class RedisServer {
           child.kill('SIGKILL');
           rmSync(directory, { recursive: true, force: true });
           throw new Error(
-            `redis-server did not start: ${(error as Error).message}\n${output.join('')}`,
+            `redis-server${appendOnly ? ' (AOF)' : ''} did not start: ${(error as Error).message}\n${output.join('')}`,
             { cause: error },
           );
         }
@@ -100,7 +115,16 @@ export class RedisServer {
         await sleep(50);
       }
     }
-    return new RedisServer(port, directory, child, client);
+    const redis = new RedisServer(port, directory, child, client);
+    if (appendOnly) {
+      const [, aof] = await client.config('GET', 'appendonly');
+      const [, fsync] = await client.config('GET', 'appendfsync');
+      if (aof !== 'yes' || fsync !== 'everysec') {
+        await redis.stop();
+        throw new Error(`redis-server ignored the AOF settings: appendonly ${aof}, ${fsync}`);
+      }
+    }
+    return redis;
   }
 
   async version(): Promise<string> {

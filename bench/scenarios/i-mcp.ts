@@ -17,14 +17,20 @@
  */
 import WebSocket from 'ws';
 import type { HttpLoadPhase, HttpLoadPhaseResult, HttpLoadRequest } from '../clients/http-load';
-import type { ExactlyOnce, LiveLoadRequest, LiveLoadResult } from '../clients/live-load';
+import type { LiveLoadRequest, LiveLoadResult } from '../clients/live-load';
 import type { McpAgent } from '../clients/mcp-client';
 import type { McpLiveRequest, McpLiveResult } from '../clients/mcp-live';
 import type { McpSendPhase, McpSendRequest } from '../clients/mcp-send';
 import type { McpWaitsRequest, McpWaitsResult } from '../clients/mcp-waits';
-import { mailboxMessagesKey, storedExactlyOnce } from '../lib/checks';
+import {
+  mailboxMessagesKey,
+  storedCountCheck,
+  storedExactlyOnce,
+  type SendCounts,
+} from '../lib/checks';
 import {
   ChildHandle,
+  pooledCpu,
   runMeasuredChild,
   terminate,
   type ChildMessage,
@@ -47,7 +53,13 @@ import { freePort } from '../lib/redis-server';
 import { KEY_PREFIX, ServiceProcess } from '../lib/service';
 import { LatencyRecorder, sleep } from '../lib/stats';
 import { CONTENT_BYTES, perSecond } from './a-ingress';
-import { deliveredExactlyOnce, LIVE_CONTENT_BYTES, LIVE_ROUNDS, pacingNote } from './live';
+import {
+  deliveredExactlyOnce,
+  LIVE_CONTENT_BYTES,
+  LIVE_ROUNDS,
+  pacingNote,
+  poolLiveRuns,
+} from './live';
 
 const ID = 'i';
 /** Planner and worker pairs of the send-to-wait figure (a mailbox each). */
@@ -98,10 +110,6 @@ async function registerAgents(baseUrl: string, names: string[]): Promise<McpAgen
   return names.map((mailbox) => ({ mailbox, token: tokens.get(mailbox) as string }));
 }
 
-function addCpu(total: Record<string, number>, cpu: Record<string, number>): void {
-  for (const [name, ms] of Object.entries(cpu)) total[name] = (total[name] ?? 0) + ms;
-}
-
 function sumOf<T>(items: T[], of: (item: T) => number): number {
   return items.reduce((sum, item) => sum + of(item), 0);
 }
@@ -112,40 +120,10 @@ function pooledSummary(samples: Array<number[] | undefined>): LatencyRecorder {
   return recorder;
 }
 
-/** Live-load rounds in one: counts, windows and CPU added, latency samples pooled. */
-function poolLive(runs: Array<Measured<LiveLoadResult>>): Measured<LiveLoadResult> {
-  const results = runs.map((run) => run.result);
-  const exactlyOnce = {} as ExactlyOnce;
-  for (const key of Object.keys(results[0].exactlyOnce) as Array<keyof ExactlyOnce>)
-    exactlyOnce[key] = sumOf(results, (result) => result.exactlyOnce[key]);
-  const cpuMs: Record<string, number> = {};
-  for (const run of runs) addCpu(cpuMs, run.cpuMs);
-  return {
-    cpuMs,
-    result: {
-      subscribers: results[0].subscribers,
-      readyMs: Math.max(...results.map((result) => result.readyMs)),
-      windowMs: sumOf(results, (result) => result.windowMs),
-      sendsInWindow: sumOf(results, (result) => result.sendsInWindow),
-      measuredAcknowledged: sumOf(results, (result) => result.measuredAcknowledged),
-      deliveriesInWindow: sumOf(results, (result) => result.deliveriesInWindow),
-      latency: pooledSummary(results.map((result) => result.samples?.latency)).summary(),
-      sendLatency: pooledSummary(results.map((result) => result.samples?.sendLatency)).summary(),
-      maxQueued: Math.max(...results.map((result) => result.maxQueued)),
-      skipped: sumOf(results, (result) => result.skipped),
-      scheduleLag: pooledSummary(results.map((result) => result.samples?.scheduleLag)).summary(),
-      exactlyOnce,
-      subscriptionErrors: results.flatMap((result) => result.subscriptionErrors),
-      sendErrors: results.flatMap((result) => result.sendErrors).slice(0, 5),
-    },
-  };
-}
-
 /** Measured send phases of several rounds in one: counts and windows added, latencies pooled. */
 function poolSends(runs: Array<Measured<HttpLoadPhaseResult>>): Measured<HttpLoadPhaseResult> {
   const rounds = runs.map((run) => run.result);
-  const cpuMs: Record<string, number> = {};
-  for (const run of runs) addCpu(cpuMs, run.cpuMs);
+  const cpuMs = pooledCpu(runs);
   const total = (key: keyof HttpLoadPhaseResult): number =>
     sumOf(rounds, (round) => round[key] as number);
   return {
@@ -173,26 +151,19 @@ async function storedInAll(
   context: BenchContext,
   name: string,
   mailboxes: string[],
-  sends: { acknowledged: number; refused: number; unanswered: number },
+  sends: SendCounts,
 ): Promise<Check> {
   const pipeline = context.redis.client.pipeline();
   for (const mailbox of mailboxes) pipeline.zcard(mailboxMessagesKey(mailbox));
   const replies = (await pipeline.exec()) ?? [];
   const stored = sumOf(replies, ([, count]) => Number(count));
-  const { acknowledged, refused, unanswered } = sends;
-  const counts = [
-    `${n(acknowledged)} acknowledged`,
-    refused > 0 ? `${n(refused)} refused` : null,
-    unanswered > 0 ? `${n(unanswered)} unanswered` : null,
-  ].filter(Boolean);
-  return {
-    scenario: ID,
+  return storedCountCheck(
+    ID,
     name,
-    ok: acknowledged > 0 && stored >= acknowledged && stored <= acknowledged + unanswered,
-    detail:
-      `${counts.join(', ')}; ${n(stored)} stored (ZCARD of ${n(mailboxes.length)} mailboxes, ` +
-      `${mailboxMessagesKey(mailboxes[0])} ...)`,
-  };
+    sends,
+    stored,
+    `ZCARD of ${n(mailboxes.length)} mailboxes, ${mailboxMessagesKey(mailboxes[0])} ...`,
+  );
 }
 
 interface SendToWait {
@@ -273,7 +244,7 @@ async function sendToWait(context: BenchContext, service: ServiceProcess): Promi
       unanswered: sumOf(mcpRounds, (r) => r.exactlyOnce.messagesUnanswered + r.probes.unanswered),
     },
   );
-  return { mcp: poolLive(runs.mcp), graphql: poolLive(runs.graphql), mcpRounds, stored };
+  return { mcp: poolLiveRuns(runs.mcp), graphql: poolLiveRuns(runs.graphql), mcpRounds, stored };
 }
 
 interface Throughput {

@@ -1,5 +1,5 @@
 import type { ExactlyOnce, LiveLoadRequest, LiveLoadResult } from '../clients/live-load';
-import { runMeasuredChild, type Measured } from '../lib/children';
+import { pooledCpu, runMeasuredChild, type Measured } from '../lib/children';
 import type { BenchContext } from '../lib/context';
 import type { Check } from '../lib/report';
 import { LatencyRecorder } from '../lib/stats';
@@ -60,7 +60,7 @@ export async function runLiveRounds<Name extends string>(
     }
   }
   const pooled = {} as Record<Name, Measured<LiveLoadResult>>;
-  for (const name of names) pooled[name] = poolRounds(rounds.get(name) ?? []);
+  for (const name of names) pooled[name] = poolLiveRuns(rounds.get(name) ?? []);
   return pooled;
 }
 
@@ -75,42 +75,38 @@ function total<T>(items: T[], of: (item: T) => number): number {
   return items.reduce((sum, item) => sum + of(item), 0);
 }
 
-function pooledLatency(samples: number[][]): LatencyRecorder {
-  const recorder = new LatencyRecorder();
-  for (const list of samples) for (const value of list) recorder.record(value);
-  return recorder;
-}
-
-/** One result from several rounds: counts, windows and CPU added, latency samples pooled. */
-function poolRounds(runs: Measured<LiveLoadResult>[]): Measured<LiveLoadResult> {
-  const results = runs.map((run) => run.result);
-  const samples = results.map((result) => result.samples);
+/** Live results of several rounds as one: counts and windows added, latency samples pooled. */
+export function poolLive(results: LiveLoadResult[]): LiveLoadResult {
+  const pooled = (pick: (result: LiveLoadResult) => number[] | undefined): LatencyRecorder => {
+    const recorder = new LatencyRecorder();
+    for (const result of results) for (const value of pick(result) ?? []) recorder.record(value);
+    return recorder;
+  };
   const exactlyOnce = {} as ExactlyOnce;
   for (const key of Object.keys(results[0].exactlyOnce) as (keyof ExactlyOnce)[])
     exactlyOnce[key] = total(results, (result) => result.exactlyOnce[key]);
-  const cpuMs: Record<string, number> = {};
-  for (const run of runs)
-    for (const [name, ms] of Object.entries(run.cpuMs)) cpuMs[name] = (cpuMs[name] ?? 0) + ms;
   const paced = results[0].scheduleLag !== null;
   return {
-    cpuMs,
-    result: {
-      subscribers: results[0].subscribers,
-      readyMs: Math.max(...results.map((result) => result.readyMs)),
-      windowMs: total(results, (result) => result.windowMs),
-      sendsInWindow: total(results, (result) => result.sendsInWindow),
-      measuredAcknowledged: total(results, (result) => result.measuredAcknowledged),
-      deliveriesInWindow: total(results, (result) => result.deliveriesInWindow),
-      latency: pooledLatency(samples.map((s) => s?.latency ?? [])).summary(),
-      sendLatency: pooledLatency(samples.map((s) => s?.sendLatency ?? [])).summary(),
-      maxQueued: Math.max(...results.map((result) => result.maxQueued)),
-      skipped: total(results, (result) => result.skipped),
-      scheduleLag: paced ? pooledLatency(samples.map((s) => s?.scheduleLag ?? [])).summary() : null,
-      exactlyOnce,
-      subscriptionErrors: results.flatMap((result) => result.subscriptionErrors),
-      sendErrors: results.flatMap((result) => result.sendErrors).slice(0, 5),
-    },
+    subscribers: results[0].subscribers,
+    readyMs: Math.max(...results.map((result) => result.readyMs)),
+    windowMs: total(results, (result) => result.windowMs),
+    sendsInWindow: total(results, (result) => result.sendsInWindow),
+    measuredAcknowledged: total(results, (result) => result.measuredAcknowledged),
+    deliveriesInWindow: total(results, (result) => result.deliveriesInWindow),
+    latency: pooled((result) => result.samples?.latency).summary(),
+    sendLatency: pooled((result) => result.samples?.sendLatency).summary(),
+    maxQueued: Math.max(...results.map((result) => result.maxQueued)),
+    skipped: total(results, (result) => result.skipped),
+    scheduleLag: paced ? pooled((result) => result.samples?.scheduleLag).summary() : null,
+    exactlyOnce,
+    subscriptionErrors: results.flatMap((result) => result.subscriptionErrors),
+    sendErrors: results.flatMap((result) => result.sendErrors).slice(0, 5),
   };
+}
+
+/** Measured live runs as one: their results pooled (poolLive), their CPU added. */
+export function poolLiveRuns(runs: Measured<LiveLoadResult>[]): Measured<LiveLoadResult> {
+  return { cpuMs: pooledCpu(runs), result: poolLive(runs.map((run) => run.result)) };
 }
 
 /** How the live scenarios measured: for the report's notes. */

@@ -1,0 +1,509 @@
+/**
+ * w1..w4. The service against the brokers a user would otherwise reach for, in the same run:
+ * RabbitMQ, NATS JetStream and BullMQ, with 1 KiB messages and comparable durability (the
+ * service and BullMQ on Redis with an AOF fsynced every second, RabbitMQ's durable queues
+ * with persistent messages and publisher confirms, JetStream's file storage; README, "Peer
+ * workloads"). Each workload runs the service and every reachable peer in alternating
+ * rounds (lib/peers/rounds.ts); each figure is the median of its system's rounds.
+ *
+ * - w1: single sends to an offline mailbox (a queue or stream nobody consumes), 50 in flight.
+ * - w2: batches of 100, 8 in flight.
+ * - w3: 100 live receivers, 1,000 sends/s round-robin: send-to-receipt p50 and p99.
+ * - w4: fan-out to 100 live consumers at saturation: deliveries/s (BullMQ has no fan-out).
+ */
+import { cpus } from 'node:os';
+import type { HttpLoadPhase, HttpLoadPhaseResult, HttpLoadRequest } from '../clients/http-load';
+import type { LiveLoadRequest, LiveLoadResult, Sending } from '../clients/live-load';
+import type { PeerIngressPhase, PeerIngressRequest } from '../clients/peers/peer-ingress';
+import type { PeerLiveRequest } from '../clients/peers/peer-live';
+import { mailboxMessagesKey, storedCountCheck } from '../lib/checks';
+import { pooledCpu, runMeasuredChild, type Measured } from '../lib/children';
+import type { BenchContext, Scenario } from '../lib/context';
+import {
+  BENCH_SENDER,
+  directInput,
+  mailboxNames,
+  padded,
+  sendMessageBody,
+  sendMessagesBody,
+} from '../lib/graphql';
+import { startPeerEnvironment, type PeerEnvironment } from '../lib/peers/environment';
+import { PEER_IDS, type LiveTopology, type PeerId } from '../lib/peers/peers';
+import {
+  alternatingRounds,
+  cpuNote,
+  failedPeerCheck,
+  medians,
+  PEER_ROUNDS,
+  peerFigures,
+  roundLength,
+  roundsNote,
+  SYSTEM_LABELS,
+  type SystemId,
+  type SystemRuns,
+} from '../lib/peers/rounds';
+import { formatNumber, type Check, type Figure, type ScenarioOutcome } from '../lib/report';
+import { INGRESS_CONNECTIONS, perSecond } from './a-ingress';
+import { BATCH_CONNECTIONS, BATCH_SIZE } from './b-batch-ingress';
+import { MAILBOXES, SENDS_PER_SECOND } from './d-end-to-end';
+import { SUBSCRIBERS } from './e-fan-out';
+import { deliveredExactlyOnce, pacingNote, poolLive } from './live';
+
+/** Every message of the peer workloads, for the service and the peers alike. */
+export const PEER_CONTENT_BYTES = 1024;
+/** w3's sends awaiting their acknowledgement at most (d's 32 HTTP connections). */
+const LIVE_SENDING: Sending = { kind: 'paced', perSecond: SENDS_PER_SECOND, connections: 32 };
+/** w4's sends in flight (e's). */
+const FAN_OUT_SENDING: Sending = { kind: 'saturate', inFlight: 8 };
+/** w4, peers: sends wait while this many messages have not reached every consumer. */
+const FAN_OUT_MAX_UNDELIVERED = 500;
+
+/** How the rounds ran and what the figures are, the first note of every workload. */
+function methodNote(context: BenchContext, systems: SystemId[]): string {
+  const order = systems.map((system) => SYSTEM_LABELS[system]).join(', ');
+  return (
+    `${PEER_ROUNDS} alternating rounds of ${(roundLength(context) / 1000).toFixed(1)} s per ` +
+    `system (${order}, then reversed, then as first), each figure the median of its system's ` +
+    `rounds; 1 KiB messages; ${cpus().length} cores shared by the system ` +
+    'measured, its storage and the load generator'
+  );
+}
+
+function lastPhase(run: Measured<HttpLoadPhaseResult[]>): HttpLoadPhaseResult {
+  return run.result[run.result.length - 1];
+}
+
+/** The systems that ran, with their rounds, in the order measured. */
+function completed<R>(runs: Map<SystemId, SystemRuns<R>>): Array<[SystemId, Measured<R>[]]> {
+  return [...runs]
+    .filter(([, outcome]) => outcome.error === null && outcome.rounds.length > 0)
+    .map(([system, outcome]) => [system, outcome.rounds]);
+}
+
+function failures<R>(scenario: string, runs: Map<SystemId, SystemRuns<R>>): Check[] {
+  return [...runs]
+    .filter(([, outcome]) => outcome.error !== null)
+    .map(([system, outcome]) => failedPeerCheck(scenario, system, outcome.error as string));
+}
+
+interface IngressWorkload {
+  id: string;
+  what: string;
+  /** Sends (or batches) awaiting their acknowledgement at once. */
+  lanes: number;
+  messagesPerSend: number;
+  requestTimeoutMs: number;
+  /** The service's request body for a mailbox (a's and b's). */
+  serviceBody(mailbox: string): string;
+  ratioTarget: number;
+}
+
+/** w1 and w2: the service over HTTP (clients/http-load.ts), the peers' own clients. */
+async function runIngress(context: BenchContext, w: IngressWorkload): Promise<ScenarioOutcome> {
+  const mailboxes = { warmup: `bench-${w.id}-warmup`, measure: `bench-${w.id}` };
+  const env = await startPeerEnvironment(
+    context,
+    [BENCH_SENDER, mailboxes.warmup, mailboxes.measure],
+    PEER_IDS,
+  );
+  const stores = {
+    warmup: `bench-${w.id}-${env.runId}-warmup`,
+    measure: `bench-${w.id}-${env.runId}`,
+  };
+  const notes: string[] = [];
+  const checks: Check[] = [];
+  const prepared: PeerId[] = [];
+  let runs: Map<SystemId, SystemRuns<HttpLoadPhaseResult[]>>;
+  let problems: string[];
+  try {
+    for (const [peer, admin] of env.admins) {
+      await admin.prepareStores([stores.warmup, stores.measure]);
+      prepared.push(peer);
+    }
+    const systems: SystemId[] = ['service', ...env.admins.keys()];
+    notes.push(methodNote(context, systems), ...env.notes);
+    context.log(`${w.what}: ${systems.map((s) => SYSTEM_LABELS[s]).join(', ')}`);
+    runs = await alternatingRounds(context, systems, (system, spec) =>
+      ingressRound(env, w, system, spec, mailboxes, stores),
+    );
+    problems = env.problems();
+    for (const [system, rounds] of completed(runs)) {
+      const measured = rounds.map(lastPhase);
+      const sum = (key: keyof HttpLoadPhaseResult): number =>
+        measured.reduce((total, round) => total + (round[key] as number), 0);
+      let stored: { count: number; source: string };
+      if (system === 'service') {
+        const key = mailboxMessagesKey(mailboxes.measure);
+        stored = { count: await env.serviceRedis.client.zcard(key), source: `ZCARD ${key}` };
+      } else stored = await env.admins.get(system)!.stored(stores.measure);
+      checks.push(
+        storedCountCheck(
+          w.id,
+          `stored exactly once (${SYSTEM_LABELS[system]})`,
+          {
+            acknowledged: sum('messagesAcknowledged'),
+            refused: sum('messagesRefused'),
+            unanswered: sum('requestsUnknown') * w.messagesPerSend,
+          },
+          stored.count,
+          stored.source,
+        ),
+      );
+    }
+    checks.push(...failures(w.id, runs));
+  } finally {
+    for (const peer of prepared) {
+      await env.admins
+        .get(peer)!
+        .removeStores([stores.warmup, stores.measure])
+        .catch((error: Error) =>
+          notes.push(`${SYSTEM_LABELS[peer]}: clean-up failed: ${error.message}`),
+        );
+    }
+    await env.stop();
+  }
+
+  const done = completed(runs);
+  const perRound = new Map<SystemId, number[]>(
+    done.map(([system, rounds]) => [
+      system,
+      rounds.map((run) => perSecond(lastPhase(run).messagesInWindow, lastPhase(run).windowMs)),
+    ]),
+  );
+  const figures = peerFigures({
+    scenario: w.id,
+    what: w.what,
+    unit: 'msg/s',
+    ...medians(perRound),
+    better: 'higher',
+    target: { on: 'ratio', op: '>=', value: w.ratioTarget },
+    details: {
+      perRound: Object.fromEntries(perRound),
+      measured: Object.fromEntries(done.map(([system, rounds]) => [system, rounds.map(lastPhase)])),
+      cpuMs: Object.fromEntries(done.map(([system, rounds]) => [system, pooledCpu(rounds)])),
+      stores,
+    },
+  });
+  notes.push(
+    cpuNote(
+      done.map(([system, rounds]) => ({
+        system,
+        cpuMs: pooledCpu(rounds),
+        units: rounds.reduce((total, run) => total + lastPhase(run).messagesAcknowledged, 0),
+      })),
+      'message',
+    ),
+    roundsNote('msg/s', perRound, (v) => formatNumber(v, 'msg/s')),
+    ...done.flatMap(([system, rounds]) =>
+      rounds
+        .flatMap((run) => lastPhase(run).errors)
+        .slice(0, 3)
+        .map((error) => `${SYSTEM_LABELS[system]} error: ${error}`),
+    ),
+    ...problems.map((line) => `service log: ${line}`),
+  );
+  return { figures, checks, notes };
+}
+
+function ingressRound(
+  env: PeerEnvironment,
+  w: IngressWorkload,
+  system: SystemId,
+  spec: { warmupMs: number; durationMs: number },
+  mailboxes: { warmup: string; measure: string },
+  stores: { warmup: string; measure: string },
+): Promise<Measured<HttpLoadPhaseResult[]>> {
+  if (system === 'service') {
+    const phases: HttpLoadPhase[] = [];
+    const phase = (name: string, durationMs: number, mailbox: string): HttpLoadPhase => ({
+      name,
+      durationMs,
+      body: w.serviceBody(mailbox),
+      messagesPerRequest: w.messagesPerSend,
+    });
+    if (spec.warmupMs > 0) phases.push(phase('warmup', spec.warmupMs, mailboxes.warmup));
+    phases.push(phase('measure', spec.durationMs, mailboxes.measure));
+    const request: HttpLoadRequest = {
+      host: '127.0.0.1',
+      port: env.service.port,
+      connections: w.lanes,
+      requestTimeoutMs: w.requestTimeoutMs,
+      phases,
+    };
+    return runMeasuredChild('clients/http-load.ts', request, env.watch.service);
+  }
+  const phases: PeerIngressPhase[] = [];
+  if (spec.warmupMs > 0)
+    phases.push({ name: 'warmup', durationMs: spec.warmupMs, store: stores.warmup });
+  phases.push({ name: 'measure', durationMs: spec.durationMs, store: stores.measure });
+  const request: PeerIngressRequest = {
+    peer: system,
+    endpoints: env.endpoints,
+    lanes: w.lanes,
+    messagesPerSend: w.messagesPerSend,
+    contentBytes: PEER_CONTENT_BYTES,
+    requestTimeoutMs: w.requestTimeoutMs,
+    phases,
+  };
+  return runMeasuredChild('clients/peers/peer-ingress.ts', request, env.watch[system]);
+}
+
+interface LiveWorkload {
+  id: string;
+  peers: readonly PeerId[];
+  /** The service's live load (clients/live-load.ts): d's or e's setup. */
+  service: Pick<LiveLoadRequest, 'mailboxes' | 'subscribersPerMailbox'>;
+  /** The same shape for the peers. */
+  topology: Omit<LiveTopology, 'base'>;
+  sending: Sending;
+  maxUndelivered: number;
+  drainTimeoutMs: number;
+  /** Notes placed right after the systems' (peers left out and why). */
+  notes: string[];
+  figures(
+    measured: Array<{ system: SystemId; rounds: LiveLoadResult[] }>,
+    details: Record<string, unknown>,
+  ): { figures: Figure[]; notes: string[] };
+  /** CPU per what: a message (w3) or a delivery (w4). */
+  unit: 'message' | 'delivery';
+}
+
+/** w3 and w4: the service's live load (clients/live-load.ts), the peers' (peer-live.ts). */
+async function runLive(context: BenchContext, w: LiveWorkload): Promise<ScenarioOutcome> {
+  const env = await startPeerEnvironment(context, [BENCH_SENDER, ...w.service.mailboxes], w.peers);
+  const notes: string[] = [];
+  const checks: Check[] = [];
+  let runs: Map<SystemId, SystemRuns<LiveLoadResult>>;
+  let problems: string[];
+  try {
+    const systems: SystemId[] = ['service', ...env.admins.keys()];
+    notes.push(methodNote(context, systems), ...env.notes, ...w.notes);
+    runs = await alternatingRounds(context, systems, (system, spec) =>
+      liveRound(env, w, system, spec),
+    );
+    problems = env.problems();
+  } finally {
+    await env.stop();
+  }
+  const done = completed(runs);
+  for (const [system, rounds] of done)
+    checks.push(
+      deliveredExactlyOnce(w.id, SYSTEM_LABELS[system], poolLive(rounds.map((r) => r.result))),
+    );
+  checks.push(...failures(w.id, runs));
+  const pooled = Object.fromEntries(
+    done.map(([system, rounds]) => [system, poolLive(rounds.map((r) => r.result))]),
+  );
+  const { figures, notes: figureNotes } = w.figures(
+    done.map(([system, rounds]) => ({ system, rounds: rounds.map((run) => run.result) })),
+    {
+      pooled,
+      cpuMs: Object.fromEntries(done.map(([system, rounds]) => [system, pooledCpu(rounds)])),
+    },
+  );
+  notes.push(
+    cpuNote(
+      done.map(([system, rounds]) => ({
+        system,
+        cpuMs: pooledCpu(rounds),
+        units: rounds.reduce(
+          (total, run) =>
+            total +
+            (w.unit === 'message'
+              ? run.result.measuredAcknowledged
+              : run.result.deliveriesInWindow),
+          0,
+        ),
+      })),
+      w.unit,
+    ),
+    ...figureNotes,
+    ...done.flatMap(([system, rounds]) =>
+      rounds
+        .flatMap((run) => run.result.sendErrors)
+        .slice(0, 3)
+        .map((error) => `${SYSTEM_LABELS[system]} send error: ${error}`),
+    ),
+    ...problems.map((line) => `service log: ${line}`),
+  );
+  return { figures, checks, notes };
+}
+
+async function liveRound(
+  env: PeerEnvironment,
+  w: LiveWorkload,
+  system: SystemId,
+  spec: { round: number; warmupMs: number; durationMs: number },
+): Promise<Measured<LiveLoadResult>> {
+  if (system === 'service') {
+    const request: LiveLoadRequest = {
+      host: '127.0.0.1',
+      port: env.service.port,
+      wsUrl: env.service.wsUrl,
+      ...w.service,
+      sending: w.sending,
+      contentBytes: PEER_CONTENT_BYTES,
+      warmupMs: spec.warmupMs,
+      durationMs: spec.durationMs,
+      drainTimeoutMs: w.drainTimeoutMs,
+      keepSamples: true,
+    };
+    return runMeasuredChild('clients/live-load.ts', request, env.watch.service);
+  }
+  // Fresh queues, streams and consumers every round, removed after it.
+  const topology: LiveTopology = {
+    base: `bench-${w.id}-${env.runId}-r${spec.round}-${system}`,
+    ...w.topology,
+  };
+  const request: PeerLiveRequest = {
+    peer: system,
+    endpoints: env.endpoints,
+    topology,
+    sending: w.sending,
+    maxUndelivered: w.maxUndelivered,
+    contentBytes: PEER_CONTENT_BYTES,
+    warmupMs: spec.warmupMs,
+    durationMs: spec.durationMs,
+    drainTimeoutMs: w.drainTimeoutMs,
+    keepSamples: true,
+  };
+  try {
+    return await runMeasuredChild('clients/peers/peer-live.ts', request, env.watch[system]);
+  } finally {
+    await env.admins.get(system)?.removeLive(topology);
+  }
+}
+
+const single: Scenario = {
+  id: 'w1',
+  name: 'peers-single',
+  run: (context) =>
+    runIngress(context, {
+      id: 'w1',
+      what: `single send 1 KiB, ${INGRESS_CONNECTIONS} in flight`,
+      lanes: INGRESS_CONNECTIONS,
+      messagesPerSend: 1,
+      requestTimeoutMs: 15_000,
+      serviceBody: (mailbox) =>
+        sendMessageBody(directInput(mailbox, padded(`bench ${mailbox} `, PEER_CONTENT_BYTES))),
+      ratioTarget: 1.0,
+    }),
+};
+
+const batch: Scenario = {
+  id: 'w2',
+  name: 'peers-batch',
+  run: (context) =>
+    runIngress(context, {
+      id: 'w2',
+      what: `batches of ${BATCH_SIZE} x 1 KiB, ${BATCH_CONNECTIONS} in flight`,
+      lanes: BATCH_CONNECTIONS,
+      messagesPerSend: BATCH_SIZE,
+      requestTimeoutMs: 30_000,
+      serviceBody: (mailbox) =>
+        sendMessagesBody(
+          Array.from({ length: BATCH_SIZE }, (_, i) =>
+            directInput(mailbox, padded(`bench ${mailbox} ${i} `, PEER_CONTENT_BYTES)),
+          ),
+        ),
+      ratioTarget: 1.2,
+    }),
+};
+
+const live: Scenario = {
+  id: 'w3',
+  name: 'peers-live',
+  run: (context) =>
+    runLive(context, {
+      id: 'w3',
+      peers: PEER_IDS,
+      service: { mailboxes: mailboxNames('bench-w3', MAILBOXES), subscribersPerMailbox: 1 },
+      topology: { targets: MAILBOXES, receiversPerTarget: 1 },
+      sending: LIVE_SENDING,
+      maxUndelivered: Number.MAX_SAFE_INTEGER,
+      drainTimeoutMs: 15_000,
+      notes: [],
+      unit: 'message',
+      figures(measured, details) {
+        const what = `${MAILBOXES} receivers, ${SENDS_PER_SECOND.toLocaleString('en-US')}/s, 1 KiB`;
+        const perRound = (pick: (result: LiveLoadResult) => number): Map<SystemId, number[]> =>
+          new Map(measured.map(({ system, rounds }) => [system, rounds.map(pick)]));
+        const p50 = perRound((result) => result.latency.p50);
+        const p99 = perRound((result) => result.latency.p99);
+        const latencyFigures = (label: string, rounds: Map<SystemId, number[]>): Figure[] =>
+          peerFigures({
+            scenario: 'w3',
+            what: `${what}, ${label}`,
+            unit: 'ms',
+            ...medians(rounds),
+            better: 'lower',
+            target: 'no worse',
+            details: { perRound: Object.fromEntries(rounds), ...details },
+          });
+        const pooled = details.pooled as Record<SystemId, LiveLoadResult>;
+        return {
+          figures: [...latencyFigures('p50', p50), ...latencyFigures('p99', p99)],
+          notes: [
+            roundsNote('p50 ms', p50, (v) => v.toFixed(2)),
+            roundsNote('p99 ms', p99, (v) => v.toFixed(2)),
+            ...measured.map(({ system }) =>
+              pacingNote(SYSTEM_LABELS[system], pooled[system], SENDS_PER_SECOND),
+            ),
+          ],
+        };
+      },
+    }),
+};
+
+const fanOut: Scenario = {
+  id: 'w4',
+  name: 'peers-fanout',
+  run: (context) =>
+    runLive(context, {
+      id: 'w4',
+      peers: PEER_IDS.filter((peer) => peer !== 'bullmq'),
+      service: { mailboxes: ['bench-w4'], subscribersPerMailbox: SUBSCRIBERS },
+      topology: { targets: 1, receiversPerTarget: SUBSCRIBERS },
+      sending: FAN_OUT_SENDING,
+      maxUndelivered: FAN_OUT_MAX_UNDELIVERED,
+      drainTimeoutMs: 30_000,
+      notes: ['BullMQ skipped: it has no fan-out (a job goes to one worker of its queue)'],
+      unit: 'delivery',
+      figures(measured, details) {
+        const perRound = new Map<SystemId, number[]>(
+          measured.map(({ system, rounds }) => [
+            system,
+            rounds.map((result) => perSecond(result.deliveriesInWindow, result.windowMs)),
+          ]),
+        );
+        const sends = new Map<SystemId, number[]>(
+          measured.map(({ system, rounds }) => [
+            system,
+            rounds.map((result) => perSecond(result.sendsInWindow, result.windowMs)),
+          ]),
+        );
+        return {
+          figures: peerFigures({
+            scenario: 'w4',
+            what: `fan-out to ${SUBSCRIBERS} consumers, saturated`,
+            unit: 'deliveries/s',
+            ...medians(perRound),
+            better: 'higher',
+            against: 'jetstream',
+            target: { on: 'ratio', op: '>=', value: 1.0 },
+            details: {
+              perRound: Object.fromEntries(perRound),
+              sendsPerSecond: Object.fromEntries(sends),
+              ...details,
+            },
+          }),
+          notes: [
+            roundsNote('deliveries/s', perRound, (v) => formatNumber(v, 'deliveries/s')),
+            roundsNote('sends/s', sends, (v) => formatNumber(v, 'msg/s')),
+          ],
+        };
+      },
+    }),
+};
+
+export const peerScenarios: Scenario[] = [single, batch, live, fanOut];
