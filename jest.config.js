@@ -18,7 +18,7 @@ const transformIgnorePatterns = [
   '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|@borewit)/)',
 ];
 const common = { transform, transformIgnorePatterns, testEnvironment: 'node' };
-const scaledSuites = ['routing', 'feeds', 'delivery', 'search', 'conversations'].map(
+const scaledSuites = ['routing', 'feeds', 'delivery', 'search', 'conversations', 'safety'].map(
   (suite) => `<rootDir>/test/e2e/${suite}.e2e-spec.ts`,
 );
 
@@ -33,8 +33,8 @@ module.exports = {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     // Real Redis and service processes, faults injected with kill -9, SIGSTOP and restarts.
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
-    // The routing, feed, delivery and search suites again, on Redis Cluster and on Sentinel,
-    // each with two instances (HTTP on one, WebSockets on the other).
+    // The routing, feed, delivery, search, conversation and safety suites again, on Redis
+    // Cluster and on Sentinel, each with two instances (HTTP on one, WebSockets on the other).
     ...['cluster', 'sentinel'].map((topology) => ({
       ...common,
       displayName: `e2e-${topology}`,

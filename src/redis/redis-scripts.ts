@@ -36,6 +36,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   indexSearchTerms: { file: 'index-search-terms.lua', keys: undefined },
   searchIds: { file: 'search-ids.lua', keys: undefined },
   sendGuard: { file: 'send-guard.lua', keys: 4 },
+  sendGuards: { file: 'send-guards.lua', keys: undefined },
   threadGuard: { file: 'thread-guard.lua', keys: 1 },
 };
 

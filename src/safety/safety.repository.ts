@@ -3,6 +3,8 @@ import { threadKey } from '../messages/thread-key';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { RedisTopology } from '../redis/redis-topology.service';
+import { ScriptBatch } from '../redis/script-batch';
 import type { SendGuardCode, ThreadGuardCode } from '../redis/script-codes';
 import { readStoredPolicy } from './contact-policy';
 
@@ -17,6 +19,8 @@ interface SafetyScripts {
     tokensKey: string,
     ...args: Arg[]
   ): Promise<[number, number | string]>;
+  /** Five keys per send, then eight arguments per send (send-guards.lua's header). */
+  sendGuards(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<Array<number | string>>;
   threadGuard(guardKey: string, ...args: Arg[]): Promise<[number, number]>;
 }
 
@@ -35,6 +39,13 @@ export interface SendGuardRequest {
   defaultDailyBudget: number;
 }
 
+/** What the sender's guard answered, with the recipient's contact policy read beside it. */
+export interface SenderAnswer {
+  guard: [SendGuardCode, number | string];
+  /** The DIRECT recipient's contact policy; null when it set none or the send has no recipient. */
+  policy: string[] | null;
+}
+
 /** A thread's guard state as the operator reads it. */
 export interface ThreadState {
   paused: boolean;
@@ -47,6 +58,8 @@ export interface ThreadState {
 const THREAD_STATE_MS = 30 * 86_400_000;
 /** How long a day's token counters are kept: the day and the next. */
 const DAY_COUNTERS_MS = 2 * 86_400_000;
+/** The most sends one call of send-guards.lua checks. */
+const GUARD_BATCH = 100;
 
 /** The UTC day of `time`, as YYYY-MM-DD. */
 export function utcDay(time: number): string {
@@ -62,31 +75,83 @@ export function utcDay(time: number): string {
 @Injectable()
 export class SafetyRepository {
   private readonly redis: ScriptedClient & SafetyScripts;
+  private readonly senders = new ScriptBatch<SendGuardRequest, SenderAnswer>(
+    (requests) => this.sendGuards(requests),
+    GUARD_BATCH,
+  );
 
   constructor(
     @Inject(REDIS_COMMANDS) redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly topology: RedisTopology,
   ) {
     this.redis = redis as ScriptedClient & SafetyScripts;
   }
 
-  async sendGuard(request: SendGuardRequest): Promise<[SendGuardCode, number | string]> {
-    const { sender, recipient } = request;
+  /**
+   * The sender's guard for one send, and the recipient's contact policy. Where one node holds
+   * every key (standalone Redis, Sentinel), the sends of one event-loop turn share a few calls
+   * of send-guards.lua, which reads each recipient's policy too, as the store gathers its
+   * writes (ScriptBatch); on Cluster the sender's and the recipient's tags are in different
+   * slots, so the guard is its own script call and the policy its own read.
+   */
+  async sender(request: SendGuardRequest): Promise<SenderAnswer> {
+    if (this.topology.mode !== 'cluster') return this.senders.add(request);
+    const [guard, policy] = await Promise.all([
+      this.sendGuard(request),
+      request.recipient === null ? null : this.contactPolicy(request.recipient),
+    ]);
+    return { guard, policy };
+  }
+
+  private async sendGuard(request: SendGuardRequest): Promise<[SendGuardCode, number | string]> {
     const [code, detail] = await this.redis.sendGuard(
+      ...this.senderKeys(request),
+      ...this.senderArguments(request),
+    );
+    return [Number(code) as SendGuardCode, detail];
+  }
+
+  private async sendGuards(requests: SendGuardRequest[]): Promise<SenderAnswer[]> {
+    const keys: string[] = [];
+    const args: Arg[] = [];
+    for (const request of requests) {
+      keys.push(
+        ...this.senderKeys(request),
+        this.keys.mailboxMetadata(request.recipient ?? request.sender),
+      );
+      args.push(...this.senderArguments(request));
+    }
+    const flat = await this.redis.sendGuards(keys.length, ...keys, ...args);
+    return requests.map((_request, index) => ({
+      guard: [Number(flat[3 * index]) as SendGuardCode, flat[3 * index + 1]],
+      policy: flat[3 * index + 2] === '' ? null : readStoredPolicy(String(flat[3 * index + 2])),
+    }));
+  }
+
+  /** send_guard's four keys, on the sender's tag (lib/send-guard.lua). */
+  private senderKeys(request: SendGuardRequest): [string, string, string, string] {
+    const { sender, recipient } = request;
+    return [
       this.keys.mailboxMetadata(sender),
       this.keys.mailboxPair(sender, recipient ?? ''),
       this.keys.mailboxDuplicate(sender, request.digest),
       this.keys.mailboxTokens(sender, utcDay(request.now)),
+    ];
+  }
+
+  /** send_guard's eight arguments (lib/send-guard.lua). */
+  private senderArguments(request: SendGuardRequest): Arg[] {
+    return [
       request.now,
       request.messageId,
       request.pairLimitPerMinute,
       request.duplicateWindowMs,
       request.tokens,
       request.defaultDailyBudget,
-      recipient ?? '',
+      request.recipient ?? '',
       DAY_COUNTERS_MS,
-    );
-    return [Number(code) as SendGuardCode, detail];
+    ];
   }
 
   async threadGuard(

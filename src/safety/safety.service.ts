@@ -34,7 +34,8 @@ export interface AdmitOptions {
  * thread), loops (ROUTER_MAX_HOPS, ROUTER_MAX_VISITS), storms (the pair window, the duplicate
  * guard), the recipient's contact policy and the token budgets. Their state is shared through
  * Redis (one script on the sender's tag, one on the thread's, read together with the
- * recipient's policy), so every instance enforces the same limits at once.
+ * recipient's policy; on one node the sends of a turn share the sender's script calls), so
+ * every instance enforces the same limits at once.
  */
 @Injectable()
 export class SafetyService {
@@ -74,10 +75,10 @@ export class SafetyService {
       tokens,
       defaultDailyBudget: safety.dailyTokenBudget,
     };
-    // All three at once: one round trip. Each guard counts what it admits, so a send that
-    // another guard refuses is taken back from the ones that admitted it.
-    const [policy, thread, sender] = await Promise.all([
-      recipient === null ? null : this.repository.contactPolicy(recipient),
+    // Both at once: one round trip. Each guard counts what it admits, so a send that another
+    // guard refuses is taken back from the ones that admitted it.
+    const [{ guard: sender, policy }, thread] = await Promise.all([
+      this.repository.sender(request),
       inThread
         ? this.repository.threadGuard(
             message.threadId,
@@ -87,7 +88,6 @@ export class SafetyService {
             options.byOperator,
           )
         : null,
-      this.repository.sendGuard(request),
     ]);
     const refusal =
       this.senderRefusal(sender, message.sender, recipient, tokens) ??

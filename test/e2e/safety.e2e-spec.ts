@@ -1,6 +1,6 @@
 import { eventually, graphql, type GraphqlResponse } from '../utils/graphql-client';
 import { REGISTER } from '../utils/documents';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-safety-tests-0123';
@@ -15,7 +15,7 @@ interface Sent {
 }
 
 describe('agent safety guards (two instances, shared state in Redis)', () => {
-  let redis: RedisServer;
+  let backend: RedisBackend;
   let a: TestApp;
   let b: TestApp;
   /** ROUTER_MAX_HOPS=2 on the same Redis and prefix. */
@@ -60,7 +60,7 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
   }
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
+    backend = await startRedisBackend();
     const environment = {
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
@@ -71,9 +71,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       ROUTER_MAX_HOPS: '10',
       ROUTER_MAX_VISITS: '2',
     };
-    a = await startTestApp(redis.url, environment);
-    b = await startTestApp(redis.url, environment);
-    shallow = await startTestApp(redis.url, { ...environment, ROUTER_MAX_HOPS: '2' });
+    a = await startTestApp(backend, environment);
+    b = await startTestApp(backend, environment);
+    shallow = await startTestApp(backend, { ...environment, ROUTER_MAX_HOPS: '2' });
     for (const name of [
       'alice',
       'bob',
@@ -92,7 +92,7 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
 
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close(), shallow?.close()]);
-    await redis?.stop();
+    await backend?.destroy();
   });
 
   it('pauses a mailbox on every instance at once, and resumes it', async () => {
@@ -236,6 +236,52 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     await sent(b, 'carol', { target: 'erin', content: 'anyone again' });
   });
 
+  it('answers each send of one batch by its own recipient policy and its own guard', async () => {
+    await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: ["alice"]) { name } }',
+      {},
+      as(tokens.dave),
+    );
+    // One request, so the guards of these sends are checked together (on one node, in one
+    // script call): each must still get its own recipient's policy and its own duplicate mark.
+    const batch = await graphql<{
+      sendMessages: Array<{ status: string; errorCode: string | null }>;
+    }>(
+      a.baseUrl,
+      `
+        mutation Batch($inputs: [SendMessageInput!]!) {
+          sendMessages(inputs: $inputs) {
+            status
+            errorCode
+          }
+        }
+      `,
+      {
+        inputs: [
+          { mode: 'DIRECT', sender: 'carol', target: 'dave', content: 'batch: refused by policy' },
+          { mode: 'DIRECT', sender: 'carol', target: 'frank', content: 'batch: no policy' },
+          { mode: 'DIRECT', sender: 'alice', target: 'dave', content: 'batch: accepted by policy' },
+          { mode: 'DIRECT', sender: 'carol', target: 'frank', content: 'batch: no policy' },
+        ],
+      },
+      as(ADMIN),
+    );
+    expect(batch.errors).toBeUndefined();
+    expect(batch.data?.sendMessages.map((result) => result.errorCode)).toEqual([
+      'FORBIDDEN',
+      null,
+      null,
+      'DUPLICATE',
+    ]);
+    await graphql(
+      a.baseUrl,
+      'mutation { setContactPolicy(acceptFrom: null) { name } }',
+      {},
+      as(tokens.dave),
+    );
+  });
+
   it("counts tokens and refuses sends past a mailbox's daily budget", async () => {
     await admin(a, 'mutation { setMailboxBudget(name: "frank", dailyTokens: 10) { name } }');
     // "hello world" is 2 o200k tokens; a provider's own count wins.
@@ -331,8 +377,8 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Nine refusals in the tests above.
-      return stats.routerStatistics.guardRefusals === 9 && stats.routerStatistics.tokensSent > 20;
+      // Eleven refusals in the tests above.
+      return stats.routerStatistics.guardRefusals === 11 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
