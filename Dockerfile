@@ -16,8 +16,11 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 # The outage spool: sends acknowledged while Redis is down wait there, synced to disk. Mount a
 # volume at /spool to keep them across a recreated container (a restart keeps them anyway).
+# One worker per CPU core the container may use; set WORKERS=1 to run one process per
+# container and scale by containers instead.
 ENV NODE_ENV=production \
     PORT=3000 \
+    WORKERS=auto \
     OUTAGE_SPOOL_DIR=/spool
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -2,6 +2,7 @@
 // `npm start`: serves the API with nothing configured. With REDIS_URL (or a Cluster or
 // Sentinel setting) it uses that. Without, it uses the Redis on 127.0.0.1:6379 when one
 // answers; otherwise it starts a private redis-server from PATH with its data under .data/.
+// Without WORKERS, one worker per CPU core serves the port (WORKERS=auto).
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const { mkdirSync } = require('node:fs');
@@ -87,7 +88,7 @@ async function startPrivateRedis(port) {
 }
 
 async function main() {
-  const env = { ...process.env };
+  const env = { WORKERS: 'auto', ...process.env };
   let redis = null;
   const configured = env.REDIS_URL || env.REDIS_CLUSTER_NODES || env.REDIS_SENTINELS;
   if (!configured) {

@@ -1,14 +1,22 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.setup';
 import { AuthService } from './auth/auth.service';
 import { AppConfigService } from './config/app-config.service';
-import { ConfigurationError, processEnvironment, validateEnvironment } from './config/environment';
+import {
+  ConfigurationError,
+  processEnvironment,
+  validateEnvironment,
+  type EnvironmentVariables,
+} from './config/environment';
 import { LifecycleService } from './health/lifecycle.service';
 import { ServiceLogger } from './logging/service-logger';
 import { RedisCircuitBreaker } from './redis/redis-circuit-breaker';
 import { describeRedis } from './redis/redis-topology.service';
+import { Supervisor } from './workers/supervisor';
+import { WORKER_ENVIRONMENT, workerCount } from './workers/workers';
 
 /**
  * Graceful shutdown on SIGTERM (and SIGINT): readiness turns 503 at once, the service keeps
@@ -37,23 +45,37 @@ function handleSignals(app: INestApplication, config: AppConfigService): void {
     process.once(signal, (received) => void stop(received));
 }
 
-/** A start-up failure a person can act on: one line, no stack trace, exit 1. */
+/**
+ * A start-up failure a person can act on: one line, no stack trace, exit 1. Under the workers'
+ * supervisor every worker meets it; worker 1 says it.
+ */
 function fail(line: string): never {
-  process.stderr.write(`${line}\n`);
+  if (!cluster.isWorker || cluster.worker?.id === 1) process.stderr.write(`${line}\n`);
   process.exit(1);
 }
 
-/** The short block logged once the service listens: where, which Redis, the admin token. */
+/**
+ * The short block logged once the service listens: where, which Redis, the admin token. Under
+ * the workers' supervisor, worker 1 logs it for all of them; a worker started later (in place
+ * of one that died) logs nothing.
+ */
 function announce(app: INestApplication, config: AppConfigService): void {
+  if (cluster.isWorker && cluster.worker?.id !== 1) return;
   const logger = new NestLogger('Start');
   const base = `http://localhost:${config.port}`;
   const redis = describeRedis(config.redis);
   const answered = app.get(RedisCircuitBreaker).closed;
-  const generated = app.get(AuthService).generatedAdminToken;
+  const generated =
+    app.get(AuthService).generatedAdminToken ??
+    (processEnvironment()[WORKER_ENVIRONMENT.generatedAdminToken] === '1'
+      ? (config.auth.adminToken ?? null)
+      : null);
   const lines = [
     `serving ${base}/graphql (subscriptions: ws://localhost:${config.port}/graphql)`,
     `health ${base}/health/ready, metrics ${base}/metrics`,
   ];
+  if (cluster.isWorker)
+    lines.push(`workers ${config.workers} (supervisor pid ${process.ppid}), one per process`);
   const doors = [
     config.mcp.enabled ? `MCP ${base}/mcp` : null,
     config.consoleEnabled
@@ -71,14 +93,25 @@ function announce(app: INestApplication, config: AppConfigService): void {
     );
 }
 
-async function bootstrap(): Promise<void> {
+function validVariables(): EnvironmentVariables {
   try {
-    validateEnvironment(processEnvironment());
+    return validateEnvironment(processEnvironment());
   } catch (error) {
     // One line naming the variable and the rule; no stack trace for a configuration typo.
     if (error instanceof ConfigurationError) fail(error.message);
     throw error;
   }
+}
+
+/** One process serves the port, or (WORKERS > 1) a supervisor forks the workers that do. */
+function main(): void {
+  const variables = validVariables();
+  const workers = workerCount(variables.WORKERS);
+  if (cluster.isPrimary && workers > 1) new Supervisor(workers, variables).start();
+  else void bootstrap();
+}
+
+async function bootstrap(): Promise<void> {
   const app = await createApp({ bufferLogs: true });
   app.useLogger(new ServiceLogger(app.get(Logger)));
   const config = app.get(AppConfigService);
@@ -94,4 +127,4 @@ async function bootstrap(): Promise<void> {
   announce(app, config);
 }
 
-void bootstrap();
+main();

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
@@ -16,7 +15,14 @@ import {
   type MailboxPrincipal,
   type Principal,
 } from './principal';
-import { bearerToken, issueMailboxToken, sameSecret, tokenDigest, tokenMailbox } from './tokens';
+import {
+  bearerToken,
+  generateAdminToken,
+  issueMailboxToken,
+  sameSecret,
+  tokenDigest,
+  tokenMailbox,
+} from './tokens';
 
 /** How long a token verified against Redis is still accepted while Redis is unreachable. */
 const OUTAGE_TOKEN_GRACE_MS = 5 * 60_000;
@@ -64,7 +70,7 @@ export class AuthService implements OnModuleInit {
     }
     // Production refuses to start without ADMIN_TOKEN (see the configuration rules). The
     // start-up block shows the generated one.
-    this.adminToken = `adm_${randomBytes(32).toString('base64url')}`;
+    this.adminToken = generateAdminToken();
     this.generated = true;
   }
 

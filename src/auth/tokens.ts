@@ -12,6 +12,11 @@ export function issueMailboxToken(mailbox: string): string {
   return `${PREFIX}${Buffer.from(mailbox).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
 }
 
+/** An admin token for a process started without ADMIN_TOKEN (development and tests only). */
+export function generateAdminToken(): string {
+  return `adm_${randomBytes(32).toString('base64url')}`;
+}
+
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { resolve } from 'node:path';
+import { workerCount } from '../workers/workers';
 import type { EnvironmentVariables } from './environment';
 
 export interface RedisConfig {
@@ -115,6 +116,11 @@ export class AppConfigService {
 
   get port(): number {
     return this.get('PORT');
+  }
+
+  /** The processes serving the port (WORKERS, `auto` resolved to the CPU cores). */
+  get workers(): number {
+    return workerCount(this.get('WORKERS'));
   }
 
   get logLevel(): EnvironmentVariables['LOG_LEVEL'] {

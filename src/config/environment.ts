@@ -100,6 +100,18 @@ export class EnvironmentVariables {
   PORT = 3000;
 
   @Documented(
+    'service',
+    'processes serving the port together, each a whole instance of the service on the same ' +
+      'Redis, under one supervisor that restarts a worker that dies: 1 to 64, or `auto` for ' +
+      'one per CPU core. `npm start` and the container image use `auto` when it is unset. ' +
+      'See [Workers](scaling.md#workers)',
+  )
+  @Matches(/^(auto|[1-9]|[1-5][0-9]|6[0-4])$/, {
+    message: 'must be a whole number from 1 to 64, or auto',
+  })
+  WORKERS = '1';
+
+  @Documented(
     'redis',
     'the Redis to use (`redis://` or `rediss://`, with user and password if needed). With ' +
       '`REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` set, only its user, password and `rediss://` ' +

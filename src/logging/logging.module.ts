@@ -1,16 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfigService } from '../config/app-config.service';
-import type { EnvironmentVariables } from '../config/environment';
-
-/** LOG_LEVEL keeps Nest's names; pino names two of them differently. */
-const PINO_LEVELS: Record<EnvironmentVariables['LOG_LEVEL'], string> = {
-  error: 'error',
-  warn: 'warn',
-  log: 'info',
-  debug: 'debug',
-  verbose: 'trace',
-};
+import { pinoOptions } from './pino-options';
 
 /**
  * Structured logs through pino: JSON lines (every line parses) unless LOG_FORMAT=pretty, the
@@ -26,19 +17,12 @@ const PINO_LEVELS: Record<EnvironmentVariables['LOG_LEVEL'], string> = {
     LoggerModule.forRootAsync({
       inject: [AppConfigService],
       useFactory: (config: AppConfigService) => {
-        const { level, format } = config.logging;
         return {
           // No per-request middleware: pino-http run through Fastify's middleware layer is a
           // large share of the service's CPU per request (`npm run bench -- --only=a`).
           // Requests carry their id from Fastify itself (see createApp).
           forRoutes: [],
-          pinoHttp: {
-            level: PINO_LEVELS[level],
-            transport:
-              format === 'pretty'
-                ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } }
-                : undefined,
-          },
+          pinoHttp: pinoOptions(config.logging),
         };
       },
     }),

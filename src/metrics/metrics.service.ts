@@ -1,5 +1,6 @@
+import cluster from 'node:cluster';
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import { Clock } from '../common/clock';
 import { GraphqlWsServer } from '../graphql/graphql-ws.server';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
@@ -7,6 +8,7 @@ import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
 import { SafetyRepository } from '../safety/safety.repository';
 import { JobRunner } from '../scheduling/job-runner.service';
+import { ClusterMetricsClient } from '../workers/cluster-metrics';
 import type { RouterStatistics } from './router-statistics.model';
 import { RouterStatisticsService } from './router-statistics.service';
 
@@ -42,11 +44,20 @@ const COUNTER_METRICS = {
 
 /**
  * /metrics: the router statistics (shared by all instances, so any instance reports the
- * service's totals) and this process's own gauges and Node.js defaults.
+ * service's totals) and this instance's own gauges and Node.js defaults.
+ *
+ * Under the workers' supervisor (WORKERS > 1) an instance is several processes, and a scrape
+ * reaches any one of them: it asks the supervisor, which collects every worker's registry and
+ * combines each metric by its `aggregator` (prom-client's cluster aggregation): `first` for
+ * what every worker reads from Redis alike, `sum` for what each worker holds, `max` or `min`
+ * for flags.
  */
 @Injectable()
 export class MetricsService {
-  private readonly registry = new Registry();
+  // An AggregatorRegistry is a Registry that, in a worker, also answers the supervisor's
+  // requests for its metrics.
+  private readonly registry = new AggregatorRegistry();
+  private readonly workers = cluster.isWorker ? new ClusterMetricsClient() : null;
 
   constructor(
     private readonly statistics: RouterStatisticsService,
@@ -59,6 +70,7 @@ export class MetricsService {
     clock: Clock,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mailbox_' });
+    if (cluster.isWorker) AggregatorRegistry.setRegistries([this.registry]);
     // Every statistics gauge of one scrape reads the same snapshot: one Redis read per scrape.
     let snapshot: { at: number; value: Promise<RouterStatistics | null> } | null = null;
     const read = (): Promise<RouterStatistics | null> => {
@@ -77,6 +89,7 @@ export class MetricsService {
         name,
         help,
         registers: [this.registry],
+        aggregator: 'first',
         async collect() {
           const stats = await read();
           if (stats) this.set(pick(stats));
@@ -91,6 +104,8 @@ export class MetricsService {
         name,
         help,
         registers: [this.registry],
+        // Every worker reads the same totals; one that could not read this time has less.
+        aggregator: 'max',
         async collect() {
           const stats = await read();
           const total = stats ? stats[key as keyof typeof COUNTER_METRICS] : reported;
@@ -115,14 +130,16 @@ export class MetricsService {
       name: 'mailbox_router_statistics_up',
       help: '1 when the statistics could be read from Redis for this scrape.',
       registers: [this.registry],
+      aggregator: 'min',
       async collect() {
         this.set((await read()) ? 1 : 0);
       },
     });
     new Gauge({
       name: 'mailbox_redis_circuit_open',
-      help: '1 while the Redis circuit breaker is open (or half-open) on this instance.',
+      help: '1 while the Redis circuit breaker is open (or half-open) on this instance (any worker).',
       registers: [this.registry],
+      aggregator: 'max',
       collect() {
         this.set(breaker.closed ? 0 : 1);
       },
@@ -131,6 +148,7 @@ export class MetricsService {
       name: 'mailbox_redis_circuit_opened',
       help: 'Times the Redis circuit opened since this instance started.',
       registers: [this.registry],
+      aggregator: 'sum',
       collect() {
         this.set(breaker.opened);
       },
@@ -139,6 +157,7 @@ export class MetricsService {
       name: 'mailbox_outage_queue_size',
       help: 'Sends accepted during a Redis outage and not yet in Redis, on this instance.',
       registers: [this.registry],
+      aggregator: 'sum',
       collect() {
         this.set(router.queuedLocally);
       },
@@ -159,6 +178,7 @@ export class MetricsService {
       name: 'mailbox_paused_mailboxes',
       help: 'Mailboxes paused by the operator (pauseMailbox), over every instance.',
       registers: [this.registry],
+      aggregator: 'first',
       async collect() {
         const counts = await readPaused();
         if (counts) this.set(counts.mailboxes);
@@ -168,6 +188,7 @@ export class MetricsService {
       name: 'mailbox_paused_threads',
       help: 'Threads paused by the operator (pauseThread), over every instance.',
       registers: [this.registry],
+      aggregator: 'first',
       async collect() {
         const counts = await readPaused();
         if (counts) this.set(counts.threads);
@@ -177,6 +198,7 @@ export class MetricsService {
       name: 'mailbox_websocket_connections',
       help: 'Open graphql-ws connections on this instance.',
       registers: [this.registry],
+      aggregator: 'sum',
       collect() {
         this.set(ws.connections);
       },
@@ -185,15 +207,17 @@ export class MetricsService {
       name: 'mailbox_subscribed_channels',
       help: 'Redis channels this instance subscribes to.',
       registers: [this.registry],
+      aggregator: 'sum',
       collect() {
         this.set(pubsub.channelCount);
       },
     });
     new Gauge({
       name: 'mailbox_background_job_up',
-      help: '1 while the background job is alive on this instance.',
+      help: '1 while the background job is alive on this instance (every worker).',
       labelNames: ['job'],
       registers: [this.registry],
+      aggregator: 'min',
       collect() {
         for (const report of jobs.reports()) this.set({ job: report.name }, report.alive ? 1 : 0);
       },
@@ -201,6 +225,6 @@ export class MetricsService {
   }
 
   async render(): Promise<string> {
-    return this.registry.metrics();
+    return this.workers ? this.workers.text() : this.registry.metrics();
   }
 }

@@ -1,0 +1,141 @@
+import cluster, { type Worker } from 'node:cluster';
+import { ConfigService } from '@nestjs/config';
+import pino, { type Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import { generateAdminToken } from '../auth/tokens';
+import { AppConfigService } from '../config/app-config.service';
+import type { EnvironmentVariables } from '../config/environment';
+import { pinoOptions } from '../logging/pino-options';
+import { isMetricsRequest, WORKER_ENVIRONMENT, type MetricsAnswer } from './workers';
+
+/** A worker that dies this many times within CRASH_WINDOW_MS stops the service (exit 1). */
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 60_000;
+/** Past the workers' own grace period, how long the supervisor waits before killing them. */
+const GRACE_MARGIN_MS = 2_000;
+
+/**
+ * The primary process of WORKERS > 1 (Node's cluster module): it forks the workers, each a
+ * whole instance of the service, and shares the port among them (the primary accepts each
+ * connection and hands it to a worker in turn). The workers share everything else through
+ * Redis, as separate instances do. The supervisor serves nothing itself. It:
+ *
+ * - gives every worker the same admin token when it generates one (none configured);
+ * - forks a new worker when one dies, and gives up (exit 1) when workers die faster than
+ *   MAX_CRASHES a minute, or when one dies before it ever listened (a busy port: the worker
+ *   has said why);
+ * - passes SIGTERM and SIGINT on, and exits once every worker has, with the worst exit code;
+ * - answers a worker's request for every worker's metrics (prom-client's AggregatorRegistry),
+ *   so that /metrics, whichever worker a scrape reaches, reports the whole process.
+ */
+export class Supervisor {
+  private readonly logger: Logger;
+  private readonly environment: Record<string, string> = {};
+  private readonly aggregator = new AggregatorRegistry();
+  private readonly live = new Set<Worker>();
+  private readonly listened = new WeakSet<Worker>();
+  private crashes: number[] = [];
+  private stopping = false;
+  private stopSignal: NodeJS.Signals | null = null;
+  /** A worker died before it listened: the others are ending, and none is started again. */
+  private failing = false;
+  private exitCode = 0;
+
+  constructor(
+    private readonly count: number,
+    private readonly variables: EnvironmentVariables,
+  ) {
+    const config = new AppConfigService(new ConfigService(variables));
+    this.logger = pino(pinoOptions(config.logging)).child({ context: 'Workers' });
+    if (variables.AUTH_ENABLED && !variables.ADMIN_TOKEN) {
+      // One token for every worker; worker 1 shows it in the start block.
+      this.environment.ADMIN_TOKEN = generateAdminToken();
+      this.environment[WORKER_ENVIRONMENT.generatedAdminToken] = '1';
+    }
+  }
+
+  start(): void {
+    cluster.on('listening', (worker) => {
+      this.listened.add(worker);
+      if (this.failing) worker.process.kill('SIGTERM');
+    });
+    cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
+    cluster.on('message', (worker, message) => {
+      if (isMetricsRequest(message)) void this.answerMetrics(worker, message.id);
+    });
+    for (const signal of ['SIGTERM', 'SIGINT'] as const)
+      process.on(signal, () => this.stop(signal));
+    for (let index = 0; index < this.count; index += 1) this.fork();
+  }
+
+  private fork(): void {
+    this.live.add(cluster.fork(this.environment));
+  }
+
+  private exited(worker: Worker, code: number | null, signal: string | null): void {
+    this.live.delete(worker);
+    // A worker that died and was replaced does not count against the exit code, nor does
+    // one that was still starting when the stop signal came and ended by that signal.
+    const stoppedBySignal = this.stopping && signal === this.stopSignal;
+    const status = code ?? (signal && !stoppedBySignal ? 1 : 0);
+    if (this.stopping || this.failing || !this.listened.has(worker))
+      this.exitCode = Math.max(this.exitCode, status);
+    if (this.stopping) {
+      if (this.live.size === 0) process.exit(this.exitCode);
+      return;
+    }
+    if (!this.listened.has(worker)) {
+      // It has said why (a busy port, Redis settings), and the others meet the same: they are
+      // left to end on their own, so that the reason is said once; one that did listen is
+      // stopped.
+      this.failing = true;
+      this.exitCode = Math.max(this.exitCode, 1);
+      for (const other of this.live) if (this.listened.has(other)) other.process.kill('SIGTERM');
+      if (this.live.size === 0) process.exit(this.exitCode);
+      return;
+    }
+    if (this.failing) {
+      if (this.live.size === 0) process.exit(this.exitCode);
+      return;
+    }
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((at) => now - at < CRASH_WINDOW_MS), now];
+    if (this.crashes.length > MAX_CRASHES) {
+      this.logger.error(
+        `${this.crashes.length} workers died within a minute: stopping the service`,
+      );
+      this.exitCode = 1;
+      this.stop('SIGTERM');
+      return;
+    }
+    this.logger.error(
+      `worker ${worker.id} (pid ${worker.process.pid}) died (${signal ?? `exit ${code}`}): starting another`,
+    );
+    this.fork();
+  }
+
+  private stop(signal: NodeJS.Signals): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopSignal = signal;
+    const graceMs = this.variables.SHUTDOWN_GRACE_PERIOD * 1000 + GRACE_MARGIN_MS;
+    setTimeout(() => {
+      this.logger.error('workers still running past their grace period: killing them');
+      for (const worker of this.live) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }, graceMs).unref();
+    for (const worker of this.live) worker.process.kill(signal);
+    if (this.live.size === 0) process.exit(this.exitCode);
+  }
+
+  private async answerMetrics(worker: Worker, id: number): Promise<void> {
+    let answer: MetricsAnswer;
+    try {
+      const registry = await this.aggregator.clusterMetrics();
+      answer = { type: 'mailbox:metrics-answer', id, text: registry };
+    } catch (error) {
+      answer = { type: 'mailbox:metrics-answer', id, error: (error as Error).message };
+    }
+    if (worker.isConnected()) worker.send(answer);
+  }
+}

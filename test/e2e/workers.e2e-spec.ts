@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { Client } from 'graphql-ws';
+import { MAILBOX_FEED, REGISTER, SEND } from '../utils/documents';
+import {
+  connectWs,
+  eventually,
+  graphql,
+  graphqlOk,
+  LiveSubscription,
+} from '../utils/graphql-client';
+import { freePort, RedisServer } from '../utils/redis-server';
+import { ServiceProcess } from '../utils/service-process';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+const SOCKETS = 6;
+
+/** The processes whose parent is `pid` (field 4 of /proc/<pid>/stat). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** A metric's value in Prometheus text, or NaN when absent. */
+function metric(text: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+describe('WORKERS: several processes behind one port', () => {
+  let redis: RedisServer;
+  let service: ServiceProcess;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, WORKERS: '2' });
+    await graphqlOk(service.baseUrl, REGISTER, { name: 'many' });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+    await service?.stop();
+    await redis?.destroy();
+  });
+
+  it('runs the workers under one supervisor, and every worker serves', async () => {
+    await eventually(() => childPids(service.pid!).length === 2, 10_000);
+    // The supervisor hands connections to the workers in turn, so six sockets land on both;
+    // a message sent once reaches every socket, whichever worker holds it, exactly once.
+    const feeds: Array<LiveSubscription<string>> = [];
+    for (let index = 0; index < SOCKETS; index += 1) {
+      const client = await connectWs(service.wsUrl);
+      clients.push(client);
+      feeds.push(
+        new LiveSubscription(client, MAILBOX_FEED, { mailbox: 'many' }, (data) => {
+          return (data.mailboxMessages as { content: string }).content;
+        }),
+      );
+    }
+    // Every feed is live once each socket is counted, on whichever worker holds it.
+    await eventually(async () => {
+      const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
+      return metric(text, 'mailbox_websocket_connections') === SOCKETS;
+    }, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await graphqlOk(service.baseUrl, SEND, {
+      input: { mode: 'DIRECT', sender: 'many', target: 'many', content: 'to every worker' },
+    });
+    for (const feed of feeds) expect(await feed.waitFor(1)).toEqual(['to every worker']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const feed of feeds) expect(feed.values).toHaveLength(1);
+  });
+
+  it('reports the whole process on /metrics, whichever worker a scrape reaches', async () => {
+    // Process-wide sums and Redis-wide totals, the same on every scrape.
+    for (let scrape = 0; scrape < 6; scrape += 1) {
+      const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
+      expect(metric(text, 'mailbox_websocket_connections')).toBe(SOCKETS);
+      expect(metric(text, 'mailbox_messages_routed_total')).toBeGreaterThanOrEqual(1);
+      expect(metric(text, 'mailbox_router_statistics_up')).toBe(1);
+      expect(text).toMatch(/^mailbox_background_job_up\{job="delivery-retry"\} 1$/m);
+    }
+  });
+
+  it('starts another worker in place of one that dies, and keeps serving', async () => {
+    const before = childPids(service.pid!);
+    expect(before).toHaveLength(2);
+    process.kill(before[0], 'SIGKILL');
+    await eventually(() => {
+      const now = childPids(service.pid!);
+      return now.length === 2 && !now.includes(before[0]);
+    }, 15_000);
+    for (let request = 0; request < 6; request += 1) {
+      const answer = await graphql(service.baseUrl, '{ routerStatistics { messagesRouted } }');
+      expect(answer.errors).toBeUndefined();
+    }
+    expect(service.output.join('')).toContain(`died (SIGKILL): starting another`);
+  });
+
+  it('stops every worker on SIGTERM and exits 0', async () => {
+    const workers = childPids(service.pid!);
+    expect(await service.stop()).toBe(0);
+    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('WORKERS at start', () => {
+  let redis: RedisServer;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+
+  afterAll(async () => {
+    await redis.destroy();
+  });
+
+  it('gives every worker the one generated admin token, shown once', async () => {
+    const service = await ServiceProcess.start({
+      AUTH_ENABLED: 'true',
+      LOG_LEVEL: 'log',
+      LOG_FORMAT: 'json',
+      REDIS_URL: redis.url,
+      WORKERS: '2',
+    });
+    try {
+      const output = (): string => service.output.join('');
+      await eventually(() => output().includes('admin token (generated'), 10_000);
+      const tokens = [...output().matchAll(/adm_[A-Za-z0-9_-]{43}/g)].map((match) => match[0]);
+      expect(new Set(tokens).size).toBe(1);
+      expect(output().match(/"msg":"serving /g)).toHaveLength(1);
+      expect(output()).toContain('workers 2 (supervisor pid');
+      // New connections go to the workers in turn: both know the token.
+      for (let request = 0; request < 6; request += 1) {
+        const answer = await fetch(`${service.baseUrl}/metrics`, {
+          headers: { authorization: `Bearer ${tokens[0]}`, connection: 'close' },
+        });
+        expect(answer.status).toBe(200);
+      }
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('exits 1 with one line naming a busy port', async () => {
+    const port = await freePort();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
+    try {
+      const { code, output } = await new Promise<{ code: number | null; output: string }>(
+        (resolve) => {
+          const child = spawn(process.execPath, [MAIN], {
+            env: {
+              PATH: process.env.PATH ?? '',
+              PORT: String(port),
+              WORKERS: '2',
+              LOG_LEVEL: 'warn',
+              REDIS_URL: redis.url,
+              OUTAGE_SPOOL_DIR: 'off',
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let printed = '';
+          child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+          child.on('exit', (exitCode) => resolve({ code: exitCode, output: printed }));
+        },
+      );
+      expect(code).toBe(1);
+      expect(output).toBe(`port ${port} is already in use: stop what listens there or set PORT\n`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('refuses a WORKERS it cannot run, in one line', async () => {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', WORKERS: '0', REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toMatch(/^Invalid configuration: WORKERS="0": must be a whole number/);
+  });
+});
