@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLError, specifiedRules } from 'graphql';
+import { getOperationAST, GraphQLError, OperationTypeNode, specifiedRules } from 'graphql';
 import {
   CloseCode,
   handleProtocols,
@@ -26,6 +26,7 @@ import type { GraphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
 import { SocketBackpressure } from './socket-backpressure';
+import { documentRefusal, formatResultError, operationNotFound } from './socket-errors';
 import { ValidDocuments } from './valid-documents';
 import { graphqlValidationRules } from './validation-rules';
 
@@ -76,12 +77,17 @@ function frameText(data: RawData): string {
 
 /**
  * GraphQL subscriptions over graphql-ws (sub-protocol `graphql-transport-ws`) on the HTTP
- * server's `/graphql`. Set up here rather than by @nestjs/graphql so that the frame limit,
- * the per-socket subscription cap, the bound on unsent bytes and the shutdown are the
- * service's own. The sockets are served with graphql-ws's `makeServer` rather than its
- * `useServer`, whose `send` waits for every frame to reach the kernel: here a send waits
- * only while the socket holds more than WS_MAX_BUFFERED_BYTES (SocketBackpressure), so that
- * what a slow reader has not read is counted in one place, per socket, in bytes.
+ * server's `/graphql`, and the queries and mutations a client sends over the same socket
+ * (one `next` with the result, then `complete`), so that an agent holding a socket for its
+ * feed sends on it too. They pass the same validation, guards (the token given at
+ * connection, the rate limit, ownership) and error filter as over HTTP, and their errors
+ * carry the same codes (socket-errors.ts). Set up here rather than by @nestjs/graphql so
+ * that the frame limit, the per-socket subscription cap, the bound on unsent bytes and the
+ * shutdown are the service's own. The sockets are served with graphql-ws's `makeServer`
+ * rather than its `useServer`, whose `send` waits for every frame to reach the kernel: here
+ * a send waits only while the socket holds more than WS_MAX_BUFFERED_BYTES
+ * (SocketBackpressure), so that what a slow reader has not read is counted in one place, per
+ * socket, in bytes.
  */
 @Injectable()
 export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
@@ -90,6 +96,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private dispose: (() => Promise<void> | void) | null = null;
   /** Set at shutdown: new WebSocket upgrades are refused from then on. */
   private closing = false;
+  /** Each connection's running subscriptions by graphql-ws id (SUBSCRIPTIONS_PER_SOCKET). */
   private readonly active = new WeakMap<WsContext, Set<string>>();
   private readonly principals = new WeakMap<WsContext, Principal>();
   private readonly contexts = new WeakMap<WebSocket, WsContext>();
@@ -330,21 +337,31 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
           });
           return errors;
         };
-        const ids = this.active.get(ctx) ?? new Set<string>();
-        this.active.set(ctx, ids);
-        if (ids.size >= limits.subscriptionsPerSocket) {
-          return refuse([
-            new GraphQLError(
-              `subscriptions: this connection already has ${ids.size} subscriptions; the limit is ${limits.subscriptionsPerSocket} per connection`,
-              { extensions: { code: 'RATE_LIMITED', limit: limits.subscriptionsPerSocket } },
-            ),
-          ]);
-        }
         // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
         const checked = documents.check(payload.query);
-        if (!('document' in checked)) return refuse(checked.errors);
+        if (!('document' in checked)) {
+          return refuse(
+            checked.errors.map((error) => documentRefusal(error, this.config.isProduction)),
+          );
+        }
         const { document } = checked;
-        ids.add(id);
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return refuse([operationNotFound(payload.operationName)]);
+        // Only subscriptions hold a slot: a query or a mutation is answered once and ends, and
+        // a connection at its subscription cap can still send.
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
+          const ids = this.active.get(ctx) ?? new Set<string>();
+          this.active.set(ctx, ids);
+          if (ids.size >= limits.subscriptionsPerSocket) {
+            return refuse([
+              new GraphQLError(
+                `subscriptions: this connection already has ${ids.size} subscriptions; the limit is ${limits.subscriptionsPerSocket} per connection`,
+                { extensions: { code: 'RATE_LIMITED', limit: limits.subscriptionsPerSocket } },
+              ),
+            ]);
+          }
+          ids.add(id);
+        }
         const context: GraphqlContext & { socket: unknown } = {
           principal: this.principals.get(ctx),
           requestId: reqId,
@@ -363,9 +380,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors
-          ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON())) }
-          : undefined,
+        result.errors ? { ...result, errors: result.errors.map(formatResultError) } : undefined,
     });
     this.serve(wss, server);
     this.wss = wss;
