@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | null = null;
 
@@ -14,12 +14,38 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** CPU time (user + system) a process has used so far, in milliseconds, from /proc/<pid>/stat. */
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces), or null. */
+function statFields(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
+/** The processes whose parent is `pid`, from every /proc/<pid>/stat (field 4 is the parent). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    if (fields && Number(fields[1]) === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+/**
+ * CPU time (user + system) a process and every process under it have used so far, in
+ * milliseconds, from /proc/<pid>/stat (utime and stime are fields 14 and 15). The tree
+ * matters for the service with WORKERS > 1, whose workers are children of the process
+ * started; /proc counts a child in its parent only once it has exited and been waited for.
+ */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+  const fields = statFields(pid);
+  if (fields === null) throw new Error(`no process ${pid}`);
+  const own = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+  return childrenOf(pid).reduce((total, child) => total + cpuMs(child), own);
 }
 
 /** CPU used by each named process between two samples. */

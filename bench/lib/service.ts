@@ -31,6 +31,9 @@ export const SERVICE_ENV: Readonly<Record<string, string>> = {
   ROUTER_MAX_VISITS: '0',
   SUBSCRIPTIONS_PER_SOCKET: '100',
   SHUTDOWN_GRACE_PERIOD: '5',
+  // One process unless a scenario says otherwise (the peer workloads run as npm start and the
+  // container do, one worker per core); BENCH_WORKERS sets it for every scenario.
+  WORKERS: process.env.BENCH_WORKERS ?? '1',
 };
 
 /** The resident set size of a process, from /proc/<pid>/status (VmRSS), in bytes. */

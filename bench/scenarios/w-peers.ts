@@ -8,6 +8,8 @@
  *
  * - w1: single sends to an offline mailbox (a queue or stream nobody consumes), 50 in flight.
  * - w2: batches of 100, 8 in flight.
+ *   Both also run the service over graphql-ws: the same mutations on a few WebSockets, as an
+ *   agent that holds one for its feed sends (clients/ws-send.ts).
  * - w3: 100 live receivers, 1,000 sends/s round-robin: send-to-receipt p50 and p99.
  * - w4: fan-out to 100 live consumers at saturation: deliveries/s (BullMQ has no fan-out).
  */
@@ -16,6 +18,7 @@ import type { HttpLoadPhase, HttpLoadPhaseResult, HttpLoadRequest } from '../cli
 import type { LiveLoadRequest, LiveLoadResult, Sending } from '../clients/live-load';
 import type { PeerIngressPhase, PeerIngressRequest } from '../clients/peers/peer-ingress';
 import type { PeerLiveRequest } from '../clients/peers/peer-live';
+import type { WsSendRequest } from '../clients/ws-send';
 import { mailboxMessagesKey, storedCountCheck } from '../lib/checks';
 import { pooledCpu, runMeasuredChild, type Measured } from '../lib/children';
 import type { BenchContext, Scenario } from '../lib/context';
@@ -39,6 +42,9 @@ import {
   roundLength,
   roundsNote,
   SYSTEM_LABELS,
+  webSocketFigures,
+  type PeerFigureOptions,
+  type RoundSystem,
   type SystemId,
   type SystemRuns,
 } from '../lib/peers/rounds';
@@ -57,9 +63,14 @@ const LIVE_SENDING: Sending = { kind: 'paced', perSecond: SENDS_PER_SECOND, conn
 const FAN_OUT_SENDING: Sending = { kind: 'saturate', inFlight: 8 };
 /** w4, peers: sends wait while this many messages have not reached every consumer. */
 const FAN_OUT_MAX_UNDELIVERED = 500;
+/**
+ * w1 and w2 over graphql-ws: the WebSockets the sends in flight share. A few, as agents that
+ * each hold one for their feed, rather than one per send in flight as over HTTP/1.1.
+ */
+const WS_SOCKETS = 4;
 
 /** How the rounds ran and what the figures are, the first note of every workload. */
-function methodNote(context: BenchContext, systems: SystemId[]): string {
+function methodNote(context: BenchContext, systems: RoundSystem[]): string {
   const order = systems.map((system) => SYSTEM_LABELS[system]).join(', ');
   return (
     `${PEER_ROUNDS} alternating rounds of ${(roundLength(context) / 1000).toFixed(1)} s per ` +
@@ -74,13 +85,15 @@ function lastPhase(run: Measured<HttpLoadPhaseResult[]>): HttpLoadPhaseResult {
 }
 
 /** The systems that ran, with their rounds, in the order measured. */
-function completed<R>(runs: Map<SystemId, SystemRuns<R>>): Array<[SystemId, Measured<R>[]]> {
+function completed<R, S extends RoundSystem>(
+  runs: Map<S, SystemRuns<R>>,
+): Array<[S, Measured<R>[]]> {
   return [...runs]
     .filter(([, outcome]) => outcome.error === null && outcome.rounds.length > 0)
     .map(([system, outcome]) => [system, outcome.rounds]);
 }
 
-function failures<R>(scenario: string, runs: Map<SystemId, SystemRuns<R>>): Check[] {
+function failures<R>(scenario: string, runs: Map<RoundSystem, SystemRuns<R>>): Check[] {
   return [...runs]
     .filter(([, outcome]) => outcome.error !== null)
     .map(([system, outcome]) => failedPeerCheck(scenario, system, outcome.error as string));
@@ -98,12 +111,38 @@ interface IngressWorkload {
   ratioTarget: number;
 }
 
-/** w1 and w2: the service over HTTP (clients/http-load.ts), the peers' own clients. */
+type ServiceFront = Extract<RoundSystem, 'service' | 'service-ws'>;
+
+/** Where a phase sends: the warm-up's and the measured phase's own mailbox or store. */
+interface PhaseTargets {
+  warmup: string;
+  measure: string;
+}
+
+/**
+ * The service's mailboxes of a workload, one pair per front door, so that each one's
+ * exactly-once check counts only what it sent.
+ */
+function serviceMailboxes(id: string): Record<ServiceFront, PhaseTargets> {
+  return {
+    service: { warmup: `bench-${id}-warmup`, measure: `bench-${id}` },
+    'service-ws': { warmup: `bench-${id}-ws-warmup`, measure: `bench-${id}-ws` },
+  };
+}
+
+function isServiceFront(system: RoundSystem): system is ServiceFront {
+  return system === 'service' || system === 'service-ws';
+}
+
+/**
+ * w1 and w2: the service over HTTP (clients/http-load.ts) and over graphql-ws
+ * (clients/ws-send.ts), the peers' own clients.
+ */
 async function runIngress(context: BenchContext, w: IngressWorkload): Promise<ScenarioOutcome> {
-  const mailboxes = { warmup: `bench-${w.id}-warmup`, measure: `bench-${w.id}` };
+  const mailboxes = serviceMailboxes(w.id);
   const env = await startPeerEnvironment(
     context,
-    [BENCH_SENDER, mailboxes.warmup, mailboxes.measure],
+    [BENCH_SENDER, ...Object.values(mailboxes).flatMap(({ warmup, measure }) => [warmup, measure])],
     PEER_IDS,
   );
   const stores = {
@@ -113,14 +152,14 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
   const notes: string[] = [];
   const checks: Check[] = [];
   const prepared: PeerId[] = [];
-  let runs: Map<SystemId, SystemRuns<HttpLoadPhaseResult[]>>;
+  let runs: Map<RoundSystem, SystemRuns<HttpLoadPhaseResult[]>>;
   let problems: string[];
   try {
     for (const [peer, admin] of env.admins) {
       await admin.prepareStores([stores.warmup, stores.measure]);
       prepared.push(peer);
     }
-    const systems: SystemId[] = ['service', ...env.admins.keys()];
+    const systems: RoundSystem[] = ['service', 'service-ws', ...env.admins.keys()];
     notes.push(methodNote(context, systems), ...env.notes);
     context.log(`${w.what}: ${systems.map((s) => SYSTEM_LABELS[s]).join(', ')}`);
     runs = await alternatingRounds(context, systems, (system, spec) =>
@@ -132,8 +171,8 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       const sum = (key: keyof HttpLoadPhaseResult): number =>
         measured.reduce((total, round) => total + (round[key] as number), 0);
       let stored: { count: number; source: string };
-      if (system === 'service') {
-        const key = mailboxMessagesKey(mailboxes.measure);
+      if (isServiceFront(system)) {
+        const key = mailboxMessagesKey(mailboxes[system].measure);
         stored = { count: await env.serviceRedis.client.zcard(key), source: `ZCARD ${key}` };
       } else stored = await env.admins.get(system)!.stored(stores.measure);
       checks.push(
@@ -164,19 +203,24 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
   }
 
   const done = completed(runs);
-  const perRound = new Map<SystemId, number[]>(
+  const perRound = new Map<RoundSystem, number[]>(
     done.map(([system, rounds]) => [
       system,
       rounds.map((run) => perSecond(lastPhase(run).messagesInWindow, lastPhase(run).windowMs)),
     ]),
   );
-  const figures = peerFigures({
+  const { service, serviceWs, peers } = medians(perRound);
+  const comparison: PeerFigureOptions = {
     scenario: w.id,
     what: w.what,
     unit: 'msg/s',
-    ...medians(perRound),
+    service,
+    peers,
     better: 'higher',
     target: { on: 'ratio', op: '>=', value: w.ratioTarget },
+  };
+  const figures = peerFigures({
+    ...comparison,
     details: {
       perRound: Object.fromEntries(perRound),
       measured: Object.fromEntries(done.map(([system, rounds]) => [system, rounds.map(lastPhase)])),
@@ -184,6 +228,7 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       stores,
     },
   });
+  if (perRound.has('service-ws')) figures.push(...webSocketFigures({ ...comparison, serviceWs }));
   notes.push(
     cpuNote(
       done.map(([system, rounds]) => ({
@@ -205,32 +250,51 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
   return { figures, checks, notes };
 }
 
+/** The service's phases of a round: the same request bodies over HTTP and over graphql-ws. */
+function servicePhases(
+  w: IngressWorkload,
+  spec: { warmupMs: number; durationMs: number },
+  mailboxes: PhaseTargets,
+): HttpLoadPhase[] {
+  const phases: HttpLoadPhase[] = [];
+  const phase = (name: string, durationMs: number, mailbox: string): HttpLoadPhase => ({
+    name,
+    durationMs,
+    body: w.serviceBody(mailbox),
+    messagesPerRequest: w.messagesPerSend,
+  });
+  if (spec.warmupMs > 0) phases.push(phase('warmup', spec.warmupMs, mailboxes.warmup));
+  phases.push(phase('measure', spec.durationMs, mailboxes.measure));
+  return phases;
+}
+
 function ingressRound(
   env: PeerEnvironment,
   w: IngressWorkload,
-  system: SystemId,
+  system: RoundSystem,
   spec: { warmupMs: number; durationMs: number },
-  mailboxes: { warmup: string; measure: string },
-  stores: { warmup: string; measure: string },
+  mailboxes: Record<ServiceFront, PhaseTargets>,
+  stores: PhaseTargets,
 ): Promise<Measured<HttpLoadPhaseResult[]>> {
   if (system === 'service') {
-    const phases: HttpLoadPhase[] = [];
-    const phase = (name: string, durationMs: number, mailbox: string): HttpLoadPhase => ({
-      name,
-      durationMs,
-      body: w.serviceBody(mailbox),
-      messagesPerRequest: w.messagesPerSend,
-    });
-    if (spec.warmupMs > 0) phases.push(phase('warmup', spec.warmupMs, mailboxes.warmup));
-    phases.push(phase('measure', spec.durationMs, mailboxes.measure));
     const request: HttpLoadRequest = {
       host: '127.0.0.1',
       port: env.service.port,
       connections: w.lanes,
       requestTimeoutMs: w.requestTimeoutMs,
-      phases,
+      phases: servicePhases(w, spec, mailboxes.service),
     };
     return runMeasuredChild('clients/http-load.ts', request, env.watch.service);
+  }
+  if (system === 'service-ws') {
+    const request: WsSendRequest = {
+      wsUrl: env.service.wsUrl,
+      sockets: WS_SOCKETS,
+      lanes: w.lanes,
+      requestTimeoutMs: w.requestTimeoutMs,
+      phases: servicePhases(w, spec, mailboxes['service-ws']),
+    };
+    return runMeasuredChild('clients/ws-send.ts', request, env.watch.service);
   }
   const phases: PeerIngressPhase[] = [];
   if (spec.warmupMs > 0)

@@ -6,14 +6,25 @@ import type { Measured } from '../children';
 import type { BenchContext } from '../context';
 import { perUnit } from '../cpu';
 import { figure, type Check, type Figure, type Target, type Unit } from '../report';
-import { PEER_LABELS, type PeerId } from './peers';
+import { PEER_IDS, PEER_LABELS, type PeerId } from './peers';
 
 export type SystemId = 'service' | PeerId;
 
-export const SYSTEM_LABELS: Readonly<Record<SystemId, string>> = {
+/**
+ * What the rounds measure: the systems, and in w1 and w2 the service over graphql-ws beside
+ * it over HTTP (the same process, the same Redis, another front door).
+ */
+export type RoundSystem = SystemId | 'service-ws';
+
+export const SYSTEM_LABELS: Readonly<Record<RoundSystem, string>> = {
   service: 'service',
+  'service-ws': 'service over graphql-ws',
   ...PEER_LABELS,
 };
+
+function isPeer(system: RoundSystem): system is PeerId {
+  return (PEER_IDS as readonly string[]).includes(system);
+}
 
 /** Measured rounds per system; the measured time (--duration) is split evenly between them. */
 export const PEER_ROUNDS = 3;
@@ -39,16 +50,17 @@ export function roundLength(context: BenchContext): number {
 /**
  * Runs `run` for every system, PEER_ROUNDS times, in the order given, then reversed, then
  * as given again, so that a machine whose speed moves during the run weighs on all alike. A
- * service failure ends the scenario; a failing peer is recorded and left out of later rounds.
+ * service failure ends the scenario; a failing peer (or the service over graphql-ws, an extra
+ * figure) is recorded and left out of later rounds.
  */
-export async function alternatingRounds<R>(
+export async function alternatingRounds<R, S extends RoundSystem>(
   context: BenchContext,
-  systems: SystemId[],
-  run: (system: SystemId, spec: RoundSpec) => Promise<Measured<R>>,
-): Promise<Map<SystemId, SystemRuns<R>>> {
+  systems: S[],
+  run: (system: S, spec: RoundSpec) => Promise<Measured<R>>,
+): Promise<Map<S, SystemRuns<R>>> {
   const { warmupMs } = context.options;
   const durationMs = roundLength(context);
-  const outcome = new Map<SystemId, SystemRuns<R>>(
+  const outcome = new Map<S, SystemRuns<R>>(
     systems.map((system) => [system, { rounds: [], error: null }]),
   );
   for (let round = 0; round < PEER_ROUNDS; round++) {
@@ -83,7 +95,7 @@ export function median(values: number[]): number {
 
 /** One note: every system's CPU per unit of work over its measured phases. */
 export function cpuNote(
-  entries: Array<{ system: SystemId; cpuMs: Record<string, number>; units: number }>,
+  entries: Array<{ system: RoundSystem; cpuMs: Record<string, number>; units: number }>,
   unit: string,
 ): string {
   const parts = entries.map(({ system, cpuMs, units }) => {
@@ -98,7 +110,7 @@ export function cpuNote(
 /** "service 5,100 / 5,300 / 5,200; RabbitMQ ..." */
 export function roundsNote(
   what: string,
-  perRound: Map<SystemId, number[]>,
+  perRound: Map<RoundSystem, number[]>,
   format: (value: number) => string,
 ): string {
   const parts = [...perRound].map(
@@ -112,25 +124,27 @@ export interface SystemValue {
   value: number;
 }
 
-/** The median of each system's values per round: the service's, and each peer's. */
-export function medians(perRound: Map<SystemId, number[]>): {
+/**
+ * The median of each system's values per round: the service's (over HTTP), each peer's,
+ * and the service's over graphql-ws when it ran (NaN otherwise).
+ */
+export function medians(perRound: Map<RoundSystem, number[]>): {
   service: number;
+  serviceWs: number;
   peers: SystemValue[];
 } {
+  const peers: SystemValue[] = [];
+  for (const [system, values] of perRound)
+    if (isPeer(system)) peers.push({ system, value: median(values) });
   return {
     service: median(perRound.get('service') ?? []),
-    peers: [...perRound]
-      .filter(([system]) => system !== 'service')
-      .map(([system, values]) => ({ system, value: median(values) })),
+    serviceWs: median(perRound.get('service-ws') ?? []),
+    peers,
   };
 }
 
-/**
- * The workload's figures: the service against the best peer (highest for a rate, lowest for
- * a latency) or against `against`, with `target`; then one INFO figure per peer. A latency
- * target "no worse than the best peer" is the service's value <= the peer's (ratio <= 1).
- */
-export function peerFigures(options: {
+/** What a workload's figures compare: the service's median, the peers', the target. */
+export interface PeerFigureOptions {
   scenario: string;
   what: string;
   unit: Unit;
@@ -141,7 +155,57 @@ export function peerFigures(options: {
   against?: PeerId;
   target: Target | 'no worse' | null;
   details?: Record<string, unknown>;
-}): Figure[] {
+}
+
+/**
+ * The workload's figures: the service against the best peer (highest for a rate, lowest for
+ * a latency) or against `against`, with `target`; then one INFO figure per peer. A latency
+ * target "no worse than the best peer" is the service's value <= the peer's (ratio <= 1).
+ */
+export function peerFigures(options: PeerFigureOptions): Figure[] {
+  const { scenario, what, unit, service, peers } = options;
+  const measured = peers.filter((peer) => Number.isFinite(peer.value));
+  return [
+    bestPeerFigure(options),
+    ...measured.map((peer) =>
+      figure(
+        scenario,
+        `${what}, vs ${SYSTEM_LABELS[peer.system]}`,
+        service,
+        unit,
+        { label: SYSTEM_LABELS[peer.system], value: peer.value },
+        null,
+      ),
+    ),
+  ];
+}
+
+/**
+ * The figures of the service over graphql-ws (w1, w2): against the best peer with the
+ * workload's target, as the service's own line, then an INFO line against the service over
+ * HTTP in the same run, which tells what the transport changes.
+ */
+export function webSocketFigures(
+  options: Omit<PeerFigureOptions, 'against'> & { serviceWs: number },
+): Figure[] {
+  const { scenario, what, unit, service, serviceWs } = options;
+  const label = `${what}, ${SYSTEM_LABELS['service-ws']}`;
+  return [
+    // The details (every system's rounds) are the service's line's.
+    bestPeerFigure({ ...options, what: label, service: serviceWs, details: undefined }),
+    figure(
+      scenario,
+      `${label}, vs HTTP`,
+      serviceWs,
+      unit,
+      { label: 'service over HTTP', value: service },
+      null,
+    ),
+  ];
+}
+
+/** `service` against the best peer (or `against`), with the target. */
+function bestPeerFigure(options: PeerFigureOptions): Figure {
   const { scenario, what, unit, service, peers, better, against } = options;
   const measured = peers.filter((peer) => Number.isFinite(peer.value));
   let baseline: SystemValue | undefined;
@@ -157,31 +221,19 @@ export function peerFigures(options: {
   const baselineLabel = baseline
     ? `${against ? '' : 'best: '}${SYSTEM_LABELS[baseline.system]}`
     : `${against ? SYSTEM_LABELS[against] : 'a peer'} (not run)`;
-  return [
-    figure(
-      scenario,
-      what,
-      service,
-      unit,
-      { label: baselineLabel, value: baseline?.value ?? NaN },
-      target,
-      options.details,
-    ),
-    ...measured.map((peer) =>
-      figure(
-        scenario,
-        `${what}, vs ${SYSTEM_LABELS[peer.system]}`,
-        service,
-        unit,
-        { label: SYSTEM_LABELS[peer.system], value: peer.value },
-        null,
-      ),
-    ),
-  ];
+  return figure(
+    scenario,
+    what,
+    service,
+    unit,
+    { label: baselineLabel, value: baseline?.value ?? NaN },
+    target,
+    options.details,
+  );
 }
 
 /** A peer that failed in a round: a failed check, as any run that could not be measured. */
-export function failedPeerCheck(scenario: string, system: SystemId, error: string): Check {
+export function failedPeerCheck(scenario: string, system: RoundSystem, error: string): Check {
   return {
     scenario,
     name: `${SYSTEM_LABELS[system]} ran every round`,
