@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { RedisServer } from '../utils/redis-server';
 import { freePort } from '../utils/redis-server';
-import { ServiceProcess } from '../utils/service-process';
+import { runServiceToExit, ServiceProcess } from '../utils/service-process';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -62,22 +62,6 @@ function nextMessage(socket: WebSocket, type: string): Promise<{ id?: string; pa
     };
     socket.on('message', onMessage);
     socket.once('close', onClose);
-  });
-}
-
-/** Runs dist/main.js to its exit; resolves with the exit code and everything it printed. */
-function runToExit(
-  environment: Record<string, string>,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', ...environment },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, output }));
   });
 }
 
@@ -248,7 +232,7 @@ describe('start-up and logs', () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
     try {
-      const { code, output } = await runToExit({
+      const { code, output } = await runServiceToExit({
         PORT: String(port),
         LOG_LEVEL: 'warn',
         REDIS_URL: redis.url,

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
 import { MAILBOX_FEED, REGISTER, SEND } from '../utils/documents';
 import {
@@ -12,9 +10,8 @@ import {
   LiveSubscription,
 } from '../utils/graphql-client';
 import { freePort, RedisServer } from '../utils/redis-server';
-import { ServiceProcess } from '../utils/service-process';
+import { runServiceToExit, ServiceProcess } from '../utils/service-process';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 const SOCKETS = 6;
 
 /** The processes whose parent is `pid` (field 4 of /proc/<pid>/stat). */
@@ -159,25 +156,13 @@ describe('WORKERS at start', () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
     try {
-      const { code, output } = await new Promise<{ code: number | null; output: string }>(
-        (resolve) => {
-          const child = spawn(process.execPath, [MAIN], {
-            env: {
-              PATH: process.env.PATH ?? '',
-              PORT: String(port),
-              WORKERS: '2',
-              LOG_LEVEL: 'warn',
-              REDIS_URL: redis.url,
-              OUTAGE_SPOOL_DIR: 'off',
-            },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let printed = '';
-          child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-          child.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-          child.on('exit', (exitCode) => resolve({ code: exitCode, output: printed }));
-        },
-      );
+      const { code, output } = await runServiceToExit({
+        PORT: String(port),
+        WORKERS: '2',
+        LOG_LEVEL: 'warn',
+        REDIS_URL: redis.url,
+        OUTAGE_SPOOL_DIR: 'off',
+      });
       expect(code).toBe(1);
       expect(output).toBe(`port ${port} is already in use: stop what listens there or set PORT\n`);
     } finally {
@@ -186,13 +171,7 @@ describe('WORKERS at start', () => {
   });
 
   it('refuses a WORKERS it cannot run, in one line', async () => {
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', WORKERS: '0', REDIS_URL: redis.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, output } = await runServiceToExit({ WORKERS: '0', REDIS_URL: redis.url });
     expect(code).toBe(1);
     expect(output).toMatch(/^Invalid configuration: WORKERS="0": must be a whole number/);
   });

@@ -12,7 +12,6 @@ import {
   MAILBOX_FEED,
   MAILBOX_PAGE,
   MESSAGE,
-  REGISTER,
   SEND,
   SEND_MANY,
   type MessageView,
@@ -20,7 +19,7 @@ import {
   type RouteView,
 } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
-import { mailboxChannel, waitForListeners } from '../utils/service';
+import { mailboxChannel, registerMailboxesAs, waitForListeners } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -134,15 +133,10 @@ describe('sendMessage and sendMessages over the graphql-ws WebSocket', () => {
       RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
       SUBSCRIPTIONS_PER_SOCKET: String(SUBSCRIPTIONS_PER_SOCKET),
     });
-    for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) {
-      const response = await graphql<{ registerMailbox: { token: string } }>(
-        service.baseUrl,
-        REGISTER,
-        { name },
-        as(ADMIN),
-      );
-      tokens[name] = response.data!.registerMailbox.token;
-    }
+    Object.assign(
+      tokens,
+      await registerMailboxesAs(service.baseUrl, ADMIN, 'alice', 'bob', 'carol', 'dave', 'erin'),
+    );
   });
 
   afterAll(async () => {

@@ -33,8 +33,9 @@ export async function graphqlOk<T = Record<string, unknown>>(
   baseUrl: string,
   query: string,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ): Promise<T> {
-  const response = await graphql<T>(baseUrl, query, variables);
+  const response = await graphql<T>(baseUrl, query, variables, headers);
   if (response.errors?.length || !response.data) {
     throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
   }

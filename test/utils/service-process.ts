@@ -125,3 +125,22 @@ export class ServiceProcess {
     await this.stop('SIGKILL');
   }
 }
+
+/**
+ * Runs the built service (dist/main.js) to its exit with exactly `environment` (and PATH):
+ * for start-up failures. Resolves with the exit code and everything it printed.
+ */
+export function runServiceToExit(
+  environment: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}

@@ -18,11 +18,25 @@ export async function registerMailboxes(
   baseUrl: string,
   ...names: string[]
 ): Promise<Record<string, string>> {
+  return registerMailboxesAs(baseUrl, null, ...names);
+}
+
+/** registerMailboxes, with the admin token where auth is on (null: none sent). */
+export async function registerMailboxesAs(
+  baseUrl: string,
+  adminToken: string | null,
+  ...names: string[]
+): Promise<Record<string, string>> {
+  const headers: Record<string, string> =
+    adminToken === null ? {} : { authorization: `Bearer ${adminToken}` };
   const tokens: Record<string, string> = {};
   for (const name of names) {
-    const data = await graphqlOk<{ registerMailbox: { token: string } }>(baseUrl, REGISTER, {
-      name,
-    });
+    const data = await graphqlOk<{ registerMailbox: { token: string } }>(
+      baseUrl,
+      REGISTER,
+      { name },
+      headers,
+    );
     tokens[name] = data.registerMailbox.token;
   }
   return tokens;
