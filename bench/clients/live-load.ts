@@ -1,16 +1,30 @@
 /**
  * Sends and subscribers for the end-to-end and fan-out scenarios, in one process of their
  * own (one clock for send and receipt times). Every subscriber has its own graphql-ws
- * WebSocket. Sends are sendMessage mutations over keep-alive HTTP connections, either paced
- * (a fixed rate, round-robin over the mailboxes) or at saturation (a fixed number in flight).
- * Each message's content starts with "m:<seq>:", which maps a receipt back to its send.
+ * WebSocket. Sends are sendMessage mutations, either paced (a fixed rate, round-robin over
+ * the mailboxes) or at saturation (a fixed number in flight), over keep-alive HTTP
+ * connections or, with `transport` graphql-ws, over a few WebSockets of their own
+ * (lib/send-transports.ts). Each message's content starts with "m:<seq>:", which maps a
+ * receipt back to its send.
  */
 import type { Client } from 'graphql-ws';
 import { performance } from 'node:perf_hooks';
-import { directInput, padded, readSendResponse, sendMessageBody } from '../lib/graphql';
-import { buildPost, HttpConnection } from '../lib/http-connection';
+import { directInput, padded, type SendInput } from '../lib/graphql';
 import { connectClient, forEachLimited, subscribeFeed } from '../lib/live-feed';
-import { OpenLoop, receiverGrid, runLiveLoad, type Receiver } from '../lib/open-loop';
+import {
+  OpenLoop,
+  receiverGrid,
+  runLiveLoad,
+  type LiveLoad as RunnableLoad,
+  type Receiver,
+} from '../lib/open-loop';
+import {
+  HttpSends,
+  sendingLanes,
+  WebSocketSends,
+  type SendTransport,
+  type SendTransportSpec,
+} from '../lib/send-transports';
 import type { LatencySummary } from '../lib/stats';
 
 export type Sending =
@@ -24,6 +38,8 @@ export interface LiveLoadRequest {
   mailboxes: string[];
   subscribersPerMailbox: number;
   sending: Sending;
+  /** What carries the sends; HTTP when absent. */
+  transport?: SendTransportSpec;
   contentBytes: number;
   warmupMs: number;
   durationMs: number;
@@ -86,24 +102,26 @@ export interface LiveLoadResult {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
-class LiveLoad {
+/**
+ * One run: the subscribers, and the sends over `transport`, one lane per HTTP connection or
+ * per send in flight (`P` is an encoded send, `A` its answer).
+ */
+class LiveLoad<P, A> {
   private readonly subscribers: Receiver[][];
   private readonly clients: Client[] = [];
-  private readonly pool: HttpConnection[];
-  readonly loop: OpenLoop<HttpConnection>;
+  private readonly lanes: number[];
+  readonly loop: OpenLoop<number>;
 
-  constructor(private readonly request: LiveLoadRequest) {
+  constructor(
+    private readonly request: LiveLoadRequest,
+    private readonly transport: SendTransport<P, A>,
+  ) {
     this.subscribers = receiverGrid(request.mailboxes.length, request.subscribersPerMailbox);
-    const connections =
-      request.sending.kind === 'paced' ? request.sending.connections : request.sending.inFlight;
-    this.pool = Array.from(
-      { length: connections },
-      () => new HttpConnection(request.host, request.port),
-    );
+    this.lanes = Array.from({ length: transport.lanes }, (_, lane) => lane);
     this.loop = new OpenLoop({
       request,
-      lanes: this.pool,
-      send: (seq, phase, connection, dueAt) => this.send(seq, phase, connection, dueAt),
+      lanes: this.lanes,
+      send: (seq, phase, lane, dueAt) => this.send(seq, phase, lane, dueAt),
       receivers: this.subscribers,
     });
   }
@@ -122,11 +140,17 @@ class LiveLoad {
     this.loop.delivered(seq, subscriber.counts, now);
   }
 
-  /** Opens every subscriber, then probes until each has received a message. */
+  /** A message of `contentBytes` to the `mailbox`-th mailbox, starting with `head`. */
+  private input(mailbox: number, head: string): SendInput {
+    return directInput(this.request.mailboxes[mailbox], padded(head, this.request.contentBytes));
+  }
+
+  /** Opens the sends' transport and every subscriber, then probes until each has a message. */
   async start(): Promise<number> {
     const started = performance.now();
     const { mailboxes, wsUrl } = this.request;
     const error = (reason: string): void => this.loop.receiverError(reason);
+    await this.transport.open();
     await forEachLimited(this.subscribers.flat(), 20, async (subscriber) => {
       const client = await connectClient(wsUrl, error);
       this.clients.push(client);
@@ -139,20 +163,14 @@ class LiveLoad {
     });
     return this.loop.probeUntilLive(
       started,
-      // Each connection probes its share of the waiting mailboxes, one request at a time.
+      // Each lane probes its share of the waiting mailboxes, one send at a time.
       (waiting) =>
         Promise.all(
-          this.pool.map(async (connection, lane) => {
-            for (let i = lane; i < waiting.length; i += this.pool.length) {
-              const body = sendMessageBody(
-                directInput(
-                  mailboxes[waiting[i]],
-                  padded(this.loop.probeHead(), this.request.contentBytes),
-                ),
-              );
-              const raw = buildPost(this.request.host, this.request.port, '/graphql', body);
-              const response = await connection.requestWithin(raw, REQUEST_TIMEOUT_MS);
-              const outcome = readSendResponse(response.status, response.body, 1);
+          this.lanes.map(async (lane) => {
+            for (let i = lane; i < waiting.length; i += this.lanes.length) {
+              const payload = this.transport.encode(this.input(waiting[i], this.loop.probeHead()));
+              const answer = await this.transport.request(lane, payload, REQUEST_TIMEOUT_MS);
+              const outcome = this.transport.read(answer);
               if (outcome.error) throw new Error(`probe refused: ${outcome.error}`);
             }
           }),
@@ -162,25 +180,17 @@ class LiveLoad {
   }
 
   /** `dueAt`: when the pacing schedule wanted this send out (paced sending only). */
-  private send(
-    seq: number,
-    phase: number,
-    connection: HttpConnection,
-    dueAt: number | null,
-  ): Promise<void> {
+  private send(seq: number, phase: number, lane: number, dueAt: number | null): Promise<void> {
     const mailbox = seq % this.request.mailboxes.length;
-    const body = sendMessageBody(
-      directInput(this.request.mailboxes[mailbox], padded(`m:${seq}:`, this.request.contentBytes)),
-    );
-    const raw = buildPost(this.request.host, this.request.port, '/graphql', body);
+    const payload = this.transport.encode(this.input(mailbox, `m:${seq}:`));
     return this.loop.attempt(
       seq,
       mailbox,
       phase,
       dueAt,
-      () => connection.requestWithin(raw, REQUEST_TIMEOUT_MS),
-      (response) => {
-        const outcome = readSendResponse(response.status, response.body, 1);
+      () => this.transport.request(lane, payload, REQUEST_TIMEOUT_MS),
+      (answer) => {
+        const outcome = this.transport.read(answer);
         return outcome.acknowledged === 1 ? null : (outcome.error ?? 'refused');
       },
     );
@@ -192,7 +202,7 @@ class LiveLoad {
 
   async close(): Promise<void> {
     this.loop.closing = true;
-    for (const connection of this.pool) connection.close();
+    await this.transport.close();
     await Promise.all(
       this.clients.map(async (client) => {
         await client.dispose();
@@ -201,4 +211,13 @@ class LiveLoad {
   }
 }
 
-runLiveLoad<LiveLoadRequest, LiveLoadResult>((request) => new LiveLoad(request));
+/** A load on the transport the request names: a lane per HTTP connection or send in flight. */
+function createLoad(request: LiveLoadRequest): RunnableLoad<LiveLoadResult> {
+  const lanes = sendingLanes(request.sending);
+  const transport = request.transport ?? { kind: 'http' };
+  if (transport.kind === 'graphql-ws')
+    return new LiveLoad(request, new WebSocketSends(request.wsUrl, transport.sockets, lanes));
+  return new LiveLoad(request, new HttpSends(request.host, request.port, lanes));
+}
+
+runLiveLoad<LiveLoadRequest, LiveLoadResult>(createLoad);

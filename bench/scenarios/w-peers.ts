@@ -8,10 +8,12 @@
  *
  * - w1: single sends to an offline mailbox (a queue or stream nobody consumes), 50 in flight.
  * - w2: batches of 100, 8 in flight.
- *   Both also run the service over graphql-ws: the same mutations on a few WebSockets, as an
- *   agent that holds one for its feed sends (clients/ws-send.ts).
  * - w3: 100 live receivers, 1,000 sends/s round-robin: send-to-receipt p50 and p99.
  * - w4: fan-out to 100 live consumers at saturation: deliveries/s (BullMQ has no fan-out).
+ *
+ * Every workload also runs the service over graphql-ws: the same mutations on a few
+ * WebSockets, as an agent that holds one for its feed sends (clients/ws-send.ts for w1 and
+ * w2, clients/live-load.ts with its graphql-ws transport for w3 and w4).
  */
 import { cpus } from 'node:os';
 import type { HttpLoadPhase, HttpLoadPhaseResult, HttpLoadRequest } from '../clients/http-load';
@@ -36,19 +38,16 @@ import {
   alternatingRounds,
   cpuNote,
   failedPeerCheck,
-  medians,
   PEER_ROUNDS,
-  peerFigures,
   roundLength,
   roundsNote,
   SYSTEM_LABELS,
-  webSocketFigures,
-  type PeerFigureOptions,
+  workloadFigures,
   type RoundSystem,
-  type SystemId,
   type SystemRuns,
 } from '../lib/peers/rounds';
 import { formatNumber, type Check, type Figure, type ScenarioOutcome } from '../lib/report';
+import { sendingLanes } from '../lib/send-transports';
 import { INGRESS_CONNECTIONS, perSecond } from './a-ingress';
 import { BATCH_CONNECTIONS, BATCH_SIZE } from './b-batch-ingress';
 import { MAILBOXES, SENDS_PER_SECOND } from './d-end-to-end';
@@ -64,10 +63,25 @@ const FAN_OUT_SENDING: Sending = { kind: 'saturate', inFlight: 8 };
 /** w4, peers: sends wait while this many messages have not reached every consumer. */
 const FAN_OUT_MAX_UNDELIVERED = 500;
 /**
- * w1 and w2 over graphql-ws: the WebSockets the sends in flight share. A few, as agents that
- * each hold one for their feed, rather than one per send in flight as over HTTP/1.1.
+ * The service over graphql-ws: at most this many WebSockets carry the sends in flight.
+ * A few, as agents that each hold one for their feed would send, rather than one per send
+ * in flight as HTTP/1.1 needs: graphql-ws multiplexes operations on a socket.
  */
 const WS_SOCKETS = 4;
+
+/**
+ * The send sockets for `lanes` sends in flight at most (the HTTP connections of the same
+ * workload): as many as the lanes, at most WS_SOCKETS, which every workload reaches (w1 50
+ * lanes, w2 8, w3 32, w4 8), so every graphql-ws line is measured on 4 sockets. The lanes
+ * stay the HTTP connections' count, spread over the sockets, so only the transport differs.
+ * More sockets would not help w3: at 1,000 sends/s about one send is in flight at a time,
+ * and one socket would already carry them; w4 keeps its 8 in flight, 2 on each socket.
+ * With BENCH_WORKERS above 4 the sends reach at most 4 of the service's workers (a socket
+ * stays on the worker it was handed to), where 32 HTTP connections reach them all.
+ */
+function wsSockets(lanes: number): number {
+  return Math.min(lanes, WS_SOCKETS);
+}
 
 /** How the rounds ran and what the figures are, the first note of every workload. */
 function methodNote(context: BenchContext, systems: RoundSystem[]): string {
@@ -209,18 +223,12 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       rounds.map((run) => perSecond(lastPhase(run).messagesInWindow, lastPhase(run).windowMs)),
     ]),
   );
-  const { service, serviceWs, peers } = medians(perRound);
-  const comparison: PeerFigureOptions = {
+  const figures = workloadFigures(perRound, {
     scenario: w.id,
     what: w.what,
     unit: 'msg/s',
-    service,
-    peers,
     better: 'higher',
     target: { on: 'ratio', op: '>=', value: w.ratioTarget },
-  };
-  const figures = peerFigures({
-    ...comparison,
     details: {
       perRound: Object.fromEntries(perRound),
       measured: Object.fromEntries(done.map(([system, rounds]) => [system, rounds.map(lastPhase)])),
@@ -228,7 +236,6 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       stores,
     },
   });
-  if (perRound.has('service-ws')) figures.push(...webSocketFigures({ ...comparison, serviceWs }));
   notes.push(
     cpuNote(
       done.map(([system, rounds]) => ({
@@ -289,7 +296,7 @@ function ingressRound(
   if (system === 'service-ws') {
     const request: WsSendRequest = {
       wsUrl: env.service.wsUrl,
-      sockets: WS_SOCKETS,
+      sockets: wsSockets(w.lanes),
       lanes: w.lanes,
       requestTimeoutMs: w.requestTimeoutMs,
       phases: servicePhases(w, spec, mailboxes['service-ws']),
@@ -312,11 +319,24 @@ function ingressRound(
   return runMeasuredChild('clients/peers/peer-ingress.ts', request, env.watch[system]);
 }
 
+/**
+ * A live workload's mailboxes, one set per front door, so that each one's receivers and
+ * exactly-once check see only its own sends: `count` of them, or one named for the workload.
+ */
+function liveMailboxes(id: string, count: number): Record<ServiceFront, string[]> {
+  const named = (prefix: string): string[] =>
+    count === 1 ? [prefix] : mailboxNames(prefix, count);
+  return { service: named(`bench-${id}`), 'service-ws': named(`bench-${id}-ws`) };
+}
+
 interface LiveWorkload {
   id: string;
   peers: readonly PeerId[];
-  /** The service's live load (clients/live-load.ts): d's or e's setup. */
-  service: Pick<LiveLoadRequest, 'mailboxes' | 'subscribersPerMailbox'>;
+  /** The service's live load (clients/live-load.ts): d's or e's setup, per front door. */
+  service: {
+    mailboxes: Record<ServiceFront, string[]>;
+    subscribersPerMailbox: number;
+  };
   /** The same shape for the peers. */
   topology: Omit<LiveTopology, 'base'>;
   sending: Sending;
@@ -325,22 +345,29 @@ interface LiveWorkload {
   /** Notes placed right after the systems' (peers left out and why). */
   notes: string[];
   figures(
-    measured: Array<{ system: SystemId; rounds: LiveLoadResult[] }>,
+    measured: Array<{ system: RoundSystem; rounds: LiveLoadResult[] }>,
     details: Record<string, unknown>,
   ): { figures: Figure[]; notes: string[] };
   /** CPU per what: a message (w3) or a delivery (w4). */
   unit: 'message' | 'delivery';
 }
 
-/** w3 and w4: the service's live load (clients/live-load.ts), the peers' (peer-live.ts). */
+/**
+ * w3 and w4: the service's live load (clients/live-load.ts) sending over HTTP and over
+ * graphql-ws, the peers' (peer-live.ts).
+ */
 async function runLive(context: BenchContext, w: LiveWorkload): Promise<ScenarioOutcome> {
-  const env = await startPeerEnvironment(context, [BENCH_SENDER, ...w.service.mailboxes], w.peers);
+  const env = await startPeerEnvironment(
+    context,
+    [BENCH_SENDER, ...Object.values(w.service.mailboxes).flat()],
+    w.peers,
+  );
   const notes: string[] = [];
   const checks: Check[] = [];
-  let runs: Map<SystemId, SystemRuns<LiveLoadResult>>;
+  let runs: Map<RoundSystem, SystemRuns<LiveLoadResult>>;
   let problems: string[];
   try {
-    const systems: SystemId[] = ['service', ...env.admins.keys()];
+    const systems: RoundSystem[] = ['service', 'service-ws', ...env.admins.keys()];
     notes.push(methodNote(context, systems), ...env.notes, ...w.notes);
     runs = await alternatingRounds(context, systems, (system, spec) =>
       liveRound(env, w, system, spec),
@@ -396,16 +423,21 @@ async function runLive(context: BenchContext, w: LiveWorkload): Promise<Scenario
 async function liveRound(
   env: PeerEnvironment,
   w: LiveWorkload,
-  system: SystemId,
+  system: RoundSystem,
   spec: { round: number; warmupMs: number; durationMs: number },
 ): Promise<Measured<LiveLoadResult>> {
-  if (system === 'service') {
+  if (isServiceFront(system)) {
     const request: LiveLoadRequest = {
       host: '127.0.0.1',
       port: env.service.port,
       wsUrl: env.service.wsUrl,
-      ...w.service,
+      mailboxes: w.service.mailboxes[system],
+      subscribersPerMailbox: w.service.subscribersPerMailbox,
       sending: w.sending,
+      transport:
+        system === 'service-ws'
+          ? { kind: 'graphql-ws', sockets: wsSockets(sendingLanes(w.sending)) }
+          : { kind: 'http' },
       contentBytes: PEER_CONTENT_BYTES,
       warmupMs: spec.warmupMs,
       durationMs: spec.durationMs,
@@ -481,7 +513,7 @@ const live: Scenario = {
     runLive(context, {
       id: 'w3',
       peers: PEER_IDS,
-      service: { mailboxes: mailboxNames('bench-w3', MAILBOXES), subscribersPerMailbox: 1 },
+      service: { mailboxes: liveMailboxes('w3', MAILBOXES), subscribersPerMailbox: 1 },
       topology: { targets: MAILBOXES, receiversPerTarget: 1 },
       sending: LIVE_SENDING,
       maxUndelivered: Number.MAX_SAFE_INTEGER,
@@ -490,21 +522,20 @@ const live: Scenario = {
       unit: 'message',
       figures(measured, details) {
         const what = `${MAILBOXES} receivers, ${SENDS_PER_SECOND.toLocaleString('en-US')}/s, 1 KiB`;
-        const perRound = (pick: (result: LiveLoadResult) => number): Map<SystemId, number[]> =>
+        const perRound = (pick: (result: LiveLoadResult) => number): Map<RoundSystem, number[]> =>
           new Map(measured.map(({ system, rounds }) => [system, rounds.map(pick)]));
         const p50 = perRound((result) => result.latency.p50);
         const p99 = perRound((result) => result.latency.p99);
-        const latencyFigures = (label: string, rounds: Map<SystemId, number[]>): Figure[] =>
-          peerFigures({
+        const latencyFigures = (label: string, rounds: Map<RoundSystem, number[]>): Figure[] =>
+          workloadFigures(rounds, {
             scenario: 'w3',
             what: `${what}, ${label}`,
             unit: 'ms',
-            ...medians(rounds),
             better: 'lower',
             target: 'no worse',
             details: { perRound: Object.fromEntries(rounds), ...details },
           });
-        const pooled = details.pooled as Record<SystemId, LiveLoadResult>;
+        const pooled = details.pooled as Record<RoundSystem, LiveLoadResult>;
         return {
           figures: [...latencyFigures('p50', p50), ...latencyFigures('p99', p99)],
           notes: [
@@ -526,7 +557,7 @@ const fanOut: Scenario = {
     runLive(context, {
       id: 'w4',
       peers: PEER_IDS.filter((peer) => peer !== 'bullmq'),
-      service: { mailboxes: ['bench-w4'], subscribersPerMailbox: SUBSCRIBERS },
+      service: { mailboxes: liveMailboxes('w4', 1), subscribersPerMailbox: SUBSCRIBERS },
       topology: { targets: 1, receiversPerTarget: SUBSCRIBERS },
       sending: FAN_OUT_SENDING,
       maxUndelivered: FAN_OUT_MAX_UNDELIVERED,
@@ -534,24 +565,23 @@ const fanOut: Scenario = {
       notes: ['BullMQ skipped: it has no fan-out (a job goes to one worker of its queue)'],
       unit: 'delivery',
       figures(measured, details) {
-        const perRound = new Map<SystemId, number[]>(
+        const perRound = new Map<RoundSystem, number[]>(
           measured.map(({ system, rounds }) => [
             system,
             rounds.map((result) => perSecond(result.deliveriesInWindow, result.windowMs)),
           ]),
         );
-        const sends = new Map<SystemId, number[]>(
+        const sends = new Map<RoundSystem, number[]>(
           measured.map(({ system, rounds }) => [
             system,
             rounds.map((result) => perSecond(result.sendsInWindow, result.windowMs)),
           ]),
         );
         return {
-          figures: peerFigures({
+          figures: workloadFigures(perRound, {
             scenario: 'w4',
             what: `fan-out to ${SUBSCRIBERS} consumers, saturated`,
             unit: 'deliveries/s',
-            ...medians(perRound),
             better: 'higher',
             against: 'jetstream',
             target: { on: 'ratio', op: '>=', value: 1.0 },

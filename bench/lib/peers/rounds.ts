@@ -11,8 +11,8 @@ import { PEER_IDS, PEER_LABELS, type PeerId } from './peers';
 export type SystemId = 'service' | PeerId;
 
 /**
- * What the rounds measure: the systems, and in w1 and w2 the service over graphql-ws beside
- * it over HTTP (the same process, the same Redis, another front door).
+ * What the rounds measure: the systems, and the service over graphql-ws beside it over HTTP
+ * (the same process, the same Redis, another front door for the sends).
  */
 export type RoundSystem = SystemId | 'service-ws';
 
@@ -181,13 +181,11 @@ export function peerFigures(options: PeerFigureOptions): Figure[] {
 }
 
 /**
- * The figures of the service over graphql-ws (w1, w2): against the best peer with the
+ * The figures of the service over graphql-ws: against the best peer (or `against`) with the
  * workload's target, as the service's own line, then an INFO line against the service over
  * HTTP in the same run, which tells what the transport changes.
  */
-export function webSocketFigures(
-  options: Omit<PeerFigureOptions, 'against'> & { serviceWs: number },
-): Figure[] {
+export function webSocketFigures(options: PeerFigureOptions & { serviceWs: number }): Figure[] {
   const { scenario, what, unit, service, serviceWs } = options;
   const label = `${what}, ${SYSTEM_LABELS['service-ws']}`;
   return [
@@ -202,6 +200,21 @@ export function webSocketFigures(
       null,
     ),
   ];
+}
+
+/**
+ * A workload's figures from each system's values per round, on their medians: the service's
+ * (peerFigures), then the service over graphql-ws' when it ran (webSocketFigures).
+ */
+export function workloadFigures(
+  perRound: Map<RoundSystem, number[]>,
+  options: Omit<PeerFigureOptions, 'service' | 'peers'>,
+): Figure[] {
+  const { service, serviceWs, peers } = medians(perRound);
+  const figures = peerFigures({ ...options, service, peers });
+  if (perRound.has('service-ws'))
+    figures.push(...webSocketFigures({ ...options, service, peers, serviceWs }));
+  return figures;
 }
 
 /** `service` against the best peer (or `against`), with the target. */
