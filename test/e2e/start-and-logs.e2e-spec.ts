@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { RedisServer } from '../utils/redis-server';
 import { freePort } from '../utils/redis-server';
-import { runServiceToExit, ServiceProcess } from '../utils/service-process';
+import { runServiceOnBusyPort, ServiceProcess } from '../utils/service-process';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -228,20 +227,12 @@ describe('start-up and logs', () => {
   });
 
   it('exits 1 with one line naming a busy port', async () => {
-    const port = await freePort();
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
-    try {
-      const { code, output } = await runServiceToExit({
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        REDIS_URL: redis.url,
-        OUTAGE_SPOOL_DIR: 'off',
-      });
-      expect(code).toBe(1);
-      expect(output).toBe(`port ${port} is already in use: stop what listens there or set PORT\n`);
-    } finally {
-      await new Promise((resolve) => blocker.close(resolve));
-    }
+    const { code, output, port } = await runServiceOnBusyPort({
+      LOG_LEVEL: 'warn',
+      REDIS_URL: redis.url,
+      OUTAGE_SPOOL_DIR: 'off',
+    });
+    expect(code).toBe(1);
+    expect(output).toBe(`port ${port} is already in use: stop what listens there or set PORT\n`);
   });
 });

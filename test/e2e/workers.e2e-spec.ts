@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import type { Client } from 'graphql-ws';
 import { MAILBOX_FEED, REGISTER, SEND } from '../utils/documents';
 import {
@@ -9,8 +8,8 @@ import {
   graphqlOk,
   LiveSubscription,
 } from '../utils/graphql-client';
-import { freePort, RedisServer } from '../utils/redis-server';
-import { runServiceToExit, ServiceProcess } from '../utils/service-process';
+import { RedisServer } from '../utils/redis-server';
+import { runServiceOnBusyPort, runServiceToExit, ServiceProcess } from '../utils/service-process';
 
 const SOCKETS = 6;
 
@@ -152,22 +151,14 @@ describe('WORKERS at start', () => {
   });
 
   it('exits 1 with one line naming a busy port', async () => {
-    const port = await freePort();
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
-    try {
-      const { code, output } = await runServiceToExit({
-        PORT: String(port),
-        WORKERS: '2',
-        LOG_LEVEL: 'warn',
-        REDIS_URL: redis.url,
-        OUTAGE_SPOOL_DIR: 'off',
-      });
-      expect(code).toBe(1);
-      expect(output).toBe(`port ${port} is already in use: stop what listens there or set PORT\n`);
-    } finally {
-      await new Promise((resolve) => blocker.close(resolve));
-    }
+    const { code, output, port } = await runServiceOnBusyPort({
+      WORKERS: '2',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: redis.url,
+      OUTAGE_SPOOL_DIR: 'off',
+    });
+    expect(code).toBe(1);
+    expect(output).toBe(`port ${port} is already in use: stop what listens there or set PORT\n`);
   });
 
   it('refuses a WORKERS it cannot run, in one line', async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './redis-server';
 import { GUARDS_OFF } from './guards';
@@ -143,4 +144,21 @@ export function runServiceToExit(
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => resolve({ code, output }));
   });
+}
+
+/**
+ * Runs the built service to its exit on a port that something else already listens on
+ * (all interfaces), with `environment` besides PORT. Resolves with the port too.
+ */
+export async function runServiceOnBusyPort(
+  environment: Record<string, string>,
+): Promise<{ code: number | null; output: string; port: number }> {
+  const port = await freePort();
+  const blocker: Server = createServer();
+  await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
+  try {
+    return { ...(await runServiceToExit({ ...environment, PORT: String(port) })), port };
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
 }
