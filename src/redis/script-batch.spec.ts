@@ -29,6 +29,24 @@ describe(ScriptBatch.name, () => {
     expect(runs).toEqual([[1, 2, 3]]);
   });
 
+  it('takes in calls made by separate callbacks of one turn (sockets read together)', async () => {
+    const runs: number[][] = [];
+    const batch = new ScriptBatch<number, number>((items) => {
+      runs.push(items);
+      return Promise.resolve(items);
+    }, 100);
+    // Timers due together run in one timers phase, as sockets read together run in one poll
+    // phase: separate callbacks, each with its promise callbacks run after it, in one turn.
+    const calls = [1, 2, 3].map(
+      (item) =>
+        new Promise<number>((resolve) => {
+          setTimeout(() => void Promise.resolve().then(() => resolve(batch.add(item))), 0);
+        }),
+    );
+    await Promise.all(calls);
+    expect(runs).toEqual([[1, 2, 3]]);
+  });
+
   it('runs the calls of separate turns separately', async () => {
     const runs: number[][] = [];
     const batch = new ScriptBatch<number, number>((items) => {

@@ -9,11 +9,13 @@ const RUNS_PER_TURN = 4;
 const MIN_RUN_ITEMS = 16;
 
 /**
- * Gathers the calls made in one turn of the event loop into runs of `run`, made once the
- * turn's other work (its promise callbacks included) is done. Every caller gets its own
- * item's answer; when a run fails, every caller in it gets the failure. A sendMessages batch
- * of 100 DIRECT messages thus costs 4 script calls rather than 100, and a lone call waits no
- * longer than the end of its turn.
+ * Gathers the calls made in one turn of the event loop into runs of `run`, made in the turn's
+ * check phase (setImmediate), once every callback of its poll phase and their promise
+ * callbacks are done. A turn's poll phase reads every socket that has data, so the sends of
+ * separate HTTP requests or WebSocket frames that arrived together share a run, as the sends
+ * of one sendMessages batch do. Every caller gets its own item's answer; when a run fails,
+ * every caller in it gets the failure. A sendMessages batch of 100 DIRECT messages thus costs
+ * 4 script calls rather than 100, and a lone call waits no longer than the end of its turn.
  *
  * Why not one run for the whole turn: with a single call in flight Redis and the service
  * take turns, each idle while the other works. Up to
@@ -30,7 +32,7 @@ export class ScriptBatch<T, R> {
 
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      if (this.waiting.length === 0) process.nextTick(() => this.flush());
+      if (this.waiting.length === 0) setImmediate(() => this.flush());
       this.waiting.push({ item, resolve, reject });
     });
   }
