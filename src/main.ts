@@ -47,10 +47,15 @@ function handleSignals(app: INestApplication, config: AppConfigService): void {
 
 /**
  * A start-up failure a person can act on: one line, no stack trace, exit 1. Under the workers'
- * supervisor every worker meets it; worker 1 says it.
+ * supervisor every first worker meets it and worker 1 says it; a worker started in place of a
+ * dead one says its own.
  */
 function fail(line: string): never {
-  if (!cluster.isWorker || cluster.worker?.id === 1) process.stderr.write(`${line}\n`);
+  const says =
+    !cluster.isWorker ||
+    cluster.worker?.id === 1 ||
+    processEnvironment()[WORKER_ENVIRONMENT.replacement] === '1';
+  if (says) process.stderr.write(`${line}\n`);
   process.exit(1);
 }
 

@@ -22,8 +22,10 @@ const GRACE_MARGIN_MS = 2_000;
  *
  * - gives every worker the same admin token when it generates one (none configured);
  * - forks a new worker when one dies, and gives up (exit 1) when workers die faster than
- *   MAX_CRASHES a minute, or when one dies before it ever listened (a busy port: the worker
- *   has said why);
+ *   MAX_CRASHES a minute, or when one of the first workers exits before it ever listened (a
+ *   busy port: the worker has said why); a first worker killed by a signal while it starts,
+ *   or a worker started in place of a dead one that dies before it listens, is one more
+ *   death, and is replaced in turn;
  * - passes SIGTERM and SIGINT on, and exits once every worker has, with the worst exit code;
  * - answers a worker's request for every worker's metrics (prom-client's AggregatorRegistry),
  *   so that /metrics, whichever worker a scrape reaches, reports the whole process.
@@ -37,7 +39,9 @@ export class Supervisor {
   private crashes: number[] = [];
   private stopping = false;
   private stopSignal: NodeJS.Signals | null = null;
-  /** A worker died before it listened: the others are ending, and none is started again. */
+  /** The workers forked in place of dead ones. */
+  private readonly replacements = new WeakSet<Worker>();
+  /** A first worker exited before it listened: the others are ending, and none is started again. */
   private failing = false;
   private exitCode = 0;
 
@@ -68,8 +72,14 @@ export class Supervisor {
     for (let index = 0; index < this.count; index += 1) this.fork();
   }
 
-  private fork(): void {
-    this.live.add(cluster.fork(this.environment));
+  private fork(replacement = false): void {
+    const worker = cluster.fork(
+      replacement
+        ? { ...this.environment, [WORKER_ENVIRONMENT.replacement]: '1' }
+        : this.environment,
+    );
+    this.live.add(worker);
+    if (replacement) this.replacements.add(worker);
   }
 
   private exited(worker: Worker, code: number | null, signal: string | null): void {
@@ -78,13 +88,18 @@ export class Supervisor {
     // one that was still starting when the stop signal came and ended by that signal.
     const stoppedBySignal = this.stopping && signal === this.stopSignal;
     const status = code ?? (signal && !stoppedBySignal ? 1 : 0);
-    if (this.stopping || this.failing || !this.listened.has(worker))
+    // A first worker that ended itself before it listened met a start-up failure (a busy port,
+    // Redis settings) that every worker meets; one killed by a signal while it started, or a
+    // replacement, crashed like any worker.
+    const failedStart =
+      !this.listened.has(worker) && !this.replacements.has(worker) && signal === null;
+    if (this.stopping || this.failing || failedStart)
       this.exitCode = Math.max(this.exitCode, status);
     if (this.stopping) {
       if (this.live.size === 0) process.exit(this.exitCode);
       return;
     }
-    if (!this.listened.has(worker)) {
+    if (failedStart) {
       // It has said why (a busy port, Redis settings), and the others meet the same: they are
       // left to end on their own, so that the reason is said once; one that did listen is
       // stopped.
@@ -111,7 +126,7 @@ export class Supervisor {
     this.logger.error(
       `worker ${worker.id} (pid ${worker.process.pid}) died (${signal ?? `exit ${code}`}): starting another`,
     );
-    this.fork();
+    this.fork(true);
   }
 
   private stop(signal: NodeJS.Signals): void {

@@ -8,6 +8,8 @@ import { availableParallelism } from 'node:os';
 export const WORKER_ENVIRONMENT = {
   /** '1' when the supervisor generated ADMIN_TOKEN for its workers (none was configured). */
   generatedAdminToken: 'MAILBOX_WORKERS_GENERATED_ADMIN_TOKEN',
+  /** '1' on a worker started in place of one that died (it says its own start-up failure). */
+  replacement: 'MAILBOX_WORKERS_REPLACEMENT',
 } as const;
 
 /** A worker asks for the metrics of every worker (see clusterMetricsText). */

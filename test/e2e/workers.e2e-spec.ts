@@ -39,6 +39,19 @@ describe('WORKERS: several processes behind one port', () => {
   let service: ServiceProcess;
   const clients: Client[] = [];
 
+  /** Whether four requests in a row are answered without errors. */
+  const serves = async (): Promise<boolean> => {
+    try {
+      for (let request = 0; request < 4; request += 1) {
+        const answer = await graphql(service.baseUrl, '{ routerStatistics { messagesRouted } }');
+        if (answer.errors !== undefined) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   beforeAll(async () => {
     redis = await RedisServer.start();
     service = await ServiceProcess.start({ REDIS_URL: redis.url, WORKERS: '2' });
@@ -98,11 +111,31 @@ describe('WORKERS: several processes behind one port', () => {
       const now = childPids(service.pid!);
       return now.length === 2 && !now.includes(before[0]);
     }, 15_000);
-    for (let request = 0; request < 6; request += 1) {
-      const answer = await graphql(service.baseUrl, '{ routerStatistics { messagesRouted } }');
-      expect(answer.errors).toBeUndefined();
-    }
+    // Until a worker listens again (the one killed may have been the only one yet), the port
+    // refuses connections.
+    await eventually(serves, 15_000);
     expect(service.output.join('')).toContain(`died (SIGKILL): starting another`);
+  });
+
+  it('replaces a worker that dies while it starts, as one more death, and keeps serving', async () => {
+    const before = childPids(service.pid!);
+    expect(before).toHaveLength(2);
+    process.kill(before[0], 'SIGKILL');
+    // Its replacement is killed as soon as it appears, long before it can listen.
+    let starting: number | undefined;
+    await eventually(() => {
+      starting = childPids(service.pid!).find((pid) => !before.includes(pid));
+      return starting !== undefined;
+    }, 15_000);
+    process.kill(starting!, 'SIGKILL');
+    await eventually(() => {
+      const now = childPids(service.pid!);
+      return now.length === 2 && !now.includes(before[0]) && !now.includes(starting!);
+    }, 15_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the service said:\n${service.output.join('')}`);
+    });
+    await eventually(serves, 15_000);
+    expect(service.output.join('')).toContain(`(pid ${starting}) died (SIGKILL): starting another`);
   });
 
   it('stops every worker on SIGTERM and exits 0', async () => {
