@@ -39,8 +39,6 @@ export class Supervisor {
   private crashes: number[] = [];
   private stopping = false;
   private stopSignal: NodeJS.Signals | null = null;
-  /** The workers forked in place of dead ones. */
-  private readonly replacements = new WeakSet<Worker>();
   /** A first worker exited before it listened: the others are ending, and none is started again. */
   private failing = false;
   private exitCode = 0;
@@ -73,13 +71,18 @@ export class Supervisor {
   }
 
   private fork(replacement = false): void {
-    const worker = cluster.fork(
-      replacement
-        ? { ...this.environment, [WORKER_ENVIRONMENT.replacement]: '1' }
-        : this.environment,
+    this.live.add(
+      cluster.fork(
+        replacement
+          ? { ...this.environment, [WORKER_ENVIRONMENT.replacement]: '1' }
+          : this.environment,
+      ),
     );
-    this.live.add(worker);
-    if (replacement) this.replacements.add(worker);
+  }
+
+  /** Cluster numbers workers from 1 in fork order: the first `count` are the first workers. */
+  private isReplacement(worker: Worker): boolean {
+    return worker.id > this.count;
   }
 
   private exited(worker: Worker, code: number | null, signal: string | null): void {
@@ -92,7 +95,7 @@ export class Supervisor {
     // Redis settings) that every worker meets; one killed by a signal while it started, or a
     // replacement, crashed like any worker.
     const failedStart =
-      !this.listened.has(worker) && !this.replacements.has(worker) && signal === null;
+      !this.listened.has(worker) && !this.isReplacement(worker) && signal === null;
     if (this.stopping || this.failing || failedStart)
       this.exitCode = Math.max(this.exitCode, status);
     if (this.stopping) {
