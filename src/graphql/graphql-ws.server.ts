@@ -25,6 +25,7 @@ import { requestId } from '../logging/request-id';
 import type { GraphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
+import { FrameCoalescing } from './frame-coalescing';
 import { SocketBackpressure } from './socket-backpressure';
 import { documentRefusal, formatResultError, operationNotFound } from './socket-errors';
 import { ValidDocuments } from './valid-documents';
@@ -87,7 +88,8 @@ function frameText(data: RawData): string {
  * rather than its `useServer`, whose `send` waits for every frame to reach the kernel: here
  * a send waits only while the socket holds more than WS_MAX_BUFFERED_BYTES
  * (SocketBackpressure), so that what a slow reader has not read is counted in one place, per
- * socket, in bytes.
+ * socket, in bytes. The frames a socket is given in one turn after its first are written
+ * together (FrameCoalescing).
  */
 @Injectable()
 export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
@@ -106,6 +108,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   /** Open sockets by the digest of the token they authenticated with, for revocation. */
   private readonly socketsByToken = new Map<string, Set<WebSocket>>();
   private stopListening: (() => Promise<void>) | null = null;
+  /** A turn's frames to one socket after its first go out in one write. */
+  private readonly coalescing = new FrameCoalescing();
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -242,7 +246,11 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       const closed = server.opened(
         {
           protocol: socket.protocol,
-          send: (data) => backpressure.send(data),
+          send: (data) => {
+            // The upgrade request's socket is the connection the WebSocket writes to.
+            this.coalescing.beforeWrite(request.socket);
+            return backpressure.send(data);
+          },
           close: (code, reason) => socket.close(code, reason),
           onMessage: (handle) =>
             socket.on('message', (data) => {
