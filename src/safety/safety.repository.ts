@@ -54,16 +54,24 @@ export interface ThreadState {
   messages: number;
 }
 
+const DAY_MS = 86_400_000;
 /** How long a thread's guard state outlives its last message. */
-const THREAD_STATE_MS = 30 * 86_400_000;
+const THREAD_STATE_MS = 30 * DAY_MS;
 /** How long a day's token counters are kept: the day and the next. */
-const DAY_COUNTERS_MS = 2 * 86_400_000;
+const DAY_COUNTERS_MS = 2 * DAY_MS;
 /** The most sends one call of send-guards.lua checks. */
 const GUARD_BATCH = 100;
 
+/** The day utcDay named last, by its first millisecond: a send's day is nearly always it. */
+let lastDay = { start: 0, text: '1970-01-01' };
+
 /** The UTC day of `time`, as YYYY-MM-DD. */
 export function utcDay(time: number): string {
-  return new Date(time).toISOString().slice(0, 10);
+  const start = time - (((time % DAY_MS) + DAY_MS) % DAY_MS);
+  if (start !== lastDay.start) {
+    lastDay = { start, text: new Date(start).toISOString().slice(0, 10) };
+  }
+  return lastDay.text;
 }
 
 /**
@@ -289,7 +297,7 @@ export class SafetyRepository {
    */
   async forgetMailbox(mailbox: string, now: number): Promise<void> {
     const days = [0, 1, 2].map((back) =>
-      this.keys.mailboxTokens(mailbox, utcDay(now - back * 86_400_000)),
+      this.keys.mailboxTokens(mailbox, utcDay(now - back * DAY_MS)),
     );
     const recipients = new Set<string>();
     for (const key of days) {
