@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MAILBOX_NAME } from '../routing/address';
 
 const PREFIX = 'mbx_';
@@ -18,7 +18,7 @@ export function generateAdminToken(): string {
 }
 
 export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token);
 }
 
 /** The mailbox a token claims to be for, or null when the token is not of that form. */

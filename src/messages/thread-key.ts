@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { messageIdTime } from './message-id';
 import type { StoredMessage } from './stored-message';
 
 /** The Redis name of a thread: a digest, so that no thread id text becomes part of a key. */
 export function threadKey(threadId: string): string {
-  return createHash('sha256').update(threadId).digest('hex');
+  return hash('sha256', threadId);
 }
 
 /**

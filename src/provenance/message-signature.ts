@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { StoredMessage } from '../messages/stored-message';
 
 /**
@@ -39,7 +39,7 @@ function field(value: string | null): string {
 
 /** The SHA-256 of the content's UTF-8 bytes, in lower-case hex. */
 export function contentDigest(content: string): string {
-  return createHash('sha256').update(content, 'utf8').digest('hex');
+  return hash('sha256', content);
 }
 
 /**
@@ -89,7 +89,7 @@ export function macMatches(message: SignedFields, mac: Buffer, secret: Buffer): 
 
 /** The id of a configured key: the first 8 hex digits of the SHA-256 of its text. */
 export function deriveKeyId(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 8);
+  return hash('sha256', text).slice(0, 8);
 }
 
 /** A key given as text (MESSAGE_SIGNING_KEY, MESSAGE_SIGNING_OLD_KEYS): its UTF-8 bytes. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
@@ -19,7 +19,7 @@ export class IdempotencyRepository {
    * owns the key: `id` for a first send, the earlier id for a repeat.
    */
   async claim(sender: string, key: string, id: string): Promise<string> {
-    const digest = createHash('sha256').update(key).digest('hex');
+    const digest = hash('sha256', key);
     const earlier = await this.redis.set(
       this.keys.idempotency(sender, digest),
       id,

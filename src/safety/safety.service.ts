@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AppError } from '../common/app-error';
 import { Clock } from '../common/clock';
@@ -66,9 +66,7 @@ export class SafetyService {
       sender: message.sender,
       recipient,
       messageId: message.id,
-      digest: createHash('sha256')
-        .update(`${recipient ?? ''}\u0000${message.content}`)
-        .digest('hex'),
+      digest: hash('sha256', `${recipient ?? ''}\u0000${message.content}`),
       now: this.clock.now(),
       pairLimitPerMinute: safety.pairRateLimitPerMinute,
       duplicateWindowMs: options.idempotencyKey === null ? safety.duplicateWindowMs : 0,
