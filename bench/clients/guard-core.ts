@@ -1,6 +1,7 @@
 /**
  * j. The router core in process (as c), with the safety guards at work or, for the baseline,
- * with SafetyService replaced by a pass-through whose admit() does nothing; the application
+ * with SafetyService replaced by a pass-through whose admit() does nothing and which gives no
+ * send a sender guard to run in the store's call (soleSenderGuard); the application
  * is built the same way in both (lib/service-app.ts, `replace`). The process boots once,
  * then runs the rounds the runner asks for, each a list of phases: fresh DIRECT sends from
  * many senders to as many recipients, `inFlight` at once, or DIRECT replies (inReplyTo, no
@@ -114,11 +115,12 @@ function tokenizerCost(contentBytes: number, body: (seq: number) => string): Tok
 runAsChild<GuardCoreRequest, GuardCoreResult>(async (request, parent) => {
   const { senders, recipients, inFlight } = request;
   const pairs = senders.length;
-  // Built the same way in both runs; without the guards, admit() resolves at once.
+  // Built the same way in both runs; without the guards, admit() resolves at once and no send
+  // has its sender's guard run in the call that stores it.
   const passThrough: ProviderReplacement = {
     path: 'safety/safety.service.js',
     exportName: 'SafetyService',
-    value: { admit: (): Promise<void> => Promise.resolve() },
+    value: { admit: (): Promise<void> => Promise.resolve(), soleSenderGuard: (): null => null },
   };
   const mailboxes = [...senders, ...Object.values(recipients).flat()];
   const replace = request.guards ? [] : [passThrough];

@@ -13,6 +13,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   storeMessage: { file: 'store-message.lua', keys: 3 },
   markRead: { file: 'mark-read.lua', keys: 2 },
   storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: undefined },
+  guardedSend: { file: 'guarded-send.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
@@ -62,6 +63,11 @@ export interface MailboxScripts {
   ): Promise<[number, number]>;
   /** Six keys per send, then the arguments store-and-enqueue.lua's header lists. */
   storeAndEnqueue(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number[]>;
+  /** Ten keys per send, then the arguments guarded-send.lua's header lists. */
+  guardedSend(
+    numberOfKeys: number,
+    ...keysThenArgs: Array<string | number>
+  ): Promise<Array<number | string>>;
   enqueueMailbox(
     metadataKey: string,
     messagesKey: string,

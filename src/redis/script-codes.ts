@@ -122,6 +122,15 @@ export const SendGuardCode = {
 } as const;
 export type SendGuardCode = (typeof SendGuardCode)[keyof typeof SendGuardCode];
 
+/**
+ * guarded-send.lua: the first value of a send's answer when nothing was done; otherwise it is
+ * a SendGuardCode.
+ */
+export const GuardedSendCode = {
+  /** The recipient has a contact policy: the caller checks it and sends in two calls. */
+  PolicySet: -1,
+} as const;
+
 /** thread-guard.lua: the first element of its answer; the second is the detail it names. */
 export const ThreadGuardCode = {
   Admitted: 1,

@@ -18,7 +18,7 @@ import {
 } from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
 import { toPushPayload, type StoredMessage } from '../messages/stored-message';
-import { MessageStore } from '../store/message-store';
+import { MessageStore, type Delivered } from '../store/message-store';
 import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
@@ -33,6 +33,7 @@ import {
 } from './routing.errors';
 import { redisFailure, refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
+import type { SendGuardRequest } from '../safety/safety.repository';
 import { SafetyService } from '../safety/safety.service';
 
 export const MAX_BATCH = 100;
@@ -144,8 +145,19 @@ export class MessageRouterService implements OnModuleInit {
     if (refusal) throw refusal;
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
+    const options = { idempotencyKey: checked.idempotencyKey, byOperator };
+    // A fresh DIRECT send without a key whose only guard in Redis is its sender's passes it
+    // in the same call that stores it; null when the recipient has a contact policy.
+    const guard =
+      answers === null && checked.idempotencyKey === null && this.store.guardsInOneStep(message)
+        ? this.safety.soleSenderGuard(message, options)
+        : null;
+    if (guard !== null) {
+      const routed = await this.routeGuarded(message, guard);
+      if (routed !== null) return routed;
+    }
     try {
-      await this.safety.admit(message, { idempotencyKey: checked.idempotencyKey, byOperator });
+      await this.safety.admit(message, options);
     } catch (error) {
       // The guards' Redis failing on the way is an outage like any other: the send is queued
       // and stored later, unguarded, like the sends accepted while Redis is away.
@@ -165,20 +177,56 @@ export class MessageRouterService implements OnModuleInit {
       if (answers !== null && !(this.outage.classify(error) === 'transient')) {
         await this.store.reopen(answers).catch(() => undefined);
       }
-      if (error instanceof AppError) throw error;
-      const kind = this.outage.classify(error);
-      if (kind === 'transient') {
-        this.logger.warn(
-          `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
-        );
-        return this.queueLocally(message, checked.idempotencyKey);
-      }
-      // Refused writes wrote nothing in the step that failed (Redis refuses a script at its
-      // first write), so only this send's earlier steps are undone. Any other refusal may
-      // have failed a script half-way, after its push: nothing is removed on a guess.
-      if (kind === 'permanent' && refusesWrites(error)) await this.discard(message);
-      throw error;
+      return this.routeFailed(message, checked.idempotencyKey, error);
     }
+  }
+
+  /**
+   * A send's guard and routing in one call (MessageStore.deliverGuarded); null when the
+   * recipient has a contact policy and nothing was done.
+   */
+  private async routeGuarded(
+    message: StoredMessage,
+    guard: SendGuardRequest,
+  ): Promise<RouteResult | null> {
+    try {
+      const epoch = this.topology.writeEpoch();
+      this.presence.seen(message.sender);
+      const answer = await this.store.deliverGuarded(message, guard);
+      if (answer.kind === 'policy') return null;
+      if (answer.kind === 'refused') this.safety.senderRefused(guard, answer.guard);
+      this.safety.senderAdmitted(guard);
+      const routed = await this.directResult(message, answer.delivered);
+      await this.topology.confirmReplicated(epoch);
+      return this.count(routed);
+    } catch (error) {
+      return this.routeFailed(message, null, error);
+    }
+  }
+
+  /**
+   * A send that failed on its way to Redis: a refusal is thrown; a transient Redis failure
+   * queues the send locally (its writes are idempotent by message id, so the flush completes
+   * what is missing).
+   */
+  private async routeFailed(
+    message: StoredMessage,
+    idempotencyKey: string | null,
+    error: unknown,
+  ): Promise<RouteResult> {
+    if (error instanceof AppError) throw error;
+    const kind = this.outage.classify(error);
+    if (kind === 'transient') {
+      this.logger.warn(
+        `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
+      );
+      return this.queueLocally(message, idempotencyKey);
+    }
+    // Refused writes wrote nothing in the step that failed (Redis refuses a script at its
+    // first write), so only this send's earlier steps are undone. Any other refusal may
+    // have failed a script half-way, after its push: nothing is removed on a guess.
+    if (kind === 'permanent' && refusesWrites(error)) await this.discard(message);
+    throw error;
   }
 
   /**
@@ -320,11 +368,18 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   private async routeDirect(message: StoredMessage): Promise<RouteResult> {
+    return this.directResult(
+      message,
+      await this.store.deliver(message, [message.target as string]),
+    );
+  }
+
+  /** What a DIRECT send's delivery means for its sender. */
+  private async directResult(
+    message: StoredMessage,
+    { own, outcomes: [settled] }: Delivered,
+  ): Promise<RouteResult> {
     const target = message.target as string;
-    const {
-      own,
-      outcomes: [settled],
-    } = await this.store.deliver(message, [target]);
     if (settled.status === 'rejected') throw settled.reason;
     if (settled.value.kind === 'missing') {
       // The enqueue step checks the target, which saves a round trip on every send; the

@@ -74,6 +74,34 @@ export function utcDay(time: number): string {
   return lastDay.text;
 }
 
+/** send_guard's four keys, on the sender's tag (lib/send-guard.lua). */
+export function senderGuardKeys(
+  keys: RedisKeys,
+  request: SendGuardRequest,
+): [string, string, string, string] {
+  const { sender, recipient } = request;
+  return [
+    keys.mailboxMetadata(sender),
+    keys.mailboxPair(sender, recipient ?? ''),
+    keys.mailboxDuplicate(sender, request.digest),
+    keys.mailboxTokens(sender, utcDay(request.now)),
+  ];
+}
+
+/** send_guard's eight arguments (lib/send-guard.lua). */
+export function senderGuardArguments(request: SendGuardRequest): Arg[] {
+  return [
+    request.now,
+    request.messageId,
+    request.pairLimitPerMinute,
+    request.duplicateWindowMs,
+    request.tokens,
+    request.defaultDailyBudget,
+    request.recipient ?? '',
+    DAY_COUNTERS_MS,
+  ];
+}
+
 /**
  * The guards' state in Redis: per sender on its mailbox's tag (pause flag, contact policy and
  * daily budget in the mailbox's metadata hash; the pair window, the duplicate guard and the
@@ -114,8 +142,8 @@ export class SafetyRepository {
 
   private async sendGuard(request: SendGuardRequest): Promise<[SendGuardCode, number | string]> {
     const [code, detail] = await this.redis.sendGuard(
-      ...this.senderKeys(request),
-      ...this.senderArguments(request),
+      ...senderGuardKeys(this.keys, request),
+      ...senderGuardArguments(request),
     );
     return [Number(code) as SendGuardCode, detail];
   }
@@ -125,41 +153,16 @@ export class SafetyRepository {
     const args: Arg[] = [];
     for (const request of requests) {
       keys.push(
-        ...this.senderKeys(request),
+        ...senderGuardKeys(this.keys, request),
         this.keys.mailboxMetadata(request.recipient ?? request.sender),
       );
-      args.push(...this.senderArguments(request));
+      args.push(...senderGuardArguments(request));
     }
     const flat = await this.redis.sendGuards(keys.length, ...keys, ...args);
     return requests.map((_request, index) => ({
       guard: [Number(flat[3 * index]) as SendGuardCode, flat[3 * index + 1]],
       policy: flat[3 * index + 2] === '' ? null : readStoredPolicy(String(flat[3 * index + 2])),
     }));
-  }
-
-  /** send_guard's four keys, on the sender's tag (lib/send-guard.lua). */
-  private senderKeys(request: SendGuardRequest): [string, string, string, string] {
-    const { sender, recipient } = request;
-    return [
-      this.keys.mailboxMetadata(sender),
-      this.keys.mailboxPair(sender, recipient ?? ''),
-      this.keys.mailboxDuplicate(sender, request.digest),
-      this.keys.mailboxTokens(sender, utcDay(request.now)),
-    ];
-  }
-
-  /** send_guard's eight arguments (lib/send-guard.lua). */
-  private senderArguments(request: SendGuardRequest): Arg[] {
-    return [
-      request.now,
-      request.messageId,
-      request.pairLimitPerMinute,
-      request.duplicateWindowMs,
-      request.tokens,
-      request.defaultDailyBudget,
-      request.recipient ?? '',
-      DAY_COUNTERS_MS,
-    ];
   }
 
   async threadGuard(

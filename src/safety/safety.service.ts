@@ -34,8 +34,9 @@ export interface AdmitOptions {
  * thread), loops (ROUTER_MAX_HOPS, ROUTER_MAX_VISITS), storms (the pair window, the duplicate
  * guard), the recipient's contact policy and the token budgets. Their state is shared through
  * Redis (one script on the sender's tag, one on the thread's, read together with the
- * recipient's policy; on one node the sends of a turn share the sender's script calls), so
- * every instance enforces the same limits at once.
+ * recipient's policy; on one node the sends of a turn share the sender's script calls, and a
+ * send with no guard but its sender's passes it in the call that stores it: see
+ * soleSenderGuard), so every instance enforces the same limits at once.
  */
 @Injectable()
 export class SafetyService {
@@ -49,20 +50,19 @@ export class SafetyService {
 
   private readonly logger = new Logger(SafetyService.name);
 
-  /** Throws the first refusal; otherwise the send is counted against every limit. */
-  async admit(message: StoredMessage, options: AdmitOptions): Promise<void> {
+  /**
+   * The sender guard's request for a send, once the checks that need no Redis have passed:
+   * the hop limit is thrown here, as admit throws it.
+   */
+  private guardRequest(message: StoredMessage, options: AdmitOptions): SendGuardRequest {
     const safety = this.config.safety;
     if (message.hop > safety.maxHops) {
       this.statistics.increment('guardRefusals');
       this.tellLoop(message, 'MAX_HOPS', safety.maxHops);
       throw new HopLimitError(message.hop, safety.maxHops);
     }
-    const tokens = estimateTokens(message.content, message.metadata);
     const recipient = message.mode === AddressingMode.DIRECT ? message.target : null;
-    const replyTo = message.inReplyTo !== null ? recipient : null;
-    // A message that starts its own thread has no thread state to check yet.
-    const inThread = message.threadId !== message.id;
-    const request: SendGuardRequest = {
+    return {
       sender: message.sender,
       recipient,
       messageId: message.id,
@@ -70,9 +70,42 @@ export class SafetyService {
       now: this.clock.now(),
       pairLimitPerMinute: safety.pairRateLimitPerMinute,
       duplicateWindowMs: options.idempotencyKey === null ? safety.duplicateWindowMs : 0,
-      tokens,
+      tokens: estimateTokens(message.content, message.metadata),
       defaultDailyBudget: safety.dailyTokenBudget,
     };
+  }
+
+  /**
+   * The sender guard's request when it is the only guard a send has to pass in Redis: it
+   * starts its own thread (no thread state to check). Null otherwise: admit checks it. The
+   * recipient's contact policy is the caller's to check (MessageStore.deliverGuarded leaves
+   * a send to a mailbox with a policy to admit).
+   */
+  soleSenderGuard(message: StoredMessage, options: AdmitOptions): SendGuardRequest | null {
+    return message.threadId === message.id ? this.guardRequest(message, options) : null;
+  }
+
+  /** Counts a send that its sender's guard admitted in the call that stored it. */
+  senderAdmitted(request: SendGuardRequest): void {
+    this.statistics.increment('tokensSent', request.tokens);
+  }
+
+  /** Throws the refusal of a sender's guard that refused a send (and counted nothing). */
+  senderRefused(request: SendGuardRequest, answer: [SendGuardCode, number | string]): never {
+    const refusal = this.senderRefusal(answer, request.sender, request.recipient, request.tokens);
+    if (refusal === null) throw new Error(`the sender's guard admitted ${request.messageId}`);
+    this.statistics.increment('guardRefusals');
+    throw refusal;
+  }
+
+  /** Throws the first refusal; otherwise the send is counted against every limit. */
+  async admit(message: StoredMessage, options: AdmitOptions): Promise<void> {
+    const safety = this.config.safety;
+    const request = this.guardRequest(message, options);
+    const { recipient, tokens } = request;
+    const replyTo = message.inReplyTo !== null ? recipient : null;
+    // A message that starts its own thread has no thread state to check yet.
+    const inThread = message.threadId !== message.id;
     // Both at once: one round trip. Each guard counts what it admits, so a send that another
     // guard refuses is taken back from the ones that admitted it.
     const [{ guard: sender, policy }, thread] = await Promise.all([

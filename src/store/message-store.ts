@@ -10,8 +10,13 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { RedisTopology } from '../redis/redis-topology.service';
-import { EnqueueCode, StoreCode } from '../redis/script-codes';
+import { EnqueueCode, GuardedSendCode, SendGuardCode, StoreCode } from '../redis/script-codes';
 import { ScriptBatch } from '../redis/script-batch';
+import {
+  senderGuardArguments,
+  senderGuardKeys,
+  type SendGuardRequest,
+} from '../safety/safety.repository';
 import { SendEvents } from './send-events';
 
 /** What `deliver` did. */
@@ -30,6 +35,19 @@ interface DirectSend {
   mailbox: string;
 }
 
+interface GuardedSend extends DirectSend {
+  guard: SendGuardRequest;
+}
+
+/** What `deliverGuarded` did. */
+export type GuardedDelivery =
+  /** The recipient has a contact policy: nothing was done, the send takes two calls. */
+  | { kind: 'policy' }
+  /** The sender's guard refused the send: nothing was written or counted. */
+  | { kind: 'refused'; guard: [SendGuardCode, number | string] }
+  /** The sender's guard admitted (and counted) the send, and both steps ran. */
+  | { kind: 'admitted'; delivered: Delivered };
+
 /** DIRECT sends per store-and-enqueue.lua call: a sendMessages batch at most. */
 const DIRECT_BATCH = 100;
 
@@ -47,7 +65,9 @@ const DIRECT_BATCH = 100;
  * On Redis Cluster the two tags are in different slots and each step is its own call. Where
  * one node holds every key (standalone Redis, Sentinel), a DIRECT send runs both functions in
  * one call of store-and-enqueue.lua, and the sends of one event-loop turn share a few such
- * calls (ScriptBatch). The Lua is the same either way; only the number of round trips differs.
+ * calls (ScriptBatch); a DIRECT send whose only guard is its sender's runs that guard in the
+ * same call (guarded-send.lua, `deliverGuarded`). The Lua is the same either way; only the
+ * number of round trips differs.
  *
  * What reached a mailbox is announced through SendEvents, which delivery reacts to; the
  * router never calls it back.
@@ -62,6 +82,10 @@ const DIRECT_BATCH = 100;
 export class MessageStore {
   private readonly direct = new ScriptBatch<DirectSend, number>(
     (sends) => this.storeAndEnqueue(sends),
+    DIRECT_BATCH,
+  );
+  private readonly guarded = new ScriptBatch<GuardedSend, [number, number | string]>(
+    (sends) => this.guardedSend(sends),
     DIRECT_BATCH,
   );
 
@@ -86,10 +110,7 @@ export class MessageStore {
    * failure while loading the signing key is thrown like any failure of step 1.
    */
   async deliver(message: StoredMessage, recipients: string[]): Promise<Delivered> {
-    if (this.signatures && !message.signature) {
-      // Synchronous once the key is loaded, so the send still joins its turn's batch.
-      message.signature = this.signatures.trySign(message) ?? (await this.signatures.sign(message));
-    }
+    await this.sign(message);
     if (
       message.mode === AddressingMode.DIRECT &&
       recipients.length === 1 &&
@@ -117,6 +138,46 @@ export class MessageStore {
       ),
     );
     return { own, outcomes };
+  }
+
+  /**
+   * Whether a send's sender guard and both steps can run in one call (`deliverGuarded`): a
+   * DIRECT send where one node holds every key.
+   */
+  guardsInOneStep(message: StoredMessage): boolean {
+    return message.mode === AddressingMode.DIRECT && this.topology.mode !== 'cluster';
+  }
+
+  /**
+   * A DIRECT send whose only guard in Redis is its sender's (see SafetyService), in one call
+   * of guarded-send.lua shared with the turn's other such sends: the sender's guard, then
+   * both steps when it admits the send. When the recipient has a contact policy nothing is
+   * done: the caller checks the policy and sends in two calls. Failures are thrown.
+   */
+  async deliverGuarded(message: StoredMessage, guard: SendGuardRequest): Promise<GuardedDelivery> {
+    await this.sign(message);
+    const mailbox = message.target as string;
+    // Written before the script, as deliverInOneStep writes them, and taken back when the
+    // send goes no further.
+    const [, , [code, detail]] = await Promise.all([
+      this.trackExpiry(message),
+      this.trackDeadline(message),
+      this.guarded.add({ message, mailbox, guard }),
+    ]);
+    if (code !== SendGuardCode.Admitted) {
+      if (message.expiresAt !== null || message.replyBy !== null) await this.erase(message);
+      if (code === GuardedSendCode.PolicySet) return { kind: 'policy' };
+      return { kind: 'refused', guard: [code as SendGuardCode, detail] };
+    }
+    return { kind: 'admitted', delivered: await this.enqueued(message, mailbox, Number(detail)) };
+  }
+
+  /** Stamps the message's signature unless it has one (see the class comment). */
+  private async sign(message: StoredMessage): Promise<void> {
+    if (this.signatures && !message.signature) {
+      // Synchronous once the key is loaded, so the send still joins its turn's batch.
+      message.signature = this.signatures.trySign(message) ?? (await this.signatures.sign(message));
+    }
   }
 
   /**
@@ -220,6 +281,15 @@ export class MessageStore {
     } catch (reason) {
       return { own: false, outcomes: [{ status: 'rejected', reason }] };
     }
+    return this.enqueued(message, mailbox, answer);
+  }
+
+  /** What a one-step send's answer (store-and-enqueue.lua's, per send) says was done. */
+  private async enqueued(
+    message: StoredMessage,
+    mailbox: string,
+    answer: number,
+  ): Promise<Delivered> {
     if (answer === EnqueueCode.Missing || answer === EnqueueCode.MissingAfterStore) {
       // Missing: nothing of this call's is in Redis but the expiry entry, which erase removes.
       // MissingAfterStore: an earlier call stored the message, and it stays.
@@ -242,28 +312,48 @@ export class MessageStore {
   private async storeAndEnqueue(sends: DirectSend[]): Promise<number[]> {
     const keys: string[] = [];
     const args: string[] = [String(this.clock.now())];
-    for (const { message, mailbox } of sends) {
-      keys.push(
-        this.keys.message(message.id),
-        this.keys.deliveryConfirmation(message.id),
-        this.keys.messageRecipients(message.id),
-        this.keys.mailboxMetadata(mailbox),
-        this.keys.mailboxMessages(mailbox),
-        this.keys.mailboxPending(mailbox),
-      );
-      const fields = toHashFields(message);
-      args.push(
-        message.expiresAt === null ? '' : String(message.expiresAt),
-        message.id,
-        String(message.createdAt),
-        this.keys.mailboxFeed(mailbox),
-        message.requireConfirmation ? '1' : '0',
-        mailbox,
-        String(fields.length),
-      );
-      for (const field of fields) args.push(field);
-    }
+    for (const send of sends) this.oneStepArguments(send, keys, args);
     return this.redis.storeAndEnqueue(keys.length, ...keys, ...args);
+  }
+
+  private async guardedSend(sends: GuardedSend[]): Promise<Array<[number, number | string]>> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [String(this.clock.now())];
+    for (const send of sends) {
+      const guardKeys = senderGuardKeys(this.keys, send.guard);
+      for (const argument of senderGuardArguments(send.guard)) args.push(argument);
+      this.oneStepArguments(send, keys, args);
+      for (const key of guardKeys) keys.push(key);
+    }
+    const flat = await this.redis.guardedSend(keys.length, ...keys, ...args);
+    return sends.map((_send, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
+  }
+
+  /** A one-step send's six keys and its arguments (store-and-enqueue.lua's header). */
+  private oneStepArguments(
+    { message, mailbox }: DirectSend,
+    keys: string[],
+    args: Array<string | number>,
+  ): void {
+    keys.push(
+      this.keys.message(message.id),
+      this.keys.deliveryConfirmation(message.id),
+      this.keys.messageRecipients(message.id),
+      this.keys.mailboxMetadata(mailbox),
+      this.keys.mailboxMessages(mailbox),
+      this.keys.mailboxPending(mailbox),
+    );
+    const fields = toHashFields(message);
+    args.push(
+      message.expiresAt === null ? '' : String(message.expiresAt),
+      message.id,
+      String(message.createdAt),
+      this.keys.mailboxFeed(mailbox),
+      message.requireConfirmation ? '1' : '0',
+      mailbox,
+      String(fields.length),
+    );
+    for (const field of fields) args.push(field);
   }
 
   /** Tells the reacting domains what reached (or could not reach) a mailbox. */

@@ -11,6 +11,7 @@ import {
 } from '../../src/messages/stored-message';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { utcDay, type SendGuardRequest } from '../../src/safety/safety.repository';
 import { MessageStore } from '../../src/store/message-store';
 import { SendEvents } from '../../src/store/send-events';
 import { TopicRepository } from '../../src/topics/topic.repository';
@@ -310,6 +311,79 @@ describe('message storage scripts against a real Redis', () => {
       0,
     );
     await unsubscribe();
+  });
+
+  it("passes a turn's DIRECT sends through their sender's guard and stores them in one call", async () => {
+    await mailboxes.register('hana', null, 'digest', Date.now());
+    await mailboxes.register('ivy', null, 'digest', Date.now());
+    await redis.hset(keys.mailboxMetadata('ivy'), 'acceptFrom', JSON.stringify(['carol']));
+    await redis.hset(keys.mailboxMetadata('pat'), 'paused', '1');
+    const now = Date.now();
+    const guard = (sent: StoredMessage, digest = sent.id): SendGuardRequest => ({
+      sender: sent.sender,
+      recipient: sent.target,
+      messageId: sent.id,
+      digest,
+      now,
+      pairLimitPerMinute: 0,
+      duplicateWindowMs: 60_000,
+      tokens: 7,
+      defaultDailyBudget: 0,
+    });
+    const next = monotonicFactory();
+    const admitted = message(next(), { target: 'hana' });
+    const paused = message(next(), { sender: 'pat', target: 'hana', expiresAt: now + 60_000 });
+    const policy = message(next(), { target: 'ivy' });
+    const missing = message(next(), { target: 'nobody' });
+    const duplicate = message(next(), { target: 'hana' });
+    const calls = async (): Promise<number> =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    // Loads the script.
+    await store.deliverGuarded(message(next(), { target: 'nobody' }), {
+      ...guard(message(next())),
+      sender: 'warm',
+    });
+    const before = await calls();
+    const answers = await Promise.all([
+      store.deliverGuarded(admitted, guard(admitted, 'same body')),
+      store.deliverGuarded(paused, guard(paused)),
+      store.deliverGuarded(policy, guard(policy)),
+      store.deliverGuarded(missing, guard(missing)),
+      store.deliverGuarded(duplicate, guard(duplicate, 'same body')),
+    ]);
+    expect((await calls()) - before).toBe(1);
+    expect(answers).toEqual([
+      {
+        kind: 'admitted',
+        delivered: {
+          own: true,
+          outcomes: [{ status: 'fulfilled', value: { kind: 'delivered', receivers: 0 } }],
+        },
+      },
+      { kind: 'refused', guard: [2, 0] },
+      { kind: 'policy' },
+      {
+        kind: 'admitted',
+        delivered: { own: true, outcomes: [{ status: 'fulfilled', value: { kind: 'missing' } }] },
+      },
+      { kind: 'refused', guard: [4, admitted.id] },
+    ]);
+    expect(await messages.find(admitted.id)).toEqual(admitted);
+    expect(await redis.zrange(keys.mailboxMessages('hana'), '0', '-1')).toEqual([admitted.id]);
+    // A refused send and one left to the two-call path wrote nothing, and counted nothing.
+    for (const left of [paused, policy, duplicate]) {
+      expect(await redis.exists(keys.message(left.id))).toBe(0);
+    }
+    expect(await redis.zscore(keys.expirySchedule(), `${paused.id}|DIRECT|hana`)).toBeNull();
+    expect(await redis.exists(keys.mailboxMessages('ivy'))).toBe(0);
+    expect(await redis.exists(keys.mailboxTokens('pat', utcDay(now)))).toBe(0);
+    // The sender's guard counted the two sends it admitted (one to a missing mailbox).
+    expect(await redis.hgetall(keys.mailboxTokens('bob', utcDay(now)))).toEqual({
+      total: '14',
+      messages: '2',
+      'to:hana': '7',
+      'to:nobody': '7',
+    });
   });
 
   it('writes again after Redis has lost its scripts (SCRIPT FLUSH, as after a restart)', async () => {
