@@ -21,9 +21,13 @@ describe('service processes killed and stopped', () => {
     const environment = {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: uniquePrefix(),
+      // An unconfirmed delivery fails 3.5 s after its first attempt (0.5 + 1 + 2 s, no
+      // jitter): time enough to confirm a third of them first on a loaded machine, where with
+      // jittered waits of up to 0.2, 0.4 and 0.8 s some failed before their confirmation.
       ROUTER_MAX_RETRY_ATTEMPTS: '3',
-      ROUTER_BASE_RETRY_DELAY: '0.2',
-      ROUTER_MAX_RETRY_DELAY: '1',
+      ROUTER_BASE_RETRY_DELAY: '0.5',
+      ROUTER_MAX_RETRY_DELAY: '2',
+      ROUTER_RETRY_JITTER: 'false',
       ROUTER_RETRY_CHECK_INTERVAL: '0.05',
       ROUTER_RETRY_LEASE: '1',
     };
@@ -69,13 +73,15 @@ describe('service processes killed and stopped', () => {
       // Confirm a third of them, so that both endings happen.
       const confirmed = ids.filter((_, i) => i % 3 === 0);
       await feed.waitFor(60);
-      for (const id of confirmed) {
-        await graphqlOk(
-          b.baseUrl,
-          'mutation ($id: ID!) { confirmDelivery(mailbox: "storm", messageId: $id) { status } }',
-          { id },
-        );
-      }
+      await Promise.all(
+        confirmed.map((id) =>
+          graphqlOk(
+            b.baseUrl,
+            'mutation ($id: ID!) { confirmDelivery(mailbox: "storm", messageId: $id) { status } }',
+            { id },
+          ),
+        ),
+      );
       await new Promise((resolve) => setTimeout(resolve, 150));
       await a.kill();
 
