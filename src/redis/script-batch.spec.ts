@@ -35,12 +35,14 @@ describe(ScriptBatch.name, () => {
       runs.push(items);
       return Promise.resolve(items);
     }, 100);
-    // Timers due together run in one timers phase, as sockets read together run in one poll
-    // phase: separate callbacks, each with its promise callbacks run after it, in one turn.
+    // Immediates queued together run in one check phase, as sockets read together run in one
+    // poll phase: separate callbacks, each with its promise callbacks run after it, in one
+    // turn. (Timers of 0 ms were used before, but on a busy machine the clock could pass one
+    // millisecond between them, and they then ran in separate turns.)
     const calls = [1, 2, 3].map(
       (item) =>
         new Promise<number>((resolve) => {
-          setTimeout(() => void Promise.resolve().then(() => resolve(batch.add(item))), 0);
+          setImmediate(() => void Promise.resolve().then(() => resolve(batch.add(item))));
         }),
     );
     await Promise.all(calls);
