@@ -157,7 +157,8 @@ export class MessageRouterService implements OnModuleInit {
       if (routed !== null) return routed;
     }
     try {
-      await this.safety.admit(message, options);
+      // The guard's request already built (token estimate, digest) serves the two calls too.
+      await this.safety.admit(message, options, guard ?? undefined);
     } catch (error) {
       // The guards' Redis failing on the way is an outage like any other: the send is queued
       // and stored later, unguarded, like the sends accepted while Redis is away.

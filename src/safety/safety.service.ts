@@ -98,10 +98,17 @@ export class SafetyService {
     throw refusal;
   }
 
-  /** Throws the first refusal; otherwise the send is counted against every limit. */
-  async admit(message: StoredMessage, options: AdmitOptions): Promise<void> {
+  /**
+   * Throws the first refusal; otherwise the send is counted against every limit. `request`:
+   * the sender guard's request soleSenderGuard built already, for a send that its recipient's
+   * contact policy sent back to two calls.
+   */
+  async admit(
+    message: StoredMessage,
+    options: AdmitOptions,
+    request = this.guardRequest(message, options),
+  ): Promise<void> {
     const safety = this.config.safety;
-    const request = this.guardRequest(message, options);
     const { recipient, tokens } = request;
     const replyTo = message.inReplyTo !== null ? recipient : null;
     // A message that starts its own thread has no thread state to check yet.

@@ -320,10 +320,9 @@ export class MessageStore {
     const keys: string[] = [];
     const args: Array<string | number> = [String(this.clock.now())];
     for (const send of sends) {
-      const guardKeys = senderGuardKeys(this.keys, send.guard);
       for (const argument of senderGuardArguments(send.guard)) args.push(argument);
       this.oneStepArguments(send, keys, args);
-      for (const key of guardKeys) keys.push(key);
+      for (const key of senderGuardKeys(this.keys, send.guard)) keys.push(key);
     }
     const flat = await this.redis.guardedSend(keys.length, ...keys, ...args);
     return sends.map((_send, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
