@@ -27,6 +27,8 @@ export interface HttpLoadRequest {
   phases: HttpLoadPhase[];
   /** A request without an answer after this long is abandoned (and counted as unknown). */
   requestTimeoutMs: number;
+  /** The bearer token every request carries: the admin's unless given (an agent's own). */
+  token?: string;
 }
 
 export interface HttpLoadPhaseResult {
@@ -55,7 +57,7 @@ runAsChild<HttpLoadRequest, HttpLoadPhaseResult[]>(async (request, parent) => {
     () => new HttpConnection(request.host, request.port),
   );
   const results = await runPhases(request.phases, parent, (phase) => {
-    const raw = buildPost(request.host, request.port, '/graphql', phase.body);
+    const raw = buildPost(request.host, request.port, '/graphql', phase.body, request.token);
     return sendPhase(phase, {
       lanes: connections,
       send: (connection) => connection.requestWithin(raw, request.requestTimeoutMs),

@@ -46,12 +46,13 @@ export async function storedExactlyOnce(
   acknowledged: number,
   refused: number,
   unanswered: number,
+  name = 'stored exactly once',
 ): Promise<Check> {
   const key = mailboxMessagesKey(mailbox);
   const stored = await context.redis.client.zcard(key);
   return storedCountCheck(
     scenario,
-    'stored exactly once',
+    name,
     { acknowledged, refused, unanswered },
     stored,
     `ZCARD ${key}`,

@@ -33,9 +33,9 @@ export class BenchContext {
     readonly log: (line: string) => void,
   ) {}
 
-  /** The service under test, fresh, against the bench Redis. */
-  startService(): Promise<ServiceProcess> {
-    return ServiceProcess.start(this.redis.url);
+  /** The service under test, fresh, against the bench Redis, with `extra` environment. */
+  startService(extra: Record<string, string> = {}): Promise<ServiceProcess> {
+    return ServiceProcess.start(this.redis.url, extra);
   }
 
   /** Bare Apollo and graphql-ws, on Express (a user's default) or on Fastify (the service's). */

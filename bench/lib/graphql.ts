@@ -18,7 +18,8 @@ export const MAILBOX_FEED = `subscription Feed($mailbox: String!) {
 export const BENCH_SENDER = 'bench-sender';
 
 export interface SendInput {
-  sender: string;
+  /** Left out (undefined) when an agent's token names the sender. */
+  sender?: string;
   mode: 'DIRECT';
   target: string;
   content: string;

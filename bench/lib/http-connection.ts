@@ -9,12 +9,21 @@ export interface HttpResponse {
 const HEADER_END = Buffer.from('\r\n\r\n');
 const LINE_END = Buffer.from('\r\n');
 
-/** A complete HTTP/1.1 POST with a JSON body, ready to write on a keep-alive connection. */
-export function buildPost(host: string, port: number, path: string, json: string): Buffer {
+/**
+ * A complete HTTP/1.1 POST with a JSON body, ready to write on a keep-alive connection, sent
+ * with `token` (the admin's unless given).
+ */
+export function buildPost(
+  host: string,
+  port: number,
+  path: string,
+  json: string,
+  token: string = BENCH_ADMIN_TOKEN,
+): Buffer {
   const body = Buffer.from(json);
   const head =
     `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\n` +
-    `Accept: application/json\r\nAuthorization: Bearer ${BENCH_ADMIN_TOKEN}\r\n` +
+    `Accept: application/json\r\nAuthorization: Bearer ${token}\r\n` +
     `Connection: keep-alive\r\nContent-Length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), body]);
 }

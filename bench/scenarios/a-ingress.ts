@@ -3,7 +3,9 @@
  * Apollo Server 5 answering a constant result for the same mutation, measured the same way:
  * on Express (what a user would otherwise write; the target) and on Fastify (the adapter the
  * service runs on; for context). All three run at once and are measured in alternating
- * rounds, so that a machine that slows down for a while slows them alike.
+ * rounds, so that a machine that slows down for a while slows them alike. A fourth target is the
+ * service again, sent to by an agent with its own token and the rate limit on, as agents send:
+ * what a caller that is not the admin costs beyond one that is.
  */
 import type { HttpLoadPhase, HttpLoadPhaseResult, HttpLoadRequest } from '../clients/http-load';
 import { storedExactlyOnce } from '../lib/checks';
@@ -14,6 +16,7 @@ import type { BenchContext, Scenario } from '../lib/context';
 import {
   BENCH_SENDER,
   directInput,
+  graphqlOk,
   padded,
   registerMailboxes,
   sendMessageBody,
@@ -25,6 +28,10 @@ export const CONTENT_BYTES = 1024;
 /** Measured rounds per server; the measured time is split evenly between them. */
 export const INGRESS_ROUNDS = 5;
 const ID = 'a';
+/** The agent that sends with its own token in the fourth target. */
+const AGENT = 'bench-a-agent';
+/** Operations per minute per mailbox token: charged on every agent's send, never reached. */
+const AGENT_RATE_LIMIT = '1000000000';
 
 /** The warm-up and measured phases of a load; the warm-up is left out when it is 0 s. */
 export function phases(
@@ -81,6 +88,19 @@ interface LoadTarget {
   port: number;
   /** Processes whose CPU is sampled during each measured round (name to pid). */
   watch: Record<string, number>;
+  /** Where its warm-up and measured sends go: the scenario's mailboxes unless given. */
+  mailboxes?: { warmup: string; measure: string };
+  /**
+   * An agent's own token, with which the sends name no sender (the token does): the admin
+   * token and BENCH_SENDER unless given.
+   */
+  token?: string;
+}
+
+/** A target's request body for a mailbox: as the admin for BENCH_SENDER, or as the token's agent. */
+function ingressBody(target: LoadTarget, mailbox: string): string {
+  const input = directInput(mailbox, padded(`bench ${mailbox} `, CONTENT_BYTES));
+  return sendMessageBody(target.token === undefined ? input : { ...input, sender: undefined });
 }
 
 function sum(rounds: HttpLoadPhaseResult[], key: keyof HttpLoadPhaseResult): number {
@@ -117,39 +137,40 @@ async function interleavedSendLoad<Name extends string>(
 ): Promise<Record<Name, Measured<HttpLoadPhaseResult>>> {
   const { warmupMs, durationMs } = context.options;
   const roundMs = Math.max(1000, Math.round(durationMs / INGRESS_ROUNDS));
-  const body = (mailbox: string): string =>
-    sendMessageBody(directInput(mailbox, padded(`bench ${mailbox} `, CONTENT_BYTES)));
   const names = Object.keys(targets) as Name[];
   const rounds = new Map<Name, HttpLoadPhaseResult[]>(names.map((name) => [name, []]));
   const cpu = new Map<Name, Record<string, number>>(names.map((name) => [name, {}]));
   for (let round = 0; round < INGRESS_ROUNDS; round++) {
     for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const target = targets[name];
+      const { warmup, measure } = target.mailboxes ?? mailboxes;
       const phases: HttpLoadPhase[] = [];
       if (round === 0 && warmupMs > 0)
         phases.push({
           name: 'warmup',
           durationMs: warmupMs,
-          body: body(mailboxes.warmup),
+          body: ingressBody(target, warmup),
           messagesPerRequest: 1,
         });
       phases.push({
         name: 'measure',
         durationMs: roundMs,
-        body: body(mailboxes.measure),
+        body: ingressBody(target, measure),
         messagesPerRequest: 1,
         keepSamples: true,
       });
       const request: HttpLoadRequest = {
         host: '127.0.0.1',
-        port: targets[name].port,
+        port: target.port,
         connections: INGRESS_CONNECTIONS,
         requestTimeoutMs: 15_000,
         phases,
+        token: target.token,
       };
       const run = await runMeasuredChild<HttpLoadPhaseResult[]>(
         'clients/http-load.ts',
         request,
-        targets[name].watch,
+        target.watch,
       );
       rounds.get(name)?.push(run.result[run.result.length - 1]);
       const total = cpu.get(name) as Record<string, number>;
@@ -170,14 +191,28 @@ export const ingress: Scenario = {
   name: 'ingress',
   async run(context): Promise<ScenarioOutcome> {
     const mailboxes = { warmup: 'bench-a-warmup', measure: 'bench-a' };
+    const agentMailboxes = { warmup: 'bench-a-agent-warmup', measure: 'bench-a-agent-inbox' };
     context.log('starting the service and the bare Apollo baselines (Express, Fastify)');
-    const service = await context.startService();
+    // The rate limit on, as agents meet it, and too high to refuse a send here: the admin is
+    // never charged, the agent's every send is.
+    const service = await context.startService({ RATE_LIMIT_PER_MINUTE: AGENT_RATE_LIMIT });
     let run: Measured<HttpLoadPhaseResult>;
+    let agentRun: Measured<HttpLoadPhaseResult>;
     let baselineRun: Measured<HttpLoadPhaseResult>;
     let fastifyRun: Measured<HttpLoadPhaseResult>;
     let problems: string[];
     try {
-      await registerMailboxes(service.baseUrl, [BENCH_SENDER, mailboxes.warmup, mailboxes.measure]);
+      await registerMailboxes(service.baseUrl, [
+        BENCH_SENDER,
+        mailboxes.warmup,
+        mailboxes.measure,
+        agentMailboxes.warmup,
+        agentMailboxes.measure,
+      ]);
+      const { registerMailbox: agent } = await graphqlOk<{ registerMailbox: { token: string } }>(
+        service.baseUrl,
+        `mutation { registerMailbox(name: "${AGENT}") { token } }`,
+      );
       const bare = await context.startBareServer('express');
       const bareFastify = await context.startBareServer('fastify');
       try {
@@ -186,6 +221,7 @@ export const ingress: Scenario = {
         );
         ({
           service: run,
+          agent: agentRun,
           baseline: baselineRun,
           fastify: fastifyRun,
         } = await interleavedSendLoad(
@@ -194,6 +230,12 @@ export const ingress: Scenario = {
             service: {
               port: service.port,
               watch: { service: service.pid, redis: context.redis.pid },
+            },
+            agent: {
+              port: service.port,
+              watch: { service: service.pid, redis: context.redis.pid },
+              mailboxes: agentMailboxes,
+              token: agent.token,
             },
             baseline: { port: bare.port, watch: { server: bare.pid } },
             fastify: { port: bareFastify.port, watch: { server: bareFastify.pid } },
@@ -209,14 +251,26 @@ export const ingress: Scenario = {
       await service.stop();
     }
     const measured = run.result;
-    const check = await storedExactlyOnce(
-      context,
-      ID,
-      mailboxes.measure,
-      measured.messagesAcknowledged,
-      measured.messagesRefused,
-      measured.requestsUnknown,
-    );
+    const asAgent = agentRun.result;
+    const checks = [
+      await storedExactlyOnce(
+        context,
+        ID,
+        mailboxes.measure,
+        measured.messagesAcknowledged,
+        measured.messagesRefused,
+        measured.requestsUnknown,
+      ),
+      await storedExactlyOnce(
+        context,
+        ID,
+        agentMailboxes.measure,
+        asAgent.messagesAcknowledged,
+        asAgent.messagesRefused,
+        asAgent.requestsUnknown,
+        'stored exactly once (as an agent)',
+      ),
+    ];
 
     const label = `ingress sendMessage 1 KiB, ${INGRESS_CONNECTIONS} conns`;
     const baseline = baselineRun.result;
@@ -256,6 +310,18 @@ export const ingress: Scenario = {
         ),
         figure(
           ID,
+          `${label}, as an agent (its own token, rate limit charged)`,
+          perSecond(asAgent.messagesInWindow, asAgent.windowMs),
+          'req/s',
+          {
+            label: 'the same service, as the admin',
+            value: perSecond(measured.messagesInWindow, measured.windowMs),
+          },
+          null,
+          { agent: asAgent, agentCpuMs: agentRun.cpuMs },
+        ),
+        figure(
+          ID,
           'ingress sendMessage latency p50',
           measured.latency.p50,
           'ms',
@@ -277,10 +343,16 @@ export const ingress: Scenario = {
           null,
         ),
       ],
-      checks: [check],
+      checks,
       notes: [
         `service and baseline measured in ${INGRESS_ROUNDS} alternating rounds of ${(measured.windowMs / INGRESS_ROUNDS / 1000).toFixed(1)} s each`,
         describeCpu('service', run.cpuMs, measured.messagesAcknowledged, 'message'),
+        describeCpu(
+          'service, as an agent',
+          agentRun.cpuMs,
+          asAgent.messagesAcknowledged,
+          'message',
+        ),
         describeCpu(
           'bare Apollo on Express',
           baselineRun.cpuMs,
@@ -294,6 +366,7 @@ export const ingress: Scenario = {
           'message',
         ),
         ...measured.errors.map((error) => `service error: ${error}`),
+        ...asAgent.errors.map((error) => `service error (as an agent): ${error}`),
         ...baseline.errors.map((error) => `baseline error: ${error}`),
         ...onFastify.errors.map((error) => `Fastify baseline error: ${error}`),
         ...problems.map((line) => `service log: ${line}`),
