@@ -8,6 +8,11 @@ import { assertAdmin, type Principal } from './principal';
 
 const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
 
+/** What a root field costs the caller's rate limit: one per message of a batch, else one. */
+function costOf(args: { inputs?: unknown[] }): number {
+  return Array.isArray(args.inputs) ? Math.max(1, args.inputs.length) : 1;
+}
+
 /**
  * The single gate of every operation, over HTTP and WebSocket: establishes the caller from
  * its token, enforces admin-only operations and charges the caller's rate limit once per
@@ -51,17 +56,21 @@ export class AuthGuard implements CanActivate {
 
     const graphql = GqlExecutionContext.create(context);
     const request = graphql.getContext<RequestContext>();
-    const principal: Principal =
-      request.principal ?? (await this.auth.authenticate(request.req?.headers.authorization));
-    request.principal = principal;
     const info = graphql.getInfo<GraphQLResolveInfo>();
-    if (ROOT_TYPES.has(info.parentType.name)) {
+    const root = ROOT_TYPES.has(info.parentType.name);
+    const cost = root ? costOf(graphql.getArgs<{ inputs?: unknown[] }>()) : 0;
+    const authorization = request.req?.headers.authorization;
+    if (request.principal === undefined && root && !adminOnly) {
+      // The request's first operation: the token's check and its charge in one Redis call.
+      request.principal = await this.auth.authenticateCharged(authorization, cost);
+      return true;
+    }
+    const principal: Principal = request.principal ?? (await this.auth.authenticate(authorization));
+    request.principal = principal;
+    if (root) {
+      // An admin-only operation refuses a mailbox token before anything is charged.
       if (adminOnly) assertAdmin(principal, info.fieldName);
-      const args = graphql.getArgs<{ inputs?: unknown[] }>();
-      await this.auth.charge(
-        principal,
-        Array.isArray(args.inputs) ? Math.max(1, args.inputs.length) : 1,
-      );
+      await this.auth.charge(principal, cost);
     }
     return true;
   }

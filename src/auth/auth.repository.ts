@@ -2,24 +2,76 @@ import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { RedisTopology } from '../redis/redis-topology.service';
+import { ScriptBatch } from '../redis/script-batch';
 import { RateLimitCode } from '../redis/script-codes';
 
-/** Owns `ratelimit:{name}` and the revocation channel. */
+interface TokenCheck {
+  mailbox: string;
+  digest: string;
+  limitPerMinute: number;
+  cost: number;
+}
+
+/** Token checks per authenticate-charge.lua call at most. */
+const CHECKS_PER_CALL = 100;
+
+/** A bucket's answer as 0 when allowed, else the ms to wait (at least 1). */
+function msToWait(code: number, waitMs: number): number {
+  return code === RateLimitCode.Allowed ? 0 : Math.max(1, waitMs);
+}
+
+/**
+ * Owns `ratelimit:{name}` and the revocation channel; reads a mailbox's token digest with
+ * each charge.
+ */
 @Injectable()
 export class AuthRepository {
+  /** Where one node holds every key, a turn's token checks share a few calls. */
+  private readonly checks = new ScriptBatch<TokenCheck, [number, number]>(
+    (checks) => this.authenticateCharge(checks),
+    CHECKS_PER_CALL,
+  );
+
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly topology: RedisTopology,
   ) {}
 
-  /** Takes `cost` from the mailbox's bucket; returns 0 when allowed, else ms to wait. */
-  async consume(mailbox: string, limitPerMinute: number, cost: number): Promise<number> {
-    const [allowed, waitMs] = await this.redis.rateLimit(
-      this.keys.rateLimit(mailbox),
-      limitPerMinute,
-      cost,
-    );
-    return allowed === RateLimitCode.Allowed ? 0 : Math.max(1, waitMs);
+  /**
+   * Checks a mailbox token's digest against the one the mailbox stores and, only when they
+   * match, takes `cost` from its bucket, in one call: null when the token is not the
+   * mailbox's (nothing charged), else 0 when allowed or the ms to wait.
+   */
+  async consume(
+    mailbox: string,
+    digest: string,
+    limitPerMinute: number,
+    cost: number,
+  ): Promise<number | null> {
+    const check = { mailbox, digest, limitPerMinute, cost };
+    // On Cluster each check is its own call, on its mailbox's slot.
+    const [code, waitMs] =
+      this.topology.mode === 'cluster'
+        ? await this.authenticateCharge([check]).then(([answer]) => answer)
+        : await this.checks.add(check);
+    return code === RateLimitCode.TokenRefused ? null : msToWait(code, waitMs);
+  }
+
+  /**
+   * One call of authenticate-charge.lua for `checks`, all with one limit (the batch is keyed
+   * by nothing else: the limit is the process's configuration, so a turn's checks share it).
+   */
+  private async authenticateCharge(checks: TokenCheck[]): Promise<Array<[number, number]>> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [checks[0].limitPerMinute];
+    for (const { mailbox, digest, cost } of checks) {
+      keys.push(this.keys.mailboxMetadata(mailbox), this.keys.rateLimit(mailbox));
+      args.push(digest, cost);
+    }
+    const flat = await this.redis.authenticateCharge(keys.length, ...keys, ...args);
+    return checks.map((_check, index) => [Number(flat[2 * index]), Number(flat[2 * index + 1])]);
   }
 
   /** Tells every instance that a token digest is no longer valid. */

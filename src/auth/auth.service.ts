@@ -30,6 +30,18 @@ const MAX_REMEMBERED_TOKENS = 10_000;
 /** At most one warning this often while calls pass a rate limit that cannot be charged. */
 const UNCHARGED_WARNING_INTERVAL_MS = 60_000;
 
+const INVALID_TOKEN = 'the token is not valid (unknown, rotated or revoked)';
+
+/** The token of an `Authorization` value; throws UNAUTHENTICATED for none or a malformed one. */
+function presentedToken(authorization: unknown): string {
+  if (authorization === undefined || authorization === null || authorization === '') {
+    throw new UnauthenticatedError('no token was sent');
+  }
+  const token = bearerToken(authorization);
+  if (!token) throw new UnauthenticatedError('the value is not of the form "Bearer <token>"');
+  return token;
+}
+
 /**
  * Tokens: the operator's ADMIN_TOKEN and each mailbox's own, stored only as SHA-256 digests.
  * Every check reads the digest from Redis, so a rotated or revoked token fails at once on
@@ -82,13 +94,47 @@ export class AuthService implements OnModuleInit {
   /** The principal of an `Authorization` value; throws UNAUTHENTICATED for none or a bad one. */
   async authenticate(authorization: unknown): Promise<Principal> {
     if (!this.enabled) return ADMIN;
-    if (authorization === undefined || authorization === null || authorization === '') {
-      throw new UnauthenticatedError('no token was sent');
-    }
-    const token = bearerToken(authorization);
-    if (!token) throw new UnauthenticatedError('the value is not of the form "Bearer <token>"');
+    const token = presentedToken(authorization);
     if (sameSecret(token, this.adminToken)) return ADMIN;
     return this.verifyMailboxToken(token);
+  }
+
+  /**
+   * `authenticate`, then `charge(principal, cost)`, as one Redis call for a mailbox token
+   * (authenticate-charge.lua, on the mailbox's hash tag): a token that is not the mailbox's
+   * is refused before anything is charged. Whenever the limiter is off or the call cannot be
+   * made as one (Redis away, the script refused), the two steps run with their own answers.
+   */
+  async authenticateCharged(authorization: unknown, cost: number): Promise<Principal> {
+    const limit = this.config.limits.rateLimitPerMinute;
+    if (!this.enabled || limit === 0 || cost <= 0 || !this.breaker.closed) {
+      return this.chargedInTwoSteps(authorization, cost);
+    }
+    const token = presentedToken(authorization);
+    if (sameSecret(token, this.adminToken)) return ADMIN;
+    const mailbox = tokenMailbox(token);
+    if (!mailbox) throw new UnauthenticatedError(INVALID_TOKEN);
+    const principal: MailboxPrincipal = {
+      kind: 'mailbox',
+      mailbox,
+      tokenDigest: tokenDigest(token),
+    };
+    let waitMs: number | null;
+    try {
+      waitMs = await this.repository.consume(mailbox, principal.tokenDigest, limit, cost);
+    } catch {
+      // Each step on its own meets the failure with its own answer (see charge).
+      return this.chargedInTwoSteps(authorization, cost);
+    }
+    this.charged(principal, limit, waitMs);
+    this.remember(principal.tokenDigest, mailbox);
+    return principal;
+  }
+
+  private async chargedInTwoSteps(authorization: unknown, cost: number): Promise<Principal> {
+    const principal = await this.authenticate(authorization);
+    await this.charge(principal, cost);
+    return principal;
   }
 
   /**
@@ -97,11 +143,7 @@ export class AuthService implements OnModuleInit {
    * mailbox. The admin token is refused with FORBIDDEN, since it names no mailbox.
    */
   async authenticateMailbox(authorization: unknown): Promise<MailboxPrincipal> {
-    if (authorization === undefined || authorization === null || authorization === '') {
-      throw new UnauthenticatedError('no token was sent');
-    }
-    const token = bearerToken(authorization);
-    if (!token) throw new UnauthenticatedError('the value is not of the form "Bearer <token>"');
+    const token = presentedToken(authorization);
     if (this.adminToken !== '' && sameSecret(token, this.adminToken)) {
       throw new ForbiddenError(
         'authorization',
@@ -113,18 +155,22 @@ export class AuthService implements OnModuleInit {
 
   private async verifyMailboxToken(token: string): Promise<MailboxPrincipal> {
     const mailbox = tokenMailbox(token);
-    if (!mailbox)
-      throw new UnauthenticatedError('the token is not valid (unknown, rotated or revoked)');
+    if (!mailbox) throw new UnauthenticatedError(INVALID_TOKEN);
     const digest = tokenDigest(token);
     if (!this.breaker.closed) return this.fromRecent(mailbox, digest);
     const stored = await this.mailboxes.tokenDigest(mailbox);
     if (stored && sameSecret(digest, stored)) {
-      if (this.verified.size >= MAX_REMEMBERED_TOKENS) this.verified.clear();
-      this.verified.set(digest, { mailbox, at: this.clock.now() });
+      this.remember(digest, mailbox);
       return { kind: 'mailbox', mailbox, tokenDigest: digest };
     }
     this.verified.delete(digest);
-    throw new UnauthenticatedError('the token is not valid (unknown, rotated or revoked)');
+    throw new UnauthenticatedError(INVALID_TOKEN);
+  }
+
+  /** A digest just verified against Redis, for the outage grace. */
+  private remember(digest: string, mailbox: string): void {
+    if (this.verified.size >= MAX_REMEMBERED_TOKENS) this.verified.clear();
+    this.verified.set(digest, { mailbox, at: this.clock.now() });
   }
 
   /**
@@ -153,9 +199,9 @@ export class AuthService implements OnModuleInit {
   async charge(principal: Principal, cost: number): Promise<void> {
     const limit = this.config.limits.rateLimitPerMinute;
     if (principal.kind === 'admin' || limit === 0 || cost <= 0 || !this.breaker.closed) return;
-    let waitMs: number;
+    let waitMs: number | null;
     try {
-      waitMs = await this.repository.consume(principal.mailbox, limit, cost);
+      waitMs = await this.repository.consume(principal.mailbox, principal.tokenDigest, limit, cost);
     } catch (error) {
       const kind = classifyRedisFailure(error);
       if (kind === 'transient' || refusesWrites(error)) {
@@ -167,6 +213,19 @@ export class AuthService implements OnModuleInit {
         throw new RateLimitUnavailableError((error as Error).message);
       }
       throw error;
+    }
+    this.charged(principal, limit, waitMs);
+  }
+
+  /**
+   * Throws for a charge's refusal: UNAUTHENTICATED when the token is no longer the mailbox's
+   * (the charge re-reads it: a token revoked since the operation's caller was known is refused
+   * at once), RATE_LIMITED when the bucket lacks the cost.
+   */
+  private charged(principal: MailboxPrincipal, limit: number, waitMs: number | null): void {
+    if (waitMs === null) {
+      this.verified.delete(principal.tokenDigest);
+      throw new UnauthenticatedError(INVALID_TOKEN);
     }
     if (waitMs > 0) throw new RateLimitedError(limit, waitMs);
   }

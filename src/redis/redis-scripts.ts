@@ -25,7 +25,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   claimDue: { file: 'claim-due.lua', keys: 4 },
   deadLetter: { file: 'dead-letter.lua', keys: 3 },
   setToken: { file: 'set-token.lua', keys: 1 },
-  rateLimit: { file: 'rate-limit.lua', keys: 1 },
+  authenticateCharge: { file: 'authenticate-charge.lua', keys: undefined },
   releaseLock: { file: 'release-lock.lua', keys: 1 },
   writeProbe: { file: 'write-probe.lua', keys: 0 },
   claimDeadlines: { file: 'claim-deadlines.lua', keys: 1 },
@@ -138,7 +138,8 @@ export interface MailboxScripts {
 
 export interface AuthScripts {
   setToken(metadataKey: string, digest: string): Promise<string | null>;
-  rateLimit(bucketKey: string, limitPerMinute: Arg, cost: Arg): Promise<[number, number]>;
+  /** Two keys per check, the limit, then two arguments per check (the script's header). */
+  authenticateCharge(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<number[]>;
 }
 
 export interface MaintenanceScripts {

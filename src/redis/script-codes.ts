@@ -87,10 +87,15 @@ export const TouchCode = {
 } as const;
 export type TouchCode = (typeof TouchCode)[keyof typeof TouchCode];
 
-/** rate-limit.lua: the first element of its answer; the second is the wait in milliseconds. */
+/**
+ * authenticate-charge.lua: the first of a check's two values; the second is the wait in
+ * milliseconds.
+ */
 export const RateLimitCode = {
   Allowed: 1,
   Limited: 0,
+  /** The token is not the mailbox's (unknown, rotated or revoked): nothing was charged. */
+  TokenRefused: -1,
 } as const;
 export type RateLimitCode = (typeof RateLimitCode)[keyof typeof RateLimitCode];
 

@@ -216,4 +216,48 @@ describe('rate limits shared by two service processes', () => {
       expect(response.errors).toBeUndefined();
     }
   });
+
+  it('charges nothing for a forged token, nor for an operation the token may not run', async () => {
+    const registered = await graphql<{ registerMailbox: { token: string } }>(
+      a.baseUrl,
+      REGISTER,
+      { name: 'targeted' },
+      auth,
+    );
+    const token = registered.data!.registerMailbox.token;
+    await graphql(a.baseUrl, REGISTER, { name: 'listener' }, auth);
+    // The mailbox's name with another secret: what anyone who knows the name can send.
+    const forged = `${token.slice(0, token.indexOf('.'))}.${'x'.repeat(43)}`;
+    const as = (bearer: string) => ({ authorization: `Bearer ${bearer}` });
+    for (let i = 0; i < LIMIT; i += 1) {
+      const service = i % 2 === 0 ? a : b;
+      const send = await graphql(
+        service.baseUrl,
+        SEND,
+        { input: directInput('targeted', 'listener') },
+        as(forged),
+      );
+      expect(send.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+      const adminOnly = await graphql(
+        service.baseUrl,
+        '{ routerStatistics { running } }',
+        {},
+        {
+          ...as(token),
+        },
+      );
+      expect(adminOnly.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    }
+    // The bucket is still full: the owner's LIMIT sends all pass.
+    for (let i = 0; i < LIMIT; i += 1) {
+      const response = await graphql<{ sendMessage: RouteView }>(
+        (i % 2 === 0 ? a : b).baseUrl,
+        SEND,
+        { input: directInput('targeted', 'listener') },
+        as(token),
+      );
+      expect(response.errors).toBeUndefined();
+      expect(response.data?.sendMessage.messageId).toEqual(expect.any(String));
+    }
+  });
 });

@@ -340,6 +340,28 @@ describe('sendMessage and sendMessages over the graphql-ws WebSocket', () => {
     expect(refusal(next).code).toBe('RATE_LIMITED');
   });
 
+  it('refuses the next operation over a socket whose token no longer matches, notice or not', async () => {
+    const carol = await socketOf(tokens.carol);
+    const send = { input: { mode: 'DIRECT', target: 'alice', content: 'before' } };
+    expect(ok(await overWs<{ sendMessage: RouteView }>(carol, SEND, send)).sendMessage.status).toBe(
+      'QUEUED',
+    );
+    // The stored hash changes with no notice on auth:revocations, as it does for an instance
+    // whose pub/sub connection was down when the token was rotated: the socket stays open.
+    const metadata = `${service.prefix}mailbox:{carol}:metadata`;
+    const digest = await redis.hget(metadata, 'tokenHash');
+    await redis.hset(metadata, 'tokenHash', 'f'.repeat(64));
+    try {
+      const refused = await overWs(carol, SEND, send);
+      expect(refusal(refused).code).toBe('UNAUTHENTICATED');
+    } finally {
+      await redis.hset(metadata, 'tokenHash', digest as string);
+    }
+    expect(ok(await overWs<{ sendMessage: RouteView }>(carol, SEND, send)).sendMessage.status).toBe(
+      'QUEUED',
+    );
+  });
+
   it('sends over a socket that holds as many subscriptions as it may', async () => {
     const erin = await socketOf(tokens.erin);
     const feeds = Array.from(

@@ -1,8 +1,21 @@
 import type { Client } from 'graphql-ws';
 import { broadcastInput, directInput, topicInput } from '../factories/messages';
-import { MAILBOX_FEED, SEND_MANY, TOPIC_FEED, type MessageView } from '../utils/documents';
+import {
+  MAILBOX_FEED,
+  REGISTER,
+  SEND,
+  SEND_MANY,
+  TOPIC_FEED,
+  type MessageView,
+} from '../utils/documents';
 import { mailboxIds, sendLoad, waitForEmptyOutageQueue } from '../utils/fault-helpers';
-import { connectWs, eventually, graphqlOk, LiveSubscription } from '../utils/graphql-client';
+import {
+  connectWs,
+  eventually,
+  graphql,
+  graphqlOk,
+  LiveSubscription,
+} from '../utils/graphql-client';
 import { ClusterBackend } from '../utils/redis-backend';
 import { nodeCommand } from '../utils/redis-cluster';
 import { keysUnder, registerMailboxes, send } from '../utils/service';
@@ -156,6 +169,55 @@ describe('three-primary Redis Cluster with two instances', () => {
     for (const feed of [ben, cat, topics, resumed]) {
       expect(feed.errors).toEqual([]);
       feed.unsubscribe();
+    }
+  }, 60_000);
+
+  it("checks mailbox tokens and charges their rate limit on the mailbox's own slot", async () => {
+    const admin = { authorization: 'Bearer admin-token-for-cluster-tests-0123' };
+    const guarded = await ServiceProcess.start({
+      ...backend.environment,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: admin.authorization.slice('Bearer '.length),
+      RATE_LIMIT_PER_MINUTE: '5',
+    });
+    try {
+      const tokens: Record<string, string> = {};
+      // ann, gus and eve hash to slots 2326, 10147 and 11879: one on each primary.
+      for (const name of ['ann', 'gus', 'eve', 'dan']) {
+        const registered = await graphqlOk<{ registerMailbox: { token: string } }>(
+          guarded.baseUrl,
+          REGISTER,
+          { name },
+          admin,
+        );
+        tokens[name] = registered.registerMailbox.token;
+      }
+      const sendAs = (sender: string, token: string) =>
+        graphql<{ sendMessage: { messageId: string } }>(
+          guarded.baseUrl,
+          SEND,
+          { input: { ...directInput(sender, 'dan'), sender: undefined } },
+          { authorization: `Bearer ${token}` },
+        );
+      for (const sender of ['ann', 'gus', 'eve']) {
+        const forged = `${tokens[sender].slice(0, tokens[sender].indexOf('.'))}.${'x'.repeat(43)}`;
+        const refused = await Promise.all(Array.from({ length: 5 }, () => sendAs(sender, forged)));
+        for (const answer of refused) {
+          expect(answer.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+        }
+        // The forged token charged nothing: the owner has its five, then the limit.
+        const answers = await Promise.all(
+          Array.from({ length: 6 }, () => sendAs(sender, tokens[sender])),
+        );
+        const allowed = answers.filter((answer) => answer.data?.sendMessage?.messageId);
+        const limited = answers.filter(
+          (answer) => answer.errors?.[0].extensions?.code === 'RATE_LIMITED',
+        );
+        expect([allowed.length, limited.length]).toEqual([5, 1]);
+      }
+    } finally {
+      await guarded.stop();
     }
   }, 60_000);
 

@@ -1,0 +1,56 @@
+-- Mailbox tokens' checks and their operations' charges, one call for one or several. Each
+-- token's digest is compared with the one its mailbox stores, and only a token that matches
+-- is charged, so that a forged token for a mailbox cannot drain its bucket, and a token
+-- revoked a moment ago is refused on its next operation on every instance. A check's two keys
+-- hold its mailbox's hash tag; several checks in one call (on a node that holds every key:
+-- standalone Redis, Sentinel) are answered each on its own.
+--
+-- The bucket: LIMIT operations per minute per mailbox token, refilled continuously, on the
+-- Redis server's own clock so that every instance counts against the same bucket; an
+-- operation takes its cost when the bucket holds that much, else it takes nothing.
+--
+-- KEYS, two per check:
+--   mailbox:{name}:metadata   hash (tokenHash)
+--   ratelimit:{name}          hash {tokens, ts}
+-- ARGV[1]  the limit per minute (every bucket's capacity)
+-- then, two per check:
+--   the SHA-256 digest of the token presented
+--   the cost of its operation
+--
+-- Returns two values per check, in order, RateLimitCode (src/redis/script-codes.ts) then a
+-- wait: {1, 0} when allowed; {0, milliseconds until it would be} when not; {-1, 0} when the
+-- mailbox stores no digest or another one, and nothing is charged.
+local capacity = tonumber(ARGV[1])
+local perMs = capacity / 60000
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local answers = {}
+
+local function take_from_bucket(key, cost)
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1]) or capacity
+  local ts = tonumber(state[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - ts) * perMs)
+  local allowed = 1
+  local wait = 0
+  if tokens < cost then
+    allowed = 0
+    wait = math.ceil((cost - tokens) / perMs)
+  else
+    tokens = tokens - cost
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', now)
+  redis.call('PEXPIRE', key, 60000)
+  return allowed, wait
+end
+
+for check = 1, #KEYS / 2 do
+  local stored = redis.call('HGET', KEYS[2 * check - 1], 'tokenHash')
+  local allowed, wait = -1, 0
+  if stored and stored == ARGV[2 * check] then
+    allowed, wait = take_from_bucket(KEYS[2 * check], tonumber(ARGV[2 * check + 1]))
+  end
+  answers[#answers + 1] = allowed
+  answers[#answers + 1] = wait
+end
+return answers
