@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ReplyError } from 'ioredis';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
@@ -28,7 +29,7 @@ function msToWait(code: number, waitMs: number): number {
 @Injectable()
 export class AuthRepository {
   /** Where one node holds every key, a turn's token checks share a few calls. */
-  private readonly checks = new ScriptBatch<TokenCheck, [number, number]>(
+  private readonly checks = new ScriptBatch<TokenCheck, [number, number | string]>(
     (checks) => this.authenticateCharge(checks),
     CHECKS_PER_CALL,
   );
@@ -44,7 +45,7 @@ export class AuthRepository {
    * match, takes `cost` from its bucket, in one call: null when the token is not the
    * mailbox's (nothing charged), else 0 when allowed or the ms to wait.
    */
-  async consume(
+  async checkAndCharge(
     mailbox: string,
     digest: string,
     limitPerMinute: number,
@@ -56,14 +57,20 @@ export class AuthRepository {
       this.topology.mode === 'cluster'
         ? await this.authenticateCharge([check]).then(([answer]) => answer)
         : await this.checks.add(check);
-    return code === RateLimitCode.TokenRefused ? null : msToWait(code, waitMs);
+    if (code === RateLimitCode.KeyRefused) {
+      // Redis' own error, as the failed command would have raised it (see AuthService.charge).
+      throw new (ReplyError as new (message: string) => Error)(String(waitMs));
+    }
+    return code === RateLimitCode.TokenRefused ? null : msToWait(code, Number(waitMs));
   }
 
   /**
    * One call of authenticate-charge.lua for `checks`, all with one limit (the batch is keyed
    * by nothing else: the limit is the process's configuration, so a turn's checks share it).
    */
-  private async authenticateCharge(checks: TokenCheck[]): Promise<Array<[number, number]>> {
+  private async authenticateCharge(
+    checks: TokenCheck[],
+  ): Promise<Array<[number, number | string]>> {
     const keys: string[] = [];
     const args: Array<string | number> = [checks[0].limitPerMinute];
     for (const { mailbox, digest, cost } of checks) {
@@ -71,7 +78,7 @@ export class AuthRepository {
       args.push(digest, cost);
     }
     const flat = await this.redis.authenticateCharge(keys.length, ...keys, ...args);
-    return checks.map((_check, index) => [Number(flat[2 * index]), Number(flat[2 * index + 1])]);
+    return checks.map((_check, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
   }
 
   /** Tells every instance that a token digest is no longer valid. */

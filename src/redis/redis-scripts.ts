@@ -139,7 +139,7 @@ export interface MailboxScripts {
 export interface AuthScripts {
   setToken(metadataKey: string, digest: string): Promise<string | null>;
   /** Two keys per check, the limit, then two arguments per check (the script's header). */
-  authenticateCharge(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<number[]>;
+  authenticateCharge(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<Array<number | string>>;
 }
 
 export interface MaintenanceScripts {

@@ -96,6 +96,8 @@ export const RateLimitCode = {
   Limited: 0,
   /** The token is not the mailbox's (unknown, rotated or revoked): nothing was charged. */
   TokenRefused: -1,
+  /** A key of the check holds another type; the second value is Redis' error. */
+  KeyRefused: -2,
 } as const;
 export type RateLimitCode = (typeof RateLimitCode)[keyof typeof RateLimitCode];
 

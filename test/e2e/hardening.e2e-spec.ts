@@ -156,12 +156,13 @@ describe('rate limits shared by two service processes', () => {
   let a: ServiceProcess;
   let b: ServiceProcess;
   const LIMIT = 30;
+  const prefix = uniquePrefix();
 
   beforeAll(async () => {
     redisServer = await RedisServer.start();
     const environment = {
       REDIS_URL: redisServer.url,
-      REDIS_KEY_PREFIX: uniquePrefix(),
+      REDIS_KEY_PREFIX: prefix,
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
       RATE_LIMIT_PER_MINUTE: String(LIMIT),
@@ -215,6 +216,44 @@ describe('rate limits shared by two service processes', () => {
       );
       expect(response.errors).toBeUndefined();
     }
+  });
+
+  it('refuses only the owner of a bucket Redis cannot use, whatever shares its call', async () => {
+    const tokens: Record<string, string> = {};
+    for (const name of ['broken', 'sound']) {
+      const registered = await graphql<{ registerMailbox: { token: string } }>(
+        a.baseUrl,
+        REGISTER,
+        { name },
+        auth,
+      );
+      tokens[name] = registered.data!.registerMailbox.token;
+    }
+    // The bucket's key holds a string: the script fails on it, with every check in its call.
+    const redis = redisServer.client();
+    await redis.set(`${prefix}ratelimit:{broken}`, 'not a bucket');
+    await redis.quit();
+    const read = (name: string) =>
+      graphql(
+        a.baseUrl,
+        '{ mailbox(name: "' + name + '") { name } }',
+        {},
+        {
+          authorization: `Bearer ${tokens[name]}`,
+        },
+      );
+    // Requests at once, so that checks of both mailboxes meet in shared calls.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => read(i % 4 === 0 ? 'broken' : 'sound')),
+    );
+    answers.forEach((answer, i) => {
+      if (i % 4 === 0) {
+        expect(answer.errors?.[0].extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+        expect(answer.errors?.[0].message).toMatch(/^the rate limit cannot be checked \(WRONGTYPE/);
+      } else {
+        expect(answer.errors).toBeUndefined();
+      }
+    });
   });
 
   it('charges nothing for a forged token, nor for an operation the token may not run', async () => {

@@ -14,12 +14,15 @@
 --   ratelimit:{name}          hash {tokens, ts}
 -- ARGV[1]  the limit per minute (every bucket's capacity)
 -- then, two per check:
---   the SHA-256 digest of the token presented
+--   the SHA-256 digest of the token presented (digests are compared, so the comparison's
+--   time tells nothing about a token)
 --   the cost of its operation
 --
 -- Returns two values per check, in order, RateLimitCode (src/redis/script-codes.ts) then a
 -- wait: {1, 0} when allowed; {0, milliseconds until it would be} when not; {-1, 0} when the
--- mailbox stores no digest or another one, and nothing is charged.
+-- mailbox stores no digest or another one, and nothing is charged; {-2, Redis' error} when
+-- one of the check's keys holds another type. A refused write (out of memory, read-only)
+-- fails the whole call, as it fails every check alike.
 local capacity = tonumber(ARGV[1])
 local perMs = capacity / 60000
 local time = redis.call('TIME')
@@ -27,7 +30,11 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local answers = {}
 
 local function take_from_bucket(key, cost)
-  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  -- A key Redis cannot read as a hash fails this check alone, not the call's others.
+  local state = redis.pcall('HMGET', key, 'tokens', 'ts')
+  if state.err then
+    return -2, state.err
+  end
   local tokens = tonumber(state[1]) or capacity
   local ts = tonumber(state[2]) or now
   tokens = math.min(capacity, tokens + math.max(0, now - ts) * perMs)
@@ -45,9 +52,11 @@ local function take_from_bucket(key, cost)
 end
 
 for check = 1, #KEYS / 2 do
-  local stored = redis.call('HGET', KEYS[2 * check - 1], 'tokenHash')
+  local stored = redis.pcall('HGET', KEYS[2 * check - 1], 'tokenHash')
   local allowed, wait = -1, 0
-  if stored and stored == ARGV[2 * check] then
+  if type(stored) == 'table' and stored.err then
+    allowed, wait = -2, stored.err
+  elseif stored and stored == ARGV[2 * check] then
     allowed, wait = take_from_bucket(KEYS[2 * check], tonumber(ARGV[2 * check + 1]))
   end
   answers[#answers + 1] = allowed
