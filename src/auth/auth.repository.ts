@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ReplyError } from 'ioredis';
+import { AppConfigService } from '../config/app-config.service';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
@@ -10,7 +11,6 @@ import { RateLimitCode } from '../redis/script-codes';
 interface TokenCheck {
   mailbox: string;
   digest: string;
-  limitPerMinute: number;
   cost: number;
 }
 
@@ -38,20 +38,17 @@ export class AuthRepository {
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
     private readonly topology: RedisTopology,
+    private readonly config: AppConfigService,
   ) {}
 
   /**
    * Checks a mailbox token's digest against the one the mailbox stores and, only when they
-   * match, takes `cost` from its bucket, in one call: null when the token is not the
-   * mailbox's (nothing charged), else 0 when allowed or the ms to wait.
+   * match, takes `cost` from its bucket (RATE_LIMIT_PER_MINUTE operations a minute), in one
+   * call: null when the token is not the mailbox's (nothing charged), else 0 when allowed or
+   * the ms to wait.
    */
-  async checkAndCharge(
-    mailbox: string,
-    digest: string,
-    limitPerMinute: number,
-    cost: number,
-  ): Promise<number | null> {
-    const check = { mailbox, digest, limitPerMinute, cost };
+  async checkAndCharge(mailbox: string, digest: string, cost: number): Promise<number | null> {
+    const check = { mailbox, digest, cost };
     // On Cluster each check is its own call, on its mailbox's slot.
     const [code, waitMs] =
       this.topology.mode === 'cluster'
@@ -64,15 +61,12 @@ export class AuthRepository {
     return code === RateLimitCode.TokenRefused ? null : msToWait(code, Number(waitMs));
   }
 
-  /**
-   * One call of authenticate-charge.lua for `checks`, all with one limit (the batch is keyed
-   * by nothing else: the limit is the process's configuration, so a turn's checks share it).
-   */
+  /** One call of authenticate-charge.lua for `checks`. */
   private async authenticateCharge(
     checks: TokenCheck[],
   ): Promise<Array<[number, number | string]>> {
     const keys: string[] = [];
-    const args: Array<string | number> = [checks[0].limitPerMinute];
+    const args: Array<string | number> = [this.config.limits.rateLimitPerMinute];
     for (const { mailbox, digest, cost } of checks) {
       keys.push(this.keys.mailboxMetadata(mailbox), this.keys.rateLimit(mailbox));
       args.push(digest, cost);

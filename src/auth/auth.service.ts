@@ -121,7 +121,7 @@ export class AuthService implements OnModuleInit {
     };
     let waitMs: number | null;
     try {
-      waitMs = await this.repository.checkAndCharge(mailbox, principal.tokenDigest, limit, cost);
+      waitMs = await this.repository.checkAndCharge(mailbox, principal.tokenDigest, cost);
     } catch {
       // Each step on its own meets the failure with its own answer (see charge).
       return this.chargedInTwoSteps(authorization, cost);
@@ -201,12 +201,7 @@ export class AuthService implements OnModuleInit {
     if (principal.kind === 'admin' || limit === 0 || cost <= 0 || !this.breaker.closed) return;
     let waitMs: number | null;
     try {
-      waitMs = await this.repository.checkAndCharge(
-        principal.mailbox,
-        principal.tokenDigest,
-        limit,
-        cost,
-      );
+      waitMs = await this.repository.checkAndCharge(principal.mailbox, principal.tokenDigest, cost);
     } catch (error) {
       const kind = classifyRedisFailure(error);
       if (kind === 'transient' || refusesWrites(error)) {
