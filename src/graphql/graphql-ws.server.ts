@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { getOperationAST, GraphQLError, OperationTypeNode, specifiedRules } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 import {
   CloseCode,
   handleProtocols,
@@ -27,9 +27,8 @@ import { formatError } from './graphql-error';
 import { sharedSubscribe } from './shared-execution';
 import { FrameCoalescing } from './frame-coalescing';
 import { SocketBackpressure } from './socket-backpressure';
-import { documentRefusal, formatResultError, operationNotFound } from './socket-errors';
+import { formatResultError } from './operation-errors';
 import { ValidDocuments } from './valid-documents';
-import { graphqlValidationRules } from './validation-rules';
 
 export const GRAPHQL_PATH = '/graphql';
 /** WebSocket close code 1001: the endpoint is going away. */
@@ -82,7 +81,7 @@ function frameText(data: RawData): string {
  * (one `next` with the result, then `complete`), so that an agent holding a socket for its
  * feed sends on it too. They pass the same validation, guards (the token given at
  * connection, the rate limit, ownership) and error filter as over HTTP, and their errors
- * carry the same codes (socket-errors.ts). Set up here rather than by @nestjs/graphql so
+ * carry the same codes (operation-errors.ts). Set up here rather than by @nestjs/graphql so
  * that the frame limit, the per-socket subscription cap, the bound on unsent bytes and the
  * shutdown are the service's own. The sockets are served with graphql-ws's `makeServer`
  * rather than its `useServer`, whose `send` waits for every frame to reach the kernel: here
@@ -304,13 +303,10 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     });
     const schema = this.schemaHost.schema;
-    const rules = [...specifiedRules, ...graphqlValidationRules(this.config.isProduction)];
-    const documents = new ValidDocuments(
-      schema,
-      rules,
-      limits.maxDocumentTokens,
-      limits.maxDocumentBytes,
-    );
+    const documents = ValidDocuments.forService(schema, this.config.isProduction, {
+      maxTokens: limits.maxDocumentTokens,
+      maxBytes: limits.maxDocumentBytes,
+    });
     const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
       schema,
       // Subscribers of one feed with the same selection share each event's execution.
@@ -345,16 +341,10 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
           });
           return errors;
         };
-        // The same validation as over HTTP: @nestjs/graphql would not pass Apollo's rules here.
-        const checked = documents.check(payload.query);
-        if (!('document' in checked)) {
-          return refuse(
-            checked.errors.map((error) => documentRefusal(error, this.config.isProduction)),
-          );
-        }
-        const { document } = checked;
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return refuse([operationNotFound(payload.operationName)]);
+        // The same checks and refusals as over HTTP (graphql-http.driver.ts).
+        const checked = documents.operation(payload.query, payload.operationName);
+        if ('errors' in checked) return refuse(checked.errors);
+        const { document, operation } = checked;
         // Only subscriptions hold a slot: a query or a mutation is answered once and ends, and
         // a connection at its subscription cap can still send.
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {

@@ -1,6 +1,5 @@
-import { buildSchema, specifiedRules, type GraphQLError } from 'graphql';
-import { ValidDocuments } from './valid-documents';
-import { graphqlValidationRules } from './validation-rules';
+import { buildSchema, type GraphQLError } from 'graphql';
+import { ValidDocuments, type CheckedOperation } from './valid-documents';
 
 const schema = buildSchema(`
   type Event { id: ID! name: String next: Event }
@@ -8,13 +7,9 @@ const schema = buildSchema(`
   type Subscription { events: Event! }
 `);
 
-/** As the WebSocket server builds it: graphql-js's rules, then the service's. */
+/** As both transports build it: graphql-js's rules, then the service's. */
 function documents(maxTokens = 1_000): ValidDocuments {
-  return new ValidDocuments(
-    schema,
-    [...specifiedRules, ...graphqlValidationRules(false)],
-    maxTokens,
-  );
+  return ValidDocuments.forService(schema, false, { maxTokens });
 }
 
 function refusal(query: string, maxTokens?: number): GraphQLError {
@@ -87,5 +82,42 @@ describe(ValidDocuments.name, () => {
       'query: the number of fields is 30001; the limit is 500',
     );
     expect(fastest(sameNamed)).toBeLessThan(LINEAR_BOUND_MS);
+  });
+
+  describe('operation', () => {
+    function errorsOf(checked: CheckedOperation): readonly GraphQLError[] {
+      if (!('errors' in checked)) throw new Error('the operation was accepted');
+      return checked.errors;
+    }
+
+    it('picks the named operation of a valid document', () => {
+      const checked = documents().operation(
+        'query A { event { id } } query B { event { name } }',
+        'B',
+      );
+      expect('operation' in checked && checked.operation.name?.value).toBe('B');
+    });
+
+    it('answers a syntax error as GRAPHQL_PARSE_FAILED and a schema error as GRAPHQL_VALIDATION_FAILED', () => {
+      const [parse] = errorsOf(documents().operation('{ event {', undefined));
+      expect(parse.extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+      const [invalid] = errorsOf(documents().operation('{ event { nam } }', undefined));
+      expect(invalid.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(invalid.message).toMatch(/Did you mean "name"\?$/);
+    });
+
+    it('names no schema field in production', () => {
+      const production = ValidDocuments.forService(schema, true, {});
+      const [invalid] = errorsOf(production.operation('{ event { nam } }', undefined));
+      expect(invalid.message).toBe('Cannot query field "nam" on type "Event".');
+    });
+
+    it('answers a missing or unknown operation name as OPERATION_RESOLUTION_FAILURE', () => {
+      const two = 'query A { event { id } } query B { event { id } }';
+      for (const name of [undefined, 'C']) {
+        const [error] = errorsOf(documents().operation(two, name));
+        expect(error.extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
+      }
+    });
   });
 });

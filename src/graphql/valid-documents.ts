@@ -1,36 +1,83 @@
 import {
+  getOperationAST,
   GraphQLError,
   Kind,
+  specifiedRules,
   validate,
   type DocumentNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
 import { DOCUMENT_CACHE_BYTES, DocumentCache, documentHeapBytes } from './document-cache';
 import { DEFAULT_MAX_DOCUMENT_TOKENS, parseDocument } from './document-parsing';
 import { documentOverLimit, documentTooLargeMessage } from './document-size';
+import { documentRefusal, operationNotFound } from './operation-errors';
+import { graphqlValidationRules } from './validation-rules';
 
 /** Stands for any document parsed without locations, to estimate the heap one would take. */
 const WITHOUT_LOCATIONS: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
 
+/** The operation a client asked for, checked, or what it is answered instead. */
+export type CheckedOperation =
+  | { document: DocumentNode; operation: OperationDefinitionNode }
+  | { errors: readonly GraphQLError[] };
+
+export interface DocumentOptions {
+  /** GRAPHQL_MAX_TOKENS: the parser reads no more. */
+  maxTokens?: number;
+  /** GRAPHQL_MAX_DOCUMENT_BYTES: a longer text is refused before it is hashed or parsed. */
+  maxBytes?: number;
+  /** Production: validation messages do not suggest schema fields the client did not ask for. */
+  hideSuggestions?: boolean;
+}
+
 /**
- * Parsed and validated subscription documents by their text. Clients open many subscriptions
- * with the same few documents: each is parsed and validated once and one tree serves them
- * all, instead of a tree per subscription for its whole life.
+ * Parsed and validated documents by their text, the one way every operation comes in over
+ * HTTP and over WebSocket. Clients send the same few documents again and again: each is
+ * parsed and validated once and one tree serves every request and subscription with it.
  *
- * As over HTTP, the parser reads at most `maxTokens` tokens (GRAPHQL_MAX_TOKENS), and the
- * rules are expected to include `documentLimitsRule`, which refuses a document over the
- * limits before graphql-js's own rules walk it.
+ * The parser reads at most `maxTokens` tokens, and the rules are expected to include
+ * `documentLimitsRule`, which refuses a document over the limits before graphql-js's own
+ * rules walk it.
  */
 export class ValidDocuments {
   private readonly valid = new DocumentCache();
+  private readonly maxTokens: number;
+  private readonly maxBytes: number;
+  private readonly hideSuggestions: boolean;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly rules: ValidationRule[],
-    private readonly maxTokens = DEFAULT_MAX_DOCUMENT_TOKENS,
-    private readonly maxBytes = Infinity,
-  ) {}
+    options: DocumentOptions = {},
+  ) {
+    this.maxTokens = options.maxTokens ?? DEFAULT_MAX_DOCUMENT_TOKENS;
+    this.maxBytes = options.maxBytes ?? Infinity;
+    this.hideSuggestions = options.hideSuggestions ?? false;
+  }
+
+  /** graphql-js's rules, then the service's, with the service's limits. */
+  static forService(schema: GraphQLSchema, production: boolean, options: DocumentOptions) {
+    const rules = [...specifiedRules, ...graphqlValidationRules(production)];
+    return new ValidDocuments(schema, rules, { ...options, hideSuggestions: production });
+  }
+
+  /**
+   * The operation `operationName` names in `query` (or its only one), with a valid document;
+   * a refusal carries the code a client reads whichever transport it used.
+   */
+  operation(query: string, operationName: string | null | undefined): CheckedOperation {
+    const checked = this.check(query);
+    if (!('document' in checked)) {
+      return {
+        errors: checked.errors.map((error) => documentRefusal(error, this.hideSuggestions)),
+      };
+    }
+    const operation = getOperationAST(checked.document, operationName);
+    if (!operation) return { errors: [operationNotFound(operationName)] };
+    return { document: checked.document, operation };
+  }
 
   check(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
     // Before the cache: looking a text up hashes all of it.

@@ -2,10 +2,10 @@ import { GraphQLError, Kind, type GraphQLFormattedError } from 'graphql';
 import { formatError } from './graphql-error';
 
 /**
- * The codes Apollo gives, over HTTP, to errors that graphql-js leaves without one. Over the
- * WebSocket the service parses, validates and executes with graphql-js itself (graphql-ws),
- * so these functions give the same codes there: a client reads the same `extensions.code`
- * whichever way it sent the operation.
+ * Codes for the errors that graphql-js leaves without one, the codes GraphQL clients know
+ * from Apollo Server. Both transports parse, validate and execute with graphql-js itself
+ * (graphql-http over HTTP, graphql-ws over WebSocket) and answer through these functions: a
+ * client reads the same `extensions.code` whichever way it sent the operation.
  */
 
 /** How graphql-js begins the message of a document it could not parse. */
@@ -28,10 +28,10 @@ function recoded(error: GraphQLError, message: string, code: string): GraphQLErr
 
 /**
  * A document the parser or the validation rules refused: GRAPHQL_PARSE_FAILED or
- * GRAPHQL_VALIDATION_FAILED, as Apollo answers it (formatError then reads a bad argument
- * value as BAD_USER_INPUT). A refusal that already has a code (a document over the service's
- * limits) keeps it. With `hideSuggestions` (production, where Apollo does the same) a
- * validation message does not name schema fields the client did not ask for.
+ * GRAPHQL_VALIDATION_FAILED (formatError then reads a bad argument value as BAD_USER_INPUT).
+ * A refusal that already has a code (a document over the service's limits) keeps it. With
+ * `hideSuggestions` (production) a validation message does not name schema fields the client
+ * did not ask for.
  */
 export function documentRefusal(error: GraphQLError, hideSuggestions: boolean): GraphQLError {
   if (error.extensions.code !== undefined) return error;
@@ -42,9 +42,9 @@ export function documentRefusal(error: GraphQLError, hideSuggestions: boolean): 
 }
 
 /**
- * A document with several operations and no (or an unknown) operation name: Apollo's
+ * A document with several operations and no (or an unknown) operation name:
  * OPERATION_RESOLUTION_FAILURE, with graphql-js's own words. Refused here rather than left
- * to graphql-ws, whose answer would carry no code.
+ * to graphql-ws or graphql-http, whose answers would carry no code.
  */
 export function operationNotFound(operationName: string | null | undefined): GraphQLError {
   const message = operationName
@@ -63,8 +63,8 @@ function isVariableValueError(error: GraphQLError): boolean {
 
 /**
  * An error of an operation's result, as the client sees it: a variable of the wrong type or
- * a required one missing is the caller's input, BAD_USER_INPUT, as Apollo answers it; every
- * error then goes through the same formatError as over HTTP.
+ * a required one missing is the caller's input, BAD_USER_INPUT; every error then goes
+ * through formatError.
  */
 export function formatResultError(error: GraphQLError): GraphQLFormattedError {
   const formatted = error.toJSON();
