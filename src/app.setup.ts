@@ -80,8 +80,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       done(error as Error, undefined);
     }
   });
-  // Any other type is read (within the limit) and left to Apollo, whose CSRF prevention and
-  // own checks answer it.
+  // Any other type is read (within the limit) and left to the GraphQL route, whose CSRF
+  // prevention and own checks answer it.
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
     done(null, undefined);
   });

@@ -54,13 +54,4 @@ describe('DocumentCache', () => {
     expect(cache.remove('q')).toBe(false);
     expect(cache.heapBytes).toBe(0);
   });
-
-  it("serves as Apollo Server's document store", async () => {
-    const cache = new DocumentCache(1_000_000);
-    const document = parse(text('health'));
-    await cache.set('hash', document);
-    await expect(cache.get('hash')).resolves.toBe(document);
-    await expect(cache.delete('hash')).resolves.toBe(true);
-    await expect(cache.get('hash')).resolves.toBeUndefined();
-  });
 });

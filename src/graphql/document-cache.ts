@@ -11,9 +11,9 @@ const HEAP_BYTES_PER_CHARACTER = { withLocations: 80, withoutLocations: 32 };
 export const DOCUMENT_CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
- * The heap a parsed document takes, estimated from the length of its text. (Apollo's own
- * cache counts a document's JSON, which leaves out the tokens behind its locations: a
- * document it counts as 1 MB takes about 4.5 MB.)
+ * The heap a parsed document takes, estimated from the length of its text. (Counting a
+ * document's JSON would leave out the tokens behind its locations: a document whose JSON is
+ * 1 MB takes about 4.5 MB.)
  */
 export function documentHeapBytes(document: DocumentNode, textLength: number): number {
   const perCharacter = document.loc
@@ -24,8 +24,7 @@ export function documentHeapBytes(document: DocumentNode, textLength: number): n
 
 /**
  * Parsed documents by key, least recently used out first once their estimated heap passes
- * `capacityBytes`. It also serves as Apollo Server's `documentStore` (a KeyValueCache of
- * DocumentNode): Apollo keeps every validated document there by the hash of its text.
+ * `capacityBytes`.
  */
 export class DocumentCache {
   private readonly entries = new Map<string, { document: DocumentNode; bytes: number }>();
@@ -74,20 +73,6 @@ export class DocumentCache {
     this.entries.delete(key);
     this.bytes -= entry.bytes;
     return true;
-  }
-
-  // Apollo Server's KeyValueCache<DocumentNode>.
-  get(key: string): Promise<DocumentNode | undefined> {
-    return Promise.resolve(this.peek(key));
-  }
-
-  set(key: string, document: DocumentNode): Promise<void> {
-    this.put(key, document);
-    return Promise.resolve();
-  }
-
-  delete(key: string): Promise<boolean> {
-    return Promise.resolve(this.remove(key));
   }
 }
 

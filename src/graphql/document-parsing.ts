@@ -1,4 +1,4 @@
-import { GraphQLError, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, parse, type DocumentNode } from 'graphql';
 import { toGraphqlError } from './graphql-error';
 import { DocumentLimitError } from './graphql-transport.errors';
 import { DEFAULT_DOCUMENT_LIMITS } from './validation-rules';
@@ -22,7 +22,7 @@ const TOO_DEEP = 'Maximum call stack size exceeded';
  * The refusal for a document the parser gave up on because of its size or nesting, as a
  * document limit; null for an ordinary syntax error.
  */
-export function parseLimitError(message: string): DocumentLimitError | null {
+function parseLimitError(message: string): DocumentLimitError | null {
   const tokens = TOKEN_LIMIT.exec(message);
   if (tokens) {
     const limit = Number(tokens[1]);
@@ -55,17 +55,4 @@ export function parseDocument(
     if (thrown instanceof GraphQLError) return { error: thrown };
     return { error: new GraphQLError('query: cannot be parsed') };
   }
-}
-
-/**
- * Apollo answers a parse failure as GRAPHQL_PARSE_FAILED with graphql-js's message; a
- * document refused for its size or nesting reads as the document limit it broke instead,
- * in the same shape as the validation rules' refusals.
- */
-export function formatParseLimit(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  if (formatted.extensions?.code !== 'GRAPHQL_PARSE_FAILED') return formatted;
-  const refusal = parseLimitError(formatted.message);
-  if (!refusal) return formatted;
-  const error = toGraphqlError(refusal, 'parse');
-  return { ...formatted, message: error.message, extensions: { ...error.extensions } };
 }

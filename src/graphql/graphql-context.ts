@@ -11,7 +11,7 @@ export interface GraphqlContext extends RequestContext {
   requestId: string;
 }
 
-/** Each GraphQL operation's context over HTTP: Apollo's Fastify integration hands over the request. */
+/** Each GraphQL operation's context over HTTP, from its Fastify request. */
 export function graphqlContext(request: FastifyRequest): GraphqlContext {
   return { req: request, requestId: request.id };
 }

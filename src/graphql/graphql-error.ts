@@ -61,7 +61,7 @@ const ARGUMENT_VALUE_ERROR =
   /^(Variable "\$[^"]+" got invalid value|Value ".*" does not exist in|Enum ".*" cannot represent|Expected value of type|Argument ".*" has invalid value|Int cannot represent|String cannot represent|Boolean cannot represent|ID cannot represent|Float cannot represent)/;
 
 /**
- * Apollo's last word on every error: a value of the wrong type, a bad enum or a document over
+ * The last word on every error a client reads: a value of the wrong type, a bad enum or a document over
  * the service's limits is the caller's input, so it reads BAD_USER_INPUT, and no stack trace
  * ever leaves the process.
  */

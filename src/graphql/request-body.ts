@@ -64,7 +64,7 @@ export function bodyRefusal(
 
 /**
  * Parses a JSON body strictly: empty is `{}`, and only an object or an array is taken. A
- * GraphQL document (`query`) longer than `maxDocumentBytes` is refused here, before Apollo
+ * GraphQL document (`query`) longer than `maxDocumentBytes` is refused here, before anything
  * hashes or parses it.
  */
 export function parseJsonBody(bytes: Buffer, maxDocumentBytes = Infinity): unknown {

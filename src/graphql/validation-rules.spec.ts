@@ -17,7 +17,7 @@ const schema = buildSchema(`
 const limits = { maxDepth: 4, maxAliases: 3, maxFields: 20, maxIntrospectionDepth: 15 };
 const introspectionLimits = { ...limits, maxDepth: 12, maxFields: 500 };
 
-/** Rules in Apollo's order: graphql-js's own first, then the service's. */
+/** Rules in the transports' order: graphql-js's own first, then the service's. */
 function errors(query: string, rules: ValidationRule[] = [documentLimitsRule(limits)]): string[] {
   return validate(schema, parse(query), [...specifiedRules, ...rules]).map(
     (error) => error.message,

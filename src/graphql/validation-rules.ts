@@ -41,7 +41,7 @@ export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = {
 
 /**
  * What the rest of the validation walks once a document is refused: nothing. graphql-js
- * runs every rule in one walk of the document and Apollo puts its own rules before ours, so
+ * runs every rule in one walk of the document and both transports put graphql-js's own rules before ours, so
  * replacing the document (a visitor's documented way to edit the tree) is how a refusal keeps
  * rules such as OverlappingFieldsCanBeMerged, quadratic in a selection's fields, from
  * walking a document far over the limits. The rules' `Document` handlers that ran before

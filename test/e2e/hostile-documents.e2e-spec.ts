@@ -303,7 +303,8 @@ describe('hostile GraphQL documents', () => {
     const response = await graphql(production.baseUrl, getIntrospectionQuery(), {}, auth);
     expect(response.status).toBe(400);
     expect(response.data ?? null).toBeNull();
-    expect(response.errors?.[0].message).toMatch(/^GraphQL introspection is not allowed/);
+    expect(response.errors?.[0].message).toMatch(/^GraphQL introspection has been disabled/);
+    expect(response.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('answers a subscription sent over HTTP with 400 WEBSOCKET_REQUIRED', async () => {

@@ -186,4 +186,113 @@ describe('POST /graphql, whichever way the body comes', () => {
     expect(JSON.parse(answer.body)).toEqual(ANSWER);
     expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
   });
+
+  describe('GraphQL over HTTP: methods, media types and parameters', () => {
+    const url = (query: string, extra = ''): string =>
+      `${app.baseUrl}/graphql?query=${encodeURIComponent(query)}${extra}`;
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    type Errors = { errors: { message: string; extensions: Record<string, unknown> }[] };
+
+    it('answers a query sent with GET and a header that forces a preflight', async () => {
+      const response = await fetch(url('{ routerStatistics { running } }'), {
+        headers: { ...auth, 'apollo-require-preflight': 'true' },
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual(ANSWER);
+    });
+
+    it('refuses a GET without such a header as a possible cross-site request', async () => {
+      const response = await fetch(url('{ routerStatistics { running } }'), { headers: auth });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as Errors;
+      expect(body.errors[0].message).toMatch(/CSRF/);
+      expect(body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'content-type' });
+    });
+
+    it('refuses a mutation sent with GET, 405 with the method to use', async () => {
+      const mutation = 'mutation { registerMailbox(name: "by-get") { token } }';
+      const response = await fetch(url(mutation), {
+        headers: { ...auth, 'apollo-require-preflight': 'true' },
+      });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+      const body = (await response.json()) as Errors;
+      expect(body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'method' });
+      const lookup = JSON.stringify({ query: '{ mailbox(name: "by-get") { name } }' });
+      const check = await post(app, sized(lookup, { 'content-type': 'application/json' }), [
+        lookup,
+      ]);
+      expect(JSON.parse(check.body)).toEqual({ data: { mailbox: null } });
+    });
+
+    it('refuses GET variables that are not JSON, naming the field', async () => {
+      const response = await fetch(url('{ routerStatistics { running } }', '&variables=%7Bx'), {
+        headers: { ...auth, 'apollo-require-preflight': 'true' },
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as Errors;
+      expect(body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'variables' });
+    });
+
+    it('refuses a body type it does not read with 415, naming the content type', async () => {
+      const answer = await post(app, sized(QUERY, { 'content-type': 'application/xml' }), [QUERY]);
+      expect(answer.status).toBe(415);
+      const body = JSON.parse(answer.body) as Errors;
+      expect(body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'content-type' });
+    });
+
+    it.each([
+      ['variables', { variables: [1, 2] }],
+      ['variables', { variables: 'x' }],
+      ['operationName', { operationName: 7 }],
+      ['extensions', { extensions: 'x' }],
+      ['query', { query: 42 }],
+      ['query', {}],
+    ])('refuses a bad %s parameter with 400, naming it', async (field, parameters) => {
+      const text = JSON.stringify({ query: '{ routerStatistics { running } }', ...parameters });
+      const body = field === 'query' && !('query' in parameters) ? '{}' : text;
+      const answer = await post(app, sized(body, { 'content-type': 'application/json' }), [body]);
+      expect(answer.status).toBe(400);
+      const parsed = JSON.parse(answer.body) as Errors;
+      expect(parsed.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field });
+    });
+
+    it('answers in the media type the client accepts first, and 406 when it accepts none', async () => {
+      const graphqlType = await post(
+        app,
+        sized(QUERY, {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+        }),
+        [QUERY],
+      );
+      expect(graphqlType.status).toBe(200);
+      expect(graphqlType.headers['content-type']).toMatch(/^application\/graphql-response\+json/);
+      expect(JSON.parse(graphqlType.body)).toEqual(ANSWER);
+      const json = await post(
+        app,
+        sized(QUERY, { 'content-type': 'application/json', accept: 'application/json' }),
+        [QUERY],
+      );
+      expect(json.headers['content-type']).toMatch(/^application\/json/);
+      const none = await post(
+        app,
+        sized(QUERY, { 'content-type': 'application/json', accept: 'text/html' }),
+        [QUERY],
+      );
+      expect(none.status).toBe(406);
+    });
+
+    it('answers a variable of the wrong type as a request error: 400, BAD_USER_INPUT, no data', async () => {
+      const text = JSON.stringify({
+        query: 'query($n: Int!) { mailboxPage(first: $n) { total } }',
+        variables: { n: 'many' },
+      });
+      const answer = await post(app, sized(text, { 'content-type': 'application/json' }), [text]);
+      expect(answer.status).toBe(400);
+      const body = JSON.parse(answer.body) as Errors & { data?: unknown };
+      expect(body.data).toBeUndefined();
+      expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    });
+  });
 });
