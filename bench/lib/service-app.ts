@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -46,7 +47,8 @@ export interface InProcessOptions {
    * When given (even empty), the application is built through @nestjs/testing's module
    * builder with these providers replaced (overrideProvider(...).useValue), so that a run
    * with a replacement and the run it is compared with are built the same way. Without it,
-   * NestFactory.create, as the service's own start does.
+   * NestFactory.create, as the service's own start does. Either way on Nest's Fastify
+   * adapter, which the service's GraphQL driver serves on.
    */
   replace?: ProviderReplacement[];
 }
@@ -64,7 +66,11 @@ export async function startInProcess(
   const appOptions: NestApplicationOptions = { bodyParser: false, logger: ['error'] };
   let app: INestApplication;
   if (options.replace === undefined) {
-    app = await NestFactory.create(AppModule.forRoot(environment), appOptions);
+    app = await NestFactory.create(
+      AppModule.forRoot(environment),
+      new FastifyAdapter(),
+      appOptions,
+    );
   } else {
     let builder = Test.createTestingModule({ imports: [AppModule.forRoot(environment)] });
     for (const { path, exportName, value } of options.replace) {
@@ -72,7 +78,7 @@ export async function startInProcess(
       if (typeof token !== 'function') throw new Error(`${path} exports no ${exportName}`);
       builder = builder.overrideProvider(token).useValue(value);
     }
-    app = (await builder.compile()).createNestApplication(appOptions);
+    app = (await builder.compile()).createNestApplication(new FastifyAdapter(), appOptions);
   }
   await app.init();
   const registry = app.get(MailboxesService);

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AbstractGraphQLDriver, type GqlModuleOptions } from '@nestjs/graphql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -193,8 +193,6 @@ function requestParameters(request: GraphqlRequest): RequestParams | Response {
  */
 @Injectable()
 export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverConfig> {
-  private readonly logger = new Logger('GraphQL');
-
   start(options: GraphqlHttpDriverConfig): Promise<void> {
     const schema = options.schema;
     if (!schema) throw new Error('GraphqlHttpDriver: the schema was not built');
@@ -234,7 +232,12 @@ export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverCo
         ];
       },
     });
-    const fastify = this.httpAdapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const adapter = this.httpAdapterHost.httpAdapter;
+    if (adapter.getType() !== 'fastify')
+      throw new Error(
+        `GraphqlHttpDriver serves on Nest's Fastify adapter, not ${adapter.getType()}`,
+      );
+    const fastify = adapter.getInstance<FastifyInstance>();
     fastify.route({
       url: path,
       method: ['GET', 'POST'],
@@ -253,7 +256,6 @@ export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverCo
           .send(body ?? undefined);
       },
     });
-    this.logger.log(`GraphQL over HTTP on ${path} (graphql-http)`);
     return Promise.resolve();
   }
 
