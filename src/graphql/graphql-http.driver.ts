@@ -238,23 +238,20 @@ export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverCo
         `GraphqlHttpDriver serves on Nest's Fastify adapter, not ${adapter.getType()}`,
       );
     const fastify = adapter.getInstance<FastifyInstance>();
-    fastify.route({
-      url: path,
-      method: ['GET', 'POST'],
-      handler: async (request: FastifyRequest, reply: FastifyReply) => {
-        const [body, init] = await handle({
-          method: request.method,
-          url: request.url,
-          headers: request.headers,
-          body: null,
-          raw: request,
-          context: undefined,
-        });
-        return reply
-          .status(init.status)
-          .headers(init.headers ?? {})
-          .send(body ?? undefined);
-      },
+    // Every method: one other than GET and POST is answered 405 with the two it may use.
+    fastify.all(path, async (request: FastifyRequest, reply: FastifyReply) => {
+      const [body, init] = await handle({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: null,
+        raw: request,
+        context: undefined,
+      });
+      return reply
+        .status(init.status)
+        .headers(init.headers ?? {})
+        .send(body ?? undefined);
     });
     return Promise.resolve();
   }

@@ -225,6 +225,17 @@ describe('POST /graphql, whichever way the body comes', () => {
       expect(JSON.parse(check.body)).toEqual({ data: { mailbox: null } });
     });
 
+    it.each(['PUT', 'DELETE', 'PATCH', 'OPTIONS'])(
+      'answers %s with 405 and the methods to use',
+      async (method) => {
+        const response = await fetch(`${app.baseUrl}/graphql`, { method, headers: auth });
+        expect(response.status).toBe(405);
+        expect(response.headers.get('allow')).toBe('GET, POST');
+        const body = (await response.json()) as Errors;
+        expect(body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'method' });
+      },
+    );
+
     it('refuses GET variables that are not JSON, naming the field', async () => {
       const response = await fetch(url('{ routerStatistics { running } }', '&variables=%7Bx'), {
         headers: { ...auth, 'apollo-require-preflight': 'true' },
