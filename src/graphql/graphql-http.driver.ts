@@ -69,14 +69,16 @@ function errorAnswer(
   ];
 }
 
-/** The refusal of a request's method. */
-function methodRefusal(message: string): GraphQLFormattedError {
-  return { message: `method: ${message}`, extensions: { code: 'BAD_USER_INPUT', field: 'method' } };
-}
-
 /** A refusal of the request itself, naming the part at fault. */
-function badRequest(request: GraphqlRequest, field: string, message: string, status = 400) {
-  return errorAnswer(request, status, [{ message, extensions: { code: 'BAD_USER_INPUT', field } }]);
+function badRequest(
+  request: GraphqlRequest,
+  field: string,
+  message: string,
+  status = 400,
+  headers: Record<string, string> = {},
+): Response {
+  const refusal = { message, extensions: { code: 'BAD_USER_INPUT', field } };
+  return errorAnswer(request, status, [refusal], headers);
 }
 
 /** A document's refusals, as ValidDocuments coded them. */
@@ -152,9 +154,8 @@ function bodyParameters(request: GraphqlRequest): Record<string, unknown> | Resp
  */
 function requestParameters(request: GraphqlRequest): RequestParams | Response {
   if (request.method !== 'GET' && request.method !== 'POST') {
-    return errorAnswer(request, 405, [methodRefusal(`${request.method} is not allowed`)], {
-      allow: 'GET, POST',
-    });
+    const message = `method: ${request.method} is not allowed`;
+    return badRequest(request, 'method', message, 405, { allow: 'GET, POST' });
   }
   const crossSite = crossSiteRefusal(request);
   if (crossSite) return crossSite;
@@ -211,8 +212,8 @@ export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverCo
           return errorAnswer(request, status, [subscriptionRefusal.toJSON()]);
         }
         if (operation.operation === OperationTypeNode.MUTATION && request.method === 'GET') {
-          const refusal = methodRefusal('a mutation is sent with POST, not GET');
-          return errorAnswer(request, 405, [refusal], { allow: 'POST' });
+          const message = 'method: a mutation is sent with POST, not GET';
+          return badRequest(request, 'method', message, 405, { allow: 'POST' });
         }
         return {
           schema,
