@@ -39,21 +39,27 @@ export class BenchContext {
   }
 
   /** Bare Apollo and graphql-ws, on Express (a user's default) or on Fastify (the service's). */
-  async startBareServer(platform: 'express' | 'fastify' = 'express'): Promise<BareServer> {
-    const child = ChildHandle.start(
-      'servers/bare-graphql.ts',
-      { platform },
-      { NODE_ENV: 'production' },
-    );
-    const ready = await child.next<ChildMessage & { port: number }>('ready', 30_000);
-    return {
-      pid: child.pid,
-      port: ready.port,
-      baseUrl: `http://127.0.0.1:${ready.port}`,
-      wsUrl: `ws://127.0.0.1:${ready.port}/graphql`,
-      stop: () => child.stop(),
-    };
+  startBareServer(platform: 'express' | 'fastify' = 'express'): Promise<BareServer> {
+    return startServerChild('servers/bare-graphql.ts', { platform });
   }
+
+  /** The relay through the Redis at `redisUrl` (servers/redis-relay.ts), w3's floor. */
+  startRelay(redisUrl: string): Promise<BareServer> {
+    return startServerChild('servers/redis-relay.ts', { redisUrl });
+  }
+}
+
+/** A baseline server in its own process, once it has said it is ready. */
+async function startServerChild(file: string, payload: unknown): Promise<BareServer> {
+  const child = ChildHandle.start(file, payload, { NODE_ENV: 'production' });
+  const ready = await child.next<ChildMessage & { port: number }>('ready', 30_000);
+  return {
+    pid: child.pid,
+    port: ready.port,
+    baseUrl: `http://127.0.0.1:${ready.port}`,
+    wsUrl: `ws://127.0.0.1:${ready.port}/graphql`,
+    stop: () => child.stop(),
+  };
 }
 
 export interface Scenario {

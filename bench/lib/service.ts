@@ -31,8 +31,8 @@ export const SERVICE_ENV: Readonly<Record<string, string>> = {
   ROUTER_MAX_VISITS: '0',
   SUBSCRIPTIONS_PER_SOCKET: '100',
   SHUTDOWN_GRACE_PERIOD: '5',
-  // One process unless a scenario says otherwise (the peer workloads run as npm start and the
-  // container do, one worker per core); BENCH_WORKERS sets it for every scenario.
+  // One process, where npm start and the container run one per core (WORKERS=auto);
+  // BENCH_WORKERS sets it for every scenario (docs/performance.md has runs with two).
   WORKERS: process.env.BENCH_WORKERS ?? '1',
 };
 

@@ -23,7 +23,7 @@ import type { PeerLiveRequest } from '../clients/peers/peer-live';
 import type { WsSendRequest } from '../clients/ws-send';
 import { mailboxMessagesKey, storedCountCheck } from '../lib/checks';
 import { pooledCpu, runMeasuredChild, type Measured } from '../lib/children';
-import type { BenchContext, Scenario } from '../lib/context';
+import type { BareServer, BenchContext, Scenario } from '../lib/context';
 import {
   BENCH_SENDER,
   directInput,
@@ -36,17 +36,22 @@ import { startPeerEnvironment, type PeerEnvironment } from '../lib/peers/environ
 import { PEER_IDS, type LiveTopology, type PeerId } from '../lib/peers/peers';
 import {
   alternatingRounds,
+  asPeer,
+  budgetNote,
   cpuNote,
   failedPeerCheck,
+  median,
+  medians,
   PEER_ROUNDS,
   roundLength,
   roundsNote,
   SYSTEM_LABELS,
   workloadFigures,
   type RoundSystem,
+  type SystemCpu,
   type SystemRuns,
 } from '../lib/peers/rounds';
-import { formatNumber, type Check, type Figure, type ScenarioOutcome } from '../lib/report';
+import { figure, formatNumber, type Check, type Figure, type ScenarioOutcome } from '../lib/report';
 import { sendingLanes } from '../lib/send-transports';
 import { INGRESS_CONNECTIONS, perSecond } from './a-ingress';
 import { BATCH_CONNECTIONS, BATCH_SIZE } from './b-batch-ingress';
@@ -188,7 +193,7 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       if (isServiceFront(system)) {
         const key = mailboxMessagesKey(mailboxes[system].measure);
         stored = { count: await env.serviceRedis.client.zcard(key), source: `ZCARD ${key}` };
-      } else stored = await env.admins.get(system)!.stored(stores.measure);
+      } else stored = await env.admins.get(asPeer(system))!.stored(stores.measure);
       checks.push(
         storedCountCheck(
           w.id,
@@ -236,15 +241,20 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       stores,
     },
   });
+  const cpu: SystemCpu[] = done.map(([system, rounds]) => ({
+    system,
+    cpuMs: pooledCpu(rounds),
+    units: rounds.reduce((total, run) => total + lastPhase(run).messagesAcknowledged, 0),
+  }));
+  const budget = budgetNote(
+    perRound,
+    w.ratioTarget,
+    cpus().length,
+    cpu.filter(({ system }) => isServiceFront(system)),
+  );
   notes.push(
-    cpuNote(
-      done.map(([system, rounds]) => ({
-        system,
-        cpuMs: pooledCpu(rounds),
-        units: rounds.reduce((total, run) => total + lastPhase(run).messagesAcknowledged, 0),
-      })),
-      'message',
-    ),
+    cpuNote(cpu, 'message'),
+    ...(budget === null ? [] : [budget]),
     roundsNote('msg/s', perRound, (v) => formatNumber(v, 'msg/s')),
     ...done.flatMap(([system, rounds]) =>
       rounds
@@ -303,12 +313,13 @@ function ingressRound(
     };
     return runMeasuredChild('clients/ws-send.ts', request, env.watch.service);
   }
+  const peer = asPeer(system);
   const phases: PeerIngressPhase[] = [];
   if (spec.warmupMs > 0)
     phases.push({ name: 'warmup', durationMs: spec.warmupMs, store: stores.warmup });
   phases.push({ name: 'measure', durationMs: spec.durationMs, store: stores.measure });
   const request: PeerIngressRequest = {
-    peer: system,
+    peer,
     endpoints: env.endpoints,
     lanes: w.lanes,
     messagesPerSend: w.messagesPerSend,
@@ -316,7 +327,7 @@ function ingressRound(
     requestTimeoutMs: w.requestTimeoutMs,
     phases,
   };
-  return runMeasuredChild('clients/peers/peer-ingress.ts', request, env.watch[system]);
+  return runMeasuredChild('clients/peers/peer-ingress.ts', request, env.watch[peer]);
 }
 
 /**
@@ -350,6 +361,17 @@ interface LiveWorkload {
   ): { figures: Figure[]; notes: string[] };
   /** CPU per what: a message (w3) or a delivery (w4). */
   unit: 'message' | 'delivery';
+  /**
+   * Measure the bare relay through Redis too (servers/redis-relay.ts) on these mailboxes,
+   * with the service's HTTP sends: the shortest path through this architecture.
+   */
+  relayMailboxes?: string[];
+}
+
+/** The bare relay of a live workload, on the service's Redis. */
+interface Relay {
+  server: BareServer;
+  watch: Record<string, number>;
 }
 
 /**
@@ -366,14 +388,25 @@ async function runLive(context: BenchContext, w: LiveWorkload): Promise<Scenario
   const checks: Check[] = [];
   let runs: Map<RoundSystem, SystemRuns<LiveLoadResult>>;
   let problems: string[];
+  let relay: Relay | null = null;
   try {
-    const systems: RoundSystem[] = ['service', 'service-ws', ...env.admins.keys()];
+    if (w.relayMailboxes) {
+      const server = await context.startRelay(env.serviceRedis.url);
+      relay = { server, watch: { server: server.pid, redis: env.serviceRedis.pid } };
+    }
+    const systems: RoundSystem[] = [
+      'service',
+      'service-ws',
+      ...(relay ? (['relay'] as const) : []),
+      ...env.admins.keys(),
+    ];
     notes.push(methodNote(context, systems), ...env.notes, ...w.notes);
     runs = await alternatingRounds(context, systems, (system, spec) =>
-      liveRound(env, w, system, spec),
+      liveRound(env, w, system, spec, relay),
     );
     problems = env.problems();
   } finally {
+    await relay?.server.stop();
     await env.stop();
   }
   const done = completed(runs);
@@ -425,7 +458,25 @@ async function liveRound(
   w: LiveWorkload,
   system: RoundSystem,
   spec: { round: number; warmupMs: number; durationMs: number },
+  relay: Relay | null,
 ): Promise<Measured<LiveLoadResult>> {
+  if (system === 'relay' && relay && w.relayMailboxes) {
+    const request: LiveLoadRequest = {
+      host: '127.0.0.1',
+      port: relay.server.port,
+      wsUrl: relay.server.wsUrl,
+      mailboxes: w.relayMailboxes,
+      subscribersPerMailbox: w.service.subscribersPerMailbox,
+      sending: w.sending,
+      transport: { kind: 'http' },
+      contentBytes: PEER_CONTENT_BYTES,
+      warmupMs: spec.warmupMs,
+      durationMs: spec.durationMs,
+      drainTimeoutMs: w.drainTimeoutMs,
+      keepSamples: true,
+    };
+    return runMeasuredChild('clients/live-load.ts', request, relay.watch);
+  }
   if (isServiceFront(system)) {
     const request: LiveLoadRequest = {
       host: '127.0.0.1',
@@ -446,13 +497,14 @@ async function liveRound(
     };
     return runMeasuredChild('clients/live-load.ts', request, env.watch.service);
   }
+  const peer = asPeer(system);
   // Fresh queues, streams and consumers every round, removed after it.
   const topology: LiveTopology = {
-    base: `bench-${w.id}-${env.runId}-r${spec.round}-${system}`,
+    base: `bench-${w.id}-${env.runId}-r${spec.round}-${peer}`,
     ...w.topology,
   };
   const request: PeerLiveRequest = {
-    peer: system,
+    peer,
     endpoints: env.endpoints,
     topology,
     sending: w.sending,
@@ -464,10 +516,35 @@ async function liveRound(
     keepSamples: true,
   };
   try {
-    return await runMeasuredChild('clients/peers/peer-live.ts', request, env.watch[system]);
+    return await runMeasuredChild('clients/peers/peer-live.ts', request, env.watch[peer]);
   } finally {
-    await env.admins.get(system)?.removeLive(topology);
+    await env.admins.get(peer)?.removeLive(topology);
   }
+}
+
+/**
+ * The bare relay's median against the best peer's, as context (no target): what the
+ * shortest path through this architecture gives on this machine, before anything the
+ * service does on it.
+ */
+function relayFigures(what: string, perRound: Map<RoundSystem, number[]>): Figure[] {
+  const rounds = perRound.get('relay');
+  if (!rounds) return [];
+  const best = medians(perRound)
+    .peers.filter((peer) => Number.isFinite(peer.value))
+    .sort((a, b) => a.value - b.value)[0];
+  return [
+    figure(
+      'w3',
+      `${what}, ${SYSTEM_LABELS.relay}`,
+      median(rounds),
+      'ms',
+      best
+        ? { label: `best: ${SYSTEM_LABELS[best.system]}`, value: best.value }
+        : { label: 'a peer (not run)', value: NaN },
+      null,
+    ),
+  ];
 }
 
 const single: Scenario = {
@@ -520,6 +597,7 @@ const live: Scenario = {
       drainTimeoutMs: 15_000,
       notes: [],
       unit: 'message',
+      relayMailboxes: mailboxNames('bench-w3-relay', MAILBOXES),
       figures(measured, details) {
         const what = `${MAILBOXES} receivers, ${SENDS_PER_SECOND.toLocaleString('en-US')}/s, 1 KiB`;
         const perRound = (pick: (result: LiveLoadResult) => number): Map<RoundSystem, number[]> =>
@@ -537,7 +615,12 @@ const live: Scenario = {
           });
         const pooled = details.pooled as Record<RoundSystem, LiveLoadResult>;
         return {
-          figures: [...latencyFigures('p50', p50), ...latencyFigures('p99', p99)],
+          figures: [
+            ...latencyFigures('p50', p50),
+            ...latencyFigures('p99', p99),
+            ...relayFigures(`${what}, p50`, p50),
+            ...relayFigures(`${what}, p99`, p99),
+          ],
           notes: [
             roundsNote('p50 ms', p50, (v) => v.toFixed(2)),
             roundsNote('p99 ms', p99, (v) => v.toFixed(2)),

@@ -5,25 +5,33 @@
 import type { Measured } from '../children';
 import type { BenchContext } from '../context';
 import { perUnit } from '../cpu';
-import { figure, type Check, type Figure, type Target, type Unit } from '../report';
+import { figure, formatNumber, type Check, type Figure, type Target, type Unit } from '../report';
 import { PEER_IDS, PEER_LABELS, type PeerId } from './peers';
 
 export type SystemId = 'service' | PeerId;
 
 /**
- * What the rounds measure: the systems, and the service over graphql-ws beside it over HTTP
- * (the same process, the same Redis, another front door for the sends).
+ * What the rounds measure: the systems, the service over graphql-ws beside it over HTTP
+ * (the same process, the same Redis, another front door for the sends), and in w3 the bare
+ * relay through Redis (servers/redis-relay.ts), the floor of the service's path.
  */
-export type RoundSystem = SystemId | 'service-ws';
+export type RoundSystem = SystemId | 'service-ws' | 'relay';
 
 export const SYSTEM_LABELS: Readonly<Record<RoundSystem, string>> = {
   service: 'service',
   'service-ws': 'service over graphql-ws',
+  relay: 'bare relay through Redis',
   ...PEER_LABELS,
 };
 
 function isPeer(system: RoundSystem): system is PeerId {
   return (PEER_IDS as readonly string[]).includes(system);
+}
+
+/** The peer a round system is; throws for the service's fronts and the relay. */
+export function asPeer(system: RoundSystem): PeerId {
+  if (!isPeer(system)) throw new Error(`${system} is not a peer`);
+  return system;
 }
 
 /** Measured rounds per system; the measured time (--duration) is split evenly between them. */
@@ -94,10 +102,7 @@ export function median(values: number[]): number {
 }
 
 /** One note: every system's CPU per unit of work over its measured phases. */
-export function cpuNote(
-  entries: Array<{ system: RoundSystem; cpuMs: Record<string, number>; units: number }>,
-  unit: string,
-): string {
+export function cpuNote(entries: SystemCpu[], unit: string): string {
   const parts = entries.map(({ system, cpuMs, units }) => {
     const per = Object.entries(perUnit(cpuMs, units))
       .map(([name, ms]) => `${name} ${(ms * 1000).toFixed(0)} us`)
@@ -105,6 +110,48 @@ export function cpuNote(
     return `${SYSTEM_LABELS[system]}: ${per}`;
   });
   return `CPU per ${unit} in the measured phases: ${parts.join('; ')}`;
+}
+
+/** One system's CPU over its measured phases and the units of work they did. */
+export interface SystemCpu {
+  system: RoundSystem;
+  cpuMs: Record<string, number>;
+  units: number;
+}
+
+/**
+ * What the target of a throughput workload leaves the service of the machine's CPU: at the
+ * target rate (`ratio` times the best peer's median), `cores` give every process together
+ * `cores` seconds of CPU a second, so at most that over the rate per message; the service's
+ * storage ("redis") and load generator ("client") spent their part of it in this run, and the
+ * rest is all the service itself could spend. It is an upper bound: it counts both cores as
+ * fully usable. Null when no peer ran.
+ */
+export function budgetNote(
+  perRound: Map<RoundSystem, number[]>,
+  ratio: number,
+  cores: number,
+  services: SystemCpu[],
+): string | null {
+  const best = Math.max(...medians(perRound).peers.map((peer) => peer.value));
+  if (!Number.isFinite(best) || best <= 0 || services.length === 0) return null;
+  const rate = best * ratio;
+  const budgetUs = (cores * 1_000_000) / rate;
+  const us = (ms: number): string => `${Math.round(ms * 1000)} us`;
+  const parts = services.map(({ system, cpuMs, units }) => {
+    const per = perUnit(cpuMs, units);
+    const others = (per.redis ?? 0) + (per.client ?? 0);
+    const room = budgetUs / 1000 - others;
+    return (
+      `${SYSTEM_LABELS[system]}: its Redis and load generator ${us(others)}, leaving ` +
+      `${room > 0 ? us(room) : `none (${us(room)})`} for the service, which spent ${us(per.service ?? NaN)}`
+    );
+  });
+  return (
+    `CPU a message may cost in all at the target (${ratio.toFixed(2)} x ` +
+    `the best peer's ${formatNumber(best, 'msg/s')} = ${formatNumber(rate, 'msg/s')} msg/s): at most ` +
+    `${Math.round(budgetUs)} us on ${cores} cores; ${parts.join('; ')}`
+  );
 }
 
 /** "service 5,100 / 5,300 / 5,200; RabbitMQ ..." */
