@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { MemoSlot } from '../common/memo-slot';
 import { PushIterator } from '../graphql/push-iterator';
 import type { RedisPubSubService } from '../redis/redis-pubsub.service';
 import type { DeliveryConfirmation } from './delivery-confirmation.model';
@@ -77,7 +78,7 @@ export class DeliveryFeeds {
    * pub/sub service hands them all the same parsed payload, and the same event object lets
    * their executions be shared. Entries go with the payload.
    */
-  private readonly senderModels = new WeakMap<object, DeliveryConfirmation | null>();
+  private readonly senderModels = new MemoSlot<DeliveryConfirmation | null>('sender model');
 
   constructor(
     private readonly pubsub: RedisPubSubService,

@@ -1,3 +1,5 @@
+import { MemoSlot } from '../common/memo-slot';
+
 /** What a number, boolean, null or the like is counted as: a field's worth of JSON. */
 const SCALAR_BYTES = 8;
 /** A Date goes out as an ISO string: `"2024-01-01T00:00:00.000Z"`. */
@@ -6,11 +8,12 @@ const DATE_BYTES = 26;
 const MAX_DEPTH = 64;
 
 /**
- * Sizes of the objects measured so far. A live message is one object pushed to every feed
- * that receives it, so a broadcast to many subscribers walks it once. Sound because what is
- * pushed to a feed is never changed afterwards.
+ * The size of a value measured before, kept on it. A live message is one object pushed to
+ * every feed that receives it, so a broadcast to many subscribers walks it once. Sound because
+ * what is pushed to a feed is never changed afterwards. Only the value asked about keeps its
+ * size, not the objects inside it.
  */
-const measured = new WeakMap<object, number>();
+const measured = new MemoSlot<number>('approximate bytes');
 
 /**
  * About how many bytes `value` takes once it is sent as JSON: the characters of its strings
@@ -22,7 +25,7 @@ export function approximateBytes(value: unknown, depth = 0): number {
   if (typeof value === 'string') return value.length;
   if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return SCALAR_BYTES;
   if (value instanceof Date) return DATE_BYTES;
-  const known = measured.get(value);
+  const known = depth === 0 ? measured.get(value) : undefined;
   if (known !== undefined) return known;
   let bytes = SCALAR_BYTES;
   if (Array.isArray(value)) {
@@ -32,6 +35,6 @@ export function approximateBytes(value: unknown, depth = 0): number {
       bytes += key.length + approximateBytes(field, depth + 1);
     }
   }
-  measured.set(value, bytes);
+  if (depth === 0) measured.set(value, bytes);
   return bytes;
 }

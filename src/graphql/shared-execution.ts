@@ -7,6 +7,7 @@ import {
 } from 'graphql';
 
 import { exceedsJsonDepth, RENDERABLE_JSON_DEPTH } from '../common/json-depth';
+import { MemoSlot } from '../common/memo-slot';
 
 type Executed = ExecutionResult | Promise<ExecutionResult>;
 
@@ -28,8 +29,8 @@ function selectionKey(args: ExecutionArgs): string | null {
   return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
 }
 
-/** Executions of each event by selection; an event and its entries go when it is collected. */
-const executions = new WeakMap<object, Map<string, Executed>>();
+/** Executions of each event by selection, kept on the event: they go when it goes. */
+const executions = new MemoSlot<Map<string, Executed>>('shared executions');
 
 function executeShared(args: ExecutionArgs, key: string, event: unknown): Executed {
   if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });

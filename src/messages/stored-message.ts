@@ -1,3 +1,4 @@
+import { MemoSlot } from '../common/memo-slot';
 import { readStoredJson, UnreadableJson } from '../common/stored-json';
 import { MessagePriority, type AddressingMode, type Message } from './message.model';
 
@@ -131,7 +132,7 @@ export function toPushPayload(
   return JSON.stringify(entries);
 }
 
-const pushedMessages = new WeakMap<object, PushedMessage | null>();
+const pushedMessages = new MemoSlot<PushedMessage | null>('pushed message');
 
 /**
  * Reads a parsed push payload; null for anything unreadable. One message per payload: every
@@ -193,7 +194,7 @@ export function toMessageModel(
   };
 }
 
-const liveModels = new WeakMap<StoredMessage, Message>();
+const liveModels = new MemoSlot<Message>('live message model');
 
 /**
  * toMessageModel for a published message, one model per publication: every feed that pushes
