@@ -37,6 +37,7 @@ import { PEER_IDS, type LiveTopology, type PeerId } from '../lib/peers/peers';
 import {
   alternatingRounds,
   asPeer,
+  bestPeerFigure,
   budgetNote,
   cpuNote,
   failedPeerCheck,
@@ -51,7 +52,7 @@ import {
   type SystemCpu,
   type SystemRuns,
 } from '../lib/peers/rounds';
-import { figure, formatNumber, type Check, type Figure, type ScenarioOutcome } from '../lib/report';
+import { formatNumber, type Check, type Figure, type ScenarioOutcome } from '../lib/report';
 import { sendingLanes } from '../lib/send-transports';
 import { INGRESS_CONNECTIONS, perSecond } from './a-ingress';
 import { BATCH_CONNECTIONS, BATCH_SIZE } from './b-batch-ingress';
@@ -530,20 +531,16 @@ async function liveRound(
 function relayFigures(what: string, perRound: Map<RoundSystem, number[]>): Figure[] {
   const rounds = perRound.get('relay');
   if (!rounds) return [];
-  const best = medians(perRound)
-    .peers.filter((peer) => Number.isFinite(peer.value))
-    .sort((a, b) => a.value - b.value)[0];
   return [
-    figure(
-      'w3',
-      `${what}, ${SYSTEM_LABELS.relay}`,
-      median(rounds),
-      'ms',
-      best
-        ? { label: `best: ${SYSTEM_LABELS[best.system]}`, value: best.value }
-        : { label: 'a peer (not run)', value: NaN },
-      null,
-    ),
+    bestPeerFigure({
+      scenario: 'w3',
+      what: `${what}, ${SYSTEM_LABELS.relay}`,
+      unit: 'ms',
+      service: median(rounds),
+      peers: medians(perRound).peers,
+      better: 'lower',
+      target: null,
+    }),
   ];
 }
 

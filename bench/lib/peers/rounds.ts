@@ -265,7 +265,7 @@ export function workloadFigures(
 }
 
 /** `service` against the best peer (or `against`), with the target. */
-function bestPeerFigure(options: PeerFigureOptions): Figure {
+export function bestPeerFigure(options: PeerFigureOptions): Figure {
   const { scenario, what, unit, service, peers, better, against } = options;
   const measured = peers.filter((peer) => Number.isFinite(peer.value));
   let baseline: SystemValue | undefined;
