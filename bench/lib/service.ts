@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { ADMIN_HEADER, BENCH_ADMIN_TOKEN } from './admin';
 import { SERVICE_MAIN } from './build';
 import { REPO_DIR, terminate, track } from './children';
@@ -44,11 +44,24 @@ export function rssBytes(pid: number): number {
   return Number(kilobytes) * 1024;
 }
 
-/** The built service (the bench build of dist/main.js) in its own process, against the bench Redis. */
 /** Extra Node.js arguments for the service under test, from BENCH_SERVICE_NODE_ARGS. */
 function nodeArguments(): string[] {
   return (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
+
+/**
+ * Appends everything the service writes (its log, and what BENCH_SERVICE_NODE_ARGS such as
+ * `--trace-gc-nvp` print) to the file BENCH_SERVICE_OUTPUT names, when it names one.
+ */
+function copyOutput(child: ChildProcess): void {
+  const file = process.env.BENCH_SERVICE_OUTPUT;
+  if (!file) return;
+  const output = createWriteStream(file, { flags: 'a' });
+  child.stdout?.pipe(output);
+  child.stderr?.pipe(output);
+}
+
+/** The built service (the bench build of dist/main.js) in its own process, against the bench Redis. */
 
 export class ServiceProcess {
   private readonly lines: string[] = [];
@@ -88,6 +101,7 @@ export class ServiceProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
+    copyOutput(child);
     const service = new ServiceProcess(port, child);
     await service.waitReady();
     return service;
