@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import type { PublishCommand } from './redis-topology.service';
 
 /**
- * The Lua scripts of src/redis/lua, registered once per connection with `defineCommand`.
+ * The Lua scripts of src/redis/lua, a method each on every connection (see defineScripts).
  * Each script's header lists its KEYS, ARGV and return value; the signatures below follow it.
  * A line `--- @include "lib/<file>.lua"` is replaced by that file, once per script, so that
  * scripts share functions instead of copies of them.
@@ -184,12 +185,46 @@ export function scriptSource(file: string, included = new Set<string>()): string
   });
 }
 
+/** Whether Redis answered that it does not hold the script (after a restart, a failover, a flush). */
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * One script as a method: EVALSHA, and EVAL (which caches it again) when Redis does not hold
+ * it. `keys` is the script's fixed number of keys; without one the caller passes it first.
+ */
+function scriptMethod(
+  client: Redis | Cluster,
+  lua: string,
+  keys: number | undefined,
+): (...args: Arg[]) => Promise<unknown> {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  return async (...args: Arg[]) => {
+    const [numberOfKeys, ...rest] = keys === undefined ? args : [keys, ...args];
+    try {
+      return await client.evalsha(sha, numberOfKeys, ...rest);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(lua, numberOfKeys, ...rest);
+    }
+  };
+}
+
+/**
+ * Adds each script of SCRIPTS to `client` as a method of its name.
+ *
+ * Not ioredis's `defineCommand`: its script command wraps each call's reject in a new
+ * closure, and while V8 ran that wrapper unoptimized (until it optimized it, and again after
+ * each deoptimization) every send's objects outlived a young-generation collection and were
+ * promoted: about 500 KB a scavenge instead of a few KB, each pause about twice as long.
+ * Plain EVALSHA does not (docs/performance.md, "What the figures rest on").
+ */
 export function defineScripts(client: Redis | Cluster): ScriptedClient {
+  const methods: Record<string, (...args: Arg[]) => Promise<unknown>> = {};
   for (const [name, script] of Object.entries(SCRIPTS)) {
-    client.defineCommand(name, {
-      numberOfKeys: script.keys,
-      lua: scriptSource(script.file, new Set()),
-    });
+    methods[name] = scriptMethod(client, scriptSource(script.file, new Set()), script.keys);
   }
+  Object.assign(client, methods);
   return client as ScriptedClient;
 }

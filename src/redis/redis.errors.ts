@@ -122,7 +122,7 @@ export function replyCode(error: unknown): string | null {
  * | LOADING, BUSY, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, NOREPLICAS | transient |
  * | READONLY where a failover can move the primary (Sentinel, Cluster) | transient |
  * | OOM, MISCONF, READONLY on a standalone Redis | permanent (every write refused, reads work) |
- * | NOSCRIPT (ioredis already fell back to EVAL), script errors, WRONGTYPE, wrong arguments, NOPERM, any other reply | permanent |
+ * | NOSCRIPT (the scripts already fell back to EVAL: see redis-scripts.ts), script errors, WRONGTYPE, wrong arguments, NOPERM, any other reply | permanent |
  * | an AppError, or an error that is not Redis's (a bug) | null |
  */
 export function classifyRedisFailure(
