@@ -78,8 +78,28 @@ describe('sharedSubscribe', () => {
 
     const [a, b] = await Promise.all([first.next(), second.next()]);
     expect(a.value).toEqual({ data: { feed: { text: 'hello' } } });
-    expect(b.value).toBe(a.value);
+    expect(b.value).toEqual(a.value);
+    expect((b.value as ExecutionResult).data).toBe((a.value as ExecutionResult).data);
     expect(resolvedCount()).toBe(1);
+  });
+
+  it('lets go of what it gave a subscriber once that subscriber asks for the next', async () => {
+    const { schema, feeds } = feedSchema();
+    const first = await open(schema);
+    const second = await open(schema);
+    for (const feed of feeds) feed.push({ text: 'hello' });
+    const [a, b] = await Promise.all([first.next(), second.next()]);
+
+    // Asked for the next, the first subscriber has sent what it was given: nothing of the
+    // event stays reachable from it while it waits.
+    const waiting = first.next();
+    expect(a.value).toEqual({ data: undefined, errors: undefined, extensions: undefined });
+    // The other subscriber's result of the same execution is its own and still whole.
+    expect(b.value).toEqual({ data: { feed: { text: 'hello' } } });
+
+    for (const feed of feeds) feed.push({ text: 'again' });
+    expect((await waiting).value).toEqual({ data: { feed: { text: 'again' } } });
+    expect((await second.next()).value).toEqual({ data: { feed: { text: 'again' } } });
   });
 
   it('executes separately for other variables, another document or another event', async () => {

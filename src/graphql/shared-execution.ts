@@ -70,17 +70,24 @@ export async function sharedSubscribe(
   if (!isAsyncIterable(source)) return source;
   const events = source[Symbol.asyncIterator]();
   const key = selectionKey(args);
+  // What this subscriber was last given. graphql-ws's loop over the results keeps the last one
+  // until the next arrives; the consumer asks for the next only once it has sent the last, so
+  // the last is emptied then, and a quiet subscription holds no message while it waits.
+  let given: ExecutionResult | null = null;
   // Not an async generator: its return() would wait for the pending next() (for a quiet
   // feed, the next message) before it closed the source; this one closes it at once.
   const results: AsyncIterableIterator<ExecutionResult> = {
     async next() {
+      if (given) given.data = given.errors = given.extensions = undefined;
+      given = null;
       const step = await events.next();
       if (step.done) return { done: true, value: undefined };
-      const result =
+      const shared =
         key === null
           ? await execute({ ...args, rootValue: step.value })
           : await executeShared(args, key, step.value);
-      return { done: false, value: result };
+      given = { ...shared };
+      return { done: false, value: given };
     },
     async return() {
       await events.return?.();
