@@ -62,7 +62,6 @@ function copyOutput(child: ChildProcess): void {
 }
 
 /** The built service (the bench build of dist/main.js) in its own process, against the bench Redis. */
-
 export class ServiceProcess {
   private readonly lines: string[] = [];
   private readyAt = 0;
