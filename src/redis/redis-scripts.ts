@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { replyCode } from './redis.errors';
 import type { PublishCommand } from './redis-topology.service';
 
 /**
@@ -185,11 +186,6 @@ export function scriptSource(file: string, included = new Set<string>()): string
   });
 }
 
-/** Whether Redis answered that it does not hold the script (after a restart, a failover, a flush). */
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
 /**
  * One script as a method: EVALSHA, and EVAL (which caches it again) when Redis does not hold
  * it. `keys` is the script's fixed number of keys; without one the caller passes it first.
@@ -205,7 +201,8 @@ function scriptMethod(
     try {
       return await client.evalsha(sha, numberOfKeys, ...rest);
     } catch (error) {
-      if (!isNoScript(error)) throw error;
+      // Redis does not hold the script: after a restart, a failover or a flush.
+      if (replyCode(error) !== 'NOSCRIPT') throw error;
       return client.eval(lua, numberOfKeys, ...rest);
     }
   };
