@@ -18,6 +18,8 @@ import {
 export const MAX_ARGUMENT_ELEMENTS = 1_000;
 /** Message ids one call may name. */
 const MAX_IDS = 100;
+/** Tools whose call may run for seconds: wait_for_message. */
+export const LONG_RUNNING_TOOLS: ReadonlySet<string> = new Set(['wait_for_message']);
 
 /** What a tool call knows besides its arguments. */
 export interface ToolCall {

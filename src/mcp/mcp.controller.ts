@@ -1,14 +1,25 @@
 import { All, Controller, Logger, Req, Res, type OnModuleDestroy } from '@nestjs/common';
-import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
+import {
+  NodeStreamableHTTPServerTransport,
+  toNodeHandler,
+  type NodeMcpRequestHandler,
+} from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Public } from '../auth/auth.decorators';
 import { AuthService } from '../auth/auth.service';
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxToolsService } from './mailbox-tools.service';
-import { MAX_ARGUMENT_ELEMENTS, registerMailboxTools, type ToolCall } from './mailbox-tools';
+import {
+  LONG_RUNNING_TOOLS,
+  MAX_ARGUMENT_ELEMENTS,
+  registerMailboxTools,
+  type ToolCall,
+} from './mailbox-tools';
+import { answersAsStream, isModernRequest } from './mcp-era';
 import { originAllowed } from './origin';
 
 /** What the model is told about this server when it connects. */
@@ -24,6 +35,19 @@ const STATUS: Partial<Record<AppError['code'], number>> = {
   SERVICE_UNAVAILABLE: 503,
 };
 
+/** A JSON-RPC error with no request id, answered with an HTTP status. */
+function rpcError(
+  response: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  response
+    .writeHead(status, { ...headers, 'content-type': 'application/json' })
+    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
 /**
  * `/mcp`: the Model Context Protocol over Streamable HTTP, stateless. Each request gets a
  * server of its own (so any instance answers any call) bound to the caller's mailbox, which
@@ -31,33 +55,41 @@ const STATUS: Partial<Record<AppError['code'], number>> = {
  * parser; the bearer token and the `Origin` header are checked here, before the SDK reads the
  * message. No OAuth metadata is served: a client that found some would stop sending the bearer
  * header.
+ *
+ * Two legs, as the SDK documents for serving both eras: 2026-07-28 requests go to its
+ * `createMcpHandler` (strict, `legacy: 'reject'`), and 2025-era requests, what most clients
+ * speak, to a stateless `NodeStreamableHTTPServerTransport` per request. That leg answers
+ * with plain JSON, sparing the event stream's machinery on both sides of a call, unless the
+ * call needs the stream: it asked for progress, or it waits (see answersAsStream).
  */
 @Public()
 @Controller('mcp')
 export class McpController implements OnModuleDestroy {
   private readonly logger = new Logger(McpController.name);
+  private readonly onerror = (error: Error): void => this.logger.warn(`MCP: ${error.message}`);
   private readonly handler: McpHttpHandler;
-  private readonly serve: NodeMcpRequestHandler;
+  private readonly serveModern: NodeMcpRequestHandler;
 
   constructor(
     private readonly config: AppConfigService,
     private readonly auth: AuthService,
     private readonly tools: MailboxToolsService,
   ) {
-    const onerror = (error: Error): void => this.logger.warn(`MCP: ${error.message}`);
     this.handler = createMcpHandler(
-      (context) => {
-        const call = context.authInfo?.extra?.call as ToolCall;
-        const server = new McpServer(
-          { name: 'inter-llm-mailbox', version: '0.1.0' },
-          { instructions: INSTRUCTIONS, maxToolInputElements: MAX_ARGUMENT_ELEMENTS },
-        );
-        registerMailboxTools(server, this.tools, call);
-        return server;
-      },
-      { onerror },
+      (context) => this.server(context.authInfo?.extra?.call as ToolCall),
+      { legacy: 'reject', onerror: this.onerror },
     );
-    this.serve = toNodeHandler(this.handler, { onerror });
+    this.serveModern = toNodeHandler(this.handler, { onerror: this.onerror });
+  }
+
+  /** A server with the mailbox tools, acting for the call's mailbox. */
+  private server(call: ToolCall): McpServer {
+    const server = new McpServer(
+      { name: 'inter-llm-mailbox', version: '0.1.0' },
+      { instructions: INSTRUCTIONS, maxToolInputElements: MAX_ARGUMENT_ELEMENTS },
+    );
+    registerMailboxTools(server, this.tools, call);
+    return server;
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -96,7 +128,43 @@ export class McpController implements OnModuleDestroy {
     });
     // The SDK writes the response itself, streaming when a tool sends progress.
     reply.hijack();
-    await this.serve(raw, reply.raw, request.body);
+    if (isModernRequest(request.method, request.headers, request.body)) {
+      await this.serveModern(raw, reply.raw, request.body);
+    } else {
+      await this.serveLegacy(raw, reply.raw, request.body, call);
+    }
+  }
+
+  /**
+   * A 2025-era request, stateless: a server and a transport of its own, closed when the
+   * response is. GET and DELETE (the era's session operations) have nothing to act on.
+   */
+  private async serveLegacy(
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+    call: ToolCall,
+  ): Promise<void> {
+    if (request.method !== 'POST') {
+      rpcError(response, 405, -32000, 'Method not allowed.', { allow: 'POST' });
+      return;
+    }
+    const server = this.server(call);
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !answersAsStream(body, LONG_RUNNING_TOOLS),
+    });
+    response.once('close', () => {
+      transport.close().catch(this.onerror);
+      server.close().catch(this.onerror);
+    });
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(request, response, body);
+    } catch (error) {
+      this.onerror(error instanceof Error ? error : new Error(String(error)));
+      if (!response.headersSent) rpcError(response, 500, -32603, 'Internal server error');
+    }
   }
 
   /**

@@ -430,6 +430,64 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     }
   });
 
+  it('answers a 2025-era call as JSON, and as an event stream when it waits or asks for progress', async () => {
+    /** One raw tools/call POST, as a 2025-era client makes it. */
+    const post = (method: string, body: unknown): Promise<Response> =>
+      fetch(`${a.baseUrl}/mcp`, {
+        method,
+        headers: {
+          authorization: `Bearer ${tokens.other}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const toolCall = (id: number, name: string, args: object, meta?: object): object => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+    });
+
+    const plain = await post('POST', toolCall(1, 'whoami', {}));
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toMatch(/^application\/json/);
+    const answer = (await plain.json()) as { id: number; result: ToolResult };
+    expect(answer.id).toBe(1);
+    expect(answer.result.structuredContent).toMatchObject({ mailbox: 'other' });
+
+    const batch = await post('POST', [
+      toolCall(2, 'whoami', {}),
+      toolCall(3, 'check_inbox', { limit: 1 }),
+    ]);
+    expect(batch.headers.get('content-type')).toMatch(/^application\/json/);
+    const answers = (await batch.json()) as Array<{ id: number; result: ToolResult }>;
+    expect(answers.map((entry) => entry.id).sort()).toEqual([2, 3]);
+
+    for (const streamed of [
+      toolCall(4, 'wait_for_message', { timeout_s: 1, from: 'nobody' }),
+      toolCall(5, 'whoami', {}, { progressToken: 'p5' }),
+    ]) {
+      const response = await post('POST', streamed);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const events = await response.text();
+      const id = (streamed as { id: number }).id;
+      expect(events).toContain(`"id":${id}`);
+      expect(events).toContain('"structuredContent"');
+    }
+
+    // The era's session operations have nothing to act on in a stateless server.
+    for (const method of ['GET', 'DELETE']) {
+      const refused = await post(method, undefined);
+      expect(refused.status).toBe(405);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+        /not allowed/i,
+      );
+    }
+  });
+
   it('ends a wait and frees the mailbox when the client drops the HTTP request', async () => {
     const worker = await connect(b, tokens.worker);
     const dropped = new AbortController();

@@ -1,0 +1,55 @@
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A header's value as the fetch API's `Headers.get` gives it: repeated ones joined. */
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Whether a request belongs to the 2026-07-28 revision (a per-request `_meta` envelope, or a
+ * modern `MCP-Protocol-Version`), as the SDK's own entry routes it: its classifier, on the
+ * parsed body. Everything else, the `initialize` handshake included, is 2025-era traffic. A
+ * POST without a JSON body is left to the 2025 leg, which answers it with a parse error, as
+ * the SDK's entry does.
+ */
+export function isModernRequest(
+  method: string,
+  headers: IncomingHttpHeaders,
+  body: unknown,
+): boolean {
+  if (method === 'POST' && body === undefined) return false;
+  return (
+    classifyInboundRequest({
+      httpMethod: method,
+      protocolVersionHeader: header(headers, 'mcp-protocol-version'),
+      mcpMethodHeader: header(headers, 'mcp-method'),
+      mcpNameHeader: header(headers, 'mcp-name'),
+      ...(method === 'POST' ? { body } : {}),
+    }).kind !== 'legacy'
+  );
+}
+
+/**
+ * Whether a 2025-era request's answer should be an event stream rather than one JSON body: a
+ * request asks for progress (notifications sent before the result), or calls a tool in
+ * `longRunning`. A long call streams so that its response headers go out at once: a client
+ * that gives up on it then closes the connection, where some keep it open while no response
+ * has begun, and the service would not see the call was abandoned.
+ */
+export function answersAsStream(body: unknown, longRunning: ReadonlySet<string>): boolean {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  return messages.some((message) => {
+    if (message === null || typeof message !== 'object') return false;
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    if (params === null || typeof params !== 'object') return false;
+    const { name, _meta: meta } = params as { name?: unknown; _meta?: unknown };
+    if (method === 'tools/call' && typeof name === 'string' && longRunning.has(name)) return true;
+    return (
+      meta !== null &&
+      typeof meta === 'object' &&
+      (meta as { progressToken?: unknown }).progressToken !== undefined
+    );
+  });
+}
