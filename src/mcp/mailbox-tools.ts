@@ -236,14 +236,25 @@ function renderMessages(messages: AgentMessage[], whole: boolean): string {
     .join('\n\n');
 }
 
+type ToolName = keyof typeof TOOL_CONFIGS;
+/** Every tool's name, in the order tools/list gives them. */
+export const TOOL_NAMES = Object.keys(TOOL_CONFIGS) as ToolName[];
+
+function isToolName(name: string): name is ToolName {
+  return Object.hasOwn(TOOL_CONFIGS, name);
+}
+
 /**
- * Registers the mailbox tools on `server` for one call (stateless: a server per request).
- * Every tool acts for `call.caller`'s mailbox; no argument names another one.
+ * Registers the mailbox tools on `server` for one request (stateless: a server per request).
+ * Every tool acts for `call.caller`'s mailbox; no argument names another one. `only`: the
+ * tools the request calls, when it does nothing else (see calledTools); null, or a name that
+ * is no tool, registers every tool.
  */
 export function registerMailboxTools(
   server: McpServer,
   tools: MailboxToolsService,
   call: ToolCall,
+  only: ReadonlySet<string> | null = null,
 ): void {
   const { caller } = call;
   /** Runs a tool body: charged, with refusals as tool errors and the rest thrown. */
@@ -257,125 +268,133 @@ export function registerMailboxTools(
     }
   };
 
-  server.registerTool('whoami', TOOL_CONFIGS.whoami, () =>
-    run(async () => {
-      const me = await tools.whoami(caller);
-      return ok(me, `You are mailbox "${me.mailbox}"; ${me.unread_count} unread.`);
-    }),
-  );
-
-  server.registerTool('list_agents', TOOL_CONFIGS.list_agents, (args) =>
-    run(async () => {
-      const listed = await tools.listAgents(caller, args.online_only, args.limit);
-      const lines = listed.agents.map(
-        (agent) =>
-          `${agent.mailbox}${agent.online ? ' (online)' : ''}${agent.description ? `: ${agent.description}` : ''}`,
-      );
-      return ok(listed, lines.length > 0 ? lines.join('\n') : 'No agents.');
-    }),
-  );
-
-  server.registerTool('send_message', TOOL_CONFIGS.send_message, (args) =>
-    run(async () => {
-      const sent = await tools.send(caller, args);
-      return ok(sent, `Sent ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.`);
-    }),
-  );
-
-  server.registerTool('reply', TOOL_CONFIGS.reply, (args) =>
-    run(async () => {
-      const { message_id, body, ...extra } = args;
-      const sent = await tools.reply(caller, message_id, body, extra);
-      return ok(sent, `Replied ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.`);
-    }),
-  );
-
-  server.registerTool('check_inbox', TOOL_CONFIGS.check_inbox, (args) =>
-    run(async () => {
-      const page = await tools.checkInbox(
-        caller,
-        args.unread_only,
-        args.limit,
-        args.thread_id ?? null,
-        args.after ?? null,
-      );
-      const head = `${page.unread_count} unread; ${page.messages.length} listed${page.next_cursor ? `, more after ${page.next_cursor}` : ''}.`;
-      return ok(
-        page,
-        page.messages.length > 0 ? `${head}\n\n${renderMessages(page.messages, false)}` : head,
-      );
-    }),
-  );
-
-  server.registerTool('read_messages', TOOL_CONFIGS.read_messages, (args) =>
-    run(async () => {
-      const read = await tools.readMessages(
-        caller,
-        args.message_ids ?? null,
-        args.thread_id ?? null,
-        args.mark_read,
-      );
-      const missing =
-        read.not_found.length > 0 ? `\n\nNot found: ${read.not_found.join(', ')}.` : '';
-      const text = read.messages.length > 0 ? renderMessages(read.messages, true) : 'No messages.';
-      return ok(read, `${text}${missing}`);
-    }),
-  );
-
-  server.registerTool(
-    'wait_for_message',
-    TOOL_CONFIGS.wait_for_message,
-    (args, ctx: ServerContext) =>
-      run(async () => {
-        const progressToken = ctx.mcpReq._meta?.progressToken;
-        const signal = AbortSignal.any([call.signal, ctx.mcpReq.signal]);
-        const outcome = await tools.waitForMessage(caller, {
-          timeoutS: args.timeout_s,
-          threadId: args.thread_id ?? null,
-          from: args.from ?? null,
-          markRead: args.mark_read,
-          signal,
-          requestId: String(ctx.mcpReq.id),
-          onTick:
-            progressToken === undefined
-              ? undefined
-              : (waited) => {
-                  void ctx.mcpReq
-                    .notify({
-                      method: 'notifications/progress',
-                      params: {
-                        progressToken,
-                        progress: Math.min(waited, args.timeout_s),
-                        total: args.timeout_s,
-                        message: 'waiting for a message',
-                      },
-                    })
-                    .catch(() => undefined);
-                },
-        });
-        const text =
-          outcome.status === 'timeout'
-            ? `No message in ${outcome.waited_s} s (timeout). Call wait_for_message again to keep waiting.`
-            : renderMessages(outcome.messages, true);
-        return ok(outcome, text);
-      }),
-  );
-
-  server.registerTool('acknowledge', TOOL_CONFIGS.acknowledge, (args) =>
-    run(async () => {
-      const done = await tools.acknowledge(caller, args.message_ids);
-      const failed = done.failed.map((entry) => `${entry.message_id}: ${entry.error}`);
-      return ok(done, [`Acknowledged ${done.acknowledged.length}.`, ...failed].join('\n'));
-    }),
-  );
-
-  server.registerTool('message_status', TOOL_CONFIGS.message_status, (args) =>
-    run(async () => {
-      const status = await tools.messageStatus(caller, args.message_id);
-      const lines = status.recipients.map(
-        (entry) => `${entry.mailbox}: ${entry.status}${entry.read ? ', read' : ', unread'}`,
-      );
-      return ok(status, lines.length > 0 ? lines.join('\n') : 'No recipients are tracked.');
-    }),
-  );
+  const registrations: Record<ToolName, () => void> = {
+    whoami: () =>
+      server.registerTool('whoami', TOOL_CONFIGS.whoami, () =>
+        run(async () => {
+          const me = await tools.whoami(caller);
+          return ok(me, `You are mailbox "${me.mailbox}"; ${me.unread_count} unread.`);
+        }),
+      ),
+    list_agents: () =>
+      server.registerTool('list_agents', TOOL_CONFIGS.list_agents, (args) =>
+        run(async () => {
+          const listed = await tools.listAgents(caller, args.online_only, args.limit);
+          const lines = listed.agents.map(
+            (agent) =>
+              `${agent.mailbox}${agent.online ? ' (online)' : ''}${agent.description ? `: ${agent.description}` : ''}`,
+          );
+          return ok(listed, lines.length > 0 ? lines.join('\n') : 'No agents.');
+        }),
+      ),
+    send_message: () =>
+      server.registerTool('send_message', TOOL_CONFIGS.send_message, (args) =>
+        run(async () => {
+          const sent = await tools.send(caller, args);
+          return ok(sent, `Sent ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.`);
+        }),
+      ),
+    reply: () =>
+      server.registerTool('reply', TOOL_CONFIGS.reply, (args) =>
+        run(async () => {
+          const { message_id, body, ...extra } = args;
+          const sent = await tools.reply(caller, message_id, body, extra);
+          return ok(sent, `Replied ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.`);
+        }),
+      ),
+    check_inbox: () =>
+      server.registerTool('check_inbox', TOOL_CONFIGS.check_inbox, (args) =>
+        run(async () => {
+          const page = await tools.checkInbox(
+            caller,
+            args.unread_only,
+            args.limit,
+            args.thread_id ?? null,
+            args.after ?? null,
+          );
+          const head = `${page.unread_count} unread; ${page.messages.length} listed${page.next_cursor ? `, more after ${page.next_cursor}` : ''}.`;
+          return ok(
+            page,
+            page.messages.length > 0 ? `${head}\n\n${renderMessages(page.messages, false)}` : head,
+          );
+        }),
+      ),
+    read_messages: () =>
+      server.registerTool('read_messages', TOOL_CONFIGS.read_messages, (args) =>
+        run(async () => {
+          const read = await tools.readMessages(
+            caller,
+            args.message_ids ?? null,
+            args.thread_id ?? null,
+            args.mark_read,
+          );
+          const missing =
+            read.not_found.length > 0 ? `\n\nNot found: ${read.not_found.join(', ')}.` : '';
+          const text =
+            read.messages.length > 0 ? renderMessages(read.messages, true) : 'No messages.';
+          return ok(read, `${text}${missing}`);
+        }),
+      ),
+    wait_for_message: () =>
+      server.registerTool(
+        'wait_for_message',
+        TOOL_CONFIGS.wait_for_message,
+        (args, ctx: ServerContext) =>
+          run(async () => {
+            const progressToken = ctx.mcpReq._meta?.progressToken;
+            const signal = AbortSignal.any([call.signal, ctx.mcpReq.signal]);
+            const outcome = await tools.waitForMessage(caller, {
+              timeoutS: args.timeout_s,
+              threadId: args.thread_id ?? null,
+              from: args.from ?? null,
+              markRead: args.mark_read,
+              signal,
+              requestId: String(ctx.mcpReq.id),
+              onTick:
+                progressToken === undefined
+                  ? undefined
+                  : (waited) => {
+                      void ctx.mcpReq
+                        .notify({
+                          method: 'notifications/progress',
+                          params: {
+                            progressToken,
+                            progress: Math.min(waited, args.timeout_s),
+                            total: args.timeout_s,
+                            message: 'waiting for a message',
+                          },
+                        })
+                        .catch(() => undefined);
+                    },
+            });
+            const text =
+              outcome.status === 'timeout'
+                ? `No message in ${outcome.waited_s} s (timeout). Call wait_for_message again to keep waiting.`
+                : renderMessages(outcome.messages, true);
+            return ok(outcome, text);
+          }),
+      ),
+    acknowledge: () =>
+      server.registerTool('acknowledge', TOOL_CONFIGS.acknowledge, (args) =>
+        run(async () => {
+          const done = await tools.acknowledge(caller, args.message_ids);
+          const failed = done.failed.map((entry) => `${entry.message_id}: ${entry.error}`);
+          return ok(done, [`Acknowledged ${done.acknowledged.length}.`, ...failed].join('\n'));
+        }),
+      ),
+    message_status: () =>
+      server.registerTool('message_status', TOOL_CONFIGS.message_status, (args) =>
+        run(async () => {
+          const status = await tools.messageStatus(caller, args.message_id);
+          const lines = status.recipients.map(
+            (entry) => `${entry.mailbox}: ${entry.status}${entry.read ? ', read' : ', unread'}`,
+          );
+          return ok(status, lines.length > 0 ? lines.join('\n') : 'No recipients are tracked.');
+        }),
+      ),
+  };
+  // A call to no such tool gets every tool, so that the SDK answers it as it answers any
+  // unknown tool (a server without tools has no tools/call at all).
+  const names = only !== null && [...only].every(isToolName) ? only : TOOL_NAMES;
+  for (const name of names) registrations[name as ToolName]();
 }

@@ -19,7 +19,7 @@ import {
   registerMailboxTools,
   type ToolCall,
 } from './mailbox-tools';
-import { answersAsStream, isModernRequest } from './mcp-era';
+import { answersAsStream, calledTools, isModernRequest } from './mcp-request';
 import { originAllowed } from './origin';
 
 /** What the model is told about this server when it connects. */
@@ -34,6 +34,12 @@ const STATUS: Partial<Record<AppError['code'], number>> = {
   FORBIDDEN: 403,
   SERVICE_UNAVAILABLE: 503,
 };
+
+/** What a request's server is built with: the call's context, and the tools it calls. */
+interface RequestTools {
+  call: ToolCall;
+  only: ReadonlySet<string> | null;
+}
 
 /** A JSON-RPC error with no request id, answered with an HTTP status. */
 function rpcError(
@@ -76,19 +82,25 @@ export class McpController implements OnModuleDestroy {
     private readonly tools: MailboxToolsService,
   ) {
     this.handler = createMcpHandler(
-      (context) => this.server(context.authInfo?.extra?.call as ToolCall),
+      (context) => {
+        const { call, only } = context.authInfo?.extra as unknown as RequestTools;
+        return this.server(call, only);
+      },
       { legacy: 'reject', onerror: this.onerror },
     );
     this.serveModern = toNodeHandler(this.handler, { onerror: this.onerror });
   }
 
-  /** A server with the mailbox tools, acting for the call's mailbox. */
-  private server(call: ToolCall): McpServer {
+  /**
+   * A server with the mailbox tools, acting for the call's mailbox: those the request calls,
+   * when calling tools is all it does (`only`), else all of them.
+   */
+  private server(call: ToolCall, only: ReadonlySet<string> | null): McpServer {
     const server = new McpServer(
       { name: 'inter-llm-mailbox', version: '0.1.0' },
       { instructions: INSTRUCTIONS, maxToolInputElements: MAX_ARGUMENT_ELEMENTS },
     );
-    registerMailboxTools(server, this.tools, call);
+    registerMailboxTools(server, this.tools, call, only);
     return server;
   }
 
@@ -123,15 +135,16 @@ export class McpController implements OnModuleDestroy {
       signal: gone.signal,
       charge: () => this.auth.charge(caller, 1),
     };
+    const tools: RequestTools = { call, only: calledTools(request.body) };
     const raw = Object.assign(request.raw, {
-      auth: { token: 'verified', clientId: caller.mailbox, scopes: [], extra: { call } },
+      auth: { token: 'verified', clientId: caller.mailbox, scopes: [], extra: { ...tools } },
     });
     // The SDK writes the response itself, streaming when a tool sends progress.
     reply.hijack();
     if (isModernRequest(request.method, request.headers, request.body)) {
       await this.serveModern(raw, reply.raw, request.body);
     } else {
-      await this.serveLegacy(raw, reply.raw, request.body, call);
+      await this.serveLegacy(raw, reply.raw, request.body, tools);
     }
   }
 
@@ -143,13 +156,13 @@ export class McpController implements OnModuleDestroy {
     request: IncomingMessage,
     response: ServerResponse,
     body: unknown,
-    call: ToolCall,
+    { call, only }: RequestTools,
   ): Promise<void> {
     if (request.method !== 'POST') {
       rpcError(response, 405, -32000, 'Method not allowed.', { allow: 'POST' });
       return;
     }
-    const server = this.server(call);
+    const server = this.server(call, only);
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: !answersAsStream(body, LONG_RUNNING_TOOLS),

@@ -478,6 +478,17 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       expect(events).toContain('"structuredContent"');
     }
 
+    // A server is built with the tools a request calls; a call to no such tool is refused as
+    // one.
+    const unknown = await post('POST', toolCall(6, 'no_such_tool', {}));
+    const refusal = (await unknown.json()) as {
+      id: number;
+      error: { code: number; message: string };
+    };
+    expect(refusal.id).toBe(6);
+    expect(refusal.error.code).toBe(-32602);
+    expect(refusal.error.message).toContain('no_such_tool');
+
     // The era's session operations have nothing to act on in a stateless server.
     for (const method of ['GET', 'DELETE']) {
       const refused = await post(method, undefined);

@@ -53,3 +53,22 @@ export function answersAsStream(body: unknown, longRunning: ReadonlySet<string>)
     );
   });
 }
+
+/**
+ * The tools a request calls, when calling tools is all it does (a `tools/call`, or a batch of
+ * them, each naming its tool): its server needs no others. Null for anything else (the
+ * handshake, `tools/list`, notifications, a malformed message), which gets every tool.
+ */
+export function calledTools(body: unknown): ReadonlySet<string> | null {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  const names = new Set<string>();
+  for (const message of messages) {
+    if (message === null || typeof message !== 'object') return null;
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    if (method !== 'tools/call' || params === null || typeof params !== 'object') return null;
+    const { name } = params as { name?: unknown };
+    if (typeof name !== 'string') return null;
+    names.add(name);
+  }
+  return names.size > 0 ? names : null;
+}

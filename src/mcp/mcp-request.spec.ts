@@ -1,5 +1,5 @@
 import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
-import { answersAsStream, isModernRequest } from './mcp-era';
+import { answersAsStream, calledTools, isModernRequest } from './mcp-request';
 
 const LONG = new Set(['wait_for_message']);
 
@@ -78,6 +78,35 @@ describe('answersAsStream', () => {
       { params: { _meta: null } },
     ]) {
       expect(answersAsStream(body, LONG)).toBe(false);
+    }
+  });
+});
+
+describe('calledTools', () => {
+  it('names the tools a request calls when it does nothing else', () => {
+    expect(calledTools(toolCall('send_message'))).toEqual(new Set(['send_message']));
+    expect(calledTools([toolCall('whoami'), toolCall('check_inbox'), toolCall('whoami')])).toEqual(
+      new Set(['whoami', 'check_inbox']),
+    );
+    // An unknown name is passed on; registerMailboxTools then registers every tool.
+    expect(calledTools(toolCall('no_such_tool'))).toEqual(new Set(['no_such_tool']));
+  });
+
+  it('asks for every tool for anything else', () => {
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
+    for (const body of [
+      list,
+      initialized,
+      [toolCall('whoami'), list],
+      [],
+      undefined,
+      null,
+      'text',
+      { method: 'tools/call' },
+      { method: 'tools/call', params: { name: 42 } },
+    ]) {
+      expect(calledTools(body)).toBeNull();
     }
   });
 });
