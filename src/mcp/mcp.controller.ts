@@ -82,10 +82,7 @@ export class McpController implements OnModuleDestroy {
     private readonly tools: MailboxToolsService,
   ) {
     this.handler = createMcpHandler(
-      (context) => {
-        const { call, only } = context.authInfo?.extra as unknown as RequestTools;
-        return this.server(call, only);
-      },
+      (context) => this.server(context.authInfo?.extra as unknown as RequestTools),
       { legacy: 'reject', onerror: this.onerror },
     );
     this.serveModern = toNodeHandler(this.handler, { onerror: this.onerror });
@@ -95,7 +92,7 @@ export class McpController implements OnModuleDestroy {
    * A server with the mailbox tools, acting for the call's mailbox: those the request calls,
    * when calling tools is all it does (`only`), else all of them.
    */
-  private server(call: ToolCall, only: ReadonlySet<string> | null): McpServer {
+  private server({ call, only }: RequestTools): McpServer {
     const server = new McpServer(
       { name: 'inter-llm-mailbox', version: '0.1.0' },
       { instructions: INSTRUCTIONS, maxToolInputElements: MAX_ARGUMENT_ELEMENTS },
@@ -139,7 +136,7 @@ export class McpController implements OnModuleDestroy {
     const raw = Object.assign(request.raw, {
       auth: { token: 'verified', clientId: caller.mailbox, scopes: [], extra: { ...tools } },
     });
-    // The SDK writes the response itself, streaming when a tool sends progress.
+    // The SDK writes the response itself: JSON, or a stream when the call needs one.
     reply.hijack();
     if (isModernRequest(request.method, request.headers, request.body)) {
       await this.serveModern(raw, reply.raw, request.body);
@@ -156,13 +153,13 @@ export class McpController implements OnModuleDestroy {
     request: IncomingMessage,
     response: ServerResponse,
     body: unknown,
-    { call, only }: RequestTools,
+    tools: RequestTools,
   ): Promise<void> {
     if (request.method !== 'POST') {
       rpcError(response, 405, -32000, 'Method not allowed.', { allow: 'POST' });
       return;
     }
-    const server = this.server(call, only);
+    const server = this.server(tools);
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: !answersAsStream(body, LONG_RUNNING_TOOLS),
