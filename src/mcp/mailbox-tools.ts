@@ -240,8 +240,9 @@ type ToolName = keyof typeof TOOL_CONFIGS;
 /** Every tool's name, in the order tools/list gives them. */
 export const TOOL_NAMES = Object.keys(TOOL_CONFIGS) as ToolName[];
 
-function isToolName(name: string): name is ToolName {
-  return Object.hasOwn(TOOL_CONFIGS, name);
+/** Whether every name in `names` is a tool's. */
+function allTools(names: ReadonlySet<string>): names is ReadonlySet<ToolName> {
+  return [...names].every((name) => Object.hasOwn(TOOL_CONFIGS, name));
 }
 
 /**
@@ -395,6 +396,5 @@ export function registerMailboxTools(
   };
   // A call to no such tool gets every tool, so that the SDK answers it as it answers any
   // unknown tool (a server without tools has no tools/call at all).
-  const names = only !== null && [...only].every(isToolName) ? only : TOOL_NAMES;
-  for (const name of names) registrations[name as ToolName]();
+  for (const name of only !== null && allTools(only) ? only : TOOL_NAMES) registrations[name]();
 }

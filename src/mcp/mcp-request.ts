@@ -31,6 +31,27 @@ export function isModernRequest(
   );
 }
 
+/** A JSON-RPC message's method and params, as far as a request's body holds them. */
+interface RpcMessage {
+  method: unknown;
+  /** Null when the message has none, or they are not an object. */
+  params: Record<string, unknown> | null;
+}
+
+/** The messages of a body (one, or a batch): null for an entry that is not an object. */
+export function rpcMessages(body: unknown): Array<RpcMessage | null> {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  return messages.map((message) => {
+    if (message === null || typeof message !== 'object') return null;
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    return {
+      method,
+      params:
+        params !== null && typeof params === 'object' ? (params as RpcMessage['params']) : null,
+    };
+  });
+}
+
 /**
  * Whether a 2025-era request's answer should be an event stream rather than one JSON body: a
  * request asks for progress (notifications sent before the result), or calls a tool in
@@ -39,13 +60,13 @@ export function isModernRequest(
  * has begun, and the service would not see the call was abandoned.
  */
 export function answersAsStream(body: unknown, longRunning: ReadonlySet<string>): boolean {
-  const messages: unknown[] = Array.isArray(body) ? body : [body];
-  return messages.some((message) => {
-    if (message === null || typeof message !== 'object') return false;
-    const { method, params } = message as { method?: unknown; params?: unknown };
-    if (params === null || typeof params !== 'object') return false;
-    const { name, _meta: meta } = params as { name?: unknown; _meta?: unknown };
-    if (method === 'tools/call' && typeof name === 'string' && longRunning.has(name)) return true;
+  return rpcMessages(body).some((message) => {
+    const params = message?.params;
+    if (!params) return false;
+    const { name, _meta: meta } = params;
+    if (message.method === 'tools/call' && typeof name === 'string' && longRunning.has(name)) {
+      return true;
+    }
     return (
       meta !== null &&
       typeof meta === 'object' &&
@@ -60,13 +81,9 @@ export function answersAsStream(body: unknown, longRunning: ReadonlySet<string>)
  * handshake, `tools/list`, notifications, a malformed message), which gets every tool.
  */
 export function calledTools(body: unknown): ReadonlySet<string> | null {
-  const messages: unknown[] = Array.isArray(body) ? body : [body];
   const names = new Set<string>();
-  for (const message of messages) {
-    if (message === null || typeof message !== 'object') return null;
-    const { method, params } = message as { method?: unknown; params?: unknown };
-    if (method !== 'tools/call' || params === null || typeof params !== 'object') return null;
-    const { name } = params as { name?: unknown };
+  for (const message of rpcMessages(body)) {
+    const name = message?.method === 'tools/call' ? message.params?.name : undefined;
     if (typeof name !== 'string') return null;
     names.add(name);
   }

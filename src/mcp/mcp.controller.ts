@@ -19,7 +19,7 @@ import {
   registerMailboxTools,
   type ToolCall,
 } from './mailbox-tools';
-import { answersAsStream, calledTools, isModernRequest } from './mcp-request';
+import { answersAsStream, calledTools, isModernRequest, rpcMessages } from './mcp-request';
 import { originAllowed } from './origin';
 
 /** What the model is told about this server when it connects. */
@@ -184,13 +184,10 @@ export class McpController implements OnModuleDestroy {
    */
   private async relayCancellations(caller: MailboxPrincipal, body: unknown): Promise<void> {
     // A batch is bounded by the body limit; only its first few cancellations are relayed.
-    const messages: unknown[] = Array.isArray(body) ? body.slice(0, 10) : [body];
-    for (const message of messages) {
-      if (message === null || typeof message !== 'object') continue;
-      const { method, params } = message as { method?: unknown; params?: { requestId?: unknown } };
-      const id = params?.requestId;
+    for (const message of rpcMessages(body).slice(0, 10)) {
+      const id = message?.params?.requestId;
       if (
-        method !== 'notifications/cancelled' ||
+        message?.method !== 'notifications/cancelled' ||
         (typeof id !== 'string' && typeof id !== 'number')
       )
         continue;
