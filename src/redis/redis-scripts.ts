@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
@@ -195,7 +195,7 @@ function scriptMethod(
   lua: string,
   keys: number | undefined,
 ): (...args: Arg[]) => Promise<unknown> {
-  const sha = createHash('sha1').update(lua).digest('hex');
+  const sha = hash('sha1', lua);
   return async (...args: Arg[]) => {
     const [numberOfKeys, ...rest] = keys === undefined ? args : [keys, ...args];
     try {
