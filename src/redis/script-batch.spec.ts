@@ -113,36 +113,4 @@ describe(ScriptBatch.name, () => {
       '1 answers for 2 calls',
     );
   });
-
-  it('with answersAfterPoll, answers after the callbacks of the turn its answer came in', async () => {
-    // The run's answer and a live push are read in one turn, as two sockets read in one poll
-    // phase are (immediates queued together stand for them, as above): the answer first.
-    const order = async (answersAfterPoll: boolean): Promise<string[]> => {
-      const seen: string[] = [];
-      const batch = new ScriptBatch<number, number>(
-        (items) =>
-          new Promise((resolve) => {
-            setImmediate(() => resolve(items));
-            setImmediate(() => seen.push('push'));
-          }),
-        10,
-        answersAfterPoll,
-      );
-      const answered = batch.add(1).then(() => seen.push('answer'));
-      await answered;
-      await turnEnd();
-      return seen;
-    };
-    expect(await order(false)).toEqual(['answer', 'push']);
-    expect(await order(true)).toEqual(['push', 'answer']);
-  });
-
-  it('with answersAfterPoll, still fails the calls of a failed run', async () => {
-    const batch = new ScriptBatch<number, number>(
-      () => Promise.reject(new Error('connection lost')),
-      10,
-      true,
-    );
-    await expect(batch.add(1)).rejects.toThrow('connection lost');
-  });
 });

@@ -4,11 +4,6 @@ interface Waiting<T, R> {
   reject: (error: unknown) => void;
 }
 
-/** Resolves with `value` in the check phase of the current turn (see answersAfterPoll). */
-function afterPoll<V>(value: V): Promise<V> {
-  return new Promise((resolve) => setImmediate(resolve, value));
-}
-
 /** A turn's calls are split into this many runs, when each still gets MIN_RUN_ITEMS. */
 const RUNS_PER_TURN = 4;
 const MIN_RUN_ITEMS = 16;
@@ -30,19 +25,9 @@ const MIN_RUN_ITEMS = 16;
 export class ScriptBatch<T, R> {
   private waiting: Waiting<T, R>[] = [];
 
-  /**
-   * `answersAfterPoll`: hand a run's answers to its callers in the check phase of the turn
-   * they arrived in, not at once. The store's sends ask for it: Redis writes a send's answer
-   * and the live push its script published in the same moment, on two connections, and the
-   * answer's connection is read first. Handed on at once, the answer would run the sender's
-   * whole acknowledgement (the GraphQL result, its serialization, the socket write) before
-   * the push's connection is read, each receiver waiting for it; handed on in the check
-   * phase, the turn's pushes go out first and the sender's answer a moment later.
-   */
   constructor(
     private readonly run: (items: T[]) => Promise<R[]>,
     private readonly maxItems: number,
-    private readonly answersAfterPoll = false,
   ) {}
 
   add(item: T): Promise<R> {
@@ -71,7 +56,7 @@ export class ScriptBatch<T, R> {
         failed(error);
         continue;
       }
-      (this.answersAfterPoll ? answered.then(afterPoll) : answered).then((answers) => {
+      answered.then((answers) => {
         if (answers.length !== part.length) {
           failed(new Error(`${answers.length} answers for ${part.length} calls`));
           return;

@@ -80,16 +80,13 @@ const DIRECT_BATCH = 100;
  */
 @Injectable()
 export class MessageStore {
-  // Both answer after the turn's live pushes are delivered (ScriptBatch's answersAfterPoll).
   private readonly direct = new ScriptBatch<DirectSend, number>(
     (sends) => this.storeAndEnqueue(sends),
     DIRECT_BATCH,
-    true,
   );
   private readonly guarded = new ScriptBatch<GuardedSend, [number, number | string]>(
     (sends) => this.guardedSend(sends),
     DIRECT_BATCH,
-    true,
   );
 
   constructor(
