@@ -13,6 +13,7 @@ import {
   type RequestParams,
   type Response,
 } from 'graphql-http';
+import { CompiledExecution } from './compiled-execution';
 import { graphqlContext, type GraphqlContext } from './graphql-context';
 import { formatError, httpStatusOf, toGraphqlError } from './graphql-error';
 import { WebsocketRequiredError } from './graphql-transport.errors';
@@ -188,7 +189,7 @@ function requestParameters(request: GraphqlRequest): RequestParams | Response {
  * resolver in its guards and filters; the driver only carries operations to it.
  *
  * A document is parsed and validated once per distinct text (ValidDocuments), then each
- * request runs graphql-js's `execute` on the cached tree. A request error (a document
+ * request executes the cached tree, compiled once it is sent again (CompiledExecution). A request error (a document
  * refused, a variable of the wrong type) is answered with HTTP 400; an operation that ran
  * with 200, its errors beside its data.
  */
@@ -200,8 +201,10 @@ export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverCo
     const path = options.path ?? '/graphql';
     const documents = ValidDocuments.forService(schema, options.production, options.documents);
     const subscriptionRefusal = toGraphqlError(new WebsocketRequiredError(path), 'HTTP');
+    const compiled = CompiledExecution.forService();
     const handle = createHandler<FastifyRequest, undefined, HttpContext>({
       schema,
+      execute: compiled.execute,
       parseRequestParams: requestParameters,
       onSubscribe: (request, parameters) => {
         const checked = documents.operation(parameters.query, parameters.operationName);

@@ -24,6 +24,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { requestId } from '../logging/request-id';
 import type { GraphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
+import { CompiledExecution } from './compiled-execution';
 import { sharedSubscribe } from './shared-execution';
 import { FrameCoalescing } from './frame-coalescing';
 import { SocketBackpressure } from './socket-backpressure';
@@ -307,10 +308,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       maxTokens: limits.maxDocumentTokens,
       maxBytes: limits.maxDocumentBytes,
     });
+    // The documents sent again and again run compiled (queries, mutations and each event).
+    const compiled = CompiledExecution.forService();
     const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
       schema,
+      execute: compiled.execute,
       // Subscribers of one feed with the same selection share each event's execution.
-      subscribe: sharedSubscribe,
+      subscribe: (args) => sharedSubscribe(args, compiled.execute),
       // The token is checked before the connection is acknowledged: a bad one is closed
       // (4403) before any event flows.
       onConnect: async (ctx) => {

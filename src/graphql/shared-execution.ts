@@ -1,6 +1,6 @@
 import {
   createSourceEventStream,
-  execute,
+  execute as graphqlExecute,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -10,6 +10,9 @@ import { exceedsJsonDepth, RENDERABLE_JSON_DEPTH } from '../common/json-depth';
 import { MemoSlot } from '../common/memo-slot';
 
 type Executed = ExecutionResult | Promise<ExecutionResult>;
+
+/** What executes an event's selection: graphql-js's `execute`, or CompiledExecution's. */
+export type Execute = (args: ExecutionArgs) => Executed;
 
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
@@ -32,7 +35,12 @@ function selectionKey(args: ExecutionArgs): string | null {
 /** Executions of each event by selection, kept on the event: they go when it goes. */
 const executions = new MemoSlot<Map<string, Executed>>('shared executions');
 
-function executeShared(args: ExecutionArgs, key: string, event: unknown): Executed {
+function executeShared(
+  execute: Execute,
+  args: ExecutionArgs,
+  key: string,
+  event: unknown,
+): Executed {
   if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
   let byKey = executions.get(event);
   if (!byKey) {
@@ -65,6 +73,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 export async function sharedSubscribe(
   args: ExecutionArgs,
+  execute: Execute = graphqlExecute,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source;
@@ -85,7 +94,7 @@ export async function sharedSubscribe(
       const shared =
         key === null
           ? await execute({ ...args, rootValue: step.value })
-          : await executeShared(args, key, step.value);
+          : await executeShared(execute, args, key, step.value);
       given = { ...shared };
       return { done: false, value: given };
     },
