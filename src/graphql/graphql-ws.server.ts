@@ -26,6 +26,7 @@ import type { GraphqlContext } from './graphql-context';
 import { formatError } from './graphql-error';
 import { CompiledExecution } from './compiled-execution';
 import { sharedSubscribe } from './shared-execution';
+import { SharedPayloads } from './shared-payloads';
 import { FrameCoalescing } from './frame-coalescing';
 import { SocketBackpressure } from './socket-backpressure';
 import { formatResultError } from './operation-errors';
@@ -57,6 +58,8 @@ interface SocketExtra {
   readonly request: IncomingMessage;
   /** The connection's id: its upgrade request's `x-request-id` when sane, else a new one. */
   readonly connectionId: string;
+  /** Its subscriptions' payloads, serialized once for every subscriber of a result. */
+  readonly payloads: SharedPayloads;
 }
 
 type WsContext = Context<Record<string, unknown> | undefined, SocketExtra>;
@@ -243,13 +246,14 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         graceMs: LAG_GRACE_MS,
         onLagging: () => this.closeLagging(socket, connectionId),
       });
+      const payloads = new SharedPayloads();
       const closed = server.opened(
         {
           protocol: socket.protocol,
           send: (data) => {
             // The upgrade request's socket is the connection the WebSocket writes to.
             this.coalescing.beforeWrite(request.socket);
-            return backpressure.send(data);
+            return backpressure.send(payloads.frame(data));
           },
           close: (code, reason) => socket.close(code, reason),
           onMessage: (handle) =>
@@ -257,7 +261,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
               handle(frameText(data)).catch(internalError);
             }),
         },
-        { socket, request, connectionId },
+        { socket, request, connectionId, payloads },
       );
       socket.once('close', (code, reason) => {
         stopPinging();
@@ -379,10 +383,14 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       },
       onComplete: (ctx, id) => {
         this.active.get(ctx)?.delete(id);
+        ctx.extra.payloads.forget(id);
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map(formatResultError) } : undefined,
+      // A result without errors is serialized once for all the subscribers it is shared by.
+      onNext: (ctx, id, _payload, _args, result) =>
+        result.errors
+          ? { ...result, errors: result.errors.map(formatResultError) }
+          : ctx.extra.payloads.payload(id, result),
     });
     this.serve(wss, server);
     this.wss = wss;
