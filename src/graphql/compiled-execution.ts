@@ -14,8 +14,7 @@ import {
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { MemoSlot } from '../common/memo-slot';
 import { JsonScalar } from './json.scalar';
-
-type Executed = ReturnType<typeof execute>;
+import type { Execute } from './shared-execution';
 
 /** A document's compiled operations by operation name ('' for none given). */
 interface Compiled {
@@ -62,7 +61,7 @@ export class CompiledExecution {
     this.maxDocuments = options.maxDocuments ?? MAX_COMPILED_DOCUMENTS;
   }
 
-  readonly execute = (args: ExecutionArgs): Executed => {
+  readonly execute: Execute = (args) => {
     const compiled = this.compiled(args);
     if (!compiled) return execute(args);
     const result = compiled.query(args.rootValue, args.contextValue, args.variableValues);
@@ -82,7 +81,7 @@ export class CompiledExecution {
   }
 
   /** graphql-js's answer instead of an operation that did not run (variables refused). */
-  private checked(args: ExecutionArgs, result: ExecutionResult): Executed {
+  private checked(args: ExecutionArgs, result: ExecutionResult): ReturnType<Execute> {
     return result.errors && !('data' in result) ? execute(args) : result;
   }
 

@@ -189,9 +189,9 @@ function requestParameters(request: GraphqlRequest): RequestParams | Response {
  * resolver in its guards and filters; the driver only carries operations to it.
  *
  * A document is parsed and validated once per distinct text (ValidDocuments), then each
- * request executes the cached tree, compiled once it is sent again (CompiledExecution). A request error (a document
- * refused, a variable of the wrong type) is answered with HTTP 400; an operation that ran
- * with 200, its errors beside its data.
+ * request executes the cached tree, compiled once it is sent again (CompiledExecution). A
+ * request error (a document refused, a variable of the wrong type) is answered with HTTP 400;
+ * an operation that ran with 200, its errors beside its data.
  */
 @Injectable()
 export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverConfig> {
