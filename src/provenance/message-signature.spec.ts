@@ -112,6 +112,16 @@ describe(signMessage.name, () => {
     expect(signature).toMatch(new RegExp(`^v1\\.${key.kid}\\.[A-Za-z0-9_-]{43}$`));
     expect(mac(signature)).toHaveLength(32);
   });
+
+  it("signs with the content's digest as given, so that a caller which has it hashes once", () => {
+    const key = configuredKey(KEY_TEXT);
+
+    expect(signMessage(message, key, contentDigest(message.content))).toBe(
+      signMessage(message, key),
+    );
+    // The digest given is what is covered: another content's gives another signature.
+    expect(signMessage(message, key, contentDigest('other'))).not.toBe(signMessage(message, key));
+  });
 });
 
 describe(macMatches.name, () => {

@@ -47,8 +47,13 @@ export function contentDigest(content: string): string {
  * target, threadId, inReplyTo, hop and createdAt (both in decimal) and the content's
  * SHA-256 in hex, each encoded by `field`. Fields outside the list (subject, metadata,
  * contentType, priority, correlationId, replyTo, replyBy, expiresAt) are not covered.
+ * `digest`: the content's digest when the caller has it already (the send guard's request
+ * does), so that the content is hashed once a send.
  */
-export function canonicalEnvelope(message: SignedFields): string {
+export function canonicalEnvelope(
+  message: SignedFields,
+  digest = contentDigest(message.content),
+): string {
   return (
     field(SIGNATURE_VERSION) +
     field(message.id) +
@@ -59,18 +64,21 @@ export function canonicalEnvelope(message: SignedFields): string {
     field(message.inReplyTo) +
     field(String(message.hop)) +
     field(String(message.createdAt)) +
-    field(contentDigest(message.content))
+    field(digest)
   );
 }
 
-/** HMAC-SHA256 of the canonical envelope under `secret`. */
-export function envelopeMac(secret: Buffer, message: SignedFields): Buffer {
-  return createHmac('sha256', secret).update(canonicalEnvelope(message), 'utf8').digest();
+/** HMAC-SHA256 of the canonical envelope under `secret` (`digest`: see canonicalEnvelope). */
+export function envelopeMac(secret: Buffer, message: SignedFields, digest?: string): Buffer {
+  return createHmac('sha256', secret).update(canonicalEnvelope(message, digest), 'utf8').digest();
 }
 
-/** The signature of `message` under `key`: `v1.<kid>.<base64url mac>`. */
-export function signMessage(message: SignedFields, key: SigningKey): string {
-  return `${SIGNATURE_VERSION}.${key.kid}.${envelopeMac(key.secret, message).toString('base64url')}`;
+/**
+ * The signature of `message` under `key`: `v1.<kid>.<base64url mac>` (`digest`: the
+ * content's, when the caller has it; see canonicalEnvelope).
+ */
+export function signMessage(message: SignedFields, key: SigningKey, digest?: string): string {
+  return `${SIGNATURE_VERSION}.${key.kid}.${envelopeMac(key.secret, message, digest).toString('base64url')}`;
 }
 
 /** The key id and MAC a signature names; null for anything not of the v1 form. */

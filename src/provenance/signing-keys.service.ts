@@ -99,14 +99,17 @@ export class SigningKeysService implements OnModuleInit, OnApplicationBootstrap,
     await Promise.allSettled(this.stops.map((stop) => stop()));
   }
 
-  /** The signature of `message` under the current key; null while no key is loaded yet. */
-  trySign(message: SignedFields): string | null {
-    return this.current === null ? null : signMessage(message, this.current);
+  /**
+   * The signature of `message` under the current key; null while no key is loaded yet.
+   * `digest`: the content's SHA-256 in hex, when the caller has it already.
+   */
+  trySign(message: SignedFields, digest?: string): string | null {
+    return this.current === null ? null : signMessage(message, this.current, digest);
   }
 
   /** The signature of `message`, loading the current key first if needed (a Redis failure is thrown). */
-  async sign(message: SignedFields): Promise<string> {
-    return signMessage(message, this.current ?? (await this.load()));
+  async sign(message: SignedFields, digest?: string): Promise<string> {
+    return signMessage(message, this.current ?? (await this.load()), digest);
   }
 
   /**

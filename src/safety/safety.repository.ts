@@ -30,7 +30,9 @@ export interface SendGuardRequest {
   /** The DIRECT recipient; null for BROADCAST and TOPIC. */
   recipient: string | null;
   messageId: string;
-  /** SHA-256 (hex) of the recipient and the body, for the duplicate guard. */
+  /** SHA-256 (hex) of the body, which the message's signature covers too. */
+  contentDigest: string;
+  /** SHA-256 (hex) of the recipient and contentDigest, for the duplicate guard. */
   digest: string;
   now: number;
   pairLimitPerMinute: number;

@@ -6,6 +6,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
 import { AddressingMode } from '../messages/message.model';
 import { StatisticsService } from '../metrics/statistics.service';
+import { contentDigest } from '../provenance/message-signature';
 import type { StoredMessage } from '../messages/stored-message';
 import { SendGuardCode, ThreadGuardCode } from '../redis/script-codes';
 import { accepts } from './contact-policy';
@@ -62,11 +63,15 @@ export class SafetyService {
       throw new HopLimitError(message.hop, safety.maxHops);
     }
     const recipient = message.mode === AddressingMode.DIRECT ? message.target : null;
+    // The body is hashed once a send: its digest serves the duplicate guard's, and the
+    // signature (MessageStore.deliverGuarded).
+    const digest = contentDigest(message.content);
     return {
       sender: message.sender,
       recipient,
       messageId: message.id,
-      digest: hash('sha256', `${recipient ?? ''}\u0000${message.content}`),
+      contentDigest: digest,
+      digest: hash('sha256', `${recipient ?? ''}\u0000${digest}`),
       now: this.clock.now(),
       pairLimitPerMinute: safety.pairRateLimitPerMinute,
       duplicateWindowMs: options.idempotencyKey === null ? safety.duplicateWindowMs : 0,

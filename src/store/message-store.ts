@@ -155,7 +155,7 @@ export class MessageStore {
    * done: the caller checks the policy and sends in two calls. Failures are thrown.
    */
   async deliverGuarded(message: StoredMessage, guard: SendGuardRequest): Promise<GuardedDelivery> {
-    await this.sign(message);
+    await this.sign(message, guard.contentDigest);
     const mailbox = message.target as string;
     // Written before the script, as deliverInOneStep writes them, and taken back when the
     // send goes no further.
@@ -172,11 +172,15 @@ export class MessageStore {
     return { kind: 'admitted', delivered: await this.enqueued(message, mailbox, Number(detail)) };
   }
 
-  /** Stamps the message's signature unless it has one (see the class comment). */
-  private async sign(message: StoredMessage): Promise<void> {
+  /**
+   * Stamps the message's signature unless it has one (see the class comment). `digest`: the
+   * content's SHA-256 in hex, when the caller has it already.
+   */
+  private async sign(message: StoredMessage, digest?: string): Promise<void> {
     if (this.signatures && !message.signature) {
       // Synchronous once the key is loaded, so the send still joins its turn's batch.
-      message.signature = this.signatures.trySign(message) ?? (await this.signatures.sign(message));
+      message.signature =
+        this.signatures.trySign(message, digest) ?? (await this.signatures.sign(message, digest));
     }
   }
 

@@ -4,6 +4,7 @@ import { monotonicFactory, ulid } from 'ulid';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
 import { MessageRepository } from '../../src/messages/message.repository';
 import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
+import { contentDigest } from '../../src/provenance/message-signature';
 import {
   fromPushPayload,
   toPushPayload,
@@ -323,6 +324,7 @@ describe('message storage scripts against a real Redis', () => {
       sender: sent.sender,
       recipient: sent.target,
       messageId: sent.id,
+      contentDigest: contentDigest(sent.content),
       digest,
       now,
       pairLimitPerMinute: 0,
