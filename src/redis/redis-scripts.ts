@@ -223,13 +223,15 @@ function scriptMethod(
 ): (...args: Arg[]) => Promise<unknown> {
   const sha = hash('sha1', lua);
   return async (...args: Arg[]) => {
-    const call = keys === undefined ? args : [keys, ...args];
+    // One copy of the arguments (a shared call's run to hundreds): the script comes first.
+    const call = keys === undefined ? [sha, ...args] : [sha, keys, ...args];
     try {
-      return await scriptCommand(client, 'evalsha', [sha, ...call]);
+      return await scriptCommand(client, 'evalsha', call);
     } catch (error) {
       // Redis does not hold the script: after a restart, a failover or a flush.
       if (replyCode(error) !== 'NOSCRIPT') throw error;
-      return scriptCommand(client, 'eval', [lua, ...call]);
+      call[0] = lua;
+      return scriptCommand(client, 'eval', call);
     }
   };
 }
