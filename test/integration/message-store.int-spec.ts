@@ -386,6 +386,10 @@ describe('message storage scripts against a real Redis', () => {
       'to:hana': '7',
       'to:nobody': '7',
     });
+    // Kept for the day and the next, from the day's first send.
+    const kept = await redis.pttl(keys.mailboxTokens('bob', utcDay(now)));
+    expect(kept).toBeGreaterThan(2 * 86_400_000 - 60_000);
+    expect(kept).toBeLessThanOrEqual(2 * 86_400_000);
   });
 
   it('writes again after Redis has lost its scripts (SCRIPT FLUSH, as after a restart)', async () => {

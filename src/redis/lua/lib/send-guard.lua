@@ -15,7 +15,7 @@
 --   tokens: the message's token estimate
 --   defaultBudget: the daily token budget of a mailbox without its own (0: none)
 --   recipient: the recipient ('' for BROADCAST and TOPIC)
---   dayMs: how long the day's counters are kept, milliseconds
+--   dayMs: how long the day's counters are kept from the day's first send, milliseconds
 --
 -- Returns {code, detail}, code a SendGuardCode (src/redis/script-codes.ts): {1, 0} admitted
 -- and counted; {2, 0} paused; {3, milliseconds until the window has room} pair window full;
@@ -68,6 +68,11 @@ local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pair
   if recipient ~= '' then
     redis.call('HINCRBY', tokensKey, 'to:' .. recipient, tokens)
   end
-  redis.call('PEXPIRE', tokensKey, tonumber(dayMs))
+  -- Set once, when the day's first send makes the hash: dayMs from then covers the day and the
+  -- next whatever the hour, and an expiry written with every send would be one more write a
+  -- send for the append-only file and the replicas.
+  if redis.call('PTTL', tokensKey) < 0 then
+    redis.call('PEXPIRE', tokensKey, tonumber(dayMs))
+  end
   return { 1, 0 }
 end
