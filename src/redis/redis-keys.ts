@@ -39,7 +39,7 @@
  * | expiry:{schedule}:lock | string | the instance running cleanup now (lapses by itself) |
  * | expiry:{schedule}:retention_cursor | string | where cleanup's pass over the mailboxes' retention limits goes on |
  * | stats:{router}:counters | hash | router statistics, summed over all instances |
- * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires after a minute idle) |
+ * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires one to two minutes idle) |
  * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
  * | mailbox:{name}:search:<term> | zset | search index: ids of the mailbox's messages holding the term, by timestamp |
  * | mailbox:{name}:pair:<recipient> | zset | DIRECT message ids to the recipient in the last minute |

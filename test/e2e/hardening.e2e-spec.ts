@@ -256,6 +256,27 @@ describe('rate limits shared by two service processes', () => {
     });
   });
 
+  it("keeps a token's bucket at least a minute past its last use, and not for ever", async () => {
+    const registered = await graphql<{ registerMailbox: { token: string } }>(
+      a.baseUrl,
+      REGISTER,
+      { name: 'kept' },
+      auth,
+    );
+    const answer = await graphql(
+      a.baseUrl,
+      '{ mailbox(name: "kept") { name } }',
+      {},
+      { authorization: `Bearer ${registered.data!.registerMailbox.token}` },
+    );
+    expect(answer.errors).toBeUndefined();
+    const redis = redisServer.client();
+    const left = await redis.pttl(`${prefix}ratelimit:{kept}`);
+    await redis.quit();
+    expect(left).toBeGreaterThan(60_000);
+    expect(left).toBeLessThanOrEqual(120_000);
+  });
+
   it('charges nothing for a forged token, nor for an operation the token may not run', async () => {
     const registered = await graphql<{ registerMailbox: { token: string } }>(
       a.baseUrl,

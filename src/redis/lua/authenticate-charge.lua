@@ -47,7 +47,12 @@ local function take_from_bucket(key, cost)
     tokens = tokens - cost
   end
   redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', now)
-  redis.call('PEXPIRE', key, 60000)
+  -- Kept at least a minute past its last use, by when it has refilled whole: renewed to two
+  -- minutes when less than one is left, not with every operation, since each renewal is one
+  -- more write for the append-only file and the replicas.
+  if redis.call('PTTL', key) < 60000 then
+    redis.call('PEXPIRE', key, 120000)
+  end
   return allowed, wait
 end
 
