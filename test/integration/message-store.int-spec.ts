@@ -392,6 +392,52 @@ describe('message storage scripts against a real Redis', () => {
     expect(kept).toBeLessThanOrEqual(2 * 86_400_000);
   });
 
+  it("refuses the send of a turn that crosses its sender's budget, counting the ones before", async () => {
+    await mailboxes.register('jade', null, 'digest', Date.now());
+    const now = Date.now();
+    const tokensKey = keys.mailboxTokens('kim', utcDay(now));
+    // Spent before this turn: the budget is checked against it and this turn's own sends.
+    await redis.hset(tokensKey, 'total', '3');
+    const next = monotonicFactory();
+    const sends = [0, 1, 2, 3].map(() => message(next(), { sender: 'kim', target: 'jade' }));
+    const calls = async (): Promise<number> =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    const answers = await Promise.all(
+      sends.map((sent, index) =>
+        store.deliverGuarded(sent, {
+          sender: 'kim',
+          recipient: 'jade',
+          messageId: sent.id,
+          contentDigest: contentDigest(sent.content),
+          digest: sent.id,
+          now,
+          pairLimitPerMinute: 0,
+          duplicateWindowMs: 0,
+          // The third (3 + 7 + 7 + 8 = 25) crosses 20; the fourth (3 + 7 + 7 + 3) fits again.
+          tokens: [7, 7, 8, 3][index],
+          defaultDailyBudget: 20,
+        }),
+      ),
+    );
+    expect((await calls()) - before).toBe(1);
+    expect(answers.map((answer) => answer.kind)).toEqual([
+      'admitted',
+      'admitted',
+      'refused',
+      'admitted',
+    ]);
+    expect(answers[2]).toEqual({ kind: 'refused', guard: [5, 20] });
+    expect(await redis.zrange(keys.mailboxMessages('jade'), '0', '-1')).toEqual(
+      [sends[0], sends[1], sends[3]].map((sent) => sent.id),
+    );
+    expect(await redis.hgetall(tokensKey)).toEqual({
+      total: '20',
+      messages: '3',
+      'to:jade': '17',
+    });
+  });
+
   it('writes again after Redis has lost its scripts (SCRIPT FLUSH, as after a restart)', async () => {
     await mailboxes.register('frank', null, 'digest', Date.now());
     const first = message(ulid(), { target: 'frank' });

@@ -29,7 +29,8 @@ for m = 1, #KEYS / 10 do
   local key = 10 * m - 9
   local guard, send = at, at + 8
   at = one_step_end(send)
-  if redis.call('HEXISTS', KEYS[key + 3], 'acceptFrom') == 1 then
+  local _, policy = mailbox_state(KEYS[key + 3])
+  if policy then
     answers[2 * m - 1], answers[2 * m] = -1, 0
   else
     local verdict = send_guard(KEYS[key + 6], KEYS[key + 7], KEYS[key + 8], KEYS[key + 9],
@@ -39,4 +40,5 @@ for m = 1, #KEYS / 10 do
     if verdict[1] == 1 then answers[2 * m] = store_and_enqueue(key, send, now) end
   end
 end
+count_send_guards()
 return answers

@@ -17,5 +17,7 @@
 --
 -- Returns {code, detail}, code a SendGuardCode (src/redis/script-codes.ts), as send_guard.
 --- @include "lib/send-guard.lua"
-return send_guard(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-  ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+local verdict = send_guard(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3],
+  ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+count_send_guards()
+return verdict

@@ -30,4 +30,5 @@ for m = 1, #KEYS / 5 do
   answers[3 * m - 1] = answer[2]
   answers[3 * m] = policy
 end
+count_send_guards()
 return answers

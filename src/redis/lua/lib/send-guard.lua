@@ -21,6 +21,49 @@
 -- and counted; {2, 0} paused; {3, milliseconds until the window has room} pair window full;
 -- {4, the first send's id} duplicate; {5, the budget} daily budget exhausted. A refusal
 -- counts nothing.
+--
+-- A call may guard many sends of one sender: what it reads of the sender (paused, the budget,
+-- the day's total) is kept for the call's next sends of the same sender, and the day's
+-- counters are added up over consecutive sends with the same tokens key and written once per
+-- field when the key changes and by count_send_guards, which every script that runs
+-- send_guard calls before it returns. No other client runs while a script does, so each send
+-- sees the counts of the sends before it as it would in separate calls. Only the last sender
+-- is kept, in locals rather than tables, so that a call of one send allocates nothing more.
+
+local sender_key, sender_paused, sender_budget
+
+-- The counts not yet written: the tokens key, how long it is kept, its stored total (read
+-- when a budget needs it), the sums of total and messages, and the recipient whose `to:`
+-- field `to_sum` adds to.
+local day_key, day_ms, day_stored, day_total, day_messages
+local to_recipient, to_sum
+
+local function count_recipient()
+  if to_recipient ~= nil then
+    redis.call('HINCRBY', day_key, 'to:' .. to_recipient, to_sum)
+    to_recipient = nil
+  end
+end
+
+-- count_send_guards: writes the counts the call's admitted sends added up.
+local function count_send_guards()
+  if day_key == nil then
+    return
+  end
+  count_recipient()
+  if day_messages > 0 then
+    redis.call('HINCRBY', day_key, 'total', day_total)
+    redis.call('HINCRBY', day_key, 'messages', day_messages)
+    -- Set once, when the day's first send makes the hash: dayMs from then covers the day and
+    -- the next whatever the hour, and an expiry written with every send would be one more
+    -- write a send for the append-only file and the replicas.
+    if redis.call('PTTL', day_key) < 0 then
+      redis.call('PEXPIRE', day_key, tonumber(day_ms))
+    end
+  end
+  day_key = nil
+end
+
 local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pairLimit, dupMs,
                           tokens, defaultBudget, recipient, dayMs)
   now = tonumber(now)
@@ -28,8 +71,11 @@ local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pair
   dupMs = tonumber(dupMs)
   tokens = tonumber(tokens)
 
-  local state = redis.call('HMGET', metadataKey, 'paused', 'dailyTokenBudget')
-  if state[1] == '1' then
+  if metadataKey ~= sender_key then
+    local state = redis.call('HMGET', metadataKey, 'paused', 'dailyTokenBudget')
+    sender_key, sender_paused, sender_budget = metadataKey, state[1] == '1', tonumber(state[2])
+  end
+  if sender_paused then
     return { 2, 0 }
   end
 
@@ -48,10 +94,16 @@ local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pair
     end
   end
 
-  local budget = tonumber(state[2]) or tonumber(defaultBudget)
+  if tokensKey ~= day_key then
+    count_send_guards()
+    day_key, day_ms, day_stored, day_total, day_messages = tokensKey, dayMs, nil, 0, 0
+  end
+  local budget = sender_budget or tonumber(defaultBudget)
   if budget > 0 then
-    local spent = tonumber(redis.call('HGET', tokensKey, 'total')) or 0
-    if spent + tokens > budget then
+    if day_stored == nil then
+      day_stored = tonumber(redis.call('HGET', tokensKey, 'total')) or 0
+    end
+    if day_stored + day_total + tokens > budget then
       return { 5, budget }
     end
   end
@@ -63,16 +115,14 @@ local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pair
   if recipient ~= '' and dupMs > 0 then
     redis.call('SET', dupKey, id, 'PX', dupMs)
   end
-  redis.call('HINCRBY', tokensKey, 'total', tokens)
-  redis.call('HINCRBY', tokensKey, 'messages', 1)
+  day_total = day_total + tokens
+  day_messages = day_messages + 1
   if recipient ~= '' then
-    redis.call('HINCRBY', tokensKey, 'to:' .. recipient, tokens)
-  end
-  -- Set once, when the day's first send makes the hash: dayMs from then covers the day and the
-  -- next whatever the hour, and an expiry written with every send would be one more write a
-  -- send for the append-only file and the replicas.
-  if redis.call('PTTL', tokensKey) < 0 then
-    redis.call('PEXPIRE', tokensKey, tonumber(dayMs))
+    if recipient ~= to_recipient then
+      count_recipient()
+      to_recipient, to_sum = recipient, 0
+    end
+    to_sum = to_sum + tokens
   end
   return { 1, 0 }
 end

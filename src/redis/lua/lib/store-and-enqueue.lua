@@ -30,7 +30,7 @@ local function store_and_enqueue(key, at, now)
   local first = at + 7
   local last = one_step_end(at) - 1
 
-  if redis.call('HGET', KEYS[key + 3], 'active') ~= '1' then
+  if not mailbox_state(KEYS[key + 3]) then
     return redis.call('EXISTS', KEYS[key]) == 1 and -3 or -1
   end
   store_message(KEYS[key], KEYS[key + 1], KEYS[key + 2], expiry, now, tracked, '', recipient,
