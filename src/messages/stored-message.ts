@@ -41,7 +41,7 @@ const OPTIONAL_TEXT = ['target', 'subject', 'correlationId', 'replyTo', 'inReply
 
 /** Flattens a message into the field/value list of `message:{id}`; absent fields are left out. */
 export function toHashFields(message: StoredMessage): string[] {
-  const fields = [
+  return otherHashFields(message, [
     'id',
     message.id,
     'sender',
@@ -58,7 +58,15 @@ export function toHashFields(message: StoredMessage): string[] {
     String(message.createdAt),
     'requireConfirmation',
     message.requireConfirmation ? '1' : '0',
-  ];
+  ]);
+}
+
+/**
+ * Appends to `fields` the hash entries after the eight every message has (toHashFields'
+ * first), in toHashFields' order, and returns it: what the one-step scripts take as entries,
+ * the eight's values travelling on their own (lib/store-and-enqueue.lua).
+ */
+export function otherHashFields(message: StoredMessage, fields: string[] = []): string[] {
   for (const key of OPTIONAL_TEXT) {
     const value = message[key];
     if (value !== null) fields.push(key, value);

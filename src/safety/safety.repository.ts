@@ -105,6 +105,32 @@ export function senderGuardArguments(request: SendGuardRequest): Arg[] {
 }
 
 /**
+ * send_guard's arguments that guarded-send.lua takes once a call (pairLimit, defaultBudget,
+ * dayMs): they come from the configuration, alike for every send. Throws for `requests` that
+ * differ in them, which one configuration never makes.
+ */
+export function senderGuardCallArguments(requests: readonly SendGuardRequest[]): Arg[] {
+  const [first] = requests;
+  for (const request of requests) {
+    if (
+      request.pairLimitPerMinute !== first.pairLimitPerMinute ||
+      request.defaultDailyBudget !== first.defaultDailyBudget
+    ) {
+      throw new Error('the sends of one guarded-send.lua call differ in their configured limits');
+    }
+  }
+  return [first.pairLimitPerMinute, first.defaultDailyBudget, DAY_COUNTERS_MS];
+}
+
+/**
+ * send_guard's arguments that guarded-send.lua takes per send (now, dupMs, tokens); its id and
+ * recipient are the store's own arguments.
+ */
+export function senderGuardSendArguments(request: SendGuardRequest): Arg[] {
+  return [request.now, request.duplicateWindowMs, request.tokens];
+}
+
+/**
  * The guards' state in Redis: per sender on its mailbox's tag (pause flag, contact policy and
  * daily budget in the mailbox's metadata hash; the pair window, the duplicate guard and the
  * day's token counters beside it), per thread on the thread's tag. Every check and count of a

@@ -4,7 +4,12 @@ import { expiryMember, RECIPIENTS_GRACE_MS } from '../cleanup/cleanup.repository
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { AddressingMode } from '../messages/message.model';
 import { threadEntries, threadKey } from '../messages/thread-key';
-import { toHashFields, toPushPayload, type StoredMessage } from '../messages/stored-message';
+import {
+  otherHashFields,
+  toHashFields,
+  toPushPayload,
+  type StoredMessage,
+} from '../messages/stored-message';
 import { SigningKeysService } from '../provenance/signing-keys.service';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
@@ -13,8 +18,9 @@ import { RedisTopology } from '../redis/redis-topology.service';
 import { EnqueueCode, GuardedSendCode, SendGuardCode, StoreCode } from '../redis/script-codes';
 import { ScriptBatch } from '../redis/script-batch';
 import {
-  senderGuardArguments,
+  senderGuardCallArguments,
   senderGuardKeys,
+  senderGuardSendArguments,
   type SendGuardRequest,
 } from '../safety/safety.repository';
 import { SendEvents } from './send-events';
@@ -322,9 +328,12 @@ export class MessageStore {
 
   private async guardedSend(sends: GuardedSend[]): Promise<Array<[number, number | string]>> {
     const keys: string[] = [];
-    const args: Array<string | number> = [String(this.clock.now())];
+    const args: Array<string | number> = [
+      String(this.clock.now()),
+      ...senderGuardCallArguments(sends.map((send) => send.guard)),
+    ];
     for (const send of sends) {
-      for (const argument of senderGuardArguments(send.guard)) args.push(argument);
+      for (const argument of senderGuardSendArguments(send.guard)) args.push(argument);
       this.oneStepArguments(send, keys, args);
       for (const key of senderGuardKeys(this.keys, send.guard)) keys.push(key);
     }
@@ -332,7 +341,10 @@ export class MessageStore {
     return sends.map((_send, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
   }
 
-  /** A one-step send's six keys and its arguments (store-and-enqueue.lua's header). */
+  /**
+   * A one-step send's six keys and its arguments (lib/store-and-enqueue.lua's header): the
+   * hash's id, createdAt and requireConfirmation travel once, as the id, score and tracked.
+   */
   private oneStepArguments(
     { message, mailbox }: DirectSend,
     keys: string[],
@@ -346,7 +358,7 @@ export class MessageStore {
       this.keys.mailboxMessages(mailbox),
       this.keys.mailboxPending(mailbox),
     );
-    const fields = toHashFields(message);
+    const fields = otherHashFields(message);
     args.push(
       message.expiresAt === null ? '' : String(message.expiresAt),
       message.id,
@@ -354,6 +366,11 @@ export class MessageStore {
       this.keys.mailboxFeed(mailbox),
       message.requireConfirmation ? '1' : '0',
       mailbox,
+      message.sender,
+      message.mode,
+      message.content,
+      message.contentType,
+      message.priority,
       String(fields.length),
     );
     for (const field of fields) args.push(field);

@@ -13,29 +13,31 @@
 --   mailbox:{sender}:metadata, mailbox:{sender}:pair:<recipient>, mailbox:{sender}:dup:<sha256>,
 --   mailbox:{sender}:tokens:<day> (send_guard's four keys)
 -- ARGV[1]  now, epoch milliseconds
--- then, per send: send_guard's eight arguments (send-guard.lua's ARGV[1..8]), then the
--- arguments store-and-enqueue.lua takes per send (expiry, id, score, channel, tracked,
--- recipient, n, the message hash's n entries).
+-- ARGV[2]  pairLimit, ARGV[3] defaultBudget, ARGV[4] dayMs: send_guard's arguments of that
+--          name, from the configuration and alike for every send of the call
+-- then, per send: send_guard's own three (now, dupMs, tokens), then the arguments
+-- store-and-enqueue.lua takes per send (lib/store-and-enqueue.lua), whose id and recipient
+-- are send_guard's too.
 --
 -- Returns two values per send: GuardedSendCode.PolicySet (-1) and 0 when the recipient has a
 -- contact policy; the SendGuardCode of a refusal and its detail (as send_guard); or
 -- SendGuardCode.Admitted (1) and the answer store-and-enqueue.lua gives for the send.
 --- @include "lib/send-guard.lua"
 --- @include "lib/store-and-enqueue.lua"
-local now = ARGV[1]
+local now, pairLimit, defaultBudget, dayMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local answers = {}
-local at = 2
+local at = 5
 for m = 1, #KEYS / 10 do
   local key = 10 * m - 9
-  local guard, send = at, at + 8
+  local guard, send = at, at + 3
   at = one_step_end(send)
   local _, policy = mailbox_state(KEYS[key + 3])
   if policy then
     answers[2 * m - 1], answers[2 * m] = -1, 0
   else
     local verdict = send_guard(KEYS[key + 6], KEYS[key + 7], KEYS[key + 8], KEYS[key + 9],
-      ARGV[guard], ARGV[guard + 1], ARGV[guard + 2], ARGV[guard + 3], ARGV[guard + 4],
-      ARGV[guard + 5], ARGV[guard + 6], ARGV[guard + 7])
+      ARGV[guard], ARGV[send + 1], pairLimit, ARGV[guard + 1], ARGV[guard + 2], defaultBudget,
+      ARGV[send + 5], dayMs)
     answers[2 * m - 1], answers[2 * m] = verdict[1], verdict[2]
     if verdict[1] == 1 then answers[2 * m] = store_and_enqueue(key, send, now) end
   end

@@ -9,15 +9,16 @@
 --   message:{id}, delivery_confirmation:{id}, message:{id}:recipients,
 --   mailbox:{name}:metadata, mailbox:{name}:messages, mailbox:{name}:pending
 -- ARGV[1]  now, epoch milliseconds
--- then, per send, in the order of KEYS:
+-- then, per send, in the order of KEYS, the arguments lib/store-and-enqueue.lua lists:
 --   expiry as epoch milliseconds, or '' for none
 --   message id
 --   score: the message's createdAt in epoch milliseconds
 --   feed channel, mailbox:{name}:feed
 --   '1' when the message requires confirmation, else '0'
 --   the recipient mailbox's name
+--   sender, mode, content, contentType, priority: the values of those hash fields
 --   n, the number of hash entries that follow (field, value, field, value, ...: 2 per field)
---   the message hash's n entries
+--   the message hash's other n entries
 --
 -- Returns one number per send, as store_and_enqueue: as enqueue_mailbox, where -1
 -- (EnqueueCode.Missing) means nothing was written, and -3 (EnqueueCode.MissingAfterStore)

@@ -16,4 +16,4 @@
 --- @include "lib/store-message.lua"
 local n = tonumber(ARGV[5])
 return store_message(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-  6, 5 + n, 6 + n, #ARGV)
+  6, 5 + n, { unpack(ARGV, 6 + n, #ARGV) })

@@ -9,7 +9,7 @@
 --   tracked: '1' when the message requires confirmation, else '0'
 --   recordUntil: for an expiring broadcast, when the recipient set lapses; else ''
 --   ARGV[r1 .. rn]: the recipient mailboxes (r1 > rn for none)
---   ARGV[f1 .. fn]: the message hash's entries: field, value, field, value, ...
+--   entries: the message hash's entries, a table: field, value, field, value, ...
 --
 -- Confirmation fields: messageId, sender, priority, expiresAt, createdAt, open (unfinished
 -- recipients), and r:<mailbox> = JSON {status, n (attempts), waiting, next, log,
@@ -18,10 +18,10 @@
 -- Returns StoreCode (src/redis/script-codes.ts): 1 (Written) when this call wrote the
 -- message hash, 0 (AlreadyStored) when it was there (a retried send).
 local function store_message(messageKey, confirmationKey, recipientsKey, expiry, now, tracked,
-                             recordUntil, r1, rn, f1, fn)
+                             recordUntil, r1, rn, entries)
   local written = 0
   if redis.call('EXISTS', messageKey) == 0 then
-    redis.call('HSET', messageKey, unpack(ARGV, f1, fn))
+    redis.call('HSET', messageKey, unpack(entries))
     if expiry ~= '' then
       redis.call('PEXPIREAT', messageKey, expiry)
     end
@@ -33,8 +33,8 @@ local function store_message(messageKey, confirmationKey, recipientsKey, expiry,
       -- From the entries given, not from the hash: a retried send of a message that has
       -- expired meanwhile finds no hash to read.
       local header = {}
-      for i = f1, fn - 1, 2 do
-        header[ARGV[i]] = ARGV[i + 1]
+      for i = 1, #entries - 1, 2 do
+        header[entries[i]] = entries[i + 1]
       end
       redis.call('HSET', confirmationKey, 'messageId', header.id, 'sender', header.sender,
         'priority', header.priority, 'expiresAt', expiry, 'createdAt', now, 'open', 0)
