@@ -1,5 +1,6 @@
-import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { StoredMessage } from '../messages/stored-message';
+import { HmacSha256 } from './hmac-sha256';
 
 /**
  * The signature format: `v1.<kid>.<mac>`, where `<mac>` is the unpadded base64url of
@@ -68,17 +69,26 @@ export function canonicalEnvelope(
   );
 }
 
-/** HMAC-SHA256 of the canonical envelope under `secret` (`digest`: see canonicalEnvelope). */
-export function envelopeMac(secret: Buffer, message: SignedFields, digest?: string): Buffer {
-  return createHmac('sha256', secret).update(canonicalEnvelope(message, digest), 'utf8').digest();
+/** Each key's HMAC, made on its first use: a key's pads serve every MAC under it. */
+const hmacs = new WeakMap<Buffer, HmacSha256>();
+
+function hmacOf(secret: Buffer): HmacSha256 {
+  let hmac = hmacs.get(secret);
+  if (hmac === undefined) {
+    hmac = new HmacSha256(secret);
+    hmacs.set(secret, hmac);
+  }
+  return hmac;
 }
 
 /**
- * The signature of `message` under `key`: `v1.<kid>.<base64url mac>` (`digest`: the
- * content's, when the caller has it; see canonicalEnvelope).
+ * The signature of `message` under `key`: `v1.<kid>.<base64url mac>`, the MAC being
+ * HMAC-SHA256 of the canonical envelope (`digest`: the content's, when the caller has it; see
+ * canonicalEnvelope).
  */
 export function signMessage(message: SignedFields, key: SigningKey, digest?: string): string {
-  return `${SIGNATURE_VERSION}.${key.kid}.${envelopeMac(key.secret, message, digest).toString('base64url')}`;
+  const mac = hmacOf(key.secret).base64url(canonicalEnvelope(message, digest));
+  return `${SIGNATURE_VERSION}.${key.kid}.${mac}`;
 }
 
 /** The key id and MAC a signature names; null for anything not of the v1 form. */
@@ -91,7 +101,7 @@ export function parseSignature(signature: string): { kid: string; mac: Buffer } 
 
 /** Whether `mac` is the MAC of `message` under `secret`, compared in constant time. */
 export function macMatches(message: SignedFields, mac: Buffer, secret: Buffer): boolean {
-  const expected = envelopeMac(secret, message);
+  const expected = hmacOf(secret).bytes(canonicalEnvelope(message));
   return mac.length === expected.length && timingSafeEqual(mac, expected);
 }
 
