@@ -139,7 +139,11 @@ export class MessageRouterService implements OnModuleInit {
    * OutageQueueService for what happens to sends queued before). Refusals are thrown.
    */
   private async send(given: CheckedSend, byOperator: boolean): Promise<RouteResult> {
-    const { checked, reply, answers } = await this.conversation(given);
+    // A send that answers nothing reads nothing first, and waits for nothing here.
+    const { checked, reply, answers } =
+      given.message.inReplyTo === null
+        ? { checked: given, reply: null, answers: null }
+        : await this.conversation(given, given.message.inReplyTo);
     const message = enrich(checked, newMessageId(), reply);
     const refusal = this.outage.storeRefusal;
     if (refusal) throw refusal;
@@ -234,13 +238,13 @@ export class MessageRouterService implements OnModuleInit {
    * For a reply (inReplyTo): checks that the sender received the message it answers, takes its
    * thread and hop, addresses a DIRECT reply without a target to its sender, and marks a reply
    * after a request's deadline as late. `answers` names the request a timely reply from its
-   * target to its sender answers, so that its deadline stops.
+   * target to its sender answers, so that its deadline stops. `answered`: the reply's
+   * inReplyTo.
    */
   private async conversation(
     given: CheckedSend,
+    answered: string,
   ): Promise<{ checked: CheckedSend; reply: ReplyContext | null; answers: StoredMessage | null }> {
-    const answered = given.message.inReplyTo;
-    if (answered === null) return { checked: given, reply: null, answers: null };
     const { sender } = given.message;
     // Both reads at once: whether the sender holds the message is needed unless it sent it.
     const [original, held] = await Promise.all([

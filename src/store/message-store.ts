@@ -116,7 +116,7 @@ export class MessageStore {
    * failure while loading the signing key is thrown like any failure of step 1.
    */
   async deliver(message: StoredMessage, recipients: string[]): Promise<Delivered> {
-    await this.sign(message);
+    if (!this.signedNow(message)) await this.signLater(message);
     if (
       message.mode === AddressingMode.DIRECT &&
       recipients.length === 1 &&
@@ -161,15 +161,19 @@ export class MessageStore {
    * done: the caller checks the policy and sends in two calls. Failures are thrown.
    */
   async deliverGuarded(message: StoredMessage, guard: SendGuardRequest): Promise<GuardedDelivery> {
-    await this.sign(message, guard.contentDigest);
+    if (!this.signedNow(message, guard.contentDigest)) {
+      await this.signLater(message, guard.contentDigest);
+    }
     const mailbox = message.target as string;
     // Written before the script, as deliverInOneStep writes them, and taken back when the
     // send goes no further.
-    const [, , [code, detail]] = await Promise.all([
-      this.trackExpiry(message),
-      this.trackDeadline(message),
-      this.guarded.add({ message, mailbox, guard }),
-    ]);
+    const expiry = this.trackExpiry(message);
+    const deadline = this.trackDeadline(message);
+    const guarded = this.guarded.add({ message, mailbox, guard });
+    const [code, detail] =
+      expiry === undefined && deadline === undefined
+        ? await guarded
+        : (await Promise.all([expiry, deadline, guarded]))[2];
     if (code !== SendGuardCode.Admitted) {
       if (message.expiresAt !== null || message.replyBy !== null) await this.erase(message);
       if (code === GuardedSendCode.PolicySet) return { kind: 'policy' };
@@ -179,15 +183,22 @@ export class MessageStore {
   }
 
   /**
-   * Stamps the message's signature unless it has one (see the class comment). `digest`: the
-   * content's SHA-256 in hex, when the caller has it already.
+   * Stamps the message's signature unless it has one (see the class comment), where that
+   * needs no wait: false when the signing key is still to be loaded (signLater). `digest`:
+   * the content's SHA-256 in hex, when the caller has it already. Synchronous, so that a
+   * send signed here joins its turn's batch without a microtask between.
    */
-  private async sign(message: StoredMessage, digest?: string): Promise<void> {
-    if (this.signatures && !message.signature) {
-      // Synchronous once the key is loaded, so the send still joins its turn's batch.
-      message.signature =
-        this.signatures.trySign(message, digest) ?? (await this.signatures.sign(message, digest));
-    }
+  private signedNow(message: StoredMessage, digest?: string): boolean {
+    if (!this.signatures || message.signature) return true;
+    const signature = this.signatures.trySign(message, digest);
+    if (signature === null) return false;
+    message.signature = signature;
+    return true;
+  }
+
+  /** Stamps the signature once the signing key is loaded (the first sends of a process). */
+  private async signLater(message: StoredMessage, digest?: string): Promise<void> {
+    if (this.signatures) message.signature = await this.signatures.sign(message, digest);
   }
 
   /**
