@@ -77,6 +77,11 @@ export class RedisTopology {
     }
   }
 
+  /** Whether confirmReplicated waits for anything (REDIS_WAIT_REPLICAS above 0). */
+  get waitsForReplicas(): boolean {
+    return this.waitReplicas > 0;
+  }
+
   /** Taken before a send's first write and handed to confirmReplicated after its last. */
   writeEpoch(): number {
     return this.connectionEpoch;

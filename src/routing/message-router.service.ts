@@ -201,9 +201,10 @@ export class MessageRouterService implements OnModuleInit {
       if (answer.kind === 'policy') return null;
       if (answer.kind === 'refused') this.safety.senderRefused(guard, answer.guard);
       this.safety.senderAdmitted(guard);
-      const routed = await this.directResult(message, answer.delivered);
-      await this.topology.confirmReplicated(epoch);
-      return this.count(routed);
+      const routed = this.directResult(message, answer.delivered);
+      const result = routed instanceof Promise ? await routed : routed;
+      if (this.topology.waitsForReplicas) await this.topology.confirmReplicated(epoch);
+      return this.count(result);
     } catch (error) {
       return this.routeFailed(message, null, error);
     }
@@ -380,20 +381,22 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   /** What a DIRECT send's delivery means for its sender. */
-  private async directResult(
+  private directResult(
     message: StoredMessage,
     { own, outcomes: [settled] }: Delivered,
-  ): Promise<RouteResult> {
-    const target = message.target as string;
+  ): RouteResult | Promise<never> {
     if (settled.status === 'rejected') throw settled.reason;
-    if (settled.value.kind === 'missing') {
-      // The enqueue step checks the target, which saves a round trip on every send; the
-      // price is erasing what this call wrote when the target turns out to be missing.
-      if (own) await this.store.erase(message);
-      if (message.replyBy !== null) throw new NoResponderError(target);
-      throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
-    }
+    if (settled.value.kind === 'missing') return this.missingTarget(message, own);
     return result(message, this.liveStatus([settled.value]), 1);
+  }
+
+  private async missingTarget(message: StoredMessage, own: boolean): Promise<never> {
+    const target = message.target as string;
+    // The enqueue step checks the target, which saves a round trip on every send; the price
+    // is erasing what this call wrote when the target turns out to be missing.
+    if (own) await this.store.erase(message);
+    if (message.replyBy !== null) throw new NoResponderError(target);
+    throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
   }
 
   private async routeBroadcast(message: StoredMessage): Promise<RouteResult> {
