@@ -39,6 +39,9 @@ function address(node: Redis): string {
   return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`;
 }
 
+/** confirmReplicated's answer without REDIS_WAIT_REPLICAS. */
+const NOTHING_TO_WAIT_FOR: Promise<void> = Promise.resolve();
+
 /**
  * What differs between standalone Redis, Sentinel and Cluster, in one place: which channels
  * use sharded pub/sub, how subscribers are counted, how a write waits for replicas, and
@@ -75,11 +78,6 @@ export class RedisTopology {
     } else {
       redis.on('close', bump);
     }
-  }
-
-  /** Whether confirmReplicated waits for anything (REDIS_WAIT_REPLICAS above 0). */
-  get waitsForReplicas(): boolean {
-    return this.waitReplicas > 0;
   }
 
   /** Taken before a send's first write and handed to confirmReplicated after its last. */
@@ -137,10 +135,14 @@ export class RedisTopology {
    * closed since `epoch` (the writes may have gone to a primary that was then demoted, and a
    * WAIT on the new connection would vouch for nothing): the caller then does not
    * acknowledge the writes. Redis replication stays asynchronous; this narrows what a
-   * failover can lose to writes that no replica had yet.
+   * failover can lose to writes that no replica had yet. Without it, one promise settled
+   * already serves every send: nothing to wait for, and nothing made per send.
    */
-  async confirmReplicated(epoch: number): Promise<void> {
-    if (this.waitReplicas === 0) return;
+  confirmReplicated(epoch: number): Promise<void> {
+    return this.waitReplicas === 0 ? NOTHING_TO_WAIT_FOR : this.waitForReplicas(epoch);
+  }
+
+  private async waitForReplicas(epoch: number): Promise<void> {
     const targets: Array<Redis | Cluster> =
       this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     const replies = await Promise.all(

@@ -203,7 +203,7 @@ export class MessageRouterService implements OnModuleInit {
       this.safety.senderAdmitted(guard);
       const routed = this.directResult(message, answer.delivered);
       const result = routed instanceof Promise ? await routed : routed;
-      if (this.topology.waitsForReplicas) await this.topology.confirmReplicated(epoch);
+      await this.topology.confirmReplicated(epoch);
       return this.count(result);
     } catch (error) {
       return this.routeFailed(message, null, error);
