@@ -1,4 +1,5 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
+import { readO200kRanks } from './o200k-ranks';
 
 /**
  * Characters counted exactly; a longer body is estimated from its first and last halves of
@@ -7,6 +8,13 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
  * budgets read.
  */
 export const EXACT_CHARS = 32 * 1024;
+
+/** The o200k tokenizer, built once a process from the vocabulary `readO200kRanks` reads. */
+const o200k = GptEncoding.getEncodingApi('o200k_base', () => readO200kRanks());
+
+function countTokens(text: string): number {
+  return o200k.countTokens(text);
+}
 
 /** Metadata keys a sender may use to report what its provider counted for this text. */
 const USAGE_KEYS = ['output_tokens', 'completion_tokens', 'total_tokens'] as const;
