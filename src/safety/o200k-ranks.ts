@@ -6,7 +6,7 @@ import { TextDecoder } from 'node:util';
  * bytes are UTF-8 that decodes and encodes back to the same bytes, else the bytes themselves;
  * `''` at a rank the file skips.
  */
-export type BytePairRanks = (string | number[])[];
+type BytePairRanks = (string | number[])[];
 
 /** The vocabulary in tiktoken's own format, as the tokenizer package ships it. */
 const O200K_FILE = require.resolve('gpt-tokenizer/data/o200k_base.tiktoken');
