@@ -125,8 +125,12 @@ export class McpController implements OnModuleDestroy {
       return;
     }
     await this.relayCancellations(caller, request.body);
+    // A response closed before it finished: the client went away. One that finished has
+    // nothing left to cancel, and aborting builds an AbortError with its stack each time.
     const gone = new AbortController();
-    reply.raw.once('close', () => gone.abort());
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
     const call: ToolCall = {
       caller,
       signal: gone.signal,
