@@ -158,8 +158,7 @@ export class AuthService implements OnModuleInit {
     if (!mailbox) throw new UnauthenticatedError(INVALID_TOKEN);
     const digest = tokenDigest(token);
     if (!this.breaker.closed) return this.fromRecent(mailbox, digest);
-    const stored = await this.mailboxes.tokenDigest(mailbox);
-    if (stored && sameSecret(digest, stored)) {
+    if (await this.repository.holdsToken(mailbox, digest)) {
       this.remember(digest, mailbox);
       return { kind: 'mailbox', mailbox, tokenDigest: digest };
     }

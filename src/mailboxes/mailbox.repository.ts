@@ -168,11 +168,6 @@ export class MailboxRepository {
     return (await this.redis.zscore(this.keys.mailboxMessages(name), messageId)) !== null;
   }
 
-  /** The stored digest of the mailbox's token, or null (no mailbox, or token revoked). */
-  async tokenDigest(name: string): Promise<string | null> {
-    return this.redis.hget(this.keys.mailboxMetadata(name), 'tokenHash');
-  }
-
   /** Sets (or with null removes) the token digest; returns the previous one, or false for no mailbox. */
   async replaceTokenDigest(name: string, digest: string | null): Promise<string | false> {
     const previous = await this.redis.setToken(this.keys.mailboxMetadata(name), digest ?? '');

@@ -16,7 +16,7 @@
 -- then, two per check:
 --   the SHA-256 digest of the token presented (digests are compared, so the comparison's
 --   time tells nothing about a token)
---   the cost of its operation
+--   the cost of its operation; 0 checks the token alone, and no bucket is read or written
 --
 -- Returns two values per check, in order, RateLimitCode (src/redis/script-codes.ts) then a
 -- wait: {1, 0} when allowed; {0, milliseconds until it would be} when not; {-1, 0} when the
@@ -62,7 +62,12 @@ for check = 1, #KEYS / 2 do
   if type(stored) == 'table' and stored.err then
     allowed, wait = -2, stored.err
   elseif stored and stored == ARGV[2 * check] then
-    allowed, wait = take_from_bucket(KEYS[2 * check], tonumber(ARGV[2 * check + 1]))
+    local cost = tonumber(ARGV[2 * check + 1])
+    if cost > 0 then
+      allowed, wait = take_from_bucket(KEYS[2 * check], cost)
+    else
+      allowed = 1
+    end
   end
   answers[#answers + 1] = allowed
   answers[#answers + 1] = wait
