@@ -1,3 +1,5 @@
+import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
+import { readO200kRanks } from './o200k-ranks';
 import { EXACT_CHARS, estimateTokens } from './token-estimate';
 
 describe(estimateTokens.name, () => {
@@ -38,5 +40,16 @@ describe(estimateTokens.name, () => {
     expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.1);
     // A run with no spaces, which the tokenizer's pattern once overflowed the stack on.
     expect(estimateTokens('x'.repeat(EXACT_CHARS * 8), null)).toBeGreaterThan(0);
+  });
+});
+
+describe('the o200k count', () => {
+  it('counts a special token as text rather than refusing the message', () => {
+    const reference = GptEncoding.getEncodingApi('o200k_base', () => readO200kRanks());
+    const text = 'a prompt ends with <|endoftext|>';
+    expect(() => reference.countTokens(text)).toThrow(/special token/);
+    expect(estimateTokens(text, null)).toBe(
+      reference.countTokens(text, { disallowedSpecial: new Set() }),
+    );
   });
 });

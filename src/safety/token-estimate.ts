@@ -12,8 +12,15 @@ export const EXACT_CHARS = 32 * 1024;
 /** The o200k tokenizer, built once a process from the vocabulary `readO200kRanks` reads. */
 const o200k = GptEncoding.getEncodingApi('o200k_base', () => readO200kRanks());
 
+/**
+ * Special tokens such as `<|endoftext|>` are counted as the text they are, as a provider
+ * counts them in a prompt's text; by default the package refuses text that holds one, which
+ * refused every message that mentioned one.
+ */
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
 function countTokens(text: string): number {
-  return o200k.countTokens(text);
+  return o200k.countTokens(text, AS_TEXT);
 }
 
 /** Metadata keys a sender may use to report what its provider counted for this text. */

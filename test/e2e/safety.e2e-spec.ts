@@ -317,6 +317,19 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     expect(message.message).toEqual({ tokenEstimate: 2 });
   });
 
+  it("counts a model's special token in a message as text, and delivers the message", async () => {
+    const content = 'the model stopped at <|endoftext|> again';
+    const { messageId } = await sent(a, 'carol', { target: 'frank', content });
+    const stored = await admin<{ message: { content: string; tokenEstimate: number } | null }>(
+      a,
+      'query M($id: ID!) { message(id: $id) { content tokenEstimate } }',
+      { id: messageId },
+    );
+    // o200k's tokens of it as text: "the", " model", " stopped", " at", " <", "|", "end",
+    // "of", "text", "|", ">", " again".
+    expect(stored.message).toEqual({ content, tokenEstimate: 12 });
+  });
+
   it("refuses a message past a thread's budget, and pauses a thread", async () => {
     const start = await sent(a, 'bob', { target: 'carol', content: 'a thread with a budget' });
     const thread = start.threadId;
