@@ -37,15 +37,26 @@ function childrenOf(pid: number): number[] {
 
 /**
  * CPU time (user + system) a process and every process under it have used so far, in
- * milliseconds, from /proc/<pid>/stat (utime and stime are fields 14 and 15). The tree
- * matters for the service with WORKERS > 1, whose workers are children of the process
- * started; /proc counts a child in its parent only once it has exited and been waited for.
+ * milliseconds, from /proc/<pid>/stat: utime and stime (fields 14 and 15) of each live
+ * process, plus cutime and cstime (16 and 17), which hold the children it has waited for. A
+ * child that exits between two samples (Redis' append-only-file rewrite) is thus counted
+ * whole: live in the first, in its parent's cutime in the second. The tree matters for the
+ * service with WORKERS > 1, whose workers are children of the process started.
  */
 export function cpuMs(pid: number): number {
   const fields = statFields(pid);
   if (fields === null) throw new Error(`no process ${pid}`);
-  const own = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
-  return childrenOf(pid).reduce((total, child) => total + cpuMs(child), own);
+  return treeMs(pid, fields);
+}
+
+function treeMs(pid: number, fields: string[]): number {
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+  const own = ((utime + stime + cutime + cstime) * 1000) / clockTicks();
+  return childrenOf(pid).reduce((total, child) => {
+    // A child that exited since it was listed is in its parent's cutime from now on.
+    const childFields = statFields(child);
+    return childFields === null ? total : total + treeMs(child, childFields);
+  }, own);
 }
 
 /** CPU used by each named process between two samples. */
