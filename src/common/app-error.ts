@@ -23,7 +23,9 @@ export type ErrorCode =
   /** A mailbox's daily token budget, or a thread's, would be passed. */
   | 'BUDGET_EXHAUSTED'
   /** The sending mailbox, or the thread, is paused by the operator. */
-  | 'PAUSED';
+  | 'PAUSED'
+  /** Something the service did not expect (a bug): logged with its stack, told as no more. */
+  | 'INTERNAL_SERVER_ERROR';
 
 /** Structured detail carried to `extensions` beside the code. */
 export interface ErrorDetails {

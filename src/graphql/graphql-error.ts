@@ -33,6 +33,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 507;
     case 'WEBSOCKET_REQUIRED':
       return 400;
+    case 'INTERNAL_SERVER_ERROR':
+      return 500;
   }
 }
 

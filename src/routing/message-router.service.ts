@@ -28,10 +28,11 @@ import {
   BatchTooLargeError,
   NoResponderError,
   NotARecipientError,
+  routingFailure,
   StoreUnavailableError,
   ThreadMismatchError,
 } from './routing.errors';
-import { redisFailure, refusesWrites } from '../redis/redis.errors';
+import { refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { SendGuardRequest } from '../safety/safety.repository';
 import { SafetyService } from '../safety/safety.service';
@@ -62,18 +63,6 @@ function result(
     error: error?.message ?? null,
     errorCode: error?.code ?? null,
   };
-}
-
-/**
- * Failures that are Redis's, not the caller's, say so: STORE_FULL when Redis is out of memory,
- * else SERVICE_UNAVAILABLE.
- */
-function asAppError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  return (
-    redisFailure(error) ??
-    new StoreUnavailableError(error instanceof Error ? error.message : String(error))
-  );
 }
 
 /**
@@ -125,7 +114,7 @@ export class MessageRouterService implements OnModuleInit {
     try {
       return await this.send(validateSendInput(input, this.config.limits), byOperator);
     } catch (error) {
-      throw this.countFailure(asAppError(scopeError(error, 'input')));
+      throw this.countFailure(routingFailure(scopeError(error, 'input'), this.logger));
     }
   }
 
@@ -323,7 +312,9 @@ export class MessageRouterService implements OnModuleInit {
           const sender = senderOf(input.sender, 'sender');
           return await this.send(validateSendInput({ ...input, sender }, limits), byOperator);
         } catch (error) {
-          const failure = this.countFailure(asAppError(scopeError(error, `inputs[${index}]`)));
+          const failure = this.countFailure(
+            routingFailure(scopeError(error, `inputs[${index}]`), this.logger),
+          );
           return result(null, RouteStatus.FAILED, 0, failure);
         }
       }),
