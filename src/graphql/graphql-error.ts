@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { AppError, type ErrorCode } from '../common/app-error';
-import { redisFailure } from '../redis/redis.errors';
+import type { ErrorCode } from '../common/app-error';
+import { asClientError } from '../common/client-error';
 
 const logger = new Logger('GraphQL');
 
@@ -39,23 +39,19 @@ export function httpStatusOf(code: ErrorCode): number {
 }
 
 /**
- * Turns anything a resolver threw into what a client may see: an AppError keeps its code,
- * message and details; a Redis client error becomes what redisFailure() says (did not answer:
- * SERVICE_UNAVAILABLE; out of memory: STORE_FULL); a GraphQLError passes; anything else is logged with its stack and
- * reaches the client as a bare internal error. `requestId`, when the operation is known, is
- * the logged line's `reqId`.
+ * Turns anything a resolver threw into what a client may see: a GraphQLError passes; anything
+ * else is what asClientError makes of it (an AppError keeps its code, message and details, a
+ * Redis failure is told as such, anything else is logged with its stack and reaches the
+ * client as a bare internal error), with `status`. `requestId`, when the operation is known,
+ * is the logged line's `reqId`.
  */
 export function toGraphqlError(thrown: unknown, where: string, requestId?: string): GraphQLError {
-  const error = redisFailure(thrown) ?? thrown;
-  if (error instanceof AppError) {
-    return new GraphQLError(error.message, {
-      extensions: { ...error.details, code: error.code, status: httpStatusOf(error.code) },
-    });
-  }
-  if (error instanceof GraphQLError) return error;
-  logger.error({ reqId: requestId, err: error, msg: `unexpected error in ${where}` });
-  return new GraphQLError('internal server error', {
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  if (thrown instanceof GraphQLError) return thrown;
+  const error = asClientError(thrown, logger, `unexpected error in ${where}`, {
+    reqId: requestId,
+  });
+  return new GraphQLError(error.message, {
+    extensions: { ...error.details, code: error.code, status: httpStatusOf(error.code) },
   });
 }
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/app-error';
+import { asClientError } from '../common/client-error';
 import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { StatisticsService } from '../metrics/statistics.service';
@@ -28,7 +29,6 @@ import {
   BatchTooLargeError,
   NoResponderError,
   NotARecipientError,
-  routingFailure,
   StoreUnavailableError,
   ThreadMismatchError,
 } from './routing.errors';
@@ -114,7 +114,7 @@ export class MessageRouterService implements OnModuleInit {
     try {
       return await this.send(validateSendInput(input, this.config.limits), byOperator);
     } catch (error) {
-      throw this.countFailure(routingFailure(scopeError(error, 'input'), this.logger));
+      throw this.countFailure(this.failure(scopeError(error, 'input')));
     }
   }
 
@@ -312,9 +312,7 @@ export class MessageRouterService implements OnModuleInit {
           const sender = senderOf(input.sender, 'sender');
           return await this.send(validateSendInput({ ...input, sender }, limits), byOperator);
         } catch (error) {
-          const failure = this.countFailure(
-            routingFailure(scopeError(error, `inputs[${index}]`), this.logger),
-          );
+          const failure = this.countFailure(this.failure(scopeError(error, `inputs[${index}]`)));
           return result(null, RouteStatus.FAILED, 0, failure);
         }
       }),
@@ -433,6 +431,11 @@ export class MessageRouterService implements OnModuleInit {
     if (routed.status === RouteStatus.FAILED) this.statistics.increment('routingErrors');
     else this.statistics.increment('messagesRouted');
     return routed;
+  }
+
+  /** A failed send as its sender is told it (asClientError); a bug is logged here. */
+  private failure(error: unknown): AppError {
+    return asClientError(error, this.logger, 'unexpected error while routing a send');
   }
 
   private countFailure(error: AppError): AppError {

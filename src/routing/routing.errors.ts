@@ -1,6 +1,4 @@
-import type { LoggerService } from '@nestjs/common';
 import { AppError } from '../common/app-error';
-import { redisFailure } from '../redis/redis.errors';
 
 /** A request (replyWithinSeconds) to a DIRECT target nobody can answer from. */
 export class NoResponderError extends AppError {
@@ -70,25 +68,4 @@ export class OutageQueueFullError extends AppError {
       { limit: capacity },
     );
   }
-}
-
-/** A failure the service did not expect while routing a send: a bug, told as no more. */
-export class RoutingInternalError extends AppError {
-  constructor() {
-    super('INTERNAL_SERVER_ERROR', 'internal server error');
-  }
-}
-
-/**
- * What a failed send tells its sender: an AppError as it is; a Redis failure as redisFailure
- * says (SERVICE_UNAVAILABLE or STORE_FULL, with `retryAfterSeconds`); anything else is a bug,
- * logged with its stack and told as INTERNAL_SERVER_ERROR, as every other operation tells
- * one. It is not told as the store's silence: sending again would meet the same bug.
- */
-export function routingFailure(error: unknown, logger: LoggerService): AppError {
-  if (error instanceof AppError) return error;
-  const failure = redisFailure(error);
-  if (failure !== null) return failure;
-  logger.error({ err: error, msg: 'unexpected error while routing a send' });
-  return new RoutingInternalError();
 }
