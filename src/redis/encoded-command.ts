@@ -79,7 +79,7 @@ export function encodeCommand(name: string, args: ReadonlyArray<string | Buffer>
  * shared script call of a hundred sends that string is a rope of thousands of pieces, which
  * V8 joins into one flat string of about 170 KB before the socket encodes it to UTF-8
  * character by character. In w2, building and writing it took 27% of what the service
- * allocated and, with the write's system call, 16% of its busy time (docs/performance.md,
+ * allocated and, with the write's system call, 16% of its busy time (docs/performance-log.md,
  * "What the figures rest on").
  */
 export class EncodedCommand extends Command {

@@ -15,7 +15,7 @@ function baseOptions(config: RedisConfig, role: string): RedisOptions {
     maxRetriesPerRequest: role === 'subscriber' ? null : 2,
     // Off: auto-pipelining joins every pending command into one string before writing it, a
     // copy of each message's bytes that costs more than the system calls it saves (see
-    // docs/performance.md).
+    // docs/performance-log.md).
     enableAutoPipelining: false,
     // Commands fail at once while disconnected instead of waiting in a queue: callers fail
     // fast or queue sends locally (see RedisCircuitBreaker). Subscriptions may wait.

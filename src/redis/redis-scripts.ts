@@ -198,7 +198,7 @@ function itself(this: Arg[]): Arg[] {
  * The Command constructor flattens its arguments with Array.prototype.flat, which costs V8
  * about 80 ns an element whatever the elements are: a send's arguments in a shared script
  * call are 50 or more, about 4 us a message and 6.8% of the service's CPU in w2 (see
- * docs/performance.md). A script call's arguments are flat already, so their array is given
+ * docs/performance-log.md). A script call's arguments are flat already, so their array is given
  * its own `flat`, which returns it as it is: what flattening it would give. (ioredis's
  * keyPrefix, which the constructor would add to the keys, is never set on the service's
  * clients: RedisKeys prefixes every key itself.)
@@ -245,7 +245,7 @@ function scriptMethod(
  * closure, and while V8 ran that wrapper unoptimized (until it optimized it, and again after
  * each deoptimization) every send's objects outlived a young-generation collection and were
  * promoted: about 500 KB a scavenge instead of a few KB, each pause about twice as long.
- * Plain EVALSHA does not (docs/performance.md, "What the figures rest on").
+ * Plain EVALSHA does not (docs/performance-log.md, "What the figures rest on").
  */
 export function defineScripts(client: Redis | Cluster): ScriptedClient {
   const methods: Record<string, (...args: Arg[]) => Promise<unknown>> = {};
