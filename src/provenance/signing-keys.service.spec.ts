@@ -193,6 +193,27 @@ describe(SigningKeysService.name, () => {
       expect([...shared.secrets.keys()]).toEqual([shared.current]);
     });
 
+    it('takes over when the key another instance claimed is gone before it is read', async () => {
+      const shared = new SharedKeys();
+      const repository = shared.repository();
+      // Another instance claims 'deadbeef' between this one's read (none current) and its
+      // claim, and that key's secret is gone before this one reads it.
+      const claimCurrent = repository.claimCurrent.bind(repository);
+      repository.claimCurrent = (kid) => {
+        shared.current ??= 'deadbeef';
+        return claimCurrent(kid);
+      };
+
+      const service = instance(shared, config(null), repository);
+      const signature = await service.sign(message);
+
+      expect(shared.current).not.toBe('deadbeef');
+      expect(shared.current).toBe(service.currentKid);
+      expect(signature.startsWith(`v1.${shared.current}.`)).toBe(true);
+      expect([...shared.secrets.keys()]).toEqual([shared.current]);
+      await expect(instance(shared).verify({ ...message, signature })).resolves.toBe(true);
+    });
+
     it('puts the key it signs with back when Redis lost every key', async () => {
       const shared = new SharedKeys();
       const service = instance(shared);

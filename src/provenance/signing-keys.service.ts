@@ -171,22 +171,27 @@ export class SigningKeysService implements OnModuleInit, OnApplicationBootstrap,
   /**
    * Makes a key current where Redis has none usable: the one this instance signed with, if
    * Redis lost it, else a new one. With `replace` (the current kid has no secret), it takes
-   * over; otherwise the first instance to claim wins and the others adopt its key.
+   * over; otherwise the first instance to claim wins and the others adopt its key, unless
+   * the winner's secret is gone by the time they read it, when they take over too.
    */
   private async claim(replace: boolean): Promise<SigningKey> {
     const mine = this.current;
     const candidate = mine === null ? await this.addNewKey() : mine;
     if (mine !== null) await this.repository.add(mine);
-    if (replace) {
-      await this.repository.makeCurrent(candidate.kid);
-      return candidate;
+    if (!replace) {
+      const winner = await this.repository.claimCurrent(candidate.kid);
+      if (winner === candidate.kid) return candidate;
+      const theirs = await this.repository.find(winner);
+      if (theirs !== null) {
+        if (mine === null) await this.repository.remove(candidate.kid);
+        return theirs;
+      }
+      // The winner's secret went between its claim and this read: take over, as a read that
+      // finds the current kid without its secret does.
+      this.logger.warn(`signing key ${winner} is named current but missing from Redis: replaced`);
     }
-    const winner = await this.repository.claimCurrent(candidate.kid);
-    if (winner === candidate.kid) return candidate;
-    if (mine === null) await this.repository.remove(candidate.kid);
-    const theirs = await this.repository.find(winner);
-    if (theirs === null) throw new Error(`signing key ${winner} is named current but missing`);
-    return theirs;
+    await this.repository.makeCurrent(candidate.kid);
+    return candidate;
   }
 
   private async addNewKey(): Promise<SigningKey> {
