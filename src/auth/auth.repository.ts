@@ -79,7 +79,7 @@ export class AuthRepository {
       keys.push(this.keys.mailboxMetadata(mailbox), this.keys.rateLimit(mailbox));
       args.push(digest, cost);
     }
-    const flat = await this.redis.authenticateCharge(keys.length, ...keys, ...args);
+    const flat = await this.redis.authenticateCharge(keys, args);
     return checks.map((_check, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { threadKey } from '../messages/thread-key';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
-import type { ScriptedClient } from '../redis/redis-scripts';
+import type { ScriptedClient, VariableKeysScript } from '../redis/redis-scripts';
 import { RedisTopology } from '../redis/redis-topology.service';
 import { ScriptBatch } from '../redis/script-batch';
 import type { SendGuardCode, ThreadGuardCode } from '../redis/script-codes';
@@ -19,8 +19,8 @@ interface SafetyScripts {
     tokensKey: string,
     ...args: Arg[]
   ): Promise<[number, number | string]>;
-  /** Five keys per send, then eight arguments per send (send-guards.lua's header). */
-  sendGuards(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<Array<number | string>>;
+  /** Five keys per send, and eight arguments per send (send-guards.lua's header). */
+  sendGuards: VariableKeysScript<Array<number | string>>;
   threadGuard(guardKey: string, ...args: Arg[]): Promise<[number, number]>;
 }
 
@@ -186,7 +186,7 @@ export class SafetyRepository {
       );
       args.push(...senderGuardArguments(request));
     }
-    const flat = await this.redis.sendGuards(keys.length, ...keys, ...args);
+    const flat = await this.redis.sendGuards(keys, args);
     return requests.map((_request, index) => ({
       guard: [Number(flat[3 * index]) as SendGuardCode, flat[3 * index + 1]],
       policy: flat[3 * index + 2] === '' ? null : readStoredPolicy(String(flat[3 * index + 2])),

@@ -1,21 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
-import type { ScriptedClient } from '../redis/redis-scripts';
+import type { ScriptedClient, VariableKeysScript } from '../redis/redis-scripts';
 import { messageIdTime } from '../messages/message-id';
 import { SearchCode } from './search-codes';
-
-type Arg = string | number;
 
 /** The search scripts of src/redis/lua, as their headers describe them. */
 interface SearchScripts {
   /**
-   * index-search-terms.lua: messages, the list of term keys, the term keys, then id,
-   * createdAt, lapse or '', trim.
+   * index-search-terms.lua: keys messages, the list of term keys, the term keys; arguments
+   * id, createdAt, lapse or '', trim.
    */
-  indexSearchTerms(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<number>;
-  /** search-ids.lua: metadata, messages, the term keys, then cursor, its time, wanted, budget. */
-  searchIds(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<Array<string | number>>;
+  indexSearchTerms: VariableKeysScript<number>;
+  /**
+   * search-ids.lua: keys metadata, messages, the term keys; arguments cursor, its time,
+   * wanted, budget.
+   */
+  searchIds: VariableKeysScript<Array<string | number>>;
 }
 
 /** One stretch of a search index read by search-ids.lua. */
@@ -65,14 +66,12 @@ export class SearchRepository {
       this.keys.searchTerms(mailbox),
       ...terms.map((term) => this.keys.searchTerm(mailbox, term)),
     ];
-    await this.redis.indexSearchTerms(
-      keys.length,
-      ...keys,
+    await this.redis.indexSearchTerms(keys, [
       message.id,
       message.createdAt,
       lapseAt === null ? '' : lapseAt,
       trim ? '1' : '0',
-    );
+    ]);
   }
 
   /**
@@ -92,14 +91,12 @@ export class SearchRepository {
       this.keys.mailboxMessages(mailbox),
       ...terms.map((term) => this.keys.searchTerm(mailbox, term)),
     ];
-    const [code, last, looked, ...ids] = await this.redis.searchIds(
-      keys.length,
-      ...keys,
+    const [code, last, looked, ...ids] = await this.redis.searchIds(keys, [
       before ?? '',
       before === null ? '+inf' : messageIdTime(before),
       wanted,
       budget,
-    );
+    ]);
     return {
       mailboxExists: Number(code) !== SearchCode.NoMailbox,
       ids: ids.map(String),

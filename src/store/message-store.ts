@@ -334,7 +334,7 @@ export class MessageStore {
     const keys: string[] = [];
     const args: string[] = [String(this.clock.now())];
     for (const send of sends) this.oneStepArguments(send, keys, args);
-    return this.redis.storeAndEnqueue(keys.length, ...keys, ...args);
+    return this.redis.storeAndEnqueue(keys, args);
   }
 
   private async guardedSend(sends: GuardedSend[]): Promise<Array<[number, number | string]>> {
@@ -348,7 +348,7 @@ export class MessageStore {
       this.oneStepArguments(send, keys, args);
       for (const key of senderGuardKeys(this.keys, send.guard)) keys.push(key);
     }
-    const flat = await this.redis.guardedSend(keys.length, ...keys, ...args);
+    const flat = await this.redis.guardedSend(keys, args);
     return sends.map((_send, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
   }
 
