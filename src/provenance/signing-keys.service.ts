@@ -162,23 +162,21 @@ export class SigningKeysService implements OnModuleInit, OnApplicationBootstrap,
     const stored = kid === null ? null : await this.repository.find(kid);
     this.stale = false;
     if (stored !== null) return this.use(stored, read);
-    if (kid !== null) {
-      this.logger.warn(`signing key ${kid} is named current but missing from Redis: replaced`);
-    }
-    return this.use(await this.claim(kid !== null), read);
+    return this.use(await this.claim(kid), read);
   }
 
   /**
    * Makes a key current where Redis has none usable: the one this instance signed with, if
-   * Redis lost it, else a new one. With `replace` (the current kid has no secret), it takes
-   * over; otherwise the first instance to claim wins and the others adopt its key, unless
-   * the winner's secret is gone by the time they read it, when they take over too.
+   * Redis lost it, else a new one. Where no kid is current, the first instance to claim wins
+   * and the others adopt its key. Where a kid is current but has no secret (`current`, read
+   * so; or the winner's, gone between its claim and this read), it takes over.
    */
-  private async claim(replace: boolean): Promise<SigningKey> {
+  private async claim(current: string | null): Promise<SigningKey> {
     const mine = this.current;
     const candidate = mine === null ? await this.addNewKey() : mine;
     if (mine !== null) await this.repository.add(mine);
-    if (!replace) {
+    let missing = current;
+    if (missing === null) {
       const winner = await this.repository.claimCurrent(candidate.kid);
       if (winner === candidate.kid) return candidate;
       const theirs = await this.repository.find(winner);
@@ -186,10 +184,9 @@ export class SigningKeysService implements OnModuleInit, OnApplicationBootstrap,
         if (mine === null) await this.repository.remove(candidate.kid);
         return theirs;
       }
-      // The winner's secret went between its claim and this read: take over, as a read that
-      // finds the current kid without its secret does.
-      this.logger.warn(`signing key ${winner} is named current but missing from Redis: replaced`);
+      missing = winner;
     }
+    this.logger.warn(`signing key ${missing} is named current but missing from Redis: replaced`);
     await this.repository.makeCurrent(candidate.kid);
     return candidate;
   }
