@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
+import { setFlagsFromString } from 'node:v8';
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.setup';
@@ -116,7 +117,22 @@ function main(): void {
   else void bootstrap();
 }
 
+/**
+ * V8 allocates straight in the old generation from an allocation site once a scavenge finds
+ * most of that site's objects alive (allocation-site pretenuring). Under live load the
+ * service's per-request objects (HTTP requests and their bodies, WebSocket messages) got
+ * that decision although they die within milliseconds, so they died in the old generation:
+ * it filled about three times as fast, and the full collections that empty it, each a stall
+ * that live deliveries wait through, came every 7 s or so at 1,000 sends a second. Without
+ * it, what does live long still reaches the old generation, after two scavenges. The runs
+ * are in docs/performance-log.md.
+ */
+function tuneHeap(): void {
+  setFlagsFromString('--no-allocation-site-pretenuring');
+}
+
 async function bootstrap(): Promise<void> {
+  tuneHeap();
   const app = await createApp({ bufferLogs: true });
   app.useLogger(new ServiceLogger(app.get(Logger)));
   const config = app.get(AppConfigService);
