@@ -120,8 +120,8 @@ function main(): void {
 /**
  * V8 allocates straight in the old generation from an allocation site once a scavenge finds
  * most of that site's objects alive (allocation-site pretenuring). Under live load the
- * service's per-request objects (HTTP requests and their bodies, WebSocket messages) got
- * that decision although they die within milliseconds, so they died in the old generation:
+ * sites of per-request objects (HTTP requests, their headers and bodies) got that decision
+ * although those objects die within milliseconds, so they died in the old generation:
  * it filled about three times as fast, and the full collections that empty it, each a stall
  * that live deliveries wait through, came every 7 s or so at 1,000 sends a second. Without
  * it, what does live long still reaches the old generation, after two scavenges. The runs
