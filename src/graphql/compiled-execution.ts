@@ -20,6 +20,8 @@ import type { Execute } from './shared-execution';
 interface Compiled {
   schema: GraphQLSchema;
   byOperation: Map<string, CompiledQuery | null>;
+  /** When the document was last used, on this instance's clock. */
+  used: number;
 }
 
 /** Documents kept compiled at once, least recently used out first. */
@@ -49,7 +51,14 @@ export const USES_BEFORE_COMPILING = 2;
  *   (`fieldResolver`, `typeResolver`), run on graphql-js.
  */
 export class CompiledExecution {
+  /**
+   * The documents held compiled. A use stamps its entry rather than moving it to the end:
+   * moving it (a delete and a set) for every execution gave the map a new table every few
+   * uses, and those tables outlived young-generation collections. The least recently used is
+   * looked for only when one has to go, on a compilation past the cap.
+   */
   private readonly recent = new Map<DocumentNode, Compiled>();
+  private clock = 0;
   // Kept on each document, by this instance: a document's uses and compiled operations.
   private readonly uses = new MemoSlot<number>('uses before compiling');
   private readonly compiledSlot = new MemoSlot<Compiled | null>('compiled operations');
@@ -93,10 +102,12 @@ export class CompiledExecution {
       const count = (this.uses.get(document) ?? 0) + 1;
       this.uses.set(document, count);
       if (count < USES_BEFORE_COMPILING) return null;
-      entry = { schema, byOperation: new Map() };
+      entry = { schema, byOperation: new Map(), used: ++this.clock };
       this.compiledSlot.set(document, entry);
+      this.admit(document, entry);
+    } else {
+      entry.used = ++this.clock;
     }
-    this.touch(document, entry);
     const name = args.operationName ?? '';
     let query = entry.byOperation.get(name);
     if (query === undefined) {
@@ -135,12 +146,18 @@ export class CompiledExecution {
     return found;
   }
 
-  /** Marks the document most recently used, and lets the least recently used go past the cap. */
-  private touch(document: DocumentNode, entry: Compiled): void {
-    this.recent.delete(document);
+  /** Holds a newly compiled document, and lets the least recently used go past the cap. */
+  private admit(document: DocumentNode, entry: Compiled): void {
     this.recent.set(document, entry);
     if (this.recent.size <= this.maxDocuments) return;
-    const [oldest] = this.recent.keys();
+    let oldest: DocumentNode | null = null;
+    let oldestUse = Infinity;
+    for (const [held, { used }] of this.recent) {
+      if (used >= oldestUse) continue;
+      oldest = held;
+      oldestUse = used;
+    }
+    if (oldest === null) return;
     this.recent.delete(oldest);
     this.compiledSlot.set(oldest, null);
     this.uses.set(oldest, 0);

@@ -34,6 +34,31 @@ describe('DocumentCache', () => {
     expect(cache.heapBytes).toBe(each * 2);
   });
 
+  it('keeps the order of use when the most recent document is used again', () => {
+    const queries = ['aaaa', 'bbbb', 'cccc', 'dddd'].map(text);
+    const each = queries[0].length * 80;
+    const cache = new DocumentCache(each * 2);
+    cache.put('a', parse(queries[0]));
+    cache.put('b', parse(queries[1]));
+    cache.peek('a');
+    cache.peek('a'); // already the most recent: b is still the least recently used
+    cache.put('c', parse(queries[2]));
+    expect(cache.peek('b')).toBeUndefined();
+
+    // c was put last, then a used: c is the least recently used.
+    cache.peek('a');
+    cache.put('d', parse(queries[3]));
+    expect(cache.peek('c')).toBeUndefined();
+    expect(cache.peek('a')).toBeDefined();
+    expect(cache.peek('d')).toBeDefined();
+
+    // d, then a again and again: d goes first.
+    cache.peek('a');
+    cache.put('b', parse(queries[1]));
+    expect(cache.peek('d')).toBeUndefined();
+    expect(cache.peek('a')).toBeDefined();
+  });
+
   it('keeps no document larger than the whole capacity, and evicts nothing for it', () => {
     const small = text('a');
     const cache = new DocumentCache(small.length * 80);

@@ -29,6 +29,12 @@ export function documentHeapBytes(document: DocumentNode, textLength: number): n
 export class DocumentCache {
   private readonly entries = new Map<string, { document: DocumentNode; bytes: number }>();
   private bytes = 0;
+  /**
+   * The key last in the order, most recently used: peeking it again moves nothing. Moving an
+   * entry is a delete and a set, and doing that for every request of a client that sends one
+   * document over and over gave the map a new table every few requests.
+   */
+  private newest: string | undefined;
 
   constructor(private readonly capacityBytes = DOCUMENT_CACHE_BYTES) {}
 
@@ -44,8 +50,11 @@ export class DocumentCache {
   peek(key: string): DocumentNode | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
     return entry.document;
   }
 
@@ -59,6 +68,7 @@ export class DocumentCache {
     const bytes = documentHeapBytes(document, textLength);
     if (bytes > this.capacityBytes) return;
     this.entries.set(key, { document, bytes });
+    this.newest = key;
     this.bytes += bytes;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.capacityBytes) break;

@@ -14,18 +14,24 @@ import type { Writable } from 'node:stream';
  *
  * Corking only holds writes back in the stream's buffer, where they still count in the
  * socket's `bufferedAmount` for the backpressure bound.
+ *
+ * Which connections a turn has written to is kept as each connection's last turn, not as a
+ * set cleared every turn: clearing a long-lived set gives it a new table each time, and those
+ * tables outlived young-generation collections under live load.
  */
 export class FrameCoalescing {
-  /** Connections that were written to in this turn. */
-  private readonly written = new Set<Writable>();
+  /** The turn each connection was last written to in. */
+  private readonly lastTurn = new WeakMap<Writable, number>();
+  /** The current turn: a new one starts at every check phase that had writes. */
+  private turn = 0;
   /** Connections corked in this turn, to uncork at its check phase. */
   private corked: Writable[] = [];
   private scheduled = false;
 
   /** Called before each frame is written to `connection`. */
   beforeWrite(connection: Writable): void {
-    if (!this.written.has(connection)) {
-      this.written.add(connection);
+    if (this.lastTurn.get(connection) !== this.turn) {
+      this.lastTurn.set(connection, this.turn);
       this.schedule();
       return;
     }
@@ -45,7 +51,7 @@ export class FrameCoalescing {
 
   private flush(): void {
     this.scheduled = false;
-    this.written.clear();
+    this.turn += 1;
     const corked = this.corked;
     this.corked = [];
     for (const connection of corked) connection.uncork();

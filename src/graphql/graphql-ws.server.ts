@@ -386,11 +386,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         ctx.extra.payloads.forget(id);
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
-      // A result without errors is serialized once for all the subscribers it is shared by.
-      onNext: (ctx, id, _payload, _args, result) =>
-        result.errors
-          ? { ...result, errors: result.errors.map(formatResultError) }
-          : ctx.extra.payloads.payload(id, result),
+      // A subscription's result without errors is serialized once for all the subscribers it
+      // is shared by. A query's or a mutation's single result (graphql-ws holds no iterator
+      // for it) is shared by no one: graphql-ws serializes it as it is.
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (result.errors) return { ...result, errors: result.errors.map(formatResultError) };
+        return ctx.subscriptions[id] ? ctx.extra.payloads.payload(id, result) : undefined;
+      },
     });
     this.serve(wss, server);
     this.wss = wss;

@@ -70,6 +70,16 @@ describe(SharedPayloads.name, () => {
     expect(payloads.frame(waiting)).toBe(nextFrame('x', { data: { n: 1 } }));
   });
 
+  it("replaces a subscription's stand-in once: a later frame that only looks like it passes as it is", () => {
+    const payloads = new SharedPayloads();
+    const standIn = payloads.payload('x', { data: { n: 1 } });
+    expect(payloads.frame(nextFrame('x', standIn))).toBe(nextFrame('x', { data: { n: 1 } }));
+
+    // The same stand-in again, with no payload waiting for it: graphql-ws's text is kept.
+    expect(payloads.frame(nextFrame('x', standIn))).toBe(nextFrame('x', standIn));
+    expect(sent(payloads, 'x', { data: { n: 2 } })).toBe(nextFrame('x', { data: { n: 2 } }));
+  });
+
   it('forgets the payload of a subscription that ended before its frame was written', () => {
     const payloads = new SharedPayloads();
     const frame = nextFrame('gone', payloads.payload('gone', { data: { n: 1 } }));

@@ -49,10 +49,12 @@ function standInId(text: string): string | null {
  * place, naming the subscription; `frame` (the socket's `send`) puts the text where graphql-ws
  * wrote the stand-in. A frame without one passes as it is. graphql-ws sends each
  * subscription's results one after another, each right after its `onNext`, so one text a
- * subscription is enough.
+ * subscription is enough. A subscription keeps its entry between frames, emptied once its
+ * text is written, until `forget`: setting and deleting a key for every frame gave the map a
+ * new table every few frames, and those tables outlived young-generation collections.
  */
 export class SharedPayloads {
-  private readonly pending = new Map<string, string>();
+  private readonly pending = new Map<string, string | undefined>();
 
   /** What graphql-ws is to write as the payload of subscription `id`'s next frame. */
   payload(id: string, result: ExecutionResult): ExecutionResult {
@@ -68,11 +70,11 @@ export class SharedPayloads {
     const id = standInId(data.slice(at + STAND_IN_HEAD.length, -2));
     const text = id === null ? undefined : this.pending.get(id);
     if (id === null || text === undefined) return data;
-    this.pending.delete(id);
+    this.pending.set(id, undefined);
     return `${data.slice(0, at + '"payload":'.length)}${text}}`;
   }
 
-  /** Forgets a subscription that ended with its next frame not yet written. */
+  /** Forgets a subscription that ended, with its next frame written or not. */
   forget(id: string): void {
     this.pending.delete(id);
   }
