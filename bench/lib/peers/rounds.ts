@@ -4,7 +4,7 @@
  */
 import type { Measured } from '../children';
 import type { BenchContext } from '../context';
-import { perUnit } from '../cpu';
+import { describePerUnit, perUnit } from '../cpu';
 import { figure, formatNumber, type Check, type Figure, type Target, type Unit } from '../report';
 import { PEER_IDS, PEER_LABELS, type PeerId } from './peers';
 
@@ -103,12 +103,9 @@ export function median(values: number[]): number {
 
 /** One note: every system's CPU per unit of work over its measured phases. */
 export function cpuNote(entries: SystemCpu[], unit: string): string {
-  const parts = entries.map(({ system, cpuMs, units }) => {
-    const per = Object.entries(perUnit(cpuMs, units))
-      .map(([name, ms]) => `${name} ${(ms * 1000).toFixed(0)} us`)
-      .join(', ');
-    return `${SYSTEM_LABELS[system]}: ${per}`;
-  });
+  const parts = entries.map(
+    ({ system, cpuMs, units }) => `${SYSTEM_LABELS[system]}: ${describePerUnit(cpuMs, units)}`,
+  );
   return `CPU per ${unit} in the measured phases: ${parts.join('; ')}`;
 }
 
