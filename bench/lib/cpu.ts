@@ -37,20 +37,12 @@ function childrenOf(pid: number): number[] {
 
 /**
  * CPU time (user + system) a process and every process under it have used so far, in
- * milliseconds, from /proc/<pid>/stat: utime and stime (fields 14 and 15) of each live
- * process, plus cutime and cstime (16 and 17), which hold the children it has waited for. A
- * child that exits between two samples (Redis' append-only-file rewrite) is thus counted
- * whole: live in the first, in its parent's cutime in the second. The tree matters for the
- * service with WORKERS > 1, whose workers are children of the process started.
- */
-export function cpuMs(pid: number): number {
-  const { own, descendants } = cpuSplitMs(pid);
-  return own + descendants;
-}
-
-/**
- * cpuMs in two parts: the process's own (utime and stime), and that of the processes under
- * it (the children it has waited for, and those alive with everything under them).
+ * milliseconds, from /proc/<pid>/stat, in two parts: its own, utime and stime (fields 14 and
+ * 15), and its descendants', cutime and cstime (16 and 17), which hold the children it has
+ * waited for, and the same of each child alive. A child that exits between two samples
+ * (Redis' append-only-file rewrite) is thus counted whole: live in the first, in its
+ * parent's cutime in the second. The tree matters for the service with WORKERS > 1, whose
+ * workers are children of the process started.
  */
 function cpuSplitMs(pid: number): { own: number; descendants: number } {
   const fields = statFields(pid);
