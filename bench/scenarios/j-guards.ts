@@ -363,7 +363,8 @@ export const guards: Scenario = {
         `o200k estimate of one ${CONTENT_BYTES} B body in the Nest process, idle: this load's ` +
           `(numbered head and filler) ${tokenizer.fillerUs.toFixed(1)} us for ` +
           `${tokenizer.fillerTokens} tokens; English prose ${tokenizer.proseUs.toFixed(1)} us ` +
-          `for ${tokenizer.proseTokens} tokens`,
+          `for ${tokenizer.proseTokens} tokens; the same with typographic apostrophes and ` +
+          `dashes ${tokenizer.typographicUs.toFixed(1)} us for ${tokenizer.typographicTokens} tokens`,
       );
     }
     const seeded = (run: GuardRun): string => count(run.tallies.get('reply')!.seeded);
