@@ -48,7 +48,7 @@ describe(asciiPieceEnd.name, () => {
     '\ud800',
   ];
   const contractions = ["'s", "'D", "'m", "'T", "'ll", "'LL", "'ve", "'Re"];
-  // Runs of lower-case letters longer than asciiPieceEnd follows one by one.
+  // Long runs of lower-case letters, which a single piece takes whole.
   const longRuns = ['abcdefghijklmnopqrstuvwxyz', 'x'.repeat(30)];
 
   function texts(alphabet: string[]): fc.Arbitrary<string> {

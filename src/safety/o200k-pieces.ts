@@ -48,14 +48,6 @@ const ASCII_KINDS = Uint8Array.from({ length: 128 }, (_, code) => {
   return OTHER;
 });
 
-/**
- * A run of lower-case letters this long is followed to its end by LOWER_RUN, the engine's
- * compiled loop, which is faster on a long run than charCodeAt letter by letter (a 1 KiB body
- * of one run, as the bench's filler: 2.7 us against 4.0 to count). Few words get there.
- */
-const SHORT_RUN = 24;
-const LOWER_RUN = /[a-z]*/y;
-
 const SPACE = 0x20;
 const APOSTROPHE = 0x27;
 const LINE_FEED = 0x0a;
@@ -91,16 +83,7 @@ function wordEnd(text: string, start: number): number {
   const length = text.length;
   let at = start;
   while (at < length && isUpper(text.charCodeAt(at))) at++;
-  const lower = at;
-  while (at < length && isLower(text.charCodeAt(at))) {
-    at += 1;
-    if (at - lower === SHORT_RUN) {
-      LOWER_RUN.lastIndex = at;
-      LOWER_RUN.test(text);
-      at = LOWER_RUN.lastIndex;
-      break;
-    }
-  }
+  while (at < length && isLower(text.charCodeAt(at))) at++;
   if (at < length && text.charCodeAt(at) >= 0x80) return -1;
   return afterContraction(text, at);
 }

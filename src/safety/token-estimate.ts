@@ -28,6 +28,9 @@ const AS_TEXT = { disallowedSpecial: new Set<string>() };
 /** o200k's pre-tokenizing pattern, sticky: each piece is matched where the last one ended. */
 const PIECE = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, 'uy');
 
+/** A character past U+00FF: V8 then holds the whole string in two bytes a character. */
+const TWO_BYTE = /[^\0-\xff]/;
+
 /**
  * The longest piece whose merges are computed whole. A byte-pair merge takes time that grows
  * with the square of its piece's length (4,096 letters with no break: 20 to 45 ms; 16,384:
@@ -82,18 +85,20 @@ function countSlices(piece: string): number {
 
 /**
  * The o200k count of `text`: the sum of its pieces' counts, as the package sums them, with
- * each piece's count remembered. A piece is found by `asciiPieceEnd` where its characters are
- * ASCII, by the pattern elsewhere: one character past U+00FF (a typographic apostrophe or
- * dash, common in a model's prose) makes V8 keep the whole text in two bytes a character,
- * where the pattern ran about three times slower, on every piece. No iterator and no match
- * array per piece, and a piece seen before costs one lookup. The package's own count for any
- * text whose pieces are at most LONGEST_PIECE long.
+ * each piece's count remembered. Pieces are found by the pattern, whose compiled code is
+ * fastest on text that V8 holds in one byte a character. One character past U+00FF (a
+ * typographic apostrophe or dash, common in a model's prose) makes V8 hold the whole text in
+ * two bytes a character, where the pattern runs about three times slower; in such a text
+ * `asciiPieceEnd` finds the pieces of ASCII characters, and the pattern only the rest. No
+ * iterator and no match array per piece, and a piece seen before costs one lookup. The
+ * package's own count for any text whose pieces are at most LONGEST_PIECE long.
  */
 function countTokens(text: string): number {
+  const twoByte = TWO_BYTE.test(text);
   let tokens = 0;
   let at = 0;
   while (at < text.length) {
-    let end = asciiPieceEnd(text, at);
+    let end = twoByte ? asciiPieceEnd(text, at) : -1;
     if (end < 0) {
       PIECE.lastIndex = at;
       // Every character starts a piece (the pattern's last branches take any space, letter,
