@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { bodyKind, type BodyKind } from './lib/bodies';
 import { buildService } from './lib/build';
 import { BENCH_DIR, killAllChildren } from './lib/children';
 import { BenchContext, type Scenario } from './lib/context';
@@ -69,6 +70,7 @@ interface BenchReport {
     durationSeconds: number;
     warmupSeconds: number;
     strict: boolean;
+    bodies: BodyKind;
   };
   serviceEnvironment: Record<string, string>;
   figures: Figure[];
@@ -121,6 +123,13 @@ async function main(): Promise<number> {
     out(USAGE);
     return 0;
   }
+  let bodies: BodyKind;
+  try {
+    bodies = bodyKind();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
   const started = new Date();
   const loadAtStart = loadavg()[0];
   buildService(progress);
@@ -136,7 +145,8 @@ async function main(): Promise<number> {
     out(
       `phases: ${options.warmupMs / 1000} s warm-up, ${options.durationMs / 1000} s measured; ` +
         `service: NODE_ENV=${SERVICE_ENV.NODE_ENV} AUTH_ENABLED=${SERVICE_ENV.AUTH_ENABLED} ` +
-        `RATE_LIMIT_PER_MINUTE=${SERVICE_ENV.RATE_LIMIT_PER_MINUTE} LOG_LEVEL=${SERVICE_ENV.LOG_LEVEL}`,
+        `RATE_LIMIT_PER_MINUTE=${SERVICE_ENV.RATE_LIMIT_PER_MINUTE} LOG_LEVEL=${SERVICE_ENV.LOG_LEVEL}; ` +
+        `bodies: ${bodies}${bodies === 'filler' ? '' : ' (BENCH_BODIES)'}`,
     );
     out('');
     const context = new BenchContext(options, redis, progress);
@@ -191,6 +201,7 @@ async function main(): Promise<number> {
         durationSeconds: options.durationMs / 1000,
         warmupSeconds: options.warmupMs / 1000,
         strict: options.strict,
+        bodies,
       },
       serviceEnvironment: { ...SERVICE_ENV },
       figures,

@@ -6,7 +6,8 @@
  */
 import type { Client } from 'graphql-ws';
 import { runAsChild } from '../lib/child-runtime';
-import { directInput, padded, readSendResponse, sendMessagesBody } from '../lib/graphql';
+import { padded } from '../lib/bodies';
+import { directInput, readSendResponse, sendMessagesBody } from '../lib/graphql';
 import { buildPost, HttpConnection } from '../lib/http-connection';
 import { connectClient, forEachLimited, subscribeFeed } from '../lib/live-feed';
 import { sleep } from '../lib/stats';

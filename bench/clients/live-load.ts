@@ -9,7 +9,8 @@
  */
 import type { Client } from 'graphql-ws';
 import { performance } from 'node:perf_hooks';
-import { directInput, padded, type SendInput } from '../lib/graphql';
+import { padded } from '../lib/bodies';
+import { directInput, type SendInput } from '../lib/graphql';
 import { connectClient, forEachLimited, subscribeFeed } from '../lib/live-feed';
 import {
   OpenLoop,

@@ -12,7 +12,8 @@
 import { Redis } from 'ioredis';
 import { monotonicFactory } from 'ulid';
 import { runAsChild } from '../lib/child-runtime';
-import { BENCH_SENDER, padded } from '../lib/graphql';
+import { padded } from '../lib/bodies';
+import { BENCH_SENDER } from '../lib/graphql';
 import { closedLoop, type ClosedLoopResult } from './closed-loop';
 
 export interface LuaWritePathRequest {

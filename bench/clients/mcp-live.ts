@@ -10,7 +10,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { performance } from 'node:perf_hooks';
-import { padded } from '../lib/graphql';
+import { padded } from '../lib/bodies';
 import { forEachLimited } from '../lib/live-feed';
 import {
   OpenLoop,

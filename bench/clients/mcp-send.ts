@@ -6,7 +6,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { runAsChild } from '../lib/child-runtime';
-import { padded } from '../lib/graphql';
+import { padded } from '../lib/bodies';
 import { forEachLimited } from '../lib/live-feed';
 import { runPhases, sendPhase } from '../lib/send-phase';
 import type { HttpLoadPhaseResult } from './http-load';

@@ -8,7 +8,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { runAsChild } from '../lib/child-runtime';
-import { padded } from '../lib/graphql';
+import { padded } from '../lib/bodies';
 import { forEachLimited } from '../lib/live-feed';
 import {
   callTool,

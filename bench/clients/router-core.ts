@@ -6,7 +6,8 @@
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { runAsChild } from '../lib/child-runtime';
 import { startInProcess } from '../lib/service-app';
-import { BENCH_SENDER, directInput, padded } from '../lib/graphql';
+import { padded } from '../lib/bodies';
+import { BENCH_SENDER, directInput } from '../lib/graphql';
 import { closedLoop, type ClosedLoopResult } from './closed-loop';
 
 export interface RouterCoreRequest {

@@ -29,11 +29,6 @@ export function directInput(target: string, content: string): SendInput {
   return { sender: BENCH_SENDER, mode: 'DIRECT', target, content };
 }
 
-/** `prefix` followed by filler, `bytes` long in all (ASCII, so bytes = characters). */
-export function padded(prefix: string, bytes: number): string {
-  return prefix.length >= bytes ? prefix : prefix + 'x'.repeat(bytes - prefix.length);
-}
-
 export function sendMessageBody(input: SendInput): string {
   return JSON.stringify({ query: SEND_MESSAGE, variables: { in: input } });
 }

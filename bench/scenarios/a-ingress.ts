@@ -13,11 +13,11 @@ import { LatencyRecorder } from '../lib/stats';
 import { runMeasuredChild, type Measured } from '../lib/children';
 import { describeCpu } from '../lib/cpu';
 import type { BenchContext, Scenario } from '../lib/context';
+import { padded } from '../lib/bodies';
 import {
   BENCH_SENDER,
   directInput,
   graphqlOk,
-  padded,
   registerMailboxes,
   sendMessageBody,
 } from '../lib/graphql';

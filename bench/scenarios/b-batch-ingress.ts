@@ -8,13 +8,8 @@ import { storedExactlyOnce } from '../lib/checks';
 import { runMeasuredChild, type Measured } from '../lib/children';
 import { describeCpu } from '../lib/cpu';
 import type { Scenario } from '../lib/context';
-import {
-  BENCH_SENDER,
-  directInput,
-  padded,
-  registerMailboxes,
-  sendMessagesBody,
-} from '../lib/graphql';
+import { padded } from '../lib/bodies';
+import { BENCH_SENDER, directInput, registerMailboxes, sendMessagesBody } from '../lib/graphql';
 import { figure, type Check, type ScenarioOutcome } from '../lib/report';
 import { CONTENT_BYTES, INGRESS_CONNECTIONS, perSecond, phases, singleSendLoad } from './a-ingress';
 

@@ -38,12 +38,12 @@ import {
 } from '../lib/children';
 import type { BenchContext, Scenario } from '../lib/context';
 import { describeCpu } from '../lib/cpu';
+import { padded } from '../lib/bodies';
 import {
   BENCH_SENDER,
   directInput,
   graphqlOk,
   mailboxNames,
-  padded,
   registerMailboxes,
   sendMessageBody,
 } from '../lib/graphql';

@@ -24,11 +24,11 @@ import type { WsSendRequest } from '../clients/ws-send';
 import { mailboxMessagesKey, storedCountCheck } from '../lib/checks';
 import { pooledCpu, runMeasuredChild, type Measured } from '../lib/children';
 import type { BareServer, BenchContext, Scenario } from '../lib/context';
+import { padded } from '../lib/bodies';
 import {
   BENCH_SENDER,
   directInput,
   mailboxNames,
-  padded,
   sendMessageBody,
   sendMessagesBody,
 } from '../lib/graphql';

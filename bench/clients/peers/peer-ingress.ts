@@ -7,7 +7,8 @@
  */
 import { runAsChild } from '../../lib/child-runtime';
 import { ingressClient } from '../../lib/peers/clients';
-import { content, within, type PeerEndpoints, type PeerId } from '../../lib/peers/peers';
+import { padded } from '../../lib/bodies';
+import { within, type PeerEndpoints, type PeerId } from '../../lib/peers/peers';
 import { runPhases, sendPhase } from '../../lib/send-phase';
 import type { HttpLoadPhaseResult } from '../http-load';
 
@@ -32,7 +33,7 @@ export interface PeerIngressRequest {
 }
 
 runAsChild<PeerIngressRequest, HttpLoadPhaseResult[]>(async (request, parent) => {
-  const body = content(`bench w ${request.peer} `, request.contentBytes);
+  const body = padded(`bench w ${request.peer} `, request.contentBytes);
   const client = await ingressClient(
     request.peer,
     request.endpoints,

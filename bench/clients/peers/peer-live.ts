@@ -12,8 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import { OpenLoop, receiverGrid, runLiveLoad, type Receiver } from '../../lib/open-loop';
 import { liveClient } from '../../lib/peers/clients';
+import { padded } from '../../lib/bodies';
 import {
-  content,
   within,
   type LiveClient,
   type LiveTopology,
@@ -110,7 +110,7 @@ class PeerLiveLoad {
       (waiting) =>
         Promise.all(
           waiting.map(async (target) => {
-            const body = content(this.loop.probeHead(), this.request.contentBytes);
+            const body = padded(this.loop.probeHead(), this.request.contentBytes);
             const ok = await within(this.client.send(target, body), REQUEST_TIMEOUT_MS, 'probe');
             if (!ok) throw new Error('probe refused');
           }),
@@ -121,7 +121,7 @@ class PeerLiveLoad {
 
   private send(seq: number, phase: number, dueAt: number | null): Promise<void> {
     const target = seq % this.request.topology.targets;
-    const body = content(`m:${seq}:`, this.request.contentBytes);
+    const body = padded(`m:${seq}:`, this.request.contentBytes);
     return this.loop.attempt(
       seq,
       target,

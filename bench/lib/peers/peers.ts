@@ -60,11 +60,6 @@ export function brokerPid(name: string, hint: string): number | null {
   return pids.find((pid) => commandLine(pid).includes(hint)) ?? pids[0] ?? null;
 }
 
-/** `prefix` followed by filler, `bytes` long in all (ASCII). */
-export function content(prefix: string, bytes: number): string {
-  return prefix.length >= bytes ? prefix : prefix + 'x'.repeat(bytes - prefix.length);
-}
-
 /** The head of a delivered body, enough to read its "m:<seq>:" or "p:<n>:" prefix. */
 export function head(body: Uint8Array | string): string {
   if (typeof body === 'string') return body.slice(0, 32);
