@@ -39,20 +39,21 @@ const WHITE_SPACE = 3;
 const LINE_BREAK = 4;
 const OTHER = 5;
 
-const ASCII_KINDS = Uint8Array.from({ length: 128 }, (_, code) => {
-  if (code >= 0x41 && code <= 0x5a) return UPPER;
-  if (code >= 0x61 && code <= 0x7a) return LOWER;
-  if (code >= 0x30 && code <= 0x39) return DIGIT;
-  if (code === 0x0a || code === 0x0d) return LINE_BREAK;
-  if (code === 0x09 || code === 0x0b || code === 0x0c || code === 0x20) return WHITE_SPACE;
-  return OTHER;
-});
-
 const SPACE = 0x20;
 const APOSTROPHE = 0x27;
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const SLASH = 0x2f;
+
+const ASCII_KINDS = Uint8Array.from({ length: 128 }, (_, code) => {
+  if (isUpper(code)) return UPPER;
+  if (isLower(code)) return LOWER;
+  if (isDigit(code)) return DIGIT;
+  if (code === LINE_FEED || code === CARRIAGE_RETURN) return LINE_BREAK;
+  // Tab, vertical tab, form feed and space.
+  if (code === 0x09 || code === 0x0b || code === 0x0c || code === SPACE) return WHITE_SPACE;
+  return OTHER;
+});
 
 function isUpper(code: number): boolean {
   return code >= 0x41 && code <= 0x5a;
