@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { redisMode, type RedisConfig } from '../config/app-config.service';
 import { defineScripts, type ScriptedClient } from './redis-scripts';
+import { restoreFastStringMethods } from './string-prototype';
 
 export type RedisClient = Redis | Cluster;
 
@@ -60,12 +61,15 @@ function clusterClient(config: RedisConfig, role: string, options: RedisOptions)
 /**
  * Opens a connection as the configuration says: Cluster from REDIS_CLUSTER_NODES, Sentinel
  * from REDIS_SENTINELS, else standalone from REDIS_URL. Errors are logged, never thrown
- * from the event emitter (an unhandled `error` event would end the process).
+ * from the event emitter (an unhandled `error` event would end the process). Loading
+ * ioredis slows every method of a string in the process; `restoreFastStringMethods` undoes
+ * that.
  */
 export function createRedisClient(
   config: RedisConfig,
   role: 'commands' | 'subscriber',
 ): ScriptedClient {
+  restoreFastStringMethods();
   const logger = new Logger(`Redis:${role}`);
   const options = baseOptions(config, role);
   let client: RedisClient;
