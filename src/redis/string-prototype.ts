@@ -23,7 +23,7 @@ function methodOf(value: { charCodeAt: unknown }): unknown {
  * times slower, and the o200k count of a text held in two bytes a character about twice as
  * slow as in a process without ioredis (see docs/performance-log.md).
  *
- * A few lookups through an object that inherits from String.prototype make it fast again,
+ * LOOKUPS lookups through an object that inherits from String.prototype make it fast again,
  * and V8 then keeps it fast when other classes extend String. The prototype itself is not
  * changed.
  */
