@@ -7,6 +7,8 @@ import type { EnvironmentVariables } from './environment';
 export interface RedisConfig {
   url: string;
   keyPrefix: string;
+  /** The database REDIS_URL selects (its path, `/3`); 0 on Sentinel and Cluster. */
+  database: number;
   clusterNodes: Array<{ host: string; port: number }>;
   sentinels: Array<{ host: string; port: number }>;
   sentinelMaster: string;
@@ -22,6 +24,21 @@ export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 export function redisMode(config: Pick<RedisConfig, 'clusterNodes' | 'sentinels'>): RedisMode {
   if (config.clusterNodes.length > 0) return 'cluster';
   return config.sentinels.length > 0 ? 'sentinel' : 'standalone';
+}
+
+/**
+ * The database a standalone REDIS_URL selects: its path (`redis://host:6379/3`), as ioredis
+ * reads it; 0 when there is none. Sentinel and Cluster connections use database 0.
+ */
+export function redisDatabase(url: string): number {
+  let path: string;
+  try {
+    path = new URL(url).pathname.slice(1);
+  } catch {
+    return 0;
+  }
+  const database = Number.parseInt(path, 10);
+  return Number.isSafeInteger(database) && database > 0 ? database : 0;
 }
 
 export interface RetryConfig {
@@ -146,11 +163,15 @@ export class AppConfigService {
   }
 
   get redis(): RedisConfig {
+    const url = this.get('REDIS_URL');
+    const clusterNodes = parseHostList(this.get('REDIS_CLUSTER_NODES'));
+    const sentinels = parseHostList(this.get('REDIS_SENTINELS'));
     return {
-      url: this.get('REDIS_URL'),
+      url,
       keyPrefix: this.get('REDIS_KEY_PREFIX'),
-      clusterNodes: parseHostList(this.get('REDIS_CLUSTER_NODES')),
-      sentinels: parseHostList(this.get('REDIS_SENTINELS')),
+      database: redisMode({ clusterNodes, sentinels }) === 'standalone' ? redisDatabase(url) : 0,
+      clusterNodes,
+      sentinels,
       sentinelMaster: this.get('REDIS_SENTINEL_MASTER'),
       commandTimeoutMs: Math.round(this.get('REDIS_COMMAND_TIMEOUT') * 1000),
       waitReplicas: this.get('REDIS_WAIT_REPLICAS'),

@@ -113,9 +113,12 @@ export class EnvironmentVariables {
 
   @Documented(
     'redis',
-    'the Redis to use (`redis://` or `rediss://`, with user and password if needed). With ' +
-      '`REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` set, only its user, password and `rediss://` ' +
-      '(TLS) are used',
+    'the Redis to use (`redis://` or `rediss://`, with user and password if needed, and a ' +
+      'database as its path: `redis://127.0.0.1:6379/2`). Redis delivers a publish to the ' +
+      "subscribers of every database, so on a database other than 0 the service's channel " +
+      'names carry `db<N>:` after the prefix, and deployments that share one Redis by database ' +
+      'number keep their live messages apart. With `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` ' +
+      'set, only its user, password and `rediss://` (TLS) are used',
   )
   @IsString()
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })

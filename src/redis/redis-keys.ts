@@ -53,7 +53,20 @@
  * | signing:rotations | channel | the kid of a newly rotated signing key, so every instance signs with it |
  */
 export class RedisKeys {
-  constructor(private readonly prefix: string) {}
+  /**
+   * The channels' prefix. Keys live in the connection's database, but Redis delivers a
+   * PUBLISH to every subscriber of the channel whatever database it selected: a deployment on
+   * database N > 0 names its channels `<prefix>db<N>:...`, so that deployments sharing one
+   * Redis by database number do not hear each other's messages.
+   */
+  private readonly channelPrefix: string;
+
+  constructor(
+    private readonly prefix: string,
+    database = 0,
+  ) {
+    this.channelPrefix = database === 0 ? prefix : `${prefix}db${database}:`;
+  }
 
   message(id: string): string {
     return `${this.prefix}message:{${id}}`;
@@ -72,7 +85,7 @@ export class RedisKeys {
   }
 
   mailboxFeed(name: string): string {
-    return `${this.prefix}mailbox:{${name}}:feed`;
+    return `${this.channelPrefix}mailbox:{${name}}:feed`;
   }
 
   /** The sliding minute of DIRECT messages from `name` to `recipient` (a checked name). */
@@ -102,7 +115,7 @@ export class RedisKeys {
 
   /** Channel: the id of an MCP request whose client cancelled it, for the wait serving it. */
   mailboxWaitCancels(name: string): string {
-    return `${this.prefix}mailbox:{${name}}:wait-cancels`;
+    return `${this.channelPrefix}mailbox:{${name}}:wait-cancels`;
   }
 
   topicMessages(topic: string): string {
@@ -114,7 +127,7 @@ export class RedisKeys {
   }
 
   topicFeed(): string {
-    return `${this.prefix}topics:{feed}`;
+    return `${this.channelPrefix}topics:{feed}`;
   }
 
   /** Scored by last message time: a catch-up reads only the topics active since its cursor. */
@@ -155,20 +168,20 @@ export class RedisKeys {
 
   /** A plain channel (no hash tag): every instance hears every deletion. */
   mailboxDeletions(): string {
-    return `${this.prefix}mailboxes:deletions`;
+    return `${this.channelPrefix}mailboxes:deletions`;
   }
 
   mailboxChanges(): string {
-    return `${this.prefix}mailboxes:changes`;
+    return `${this.channelPrefix}mailboxes:changes`;
   }
 
   deliveryEvents(id: string): string {
-    return `${this.prefix}delivery_confirmation:{${id}}:events`;
+    return `${this.channelPrefix}delivery_confirmation:{${id}}:events`;
   }
 
   /** Published by the service after the script that made the change (a slot of its own). */
   senderDeliveries(name: string): string {
-    return `${this.prefix}mailbox:{${name}}:deliveries`;
+    return `${this.channelPrefix}mailbox:{${name}}:deliveries`;
   }
 
   /** Read marks of a mailbox: a subset of its messages index, scored the same. */
@@ -231,7 +244,7 @@ export class RedisKeys {
   }
 
   revocations(): string {
-    return `${this.prefix}auth:revocations`;
+    return `${this.channelPrefix}auth:revocations`;
   }
 
   statistics(): string {
@@ -267,6 +280,6 @@ export class RedisKeys {
 
   /** A plain channel (no hash tag): every instance hears every rotation. */
   signingRotations(): string {
-    return `${this.prefix}signing:rotations`;
+    return `${this.channelPrefix}signing:rotations`;
   }
 }

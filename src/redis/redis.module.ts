@@ -30,7 +30,8 @@ import type { ScriptedClient } from './redis-scripts';
     {
       provide: RedisKeys,
       inject: [AppConfigService],
-      useFactory: (config: AppConfigService) => new RedisKeys(config.redis.keyPrefix),
+      useFactory: (config: AppConfigService) =>
+        new RedisKeys(config.redis.keyPrefix, config.redis.database),
     },
     RedisTopology,
     RedisPubSubService,

@@ -114,6 +114,7 @@ describe(OutageQueueService.name, () => {
       redis: {
         url: 'redis://127.0.0.1:6379',
         keyPrefix: 't:',
+        database: 0,
         clusterNodes: [],
         sentinels: [],
         sentinelMaster: 'mymaster',

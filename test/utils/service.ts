@@ -1,5 +1,6 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { Client } from 'graphql-ws';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
 import { graphqlOk, LiveSubscription, eventually } from './graphql-client';
 import {
@@ -72,12 +73,13 @@ export async function subscriberCount(redis: Redis | Cluster, channel: string): 
   );
 }
 
+/** The app's own channel names: its prefix, and its database where that is not 0. */
 export function mailboxChannel(app: TestApp, mailbox: string): string {
-  return `${app.prefix}mailbox:{${mailbox}}:feed`;
+  return app.app.get(RedisKeys).mailboxFeed(mailbox);
 }
 
 export function topicChannel(app: TestApp): string {
-  return `${app.prefix}topics:{feed}`;
+  return app.app.get(RedisKeys).topicFeed();
 }
 
 /** Waits until the service holds `count` local listeners on `channel` (subscriptions set up). */
