@@ -149,9 +149,10 @@ export class MessageRouterService implements OnModuleInit {
       const routed = await this.routeGuarded(message, guard);
       if (routed !== null) return routed;
     }
+    let admitted: SendGuardRequest;
     try {
       // The guard's request already built (token estimate, digest) serves the two calls too.
-      await this.safety.admit(message, options, guard ?? undefined);
+      admitted = await this.safety.admit(message, options, guard ?? undefined);
     } catch (error) {
       // The guards' Redis failing on the way is an outage like any other: the send is queued
       // and stored later, unguarded, like the sends accepted while Redis is away.
@@ -171,6 +172,11 @@ export class MessageRouterService implements OnModuleInit {
       if (answers !== null && !(this.outage.classify(error) === 'transient')) {
         await this.store.reopen(answers).catch(() => undefined);
       }
+      // A refusal (no such recipient, nobody to answer a request) sent nothing: the guards
+      // take back what they counted for it.
+      if (error instanceof MailboxNotFoundError || error instanceof NoResponderError) {
+        await this.safety.refund(message, options, admitted);
+      }
       return this.routeFailed(message, checked.idempotencyKey, error);
     }
   }
@@ -189,9 +195,11 @@ export class MessageRouterService implements OnModuleInit {
       const answer = await this.store.deliverGuarded(message, guard);
       if (answer.kind === 'policy') return null;
       if (answer.kind === 'refused') this.safety.senderRefused(guard, answer.guard);
-      this.safety.senderAdmitted(guard);
+      // A send to a missing recipient is thrown here, uncounted: guarded-send.lua checks the
+      // recipient before the sender's guard.
       const routed = this.directResult(message, answer.delivered);
       const result = routed instanceof Promise ? await routed : routed;
+      this.safety.senderAdmitted(guard);
       await this.topology.confirmReplicated(epoch);
       return this.count(result);
     } catch (error) {

@@ -309,14 +309,17 @@ export class SafetyRepository {
     };
   }
 
-  /** Tokens the mailbox sent on the UTC day of `now`, per recipient of its DIRECT messages. */
+  /**
+   * Tokens the mailbox sent on the UTC day of `now`, per recipient of its DIRECT messages. A
+   * recipient whose count is back at 0 (only refused sends, taken back) is left out.
+   */
   async tokensByRecipientOn(
     mailbox: string,
     now: number,
   ): Promise<Array<{ recipient: string; tokens: number }>> {
     const counters = await this.redis.hgetall(this.keys.mailboxTokens(mailbox, utcDay(now)));
     return Object.entries(counters)
-      .filter(([field]) => field.startsWith('to:'))
+      .filter(([field, tokens]) => field.startsWith('to:') && Number(tokens) > 0)
       .map(([field, tokens]) => ({ recipient: field.slice(3), tokens: Number(tokens) }))
       .sort((x, y) => y.tokens - x.tokens || x.recipient.localeCompare(y.recipient));
   }

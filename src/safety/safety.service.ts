@@ -104,18 +104,19 @@ export class SafetyService {
   }
 
   /**
-   * Throws the first refusal; otherwise the send is counted against every limit. `request`:
-   * the sender guard's request soleSenderGuard built already, for a send that its recipient's
-   * contact policy sent back to two calls.
+   * Throws the first refusal; otherwise the send is counted against every limit, and the
+   * sender guard's request is returned for `refund`. `request`: the sender guard's request
+   * soleSenderGuard built already, for a send that its recipient's contact policy sent back
+   * to two calls.
    */
   async admit(
     message: StoredMessage,
     options: AdmitOptions,
     request = this.guardRequest(message, options),
-  ): Promise<void> {
+  ): Promise<SendGuardRequest> {
     const safety = this.config.safety;
     const { recipient, tokens } = request;
-    const replyTo = message.inReplyTo !== null ? recipient : null;
+    const replyTo = repliedTo(message, request);
     // A message that starts its own thread has no thread state to check yet.
     const inThread = message.threadId !== message.id;
     // Both at once: one round trip. Each guard counts what it admits, so a send that another
@@ -140,7 +141,7 @@ export class SafetyService {
         : null);
     if (refusal === null) {
       this.statistics.increment('tokensSent', tokens);
-      return;
+      return request;
     }
     this.statistics.increment('guardRefusals');
     if (refusal instanceof VisitLimitError) this.tellLoop(message, 'MAX_VISITS', safety.maxVisits);
@@ -151,6 +152,30 @@ export class SafetyService {
         : null,
     ]).catch(() => undefined);
     throw refusal;
+  }
+
+  /**
+   * Takes back what `admit` counted for a send that routing refused after it (its recipient
+   * is unknown or inactive, or nobody could answer its request): nothing was sent, so no
+   * window, duplicate mark or budget keeps it. Best effort, like a refusal's own take-back.
+   */
+  async refund(
+    message: StoredMessage,
+    options: AdmitOptions,
+    request: SendGuardRequest,
+  ): Promise<void> {
+    this.statistics.increment('tokensSent', -request.tokens);
+    await Promise.all([
+      this.repository.uncountSend(request),
+      message.threadId !== message.id
+        ? this.repository.uncountThread(
+            message.threadId,
+            repliedTo(message, request),
+            request.tokens,
+            options.byOperator,
+          )
+        : null,
+    ]).catch(() => undefined);
   }
 
   /** The loop notice to the sender, best effort and not waited for: the refusal is the answer. */
@@ -214,4 +239,9 @@ export class SafetyService {
         return new BudgetExhaustedError('thread', detail, tokens);
     }
   }
+}
+
+/** The recipient a reply goes to, which the thread guard counts visits of; null for a send. */
+function repliedTo(message: StoredMessage, request: SendGuardRequest): string | null {
+  return message.inReplyTo !== null ? request.recipient : null;
 }

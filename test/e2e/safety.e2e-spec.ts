@@ -140,6 +140,32 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     expect(keyed.messageId).not.toBe(first.messageId);
   });
 
+  it('counts nothing for a send refused because its recipient is missing', async () => {
+    const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, {
+      name: 'gina',
+    });
+    tokens.gina = data.registerMailbox.token;
+    const body = { target: 'ghost', content: 'are you there?' };
+    // One call (guard and send together), two calls (a keyed send), and a request.
+    expect(await refused(a, 'gina', body)).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await refused(b, 'gina', { ...body, idempotencyKey: 'first-try' })).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(await refused(a, 'gina', { ...body, replyWithinSeconds: 60 })).toMatchObject({
+      code: 'NO_RESPONDER',
+    });
+    const spent = await admin<{ mailbox: Record<string, unknown> }>(
+      b,
+      '{ mailbox(name: "gina") { tokensToday tokensTodayByRecipient { recipient tokens } } }',
+    );
+    expect(spent.mailbox).toEqual({ tokensToday: 0, tokensTodayByRecipient: [] });
+    await admin(a, REGISTER, { name: 'ghost' });
+    // Not a DUPLICATE of a send that never happened, and the pair window (5 a minute) holds
+    // none of the refused ones.
+    await sent(b, 'gina', body);
+    for (let i = 1; i <= 4; i++) await sent(a, 'gina', { target: 'ghost', content: `again ${i}` });
+  });
+
   it('stops a reply loop at ROUTER_MAX_VISITS until the admin posts in the thread', async () => {
     const start = await sent(a, 'alice', { target: 'bob', content: 'shall we?' });
     let last = start.messageId;

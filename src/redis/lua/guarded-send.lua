@@ -4,7 +4,8 @@
 -- the policy and sends in two calls, guards first); otherwise send_guard
 -- (lib/send-guard.lua), and when it admits the send, store_and_enqueue
 -- (lib/store-and-enqueue.lua), as store-and-enqueue.lua runs it. A refused send writes
--- nothing. Not run on Cluster, where the sender, the message and the recipient are in
+-- nothing, and a send to an unknown or inactive recipient passes no guard: it is answered
+-- as admitted with store_and_enqueue's answer for a missing mailbox, having counted nothing. Not run on Cluster, where the sender, the message and the recipient are in
 -- different slots.
 --
 -- KEYS, ten per send, send i's at 10i-9 .. 10i:
@@ -31,8 +32,12 @@ for m = 1, #KEYS / 10 do
   local key = 10 * m - 9
   local guard, send = at, at + 3
   at = one_step_end(send)
-  local _, policy = mailbox_state(KEYS[key + 3])
-  if policy then
+  local active, policy = mailbox_state(KEYS[key + 3])
+  if not active then
+    -- An unknown or inactive recipient: the send is refused, so no guard counts it, and
+    -- store_and_enqueue answers so without writing anything.
+    answers[2 * m - 1], answers[2 * m] = 1, store_and_enqueue(key, send, now)
+  elseif policy then
     answers[2 * m - 1], answers[2 * m] = -1, 0
   else
     local verdict = send_guard(KEYS[key + 6], KEYS[key + 7], KEYS[key + 8], KEYS[key + 9],
