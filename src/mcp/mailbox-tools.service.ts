@@ -92,12 +92,16 @@ const TOOL_FIELDS: Record<string, string> = {
   contentType: 'content_type',
 };
 
-/** A send refusal with the tool's argument name in place of the GraphQL input path. */
-function inToolTerms(error: unknown): unknown {
+/**
+ * A send refusal with the tool's argument name in place of the GraphQL input path: a TOPIC
+ * send's target is its `topic`.
+ */
+function inToolTerms(error: unknown, mode: AddressingMode): unknown {
   if (!(error instanceof AppError) || !error.details.field) return error;
   const path = error.details.field;
   const name = path.replace(/^input\./, '');
-  const field = TOOL_FIELDS[name] ?? name;
+  const field =
+    name === 'target' && mode === AddressingMode.TOPIC ? 'topic' : (TOOL_FIELDS[name] ?? name);
   return new AppError(error.code, error.message.replace(path, field), {
     ...error.details,
     field,
@@ -220,7 +224,7 @@ export class MailboxToolsService {
         recipients: routed.recipients,
       };
     } catch (error) {
-      throw inToolTerms(error);
+      throw inToolTerms(error, mode);
     }
   }
 
@@ -365,7 +369,7 @@ export class MailboxToolsService {
         }),
       );
       this.presence.seen(mailbox);
-      const waiting = await this.unreadMatching(mailbox, matches);
+      const waiting = await this.unreadMatching(mailbox, options.threadId, matches);
       const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
       if (messages.length === 0) {
         return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
@@ -399,21 +403,26 @@ export class MailboxToolsService {
     return Math.round((this.clock.now() - started) / 100) / 10;
   }
 
-  /** Up to MAX_MESSAGES_PER_CALL unread messages of the mailbox that `matches` keeps. */
+  /**
+   * Up to MAX_MESSAGES_PER_CALL unread messages of the mailbox (of `threadId`, read through
+   * the thread's index) that `matches` keeps. It reads on until it has them or the unread list
+   * ends, so that a message from the sender asked for is found behind any number of others;
+   * what it reads is bounded by the mailbox's own bound (MAILBOX_MAX_MESSAGES).
+   */
   private async unreadMatching(
     mailbox: string,
+    threadId: string | null,
     matches: (message: StoredMessage) => boolean,
   ): Promise<StoredMessage[]> {
     const found: StoredMessage[] = [];
     let after: string | null = null;
-    // A bounded look: a filtered page reads a bounded number of ids itself.
-    for (let pages = 0; pages < 5 && found.length < MAX_MESSAGES_PER_CALL; pages++) {
+    while (found.length < MAX_MESSAGES_PER_CALL) {
       const page = await this.inbox.mailboxPage(mailbox, MAX_MESSAGES_PER_CALL, after, {
         unreadOnly: true,
-        threadId: null,
+        threadId,
       });
       found.push(...page.messages.filter(matches));
-      if (!page.hasNextPage) break;
+      if (!page.hasNextPage || page.endCursor === null) break;
       after = page.endCursor;
     }
     return found.slice(0, MAX_MESSAGES_PER_CALL);

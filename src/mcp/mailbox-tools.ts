@@ -4,7 +4,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { renderForModel, envelopeLine, type AgentMessage } from '../agent-view/agent-message';
+import { renderForModel, type AgentMessage } from '../agent-view/agent-message';
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import {
@@ -81,6 +81,10 @@ const TOOL_CONFIGS = {
           description: z.string().nullable(),
           online: z.boolean(),
           last_seen_at: z.string().nullable(),
+          accepts_you: z.boolean().describe('Whether its contact policy lets you write to it.'),
+          accept_from: z
+            .array(z.string())
+            .describe('Its contact policy: mailbox name patterns, * for any run of characters.'),
         }),
       ),
     }),
@@ -209,31 +213,34 @@ function ok(structured: object, text: string): CallToolResult {
   };
 }
 
-/** A refusal the model can act on: the code, what to fix, and when to retry. */
+/**
+ * A refusal the model can act on: the code, what to fix, and when to retry. It carries no
+ * `structuredContent`, which clients check against the tool's output schema even in an error
+ * result; programs find the same fields in `_meta.error`.
+ */
 function refused(error: AppError): CallToolResult {
   const retry = error.details.retryAfterSeconds;
-  const structured = {
-    error: {
-      code: error.code,
-      message: error.message,
-      ...(error.details.field ? { field: error.details.field } : {}),
-      ...(typeof error.details.reason === 'string' ? { reason: error.details.reason } : {}),
-      ...(typeof retry === 'number' ? { retry_after_s: retry } : {}),
-    },
+  const detail = {
+    code: error.code,
+    message: error.message,
+    ...(error.details.field ? { field: error.details.field } : {}),
+    ...(typeof error.details.reason === 'string' ? { reason: error.details.reason } : {}),
+    ...(typeof retry === 'number' ? { retry_after_s: retry } : {}),
   };
-  const hint = typeof retry === 'number' ? ` Retry after ${retry} s.` : '';
+  const hint =
+    typeof retry === 'number' && !/retry after/i.test(error.message)
+      ? ` Retry after ${retry} s.`
+      : '';
   return {
     isError: true,
     content: [{ type: 'text', text: `${error.code}: ${error.message}.${hint}` }],
-    structuredContent: structured,
+    _meta: { error: detail },
   };
 }
 
-/** The messages for the model: each envelope, then its body fenced as data. */
-function renderMessages(messages: AgentMessage[], whole: boolean): string {
-  return messages
-    .map((message) => (whole ? renderForModel(message) : envelopeLine(message)))
-    .join('\n\n');
+/** The messages for the model: each envelope, then its body (or preview) fenced as data. */
+function renderMessages(messages: AgentMessage[]): string {
+  return messages.map(renderForModel).join('\n\n');
 }
 
 type ToolName = keyof typeof TOOL_CONFIGS;
@@ -316,7 +323,7 @@ export function registerMailboxTools(
           const head = `${page.unread_count} unread; ${page.messages.length} listed${page.next_cursor ? `, more after ${page.next_cursor}` : ''}.`;
           return ok(
             page,
-            page.messages.length > 0 ? `${head}\n\n${renderMessages(page.messages, false)}` : head,
+            page.messages.length > 0 ? `${head}\n\n${renderMessages(page.messages)}` : head,
           );
         }),
       ),
@@ -331,8 +338,7 @@ export function registerMailboxTools(
           );
           const missing =
             read.not_found.length > 0 ? `\n\nNot found: ${read.not_found.join(', ')}.` : '';
-          const text =
-            read.messages.length > 0 ? renderMessages(read.messages, true) : 'No messages.';
+          const text = read.messages.length > 0 ? renderMessages(read.messages) : 'No messages.';
           return ok(read, `${text}${missing}`);
         }),
       ),
@@ -371,7 +377,7 @@ export function registerMailboxTools(
             const text =
               outcome.status === 'timeout'
                 ? `No message in ${outcome.waited_s} s (timeout). Call wait_for_message again to keep waiting.`
-                : renderMessages(outcome.messages, true);
+                : renderMessages(outcome.messages);
             return ok(outcome, text);
           }),
       ),
