@@ -55,6 +55,18 @@ describe(toAgentMessage.name, () => {
   it('addresses a broadcast to *', () => {
     expect(toAgentMessage({ ...message, mode: 'BROADCAST', target: null }, true).to).toBe('*');
   });
+
+  it('marks a late reply, in the view and in its envelope line', () => {
+    const reply = { ...message, inReplyTo: message.id, hop: 1 };
+    const late = toAgentMessage({ ...reply, metadata: { late: true, confidence: 0.5 } }, true);
+    expect(late.late).toBe(true);
+    expect(envelopeLine(late)).toContain(' | late reply');
+    for (const metadata of [undefined, null, { confidence: 0.5 }, { late: 'yes' }]) {
+      const timely = toAgentMessage({ ...reply, metadata }, true);
+      expect(timely.late).toBeUndefined();
+      expect(envelopeLine(timely)).not.toContain('late');
+    }
+  });
 });
 
 describe(renderForModel.name, () => {

@@ -20,6 +20,8 @@ export interface MessageLike {
   createdAt: number | string | Date;
   replyBy: number | string | Date | null;
   requireConfirmation: boolean;
+  /** Read for `late` only: a reply sent after its request's deadline has `{ late: true }`. */
+  metadata?: unknown;
   read?: boolean;
 }
 
@@ -39,6 +41,8 @@ export interface AgentMessage {
   reply_by: string | null;
   /** Whether the sender asked for `acknowledge`. */
   needs_ack: boolean;
+  /** Present, and true, on a reply sent after its request's deadline. */
+  late?: boolean;
   read?: boolean;
   content_type: string;
   /** The whole body, or the first PREVIEW_CHARS characters in a preview. */
@@ -71,6 +75,7 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
     needs_ack: message.requireConfirmation,
     content_type: message.contentType,
   };
+  if (isLate(message.metadata)) view.late = true;
   if (message.read !== undefined) view.read = message.read;
   if (whole) {
     view.body = message.content;
@@ -80,6 +85,15 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
     view.truncated = chars.length > PREVIEW_CHARS;
   }
   return view;
+}
+
+/** Whether a message's metadata marks it a late reply, as the service stamps it. */
+function isLate(metadata: unknown): boolean {
+  return (
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    (metadata as Record<string, unknown>).late === true
+  );
 }
 
 /**
@@ -96,6 +110,7 @@ export function envelopeLine(message: AgentMessage): string {
   ];
   if (message.in_reply_to !== null) parts.push(`in reply to ${message.in_reply_to}`);
   if (message.reply_by !== null) parts.push(`reply by ${message.reply_by}`);
+  if (message.late) parts.push('late reply');
   if (message.needs_ack) parts.push('needs acknowledge');
   if (message.read === false) parts.push('unread');
   if (message.subject !== null) {

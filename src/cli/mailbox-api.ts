@@ -5,7 +5,7 @@ import type { FeedRequest } from './live-feed';
 
 /** The Message fields the agent view reads (MessageLike). */
 const MESSAGE = `id sender mode target subject content contentType threadId inReplyTo hop
-  createdAt replyBy requireConfirmation`;
+  createdAt replyBy requireConfirmation metadata`;
 /** The same, with the read flag: only where a mailbox reads (elsewhere it is always false). */
 const MESSAGE_READ = `${MESSAGE} read`;
 

@@ -186,6 +186,12 @@ describe(validateSendInput.name, () => {
       expectBadField(direct({ metadata }), 'metadata');
     });
 
+    it("refuses the service's own late mark, whatever its value", () => {
+      for (const late of [true, false, null]) {
+        expectBadField(direct({ metadata: { note: 1, late } }), 'metadata.late');
+      }
+    });
+
     it.each([undefined, null])('stores %j as null', (metadata) => {
       expect(validateSendInput(direct({ metadata }), limits).message.metadata).toBeNull();
     });

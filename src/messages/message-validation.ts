@@ -117,6 +117,13 @@ function checkMetadata(metadata: unknown, maxDepth: number): unknown {
   // Before anything serializes it: JSON.stringify recurses, and a deep enough value stored
   // would fail every later read of it.
   if (exceedsJsonDepth(metadata, maxDepth)) throw new JsonTooDeepError('metadata', maxDepth);
+  // The service's mark of a reply sent after its request's deadline: a sender cannot set it.
+  if (Object.hasOwn(metadata, 'late')) {
+    throw new InvalidFieldError(
+      'metadata.late',
+      "is the service's own: it marks a reply sent after its request's deadline",
+    );
+  }
   return metadata;
 }
 

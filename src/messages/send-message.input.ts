@@ -33,7 +33,11 @@ export class SendMessageInput {
   @Field(() => String, { nullable: true })
   subject?: string | null;
 
-  @Field(() => JsonScalar, { nullable: true, description: 'A JSON object.' })
+  @Field(() => JsonScalar, {
+    nullable: true,
+    description:
+      "A JSON object. Its `late` key is the service's (a reply sent after its request's deadline gets `late: true`): a send that sets it is refused.",
+  })
   metadata?: unknown;
 
   @Field(() => MessagePriority, { nullable: true, description: 'Default NORMAL.' })
