@@ -4,6 +4,7 @@ import { GqlExecutionContext, type GqlContextType } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { ADMIN_ONLY_KEY, PUBLIC_KEY, type RequestContext } from './auth.decorators';
 import { AuthService } from './auth.service';
+import { BatchTooLargeError, MAX_BATCH } from '../routing/routing.errors';
 import { assertAdmin, type Principal } from './principal';
 
 const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
@@ -58,8 +59,15 @@ export class AuthGuard implements CanActivate {
     const request = graphql.getContext<RequestContext>();
     const info = graphql.getInfo<GraphQLResolveInfo>();
     const root = ROOT_TYPES.has(info.parentType.name);
-    const cost = root ? costOf(graphql.getArgs<{ inputs?: unknown[] }>()) : 0;
+    const args = root ? graphql.getArgs<{ inputs?: unknown[] }>() : {};
     const authorization = request.req?.headers.authorization;
+    if (Array.isArray(args.inputs) && args.inputs.length > MAX_BATCH) {
+      // Refused before anything is charged: no rate limit would ever let it pass. The token
+      // is still checked first, so that a caller without one learns that.
+      request.principal ??= await this.auth.authenticate(authorization);
+      throw new BatchTooLargeError(args.inputs.length, MAX_BATCH);
+    }
+    const cost = root ? costOf(args) : 0;
     if (request.principal === undefined && root && !adminOnly) {
       // The request's first operation: the token's check and its charge in one Redis call.
       request.principal = await this.auth.authenticateCharged(authorization, cost);

@@ -27,6 +27,7 @@ import { OutageQueueService } from './outage-queue.service';
 import {
   AnsweredNotFoundError,
   BatchTooLargeError,
+  MAX_BATCH,
   NoResponderError,
   NotARecipientError,
   StoreUnavailableError,
@@ -36,8 +37,6 @@ import { refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { SendGuardRequest } from '../safety/safety.repository';
 import { SafetyService } from '../safety/safety.service';
-
-export const MAX_BATCH = 100;
 
 /** A message's times under another id: createdAt is always the id's own timestamp. */
 function timesOf(

@@ -42,6 +42,9 @@ export class ThreadMismatchError extends AppError {
   }
 }
 
+/** Messages one sendMessages call may carry. */
+export const MAX_BATCH = 100;
+
 export class BatchTooLargeError extends AppError {
   constructor(count: number, limit: number) {
     super('BAD_USER_INPUT', `inputs: ${count} messages exceeds the limit of ${limit} per call`, {

@@ -1,6 +1,6 @@
 import { directInput } from '../factories/messages';
 import { connectWs, graphql, LiveSubscription } from '../utils/graphql-client';
-import { REGISTER, SEND, type RouteView } from '../utils/documents';
+import { REGISTER, SEND, SEND_MANY, type RouteView } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
 import { ServiceProcess } from '../utils/service-process';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
@@ -277,7 +277,7 @@ describe('rate limits shared by two service processes', () => {
     expect(left).toBeLessThanOrEqual(120_000);
   });
 
-  it('charges nothing for a forged token, nor for an operation the token may not run', async () => {
+  it('charges nothing for a forged token, an operation the token may not run, or an oversized batch', async () => {
     const registered = await graphql<{ registerMailbox: { token: string } }>(
       a.baseUrl,
       REGISTER,
@@ -308,6 +308,18 @@ describe('rate limits shared by two service processes', () => {
       );
       expect(adminOnly.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     }
+    // A batch no limit could ever let through is refused for its size, not its cost.
+    const oversized = await graphql(
+      a.baseUrl,
+      SEND_MANY,
+      { inputs: Array.from({ length: 6_001 }, () => directInput('targeted', 'listener')) },
+      as(token),
+    );
+    expect(oversized.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'inputs',
+      limit: 100,
+    });
     // The bucket is still full: the owner's LIMIT sends all pass.
     for (let i = 0; i < LIMIT; i += 1) {
       const response = await graphql<{ sendMessage: RouteView }>(
