@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppModule } from './app.module';
 import { requestBodyLimit } from './config/app-config.service';
@@ -15,27 +15,39 @@ import { requestId } from './logging/request-id';
 const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
 
 /** Decoders for the content encodings a client may compress a body with. */
-const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,
   deflate: createInflate,
   br: createBrotliDecompress,
 };
 
-type Decoded = Readable & { receivedEncodedLength?: number };
+type Decoded = PassThrough & { receivedEncodedLength?: number };
 
-/** A compressed body read through its decoder; Fastify counts the decoded bytes against the limit. */
+/**
+ * A compressed body read through its decoder; Fastify counts the decoded bytes against the
+ * limit. Data the decoder cannot read (corrupt or cut short) is the client's error: 400.
+ */
 function decoded(request: FastifyRequest, payload: Readable): Readable {
   const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding === 'identity') return payload;
   const decoder = DECODERS[encoding];
   if (!decoder) throw new BodyError(415, `content-encoding "${encoding}" is not supported`);
-  const stream = payload.pipe(decoder()) as unknown as Decoded;
+  const inflate = decoder();
+  // What Fastify reads: the decoder's output, failed with a refusal of our own when the
+  // decoder fails (zlib's Z_DATA_ERROR, Z_BUF_ERROR...), which Fastify would answer as 500.
+  const stream: Decoded = new PassThrough();
+  payload.pipe(inflate).pipe(stream);
   stream.receivedEncodedLength = 0;
   payload.on('data', (chunk: Buffer) => {
     stream.receivedEncodedLength = (stream.receivedEncodedLength ?? 0) + chunk.length;
   });
   payload.on('error', (error) => stream.destroy(error));
+  inflate.on('error', (error: Error) => {
+    stream.destroy(new BodyError(400, `not valid ${encoding} data (${error.message})`));
+  });
+  // Fastify gave up on the body (over the limit): the decoder has nothing more to do.
+  stream.on('close', () => inflate.destroy());
   return stream;
 }
 

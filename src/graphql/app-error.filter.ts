@@ -6,12 +6,12 @@ import { AppError } from '../common/app-error';
 import { AppConfigService } from '../config/app-config.service';
 import type { GraphqlContext } from './graphql-context';
 import { httpStatusOf, toGraphqlError } from './graphql-error';
-import { bodyRefusal } from './request-body';
+import { asJsonRpc, bodyRefusal } from './request-body';
 
 /**
  * The one filter at the edge: GraphQL errors get their code (an unexpected one is logged with
  * the operation's request id as `reqId`); a body refused while it was read is answered as a
- * GraphQL error naming the field and the limit; on plain HTTP routes an AppError becomes its
+ * GraphQL error naming the field and the limit (on /mcp, as a JSON-RPC error carrying them); on plain HTTP routes an AppError becomes its
  * status with the same code and message; anything else keeps Nest's handling.
  */
 @Catch()
@@ -32,12 +32,15 @@ export class AppErrorFilter extends BaseExceptionFilter implements GqlExceptionF
       return toGraphqlError(exception, 'resolver', context?.requestId);
     }
     if (host.getType() === 'http') {
-      const request = host.switchToHttp().getRequest<{ headers: Record<string, string> }>();
+      const request = host
+        .switchToHttp()
+        .getRequest<{ headers: Record<string, string>; url?: string }>();
       const refused = bodyRefusal(exception, request.headers['content-length'], this.bodyLimit);
       if (refused) {
+        const mcp = request.url === '/mcp' || request.url?.startsWith('/mcp?') === true;
         this.adapterHost.httpAdapter.reply(
           host.switchToHttp().getResponse(),
-          refused.body,
+          mcp ? asJsonRpc(refused) : refused.body,
           refused.status,
         );
         return;

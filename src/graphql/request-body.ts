@@ -17,7 +17,21 @@ export class BodyError extends Error {
 /** What a client is told about a refused body: a GraphQL error naming the field and the limit. */
 export interface BodyRefusal {
   status: number;
-  body: { errors: object[] };
+  body: { errors: Array<{ message: string; extensions: object }> };
+}
+
+/**
+ * The same refusal as MCP clients read one: a JSON-RPC error without an id (the request's
+ * could not be read), -32700 for a body that is not JSON and -32600 for one refused for its
+ * size or type, with the GraphQL error's code, field and limit as its `data`.
+ */
+export function asJsonRpc(refused: BodyRefusal): object {
+  const [{ message, extensions }] = refused.body.errors;
+  return {
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: refused.status === 400 ? -32700 : -32600, message, data: extensions },
+  };
 }
 
 function refusal(status: number, message: string, extensions: object): BodyRefusal {

@@ -48,6 +48,7 @@ function post(
   app: TestApp,
   headers: Record<string, string>,
   body: Buffer,
+  path = '/graphql',
 ): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(app.baseUrl);
   return new Promise((resolve, reject) => {
@@ -55,7 +56,7 @@ function post(
       host: hostname,
       port,
       method: 'POST',
-      path: '/graphql',
+      path,
       headers: { ...headers, authorization: `Bearer ${ADMIN}` },
     });
     req.on('response', (res) => {
@@ -159,6 +160,37 @@ describe('hostile HTTP bodies', () => {
           },
         ],
       });
+    },
+  );
+
+  const json = Buffer.from('{"query":"{ routerStatistics { running } }"}');
+  it.each([
+    ['gzip', Buffer.from('xx')],
+    ['gzip', gzipSync(json).subarray(0, 12)],
+    ['deflate', Buffer.from('not deflated')],
+    ['br', Buffer.from([0xff, 0xff, 0xff, 0xff])],
+  ])(
+    'refuses a %s body it cannot decode (#%#) as BAD_USER_INPUT, not a server error',
+    async (encoding, body) => {
+      const headers = { 'content-type': 'application/json', 'content-encoding': encoding };
+      const message: unknown = expect.stringMatching(
+        new RegExp(`^request body: not valid ${encoding} data`),
+      );
+      const extensions = { code: 'BAD_USER_INPUT', field: 'body' };
+      const graphqlAnswer = await post(app, headers, body);
+      expect(graphqlAnswer.status).toBe(400);
+      expect(JSON.parse(graphqlAnswer.text) as unknown).toMatchObject({
+        errors: [{ message, extensions }],
+      });
+      // MCP clients read a JSON-RPC parse error.
+      const mcpAnswer = await post(app, headers, body, '/mcp');
+      expect(mcpAnswer.status).toBe(400);
+      expect(JSON.parse(mcpAnswer.text) as unknown).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32700, message, data: extensions },
+      });
+      expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
     },
   );
 
