@@ -70,9 +70,14 @@ describe(parseCommandLine.name, () => {
       '--limit: "0" is not a whole number from 1 to 500',
     );
     expect(run(['inbox']).flags.integer('limit', 1, 500, 20)).toBe(20);
-    expect(run(['wait', '--timeout', '0.5']).flags.seconds('timeout', 20)).toBe(0.5);
-    expect(() => run(['wait', '--timeout', '-1']).flags.seconds('timeout', 20)).toThrow(UsageError);
-    expect(() => run(['wait', '--timeout', '1e3']).flags.seconds('timeout', 20)).toThrow(
+    expect(run(['wait', '--timeout', '0.5']).flags.seconds('timeout', 20, 86_400)).toBe(0.5);
+    expect(() => run(['wait', '--timeout', '-1']).flags.seconds('timeout', 20, 86_400)).toThrow(
+      UsageError,
+    );
+    expect(() =>
+      run(['wait', '--timeout', '86400.5']).flags.seconds('timeout', 20, 86_400),
+    ).toThrow('--timeout: 86400.5 is more than 86400 seconds');
+    expect(() => run(['wait', '--timeout', '1e3']).flags.seconds('timeout', 20, 86_400)).toThrow(
       '--timeout: "1e3" is not a number of seconds',
     );
   });

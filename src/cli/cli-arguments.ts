@@ -117,7 +117,11 @@ const COMMANDS: readonly CommandSpec[] = [
       'Nothing is marked read: use mailbox read.',
     ],
     flags: {
-      timeout: { type: 'string', value: 'SECONDS', help: 'how long to wait (default 20)' },
+      timeout: {
+        type: 'string',
+        value: 'SECONDS',
+        help: 'how long to wait (default 20, at most 86400)',
+      },
       thread: { type: 'string', value: 'ID', help: 'only messages of this thread' },
       from: { type: 'string', value: 'MAILBOX', help: 'only messages from this mailbox' },
     },
@@ -183,8 +187,8 @@ export class Flags {
     return value;
   }
 
-  /** A number of seconds, 0 or more, fractions allowed; `fallback` when absent. */
-  seconds(name: string, fallback: number): number {
+  /** A number of seconds from 0 to `max`, fractions allowed; `fallback` when absent. */
+  seconds(name: string, fallback: number, max: number): number {
     const text = this.string(name);
     if (text === null) return fallback;
     if (!/^\d+(\.\d+)?$/.test(text)) {
@@ -193,7 +197,11 @@ export class Flags {
         this.usage,
       );
     }
-    return Number(text);
+    const seconds = Number(text);
+    if (seconds > max) {
+      throw new UsageError(`--${name}: ${text} is more than ${max} seconds`, this.usage);
+    }
+    return seconds;
   }
 }
 

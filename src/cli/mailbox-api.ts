@@ -180,18 +180,19 @@ export class MailboxApi {
 
   /**
    * Marks the messages read in the mailbox (null: the token's own); ids that are not in it
-   * are ignored. Returns the mailbox's unread count after.
+   * are ignored. Returns the mailbox's name and its unread count after.
    */
-  async markRead(mailbox: string | null, ids: string[]): Promise<number> {
-    let unread = 0;
+  async markRead(
+    mailbox: string | null,
+    ids: string[],
+  ): Promise<{ name: string; unreadCount: number }> {
+    let marked = { name: mailbox ?? '', unreadCount: 0 };
     for (let start = 0; start < ids.length; start += MARK_BATCH) {
-      const { markRead } = await this.http.request<{ markRead: { unreadCount: number } }>(
-        MARK_READ,
-        { mailbox, ids: ids.slice(start, start + MARK_BATCH) },
-      );
-      unread = markRead.unreadCount;
+      ({ markRead: marked } = await this.http.request<{
+        markRead: { name: string; unreadCount: number };
+      }>(MARK_READ, { mailbox, ids: ids.slice(start, start + MARK_BATCH) }));
     }
-    return unread;
+    return marked;
   }
 
   /** Confirms the delivery of a message to the mailbox (null: the token's own). */

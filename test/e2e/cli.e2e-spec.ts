@@ -412,9 +412,9 @@ describe('the mailbox CLI against a running service', () => {
       // No --mailbox either: the token's own mailbox, from the viewer query.
       const inbox = await cli(['inbox'], as(tokens.bob));
       expect(inbox.stdout).toContain(`[message ${id} | from alice | to bob`);
-      // markRead without a mailbox: the token's own.
+      // markRead without a mailbox: the token's own, which the service names.
       const read = await cli(['read', id], as(tokens.bob));
-      expect(read.stderr).toBe('marked read; your mailbox has 0 unread\n');
+      expect(read.stderr).toBe('marked read; bob has 0 unread\n');
 
       const other = await cli(['inbox', '--mailbox', 'bob'], as(tokens.alice));
       expect(other.code).toBe(1);

@@ -19,7 +19,7 @@ export const read: Command = async (context, positionals, flags) => {
     ]);
   }
   // Marked before anything is printed: a refused mark (no mailbox named) prints nothing.
-  const unreadCount = flags.boolean('no-mark')
+  const marked = flags.boolean('no-mark')
     ? null
     : await context.api.markRead(
         context.mailbox,
@@ -27,14 +27,15 @@ export const read: Command = async (context, positionals, flags) => {
       );
   if (context.json) {
     context.print.out(
-      JSON.stringify({ messages: messages.map(wholeMessage), unread_count: unreadCount }),
+      JSON.stringify({
+        messages: messages.map(wholeMessage),
+        unread_count: marked?.unreadCount ?? null,
+      }),
     );
   } else {
     context.print.out(renderMessages(messages));
-    if (unreadCount !== null) {
-      context.print.note(
-        `marked read; ${context.mailbox ?? 'your mailbox'} has ${unreadCount} unread`,
-      );
+    if (marked !== null) {
+      context.print.note(`marked read; ${marked.name} has ${marked.unreadCount} unread`);
     }
   }
   return ExitCode.Ok;

@@ -6,6 +6,8 @@ import { mailboxFeed, type MailboxApi } from '../mailbox-api';
 import { noArguments, requireMailbox, type Command, type CommandContext } from './command-context';
 
 const DEFAULT_TIMEOUT_SECONDS = 20;
+/** The longest wait: a day (a timer takes at most about 24.8 days); wait again for longer. */
+const MAX_TIMEOUT_SECONDS = 86_400;
 
 /**
  * How far back the feed's replay starts. The subscription request only reaches the service
@@ -67,7 +69,7 @@ function print(context: CommandContext, messages: MessageLike[]): void {
 export const wait: Command = async (context, positionals, flags) => {
   noArguments('wait', positionals, flags);
   const mailbox = await requireMailbox(context, 'wait', flags);
-  const timeout = flags.seconds('timeout', DEFAULT_TIMEOUT_SECONDS);
+  const timeout = flags.seconds('timeout', DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
   const filter: WaitFilter = { threadId: flags.string('thread'), from: flags.string('from') };
   const deadline = Date.now() + timeout * 1000;
   // Subscribed before the unread list is read, so that nothing falls between the two.
