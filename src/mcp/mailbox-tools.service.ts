@@ -77,6 +77,25 @@ export const MAX_WAIT_S = 45;
 export const DEFAULT_WAIT_S = 20;
 /** Messages read_messages returns for a thread, and wait_for_message at most. */
 export const MAX_MESSAGES_PER_CALL = 50;
+/**
+ * Characters of bodies one answer carries: past it, the next messages are left for another
+ * call (always at least one message, so that each can be read on its own). The answer holds
+ * every body twice (structured, and fenced for the model), and a message may be 15 MiB.
+ */
+export const MAX_ANSWER_BODY_CHARS = 4 * 1024 * 1024;
+
+/** The first of `messages` whose bodies fit MAX_ANSWER_BODY_CHARS together (at least one). */
+function withinAnswer(messages: StoredMessage[]): [StoredMessage[], StoredMessage[]] {
+  let chars = 0;
+  let kept = 0;
+  while (kept < messages.length) {
+    chars += messages[kept].content.length;
+    if (kept > 0 && chars > MAX_ANSWER_BODY_CHARS) break;
+    kept += 1;
+  }
+  return [messages.slice(0, kept), messages.slice(kept)];
+}
+
 /** How long the wait lock outlives the longest wait, for a wait whose instance dies. */
 const WAIT_LOCK_MARGIN_MS = 5_000;
 
@@ -102,7 +121,12 @@ function inToolTerms(error: unknown, mode: AddressingMode): unknown {
   const name = path.replace(/^input\./, '');
   const field =
     name === 'target' && mode === AddressingMode.TOPIC ? 'topic' : (TOOL_FIELDS[name] ?? name);
-  return new AppError(error.code, error.message.replace(path, field), {
+  return renamed(error, path, field);
+}
+
+/** `error` with `field` for `from`, in its details and its message. */
+function renamed(error: AppError, from: string, field: string): AppError {
+  return new AppError(error.code, error.message.replace(from, field), {
     ...error.details,
     field,
   });
@@ -228,14 +252,22 @@ export class MailboxToolsService {
     }
   }
 
-  /** Answers a message: to its sender, in its thread. */
+  /**
+   * Answers a message: to its sender, in its thread. A refusal of the message answered names
+   * this tool's argument, `message_id`.
+   */
   async reply(
     caller: MailboxPrincipal,
     messageId: string,
     body: string,
     extra: Pick<SendArgs, 'subject' | 'reply_within_s' | 'require_ack' | 'idempotency_key'>,
   ): Promise<SendOutcome> {
-    return this.send(caller, { ...extra, body, in_reply_to: messageId });
+    try {
+      return await this.send(caller, { ...extra, body, in_reply_to: messageId });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.details.field !== 'in_reply_to') throw error;
+      throw renamed(error, 'in_reply_to', 'message_id');
+    }
   }
 
   /** The caller's messages, oldest first: unread only by default, or of one thread. */
@@ -263,21 +295,24 @@ export class MailboxToolsService {
   }
 
   /**
-   * Whole messages by id (those the caller may read; others are named in `not_found`) or a
-   * thread's first MAX_MESSAGES_PER_CALL the caller sent or received; marks the caller's
-   * copies read unless told not to.
+   * Whole messages by id (those the caller may read; others are named in `not_found`; an id
+   * given twice is read once) or a thread's first MAX_MESSAGES_PER_CALL the caller sent or
+   * received; marks the caller's copies read unless told not to. Messages past
+   * MAX_ANSWER_BODY_CHARS are named in `left_out`, unread and unmarked.
    */
   async readMessages(
     caller: MailboxPrincipal,
     ids: string[] | null,
     threadId: string | null,
     markRead: boolean,
-  ): Promise<{ messages: AgentMessage[]; not_found: string[] }> {
+  ): Promise<{ messages: AgentMessage[]; not_found: string[]; left_out: string[] }> {
     const mailbox = caller.mailbox;
     let found: StoredMessage[];
     const missing: string[] = [];
     if (ids !== null && ids.length > 0) {
-      const checked = ids.map((id, index) => assertMessageId(id, `message_ids[${index}]`));
+      const checked = [
+        ...new Set(ids.map((id, index) => assertMessageId(id, `message_ids[${index}]`))),
+      ];
       const messages = await Promise.all(checked.map((id) => this.messages.find(id)));
       found = [];
       for (const [index, message] of messages.entries()) {
@@ -295,22 +330,24 @@ export class MailboxToolsService {
       });
     }
     this.presence.seen(mailbox);
+    const [answered, leftOut] = withinAnswer(found);
     const read = await this.records.readFlags(
       mailbox,
-      found.map((message) => message.id),
+      answered.map((message) => message.id),
     );
-    if (markRead && found.length > 0) {
+    if (markRead && answered.length > 0) {
       await this.inbox.markRead(
         mailbox,
-        found.map((message) => message.id),
+        answered.map((message) => message.id),
         null,
       );
     }
     return {
-      messages: found.map((message, index) =>
+      messages: answered.map((message, index) =>
         toAgentMessage({ ...message, read: markRead || read[index] }, true),
       ),
       not_found: missing,
+      left_out: leftOut.map((message) => message.id),
     };
   }
 
@@ -369,7 +406,8 @@ export class MailboxToolsService {
         }),
       );
       this.presence.seen(mailbox);
-      const waiting = await this.unreadMatching(mailbox, options.threadId, matches);
+      // What does not fit one answer stays unread, for the next wait.
+      const [waiting] = withinAnswer(await this.unreadMatching(mailbox, options.threadId, matches));
       const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
       if (messages.length === 0) {
         return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { renderForModel, type AgentMessage } from '../agent-view/agent-message';
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
+import { MAX_SUBJECT } from '../messages/message-validation';
 import {
   DEFAULT_WAIT_S,
   MAX_MESSAGES_PER_CALL,
@@ -100,7 +101,7 @@ const TOOL_CONFIGS = {
       topic: z.string().max(1_100).optional().describe('A topic, like agents.build.status.'),
       broadcast: z.boolean().optional(),
       body: z.string().describe('The message text.'),
-      subject: z.string().max(1_000).optional(),
+      subject: z.string().max(MAX_SUBJECT).optional(),
       thread_id: threadId.optional().describe('Continue this thread.'),
       in_reply_to: messageId.optional().describe('The message this answers.'),
       reply_within_s: z.number().int().min(1).max(86_400).optional(),
@@ -116,7 +117,7 @@ const TOOL_CONFIGS = {
     inputSchema: z.object({
       message_id: messageId.describe('The message you answer.'),
       body: z.string(),
-      subject: z.string().max(1_000).optional(),
+      subject: z.string().max(MAX_SUBJECT).optional(),
       reply_within_s: z.number().int().min(1).max(86_400).optional(),
       require_ack: z.boolean().optional(),
       idempotency_key: z.string().min(1).max(256).optional(),
@@ -154,6 +155,9 @@ const TOOL_CONFIGS = {
     outputSchema: z.object({
       messages: z.array(messageView),
       not_found: z.array(z.string()),
+      left_out: z
+        .array(z.string())
+        .describe('Ids left for another call: their bodies did not fit in this answer.'),
     }),
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: false },
   },
@@ -338,8 +342,12 @@ export function registerMailboxTools(
           );
           const missing =
             read.not_found.length > 0 ? `\n\nNot found: ${read.not_found.join(', ')}.` : '';
+          const leftOut =
+            read.left_out.length > 0
+              ? `\n\nLeft out, too large for one answer (read them in another call; not marked read): ${read.left_out.join(', ')}.`
+              : '';
           const text = read.messages.length > 0 ? renderMessages(read.messages) : 'No messages.';
-          return ok(read, `${text}${missing}`);
+          return ok(read, `${text}${missing}${leftOut}`);
         }),
       ),
     wait_for_message: () =>

@@ -17,7 +17,8 @@ export interface MessageLimits {
 
 export const MAX_TTL_SECONDS = 366 * 24 * 3600;
 const MAX_SHORT_TEXT = 256;
-const MAX_SUBJECT = 1024;
+/** Characters of a subject. */
+export const MAX_SUBJECT = 1024;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const CONTENT_TYPE =

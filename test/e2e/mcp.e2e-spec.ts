@@ -339,6 +339,36 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     ]);
   }, 30_000);
 
+  it('answers one read of many large messages in parts, each id once', async () => {
+    const planner = await connect(a, tokens.planner);
+    const worker = await connect(b, tokens.worker);
+    // 70 bodies of 60,000 characters: more than one answer carries (4 MiB of bodies).
+    const ids: string[] = [];
+    for (let i = 0; i < 70; i++) {
+      const sent = await ok<{ message_id: string }>(planner, 'send_message', {
+        to: 'worker',
+        body: `${i} `.padEnd(60_000, 'x'),
+      });
+      ids.push(sent.message_id);
+    }
+    const first = await ok<{ messages: AgentMessage[]; left_out: string[] }>(
+      worker,
+      'read_messages',
+      { message_ids: [ids[0], ...ids] },
+    );
+    const answered = first.messages.map((message) => message.message_id);
+    expect(answered).toEqual(ids.slice(0, answered.length));
+    expect(answered.length).toBe(Math.floor((4 * 1024 * 1024) / 60_000));
+    expect(first.left_out).toEqual(ids.slice(answered.length));
+    const rest = await ok<{ messages: AgentMessage[]; left_out: string[] }>(
+      worker,
+      'read_messages',
+      { message_ids: first.left_out },
+    );
+    expect(rest.messages.map((message) => message.message_id)).toEqual(first.left_out);
+    expect(rest.left_out).toEqual([]);
+  }, 60_000);
+
   it('allows one wait per mailbox, sends progress, and frees the mailbox on cancel', async () => {
     const first = await connect(a, tokens.other);
     const second = await connect(b, tokens.other);
@@ -402,16 +432,24 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       to: 'worker',
       body: 'private to the worker',
     });
-    const read = await ok<{ messages: unknown[]; not_found: string[] }>(other, 'read_messages', {
-      message_ids: [sent.message_id],
-    });
-    expect(read).toEqual({ messages: [], not_found: [sent.message_id] });
+    const read = await ok<{ messages: unknown[]; not_found: string[]; left_out: string[] }>(
+      other,
+      'read_messages',
+      {
+        message_ids: [sent.message_id],
+      },
+    );
+    expect(read).toEqual({ messages: [], not_found: [sent.message_id], left_out: [] });
     expect(errorOf(await call(other, 'message_status', { message_id: sent.message_id })).code).toBe(
       'NOT_FOUND',
     );
+    // Named by the reply tool's own argument.
     expect(
-      errorOf(await call(other, 'reply', { message_id: sent.message_id, body: 'x' })).code,
-    ).toBe('FORBIDDEN');
+      errorOf(await call(other, 'reply', { message_id: sent.message_id, body: 'x' })),
+    ).toMatchObject({ code: 'FORBIDDEN', field: 'message_id' });
+    const malformed = errorOf(await call(other, 'reply', { message_id: 'zz', body: 'x' }));
+    expect(malformed).toMatchObject({ code: 'BAD_USER_INPUT', field: 'message_id' });
+    expect(malformed.text).toMatch(/^BAD_USER_INPUT: message_id: /);
     // No argument names the caller's mailbox: an extra one is ignored.
     const me = await ok<{ mailbox: string }>(other, 'whoami', { mailbox: 'worker' });
     expect(me.mailbox).toBe('other');
