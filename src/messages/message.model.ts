@@ -8,6 +8,7 @@ import {
   type MiddlewareContext,
 } from '@nestjs/graphql';
 import { estimateTokens } from '../safety/token-estimate';
+import { chargedContent } from './response-budget';
 import { JsonScalar } from '../graphql/json.scalar';
 
 export enum AddressingMode {
@@ -47,7 +48,13 @@ export class Message {
   @Field(() => String, { nullable: true, description: 'The mailbox (DIRECT) or topic (TOPIC).' })
   target!: string | null;
 
-  @Field()
+  @Field({
+    // Counted against the response's MAX_RESPONSE_CONTENT_CHARS (response-budget.ts).
+    middleware: [
+      ({ source, context, info }: MiddlewareContext<Message, object | undefined>) =>
+        chargedContent(source.content, context, info),
+    ],
+  })
   content!: string;
 
   @Field()

@@ -63,6 +63,45 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     await expectHealthy();
   });
 
+  it('answers at most 64 MiB of bodies in one response, over HTTP and the WebSocket', async () => {
+    const content = 'x'.repeat(14 * MiB);
+    const { messageId } = (
+      await graphqlOk<{ sendMessage: RouteView }>(service.baseUrl, SEND, {
+        input: directInput('sender', 'big', { content }),
+      })
+    ).sendMessage;
+    // Four copies fit (56 MiB); the fifth passes the limit and is refused by its path.
+    const aliases = (count: number) =>
+      `query Many($id: ID!) { ${Array.from(
+        { length: count },
+        (_, i) => `m${i}: message(id: $id) { id content }`,
+      ).join(' ')} }`;
+    const four = await graphqlOk<Record<string, { content: string }>>(service.baseUrl, aliases(4), {
+      id: messageId,
+    });
+    expect(Object.values(four).map((each) => each.content.length)).toEqual(Array(4).fill(14 * MiB));
+    for (const answer of [
+      await graphql<Record<string, { content: string } | null>>(service.baseUrl, aliases(30), {
+        id: messageId,
+      }),
+      await new Promise<{ errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }>(
+        (resolve, reject) => {
+          ws.subscribe(
+            { query: aliases(30), variables: { id: messageId } },
+            { next: resolve, error: reject, complete: () => undefined },
+          );
+        },
+      ),
+    ]) {
+      expect(answer.errors?.[0].extensions).toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        field: 'm4.content',
+        limit: 64 * MiB,
+      });
+    }
+    await expectHealthy();
+  });
+
   it('refuses one byte more with PAYLOAD_TOO_LARGE naming the field and the limit', async () => {
     const content = 'x'.repeat(MAX_PAYLOAD + 1);
     const response = await graphql(service.baseUrl, SEND, {
