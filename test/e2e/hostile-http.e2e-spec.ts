@@ -194,6 +194,30 @@ describe('hostile HTTP bodies', () => {
     },
   );
 
+  it('refuses an input object of 50,000 unknown fields with one short error', async () => {
+    const members = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, 1]));
+    const body = Buffer.from(
+      JSON.stringify({
+        query: 'mutation($in: SendMessageInput!) { sendMessage(input: $in) { status } }',
+        variables: { in: members },
+      }),
+    );
+    const response = await post(app, { 'content-type': 'application/json' }, body);
+    expect(response.status).toBe(400);
+    // graphql-js would answer 50 errors, each printing the whole object: 27 MB.
+    expect(response.text.length).toBeLessThan(1_000);
+    expect(JSON.parse(response.text) as unknown).toEqual({
+      errors: [
+        {
+          message:
+            'Variable "$in" got invalid value at "in.k0": "k0" is not a field of input type "SendMessageInput".',
+          extensions: { code: 'BAD_USER_INPUT', field: 'variables.in.k0' },
+        },
+      ],
+    });
+    expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
+  });
+
   it('still takes valid multi-byte UTF-8 split anywhere', async () => {
     const body = JSON.stringify({
       query: '{ routerStatistics { running } }',

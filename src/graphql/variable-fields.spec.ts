@@ -1,0 +1,52 @@
+import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
+import { unknownInputField } from './variable-fields';
+
+const schema = buildSchema(`
+  input Inner { a: Int, b: [String!] }
+  input Outer { name: String!, inner: Inner, many: [Inner!], json: JSON }
+  scalar JSON
+  type Query { x(o: Outer, list: [Outer!], n: Int): Int }
+`);
+
+function operation(source: string): OperationDefinitionNode {
+  return parse(source).definitions[0] as OperationDefinitionNode;
+}
+
+const query = operation(
+  'query($o: Outer, $list: [Outer!], $n: Int) { x(o: $o, list: $list, n: $n) }',
+);
+
+describe(unknownInputField.name, () => {
+  it('passes known fields at every depth, scalars, JSON values and absent variables', () => {
+    expect(
+      unknownInputField(schema, query, {
+        o: { name: 'x', inner: { a: 1, b: ['y'] }, many: [{ a: 2 }], json: { anything: { k: 1 } } },
+        n: 3,
+      }),
+    ).toBeNull();
+    expect(unknownInputField(schema, query, null)).toBeNull();
+    expect(unknownInputField(schema, query, { undeclared: { k: 1 } })).toBeNull();
+  });
+
+  it('names the first unknown member by its path, in objects, nested ones and lists', () => {
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ o: { name: 'x', k0: 1, k1: 2 } }, 'variables.o.k0', 'Outer'],
+      [{ o: { name: 'x', inner: { a: 1, z: 2 } } }, 'variables.o.inner.z', 'Inner'],
+      [{ o: { name: 'x', many: [{ a: 1 }, { q: 1 }] } }, 'variables.o.many.1.q', 'Inner'],
+      [{ list: [{ name: 'a' }, { name: 'b', extra: true }] }, 'variables.list.1.extra', 'Outer'],
+      // A single value where a list is declared is coerced to a list of one.
+      [{ list: { name: 'a', extra: true } }, 'variables.list.extra', 'Outer'],
+    ];
+    for (const [variables, field, type] of cases) {
+      const error = unknownInputField(schema, query, variables);
+      expect(error?.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
+      expect(error?.message).toContain(`is not a field of input type "${type}"`);
+    }
+  });
+
+  it('leaves values of the wrong shape to graphql-js', () => {
+    expect(
+      unknownInputField(schema, query, { o: 'text', list: [1, null], n: { k: 1 } }),
+    ).toBeNull();
+  });
+});

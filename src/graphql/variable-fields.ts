@@ -1,0 +1,69 @@
+import {
+  GraphQLError,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  typeFromAST,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+
+/**
+ * The first member of an operation's variables that names no field of its input object type,
+ * as a refusal; null when there is none. graphql-js reports each such member (up to 50) with
+ * the whole object it sits in printed into the message, so an object of many unknown keys
+ * costs it seconds and tens of megabytes of errors; this walk costs one look per member and
+ * stops at the first. Everything else about the values is left to graphql-js.
+ */
+export function unknownInputField(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  variables: unknown,
+): GraphQLError | null {
+  if (typeof variables !== 'object' || variables === null) return null;
+  const values = variables as Record<string, unknown>;
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
+    if (type === undefined || !Object.hasOwn(values, name)) continue;
+    const found = firstUnknown(type, values[name], name);
+    if (found !== null) {
+      const [path, typeName] = found;
+      return new GraphQLError(
+        `Variable "$${name}" got invalid value at "${path}": "${path.slice(path.lastIndexOf('.') + 1)}" is not a field of input type "${typeName}".`,
+        { extensions: { code: 'BAD_USER_INPUT', field: `variables.${path}` } },
+      );
+    }
+  }
+  return null;
+}
+
+/** The path of the first unknown member under `value` of `type`, and the type it is not in. */
+function firstUnknown(
+  type: GraphQLInputType,
+  value: unknown,
+  path: string,
+): [string, string] | null {
+  if (value === null || value === undefined) return null;
+  if (isNonNullType(type)) return firstUnknown(type.ofType, value, path);
+  if (isListType(type)) {
+    if (!Array.isArray(value)) return firstUnknown(type.ofType, value, path);
+    for (let index = 0; index < value.length; index++) {
+      const found = firstUnknown(type.ofType, value[index], `${path}.${index}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (!isInputObjectType(type) || typeof value !== 'object' || Array.isArray(value)) return null;
+  const fields = type.getFields();
+  const members = value as Record<string, unknown>;
+  for (const key of Object.keys(members)) {
+    if (!Object.hasOwn(fields, key)) return [`${path}.${key}`, type.name];
+  }
+  for (const key of Object.keys(members)) {
+    const found = firstUnknown(fields[key].type, members[key], `${path}.${key}`);
+    if (found !== null) return found;
+  }
+  return null;
+}
