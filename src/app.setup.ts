@@ -11,6 +11,9 @@ import { BodyError, parseJsonBody } from './graphql/request-body';
 import { LifecycleService } from './health/lifecycle.service';
 import { requestId } from './logging/request-id';
 
+/** How long a request (headers and body) may take to arrive. */
+export const REQUEST_TIMEOUT_MS = 300_000;
+
 /** The JSON types a GraphQL client sends. */
 const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
 
@@ -70,6 +73,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const variables = validateEnvironment({ ...processEnvironment(), ...environment });
   const adapter = new FastifyAdapter({
     bodyLimit: requestBodyLimit(variables),
+    // A request must arrive whole within this long: a client that sends part of a body and
+    // stops holds its connection no longer. Node's own default, which Fastify turns off.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // The client's x-request-id when it sends a sane one, else a new one; echoed back, and
     // carried as `reqId` by what is logged about its GraphQL operation.
     genReqId: (request: IncomingMessage) => requestId(request.headers['x-request-id']),

@@ -60,6 +60,14 @@ export function bodyRefusal(
       limit,
     });
   }
+  // The client closed the connection before its body was read whole: there is no one to
+  // answer, and nothing went wrong on this side (not logged as an error).
+  if (code === 'ECONNRESET' && error.message === 'aborted') {
+    return refusal(400, 'request body: the client closed the connection before sending it whole', {
+      code: 'BAD_USER_INPUT',
+      field: 'body',
+    });
+  }
   const fromFastify = typeof code === 'string' && code.startsWith('FST_ERR_CTP_');
   if (!(error instanceof BodyError) && !fromFastify) return null;
   const status = (error as { statusCode?: number }).statusCode ?? 400;

@@ -1,9 +1,10 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { RedisServer } from '../utils/redis-server';
 import { startTestApp, type TestApp } from '../utils/test-app';
+import { REQUEST_TIMEOUT_MS } from '../../src/app.setup';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -216,6 +217,12 @@ describe('hostile HTTP bodies', () => {
       ],
     });
     expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
+  });
+
+  it('gives a request five minutes to arrive whole, as Node does and Fastify does not', () => {
+    const server = app.app.getHttpServer() as Server;
+    expect(server.requestTimeout).toBe(REQUEST_TIMEOUT_MS);
+    expect(REQUEST_TIMEOUT_MS).toBe(300_000);
   });
 
   it('still takes valid multi-byte UTF-8 split anywhere', async () => {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { RedisServer } from '../utils/redis-server';
@@ -114,6 +115,32 @@ describe('start-up and logs', () => {
     expect(records.some((record) => /dependencies initialized|Mapped \{/.test(record.msg))).toBe(
       false,
     );
+  });
+
+  it('logs nothing as an error when a client drops its request mid-body', async () => {
+    const service = await ServiceProcess.start({
+      NODE_ENV: 'production',
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: 'log',
+      REDIS_URL: redis.url,
+      OUTAGE_SPOOL_DIR: 'off',
+    });
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(Number(new URL(service.baseUrl).port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n' +
+          'content-length: 1000\r\n\r\n{"query":',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+    }
+    const ready = await fetch(`${service.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await service.stop()).toBe(0);
+    // pino's levels: 50 is error, 60 fatal.
+    expect(logRecords(service).filter((record) => record.level >= 50)).toEqual([]);
   });
 
   it('gives each WebSocket connection and subscription a request id, and logs it as reqId', async () => {
