@@ -45,10 +45,9 @@ function parseLimitError(message: string): DocumentLimitError | null {
 export function parseDocument(
   text: string,
   maxTokens: number,
-  options: { noLocation?: boolean } = {},
 ): { document: DocumentNode } | { error: GraphQLError } {
   try {
-    return { document: parse(text, { ...options, maxTokens }) };
+    return { document: parse(text, { maxTokens }) };
   } catch (thrown) {
     const refusal = parseLimitError((thrown as Error).message);
     if (refusal) return { error: toGraphqlError(refusal, 'parse') };

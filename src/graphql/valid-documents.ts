@@ -1,7 +1,6 @@
 import {
   getOperationAST,
   GraphQLError,
-  Kind,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -9,14 +8,11 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import { DOCUMENT_CACHE_BYTES, DocumentCache, documentHeapBytes } from './document-cache';
+import { DocumentCache } from './document-cache';
 import { DEFAULT_MAX_DOCUMENT_TOKENS, parseDocument } from './document-parsing';
 import { documentOverLimit, documentTooLargeMessage } from './document-size';
 import { documentRefusal, operationNotFound } from './operation-errors';
 import { graphqlValidationRules } from './validation-rules';
-
-/** Stands for any document parsed without locations, to estimate the heap one would take. */
-const WITHOUT_LOCATIONS: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
 
 /** The operation a client asked for, checked, or what it is answered instead. */
 export type CheckedOperation =
@@ -93,13 +89,9 @@ export class ValidDocuments {
     if ('error' in parsed) return { errors: [parsed.error] };
     const errors = validate(this.schema, parsed.document, this.rules);
     if (errors.length > 0) return { errors };
-    // Too large for the cache even without locations: used once, not parsed again.
-    if (documentHeapBytes(WITHOUT_LOCATIONS, query.length) > DOCUMENT_CACHE_BYTES)
-      return { document: parsed.document };
-    // Kept without source locations: they only serve error messages, and this one is valid.
-    const kept = parseDocument(query, this.maxTokens, { noLocation: true });
-    if ('error' in kept) return { errors: [kept.error] };
-    this.valid.put(query, kept.document, query.length);
-    return { document: kept.document };
+    // Kept with its source locations, which the errors of its executions report (a document
+    // too large for the cache is not kept).
+    this.valid.put(query, parsed.document, query.length);
+    return { document: parsed.document };
   }
 }

@@ -198,6 +198,24 @@ describe('bad input', () => {
     expect(unknown).toMatchObject({ data: { message: null } });
   });
 
+  it("locates a resolver's error in the document, the first time and from the cache, over both transports", async () => {
+    const query = '{\n  message(id: "x:y") { id }\n}';
+    const expected = {
+      message: expect.stringMatching(/^id: /) as unknown,
+      locations: [{ line: 2, column: 3 }],
+      path: ['message'],
+      extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) as unknown,
+    };
+    for (let i = 0; i < 2; i++) {
+      const response = await graphql(service.baseUrl, query);
+      expect(response.errors).toEqual([expected]);
+    }
+    const overWs = await new Promise<{ errors?: readonly unknown[] }>((resolve, reject) => {
+      ws.subscribe({ query }, { next: resolve, error: reject, complete: () => undefined });
+    });
+    expect(overWs.errors).toEqual([expected]);
+  });
+
   it('sendMessages over 100 entries is BAD_USER_INPUT naming the limit', async () => {
     const inputs = Array.from({ length: 101 }, () => directInput('alice', 'alice'));
     const response = await graphql(service.baseUrl, SEND_MANY, { inputs });
