@@ -10,6 +10,7 @@ import { checkPageArgs } from '../messages/page-args';
 import type { StoredMessage } from '../messages/stored-message';
 import { RedisKeys } from '../redis/redis-keys';
 import { InboxRepository } from './inbox.repository';
+import { moreCharactersThan } from '../common/text-length';
 
 /** Ids a filtered page looks at before it answers with what it found so far. */
 const SCAN_LIMIT = 5_000;
@@ -187,7 +188,7 @@ export class InboxService {
 }
 
 export function checkThreadId(value: string, field: string): string {
-  if (value.length === 0 || value.length > MAX_THREAD_ID) {
+  if (value.length === 0 || moreCharactersThan(value, MAX_THREAD_ID)) {
     throw new InvalidFieldError(field, `must be 1 to ${MAX_THREAD_ID} characters`, MAX_THREAD_ID);
   }
   return value;

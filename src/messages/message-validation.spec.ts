@@ -303,6 +303,17 @@ describe(validateSendInput.name, () => {
         's'.repeat(1024),
       );
     });
+
+    it('counts characters by code point: an emoji is one', () => {
+      const wide: MessageLimits = { ...limits, maxMessageBytes: 10_000 };
+      const emoji = '😀'.repeat(1024);
+      expect(validateSendInput(direct({ subject: emoji }), wide).message.subject).toBe(emoji);
+      expect(() => validateSendInput(direct({ subject: `${emoji}😀` }), wide)).toThrow(
+        /^subject: must be 1 to 1024 characters$/,
+      );
+      const key = '🔑'.repeat(256);
+      expect(validateSendInput(direct({ idempotencyKey: key }), wide).idempotencyKey).toBe(key);
+    });
   });
 
   it('rejects an unknown priority', () => {

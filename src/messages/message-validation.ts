@@ -1,5 +1,6 @@
 import { AppError } from '../common/app-error';
 import { exceedsJsonDepth } from '../common/json-depth';
+import { moreCharactersThan } from '../common/text-length';
 import { assertMailboxName, assertTopic } from '../routing/address';
 import { assertMessageId, messageIdTime } from './message-id';
 import { InvalidFieldError, JsonTooDeepError, PayloadTooLargeError } from './message.errors';
@@ -48,7 +49,7 @@ export interface ReplyContext {
 
 function optionalText(value: string | null | undefined, field: string, max: number): string | null {
   if (value === null || value === undefined) return null;
-  if (value.length === 0 || value.length > max) {
+  if (value.length === 0 || moreCharactersThan(value, max)) {
     throw new InvalidFieldError(field, `must be 1 to ${max} characters`, max);
   }
   if (CONTROL_CHARACTER.test(value)) {

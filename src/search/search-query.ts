@@ -1,6 +1,7 @@
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { MAX_TERM_LENGTH, MIN_TERM_LENGTH, queryWords } from './search-tokenizer';
+import { moreCharactersThan } from '../common/text-length';
 
 /** Characters of a query, before it is split. */
 export const MAX_QUERY_LENGTH = 256;
@@ -69,7 +70,10 @@ export function checkSearchQuery(args: {
   const after =
     args.after === null || args.after === undefined ? null : assertMessageId(args.after, 'after');
   const threadId = args.threadId ?? null;
-  if (threadId !== null && (threadId.length === 0 || threadId.length > MAX_THREAD_ID_LENGTH)) {
+  if (
+    threadId !== null &&
+    (threadId.length === 0 || moreCharactersThan(threadId, MAX_THREAD_ID_LENGTH))
+  ) {
     throw new InvalidFieldError(
       'threadId',
       `must be 1 to ${MAX_THREAD_ID_LENGTH} characters`,
