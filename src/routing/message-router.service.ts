@@ -166,7 +166,9 @@ export class MessageRouterService implements OnModuleInit {
     // refused reply gives the deadline back.
     if (answers !== null) await this.store.answered(answers);
     try {
-      return this.count(await this.routeDurably(message, checked.idempotencyKey));
+      const routed = this.count(await this.routeDurably(message, checked.idempotencyKey));
+      this.safety.senderAdmitted(admitted);
+      return routed;
     } catch (error) {
       if (answers !== null && !(this.outage.classify(error) === 'transient')) {
         await this.store.reopen(answers).catch(() => undefined);

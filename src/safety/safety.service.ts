@@ -90,7 +90,7 @@ export class SafetyService {
     return message.threadId === message.id ? this.guardRequest(message, options) : null;
   }
 
-  /** Counts a send that its sender's guard admitted in the call that stored it. */
+  /** Counts the tokens of a send the guards admitted, once it is routed. */
   senderAdmitted(request: SendGuardRequest): void {
     this.statistics.increment('tokensSent', request.tokens);
   }
@@ -105,7 +105,8 @@ export class SafetyService {
 
   /**
    * Throws the first refusal; otherwise the send is counted against every limit, and the
-   * sender guard's request is returned for `refund`. `request`: the sender guard's request
+   * sender guard's request is returned, for `refund` or, once it is routed,
+   * `senderAdmitted`. `request`: the sender guard's request
    * soleSenderGuard built already, for a send that its recipient's contact policy sent back
    * to two calls.
    */
@@ -139,10 +140,9 @@ export class SafetyService {
       (policy !== null && recipient !== null && !accepts(policy, message.sender)
         ? new ContactPolicyError(recipient)
         : null);
-    if (refusal === null) {
-      this.statistics.increment('tokensSent', tokens);
-      return request;
-    }
+    // tokensSent is counted once the send is routed (senderAdmitted), not here: a send that
+    // routing refuses after the guards counts nowhere.
+    if (refusal === null) return request;
     this.statistics.increment('guardRefusals');
     if (refusal instanceof VisitLimitError) this.tellLoop(message, 'MAX_VISITS', safety.maxVisits);
     await Promise.all([
@@ -156,15 +156,16 @@ export class SafetyService {
 
   /**
    * Takes back what `admit` counted for a send that routing refused after it (its recipient
-   * is unknown or inactive, or nobody could answer its request): nothing was sent, so no
-   * window, duplicate mark or budget keeps it. Best effort, like a refusal's own take-back.
+   * is unknown or inactive, or nobody could answer its request): nothing was sent, so the
+   * window, duplicate mark and budgets it took are given back. Best effort, like a refusal's
+   * own take-back: an operator's post that started the thread's visit counts again is not
+   * undone.
    */
   async refund(
     message: StoredMessage,
     options: AdmitOptions,
     request: SendGuardRequest,
   ): Promise<void> {
-    this.statistics.increment('tokensSent', -request.tokens);
     await Promise.all([
       this.repository.uncountSend(request),
       message.threadId !== message.id

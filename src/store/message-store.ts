@@ -51,7 +51,10 @@ export type GuardedDelivery =
   | { kind: 'policy' }
   /** The sender's guard refused the send: nothing was written or counted. */
   | { kind: 'refused'; guard: [SendGuardCode, number | string] }
-  /** The sender's guard admitted (and counted) the send, and both steps ran. */
+  /**
+   * The sender's guard admitted (and counted) the send, and both steps ran; or the recipient
+   * is unknown or inactive, no guard ran, and `delivered` says the mailbox is missing.
+   */
   | { kind: 'admitted'; delivered: Delivered };
 
 /** DIRECT sends per store-and-enqueue.lua call: a sendMessages batch at most. */

@@ -154,16 +154,31 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     expect(await refused(a, 'gina', { ...body, replyWithinSeconds: 60 })).toMatchObject({
       code: 'NO_RESPONDER',
     });
+    // In a thread (the thread guard too, and the duplicate guard, in two calls).
+    const thread = (await sent(a, 'gina', { target: 'carol', content: 'a thread' })).threadId;
+    const inThread = { target: 'ghost', content: 'in the thread', threadId: thread };
+    expect(await refused(b, 'gina', inThread)).toMatchObject({ code: 'NOT_FOUND' });
     const spent = await admin<{ mailbox: Record<string, unknown> }>(
       b,
       '{ mailbox(name: "gina") { tokensToday tokensTodayByRecipient { recipient tokens } } }',
     );
-    expect(spent.mailbox).toEqual({ tokensToday: 0, tokensTodayByRecipient: [] });
+    // "a thread" is 2 tokens, to carol; nothing to ghost.
+    expect(spent.mailbox).toEqual({
+      tokensToday: 2,
+      tokensTodayByRecipient: [{ recipient: 'carol', tokens: 2 }],
+    });
+    const budget = await admin<{ threadBudget: { messages: number; spentTokens: number } }>(
+      a,
+      'query T($id: String!) { threadBudget(threadId: $id) { messages spentTokens } }',
+      { id: thread },
+    );
+    expect(budget.threadBudget).toEqual({ messages: 0, spentTokens: 0 });
     await admin(a, REGISTER, { name: 'ghost' });
     // Not a DUPLICATE of a send that never happened, and the pair window (5 a minute) holds
     // none of the refused ones.
     await sent(b, 'gina', body);
-    for (let i = 1; i <= 4; i++) await sent(a, 'gina', { target: 'ghost', content: `again ${i}` });
+    await sent(a, 'gina', inThread);
+    for (let i = 1; i <= 3; i++) await sent(a, 'gina', { target: 'ghost', content: `again ${i}` });
   });
 
   it('stops a reply loop at ROUTER_MAX_VISITS until the admin posts in the thread', async () => {

@@ -5,7 +5,8 @@
 -- (lib/send-guard.lua), and when it admits the send, store_and_enqueue
 -- (lib/store-and-enqueue.lua), as store-and-enqueue.lua runs it. A refused send writes
 -- nothing, and a send to an unknown or inactive recipient passes no guard: it is answered
--- as admitted with store_and_enqueue's answer for a missing mailbox, having counted nothing. Not run on Cluster, where the sender, the message and the recipient are in
+-- as admitted with store_and_enqueue's answer for a missing mailbox, having counted
+-- nothing. Not run on Cluster, where the sender, the message and the recipient are in
 -- different slots.
 --
 -- KEYS, ten per send, send i's at 10i-9 .. 10i:
