@@ -32,6 +32,15 @@ describe(chargedContent.name, () => {
     });
   });
 
+  it('always answers the first body, however large', () => {
+    const huge = 'x'.repeat(MAX_RESPONSE_CONTENT_CHARS + 1);
+    const context = {};
+    expect(chargedContent(huge, context, infoOf(OperationTypeNode.QUERY, 'm0'))).toBe(huge);
+    expect(() => chargedContent('y', context, infoOf(OperationTypeNode.QUERY, 'm1'))).toThrow(
+      /m1\.content: the message bodies of this response exceed the limit/,
+    );
+  });
+
   it("keeps each operation's count apart, and counts no subscription event", () => {
     const subscription = {};
     for (let i = 0; i < 8; i++) {

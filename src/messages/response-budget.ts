@@ -3,7 +3,8 @@ import { AppError } from '../common/app-error';
 import { toGraphqlError } from '../graphql/graphql-error';
 
 /**
- * Characters of message bodies one response may carry: four full-size messages. A document
+ * Characters of message bodies one response may carry, past its first body: four full-size
+ * messages at the default ROUTER_MAX_PAYLOAD_SIZE. A document
  * within every document limit (30 aliases of `messages(first: 500)`) could otherwise ask for
  * hundreds of megabytes of stored bodies, whose serialization stalls the service for
  * everyone and fails past the engine's string limit.
@@ -26,8 +27,8 @@ export class ResponseTooLargeError extends AppError {
 }
 
 /**
- * Counts a body against its operation's MAX_RESPONSE_CONTENT_CHARS and returns it, or throws
- * ResponseTooLargeError for the body that goes over. A subscription's event carries one
+ * Counts a body against its operation's MAX_RESPONSE_CONTENT_CHARS and returns it, or
+ * throws ResponseTooLargeError for a body after the first that goes over. A subscription's event carries one
  * message and its execution may be shared by many subscribers: it is not counted, and its
  * context is not read.
  */
@@ -39,9 +40,12 @@ export function chargedContent(
   if (!info || info.operation.operation === OperationTypeNode.SUBSCRIPTION || !context) {
     return content;
   }
-  const total = (context.responseContentChars ?? 0) + content.length;
+  const before = context.responseContentChars ?? 0;
+  const total = before + content.length;
   context.responseContentChars = total;
-  if (total > MAX_RESPONSE_CONTENT_CHARS) {
+  // The first body is always answered, so that a message larger than the budget (with
+  // ROUTER_MAX_PAYLOAD_SIZE set past it) can still be read on its own.
+  if (before > 0 && total > MAX_RESPONSE_CONTENT_CHARS) {
     // A field middleware's error reaches the response without the exception filter: it is
     // made a GraphQL error with its code here, which graphql-js keeps when it locates it.
     throw toGraphqlError(
