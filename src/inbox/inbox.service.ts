@@ -93,6 +93,35 @@ export class InboxService {
   }
 
   /**
+   * A page of the mailbox's unread messages from `sender` and of `threadId` (null: any),
+   * oldest first. Each slice of ids is filtered on its read flags and on the messages' sender
+   * and thread before any body is read, so a backlog of others costs small reads only.
+   */
+  async unreadMatching(
+    mailbox: string,
+    first: number,
+    after: string | null,
+    match: { sender: string | null; threadId: string | null },
+  ): Promise<MessagePage> {
+    const keep: Keep = async (ids) => {
+      const [read, fields] = await Promise.all([
+        this.mailboxes.readFlags(mailbox, ids),
+        this.messages.senderAndThread(ids),
+      ]);
+      return ids.map((_, i) => {
+        const found = fields[i];
+        return (
+          !read[i] &&
+          found !== null &&
+          (match.sender === null || found.sender === match.sender) &&
+          (match.threadId === null || found.threadId === match.threadId)
+        );
+      });
+    };
+    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, after, keep, null);
+  }
+
+  /**
    * A thread, oldest first: what the caller may read of it (the admin reads all), with the
    * read flags of a mailbox caller.
    */

@@ -407,7 +407,9 @@ export class MailboxToolsService {
       );
       this.presence.seen(mailbox);
       // What does not fit one answer stays unread, for the next wait.
-      const [waiting] = withinAnswer(await this.unreadMatching(mailbox, options.threadId, matches));
+      const [waiting] = withinAnswer(
+        await this.unreadMatching(mailbox, options.threadId, options.from),
+      );
       const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
       if (messages.length === 0) {
         return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
@@ -442,28 +444,29 @@ export class MailboxToolsService {
   }
 
   /**
-   * Up to MAX_MESSAGES_PER_CALL unread messages of the mailbox (of `threadId`, read through
-   * the thread's index) that `matches` keeps. It reads on until it has them or the unread list
-   * ends, so that a message from the sender asked for is found behind any number of others;
-   * what it reads is bounded by the mailbox's own bound (MAILBOX_MAX_MESSAGES).
+   * Up to MAX_MESSAGES_PER_CALL unread messages of the mailbox from `from` and of `threadId`
+   * (null: any), however many others are unread before them: the inbox filters on each
+   * message's sender and thread before it reads a body.
    */
   private async unreadMatching(
     mailbox: string,
     threadId: string | null,
-    matches: (message: StoredMessage) => boolean,
+    from: string | null,
   ): Promise<StoredMessage[]> {
     const found: StoredMessage[] = [];
     let after: string | null = null;
     while (found.length < MAX_MESSAGES_PER_CALL) {
-      const page = await this.inbox.mailboxPage(mailbox, MAX_MESSAGES_PER_CALL, after, {
-        unreadOnly: true,
-        threadId,
-      });
-      found.push(...page.messages.filter(matches));
+      const page = await this.inbox.unreadMatching(
+        mailbox,
+        MAX_MESSAGES_PER_CALL - found.length,
+        after,
+        { sender: from, threadId },
+      );
+      found.push(...page.messages);
       if (!page.hasNextPage || page.endCursor === null) break;
       after = page.endCursor;
     }
-    return found.slice(0, MAX_MESSAGES_PER_CALL);
+    return found;
   }
 
   /** Ends the caller's wait serving MCP request `requestId`, on whichever instance it runs. */

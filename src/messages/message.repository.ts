@@ -41,6 +41,22 @@ export class MessageRepository {
   }
 
   /**
+   * The sender and thread of each of `ids`, without the rest of the message (null for one
+   * that is gone): enough to filter a page before its bodies are read. Expiry is left to
+   * the read of the messages kept.
+   */
+  async senderAndThread(
+    ids: string[],
+  ): Promise<Array<{ sender: string; threadId: string } | null>> {
+    const fields = await Promise.all(
+      ids.map((id) => this.redis.hmget(this.keys.message(id), 'sender', 'threadId')),
+    );
+    return fields.map(([sender, threadId], index) =>
+      sender === null ? null : { sender, threadId: threadId ?? ids[index] },
+    );
+  }
+
+  /**
    * Ids newer than `after` in a message index, oldest first. `after` = '0' or null reads from
    * the start. Callers validate `after` as a message id first.
    */

@@ -317,7 +317,14 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       to: 'other',
       body: 'the one',
     });
-    // Sent by worker too, so only the thread tells it apart.
+    // The thread goes on by its id alone (no in_reply_to): its index then holds this one,
+    // not the first.
+    const sameThread = await ok<{ message_id: string }>(worker, 'send_message', {
+      to: 'other',
+      body: 'more of the one',
+      thread_id: wanted.thread_id,
+    });
+    // Sent by worker too, so only the thread tells them apart.
     const fromPlanner = await ok<{ message_id: string }>(
       await connect(a, tokens.planner),
       'send_message',
@@ -328,7 +335,10 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       'wait_for_message',
       { timeout_s: 1, thread_id: wanted.thread_id, mark_read: false },
     );
-    expect(byThread.messages.map((message) => message.message_id)).toEqual([wanted.message_id]);
+    expect(byThread.messages.map((message) => message.message_id)).toEqual([
+      wanted.message_id,
+      sameThread.message_id,
+    ]);
     const bySender = await ok<{ status: string; messages: AgentMessage[] }>(
       other,
       'wait_for_message',
