@@ -66,6 +66,9 @@ describe(toAgentMessage.name, () => {
       expect(timely.late).toBeUndefined();
       expect(envelopeLine(timely)).not.toContain('late');
     }
+    // Only a reply is late: a first message that says so (stored before senders were refused
+    // the key) is not.
+    expect(toAgentMessage({ ...message, metadata: { late: true } }, true).late).toBeUndefined();
   });
 });
 

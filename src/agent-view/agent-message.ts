@@ -75,7 +75,7 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
     needs_ack: message.requireConfirmation,
     content_type: message.contentType,
   };
-  if (isLate(message.metadata)) view.late = true;
+  if (message.inReplyTo !== null && isLate(message.metadata)) view.late = true;
   if (message.read !== undefined) view.read = message.read;
   if (whole) {
     view.body = message.content;
