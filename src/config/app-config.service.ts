@@ -27,17 +27,20 @@ export function redisMode(config: Pick<RedisConfig, 'clusterNodes' | 'sentinels'
 }
 
 /**
- * The database a standalone REDIS_URL selects: its path (`redis://host:6379/3`), as ioredis
- * reads it; 0 when there is none. Sentinel and Cluster connections use database 0.
+ * The database a standalone REDIS_URL selects: its path (`redis://host:6379/3`) or its
+ * `db` parameter (`redis://host:6379?db=3`), as ioredis reads them; 0 when there is
+ * none. Sentinel and Cluster connections use database 0.
  */
 export function redisDatabase(url: string): number {
-  let path: string;
+  let parsed: URL;
   try {
-    path = new URL(url).pathname.slice(1);
+    parsed = new URL(url);
   } catch {
     return 0;
   }
-  const database = Number.parseInt(path, 10);
+  // ioredis takes the path, and the `db` parameter when there is no path.
+  const given = parsed.pathname.slice(1) || (parsed.searchParams.get('db') ?? '');
+  const database = Number.parseInt(given, 10);
   return Number.isSafeInteger(database) && database > 0 ? database : 0;
 }
 

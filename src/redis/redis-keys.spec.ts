@@ -42,6 +42,8 @@ describe(redisDatabase.name, () => {
     expect(redisDatabase('redis://127.0.0.1:6379/0')).toBe(0);
     expect(redisDatabase('redis://:secret@127.0.0.1:6379/7')).toBe(7);
     expect(redisDatabase('rediss://cache.example:6380/12')).toBe(12);
+    expect(redisDatabase('redis://127.0.0.1:6379?db=4')).toBe(4);
+    expect(redisDatabase('redis://127.0.0.1:6379/2?db=4')).toBe(2);
     expect(redisDatabase('not a url')).toBe(0);
   });
 });
