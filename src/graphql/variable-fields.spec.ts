@@ -44,6 +44,11 @@ describe(unknownInputField.name, () => {
     }
   });
 
+  it('walks nothing for an operation of scalar variables', () => {
+    const scalars = operation('query($n: Int) { x(n: $n) }');
+    expect(unknownInputField(schema, scalars, { n: 1, extra: { k: 1 } })).toBeNull();
+  });
+
   it('leaves values of the wrong shape to graphql-js', () => {
     expect(
       unknownInputField(schema, query, { o: 'text', list: [1, null], n: { k: 1 } }),

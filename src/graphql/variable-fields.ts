@@ -1,4 +1,5 @@
 import {
+  getNamedType,
   GraphQLError,
   isInputObjectType,
   isListType,
@@ -22,6 +23,7 @@ export function unknownInputField(
   variables: unknown,
 ): GraphQLError | null {
   if (typeof variables !== 'object' || variables === null) return null;
+  if (!takesInputObjects(schema, operation)) return null;
   const values = variables as Record<string, unknown>;
   for (const definition of operation.variableDefinitions ?? []) {
     const name = definition.variable.name.value;
@@ -37,6 +39,26 @@ export function unknownInputField(
     }
   }
   return null;
+}
+
+/** Operations known to declare, or not, a variable of an input object type (or a list of one). */
+const declaresInputObjects = new WeakMap<OperationDefinitionNode, boolean>();
+
+/**
+ * Whether `operation` has a variable whose type holds an input object: decided once per
+ * parsed operation (documents are cached parsed), so that an operation of scalar variables
+ * costs no walk.
+ */
+function takesInputObjects(schema: GraphQLSchema, operation: OperationDefinitionNode): boolean {
+  let known = declaresInputObjects.get(operation);
+  if (known === undefined) {
+    known = (operation.variableDefinitions ?? []).some((definition) => {
+      const type = typeFromAST(schema, definition.type);
+      return type !== undefined && isInputObjectType(getNamedType(type));
+    });
+    declaresInputObjects.set(operation, known);
+  }
+  return known;
 }
 
 /** The path of the first unknown member under `value` of `type`, and the type it is not in. */
