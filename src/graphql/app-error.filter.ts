@@ -11,8 +11,9 @@ import { asJsonRpc, bodyRefusal } from './request-body';
 /**
  * The one filter at the edge: GraphQL errors get their code (an unexpected one is logged with
  * the operation's request id as `reqId`); a body refused while it was read is answered as a
- * GraphQL error naming the field and the limit (on /mcp, as a JSON-RPC error carrying them); on plain HTTP routes an AppError becomes its
- * status with the same code and message; anything else keeps Nest's handling.
+ * GraphQL error naming the field and the limit (on /mcp, as a JSON-RPC error carrying them);
+ * on plain HTTP routes an AppError becomes its status with the same code and message;
+ * anything else keeps Nest's handling.
  */
 @Catch()
 export class AppErrorFilter extends BaseExceptionFilter implements GqlExceptionFilter {
