@@ -68,6 +68,16 @@ function nextMessage(socket: WebSocket, type: string): Promise<{ id?: string; pa
 describe('start-up and logs', () => {
   let redis: RedisServer;
 
+  /** A service in production, logging JSON at `log`, on the suite's Redis. */
+  const production = (): Record<string, string> => ({
+    NODE_ENV: 'production',
+    AUTH_ENABLED: 'true',
+    ADMIN_TOKEN: ADMIN,
+    LOG_LEVEL: 'log',
+    REDIS_URL: redis.url,
+    OUTAGE_SPOOL_DIR: 'off',
+  });
+
   beforeAll(async () => {
     redis = await RedisServer.start();
   });
@@ -77,14 +87,7 @@ describe('start-up and logs', () => {
   });
 
   it('logs JSON lines in production, one start block, and a request id on every request', async () => {
-    const service = await ServiceProcess.start({
-      NODE_ENV: 'production',
-      AUTH_ENABLED: 'true',
-      ADMIN_TOKEN: ADMIN,
-      LOG_LEVEL: 'log',
-      REDIS_URL: redis.url,
-      OUTAGE_SPOOL_DIR: 'off',
-    });
+    const service = await ServiceProcess.start(production());
     const plain = await fetch(`${service.baseUrl}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
@@ -118,14 +121,7 @@ describe('start-up and logs', () => {
   });
 
   it('logs nothing as an error when a client drops its request mid-body', async () => {
-    const service = await ServiceProcess.start({
-      NODE_ENV: 'production',
-      AUTH_ENABLED: 'true',
-      ADMIN_TOKEN: ADMIN,
-      LOG_LEVEL: 'log',
-      REDIS_URL: redis.url,
-      OUTAGE_SPOOL_DIR: 'off',
-    });
+    const service = await ServiceProcess.start(production());
     for (let i = 0; i < 3; i++) {
       const socket = connect(Number(new URL(service.baseUrl).port), '127.0.0.1');
       await once(socket, 'connect');
