@@ -103,15 +103,18 @@ export class InboxService {
     after: string | null,
     match: { sender: string | null; threadId: string | null },
   ): Promise<MessagePage> {
+    // Without a sender or a thread to match, the read flags alone decide.
+    const filtered = match.sender !== null || match.threadId !== null;
     const keep: Keep = async (ids) => {
       const [read, fields] = await Promise.all([
         this.mailboxes.readFlags(mailbox, ids),
-        this.messages.senderAndThread(ids),
+        filtered ? this.messages.senderAndThread(ids) : null,
       ]);
       return ids.map((_, i) => {
+        if (read[i]) return false;
+        if (fields === null) return true;
         const found = fields[i];
         return (
-          !read[i] &&
           found !== null &&
           (match.sender === null || found.sender === match.sender) &&
           (match.threadId === null || found.threadId === match.threadId)
