@@ -260,6 +260,10 @@ describe('operator console in a browser', () => {
       .waitFor({ state: 'detached', timeout: SHOWN });
     expect(asked).toHaveLength(1);
     expect(await status(purged)).toBe('FAILED');
+    // A new filter clears what the last action said.
+    await page.getByLabel('Mailbox').fill('nosuch');
+    await page.getByText('No dead letters').waitFor({ timeout: SHOWN });
+    expect(await page.getByRole('status').filter({ hasText: 'Purged' }).count()).toBe(0);
   });
 
   it('pauses and resumes a mailbox from the table', async () => {

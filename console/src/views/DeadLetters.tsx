@@ -108,6 +108,13 @@ export function DeadLetters() {
       });
   };
 
+  /** A new filter: what an action said of the last list is not said of the next. */
+  const filterBy = (text: string) => {
+    setMailboxText(text);
+    setStatus('');
+    setActionError(null);
+  };
+
   const single = (letter: DeadLetter) => new Map([[letter.mailbox, [letter.message.id]]]);
   const selectedGroups = () => groupByMailbox(chosen);
   const allOfMailbox = () => new Map<string, string[] | null>([[mailbox, null]]);
@@ -115,7 +122,7 @@ export function DeadLetters() {
   return (
     <Section title="Dead letters">
       <div className="toolbar">
-        <SearchField label="Mailbox" value={mailboxText} onChange={setMailboxText} />
+        <SearchField label="Mailbox" value={mailboxText} onChange={filterBy} />
         <SelectField
           label="Rows"
           value={first}
