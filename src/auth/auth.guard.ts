@@ -2,9 +2,9 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext, type GqlContextType } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
+import { BatchTooLargeError, MAX_BATCH } from '../routing/routing.errors';
 import { ADMIN_ONLY_KEY, PUBLIC_KEY, type RequestContext } from './auth.decorators';
 import { AuthService } from './auth.service';
-import { BatchTooLargeError, MAX_BATCH } from '../routing/routing.errors';
 import { assertAdmin, type Principal } from './principal';
 
 const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);

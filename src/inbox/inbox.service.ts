@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
 import { Clock } from '../common/clock';
+import { moreCharactersThan } from '../common/text-length';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
@@ -10,7 +11,6 @@ import { checkPageArgs } from '../messages/page-args';
 import type { StoredMessage } from '../messages/stored-message';
 import { RedisKeys } from '../redis/redis-keys';
 import { InboxRepository } from './inbox.repository';
-import { moreCharactersThan } from '../common/text-length';
 
 /** Ids a filtered page looks at before it answers with what it found so far. */
 const SCAN_LIMIT = 5_000;

@@ -105,10 +105,9 @@ export class SafetyService {
 
   /**
    * Throws the first refusal; otherwise the send is counted against every limit, and the
-   * sender guard's request is returned, for `refund` or, once it is routed,
-   * `senderAdmitted`. `request`: the sender guard's request
-   * soleSenderGuard built already, for a send that its recipient's contact policy sent back
-   * to two calls.
+   * sender guard's request is returned, for `refund` or, once it is routed, `senderAdmitted`.
+   * `request`: the sender guard's request soleSenderGuard built already, for a send that its
+   * recipient's contact policy sent back to two calls.
    */
   async admit(
     message: StoredMessage,
@@ -145,12 +144,13 @@ export class SafetyService {
     if (refusal === null) return request;
     this.statistics.increment('guardRefusals');
     if (refusal instanceof VisitLimitError) this.tellLoop(message, 'MAX_VISITS', safety.maxVisits);
-    await Promise.all([
-      sender[0] === SendGuardCode.Admitted ? this.repository.uncountSend(request) : null,
-      thread !== null && thread[0] === ThreadGuardCode.Admitted
-        ? this.repository.uncountThread(message.threadId, replyTo, tokens, options.byOperator)
-        : null,
-    ]).catch(() => undefined);
+    await this.takeBack(
+      message,
+      options,
+      request,
+      sender[0] === SendGuardCode.Admitted,
+      thread !== null && thread[0] === ThreadGuardCode.Admitted,
+    );
     throw refusal;
   }
 
@@ -161,14 +161,21 @@ export class SafetyService {
    * own take-back: an operator's post that started the thread's visit counts again is not
    * undone.
    */
-  async refund(
+  refund(message: StoredMessage, options: AdmitOptions, request: SendGuardRequest): Promise<void> {
+    return this.takeBack(message, options, request, true, message.threadId !== message.id);
+  }
+
+  /** Takes back what the sender's guard and the thread's guard counted, best effort. */
+  private async takeBack(
     message: StoredMessage,
     options: AdmitOptions,
     request: SendGuardRequest,
+    sender: boolean,
+    thread: boolean,
   ): Promise<void> {
     await Promise.all([
-      this.repository.uncountSend(request),
-      message.threadId !== message.id
+      sender ? this.repository.uncountSend(request) : null,
+      thread
         ? this.repository.uncountThread(
             message.threadId,
             repliedTo(message, request),

@@ -1,7 +1,7 @@
+import { moreCharactersThan } from '../common/text-length';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { MAX_TERM_LENGTH, MIN_TERM_LENGTH, queryWords } from './search-tokenizer';
-import { moreCharactersThan } from '../common/text-length';
 
 /** Characters of a query, before it is split. */
 export const MAX_QUERY_LENGTH = 256;
