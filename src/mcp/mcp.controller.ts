@@ -13,12 +13,7 @@ import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxToolsService } from './mailbox-tools.service';
-import {
-  LONG_RUNNING_TOOLS,
-  MAX_ARGUMENT_ELEMENTS,
-  registerMailboxTools,
-  type ToolCall,
-} from './mailbox-tools';
+import { LONG_RUNNING_TOOLS, registerMailboxTools, type ToolCall } from './mailbox-tools';
 import { answersAsStream, calledTools, isModernRequest, rpcMessages } from './mcp-request';
 import { originAllowed } from './origin';
 
@@ -93,9 +88,11 @@ export class McpController implements OnModuleDestroy {
    * when calling tools is all it does (`only`), else all of them.
    */
   private server({ call, only }: RequestTools): McpServer {
+    // The bound on argument elements is the tools' own (argumentsOf), refused as their
+    // other refusals are.
     const server = new McpServer(
       { name: 'inter-llm-mailbox', version: '0.1.0' },
-      { instructions: INSTRUCTIONS, maxToolInputElements: MAX_ARGUMENT_ELEMENTS },
+      { instructions: INSTRUCTIONS },
     );
     registerMailboxTools(server, this.tools, call, only);
     return server;

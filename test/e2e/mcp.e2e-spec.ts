@@ -90,11 +90,18 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     return result.structuredContent as T;
   }
 
-  function errorOf(result: ToolResult): { code?: string; field?: string; text: string } {
+  function errorOf(result: ToolResult): {
+    code?: string;
+    field?: string;
+    limit?: number;
+    text: string;
+  } {
     expect(result.isError).toBe(true);
-    // No structuredContent: it would have to match the tool's output schema.
-    expect(result.structuredContent).toBeUndefined();
-    const error = (result._meta?.error ?? {}) as { code?: string; field?: string };
+    // The client has checked it against the tool's output schema, as it checks every result.
+    const { error } = result.structuredContent as {
+      error: { code?: string; field?: string; limit?: number };
+    };
+    expect(typeof error.code).toBe('string');
     return { ...error, text: result.content[0]?.text ?? '' };
   }
 
@@ -135,7 +142,9 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(TOOLS);
     for (const tool of tools) {
       expect(tool.description?.length).toBeGreaterThan(10);
-      expect(tool.outputSchema).toBeDefined();
+      // The result or a refusal, under an object root as the 2025 revisions require.
+      expect(tool.outputSchema?.type).toBe('object');
+      expect(JSON.stringify(tool.outputSchema?.anyOf)).toContain('"retry_after_s"');
       expect(typeof tool.annotations?.readOnlyHint).toBe('boolean');
     }
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
@@ -499,19 +508,32 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       }),
     });
     expect(over.status).toBe(413);
+    // Refused by the tools' schemas: a code, the argument and the limit, like any refusal.
     const wrongType = errorOf(await call(worker, 'send_message', { to: 42, body: ['a'] }));
-    expect(wrongType.text).toMatch(/invalid/i);
+    expect(wrongType).toMatchObject({ code: 'BAD_USER_INPUT', field: 'to' });
+    expect(wrongType.text).toMatch(/^BAD_USER_INPUT: to: .*; body: /);
     let deep: unknown = 'leaf';
     for (let i = 0; i < 2_000; i++) deep = { deep };
     const nested = errorOf(await call(worker, 'check_inbox', { limit: deep }));
-    expect(nested.text).toMatch(/invalid|maximum/i);
+    expect(nested).toMatchObject({ code: 'BAD_USER_INPUT', field: 'arguments', limit: 1_000 });
     const many = errorOf(
       await call(worker, 'read_messages', {
         message_ids: Array.from({ length: 5_000 }, (_, i) => `m${i}`),
       }),
     );
-    expect(many.text).toMatch(/maximum|too big|at most/i);
+    expect(many).toMatchObject({ field: 'arguments', limit: 1_000 });
+    const tooMany = errorOf(
+      await call(worker, 'read_messages', {
+        message_ids: Array.from({ length: 101 }, (_, i) => `m${i}`),
+      }),
+    );
+    expect(tooMany).toMatchObject({ code: 'BAD_USER_INPUT', field: 'message_ids', limit: 100 });
+    const longId = errorOf(
+      await call(worker, 'acknowledge', { message_ids: ['m', 'x'.repeat(65)] }),
+    );
+    expect(longId).toMatchObject({ field: 'message_ids[1]', limit: 64 });
     const badName = errorOf(await call(worker, 'send_message', { to: 'no/such', body: 'x' }));
+    expect(badName).toMatchObject({ code: 'BAD_USER_INPUT', field: 'to' });
     expect(badName.text).toMatch(/mailbox name/);
     const unknown = errorOf(await call(worker, 'send_message', { to: 'ghost', body: 'x' }));
     expect(unknown.code).toBe('NOT_FOUND');
@@ -521,7 +543,8 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect(badTopic.field).toBe('topic');
     expect(badTopic.text).toMatch(/^BAD_USER_INPUT: topic: /);
     const timeout = errorOf(await call(worker, 'wait_for_message', { timeout_s: 600 }));
-    expect(timeout.text).toMatch(/timeout_s/);
+    expect(timeout).toMatchObject({ code: 'BAD_USER_INPUT', field: 'timeout_s', limit: 45 });
+    expect(timeout.text).toMatch(/^BAD_USER_INPUT: timeout_s: /);
     expect((await fetch(`${a.baseUrl}/health/ready`)).status).toBe(200);
     expect((await ok<{ mailbox: string }>(worker, 'whoami')).mailbox).toBe('worker');
   });
@@ -538,6 +561,14 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       expect(listed.tools.map((tool) => tool.name).sort()).toEqual(TOOLS);
       const me = await client.callTool({ name: 'whoami', arguments: {} });
       expect(me.structuredContent).toMatchObject({ mailbox: 'planner' });
+      const refused = await client.callTool({
+        name: 'send_message',
+        arguments: { to: 'ghost', body: 'x' },
+      });
+      expect(refused.isError).toBe(true);
+      expect(refused.structuredContent).toMatchObject({
+        error: { code: 'NOT_FOUND', field: 'to' },
+      });
     } finally {
       await client.close();
     }
