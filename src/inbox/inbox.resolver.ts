@@ -5,6 +5,7 @@ import { Mailbox } from '../mailboxes/mailbox.model';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { PresenceService } from '../mailboxes/presence.service';
 import { toMailbox } from '../mailboxes/mailbox.mapper';
+import { OperationBodyReads, type BodyReads } from '../messages/body-reads';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
 import { DEFAULT_PAGE_SIZE } from '../messages/page-args';
@@ -26,7 +27,7 @@ export class InboxResolver {
 
   @ResolveField(() => MessageConnection, {
     description:
-      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages: it may come back short with hasNextPage true; go on from endCursor.',
+      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages, and a page stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor.',
   })
   async messages(
     @Parent() mailbox: Mailbox,
@@ -36,13 +37,17 @@ export class InboxResolver {
     @Args('unreadOnly', { type: () => Boolean, nullable: true, defaultValue: false })
     unreadOnly: boolean | null,
     @Args('threadId', { type: () => String, nullable: true }) threadId: string | null,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<MessageConnection> {
     this.presence.seen(mailbox.name);
     return toConnection(
-      await this.inbox.mailboxPage(mailbox.name, first ?? DEFAULT_PAGE_SIZE, after ?? null, {
-        unreadOnly: unreadOnly ?? false,
-        threadId: threadId ?? null,
-      }),
+      await this.inbox.mailboxPage(
+        mailbox.name,
+        first ?? DEFAULT_PAGE_SIZE,
+        after ?? null,
+        { unreadOnly: unreadOnly ?? false, threadId: threadId ?? null },
+        reads,
+      ),
     );
   }
 
@@ -63,7 +68,7 @@ export class InboxResolver {
 
   @Query(() => MessageConnection, {
     description:
-      'A conversation, oldest first: the messages of the thread that the caller sent or received (the admin sees all).',
+      'A conversation, oldest first: the messages of the thread that the caller sent or received (the admin sees all). A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor).',
   })
   async thread(
     @Args('id') id: string,
@@ -71,9 +76,10 @@ export class InboxResolver {
     first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
     @CurrentPrincipal() principal: Principal,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<MessageConnection> {
     return toConnection(
-      await this.inbox.thread(id, first ?? DEFAULT_PAGE_SIZE, after ?? null, principal),
+      await this.inbox.thread(id, first ?? DEFAULT_PAGE_SIZE, after ?? null, principal, reads),
     );
   }
 }

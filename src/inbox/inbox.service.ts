@@ -5,6 +5,7 @@ import { moreCharactersThan } from '../common/text-length';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
+import type { BodyReads } from '../messages/body-reads';
 import { MessageRepository } from '../messages/message.repository';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { checkPageArgs } from '../messages/page-args';
@@ -73,10 +74,11 @@ export class InboxService {
     first: number,
     after: string | null,
     filter: MailboxFilter,
+    reads: BodyReads | null = null,
   ): Promise<MessagePage> {
     const threadId = filter.threadId === null ? null : checkThreadId(filter.threadId, 'threadId');
     if (threadId === null && !filter.unreadOnly) {
-      const page = await this.reader.page(this.keys.mailboxMessages(mailbox), first, after);
+      const page = await this.reader.page(this.keys.mailboxMessages(mailbox), first, after, reads);
       return this.withReadFlags(mailbox, page);
     }
     const keep: Keep = async (ids) => {
@@ -88,7 +90,7 @@ export class InboxService {
     };
     const index =
       threadId === null ? this.keys.mailboxMessages(mailbox) : await this.threadSource(threadId);
-    const page = await this.filteredPage(index, first, after, keep, null);
+    const page = await this.filteredPage(index, first, after, keep, null, reads);
     return this.withReadFlags(mailbox, page);
   }
 
@@ -102,6 +104,7 @@ export class InboxService {
     first: number,
     after: string | null,
     match: { sender: string | null; threadId: string | null },
+    reads: BodyReads | null = null,
   ): Promise<MessagePage> {
     // Without a sender or a thread to match, the read flags alone decide.
     const filtered = match.sender !== null || match.threadId !== null;
@@ -121,7 +124,7 @@ export class InboxService {
         );
       });
     };
-    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, after, keep, null);
+    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, after, keep, null, reads);
   }
 
   /**
@@ -133,11 +136,17 @@ export class InboxService {
     first: number,
     after: string | null,
     principal: Principal,
+    reads: BodyReads | null = null,
   ): Promise<MessagePage> {
     const threadId = checkThreadId(threadIdArg, 'id');
     const index = await this.threadSource(threadId);
-    const page = await this.filteredPage(index, first, after, null, (messages) =>
-      this.visible(messages, principal),
+    const page = await this.filteredPage(
+      index,
+      first,
+      after,
+      null,
+      (messages) => this.visible(messages, principal),
+      reads,
     );
     return principal.kind === 'mailbox' ? this.withReadFlags(principal.mailbox, page) : page;
   }
@@ -161,8 +170,10 @@ export class InboxService {
 
   /**
    * Pages `index` after the cursor, keeping the ids `keepIds` lets through and the messages
-   * `keepMessages` lets through, until the page is full, the index ends, or SCAN_LIMIT ids
-   * were looked at: then it answers with what it has and the cursor to go on from.
+   * `keepMessages` lets through, until the page is full, the index ends, SCAN_LIMIT ids
+   * were looked at, or `reads` lets it take no more bodies: then it answers with what it has
+   * and the cursor to go on from. Without `keepMessages`, it reads no more bodies than the
+   * page has room for.
    */
   private async filteredPage(
     index: string | StoredMessage[],
@@ -170,6 +181,7 @@ export class InboxService {
     afterArg: string | null,
     keepIds: Keep | null,
     keepMessages: ((messages: StoredMessage[]) => Promise<StoredMessage[]>) | null,
+    reads: BodyReads | null,
   ): Promise<MessagePage> {
     const { first, after } = checkPageArgs(firstArg, afterArg);
     if (Array.isArray(index)) {
@@ -186,10 +198,12 @@ export class InboxService {
       examined += page.ids.length;
       more = page.hasNextPage;
       const kept = keepIds === null ? null : await keepIds(page.ids);
-      const ids = kept === null ? page.ids : page.ids.filter((_, i) => kept[i]);
-      let found = await this.messages.findMany(ids, this.clock.now());
-      if (keepMessages !== null) found = await keepMessages(found);
       const room = first - messages.length;
+      const keptIds = kept === null ? page.ids : page.ids.filter((_, i) => kept[i]);
+      // Only keepMessages can drop a message read: without it, room bodies fill the page.
+      const ids = keepMessages === null ? keptIds.slice(0, room) : keptIds;
+      const read = await this.messages.findWithin(ids, reads, this.clock.now());
+      const found = keepMessages === null ? read.messages : await keepMessages(read.messages);
       if (found.length >= room) {
         messages.push(...found.slice(0, room));
         cursor = messages[messages.length - 1].id;
@@ -198,6 +212,19 @@ export class InboxService {
         break;
       }
       messages.push(...found);
+      if (read.taken < ids.length) {
+        // The budget is spent: go on after the last id read, or refuse a page it left empty.
+        if (read.taken === 0 && messages.length === 0 && reads !== null) throw reads.refusal();
+        cursor = ids[read.taken - 1] ?? cursor;
+        more = true;
+        break;
+      }
+      if (ids.length < keptIds.length) {
+        // Some read were gone: the ids left unread in this slice are the next to look at.
+        cursor = ids[ids.length - 1];
+        more = true;
+        continue;
+      }
       cursor = page.ids.at(-1) ?? cursor;
     }
     return { messages, endCursor: cursor, hasNextPage: more };

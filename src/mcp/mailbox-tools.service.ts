@@ -8,9 +8,10 @@ import { InboxService } from '../inbox/inbox.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { PresenceService } from '../mailboxes/presence.service';
+import { BodyReadsExhaustedError, ownBodyReads } from '../messages/body-reads';
 import { AddressingMode } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
-import { MessagesService } from '../messages/messages.service';
+import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
@@ -78,23 +79,12 @@ export const DEFAULT_WAIT_S = 20;
 /** Messages read_messages returns for a thread, and wait_for_message at most. */
 export const MAX_MESSAGES_PER_CALL = 50;
 /**
- * Characters of bodies one answer carries: past it, the next messages are left for another
- * call (always at least one message, so that each can be read on its own). The answer holds
- * every body twice (structured, and fenced for the model), and a message may be 15 MiB.
+ * Bytes of bodies one answer reads and carries: past it, the next messages are left for
+ * another call (always at least one message, so that each can be read on its own). The
+ * answer holds every body twice (structured, and fenced for the model), and a message may be
+ * 15 MiB.
  */
-export const MAX_ANSWER_BODY_CHARS = 4 * 1024 * 1024;
-
-/** The first of `messages` whose bodies fit MAX_ANSWER_BODY_CHARS together (at least one). */
-function withinAnswer(messages: StoredMessage[]): [StoredMessage[], StoredMessage[]] {
-  let chars = 0;
-  let kept = 0;
-  while (kept < messages.length) {
-    chars += messages[kept].content.length;
-    if (kept > 0 && chars > MAX_ANSWER_BODY_CHARS) break;
-    kept += 1;
-  }
-  return [messages.slice(0, kept), messages.slice(kept)];
-}
+export const MAX_ANSWER_BODY_BYTES = 4 * 1024 * 1024;
 
 /** How long the wait lock outlives the longest wait, for a wait whose instance dies. */
 const WAIT_LOCK_MARGIN_MS = 5_000;
@@ -281,7 +271,13 @@ export class MailboxToolsService {
     const mailbox = caller.mailbox;
     this.presence.seen(mailbox);
     const [page, unread] = await Promise.all([
-      this.inbox.mailboxPage(mailbox, limit, after, { unreadOnly, threadId }),
+      this.inbox.mailboxPage(
+        mailbox,
+        limit,
+        after,
+        { unreadOnly, threadId },
+        ownBodyReads(MAX_ANSWER_BODY_BYTES),
+      ),
       this.inbox.unreadCount(mailbox),
     ]);
     return {
@@ -297,57 +293,72 @@ export class MailboxToolsService {
   /**
    * Whole messages by id (those the caller may read; others are named in `not_found`; an id
    * given twice is read once) or a thread's first MAX_MESSAGES_PER_CALL the caller sent or
-   * received; marks the caller's copies read unless told not to. Messages past
-   * MAX_ANSWER_BODY_CHARS are named in `left_out`, unread and unmarked.
+   * received, after `after`; marks the caller's copies read unless told not to. Bodies past
+   * MAX_ANSWER_BODY_BYTES are not read: those ids are named in `left_out`, and a thread's
+   * rest starts after `next_cursor`, unread and unmarked.
    */
   async readMessages(
     caller: MailboxPrincipal,
     ids: string[] | null,
     threadId: string | null,
     markRead: boolean,
-  ): Promise<{ messages: AgentMessage[]; not_found: string[]; left_out: string[] }> {
+    after: string | null = null,
+  ): Promise<{
+    messages: AgentMessage[];
+    not_found: string[];
+    left_out: string[];
+    next_cursor: string | null;
+  }> {
     const mailbox = caller.mailbox;
     let found: StoredMessage[];
     const missing: string[] = [];
+    // Bodies past the answer's share are not read at all: their ids go to left_out.
+    const reads = ownBodyReads(MAX_ANSWER_BODY_BYTES);
+    let unread: string[] = [];
+    let nextCursor: string | null = null;
     if (ids !== null && ids.length > 0) {
       const checked = [
         ...new Set(ids.map((id, index) => assertMessageId(id, `message_ids[${index}]`))),
       ];
-      const messages = await Promise.all(checked.map((id) => this.messages.find(id)));
+      const within = await this.messages.findWithin(checked, reads);
+      unread = checked.slice(within.taken);
       found = [];
-      for (const [index, message] of messages.entries()) {
-        if (message !== null && (await this.messages.mayRead(message, caller))) {
+      for (const id of checked.slice(0, within.taken)) {
+        const message = within.found.get(id);
+        if (message !== undefined && (await this.messages.mayRead(message, caller))) {
           found.push(message);
         } else {
-          missing.push(checked[index]);
+          missing.push(id);
         }
       }
     } else if (threadId !== null) {
-      found = (await this.inbox.thread(threadId, MAX_MESSAGES_PER_CALL, null, caller)).messages;
+      const page = await this.inbox.thread(threadId, MAX_MESSAGES_PER_CALL, after, caller, reads);
+      found = page.messages;
+      nextCursor = page.hasNextPage ? page.endCursor : null;
     } else {
       throw new AppError('BAD_USER_INPUT', 'message_ids: give message_ids or thread_id', {
         field: 'message_ids',
       });
     }
     this.presence.seen(mailbox);
-    const [answered, leftOut] = withinAnswer(found);
     const read = await this.records.readFlags(
       mailbox,
-      answered.map((message) => message.id),
+      found.map((message) => message.id),
     );
-    if (markRead && answered.length > 0) {
+    if (markRead && found.length > 0) {
       await this.inbox.markRead(
         mailbox,
-        answered.map((message) => message.id),
+        found.map((message) => message.id),
         null,
       );
     }
     return {
-      messages: answered.map((message, index) =>
+      messages: found.map((message, index) =>
         toAgentMessage({ ...message, read: markRead || read[index] }, true),
       ),
       not_found: missing,
-      left_out: leftOut.map((message) => message.id),
+      left_out: unread,
+      next_cursor: nextCursor,
     };
   }
 
@@ -407,9 +418,7 @@ export class MailboxToolsService {
       );
       this.presence.seen(mailbox);
       // What does not fit one answer stays unread, for the next wait.
-      const [waiting] = withinAnswer(
-        await this.unreadMatching(mailbox, options.threadId, options.from),
-      );
+      const waiting = await this.unreadMatching(mailbox, options.threadId, options.from);
       const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
       if (messages.length === 0) {
         return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
@@ -454,14 +463,23 @@ export class MailboxToolsService {
     from: string | null,
   ): Promise<StoredMessage[]> {
     const found: StoredMessage[] = [];
+    const reads = ownBodyReads(MAX_ANSWER_BODY_BYTES);
     let after: string | null = null;
     while (found.length < MAX_MESSAGES_PER_CALL) {
-      const page = await this.inbox.unreadMatching(
-        mailbox,
-        MAX_MESSAGES_PER_CALL - found.length,
-        after,
-        { sender: from, threadId },
-      );
+      let page: MessagePage;
+      try {
+        page = await this.inbox.unreadMatching(
+          mailbox,
+          MAX_MESSAGES_PER_CALL - found.length,
+          after,
+          { sender: from, threadId },
+          reads,
+        );
+      } catch (error) {
+        // The answer's share of bodies is read: the rest stays unread for the next wait.
+        if (error instanceof BodyReadsExhaustedError) break;
+        throw error;
+      }
       found.push(...page.messages);
       if (!page.hasNextPage || page.endCursor === null) break;
       after = page.endCursor;

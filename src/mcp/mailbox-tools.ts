@@ -185,6 +185,9 @@ const TOOL_CONFIGS = {
       z.object({
         message_ids: z.array(messageId).max(MAX_IDS).optional(),
         thread_id: threadId.optional(),
+        after: messageId
+          .optional()
+          .describe('With thread_id: next_cursor of the previous read, to go on with the thread.'),
         mark_read: z.boolean().default(true),
       }),
     ),
@@ -195,6 +198,10 @@ const TOOL_CONFIGS = {
         left_out: z
           .array(z.string())
           .describe('Ids left for another call: their bodies did not fit in this answer.'),
+        next_cursor: z
+          .string()
+          .nullable()
+          .describe('With thread_id: where the rest of the thread starts (after), or null.'),
       }),
     ),
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: false },
@@ -392,6 +399,7 @@ export function registerMailboxTools(
             args.message_ids ?? null,
             args.thread_id ?? null,
             args.mark_read,
+            args.after ?? null,
           );
           const missing =
             read.not_found.length > 0 ? `\n\nNot found: ${read.not_found.join(', ')}.` : '';
@@ -399,8 +407,12 @@ export function registerMailboxTools(
             read.left_out.length > 0
               ? `\n\nLeft out, too large for one answer (read them in another call; not marked read): ${read.left_out.join(', ')}.`
               : '';
+          const rest =
+            read.next_cursor === null
+              ? ''
+              : `\n\nThe thread goes on: read_messages with thread_id and after: "${read.next_cursor}".`;
           const text = read.messages.length > 0 ? renderMessages(read.messages) : 'No messages.';
-          return ok(read, `${text}${missing}${leftOut}`);
+          return ok(read, `${text}${missing}${leftOut}${rest}`);
         }),
       ),
     wait_for_message: () =>

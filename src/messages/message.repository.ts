@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import type { BodyReads } from './body-reads';
 import { fromHash, isExpired, type StoredMessage } from './stored-message';
 
 /** A page of ids read from a message index. */
@@ -38,6 +39,26 @@ export class MessageRepository {
     return hashes
       .map((hash) => fromHash(hash))
       .filter((message): message is StoredMessage => message !== null && !isExpired(message, now));
+  }
+
+  /**
+   * The messages of the first of `ids` whose bodies `reads` lets this read take (their sizes
+   * are read first, without the bodies), as findMany, with how many ids that covers. Without
+   * a budget (null), every id.
+   */
+  async findWithin(
+    ids: string[],
+    reads: BodyReads | null,
+    now = this.clock.now(),
+  ): Promise<{ messages: StoredMessage[]; taken: number }> {
+    if (reads === null || ids.length === 0) {
+      return { messages: await this.findMany(ids, now), taken: ids.length };
+    }
+    const sizes = await Promise.all(
+      ids.map((id) => this.redis.hstrlen(this.keys.message(id), 'content')),
+    );
+    const taken = reads.take(sizes);
+    return { messages: await this.findMany(ids.slice(0, taken), now), taken };
   }
 
   /**

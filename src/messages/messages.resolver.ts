@@ -1,6 +1,7 @@
 import { Args, ID, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import { ForbiddenError, type Principal } from '../auth/principal';
+import { OperationBodyReads, type BodyReads } from './body-reads';
 import { Message } from './message.model';
 import { MessagesService } from './messages.service';
 import { toMessageModel } from './stored-message';
@@ -16,8 +17,9 @@ export class MessagesResolver {
   async message(
     @Args('id', { type: () => ID }) id: string,
     @CurrentPrincipal() principal: Principal,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<Message | null> {
-    const message = await this.messages.find(id);
+    const message = await this.messages.find(id, reads);
     if (!message) return null;
     if (!(await this.messages.mayRead(message, principal))) {
       throw new ForbiddenError(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import type { BodyReads } from './body-reads';
 import { AddressingMode } from './message.model';
 import { MessageRepository } from './message.repository';
 import { assertMessageId } from './message-id';
@@ -23,8 +24,25 @@ export class MessagesService {
     private readonly mailboxes: MailboxRepository,
   ) {}
 
-  async find(id: string): Promise<StoredMessage | null> {
-    return this.messages.find(assertMessageId(id, 'id'));
+  /** The message, or null when it is unknown or expired; its body taken from `reads`. */
+  async find(id: string, reads: BodyReads | null = null): Promise<StoredMessage | null> {
+    const checked = assertMessageId(id, 'id');
+    if (reads === null) return this.messages.find(checked);
+    const { messages, taken } = await this.messages.findWithin([checked], reads);
+    if (taken === 0) throw reads.refusal();
+    return messages[0] ?? null;
+  }
+
+  /**
+   * The messages of the first of `ids` (checked ids) whose bodies `reads` lets this read take,
+   * by id (unknown and expired ones absent), with how many ids that covers.
+   */
+  async findWithin(
+    ids: string[],
+    reads: BodyReads,
+  ): Promise<{ found: Map<string, StoredMessage>; taken: number }> {
+    const { messages, taken } = await this.messages.findWithin(ids, reads);
+    return { found: new Map(messages.map((message) => [message.id, message])), taken };
   }
 
   /**
@@ -47,12 +65,13 @@ export class MessagesService {
   /**
    * A page of unexpired messages after the cursor, oldest first. Expired or vanished
    * entries are skipped and the page is filled from further ids, so a page is short only
-   * at the end of the index.
+   * at the end of the index, or where `reads` lets it take no more bodies.
    */
   async page(
     indexKey: string,
     firstArg: number,
     afterArg: string | null | undefined,
+    reads: BodyReads | null = null,
   ): Promise<MessagePage> {
     const { first, after } = checkPageArgs(firstArg, afterArg);
     const messages: StoredMessage[] = [];
@@ -60,9 +79,14 @@ export class MessagesService {
     let hasNextPage: boolean;
     do {
       const page = await this.messages.pageIds(indexKey, cursor, first - messages.length);
-      messages.push(...(await this.messages.findMany(page.ids)));
-      cursor = page.ids.at(-1) ?? cursor;
-      hasNextPage = page.hasNextPage;
+      const { messages: found, taken } = await this.messages.findWithin(page.ids, reads);
+      messages.push(...found);
+      cursor = page.ids[taken - 1] ?? cursor;
+      hasNextPage = page.hasNextPage || taken < page.ids.length;
+      if (taken < page.ids.length) {
+        if (taken === 0 && messages.length === 0 && reads !== null) throw reads.refusal();
+        break;
+      }
     } while (hasNextPage && messages.length < first);
     // The last id looked at, expired ones included: they never come back, so skip them for good.
     return { messages, endCursor: cursor, hasNextPage };

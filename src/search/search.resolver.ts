@@ -1,6 +1,7 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
+import { OperationBodyReads, type BodyReads } from '../messages/body-reads';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
 import { DEFAULT_SEARCH_PAGE } from './search-query';
@@ -12,7 +13,7 @@ export class SearchResolver {
 
   @Query(() => MessageConnection, {
     description:
-      "Messages of one mailbox whose subject or content holds every word of `query`, newest first. A mailbox token searches its own mailbox; the admin names one. `after`: a page's endCursor, for older results. A page can be short with hasNextPage true when a search of rare words stopped at its budget: follow endCursor.",
+      "Messages of one mailbox whose subject or content holds every word of `query`, newest first. A mailbox token searches its own mailbox; the admin names one. `after`: a page's endCursor, for older results. A page can be short with hasNextPage true when a search of rare words stopped at its budget, or once its operation has read 64 MiB of bodies: follow endCursor.",
   })
   async searchMessages(
     @Args('query') query: string,
@@ -22,9 +23,10 @@ export class SearchResolver {
     first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
     @CurrentPrincipal() principal: Principal,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<MessageConnection> {
     return toConnection(
-      await this.search.search(principal, { query, mailbox, threadId, first, after }),
+      await this.search.search(principal, { query, mailbox, threadId, first, after }, reads),
     );
   }
 }

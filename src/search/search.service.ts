@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import type { BodyReads } from '../messages/body-reads';
 import { MessageRepository } from '../messages/message.repository';
 import type { MessagePage } from '../messages/messages.service';
 import type { StoredMessage } from '../messages/stored-message';
@@ -102,10 +103,14 @@ export class SearchService implements OnModuleInit {
    * The messages of one mailbox holding every query term, newest first. A mailbox token
    * searches its own mailbox (`mailbox` may be left out); the admin names one.
    */
-  async search(principal: Principal, args: SearchArgs): Promise<MessagePage> {
+  async search(
+    principal: Principal,
+    args: SearchArgs,
+    reads: BodyReads | null = null,
+  ): Promise<MessagePage> {
     if (!this.config.search.enabled) throw new SearchDisabledError();
     const mailbox = assertMailboxName(actingMailbox(principal, args.mailbox, 'mailbox'), 'mailbox');
-    const page = await this.page(mailbox, checkSearchQuery(args));
+    const page = await this.page(mailbox, checkSearchQuery(args), reads);
     const ids = page.messages.map((message) => message.id);
     return { ...page, read: await this.mailboxes.readFlags(mailbox, ids) };
   }
@@ -116,7 +121,11 @@ export class SearchService implements OnModuleInit {
    * terms or thread are rare in a large mailbox: it then answers the results found so far,
    * hasNextPage true, and the cursor where it stopped.
    */
-  private async page(mailbox: string, query: SearchQuery): Promise<MessagePage> {
+  private async page(
+    mailbox: string,
+    query: SearchQuery,
+    reads: BodyReads | null,
+  ): Promise<MessagePage> {
     const now = this.clock.now();
     const found: StoredMessage[] = [];
     let cursor = query.after;
@@ -134,10 +143,18 @@ export class SearchService implements OnModuleInit {
           : Math.min(Math.max(need, THREAD_FILTER_BATCH), LOAD_PER_SEARCH - loaded);
       const stretch = await this.index.stretch(mailbox, query.terms, cursor, wanted, budget);
       if (!stretch.mailboxExists) throw new MailboxNotFoundError(mailbox, 'mailbox');
-      for (const message of await this.messages.findMany(stretch.ids, now)) {
+      const read = await this.messages.findWithin(stretch.ids, reads, now);
+      for (const message of read.messages) {
         if (query.threadId === null || (message.threadId ?? message.id) === query.threadId) {
           found.push(message);
         }
+      }
+      if (read.taken < stretch.ids.length) {
+        // The operation's bodies are spent: answer what was read, to go on after it.
+        if (read.taken === 0 && found.length === 0 && reads !== null) throw reads.refusal();
+        const messages = found.slice(0, query.first);
+        const last = found.length > query.first ? messages.at(-1)?.id : stretch.ids[read.taken - 1];
+        return { messages, endCursor: last ?? cursor, hasNextPage: true };
       }
       scanned += stretch.looked;
       loaded += stretch.ids.length;

@@ -1,4 +1,5 @@
 import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { OperationBodyReads, type BodyReads } from '../messages/body-reads';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
 import { Message } from '../messages/message.model';
@@ -31,16 +32,18 @@ export class TopicsResolver {
   ) {}
 
   @Query(() => MessageConnection, {
-    description: "A topic's stored, unexpired messages, oldest first.",
+    description:
+      "A topic's stored, unexpired messages, oldest first. A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor).",
   })
   async topicMessages(
     @Args('topic') topic: string,
     @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
     first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<MessageConnection> {
     const key = this.repository.messagesKey(assertTopic(topic, 'topic'));
-    return toConnection(await this.messages.page(key, first ?? DEFAULT_PAGE_SIZE, after));
+    return toConnection(await this.messages.page(key, first ?? DEFAULT_PAGE_SIZE, after, reads));
   }
 
   @Query(() => TopicConnection, {

@@ -63,7 +63,17 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     await expectHealthy();
   });
 
-  it('answers at most 64 MiB of bodies in one response, over HTTP and the WebSocket', async () => {
+  /** Bytes the test's Redis has sent its clients so far. */
+  async function redisOutputBytes(): Promise<number> {
+    const redis = redisServer.client();
+    try {
+      return Number(/total_net_output_bytes:(\d+)/.exec(await redis.info('stats'))?.[1]);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  it('reads and answers at most 64 MiB of bodies in one operation, over HTTP and the WebSocket', async () => {
     const content = 'x'.repeat(14 * MiB);
     const { messageId } = (
       await graphqlOk<{ sendMessage: RouteView }>(service.baseUrl, SEND, {
@@ -85,8 +95,12 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
       graphql<Record<string, { content: string } | null>>(service.baseUrl, aliases(30), {
         id: messageId,
       });
+    const before = await redisOutputBytes();
+    const first = await overHttp();
+    // Four bodies and the sizes of the others: not the 30 bodies (420 MiB) the aliases name.
+    expect((await redisOutputBytes()) - before).toBeLessThan(5 * 14 * MiB);
     for (const answer of [
-      await overHttp(),
+      first,
       await overHttp(),
       await new Promise<{ errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }>(
         (resolve, reject) => {
@@ -99,10 +113,52 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     ]) {
       expect(answer.errors?.[0].extensions).toMatchObject({
         code: 'PAYLOAD_TOO_LARGE',
-        field: 'm4.content',
+        field: 'm4',
         limit: 64 * MiB,
       });
     }
+    await expectHealthy();
+  });
+
+  it('ends a page where its operation has read 64 MiB of bodies, and refuses the next field', async () => {
+    for (let i = 0; i < 4; i++) {
+      await graphqlOk(service.baseUrl, SEND, {
+        input: directInput('sender', 'big', { content: `${i}`.repeat(14 * MiB) }),
+      });
+    }
+    interface Page {
+      mailbox: {
+        messages: {
+          nodes: Array<{ id: string }>;
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      };
+    }
+    const page = (alias: string, after = '') =>
+      `${alias}: mailbox(name: "big") { messages(first: 50${after}) { nodes { id } pageInfo { hasNextPage endCursor } } }`;
+    const before = await redisOutputBytes();
+    const answer = await graphql<Record<string, Page['mailbox'] | null>>(
+      service.baseUrl,
+      `{ ${page('a')} ${page('b')} }`,
+    );
+    expect((await redisOutputBytes()) - before).toBeLessThan(70 * MiB);
+    // The mailbox holds six bodies of 14 and 15 MiB: the first page takes four of them.
+    const first = answer.data!.a!.messages;
+    expect(first.nodes).toHaveLength(4);
+    expect(first.pageInfo).toEqual({ hasNextPage: true, endCursor: first.nodes[3].id });
+    expect(answer.data!.b).toBeNull();
+    expect(answer.errors?.[0].extensions).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'b.messages',
+      limit: 64 * MiB,
+    });
+    // The next operation goes on from endCursor and reads the rest.
+    const rest = await graphqlOk<Page>(
+      service.baseUrl,
+      `{ ${page('mailbox', `, after: "${first.pageInfo.endCursor}"`)} }`,
+    );
+    expect(rest.mailbox.messages.nodes).toHaveLength(2);
+    expect(rest.mailbox.messages.pageInfo.hasNextPage).toBe(false);
     await expectHealthy();
   });
 

@@ -367,6 +367,7 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       const sent = await ok<{ message_id: string }>(planner, 'send_message', {
         to: 'worker',
         body: `${i} `.padEnd(60_000, 'x'),
+        thread_id: 'parts',
       });
       ids.push(sent.message_id);
     }
@@ -386,6 +387,23 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     );
     expect(rest.messages.map((message) => message.message_id)).toEqual(first.left_out);
     expect(rest.left_out).toEqual([]);
+    // A thread is read the same way, in parts, going on from next_cursor.
+    const threadIds: string[] = [];
+    let after: string | null = null;
+    let reads = 0;
+    do {
+      const part: { messages: AgentMessage[]; next_cursor: string | null } = await ok(
+        worker,
+        'read_messages',
+        after === null ? { thread_id: 'parts' } : { thread_id: 'parts', after },
+      );
+      threadIds.push(...part.messages.map((message) => message.message_id));
+      if (part.next_cursor !== null) expect(part.next_cursor).toBe(threadIds.at(-1));
+      after = part.next_cursor;
+      reads += 1;
+    } while (after !== null && reads < 10);
+    expect(threadIds).toEqual(ids);
+    expect(reads).toBeGreaterThan(1);
   }, 60_000);
 
   it('allows one wait per mailbox, sends progress, and frees the mailbox on cancel', async () => {
@@ -458,7 +476,12 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
         message_ids: [sent.message_id],
       },
     );
-    expect(read).toEqual({ messages: [], not_found: [sent.message_id], left_out: [] });
+    expect(read).toEqual({
+      messages: [],
+      not_found: [sent.message_id],
+      left_out: [],
+      next_cursor: null,
+    });
     expect(errorOf(await call(other, 'message_status', { message_id: sent.message_id })).code).toBe(
       'NOT_FOUND',
     );
