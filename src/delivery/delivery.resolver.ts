@@ -10,6 +10,8 @@ import {
 } from '../auth/principal';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import type { BodyReads } from '../messages/body-reads';
+import { OperationBodyReads } from '../messages/body-reads.decorators';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
@@ -44,11 +46,15 @@ export class DeliveryResolver {
     return this.delivery.status(messageId, principal);
   }
 
-  @Query(() => [DeadLetter], { description: 'Newest first; of one mailbox, or of all.' })
+  @Query(() => [DeadLetter], {
+    description:
+      'Newest first; of one mailbox, or of all. Fewer than first when their messages pass the 64 MiB of bodies an operation may read (the newest is always answered).',
+  })
   async deadLetters(
     @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number | null,
     @CurrentPrincipal() principal: Principal,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<DeadLetter[]> {
     if (mailbox === null || mailbox === undefined) assertAdmin(principal, 'deadLetters');
     else assertOwnerOrAdmin(principal, mailbox, 'mailbox');
@@ -60,7 +66,7 @@ export class DeliveryResolver {
         MAX_DEAD_LETTERS,
       );
     }
-    return this.delivery.deadLetters(mailbox ?? null, count);
+    return this.delivery.deadLetters(mailbox ?? null, count, reads);
   }
 
   @Mutation(() => DeliveryConfirmation, {

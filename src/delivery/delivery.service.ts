@@ -3,6 +3,7 @@ import { mayActFor, type Principal } from '../auth/principal';
 import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import type { BodyReads } from '../messages/body-reads';
 import { MessageRepository } from '../messages/message.repository';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
@@ -237,15 +238,26 @@ export class DeliveryService implements OnModuleInit {
       .map(([mailbox, state]) => toConfirmationModel(messageId, mailbox, state));
   }
 
-  async deadLetters(mailboxArg: string | null, first: number): Promise<DeadLetter[]> {
+  /**
+   * The newest `first` dead letters, of one mailbox or of all, with their messages: as many as
+   * `reads` lets the operation read the bodies of (the newest always), and a refusal when it
+   * can read none.
+   */
+  async deadLetters(
+    mailboxArg: string | null,
+    first: number,
+    reads: BodyReads | null = null,
+  ): Promise<DeadLetter[]> {
     const mailbox = mailboxArg === null ? null : assertMailboxName(mailboxArg, 'mailbox');
     const records = await this.confirmations.deadLetters(mailbox, first);
-    const messages = await this.messages.findMany(
-      records.map((record) => record.messageId),
-      this.clock.now(),
-    );
-    const byId = new Map(messages.map((message) => [message.id, message]));
+    // A broadcast's message may be dead-lettered by several mailboxes: read it once.
+    const ids = [...new Set(records.map((record) => record.messageId))];
+    const read = await this.messages.findWithin(ids, reads, this.clock.now());
+    if (read.taken === 0 && ids.length > 0 && reads !== null) throw reads.refusal();
+    const byId = new Map(read.messages.map((message) => [message.id, message]));
+    const readIds = new Set(ids.slice(0, read.taken));
     return records
+      .filter((record) => readIds.has(record.messageId))
       .filter((record) => byId.has(record.messageId))
       .map((record) => ({
         message: toMessageModel(byId.get(record.messageId) as StoredMessage),

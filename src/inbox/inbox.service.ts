@@ -3,10 +3,10 @@ import type { Principal } from '../auth/principal';
 import { Clock } from '../common/clock';
 import { moreCharactersThan } from '../common/text-length';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import type { BodyReads } from '../messages/body-reads';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
-import type { BodyReads } from '../messages/body-reads';
-import { MessageRepository } from '../messages/message.repository';
+import { MessageRepository, type IdPage } from '../messages/message.repository';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { checkPageArgs } from '../messages/page-args';
 import type { StoredMessage } from '../messages/stored-message';
@@ -27,6 +27,12 @@ export interface MailboxFilter {
 
 /** Which messages a filtered page keeps, given the mailbox's flags for a slice of ids. */
 type Keep = (ids: string[]) => Promise<boolean[]>;
+
+/** Up to `count` of `ids` (in index order) after `cursor`, as a page of a message index. */
+function idsAfter(ids: string[], cursor: string | null, count: number): IdPage {
+  const rest = cursor === null ? ids : ids.filter((id) => id > cursor);
+  return { ids: rest.slice(0, count), hasNextPage: rest.length > count };
+}
 
 /**
  * Inbox state and conversations: read marks, unread counts, filtered mailbox pages and
@@ -90,7 +96,7 @@ export class InboxService {
     };
     const index =
       threadId === null ? this.keys.mailboxMessages(mailbox) : await this.threadSource(threadId);
-    const page = await this.filteredPage(index, first, after, keep, null, reads);
+    const page = await this.filteredPage(index, first, after, keep, reads);
     return this.withReadFlags(mailbox, page);
   }
 
@@ -124,7 +130,7 @@ export class InboxService {
         );
       });
     };
-    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, after, keep, null, reads);
+    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, after, keep, reads);
   }
 
   /**
@@ -140,22 +146,18 @@ export class InboxService {
   ): Promise<MessagePage> {
     const threadId = checkThreadId(threadIdArg, 'id');
     const index = await this.threadSource(threadId);
-    const page = await this.filteredPage(
-      index,
-      first,
-      after,
-      null,
-      (messages) => this.visible(messages, principal),
-      reads,
-    );
+    const keep: Keep | null =
+      principal.kind === 'admin' ? null : (ids) => this.visible(ids, principal);
+    const page = await this.filteredPage(index, first, after, keep, reads);
     return principal.kind === 'mailbox' ? this.withReadFlags(principal.mailbox, page) : page;
   }
 
   /**
    * The index to page for a thread. A thread of one message has no index (threadEntries):
-   * when the thread id is a message id, a one-entry index of that message stands in.
+   * when the thread id is a message id, the ids of a one-entry index of that message stand in
+   * (found from its envelope: its body is read, if at all, as the page's).
    */
-  private async threadSource(threadId: string): Promise<string | StoredMessage[]> {
+  private async threadSource(threadId: string): Promise<string | string[]> {
     const index = this.inbox.threadIndex(threadId);
     if ((await this.messages.pageIds(index, null, 1)).ids.length > 0) return index;
     let id: string;
@@ -164,54 +166,41 @@ export class InboxService {
     } catch {
       return [];
     }
-    const message = await this.messages.find(id, this.clock.now());
-    return message !== null && message.threadId === message.id ? [message] : [];
+    const [envelope] = await this.messages.envelopes([id], this.clock.now());
+    return envelope !== null && envelope.threadId === id ? [id] : [];
   }
 
   /**
-   * Pages `index` after the cursor, keeping the ids `keepIds` lets through and the messages
-   * `keepMessages` lets through, until the page is full, the index ends, SCAN_LIMIT ids
-   * were looked at, or `reads` lets it take no more bodies: then it answers with what it has
-   * and the cursor to go on from. Without `keepMessages`, it reads no more bodies than the
-   * page has room for.
+   * Pages `index` (a message index, or the ids of one) after the cursor, keeping the ids
+   * `keepIds` lets through, until the page is full, the index ends, SCAN_LIMIT ids were looked
+   * at, or `reads` lets it take no more bodies: then it answers with what it has and the
+   * cursor to go on from. It reads the bodies of kept ids only, no more than the page has
+   * room for.
    */
   private async filteredPage(
-    index: string | StoredMessage[],
+    index: string | string[],
     firstArg: number,
     afterArg: string | null,
     keepIds: Keep | null,
-    keepMessages: ((messages: StoredMessage[]) => Promise<StoredMessage[]>) | null,
     reads: BodyReads | null,
   ): Promise<MessagePage> {
     const { first, after } = checkPageArgs(firstArg, afterArg);
-    if (Array.isArray(index)) {
-      const candidates = index.filter((message) => after === null || message.id > after);
-      const messages = keepMessages === null ? candidates : await keepMessages(candidates);
-      return { messages, endCursor: candidates.at(-1)?.id ?? after, hasNextPage: false };
-    }
     const messages: StoredMessage[] = [];
     let cursor = after;
     let examined = 0;
     let more = true;
     while (more && messages.length < first && examined < SCAN_LIMIT) {
-      const page = await this.messages.pageIds(index, cursor, SCAN_SLICE);
+      const page = Array.isArray(index)
+        ? idsAfter(index, cursor, SCAN_SLICE)
+        : await this.messages.pageIds(index, cursor, SCAN_SLICE);
       examined += page.ids.length;
       more = page.hasNextPage;
       const kept = keepIds === null ? null : await keepIds(page.ids);
       const room = first - messages.length;
       const keptIds = kept === null ? page.ids : page.ids.filter((_, i) => kept[i]);
-      // Only keepMessages can drop a message read: without it, room bodies fill the page.
-      const ids = keepMessages === null ? keptIds.slice(0, room) : keptIds;
+      const ids = keptIds.slice(0, room);
       const read = await this.messages.findWithin(ids, reads, this.clock.now());
-      const found = keepMessages === null ? read.messages : await keepMessages(read.messages);
-      if (found.length >= room) {
-        messages.push(...found.slice(0, room));
-        cursor = messages[messages.length - 1].id;
-        // Ids after the last one taken remain in this slice or beyond it.
-        more = more || page.ids.at(-1) !== cursor;
-        break;
-      }
-      messages.push(...found);
+      messages.push(...read.messages);
       if (read.taken < ids.length) {
         // The budget is spent: go on after the last id read, or refuse a page it left empty.
         if (read.taken === 0 && messages.length === 0 && reads !== null) throw reads.refusal();
@@ -220,7 +209,8 @@ export class InboxService {
         break;
       }
       if (ids.length < keptIds.length) {
-        // Some read were gone: the ids left unread in this slice are the next to look at.
+        // The page is full, or some of what was read was gone: the ids left in this slice
+        // are the next to look at.
         cursor = ids[ids.length - 1];
         more = true;
         continue;
@@ -230,11 +220,14 @@ export class InboxService {
     return { messages, endCursor: cursor, hasNextPage: more };
   }
 
-  private async visible(messages: StoredMessage[], principal: Principal): Promise<StoredMessage[]> {
-    const allowed = await Promise.all(
-      messages.map((message) => this.reader.mayRead(message, principal)),
+  /** Which of `ids` the principal may read, from their envelopes (no body is read). */
+  private async visible(ids: string[], principal: Principal): Promise<boolean[]> {
+    const envelopes = await this.messages.envelopes(ids, this.clock.now());
+    return Promise.all(
+      envelopes.map(async (envelope) =>
+        envelope === null ? false : this.reader.mayRead(envelope, principal),
+      ),
     );
-    return messages.filter((_, i) => allowed[i]);
   }
 
   private async withReadFlags(mailbox: string, page: MessagePage): Promise<MessagePage> {

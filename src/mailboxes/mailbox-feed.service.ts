@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { PushIterator } from '../graphql/push-iterator';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisUnavailableError } from '../redis/redis.errors';
+import { ownBodyReads, REPLAY_PAGE_BYTES } from '../messages/body-reads';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
 import {
@@ -165,7 +166,12 @@ export class MailboxFeedService {
     for (;;) {
       await iterator.room();
       if (iterator.closed) return;
-      const page = await this.messages.page(index, REPLAY_PAGE, cursor);
+      const page = await this.messages.page(
+        index,
+        REPLAY_PAGE,
+        cursor,
+        ownBodyReads(REPLAY_PAGE_BYTES),
+      );
       // A catch-up starts a little early: what this feed already pushed is not pushed again.
       const fresh = page.messages.filter((message) => !seen.has(message.id));
       // For a message sent with requireConfirmation, this push is its delivery attempt.

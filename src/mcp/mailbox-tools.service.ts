@@ -8,9 +8,11 @@ import { InboxService } from '../inbox/inbox.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { PresenceService } from '../mailboxes/presence.service';
-import { BodyReadsExhaustedError, ownBodyReads } from '../messages/body-reads';
+import { ownBodyReads } from '../messages/body-reads';
+import { BodyReadsExhaustedError } from '../messages/message.errors';
 import { AddressingMode } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
+import type { MessageEnvelope } from '../messages/message.repository';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
@@ -320,16 +322,24 @@ export class MailboxToolsService {
       const checked = [
         ...new Set(ids.map((id, index) => assertMessageId(id, `message_ids[${index}]`))),
       ];
-      const within = await this.messages.findWithin(checked, reads);
-      unread = checked.slice(within.taken);
-      found = [];
-      for (const id of checked.slice(0, within.taken)) {
-        const message = within.found.get(id);
-        if (message !== undefined && (await this.messages.mayRead(message, caller))) {
-          found.push(message);
+      // Who may read each is decided before any body is read or counted: an id the caller
+      // may not read is not_found, as one that does not exist.
+      const envelopes = await this.messages.envelopes(checked);
+      const readable: MessageEnvelope[] = [];
+      for (const [index, envelope] of envelopes.entries()) {
+        if (envelope !== null && (await this.messages.mayRead(envelope, caller))) {
+          readable.push(envelope);
         } else {
-          missing.push(id);
+          missing.push(checked[index]);
         }
+      }
+      const within = await this.messages.readWithin(readable, reads);
+      unread = readable.slice(within.taken).map((envelope) => envelope.id);
+      found = [];
+      for (const { id } of readable.slice(0, within.taken)) {
+        const message = within.found.get(id);
+        if (message === undefined) missing.push(id);
+        else found.push(message);
       }
     } else if (threadId !== null) {
       const page = await this.inbox.thread(threadId, MAX_MESSAGES_PER_CALL, after, caller, reads);

@@ -30,7 +30,7 @@ function refusal(value: unknown): { code: string; message: string; details: obje
   return { code: error.code, message: error.message, details: error.details };
 }
 
-describe('argumentElements', () => {
+describe(argumentElements.name, () => {
   it('counts array elements and object members at every depth', () => {
     expect(argumentElements({ a: [1, 2, { b: 3 }], c: 'x' }, 100)).toBe(6);
     expect(argumentElements('text', 100)).toBe(0);
@@ -51,7 +51,7 @@ describe('argumentElements', () => {
   });
 });
 
-describe('argumentsOf', () => {
+describe(argumentsOf.name, () => {
   it('hands the tool its parsed arguments, defaults filled in', () => {
     expect(validated({ to: 'planner' })).toEqual({ to: 'planner', limit: 20 });
   });

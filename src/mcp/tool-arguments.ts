@@ -45,7 +45,7 @@ function fieldOf(path: readonly PropertyKey[]): string {
 }
 
 /** The refusal of arguments that failed their schema: the first issue's field and limit. */
-export function argumentError(issues: readonly z.core.$ZodIssue[]): AppError {
+function argumentError(issues: readonly z.core.$ZodIssue[]): AppError {
   const [first] = issues;
   const field = fieldOf(first.path);
   const listed = issues

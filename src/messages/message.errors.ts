@@ -31,3 +31,14 @@ export class MessageNotFoundError extends AppError {
     super('NOT_FOUND', `message ${id} was not found or has expired`, { field: 'id' });
   }
 }
+
+/** The message bodies one operation (or answer) may read are spent (body-reads.ts). */
+export class BodyReadsExhaustedError extends AppError {
+  constructor(field: string, limit: number) {
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `${field}: the message bodies this operation reads exceed the limit of ${limit} bytes; ask for fewer messages (first) or in fewer fields`,
+      { field, limit },
+    );
+  }
+}

@@ -5,7 +5,19 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import type { BodyReads } from './body-reads';
+import type { AddressingMode } from './message.model';
 import { fromHash, isExpired, type StoredMessage } from './stored-message';
+
+/** What a message says of itself besides its body. */
+export interface MessageEnvelope {
+  id: string;
+  sender: string;
+  mode: AddressingMode;
+  target: string | null;
+  threadId: string;
+  /** Bytes of its content and metadata as stored: what reading it costs. */
+  size: number;
+}
 
 /** A page of ids read from a message index. */
 export interface IdPage {
@@ -54,11 +66,60 @@ export class MessageRepository {
     if (reads === null || ids.length === 0) {
       return { messages: await this.findMany(ids, now), taken: ids.length };
     }
-    const sizes = await Promise.all(
-      ids.map((id) => this.redis.hstrlen(this.keys.message(id), 'content')),
-    );
-    const taken = reads.take(sizes);
+    const taken = reads.take(await this.sizes(ids));
     return { messages: await this.findMany(ids.slice(0, taken), now), taken };
+  }
+
+  /**
+   * Each message's stored bytes of the two fields that may be large, content and metadata
+   * (0 for one that is gone): what reading it costs.
+   */
+  async sizes(ids: string[]): Promise<number[]> {
+    return Promise.all(
+      ids.map(async (id) => {
+        const key = this.keys.message(id);
+        const [content, metadata] = await Promise.all([
+          this.redis.hstrlen(key, 'content'),
+          this.redis.hstrlen(key, 'metadata'),
+        ]);
+        return content + metadata;
+      }),
+    );
+  }
+
+  /**
+   * What each of `ids` says of itself besides its body (null for one that is gone or
+   * expired): who may read it, its thread, and what reading it costs.
+   */
+  async envelopes(ids: string[], now = this.clock.now()): Promise<Array<MessageEnvelope | null>> {
+    const [fields, sizes] = await Promise.all([
+      Promise.all(
+        ids.map((id) =>
+          this.redis.hmget(
+            this.keys.message(id),
+            'sender',
+            'mode',
+            'target',
+            'threadId',
+            'expiresAt',
+          ),
+        ),
+      ),
+      this.sizes(ids),
+    ]);
+    return fields.map(([sender, mode, target, threadId, expiresAt], index) => {
+      if (sender === null || mode === null) return null;
+      if (isExpired({ expiresAt: expiresAt === null ? null : Number(expiresAt) }, now)) return null;
+      const id = ids[index];
+      return {
+        id,
+        sender,
+        mode: mode as AddressingMode,
+        target,
+        threadId: threadId ?? id,
+        size: sizes[index],
+      };
+    });
   }
 
   /**

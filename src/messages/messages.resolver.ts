@@ -1,7 +1,8 @@
 import { Args, ID, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/auth.decorators';
-import { ForbiddenError, type Principal } from '../auth/principal';
-import { OperationBodyReads, type BodyReads } from './body-reads';
+import type { Principal } from '../auth/principal';
+import type { BodyReads } from './body-reads';
+import { OperationBodyReads } from './body-reads.decorators';
 import { Message } from './message.model';
 import { MessagesService } from './messages.service';
 import { toMessageModel } from './stored-message';
@@ -19,14 +20,8 @@ export class MessagesResolver {
     @CurrentPrincipal() principal: Principal,
     @OperationBodyReads() reads: BodyReads,
   ): Promise<Message | null> {
-    const message = await this.messages.find(id, reads);
+    const message = await this.messages.findReadable(id, principal, reads);
     if (!message) return null;
-    if (!(await this.messages.mayRead(message, principal))) {
-      throw new ForbiddenError(
-        'id',
-        'this message is neither from nor to the mailbox of this token',
-      );
-    }
     return toMessageModel(message);
   }
 }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '../auth/principal';
+import { ForbiddenError, type Principal } from '../auth/principal';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import type { BodyReads } from './body-reads';
 import { AddressingMode } from './message.model';
-import { MessageRepository } from './message.repository';
+import { MessageRepository, type MessageEnvelope } from './message.repository';
 import { assertMessageId } from './message-id';
 import { checkPageArgs } from './page-args';
 import type { StoredMessage } from './stored-message';
@@ -24,24 +24,50 @@ export class MessagesService {
     private readonly mailboxes: MailboxRepository,
   ) {}
 
-  /** The message, or null when it is unknown or expired; its body taken from `reads`. */
-  async find(id: string, reads: BodyReads | null = null): Promise<StoredMessage | null> {
-    const checked = assertMessageId(id, 'id');
-    if (reads === null) return this.messages.find(checked);
-    const { messages, taken } = await this.messages.findWithin([checked], reads);
-    if (taken === 0) throw reads.refusal();
-    return messages[0] ?? null;
+  async find(id: string): Promise<StoredMessage | null> {
+    return this.messages.find(assertMessageId(id, 'id'));
   }
 
   /**
-   * The messages of the first of `ids` (checked ids) whose bodies `reads` lets this read take,
-   * by id (unknown and expired ones absent), with how many ids that covers.
+   * The message `id` for `principal`, its body taken from `reads`: null when it is unknown or
+   * expired, FORBIDDEN when the principal may not read it. Who may read it is decided from its
+   * envelope, before its body is read or counted.
    */
-  async findWithin(
-    ids: string[],
+  async findReadable(
+    id: string,
+    principal: Principal,
+    reads: BodyReads,
+  ): Promise<StoredMessage | null> {
+    const checked = assertMessageId(id, 'id');
+    const [envelope] = await this.messages.envelopes([checked]);
+    if (envelope === null) return null;
+    if (!(await this.mayRead(envelope, principal))) {
+      throw new ForbiddenError(
+        'id',
+        'this message is neither from nor to the mailbox of this token',
+      );
+    }
+    if (reads.take([envelope.size]) === 0) throw reads.refusal();
+    return this.messages.find(checked);
+  }
+
+  /** What each of `ids` (checked ids) says of itself besides its body; null when gone. */
+  async envelopes(ids: string[]): Promise<Array<MessageEnvelope | null>> {
+    return this.messages.envelopes(ids);
+  }
+
+  /**
+   * The messages of the first of `envelopes` whose bodies `reads` lets this read take, by id
+   * (those gone meanwhile absent), with how many envelopes that covers.
+   */
+  async readWithin(
+    envelopes: MessageEnvelope[],
     reads: BodyReads,
   ): Promise<{ found: Map<string, StoredMessage>; taken: number }> {
-    const { messages, taken } = await this.messages.findWithin(ids, reads);
+    const taken = reads.take(envelopes.map((envelope) => envelope.size));
+    const messages = await this.messages.findMany(
+      envelopes.slice(0, taken).map((envelope) => envelope.id),
+    );
     return { found: new Map(messages.map((message) => [message.id, message])), taken };
   }
 
@@ -50,7 +76,10 @@ export class MessagesService {
    * a TOPIC message (topics are readable by every token), and a BROADCAST recipient that
    * holds it in its mailbox.
    */
-  async mayRead(message: StoredMessage, principal: Principal): Promise<boolean> {
+  async mayRead(
+    message: Pick<StoredMessage, 'id' | 'sender' | 'mode' | 'target'>,
+    principal: Principal,
+  ): Promise<boolean> {
     if (principal.kind === 'admin' || principal.mailbox === message.sender) return true;
     switch (message.mode) {
       case AddressingMode.TOPIC:

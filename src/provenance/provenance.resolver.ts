@@ -1,6 +1,8 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
+import type { BodyReads } from '../messages/body-reads';
+import { OperationBodyReads } from '../messages/body-reads.decorators';
 import { ProvenanceService } from './provenance.service';
 
 @Resolver()
@@ -14,8 +16,9 @@ export class ProvenanceResolver {
   async verifyMessage(
     @Args('id', { type: () => ID }) id: string,
     @CurrentPrincipal() principal: Principal,
+    @OperationBodyReads() reads: BodyReads,
   ): Promise<boolean> {
-    return this.provenance.verify(id, principal);
+    return this.provenance.verify(id, principal, reads);
   }
 
   @AdminOnly()

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ForbiddenError, type Principal } from '../auth/principal';
+import type { Principal } from '../auth/principal';
+import type { BodyReads } from '../messages/body-reads';
 import { MessageNotFoundError } from '../messages/message.errors';
 import { MessagesService } from '../messages/messages.service';
 import { SigningKeysService } from './signing-keys.service';
@@ -16,15 +17,9 @@ export class ProvenanceService {
    * Whether the stored message's signature verifies against its fields as stored now. Readable
    * by whoever may read the message by id; NOT_FOUND for an unknown or expired message.
    */
-  async verify(id: string, principal: Principal): Promise<boolean> {
-    const message = await this.messages.find(id);
+  async verify(id: string, principal: Principal, reads: BodyReads): Promise<boolean> {
+    const message = await this.messages.findReadable(id, principal, reads);
     if (message === null) throw new MessageNotFoundError(id);
-    if (!(await this.messages.mayRead(message, principal))) {
-      throw new ForbiddenError(
-        'id',
-        'this message is neither from nor to the mailbox of this token',
-      );
-    }
     return this.keys.verify(message);
   }
 

@@ -1,7 +1,8 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
-import { OperationBodyReads, type BodyReads } from '../messages/body-reads';
+import type { BodyReads } from '../messages/body-reads';
+import { OperationBodyReads } from '../messages/body-reads.decorators';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
 import { DEFAULT_SEARCH_PAGE } from './search-query';

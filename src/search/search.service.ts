@@ -115,6 +115,12 @@ export class SearchService implements OnModuleInit {
     return { ...page, read: await this.mailboxes.readFlags(mailbox, ids) };
   }
 
+  /** Those of `ids` in thread `threadId`, by each message's thread alone. */
+  private async inThread(ids: string[], threadId: string): Promise<string[]> {
+    const fields = await this.messages.senderAndThread(ids);
+    return ids.filter((_, i) => fields[i]?.threadId === threadId);
+  }
+
   /**
    * Reads stretches of the index until the page has one result more than asked (so that
    * hasNextPage is exact) or the index ends. The scan and load budgets bound a search whose
@@ -143,23 +149,29 @@ export class SearchService implements OnModuleInit {
           : Math.min(Math.max(need, THREAD_FILTER_BATCH), LOAD_PER_SEARCH - loaded);
       const stretch = await this.index.stretch(mailbox, query.terms, cursor, wanted, budget);
       if (!stretch.mailboxExists) throw new MailboxNotFoundError(mailbox, 'mailbox');
-      const read = await this.messages.findWithin(stretch.ids, reads, now);
-      for (const message of read.messages) {
-        if (query.threadId === null || (message.threadId ?? message.id) === query.threadId) {
-          found.push(message);
-        }
-      }
-      if (read.taken < stretch.ids.length) {
+      // The thread filter reads each message's thread alone, and bodies only of the matches
+      // the page has room for.
+      const matching =
+        query.threadId === null ? stretch.ids : await this.inThread(stretch.ids, query.threadId);
+      const ids = matching.slice(0, need);
+      const read = await this.messages.findWithin(ids, reads, now);
+      found.push(...read.messages);
+      if (read.taken < ids.length) {
         // The operation's bodies are spent: answer what was read, to go on after it.
         if (read.taken === 0 && found.length === 0 && reads !== null) throw reads.refusal();
         const messages = found.slice(0, query.first);
-        const last = found.length > query.first ? messages.at(-1)?.id : stretch.ids[read.taken - 1];
+        const last = found.length > query.first ? messages.at(-1)?.id : ids[read.taken - 1];
         return { messages, endCursor: last ?? cursor, hasNextPage: true };
       }
       scanned += stretch.looked;
       loaded += stretch.ids.length;
-      cursor = stretch.last ?? cursor;
-      end = stretch.end;
+      if (ids.length < matching.length) {
+        // Some of those read were gone: the matches left in this stretch come next.
+        cursor = ids[ids.length - 1];
+      } else {
+        cursor = stretch.last ?? cursor;
+        end = stretch.end;
+      }
       if (end || scanned >= SCAN_PER_SEARCH || loaded >= LOAD_PER_SEARCH) break;
     }
     if (found.length > query.first) {

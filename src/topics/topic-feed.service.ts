@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { approximateBytes } from '../graphql/approximate-bytes';
 import { DEFAULT_BYTE_LIMIT, PushIterator, SlowConsumerError } from '../graphql/push-iterator';
+import { ownBodyReads, REPLAY_PAGE_BYTES } from '../messages/body-reads';
 import type { Message } from '../messages/message.model';
 import { messageIdTime } from '../messages/message-id';
 import { MessageRepository } from '../messages/message.repository';
@@ -199,9 +200,16 @@ export class TopicFeedService {
         return;
       }
       // Expired and vanished messages are left out here; the rest keep the order of `ids`.
-      const page = await this.messages.findMany(ids);
-      if (iterator.closed) return;
-      push(page, ids[ids.length - 1]);
+      // Read in parts of at most REPLAY_PAGE_BYTES of bodies, each pushed when there is room.
+      let rest = ids;
+      while (rest.length > 0) {
+        const read = await this.messages.findWithin(rest, ownBodyReads(REPLAY_PAGE_BYTES));
+        if (iterator.closed) return;
+        push(read.messages, rest[read.taken - 1]);
+        rest = rest.slice(read.taken);
+        if (rest.length > 0) await iterator.room();
+        if (iterator.closed) return;
+      }
     }
   }
 }

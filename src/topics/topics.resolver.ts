@@ -1,5 +1,6 @@
 import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
-import { OperationBodyReads, type BodyReads } from '../messages/body-reads';
+import type { BodyReads } from '../messages/body-reads';
+import { OperationBodyReads } from '../messages/body-reads.decorators';
 import { MessageConnection } from '../messages/message-connection.model';
 import { toConnection } from '../messages/message-page.mapper';
 import { Message } from '../messages/message.model';

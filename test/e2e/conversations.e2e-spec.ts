@@ -223,6 +223,15 @@ describe(`conversations: the token is the sender, threads, replies and unread st
       expect((await ok<{ thread: Page }>('planner', THREAD, { id: alone })).thread.nodes).toEqual(
         [],
       );
+      // A mailbox's page of that thread holds only what is in the mailbox, and only unread
+      // messages with unreadOnly.
+      const inThread = async (who: string, unreadOnly = false) =>
+        (await inbox(who, { threadId: alone, unreadOnly })).messages.nodes.map((node) => node.id);
+      expect(await inThread('worker')).toEqual([alone]);
+      expect(await inThread('planner')).toEqual([]);
+      expect(await inThread('critic')).toEqual([]);
+      await ok('worker', MARK_READ, { mailbox: 'worker', ids: [alone] });
+      expect(await inThread('worker', true)).toEqual([]);
     });
 
     it('refuses a reply from a mailbox that did not receive the message, and a reply to another thread', async () => {

@@ -20,7 +20,7 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     redisServer = await RedisServer.start();
     service = await startTestApp(redisServer.url);
     ws = await connectWs(service.wsUrl);
-    await registerMailboxes(service.baseUrl, 'big', 'sender');
+    await registerMailboxes(service.baseUrl, 'big', 'sender', 'meta');
   });
 
   afterAll(async () => {
@@ -159,6 +159,26 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     );
     expect(rest.mailbox.messages.nodes).toHaveLength(2);
     expect(rest.mailbox.messages.pageInfo.hasNextPage).toBe(false);
+    await expectHealthy();
+  });
+
+  it('counts metadata as body: a page of messages with large metadata stops at 64 MiB too', async () => {
+    const metadata = { blob: 'm'.repeat(14 * MiB) };
+    for (let i = 0; i < 6; i++) {
+      await graphqlOk(service.baseUrl, SEND, {
+        input: directInput('sender', 'meta', { content: `${i}`, metadata }),
+      });
+    }
+    const before = await redisOutputBytes();
+    const { mailbox } = await graphqlOk<{
+      mailbox: { messages: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean } } };
+    }>(
+      service.baseUrl,
+      '{ mailbox(name: "meta") { messages(first: 50) { nodes { id } pageInfo { hasNextPage } } } }',
+    );
+    expect((await redisOutputBytes()) - before).toBeLessThan(70 * MiB);
+    expect(mailbox.messages.nodes).toHaveLength(4);
+    expect(mailbox.messages.pageInfo.hasNextPage).toBe(true);
     await expectHealthy();
   });
 
