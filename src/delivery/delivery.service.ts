@@ -255,9 +255,11 @@ export class DeliveryService implements OnModuleInit {
     const read = await this.messages.findWithin(ids, reads, this.clock.now());
     if (read.taken === 0 && ids.length > 0 && reads !== null) throw reads.refusal();
     const byId = new Map(read.messages.map((message) => [message.id, message]));
+    // The newest records up to the first whose message was not read: no older one after a gap.
     const readIds = new Set(ids.slice(0, read.taken));
+    const cut = records.findIndex((record) => !readIds.has(record.messageId));
     return records
-      .filter((record) => readIds.has(record.messageId))
+      .slice(0, cut === -1 ? records.length : cut)
       .filter((record) => byId.has(record.messageId))
       .map((record) => ({
         message: toMessageModel(byId.get(record.messageId) as StoredMessage),

@@ -222,7 +222,7 @@ export class InboxService {
 
   /** Which of `ids` the principal may read, from their envelopes (no body is read). */
   private async visible(ids: string[], principal: Principal): Promise<boolean[]> {
-    const envelopes = await this.messages.envelopes(ids, this.clock.now());
+    const envelopes = await this.messages.envelopes(ids, this.clock.now(), false);
     return Promise.all(
       envelopes.map(async (envelope) =>
         envelope === null ? false : this.reader.mayRead(envelope, principal),

@@ -529,7 +529,8 @@ export class MailboxToolsService {
     messageId: string,
   ): Promise<{ message_id: string; tracked: boolean; recipients: RecipientStatus[] }> {
     const id = assertMessageId(messageId, 'message_id');
-    const message = await this.messages.find(id);
+    // The envelope is all the status needs: the body is not read.
+    const [message] = await this.messages.envelopes([id]);
     if (message === null || !(await this.messages.mayRead(message, caller))) {
       throw new AppError(
         'NOT_FOUND',

@@ -89,9 +89,14 @@ export class MessageRepository {
 
   /**
    * What each of `ids` says of itself besides its body (null for one that is gone or
-   * expired): who may read it, its thread, and what reading it costs.
+   * expired): who may read it, its thread, and (unless `sized` is false, when size is 0)
+   * what reading it costs.
    */
-  async envelopes(ids: string[], now = this.clock.now()): Promise<Array<MessageEnvelope | null>> {
+  async envelopes(
+    ids: string[],
+    now = this.clock.now(),
+    sized = true,
+  ): Promise<Array<MessageEnvelope | null>> {
     const [fields, sizes] = await Promise.all([
       Promise.all(
         ids.map((id) =>
@@ -105,7 +110,7 @@ export class MessageRepository {
           ),
         ),
       ),
-      this.sizes(ids),
+      sized ? this.sizes(ids) : ids.map(() => 0),
     ]);
     return fields.map(([sender, mode, target, threadId, expiresAt], index) => {
       if (sender === null || mode === null) return null;

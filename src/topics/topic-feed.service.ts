@@ -201,12 +201,15 @@ export class TopicFeedService {
       }
       // Expired and vanished messages are left out here; the rest keep the order of `ids`.
       // Read in parts of at most REPLAY_PAGE_BYTES of bodies, each pushed when there is room.
+      let sizes = await this.messages.sizes(ids);
       let rest = ids;
       while (rest.length > 0) {
-        const read = await this.messages.findWithin(rest, ownBodyReads(REPLAY_PAGE_BYTES));
+        const taken = ownBodyReads(REPLAY_PAGE_BYTES).take(sizes);
+        const page = await this.messages.findMany(rest.slice(0, taken));
         if (iterator.closed) return;
-        push(read.messages, rest[read.taken - 1]);
-        rest = rest.slice(read.taken);
+        push(page, rest[taken - 1]);
+        rest = rest.slice(taken);
+        sizes = sizes.slice(taken);
         if (rest.length > 0) await iterator.room();
         if (iterator.closed) return;
       }
