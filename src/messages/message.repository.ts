@@ -8,6 +8,12 @@ import type { BodyReads } from './body-reads';
 import type { AddressingMode } from './message.model';
 import { fromHash, isExpired, type StoredMessage } from './stored-message';
 
+/** What a reply needs of the message it answers (MessageRouterService). */
+export type AnsweredMessage = Pick<
+  StoredMessage,
+  'id' | 'sender' | 'mode' | 'target' | 'threadId' | 'replyBy' | 'hop'
+>;
+
 /** What a message says of itself besides its body. */
 export interface MessageEnvelope {
   id: string;
@@ -125,6 +131,34 @@ export class MessageRepository {
         size: sizes[index],
       };
     });
+  }
+
+  /**
+   * What a reply needs of the message it answers, without its body: null when it is unknown
+   * or expired.
+   */
+  async answered(id: string, now = this.clock.now()): Promise<AnsweredMessage | null> {
+    const [sender, mode, target, threadId, replyBy, hop, expiresAt] = await this.redis.hmget(
+      this.keys.message(id),
+      'sender',
+      'mode',
+      'target',
+      'threadId',
+      'replyBy',
+      'hop',
+      'expiresAt',
+    );
+    if (sender === null || mode === null) return null;
+    if (isExpired({ expiresAt: expiresAt === null ? null : Number(expiresAt) }, now)) return null;
+    return {
+      id,
+      sender,
+      mode: mode as AddressingMode,
+      target,
+      threadId: threadId ?? id,
+      replyBy: replyBy === null ? null : Number(replyBy),
+      hop: hop === null ? 0 : Number(hop),
+    };
   }
 
   /**

@@ -7,7 +7,7 @@ import { StatisticsService } from '../metrics/statistics.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { PresenceService } from '../mailboxes/presence.service';
-import { MessageRepository } from '../messages/message.repository';
+import { MessageRepository, type AnsweredMessage } from '../messages/message.repository';
 import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode } from '../messages/message.model';
 import {
@@ -243,11 +243,16 @@ export class MessageRouterService implements OnModuleInit {
   private async conversation(
     given: CheckedSend,
     answered: string,
-  ): Promise<{ checked: CheckedSend; reply: ReplyContext | null; answers: StoredMessage | null }> {
+  ): Promise<{
+    checked: CheckedSend;
+    reply: ReplyContext | null;
+    answers: AnsweredMessage | null;
+  }> {
     const { sender } = given.message;
     // Both reads at once: whether the sender holds the message is needed unless it sent it.
+    // The message answered is read without its body, which a reply never needs.
     const [original, held] = await Promise.all([
-      this.messages.find(answered),
+      this.messages.answered(answered),
       this.mailboxes.holds(sender, answered),
     ]);
     if (original === null) {

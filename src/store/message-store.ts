@@ -255,7 +255,9 @@ export class MessageStore {
   }
 
   /** A request's deadline, for the sweep that tells its sender when nobody answered. */
-  private trackDeadline(message: StoredMessage): Promise<unknown> | undefined {
+  private trackDeadline(
+    message: Pick<StoredMessage, 'id' | 'replyBy'>,
+  ): Promise<unknown> | undefined {
     if (message.replyBy === null) return undefined;
     return this.redis.zadd(this.keys.requestDeadlines(), String(message.replyBy), message.id);
   }
@@ -268,12 +270,12 @@ export class MessageStore {
   }
 
   /** A reply meant to answer the request was refused: the request's deadline applies again. */
-  async reopen(request: StoredMessage): Promise<void> {
+  async reopen(request: Pick<StoredMessage, 'id' | 'replyBy'>): Promise<void> {
     await this.trackDeadline(request);
   }
 
   /** A timely reply answered the request: its deadline no longer applies. */
-  async answered(request: StoredMessage): Promise<void> {
+  async answered(request: Pick<StoredMessage, 'id' | 'replyBy'>): Promise<void> {
     await this.redis.zrem(this.keys.requestDeadlines(), request.id);
   }
 
