@@ -117,7 +117,7 @@ export class InboxService {
     const keep: Keep = async (ids) => {
       const [read, fields] = await Promise.all([
         this.mailboxes.readFlags(mailbox, ids),
-        filtered ? this.messages.senderAndThread(ids) : null,
+        filtered ? this.messages.envelopes(ids, this.clock.now()) : null,
       ]);
       return ids.map((_, i) => {
         if (read[i]) return false;
@@ -222,7 +222,7 @@ export class InboxService {
 
   /** Which of `ids` the principal may read, from their envelopes (no body is read). */
   private async visible(ids: string[], principal: Principal): Promise<boolean[]> {
-    const envelopes = await this.messages.envelopes(ids, this.clock.now(), false);
+    const envelopes = await this.messages.envelopes(ids, this.clock.now());
     return Promise.all(
       envelopes.map(async (envelope) =>
         envelope === null ? false : this.reader.mayRead(envelope, principal),

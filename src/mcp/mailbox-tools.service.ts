@@ -333,7 +333,10 @@ export class MailboxToolsService {
           missing.push(checked[index]);
         }
       }
-      const within = await this.messages.readWithin(readable, reads);
+      const within = await this.messages.readWithin(
+        readable.map((envelope) => envelope.id),
+        reads,
+      );
       unread = readable.slice(within.taken).map((envelope) => envelope.id);
       found = [];
       for (const { id } of readable.slice(0, within.taken)) {

@@ -8,22 +8,17 @@ import type { BodyReads } from './body-reads';
 import type { AddressingMode } from './message.model';
 import { fromHash, isExpired, type StoredMessage } from './stored-message';
 
-/** What a reply needs of the message it answers (MessageRouterService). */
-export type AnsweredMessage = Pick<
+/**
+ * What a message says of itself besides its body: who may read it (sender, mode, target), its
+ * thread, and what a reply to it needs (replyBy, hop).
+ */
+export type MessageEnvelope = Pick<
   StoredMessage,
   'id' | 'sender' | 'mode' | 'target' | 'threadId' | 'replyBy' | 'hop'
 >;
 
-/** What a message says of itself besides its body. */
-export interface MessageEnvelope {
-  id: string;
-  sender: string;
-  mode: AddressingMode;
-  target: string | null;
-  threadId: string;
-  /** Bytes of its content and metadata as stored: what reading it costs. */
-  size: number;
-}
+/** The hash fields an envelope is read from, in the order envelopes() reads them. */
+const ENVELOPE_FIELDS = ['sender', 'mode', 'target', 'threadId', 'replyBy', 'hop', 'expiresAt'];
 
 /** A page of ids read from a message index. */
 export interface IdPage {
@@ -95,30 +90,14 @@ export class MessageRepository {
 
   /**
    * What each of `ids` says of itself besides its body (null for one that is gone or
-   * expired): who may read it, its thread, and (unless `sized` is false, when size is 0)
-   * what reading it costs.
+   * expired): enough to decide who may read it, to filter a page on its sender or thread, and
+   * to answer it, before any body is read.
    */
-  async envelopes(
-    ids: string[],
-    now = this.clock.now(),
-    sized = true,
-  ): Promise<Array<MessageEnvelope | null>> {
-    const [fields, sizes] = await Promise.all([
-      Promise.all(
-        ids.map((id) =>
-          this.redis.hmget(
-            this.keys.message(id),
-            'sender',
-            'mode',
-            'target',
-            'threadId',
-            'expiresAt',
-          ),
-        ),
-      ),
-      sized ? this.sizes(ids) : ids.map(() => 0),
-    ]);
-    return fields.map(([sender, mode, target, threadId, expiresAt], index) => {
+  async envelopes(ids: string[], now = this.clock.now()): Promise<Array<MessageEnvelope | null>> {
+    const fields = await Promise.all(
+      ids.map((id) => this.redis.hmget(this.keys.message(id), ...ENVELOPE_FIELDS)),
+    );
+    return fields.map(([sender, mode, target, threadId, replyBy, hop, expiresAt], index) => {
       if (sender === null || mode === null) return null;
       if (isExpired({ expiresAt: expiresAt === null ? null : Number(expiresAt) }, now)) return null;
       const id = ids[index];
@@ -128,53 +107,10 @@ export class MessageRepository {
         mode: mode as AddressingMode,
         target,
         threadId: threadId ?? id,
-        size: sizes[index],
+        replyBy: replyBy === null ? null : Number(replyBy),
+        hop: hop === null ? 0 : Number(hop),
       };
     });
-  }
-
-  /**
-   * What a reply needs of the message it answers, without its body: null when it is unknown
-   * or expired.
-   */
-  async answered(id: string, now = this.clock.now()): Promise<AnsweredMessage | null> {
-    const [sender, mode, target, threadId, replyBy, hop, expiresAt] = await this.redis.hmget(
-      this.keys.message(id),
-      'sender',
-      'mode',
-      'target',
-      'threadId',
-      'replyBy',
-      'hop',
-      'expiresAt',
-    );
-    if (sender === null || mode === null) return null;
-    if (isExpired({ expiresAt: expiresAt === null ? null : Number(expiresAt) }, now)) return null;
-    return {
-      id,
-      sender,
-      mode: mode as AddressingMode,
-      target,
-      threadId: threadId ?? id,
-      replyBy: replyBy === null ? null : Number(replyBy),
-      hop: hop === null ? 0 : Number(hop),
-    };
-  }
-
-  /**
-   * The sender and thread of each of `ids`, without the rest of the message (null for one
-   * that is gone): enough to filter a page before its bodies are read. Expiry is left to
-   * the read of the messages kept.
-   */
-  async senderAndThread(
-    ids: string[],
-  ): Promise<Array<{ sender: string; threadId: string } | null>> {
-    const fields = await Promise.all(
-      ids.map((id) => this.redis.hmget(this.keys.message(id), 'sender', 'threadId')),
-    );
-    return fields.map(([sender, threadId], index) =>
-      sender === null ? null : { sender, threadId: threadId ?? ids[index] },
-    );
   }
 
   /**

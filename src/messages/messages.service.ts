@@ -39,7 +39,10 @@ export class MessagesService {
     reads: BodyReads,
   ): Promise<StoredMessage | null> {
     const checked = assertMessageId(id, 'id');
-    const [envelope] = await this.messages.envelopes([checked]);
+    const [[envelope], sizes] = await Promise.all([
+      this.messages.envelopes([checked]),
+      this.messages.sizes([checked]),
+    ]);
     if (envelope === null) return null;
     if (!(await this.mayRead(envelope, principal))) {
       throw new ForbiddenError(
@@ -47,7 +50,7 @@ export class MessagesService {
         'this message is neither from nor to the mailbox of this token',
       );
     }
-    if (reads.take([envelope.size]) === 0) throw reads.refusal();
+    if (reads.take(sizes) === 0) throw reads.refusal();
     return this.messages.find(checked);
   }
 
@@ -57,17 +60,14 @@ export class MessagesService {
   }
 
   /**
-   * The messages of the first of `envelopes` whose bodies `reads` lets this read take, by id
-   * (those gone meanwhile absent), with how many envelopes that covers.
+   * The messages of the first of `ids` (checked ids) whose bodies `reads` lets this read take,
+   * by id (unknown and expired ones absent), with how many ids that covers.
    */
   async readWithin(
-    envelopes: MessageEnvelope[],
+    ids: string[],
     reads: BodyReads,
   ): Promise<{ found: Map<string, StoredMessage>; taken: number }> {
-    const taken = reads.take(envelopes.map((envelope) => envelope.size));
-    const messages = await this.messages.findMany(
-      envelopes.slice(0, taken).map((envelope) => envelope.id),
-    );
+    const { messages, taken } = await this.messages.findWithin(ids, reads);
     return { found: new Map(messages.map((message) => [message.id, message])), taken };
   }
 

@@ -7,7 +7,7 @@ import { StatisticsService } from '../metrics/statistics.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { PresenceService } from '../mailboxes/presence.service';
-import { MessageRepository, type AnsweredMessage } from '../messages/message.repository';
+import { MessageRepository, type MessageEnvelope } from '../messages/message.repository';
 import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode } from '../messages/message.model';
 import {
@@ -246,13 +246,13 @@ export class MessageRouterService implements OnModuleInit {
   ): Promise<{
     checked: CheckedSend;
     reply: ReplyContext | null;
-    answers: AnsweredMessage | null;
+    answers: MessageEnvelope | null;
   }> {
     const { sender } = given.message;
     // Both reads at once: whether the sender holds the message is needed unless it sent it.
     // The message answered is read without its body, which a reply never needs.
-    const [original, held] = await Promise.all([
-      this.messages.answered(answered),
+    const [[original], held] = await Promise.all([
+      this.messages.envelopes([answered]),
       this.mailboxes.holds(sender, answered),
     ]);
     if (original === null) {

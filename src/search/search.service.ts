@@ -117,7 +117,7 @@ export class SearchService implements OnModuleInit {
 
   /** Those of `ids` in thread `threadId`, by each message's thread alone. */
   private async inThread(ids: string[], threadId: string): Promise<string[]> {
-    const fields = await this.messages.senderAndThread(ids);
+    const fields = await this.messages.envelopes(ids);
     return ids.filter((_, i) => fields[i]?.threadId === threadId);
   }
 
