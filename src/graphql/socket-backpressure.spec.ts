@@ -3,7 +3,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { SocketBackpressure } from './socket-backpressure';
 
 const LIMIT = 64 * 1024;
-const GRACE_MS = 300;
+/** Long beside STABLE_MS, so a fill's wait leaves the cases room on a loaded machine. */
+const GRACE_MS = 1_000;
+/**
+ * How long a held send must stay held to count as held by a reader that stopped (see
+ * fillUntilHeld). Loopback was seen letting such a send go up to 85 ms after it was held.
+ */
+const STABLE_MS = 200;
 /** Larger than the limit; loopback and the kernel take a few MB before the socket holds any. */
 const FRAME = 'x'.repeat(1024 * 1024);
 
@@ -82,16 +88,31 @@ describe(SocketBackpressure.name, () => {
     };
   }
 
-  /** Sends frames to a reader that is not reading until a send has to wait; returns that send. */
+  /**
+   * Sends frames to a reader that is not reading until a send has to wait, and still waits
+   * STABLE_MS later; returns that send and when it began to wait (when the grace began).
+   *
+   * A send can be held for a moment while the kernel is still taking the frame in: once a
+   * reader has read fast, loopback's buffers grow, and take megabytes more after it pauses,
+   * as the reader's acknowledgements open the window. Such a send is let go soon after, and
+   * the filling goes on until the kernel's buffers are full.
+   */
   async function fillUntilHeld(
     backpressure: SocketBackpressure,
-  ): Promise<ReturnType<typeof watch>> {
+  ): Promise<ReturnType<typeof watch> & { since: number }> {
     for (let sent = 0; sent < 256; sent += 1) {
+      const since = Date.now();
       const send = watch(backpressure.send(FRAME));
       await settle();
-      if (!send.settled()) return send;
+      while (!send.settled() && Date.now() - since < STABLE_MS) await sleep(5);
+      if (!send.settled()) return { ...send, since };
     }
     throw new Error('the socket never held more than the limit');
+  }
+
+  /** Sleeps until `ms` after `since`. */
+  async function sleepUntil(since: number, ms: number): Promise<void> {
+    await sleep(Math.max(0, since + ms - Date.now()));
   }
 
   it('lets a sender go on at once while the socket holds no more than the limit', async () => {
@@ -127,9 +148,9 @@ describe(SocketBackpressure.name, () => {
     client.pause();
     const held = await fillUntilHeld(backpressure);
 
-    await sleep(GRACE_MS / 2);
+    await sleepUntil(held.since, GRACE_MS / 2);
     expect(lagging()).toBe(0);
-    await sleep(GRACE_MS);
+    await sleepUntil(held.since, GRACE_MS * 1.5);
 
     expect(lagging()).toBe(1);
     await held.promise;
@@ -161,8 +182,8 @@ describe(SocketBackpressure.name, () => {
   });
 
   it('does not report a reader that falls behind for less than the grace', async () => {
-    // A grace ten times the pause: a loaded machine may take a while to drain what was held.
-    const grace = GRACE_MS * 10;
+    // A grace three times the pause: a loaded machine may take a while to drain what was held.
+    const grace = GRACE_MS * 3;
     const { backpressure, client, lagging } = await pair(grace);
     client.pause();
     const held = await fillUntilHeld(backpressure);
@@ -183,13 +204,14 @@ describe(SocketBackpressure.name, () => {
     client.resume();
     await first.promise;
     client.pause();
-    await fillUntilHeld(backpressure);
+    const second = await fillUntilHeld(backpressure);
 
-    // Over the limit when the first grace ends, but only since it went over again.
-    await sleep(GRACE_MS * 0.7);
+    // Over the limit after the first grace has ended, but only since it went over again: the
+    // second fill began at least GRACE_MS / 2 after the first.
+    await sleepUntil(second.since, GRACE_MS * 0.7);
     expect(backpressure.over).toBe(true);
     expect(lagging()).toBe(0);
-    await sleep(GRACE_MS * 0.6);
+    await sleepUntil(second.since, GRACE_MS * 1.3);
     expect(lagging()).toBe(1);
   });
 
