@@ -1,5 +1,5 @@
 import { DeliveryStatus } from './delivery-confirmation.model';
-import { isLaterState, type RecipientState } from './delivery-state';
+import { isLaterState, newestReadRecords, type RecipientState } from './delivery-state';
 
 const state = (
   status: DeliveryStatus,
@@ -44,5 +44,28 @@ describe(isLaterState.name, () => {
       expect(isLaterState(run[i], run[i - 1])).toBe(true);
       expect(isLaterState(run[i - 1], run[i])).toBe(false);
     }
+  });
+});
+
+describe(newestReadRecords.name, () => {
+  const record = (messageId: string, mailbox: string) => ({ messageId, mailbox });
+
+  it('keeps every record when every message was read', () => {
+    const records = [record('m1', 'a'), record('b', 'a'), record('b', 'b')];
+    expect(newestReadRecords(records, new Set(['m1', 'b']))).toEqual(records);
+  });
+
+  it('ends at the first record whose message was not read, though an older one was', () => {
+    // A broadcast b dead-lettered by a and by b, with m2 between them unread: b's older
+    // record would follow a gap.
+    const records = [record('m1', 'a'), record('b', 'a'), record('m2', 'b'), record('b', 'b')];
+    expect(newestReadRecords(records, new Set(['m1', 'b']))).toEqual([
+      record('m1', 'a'),
+      record('b', 'a'),
+    ]);
+  });
+
+  it('keeps none when the newest message was not read', () => {
+    expect(newestReadRecords([record('m1', 'a'), record('m2', 'a')], new Set(['m2']))).toEqual([]);
   });
 });

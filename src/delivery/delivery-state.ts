@@ -95,3 +95,17 @@ export function toConfirmationModel(
     reason: state.reason ?? null,
   };
 }
+
+/**
+ * The dead-letter records an answer may hold, newest first, when only the messages of
+ * `taken` were read (the body budget stopped the rest): every record up to the first whose
+ * message was not read, so that no older record follows a dropped newer one. `taken` holds
+ * ids looked at, read or gone: a gone message's record ends nothing, and is dropped later.
+ */
+export function newestReadRecords<T extends { messageId: string }>(
+  records: readonly T[],
+  taken: ReadonlySet<string>,
+): T[] {
+  const cut = records.findIndex((record) => !taken.has(record.messageId));
+  return records.slice(0, cut === -1 ? records.length : cut);
+}

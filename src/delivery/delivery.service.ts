@@ -23,7 +23,7 @@ import {
   type DueDelivery,
 } from './delivery-confirmation.repository';
 import { DeliveryNotFoundError, NotDeadLetteredError } from './delivery.errors';
-import { toConfirmationModel, type RecipientState } from './delivery-state';
+import { newestReadRecords, toConfirmationModel, type RecipientState } from './delivery-state';
 import { DeliveryNoticeService } from './delivery-notice.service';
 import { toMessageModel } from '../messages/stored-message';
 
@@ -255,11 +255,7 @@ export class DeliveryService implements OnModuleInit {
     const read = await this.messages.findWithin(ids, reads, this.clock.now());
     if (read.taken === 0 && ids.length > 0 && reads !== null) throw reads.refusal();
     const byId = new Map(read.messages.map((message) => [message.id, message]));
-    // The newest records up to the first whose message was not read: no older one after a gap.
-    const readIds = new Set(ids.slice(0, read.taken));
-    const cut = records.findIndex((record) => !readIds.has(record.messageId));
-    return records
-      .slice(0, cut === -1 ? records.length : cut)
+    return newestReadRecords(records, new Set(ids.slice(0, read.taken)))
       .filter((record) => byId.has(record.messageId))
       .map((record) => ({
         message: toMessageModel(byId.get(record.messageId) as StoredMessage),
