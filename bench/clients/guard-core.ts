@@ -1,7 +1,7 @@
 /**
  * j. The router core in process (as c), with the safety guards at work or, for the baseline,
  * with SafetyService replaced by a pass-through whose admit() does nothing and which gives no
- * send a sender guard to run in the store's call (soleSenderGuard); the application
+ * send guards to run in the store's call (guards); the application
  * is built the same way in both (lib/service-app.ts, `replace`). The process boots once,
  * then runs the rounds the runner asks for, each a list of phases: fresh DIRECT sends from
  * many senders to as many recipients, `inFlight` at once, or DIRECT replies (inReplyTo, no
@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import type { RouteResult } from '../../src/routing/route-result.model';
+import type { SafetyService } from '../../src/safety/safety.service';
 import { runAsChild } from '../lib/child-runtime';
 import type { ChildMessage } from '../lib/children';
 import { loadBuilt, startInProcess, type ProviderReplacement } from '../lib/service-app';
@@ -136,12 +137,19 @@ function tokenizerCost(contentBytes: number, body: (seq: number) => string): Tok
 runAsChild<GuardCoreRequest, GuardCoreResult>(async (request, parent) => {
   const { senders, recipients, inFlight } = request;
   const pairs = senders.length;
-  // Built the same way in both runs; without the guards, admit() resolves at once and no send
-  // has its sender's guard run in the call that stores it.
+  // Built the same way in both runs; without the guards, admit() resolves at once, no send has
+  // guards run in the call that stores it (guards() gives none), and what the router asks of
+  // the guards after a send does nothing. Every name must be SafetyService's: a method renamed
+  // there fails the type check here rather than the baseline's run.
   const passThrough: ProviderReplacement = {
     path: 'safety/safety.service.js',
     exportName: 'SafetyService',
-    value: { admit: (): Promise<void> => Promise.resolve(), soleSenderGuard: (): null => null },
+    value: {
+      admit: (): Promise<void> => Promise.resolve(),
+      guards: (): null => null,
+      senderAdmitted: (): void => undefined,
+      refund: (): Promise<void> => Promise.resolve(),
+    } satisfies Partial<Record<keyof SafetyService, unknown>>,
   };
   const mailboxes = [...senders, ...Object.values(recipients).flat()];
   const replace = request.guards ? [] : [passThrough];

@@ -72,7 +72,7 @@ export interface MailboxScripts {
   ): Promise<[number, number]>;
   /** Six keys per send, and the arguments store-and-enqueue.lua's header lists. */
   storeAndEnqueue: VariableKeysScript<number[]>;
-  /** Ten keys per send, and the arguments guarded-send.lua's header lists. */
+  /** Ten keys per send (twelve in a thread), and the arguments guarded-send.lua's header lists. */
   guardedSend: VariableKeysScript<Array<number | string>>;
   enqueueMailbox(
     metadataKey: string,

@@ -136,6 +136,8 @@ export type SendGuardCode = (typeof SendGuardCode)[keyof typeof SendGuardCode];
 export const GuardedSendCode = {
   /** The recipient has a contact policy: the caller checks it and sends in two calls. */
   PolicySet: -1,
+  /** The thread's guard refused the send; the answer's third value is its ThreadGuardCode. */
+  ThreadRefused: -2,
 } as const;
 
 /** thread-guard.lua: the first element of its answer; the second is the detail it names. */

@@ -36,7 +36,7 @@ import {
 import { refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { SendGuardRequest } from '../safety/safety.repository';
-import { SafetyService } from '../safety/safety.service';
+import { SafetyService, type SendGuards } from '../safety/safety.service';
 
 /** A message's times under another id: createdAt is always the id's own timestamp. */
 function timesOf(
@@ -138,20 +138,21 @@ export class MessageRouterService implements OnModuleInit {
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
     const options = { idempotencyKey: checked.idempotencyKey, byOperator };
-    // A fresh DIRECT send without a key whose only guard in Redis is its sender's passes it
-    // in the same call that stores it; null when the recipient has a contact policy.
-    const guard =
+    // A DIRECT send without a key, and no reply that stops a request's deadline, passes its
+    // guards in the same call that stores it, where one node holds every key.
+    const guards =
       answers === null && checked.idempotencyKey === null && this.store.guardsInOneStep(message)
-        ? this.safety.soleSenderGuard(message, options)
+        ? this.safety.guards(message, options)
         : null;
-    if (guard !== null) {
-      const routed = await this.routeGuarded(message, guard);
+    if (guards !== null) {
+      // Null when the recipient has a contact policy: the send takes two calls.
+      const routed = await this.routeGuarded(message, guards);
       if (routed !== null) return routed;
     }
     let admitted: SendGuardRequest;
     try {
-      // The guard's request already built (token estimate, digest) serves the two calls too.
-      admitted = await this.safety.admit(message, options, guard ?? undefined);
+      // The guards' requests already built (token estimate, digest) serve the two calls too.
+      admitted = await this.safety.admit(message, options, guards ?? undefined);
     } catch (error) {
       // The guards' Redis failing on the way is an outage like any other: the send is queued
       // and stored later, unguarded, like the sends accepted while Redis is away.
@@ -183,19 +184,23 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   /**
-   * A send's guard and routing in one call (MessageStore.deliverGuarded); null when the
+   * A send's guards and routing in one call (MessageStore.deliverGuarded); null when the
    * recipient has a contact policy and nothing was done.
    */
   private async routeGuarded(
     message: StoredMessage,
-    guard: SendGuardRequest,
+    guards: SendGuards,
   ): Promise<RouteResult | null> {
+    const guard = guards.sender;
     try {
       const epoch = this.topology.writeEpoch();
       this.presence.seen(message.sender);
-      const answer = await this.store.deliverGuarded(message, guard);
+      const answer = await this.store.deliverGuarded(message, guard, guards.thread);
       if (answer.kind === 'policy') return null;
       if (answer.kind === 'refused') this.safety.senderRefused(guard, answer.guard);
+      if (answer.kind === 'thread-refused') {
+        this.safety.threadRefused(message, guards, answer.guard);
+      }
       // A send to a missing recipient is thrown here, uncounted: guarded-send.lua checks the
       // recipient before the sender's guard.
       const routed = this.directResult(message, answer.delivered);

@@ -41,6 +41,18 @@ export interface SendGuardRequest {
   defaultDailyBudget: number;
 }
 
+/** What the thread's guard is asked, for a send in a thread of another message. */
+export interface ThreadGuardRequest {
+  threadId: string;
+  /** The recipient of a reply, whose visits the guard counts; null for a send that is none. */
+  recipient: string | null;
+  /** Replies that may reach one recipient in the thread (0: no limit). */
+  maxVisits: number;
+  tokens: number;
+  /** The operator's own post: the thread's visit counts start again. */
+  reset: boolean;
+}
+
 /** What the sender's guard answered, with the recipient's contact policy read beside it. */
 export interface SenderAnswer {
   guard: [SendGuardCode, number | string];
@@ -130,6 +142,20 @@ export function senderGuardSendArguments(request: SendGuardRequest): Arg[] {
   return [request.now, request.duplicateWindowMs, request.tokens];
 }
 
+/** The thread guard's key and the thread's index, on the thread's tag (guarded-send.lua). */
+export function threadGuardKeys(keys: RedisKeys, request: ThreadGuardRequest): [string, string] {
+  const tag = threadKey(request.threadId);
+  return [keys.threadGuard(tag), keys.thread(tag)];
+}
+
+/**
+ * thread_check's recipient, maxVisits and reset, and thread_count's stateMs
+ * (lib/thread-guard.lua): guarded-send.lua takes its tokens from send_guard's.
+ */
+export function threadGuardArguments(request: ThreadGuardRequest): Arg[] {
+  return [request.recipient ?? '', request.maxVisits, request.reset ? '1' : '0', THREAD_STATE_MS];
+}
+
 /**
  * The guards' state in Redis: per sender on its mailbox's tag (pause flag, contact policy and
  * daily budget in the mailbox's metadata hash; the pair window, the duplicate guard and the
@@ -193,19 +219,13 @@ export class SafetyRepository {
     }));
   }
 
-  async threadGuard(
-    threadId: string,
-    recipient: string | null,
-    maxVisits: number,
-    tokens: number,
-    reset: boolean,
-  ): Promise<[ThreadGuardCode, number]> {
+  async threadGuard(request: ThreadGuardRequest): Promise<[ThreadGuardCode, number]> {
     const [code, detail] = await this.redis.threadGuard(
-      this.keys.threadGuard(threadKey(threadId)),
-      recipient ?? '',
-      maxVisits,
-      tokens,
-      reset ? '1' : '0',
+      this.keys.threadGuard(threadKey(request.threadId)),
+      request.recipient ?? '',
+      request.maxVisits,
+      request.tokens,
+      request.reset ? '1' : '0',
       THREAD_STATE_MS,
     );
     return [Number(code) as ThreadGuardCode, Number(detail)];
@@ -233,17 +253,14 @@ export class SafetyRepository {
   }
 
   /** Takes back what an admitted threadGuard counted, for a send another guard refused. */
-  async uncountThread(
-    threadId: string,
-    recipient: string | null,
-    tokens: number,
-    reset: boolean,
-  ): Promise<void> {
-    const key = this.keys.threadGuard(threadKey(threadId));
+  async uncountThread(request: ThreadGuardRequest): Promise<void> {
+    const key = this.keys.threadGuard(threadKey(request.threadId));
     const pipeline = this.redis.pipeline();
-    pipeline.hincrby(key, 'spent', -tokens);
+    pipeline.hincrby(key, 'spent', -request.tokens);
     pipeline.hincrby(key, 'messages', -1);
-    if (recipient !== null && !reset) pipeline.hincrby(key, `v:${recipient}`, -1);
+    if (request.recipient !== null && !request.reset) {
+      pipeline.hincrby(key, `v:${request.recipient}`, -1);
+    }
     await pipeline.exec();
   }
 

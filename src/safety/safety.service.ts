@@ -19,7 +19,11 @@ import {
   PausedError,
   VisitLimitError,
 } from './safety.errors';
-import { SafetyRepository, type SendGuardRequest } from './safety.repository';
+import {
+  SafetyRepository,
+  type SendGuardRequest,
+  type ThreadGuardRequest,
+} from './safety.repository';
 import { estimateTokens } from './token-estimate';
 
 /** How a send came in. */
@@ -30,14 +34,21 @@ export interface AdmitOptions {
   byOperator: boolean;
 }
 
+/** What a send's guards in Redis are asked: its sender's, and its thread's when it has one. */
+export interface SendGuards {
+  sender: SendGuardRequest;
+  /** Null for a message that starts its own thread: it has no thread state to check yet. */
+  thread: ThreadGuardRequest | null;
+}
+
 /**
  * The guards every send passes before it is stored: the kill switch (paused mailbox or
  * thread), loops (ROUTER_MAX_HOPS, ROUTER_MAX_VISITS), storms (the pair window, the duplicate
  * guard), the recipient's contact policy and the token budgets. Their state is shared through
  * Redis (one script on the sender's tag, one on the thread's, read together with the
  * recipient's policy; on one node the sends of a turn share the sender's script calls, and a
- * send with no guard but its sender's passes it in the call that stores it: see
- * soleSenderGuard), so every instance enforces the same limits at once.
+ * DIRECT send passes its guards in the call that stores it: see `guards`), so every instance
+ * enforces the same limits at once.
  */
 @Injectable()
 export class SafetyService {
@@ -81,13 +92,30 @@ export class SafetyService {
   }
 
   /**
-   * The sender guard's request when it is the only guard a send has to pass in Redis: it
-   * starts its own thread (no thread state to check). Null otherwise: admit checks it. The
-   * recipient's contact policy is the caller's to check (MessageStore.deliverGuarded leaves
-   * a send to a mailbox with a policy to admit).
+   * What the send's guards in Redis are asked, once the checks that need no Redis have passed
+   * (the hop limit is thrown here): for `admit`, or for MessageStore.deliverGuarded, which
+   * runs them in the call that stores the send. The recipient's contact policy is the
+   * caller's to check (deliverGuarded leaves a send to a mailbox with a policy to admit).
    */
-  soleSenderGuard(message: StoredMessage, options: AdmitOptions): SendGuardRequest | null {
-    return message.threadId === message.id ? this.guardRequest(message, options) : null;
+  guards(message: StoredMessage, options: AdmitOptions): SendGuards {
+    const sender = this.guardRequest(message, options);
+    return { sender, thread: this.threadRequest(message, sender, options) };
+  }
+
+  private threadRequest(
+    message: StoredMessage,
+    sender: SendGuardRequest,
+    options: AdmitOptions,
+  ): ThreadGuardRequest | null {
+    if (message.threadId === message.id) return null;
+    return {
+      threadId: message.threadId,
+      // The recipient a reply goes to, whose visits the guard counts.
+      recipient: message.inReplyTo !== null ? sender.recipient : null,
+      maxVisits: this.config.safety.maxVisits,
+      tokens: sender.tokens,
+      reset: options.byOperator,
+    };
   }
 
   /** Counts the tokens of a send the guards admitted, once it is routed. */
@@ -97,59 +125,54 @@ export class SafetyService {
 
   /** Throws the refusal of a sender's guard that refused a send (and counted nothing). */
   senderRefused(request: SendGuardRequest, answer: [SendGuardCode, number | string]): never {
-    const refusal = this.senderRefusal(answer, request.sender, request.recipient, request.tokens);
+    const refusal = this.senderRefusal(answer, request);
     if (refusal === null) throw new Error(`the sender's guard admitted ${request.messageId}`);
-    this.statistics.increment('guardRefusals');
-    throw refusal;
+    throw this.refused(refusal);
+  }
+
+  /** Throws the refusal of a thread's guard that refused a send (and counted nothing). */
+  threadRefused(
+    message: StoredMessage,
+    guards: SendGuards,
+    answer: [ThreadGuardCode, number],
+  ): never {
+    const refusal = this.threadRefusal(answer, guards.thread);
+    if (refusal === null) throw new Error(`the thread's guard admitted ${message.id}`);
+    throw this.refused(refusal, message);
   }
 
   /**
    * Throws the first refusal; otherwise the send is counted against every limit, and the
    * sender guard's request is returned, for `refund` or, once it is routed, `senderAdmitted`.
-   * `request`: the sender guard's request soleSenderGuard built already, for a send that its
-   * recipient's contact policy sent back to two calls.
+   * `guards`: what `guards` built already, for a send that its recipient's contact policy sent
+   * back from MessageStore.deliverGuarded to two calls.
    */
   async admit(
     message: StoredMessage,
     options: AdmitOptions,
-    request = this.guardRequest(message, options),
+    guards = this.guards(message, options),
   ): Promise<SendGuardRequest> {
-    const safety = this.config.safety;
-    const { recipient, tokens } = request;
-    const replyTo = repliedTo(message, request);
-    // A message that starts its own thread has no thread state to check yet.
-    const inThread = message.threadId !== message.id;
+    const { sender: request, thread: threadRequest } = guards;
+    const { recipient } = request;
     // Both at once: one round trip. Each guard counts what it admits, so a send that another
     // guard refuses is taken back from the ones that admitted it.
     const [{ guard: sender, policy }, thread] = await Promise.all([
       this.repository.sender(request),
-      inThread
-        ? this.repository.threadGuard(
-            message.threadId,
-            replyTo,
-            safety.maxVisits,
-            tokens,
-            options.byOperator,
-          )
-        : null,
+      threadRequest === null ? null : this.repository.threadGuard(threadRequest),
     ]);
     const refusal =
-      this.senderRefusal(sender, message.sender, recipient, tokens) ??
-      this.threadRefusal(thread, message.threadId, replyTo, tokens) ??
+      this.senderRefusal(sender, request) ??
+      this.threadRefusal(thread, threadRequest) ??
       (policy !== null && recipient !== null && !accepts(policy, message.sender)
         ? new ContactPolicyError(recipient)
         : null);
     // tokensSent is counted once the send is routed (senderAdmitted), not here: a send that
     // routing refuses after the guards counts nowhere.
     if (refusal === null) return request;
-    this.statistics.increment('guardRefusals');
-    if (refusal instanceof VisitLimitError) this.tellLoop(message, 'MAX_VISITS', safety.maxVisits);
+    this.refused(refusal, message);
     await this.takeBack(
-      message,
-      options,
-      request,
-      sender[0] === SendGuardCode.Admitted,
-      thread !== null && thread[0] === ThreadGuardCode.Admitted,
+      sender[0] === SendGuardCode.Admitted ? request : null,
+      thread !== null && thread[0] === ThreadGuardCode.Admitted ? threadRequest : null,
     );
     throw refusal;
   }
@@ -162,28 +185,27 @@ export class SafetyService {
    * undone.
    */
   refund(message: StoredMessage, options: AdmitOptions, request: SendGuardRequest): Promise<void> {
-    return this.takeBack(message, options, request, true, message.threadId !== message.id);
+    return this.takeBack(request, this.threadRequest(message, request, options));
   }
 
   /** Takes back what the sender's guard and the thread's guard counted, best effort. */
   private async takeBack(
-    message: StoredMessage,
-    options: AdmitOptions,
-    request: SendGuardRequest,
-    sender: boolean,
-    thread: boolean,
+    sender: SendGuardRequest | null,
+    thread: ThreadGuardRequest | null,
   ): Promise<void> {
     await Promise.all([
-      sender ? this.repository.uncountSend(request) : null,
-      thread
-        ? this.repository.uncountThread(
-            message.threadId,
-            repliedTo(message, request),
-            request.tokens,
-            options.byOperator,
-          )
-        : null,
+      sender === null ? null : this.repository.uncountSend(sender),
+      thread === null ? null : this.repository.uncountThread(thread),
     ]).catch(() => undefined);
+  }
+
+  /** Counts a guard's refusal, and tells the sender of a loop; returns the refusal. */
+  private refused(refusal: AppError, message?: StoredMessage): AppError {
+    this.statistics.increment('guardRefusals');
+    if (refusal instanceof VisitLimitError && message !== undefined) {
+      this.tellLoop(message, 'MAX_VISITS', this.config.safety.maxVisits);
+    }
+    return refusal;
   }
 
   /** The loop notice to the sender, best effort and not waited for: the refusal is the answer. */
@@ -205,16 +227,14 @@ export class SafetyService {
 
   private senderRefusal(
     [code, detail]: [SendGuardCode, number | string],
-    name: string,
-    recipient: string | null,
-    tokens: number,
+    { sender, recipient, tokens }: SendGuardRequest,
   ): AppError | null {
     const safety = this.config.safety;
     switch (code) {
       case SendGuardCode.Admitted:
         return null;
       case SendGuardCode.Paused:
-        return new PausedError('mailbox', name);
+        return new PausedError('mailbox', sender);
       case SendGuardCode.PairLimited:
         return new PairRateLimitedError(
           recipient ?? '',
@@ -230,26 +250,19 @@ export class SafetyService {
 
   private threadRefusal(
     answer: [ThreadGuardCode, number] | null,
-    threadId: string,
-    replyTo: string | null,
-    tokens: number,
+    request: ThreadGuardRequest | null,
   ): AppError | null {
-    if (answer === null) return null;
+    if (answer === null || request === null) return null;
     const [code, detail] = answer;
     switch (code) {
       case ThreadGuardCode.Admitted:
         return null;
       case ThreadGuardCode.Paused:
-        return new PausedError('thread', threadId);
+        return new PausedError('thread', request.threadId);
       case ThreadGuardCode.Loop:
-        return new VisitLimitError(replyTo ?? '', detail);
+        return new VisitLimitError(request.recipient ?? '', detail);
       case ThreadGuardCode.BudgetExhausted:
-        return new BudgetExhaustedError('thread', detail, tokens);
+        return new BudgetExhaustedError('thread', detail, request.tokens);
     }
   }
-}
-
-/** The recipient a reply goes to, which the thread guard counts visits of; null for a send. */
-function repliedTo(message: StoredMessage, request: SendGuardRequest): string | null {
-  return message.inReplyTo !== null ? request.recipient : null;
 }

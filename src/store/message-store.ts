@@ -15,13 +15,22 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { RedisTopology } from '../redis/redis-topology.service';
-import { EnqueueCode, GuardedSendCode, SendGuardCode, StoreCode } from '../redis/script-codes';
+import {
+  EnqueueCode,
+  GuardedSendCode,
+  SendGuardCode,
+  StoreCode,
+  type ThreadGuardCode,
+} from '../redis/script-codes';
 import { ScriptBatch } from '../redis/script-batch';
 import {
   senderGuardCallArguments,
   senderGuardKeys,
   senderGuardSendArguments,
+  threadGuardArguments,
+  threadGuardKeys,
   type SendGuardRequest,
+  type ThreadGuardRequest,
 } from '../safety/safety.repository';
 import { SendEvents } from './send-events';
 
@@ -43,6 +52,8 @@ interface DirectSend {
 
 interface GuardedSend extends DirectSend {
   guard: SendGuardRequest;
+  /** The thread's guard, for a send in a thread of another message. */
+  thread: ThreadGuardRequest | null;
 }
 
 /** What `deliverGuarded` did. */
@@ -51,6 +62,8 @@ export type GuardedDelivery =
   | { kind: 'policy' }
   /** The sender's guard refused the send: nothing was written or counted. */
   | { kind: 'refused'; guard: [SendGuardCode, number | string] }
+  /** The thread's guard refused the send: nothing was written or counted. */
+  | { kind: 'thread-refused'; guard: [ThreadGuardCode, number] }
   /**
    * The sender's guard admitted (and counted) the send, and both steps ran; or the recipient
    * is unknown or inactive, no guard ran, and `delivered` says the mailbox is missing.
@@ -93,7 +106,7 @@ export class MessageStore {
     (sends) => this.storeAndEnqueue(sends),
     DIRECT_BATCH,
   );
-  private readonly guarded = new ScriptBatch<GuardedSend, [number, number | string]>(
+  private readonly guarded = new ScriptBatch<GuardedSend, [number, number | string, number]>(
     (sends) => this.guardedSend(sends),
     DIRECT_BATCH,
   );
@@ -158,12 +171,17 @@ export class MessageStore {
   }
 
   /**
-   * A DIRECT send whose only guard in Redis is its sender's (see SafetyService), in one call
-   * of guarded-send.lua shared with the turn's other such sends: the sender's guard, then
-   * both steps when it admits the send. When the recipient has a contact policy nothing is
-   * done: the caller checks the policy and sends in two calls. Failures are thrown.
+   * A DIRECT send and its guards in Redis (see SafetyService), in one call of
+   * guarded-send.lua shared with the turn's other such sends: a reply's thread guard and the
+   * sender's guard, then both steps, and the send's place in its thread's index, when they
+   * admit the send. When the recipient has a contact policy nothing is done: the caller
+   * checks the policy and sends in two calls. Failures are thrown.
    */
-  async deliverGuarded(message: StoredMessage, guard: SendGuardRequest): Promise<GuardedDelivery> {
+  async deliverGuarded(
+    message: StoredMessage,
+    guard: SendGuardRequest,
+    thread: ThreadGuardRequest | null,
+  ): Promise<GuardedDelivery> {
     if (!this.signedNow(message, guard.contentDigest)) {
       await this.signLater(message, guard.contentDigest);
     }
@@ -172,14 +190,17 @@ export class MessageStore {
     // send goes no further.
     const expiry = this.trackExpiry(message);
     const deadline = this.trackDeadline(message);
-    const guarded = this.guarded.add({ message, mailbox, guard });
-    const [code, detail] =
+    const guarded = this.guarded.add({ message, mailbox, guard, thread });
+    const [code, detail, threadCode] =
       expiry === undefined && deadline === undefined
         ? await guarded
         : (await Promise.all([expiry, deadline, guarded]))[2];
     if (code !== SendGuardCode.Admitted) {
       if (message.expiresAt !== null || message.replyBy !== null) await this.erase(message);
       if (code === GuardedSendCode.PolicySet) return { kind: 'policy' };
+      if (code === GuardedSendCode.ThreadRefused) {
+        return { kind: 'thread-refused', guard: [threadCode as ThreadGuardCode, Number(detail)] };
+      }
       return { kind: 'refused', guard: [code as SendGuardCode, detail] };
     }
     return { kind: 'admitted', delivered: await this.enqueued(message, mailbox, Number(detail)) };
@@ -342,7 +363,9 @@ export class MessageStore {
     return this.redis.storeAndEnqueue(keys, args);
   }
 
-  private async guardedSend(sends: GuardedSend[]): Promise<Array<[number, number | string]>> {
+  private async guardedSend(
+    sends: GuardedSend[],
+  ): Promise<Array<[number, number | string, number]>> {
     const keys: string[] = [];
     const args: Array<string | number> = [
       String(this.clock.now()),
@@ -350,11 +373,22 @@ export class MessageStore {
     ];
     for (const send of sends) {
       for (const argument of senderGuardSendArguments(send.guard)) args.push(argument);
+      if (send.thread === null) {
+        args.push('0');
+      } else {
+        const entries = threadEntries(send.message);
+        args.push('1', ...threadGuardArguments(send.thread), entries.length, ...entries.flat());
+      }
       this.oneStepArguments(send, keys, args);
       for (const key of senderGuardKeys(this.keys, send.guard)) keys.push(key);
+      if (send.thread !== null) keys.push(...threadGuardKeys(this.keys, send.thread));
     }
     const flat = await this.redis.guardedSend(keys, args);
-    return sends.map((_send, index) => [Number(flat[2 * index]), flat[2 * index + 1]]);
+    return sends.map((_send, index) => [
+      Number(flat[3 * index]),
+      flat[3 * index + 1],
+      Number(flat[3 * index + 2]),
+    ]);
   }
 
   /**

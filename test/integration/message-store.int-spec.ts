@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { monotonicFactory, ulid } from 'ulid';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
 import { MessageRepository } from '../../src/messages/message.repository';
+import { threadKey } from '../../src/messages/thread-key';
 import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
 import { contentDigest } from '../../src/provenance/message-signature';
 import {
@@ -12,7 +13,11 @@ import {
 } from '../../src/messages/stored-message';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
-import { utcDay, type SendGuardRequest } from '../../src/safety/safety.repository';
+import {
+  utcDay,
+  type SendGuardRequest,
+  type ThreadGuardRequest,
+} from '../../src/safety/safety.repository';
 import { MessageStore } from '../../src/store/message-store';
 import { SendEvents } from '../../src/store/send-events';
 import { TopicRepository } from '../../src/topics/topic.repository';
@@ -40,6 +45,23 @@ function message(id: string, overrides: Partial<StoredMessage> = {}): StoredMess
     inReplyTo: null,
     replyBy: null,
     hop: 0,
+    ...overrides,
+  };
+}
+
+/** The sender guard's request for `sent`: no window, no duplicate guard, no budget, 7 tokens. */
+function guardOf(sent: StoredMessage, overrides: Partial<SendGuardRequest> = {}): SendGuardRequest {
+  return {
+    sender: sent.sender,
+    recipient: sent.target,
+    messageId: sent.id,
+    contentDigest: contentDigest(sent.content),
+    digest: sent.id,
+    now: Date.now(),
+    pairLimitPerMinute: 0,
+    duplicateWindowMs: 0,
+    tokens: 7,
+    defaultDailyBudget: 0,
     ...overrides,
   };
 }
@@ -320,18 +342,8 @@ describe('message storage scripts against a real Redis', () => {
     await redis.hset(keys.mailboxMetadata('ivy'), 'acceptFrom', JSON.stringify(['carol']));
     await redis.hset(keys.mailboxMetadata('pat'), 'paused', '1');
     const now = Date.now();
-    const guard = (sent: StoredMessage, digest = sent.id): SendGuardRequest => ({
-      sender: sent.sender,
-      recipient: sent.target,
-      messageId: sent.id,
-      contentDigest: contentDigest(sent.content),
-      digest,
-      now,
-      pairLimitPerMinute: 0,
-      duplicateWindowMs: 60_000,
-      tokens: 7,
-      defaultDailyBudget: 0,
-    });
+    const guard = (sent: StoredMessage, digest = sent.id): SendGuardRequest =>
+      guardOf(sent, { digest, now, duplicateWindowMs: 60_000 });
     const next = monotonicFactory();
     const admitted = message(next(), { target: 'hana' });
     const paused = message(next(), { sender: 'pat', target: 'hana', expiresAt: now + 60_000 });
@@ -341,17 +353,18 @@ describe('message storage scripts against a real Redis', () => {
     const calls = async (): Promise<number> =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
     // Loads the script.
-    await store.deliverGuarded(message(next(), { target: 'nobody' }), {
-      ...guard(message(next())),
-      sender: 'warm',
-    });
+    await store.deliverGuarded(
+      message(next(), { target: 'nobody' }),
+      { ...guard(message(next())), sender: 'warm' },
+      null,
+    );
     const before = await calls();
     const answers = await Promise.all([
-      store.deliverGuarded(admitted, guard(admitted, 'same body')),
-      store.deliverGuarded(paused, guard(paused)),
-      store.deliverGuarded(policy, guard(policy)),
-      store.deliverGuarded(missing, guard(missing)),
-      store.deliverGuarded(duplicate, guard(duplicate, 'same body')),
+      store.deliverGuarded(admitted, guard(admitted, 'same body'), null),
+      store.deliverGuarded(paused, guard(paused), null),
+      store.deliverGuarded(policy, guard(policy), null),
+      store.deliverGuarded(missing, guard(missing), null),
+      store.deliverGuarded(duplicate, guard(duplicate, 'same body'), null),
     ]);
     expect((await calls()) - before).toBe(1);
     expect(answers).toEqual([
@@ -406,19 +419,12 @@ describe('message storage scripts against a real Redis', () => {
     const before = await calls();
     const answers = await Promise.all(
       sends.map((sent, index) =>
-        store.deliverGuarded(sent, {
-          sender: 'kim',
-          recipient: 'jade',
-          messageId: sent.id,
-          contentDigest: contentDigest(sent.content),
-          digest: sent.id,
-          now,
-          pairLimitPerMinute: 0,
-          duplicateWindowMs: 0,
+        store.deliverGuarded(
+          sent,
           // The third (3 + 7 + 7 + 8 = 25) crosses 20; the fourth (3 + 7 + 7 + 3) fits again.
-          tokens: [7, 7, 8, 3][index],
-          defaultDailyBudget: 20,
-        }),
+          guardOf(sent, { now, tokens: [7, 7, 8, 3][index], defaultDailyBudget: 20 }),
+          null,
+        ),
       ),
     );
     expect((await calls()) - before).toBe(1);
@@ -436,6 +442,74 @@ describe('message storage scripts against a real Redis', () => {
       total: '20',
       messages: '3',
       'to:jade': '17',
+    });
+  });
+
+  it("runs a reply's thread guard in the call, in turn with the turn's other sends", async () => {
+    await mailboxes.register('lena', null, 'digest', Date.now());
+    const now = Date.now();
+    const next = monotonicFactory();
+    const [open, paused] = [next(), next()];
+    await redis.hset(keys.threadGuard(threadKey(paused)), 'paused', '1');
+    const reply = (threadId: string): StoredMessage =>
+      message(next(), { sender: 'mo', target: 'lena', threadId, inReplyTo: threadId, hop: 1 });
+    const fresh = message(next(), { sender: 'mo', target: 'lena' });
+    const first = reply(open);
+    const again = reply(open);
+    const held = reply(paused);
+    const last = message(next(), { sender: 'mo', target: 'lena' });
+    // One reply may reach lena in a thread: the second is refused by the count the first
+    // made earlier in the same call.
+    const thread = (sent: StoredMessage): ThreadGuardRequest => ({
+      threadId: sent.threadId,
+      recipient: 'lena',
+      maxVisits: 1,
+      tokens: 5,
+      reset: false,
+    });
+    const calls = async (): Promise<number> =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    const answers = await Promise.all(
+      [fresh, first, again, held, last].map((sent) =>
+        store.deliverGuarded(
+          sent,
+          guardOf(sent, { now, tokens: 5 }),
+          sent.threadId === sent.id ? null : thread(sent),
+        ),
+      ),
+    );
+    expect((await calls()) - before).toBe(1);
+    expect(answers.map((answer) => answer.kind)).toEqual([
+      'admitted',
+      'admitted',
+      'thread-refused',
+      'thread-refused',
+      'admitted',
+    ]);
+    expect(answers[2]).toEqual({ kind: 'thread-refused', guard: [3, 1] });
+    expect(answers[3]).toEqual({ kind: 'thread-refused', guard: [2, 0] });
+    expect(await redis.zrange(keys.mailboxMessages('lena'), '0', '-1')).toEqual(
+      [fresh, first, last].map((sent) => sent.id),
+    );
+    // The admitted reply is in its thread's index, beside the message it answers, and counted.
+    expect(await redis.zrange(keys.thread(threadKey(open)), '0', '-1')).toEqual([open, first.id]);
+    expect(await redis.hgetall(keys.threadGuard(threadKey(open)))).toEqual({
+      spent: '5',
+      messages: '1',
+      'v:lena': '1',
+    });
+    expect(await redis.pttl(keys.threadGuard(threadKey(open)))).toBeGreaterThan(0);
+    // The refused ones wrote nothing, and the sender's guard did not count them.
+    for (const left of [again, held]) {
+      expect(await redis.exists(keys.message(left.id))).toBe(0);
+    }
+    expect(await redis.exists(keys.thread(threadKey(paused)))).toBe(0);
+    expect(await redis.hgetall(keys.threadGuard(threadKey(paused)))).toEqual({ paused: '1' });
+    expect(await redis.hgetall(keys.mailboxTokens('mo', utcDay(now)))).toEqual({
+      total: '15',
+      messages: '3',
+      'to:lena': '15',
     });
   });
 
