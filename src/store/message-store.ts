@@ -65,8 +65,8 @@ export type GuardedDelivery =
   /** The thread's guard refused the send: nothing was written or counted. */
   | { kind: 'thread-refused'; guard: [ThreadGuardCode, number] }
   /**
-   * The sender's guard admitted (and counted) the send, and both steps ran; or the recipient
-   * is unknown or inactive, no guard ran, and `delivered` says the mailbox is missing.
+   * The guards admitted (and counted) the send, and both steps ran; or the recipient is
+   * unknown or inactive, no guard ran, and `delivered` says the mailbox is missing.
    */
   | { kind: 'admitted'; delivered: Delivered };
 
@@ -87,9 +87,9 @@ const DIRECT_BATCH = 100;
  * On Redis Cluster the two tags are in different slots and each step is its own call. Where
  * one node holds every key (standalone Redis, Sentinel), a DIRECT send runs both functions in
  * one call of store-and-enqueue.lua, and the sends of one event-loop turn share a few such
- * calls (ScriptBatch); a DIRECT send whose only guard is its sender's runs that guard in the
- * same call (guarded-send.lua, `deliverGuarded`). The Lua is the same either way; only the
- * number of round trips differs.
+ * calls (ScriptBatch); a DIRECT send can run its guards, its sender's and its thread's, in
+ * the same call (guarded-send.lua, `deliverGuarded`). The Lua is the same either way; only
+ * the number of round trips differs.
  *
  * What reached a mailbox is announced through SendEvents, which delivery reacts to; the
  * router never calls it back.
@@ -163,8 +163,8 @@ export class MessageStore {
   }
 
   /**
-   * Whether a send's sender guard and both steps can run in one call (`deliverGuarded`): a
-   * DIRECT send where one node holds every key.
+   * Whether a send's guards and both steps can run in one call (`deliverGuarded`): a DIRECT
+   * send where one node holds every key.
    */
   guardsInOneStep(message: StoredMessage): boolean {
     return message.mode === AddressingMode.DIRECT && this.topology.mode !== 'cluster';
@@ -182,6 +182,10 @@ export class MessageStore {
     guard: SendGuardRequest,
     thread: ThreadGuardRequest | null,
   ): Promise<GuardedDelivery> {
+    // The script takes the thread's guard and the index entries of the same send together.
+    if ((thread === null) !== (threadEntries(message).length === 0)) {
+      throw new Error(`send ${message.id}: a thread guard goes with a send in a thread, only`);
+    }
     if (!this.signedNow(message, guard.contentDigest)) {
       await this.signLater(message, guard.contentDigest);
     }

@@ -457,6 +457,9 @@ describe('message storage scripts against a real Redis', () => {
     const first = reply(open);
     const again = reply(open);
     const held = reply(paused);
+    // A paused sender in a paused thread: the sender's refusal, as in two calls.
+    await redis.hset(keys.mailboxMetadata('pia'), 'paused', '1');
+    const both = { ...reply(paused), sender: 'pia' };
     const last = message(next(), { sender: 'mo', target: 'lena' });
     // One reply may reach lena in a thread: the second is refused by the count the first
     // made earlier in the same call.
@@ -471,7 +474,7 @@ describe('message storage scripts against a real Redis', () => {
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
     const before = await calls();
     const answers = await Promise.all(
-      [fresh, first, again, held, last].map((sent) =>
+      [fresh, first, again, held, both, last].map((sent) =>
         store.deliverGuarded(
           sent,
           guardOf(sent, { now, tokens: 5 }),
@@ -485,10 +488,12 @@ describe('message storage scripts against a real Redis', () => {
       'admitted',
       'thread-refused',
       'thread-refused',
+      'refused',
       'admitted',
     ]);
     expect(answers[2]).toEqual({ kind: 'thread-refused', guard: [3, 1] });
     expect(answers[3]).toEqual({ kind: 'thread-refused', guard: [2, 0] });
+    expect(answers[4]).toEqual({ kind: 'refused', guard: [2, 0] });
     expect(await redis.zrange(keys.mailboxMessages('lena'), '0', '-1')).toEqual(
       [fresh, first, last].map((sent) => sent.id),
     );
@@ -501,7 +506,7 @@ describe('message storage scripts against a real Redis', () => {
     });
     expect(await redis.pttl(keys.threadGuard(threadKey(open)))).toBeGreaterThan(0);
     // The refused ones wrote nothing, and the sender's guard did not count them.
-    for (const left of [again, held]) {
+    for (const left of [again, held, both]) {
       expect(await redis.exists(keys.message(left.id))).toBe(0);
     }
     expect(await redis.exists(keys.thread(threadKey(paused)))).toBe(0);
@@ -511,6 +516,13 @@ describe('message storage scripts against a real Redis', () => {
       messages: '3',
       'to:lena': '15',
     });
+    expect(await redis.exists(keys.mailboxTokens('pia', utcDay(now)))).toBe(0);
+    // A thread's guard without a thread (or a reply without one) is a caller's mistake.
+    const lone = message(next(), { sender: 'mo', target: 'lena' });
+    await expect(store.deliverGuarded(lone, guardOf(lone), thread(first))).rejects.toThrow(
+      /thread guard/,
+    );
+    await expect(store.deliverGuarded(first, guardOf(first), null)).rejects.toThrow(/thread guard/);
   });
 
   it('writes again after Redis has lost its scripts (SCRIPT FLUSH, as after a restart)', async () => {

@@ -2,22 +2,21 @@
 -- call, where every key lives on one node (standalone Redis, Sentinel): one round trip per
 -- send instead of two. For each send in turn: when the recipient has a contact policy,
 -- nothing is done (the caller checks the policy and sends in two calls, guards first);
--- otherwise, for a send in a thread of another message, thread_check
--- (lib/thread-guard.lua), then send_guard (lib/send-guard.lua), and when both admit the send,
--- thread_count, the send's entries in its thread's index, and store_and_enqueue
--- (lib/store-and-enqueue.lua), as store-and-enqueue.lua runs it. A refused send writes
--- nothing (but the visit counts an operator's post clears as it is checked), and a send to an
--- unknown or inactive recipient passes no guard: it is answered as admitted with
--- store_and_enqueue's answer for a missing mailbox, having counted nothing. Not run on
--- Cluster, where the sender, the message, the thread and the recipient are in different
--- slots.
+-- otherwise send_guard_check (lib/send-guard.lua), then, for a send in a thread of another
+-- message, thread_check (lib/thread-guard.lua), the sender's refusal first as in two calls;
+-- when both admit the send, send_guard_count, thread_count, the send's entries in its
+-- thread's index, and store_and_enqueue (lib/store-and-enqueue.lua), as store-and-enqueue.lua
+-- runs it. A refused send writes and counts nothing, and a send to an unknown or inactive
+-- recipient passes no guard: it is answered as admitted with store_and_enqueue's answer for
+-- a missing mailbox, having counted nothing. Not run on Cluster, where the sender, the
+-- message, the thread and the recipient are in different slots.
 --
 -- KEYS, per send: ten, then two more for a send in a thread:
 --   message:{id}, delivery_confirmation:{id}, message:{id}:recipients,
 --   mailbox:{name}:metadata, mailbox:{name}:messages, mailbox:{name}:pending (the recipient's),
 --   mailbox:{sender}:metadata, mailbox:{sender}:pair:<recipient>, mailbox:{sender}:dup:<sha256>,
 --   mailbox:{sender}:tokens:<day> (send_guard's four keys),
---   thread:{sha256}:guard, thread:{sha256} (the thread's guard state and its index)
+--   thread:{sha256}:guard, thread:{sha256}:messages (the thread's guard state and its index)
 -- ARGV[1]  now, epoch milliseconds
 -- ARGV[2]  pairLimit, ARGV[3] defaultBudget, ARGV[4] dayMs: send_guard's arguments of that
 --          name, from the configuration and alike for every send of the call
@@ -28,10 +27,10 @@
 -- (lib/store-and-enqueue.lua), whose id and recipient are send_guard's too.
 --
 -- Returns three values per send: GuardedSendCode.PolicySet (-1), 0, 0 when the recipient has
--- a contact policy; GuardedSendCode.ThreadRefused (-2), the refusal's detail and its
--- ThreadGuardCode when the thread's guard refused the send; the SendGuardCode of a refusal,
--- its detail (as send_guard) and 0; or SendGuardCode.Admitted (1), the answer
--- store-and-enqueue.lua gives for the send, and 0.
+-- a contact policy; the SendGuardCode of the sender guard's refusal, its detail (as
+-- send_guard) and 0; GuardedSendCode.ThreadRefused (-2), the refusal's detail and its
+-- ThreadGuardCode when the thread's guard refused the send; or SendGuardCode.Admitted (1),
+-- the answer store-and-enqueue.lua gives for the send, and 0.
 --- @include "lib/send-guard.lua"
 --- @include "lib/store-and-enqueue.lua"
 --- @include "lib/thread-guard.lua"
@@ -54,22 +53,24 @@ while key <= #KEYS do
     code = -1
   else
     local tokens = ARGV[guard + 2]
-    local refusal = threaded
+    local refusal = send_guard_check(KEYS[key + 6], KEYS[key + 7], KEYS[key + 8],
+      KEYS[key + 9], ARGV[guard], ARGV[send + 1], pairLimit, ARGV[guard + 1], tokens,
+      defaultBudget, ARGV[send + 5], dayMs)
+    local held = not refusal and threaded
       and thread_check(threadKey, ARGV[thread + 1], ARGV[thread + 2], tokens, ARGV[thread + 3])
     if refusal then
-      code, detail, threadCode = -2, refusal[2], refusal[1]
+      code, detail = refusal[1], refusal[2]
+    elseif held then
+      code, detail, threadCode = -2, held[2], held[1]
     else
-      local verdict = send_guard(KEYS[key + 6], KEYS[key + 7], KEYS[key + 8], KEYS[key + 9],
-        ARGV[guard], ARGV[send + 1], pairLimit, ARGV[guard + 1], tokens, defaultBudget,
-        ARGV[send + 5], dayMs)
-      code, detail = verdict[1], verdict[2]
-      if code == 1 then
-        if threaded then
-          thread_count(threadKey, ARGV[thread + 1], tokens, ARGV[thread + 3], ARGV[thread + 4])
+      send_guard_count()
+      if threaded then
+        thread_count(threadKey, ARGV[thread + 1], tokens, ARGV[thread + 3], ARGV[thread + 4])
+        if send > thread + 6 then
           redis.call('ZADD', indexKey, unpack(ARGV, thread + 6, send - 1))
         end
-        detail = store_and_enqueue(key, send, now)
       end
+      detail = store_and_enqueue(key, send, now)
     end
   end
   answers[3 * m + 1], answers[3 * m + 2], answers[3 * m + 3] = code, detail, threadCode

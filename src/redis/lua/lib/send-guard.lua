@@ -20,7 +20,9 @@
 -- Returns {code, detail}, code a SendGuardCode (src/redis/script-codes.ts): {1, 0} admitted
 -- and counted; {2, 0} paused; {3, milliseconds until the window has room} pair window full;
 -- {4, the first send's id} duplicate; {5, the budget} daily budget exhausted. A refusal
--- counts nothing.
+-- counts nothing. send_guard is send_guard_check, which takes the same arguments and answers
+-- nil or the refusal, then send_guard_count, which counts the send the last check admitted:
+-- a script that checks other guards between the two (guarded-send.lua) calls them itself.
 --
 -- A call may guard many sends of one sender: what it reads of the sender (paused, the budget,
 -- the day's total) is kept for the call's next sends of the same sender, and the day's
@@ -64,8 +66,14 @@ local function count_send_guards()
   day_key = nil
 end
 
-local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pairLimit, dupMs,
-                          tokens, defaultBudget, recipient, dayMs)
+-- The send send_guard_check admitted last, which send_guard_count counts.
+local admitted_pair, admitted_dup, admitted_now, admitted_id, admitted_window
+local admitted_dup_ms, admitted_tokens, admitted_recipient
+
+-- send_guard_check: nil when the send may pass, or the refusal {code, detail}, counting
+-- nothing (but the pair window's entries older than a minute, which it drops).
+local function send_guard_check(metadataKey, pairKey, dupKey, tokensKey, now, id, pairLimit,
+                                dupMs, tokens, defaultBudget, recipient, dayMs)
   now = tonumber(now)
   pairLimit = tonumber(pairLimit) or 0
   dupMs = tonumber(dupMs)
@@ -108,12 +116,21 @@ local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pair
     end
   end
 
-  if recipient ~= '' and pairLimit > 0 then
-    redis.call('ZADD', pairKey, now, id)
-    redis.call('PEXPIRE', pairKey, 60000)
+  admitted_pair, admitted_dup, admitted_now, admitted_id = pairKey, dupKey, now, id
+  admitted_window, admitted_dup_ms, admitted_tokens = pairLimit, dupMs, tokens
+  admitted_recipient = recipient
+  return nil
+end
+
+-- send_guard_count: counts the send send_guard_check admitted last, before the next check.
+local function send_guard_count()
+  local recipient, tokens = admitted_recipient, admitted_tokens
+  if recipient ~= '' and admitted_window > 0 then
+    redis.call('ZADD', admitted_pair, admitted_now, admitted_id)
+    redis.call('PEXPIRE', admitted_pair, 60000)
   end
-  if recipient ~= '' and dupMs > 0 then
-    redis.call('SET', dupKey, id, 'PX', dupMs)
+  if recipient ~= '' and admitted_dup_ms > 0 then
+    redis.call('SET', admitted_dup, admitted_id, 'PX', admitted_dup_ms)
   end
   day_total = day_total + tokens
   day_messages = day_messages + 1
@@ -124,5 +141,16 @@ local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pair
     end
     to_sum = to_sum + tokens
   end
+end
+
+-- send_guard: send_guard_check, then send_guard_count when it admits the send; {1, 0} then.
+local function send_guard(metadataKey, pairKey, dupKey, tokensKey, now, id, pairLimit, dupMs,
+                          tokens, defaultBudget, recipient, dayMs)
+  local refusal = send_guard_check(metadataKey, pairKey, dupKey, tokensKey, now, id, pairLimit,
+    dupMs, tokens, defaultBudget, recipient, dayMs)
+  if refusal then
+    return refusal
+  end
+  send_guard_count()
   return { 1, 0 }
 end
