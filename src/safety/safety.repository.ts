@@ -150,7 +150,8 @@ export function threadGuardKeys(keys: RedisKeys, request: ThreadGuardRequest): [
 
 /**
  * thread_check's recipient, maxVisits and reset, and thread_count's stateMs
- * (lib/thread-guard.lua): guarded-send.lua takes its tokens from send_guard's.
+ * (lib/thread-guard.lua), as guarded-send.lua and thread-guard.lua take them; the tokens
+ * follow in thread-guard.lua, and are send_guard's in guarded-send.lua.
  */
 export function threadGuardArguments(request: ThreadGuardRequest): Arg[] {
   return [request.recipient ?? '', request.maxVisits, request.reset ? '1' : '0', THREAD_STATE_MS];
@@ -220,13 +221,11 @@ export class SafetyRepository {
   }
 
   async threadGuard(request: ThreadGuardRequest): Promise<[ThreadGuardCode, number]> {
+    const [guardKey] = threadGuardKeys(this.keys, request);
     const [code, detail] = await this.redis.threadGuard(
-      this.keys.threadGuard(threadKey(request.threadId)),
-      request.recipient ?? '',
-      request.maxVisits,
+      guardKey,
+      ...threadGuardArguments(request),
       request.tokens,
-      request.reset ? '1' : '0',
-      THREAD_STATE_MS,
     );
     return [Number(code) as ThreadGuardCode, Number(detail)];
   }
@@ -254,7 +253,7 @@ export class SafetyRepository {
 
   /** Takes back what an admitted threadGuard counted, for a send another guard refused. */
   async uncountThread(request: ThreadGuardRequest): Promise<void> {
-    const key = this.keys.threadGuard(threadKey(request.threadId));
+    const [key] = threadGuardKeys(this.keys, request);
     const pipeline = this.redis.pipeline();
     pipeline.hincrby(key, 'spent', -request.tokens);
     pipeline.hincrby(key, 'messages', -1);

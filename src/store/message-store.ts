@@ -172,9 +172,9 @@ export class MessageStore {
 
   /**
    * A DIRECT send and its guards in Redis (see SafetyService), in one call of
-   * guarded-send.lua shared with the turn's other such sends: a reply's thread guard and the
-   * sender's guard, then both steps, and the send's place in its thread's index, when they
-   * admit the send. When the recipient has a contact policy nothing is done: the caller
+   * guarded-send.lua shared with the turn's other such sends: the sender's guard and a
+   * reply's thread guard, then both steps, and the send's place in its thread's index, when
+   * they admit the send. When the recipient has a contact policy nothing is done: the caller
    * checks the policy and sends in two calls. Failures are thrown.
    */
   async deliverGuarded(
@@ -182,8 +182,8 @@ export class MessageStore {
     guard: SendGuardRequest,
     thread: ThreadGuardRequest | null,
   ): Promise<GuardedDelivery> {
-    // The script takes the thread's guard and the index entries of the same send together.
-    if ((thread === null) !== (threadEntries(message).length === 0)) {
+    // The script takes the thread's guard and the index entries (threadEntries) together.
+    if ((thread === null) !== (message.threadId === message.id)) {
       throw new Error(`send ${message.id}: a thread guard goes with a send in a thread, only`);
     }
     if (!this.signedNow(message, guard.contentDigest)) {

@@ -66,9 +66,7 @@ while key <= #KEYS do
       send_guard_count()
       if threaded then
         thread_count(threadKey, ARGV[thread + 1], tokens, ARGV[thread + 3], ARGV[thread + 4])
-        if send > thread + 6 then
-          redis.call('ZADD', indexKey, unpack(ARGV, thread + 6, send - 1))
-        end
+        redis.call('ZADD', indexKey, unpack(ARGV, thread + 6, send - 1))
       end
       detail = store_and_enqueue(key, send, now)
     end
