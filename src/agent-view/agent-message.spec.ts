@@ -52,6 +52,22 @@ describe(toAgentMessage.name, () => {
     expect(view.truncated).toBe(true);
   });
 
+  it('counts characters, not UTF-16 units, and a body of exactly the preview is whole', () => {
+    const mixed = 'a😀'.repeat(PREVIEW_CHARS / 2);
+    const whole = toAgentMessage({ ...message, content: mixed }, false);
+    expect(whole.preview).toBe(mixed);
+    expect(whole.truncated).toBe(false);
+    const longer = toAgentMessage({ ...message, content: `${mixed}b` }, false);
+    expect(longer.preview).toBe(mixed);
+    expect(longer.truncated).toBe(true);
+  });
+
+  it('marks a preview read from a cut body truncated, however short the part read', () => {
+    const cut = toAgentMessage({ ...message, content: 'the start', contentCut: true }, false);
+    expect(cut).toMatchObject({ preview: 'the start', truncated: true });
+    expect(toAgentMessage({ ...message, content: 'the start' }, false).truncated).toBe(false);
+  });
+
   it('addresses a broadcast to *', () => {
     expect(toAgentMessage({ ...message, mode: 'BROADCAST', target: null }, true).to).toBe('*');
   });

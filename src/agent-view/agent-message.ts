@@ -23,6 +23,8 @@ export interface MessageLike {
   /** Read for `late` only: a reply sent after its request's deadline has `{ late: true }`. */
   metadata?: unknown;
   read?: boolean;
+  /** True when `content` is only the body's start (a preview read): the body is longer. */
+  contentCut?: boolean;
 }
 
 /** The envelope of one message as an agent sees it; `body` absent in a preview. */
@@ -55,6 +57,12 @@ export interface AgentMessage {
 /** Characters of a body shown in an inbox listing. */
 export const PREVIEW_CHARS = 160;
 
+/**
+ * The bytes of a body an inbox listing reads: PREVIEW_CHARS characters take at most 4 bytes
+ * each in UTF-8, so a content cut there at a character's edge holds the whole preview.
+ */
+export const PREVIEW_BYTES = PREVIEW_CHARS * 4;
+
 function iso(time: number | string | Date): string {
   return new Date(time).toISOString();
 }
@@ -80,11 +88,23 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
   if (whole) {
     view.body = message.content;
   } else {
-    const chars = Array.from(message.content);
-    view.preview = chars.slice(0, PREVIEW_CHARS).join('');
-    view.truncated = chars.length > PREVIEW_CHARS;
+    const { preview, more } = leadingCharacters(message.content, PREVIEW_CHARS);
+    view.preview = preview;
+    view.truncated = more || message.contentCut === true;
   }
   return view;
+}
+
+/**
+ * The first `count` characters (code points) of `text`, and whether it has more, looking at
+ * no more of it than that: a body may be megabytes long.
+ */
+function leadingCharacters(text: string, count: number): { preview: string; more: boolean } {
+  let end = 0;
+  for (let taken = 0; taken < count && end < text.length; taken += 1) {
+    end += (text.codePointAt(end) as number) > 0xffff ? 2 : 1;
+  }
+  return { preview: text.slice(0, end), more: end < text.length };
 }
 
 /** Whether a message's metadata marks it a late reply, as the service stamps it. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { toAgentMessage, type AgentMessage } from '../agent-view/agent-message';
+import { PREVIEW_BYTES, toAgentMessage, type AgentMessage } from '../agent-view/agent-message';
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import { Clock } from '../common/clock';
@@ -262,7 +262,10 @@ export class MailboxToolsService {
     }
   }
 
-  /** The caller's messages, oldest first: unread only by default, or of one thread. */
+  /**
+   * The caller's messages, oldest first: unread only by default, or of one thread; as
+   * previews, for which only each body's first PREVIEW_BYTES are read.
+   */
   async checkInbox(
     caller: MailboxPrincipal,
     unreadOnly: boolean,
@@ -278,7 +281,8 @@ export class MailboxToolsService {
         limit,
         after,
         { unreadOnly, threadId },
-        ownBodyReads(MAX_ANSWER_BODY_BYTES),
+        // A listing shows previews: only each body's first bytes are read and counted.
+        ownBodyReads(MAX_ANSWER_BODY_BYTES, PREVIEW_BYTES),
       ),
       this.inbox.unreadCount(mailbox),
     ]);

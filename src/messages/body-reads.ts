@@ -47,13 +47,22 @@ export interface BodyReads {
   take(sizes: readonly number[]): number;
   /** The error for a read that found bodies and could take none of them. */
   refusal(): AppError;
+  /**
+   * When set, a read takes only this many leading bytes of each message's content (a preview:
+   * MessageRepository.findWithin), and the budget counts those bytes, not the whole body.
+   */
+  readonly contentBytes?: number;
 }
 
-/** A budget with no other reader: its first body is always taken. */
-export function ownBodyReads(limit: number): BodyReads {
+/**
+ * A budget with no other reader: its first body is always taken. With `contentBytes`, its
+ * reads take that many leading bytes of each content (BodyReads.contentBytes).
+ */
+export function ownBodyReads(limit: number, contentBytes?: number): BodyReads {
   const budget = new BodyBudget(limit);
   return {
     take: (sizes) => budget.take(sizes),
     refusal: () => new BodyReadsExhaustedError('messages', limit),
+    contentBytes,
   };
 }

@@ -57,7 +57,8 @@ export class MessageRepository {
   /**
    * The messages of the first of `ids` whose bodies `reads` lets this read take (their sizes
    * are read first, without the bodies), as findMany, with how many ids that covers. Without
-   * a budget (null), every id.
+   * a budget (null), every id. When `reads` asks for `contentBytes`, each content holds its
+   * first bytes only (findPreviews), and the budget counts those.
    */
   async findWithin(
     ids: string[],
@@ -67,15 +68,49 @@ export class MessageRepository {
     if (reads === null || ids.length === 0) {
       return { messages: await this.findMany(ids, now), taken: ids.length };
     }
-    const taken = reads.take(await this.sizes(ids));
-    return { messages: await this.findMany(ids.slice(0, taken), now), taken };
+    const prefix = reads.contentBytes;
+    const taken = reads.take(await this.sizes(ids, prefix));
+    const read = ids.slice(0, taken);
+    return {
+      messages:
+        prefix === undefined
+          ? await this.findMany(read, now)
+          : await this.findPreviews(read, prefix, now),
+      taken,
+    };
+  }
+
+  /**
+   * As findMany, each content cut to its first `bytes` (never inside a UTF-8 character) by
+   * Redis, so that a listing of large messages moves no more of them than it shows; a
+   * message whose content was cut has `contentCut`.
+   */
+  async findPreviews(
+    ids: string[],
+    bytes: number,
+    now = this.clock.now(),
+  ): Promise<StoredMessage[]> {
+    const answers = await Promise.all(
+      ids.map((id) => this.redis.messagePreview(this.keys.message(id), bytes)),
+    );
+    const messages: StoredMessage[] = [];
+    for (const [entries, cut] of answers) {
+      const hash: Record<string, string> = {};
+      for (let i = 0; i + 1 < entries.length; i += 2) hash[entries[i]] = entries[i + 1];
+      const message = fromHash(hash);
+      if (message === null || isExpired(message, now)) continue;
+      if (cut === 1) message.contentCut = true;
+      messages.push(message);
+    }
+    return messages;
   }
 
   /**
    * Each message's stored bytes of the two fields that may be large, content and metadata
-   * (0 for one that is gone): what reading it costs.
+   * (0 for one that is gone): what reading it costs. With `contentBytes`, a content counts
+   * no more than that many bytes (what a preview reads of it).
    */
-  async sizes(ids: string[]): Promise<number[]> {
+  async sizes(ids: string[], contentBytes = Infinity): Promise<number[]> {
     return Promise.all(
       ids.map(async (id) => {
         const key = this.keys.message(id);
@@ -83,7 +118,7 @@ export class MessageRepository {
           this.redis.hstrlen(key, 'content'),
           this.redis.hstrlen(key, 'metadata'),
         ]);
-        return content + metadata;
+        return Math.min(content, contentBytes) + metadata;
       }),
     );
   }

@@ -35,6 +35,11 @@ export interface StoredMessage {
    * signed.
    */
   signature?: string;
+  /**
+   * True when `content` holds only the body's first bytes, read for a preview
+   * (MessageRepository.findPreviews): the body is longer. Absent on a whole message.
+   */
+  contentCut?: true;
 }
 
 const OPTIONAL_TEXT = ['target', 'subject', 'correlationId', 'replyTo', 'inReplyTo'] as const;

@@ -22,6 +22,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
   deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
   pageIds: { file: 'page-ids.lua', keys: 1 },
+  messagePreview: { file: 'message-preview.lua', keys: 1 },
   touchMailbox: { file: 'touch-mailbox.lua', keys: 1 },
   attemptDelivery: { file: 'attempt-delivery.lua', keys: 1 },
   updateDelivery: { file: 'update-delivery.lua', keys: 1 },
@@ -101,6 +102,8 @@ export interface MailboxScripts {
   ): Promise<number>;
   deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
   pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
+  /** The hash's entries with the content cut to `bytes`, and 1 when it was cut (else 0). */
+  messagePreview(messageKey: string, bytes: Arg): Promise<[string[], number]>;
   touchMailbox(metadataKey: string, now: Arg): Promise<number>;
   attemptDelivery(
     confirmationKey: string,

@@ -27,6 +27,7 @@ interface AgentMessage {
   hop: number;
   body?: string;
   preview?: string;
+  truncated?: boolean;
   read?: boolean;
 }
 
@@ -371,6 +372,18 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       });
       ids.push(sent.message_id);
     }
+    // A listing reads previews, not bodies: all 70 come in one page, however large.
+    const listed = await ok<{ messages: AgentMessage[]; next_cursor: string | null }>(
+      worker,
+      'check_inbox',
+      { thread_id: 'parts', limit: 100 },
+    );
+    expect(listed.messages.map((message) => message.message_id)).toEqual(ids);
+    expect(listed.next_cursor).toBeNull();
+    expect(listed.messages[69]).toMatchObject({
+      preview: '69 '.padEnd(160, 'x'),
+      truncated: true,
+    });
     const first = await ok<{ messages: AgentMessage[]; left_out: string[] }>(
       worker,
       'read_messages',

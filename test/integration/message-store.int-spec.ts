@@ -2,6 +2,7 @@ import type { TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { monotonicFactory, ulid } from 'ulid';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
+import { ownBodyReads } from '../../src/messages/body-reads';
 import { MessageRepository } from '../../src/messages/message.repository';
 import { threadKey } from '../../src/messages/thread-key';
 import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
@@ -598,6 +599,45 @@ describe('message storage scripts against a real Redis', () => {
     expect(last).toEqual({ ids: ids.slice(20), hasNextPage: false });
     expect(await messages.pageIds(index, ids[29], 10)).toEqual({ ids: [], hasNextPage: false });
     expect((await messages.pageIds(index, '0', 100)).ids).toEqual(ids);
+  });
+
+  it('reads previews: each content cut at a character edge, and counted as cut', async () => {
+    const bodies = {
+      // 'a' and 200 four-byte characters: byte 641 falls inside the 160th character.
+      astral: 'a' + '\u{1F600}'.repeat(200),
+      twoByte: '\u00E9'.repeat(400),
+      exact: 'b'.repeat(640),
+      short: 'short',
+    };
+    const ids = Object.keys(bodies).map(() => ulid());
+    const entries = Object.values(bodies);
+    for (const [index, id] of ids.entries()) {
+      await store.deliver(message(id, { content: entries[index], metadata: { late: true } }), [
+        'alice',
+      ]);
+    }
+    const gone = ulid();
+    const read = await messages.findPreviews([...ids, gone], 640);
+    expect(read.map((found) => [found.content, found.contentCut])).toEqual([
+      // Backed off over the cut character's three leading bytes: no broken character.
+      ['a' + '\u{1F600}'.repeat(159), true],
+      ['\u00E9'.repeat(320), true],
+      ['b'.repeat(640), undefined],
+      ['short', undefined],
+    ]);
+    // The rest of the message is whole.
+    expect(read[0]).toMatchObject({ id: ids[0], sender: 'bob', metadata: { late: true } });
+
+    // A budget with contentBytes counts what it reads, not the whole bodies.
+    const large = ulid();
+    await store.deliver(message(large, { content: 'x'.repeat(100_000) }), ['alice']);
+    expect(await messages.sizes([large, ids[3]], 640)).toEqual([640, 5 + 13]);
+    const within = await messages.findWithin([large, ...ids], ownBodyReads(2_000, 640));
+    expect(within.taken).toBe(3);
+    expect(within.messages.map((found) => found.content.length)).toEqual([640, 319, 320]);
+    expect(within.messages[0].contentCut).toBe(true);
+    // Without contentBytes, the same budget takes the large body alone.
+    expect((await messages.findWithin([large, ...ids], ownBodyReads(2_000))).taken).toBe(1);
   });
 
   it('appends to a topic once and keeps its metadata', async () => {
