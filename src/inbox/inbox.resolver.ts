@@ -28,7 +28,7 @@ export class InboxResolver {
 
   @ResolveField(() => MessageConnection, {
     description:
-      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages, and a page stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor.',
+      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages, and a page stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor. A page that selects neither content nor tokenEstimate reads no bodies.',
   })
   async messages(
     @Parent() mailbox: Mailbox,
@@ -38,7 +38,7 @@ export class InboxResolver {
     @Args('unreadOnly', { type: () => Boolean, nullable: true, defaultValue: false })
     unreadOnly: boolean | null,
     @Args('threadId', { type: () => String, nullable: true }) threadId: string | null,
-    @OperationBodyReads() reads: BodyReads,
+    @OperationBodyReads('page') reads: BodyReads,
   ): Promise<MessageConnection> {
     this.presence.seen(mailbox.name);
     return toConnection(
@@ -69,7 +69,7 @@ export class InboxResolver {
 
   @Query(() => MessageConnection, {
     description:
-      'A conversation, oldest first: the messages of the thread that the caller sent or received (the admin sees all). A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor).',
+      'A conversation, oldest first: the messages of the thread that the caller sent or received (the admin sees all). A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor). A page that selects neither content nor tokenEstimate reads no bodies.',
   })
   async thread(
     @Args('id') id: string,
@@ -77,7 +77,7 @@ export class InboxResolver {
     first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
     @CurrentPrincipal() principal: Principal,
-    @OperationBodyReads() reads: BodyReads,
+    @OperationBodyReads('page') reads: BodyReads,
   ): Promise<MessageConnection> {
     return toConnection(
       await this.inbox.thread(id, first ?? DEFAULT_PAGE_SIZE, after ?? null, principal, reads),

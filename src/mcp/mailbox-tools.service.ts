@@ -8,7 +8,7 @@ import { InboxService } from '../inbox/inbox.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { PresenceService } from '../mailboxes/presence.service';
-import { ownBodyReads } from '../messages/body-reads';
+import { MAX_OPERATION_BODY_BYTES, ownBodyReads } from '../messages/body-reads';
 import { BodyReadsExhaustedError } from '../messages/message.errors';
 import { AddressingMode } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
@@ -264,7 +264,7 @@ export class MailboxToolsService {
 
   /**
    * The caller's messages, oldest first: unread only by default, or of one thread; as
-   * previews, for which only each body's first PREVIEW_BYTES are read.
+   * previews, for which only each body's first PREVIEW_BYTES leave Redis.
    */
   async checkInbox(
     caller: MailboxPrincipal,
@@ -281,8 +281,9 @@ export class MailboxToolsService {
         limit,
         after,
         { unreadOnly, threadId },
-        // A listing shows previews: only each body's first bytes are read and counted.
-        ownBodyReads(MAX_ANSWER_BODY_BYTES, PREVIEW_BYTES),
+        // A listing answers previews: Redis reads each body whole to cut it, as much as one
+        // GraphQL operation may make it read, and only each body's start leaves it.
+        ownBodyReads(MAX_OPERATION_BODY_BYTES, PREVIEW_BYTES),
       ),
       this.inbox.unreadCount(mailbox),
     ]);

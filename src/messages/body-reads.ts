@@ -48,15 +48,16 @@ export interface BodyReads {
   /** The error for a read that found bodies and could take none of them. */
   refusal(): AppError;
   /**
-   * When set, a read takes only this many leading bytes of each message's content (a preview:
-   * MessageRepository.findWithin), and the budget counts those bytes, not the whole body.
+   * When set, a read answers only this many leading bytes of each message's content (a
+   * preview: MessageRepository.findWithin). The budget still counts whole bodies, which Redis
+   * reads to cut them; with 0, no content is read or counted.
    */
   readonly contentBytes?: number;
 }
 
 /**
  * A budget with no other reader: its first body is always taken. With `contentBytes`, its
- * reads take that many leading bytes of each content (BodyReads.contentBytes).
+ * reads answer that many leading bytes of each content (BodyReads.contentBytes).
  */
 export function ownBodyReads(limit: number, contentBytes?: number): BodyReads {
   const budget = new BodyBudget(limit);

@@ -58,7 +58,8 @@ export class MessageRepository {
    * The messages of the first of `ids` whose bodies `reads` lets this read take (their sizes
    * are read first, without the bodies), as findMany, with how many ids that covers. Without
    * a budget (null), every id. When `reads` asks for `contentBytes`, each content holds its
-   * first bytes only (findPreviews), and the budget counts those.
+   * first bytes only (findPreviews); the budget counts whole bodies all the same, since Redis
+   * reads each whole to cut it.
    */
   async findWithin(
     ids: string[],
@@ -69,7 +70,8 @@ export class MessageRepository {
       return { messages: await this.findMany(ids, now), taken: ids.length };
     }
     const prefix = reads.contentBytes;
-    const taken = reads.take(await this.sizes(ids, prefix));
+    // A read of no content reads none: only the metadata counts.
+    const taken = reads.take(await this.sizes(ids, prefix !== 0));
     const read = ids.slice(0, taken);
     return {
       messages:
@@ -82,8 +84,9 @@ export class MessageRepository {
 
   /**
    * As findMany, each content cut to its first `bytes` (never inside a UTF-8 character) by
-   * Redis, so that a listing of large messages moves no more of them than it shows; a
-   * message whose content was cut has `contentCut`.
+   * Redis, so that a listing of large messages moves no more of them than it shows (0: no
+   * content at all, for a page that selects no field of the body); a message whose content
+   * was cut has `contentCut`.
    */
   async findPreviews(
     ids: string[],
@@ -107,18 +110,17 @@ export class MessageRepository {
 
   /**
    * Each message's stored bytes of the two fields that may be large, content and metadata
-   * (0 for one that is gone): what reading it costs. With `contentBytes`, a content counts
-   * no more than that many bytes (what a preview reads of it).
+   * (0 for one that is gone): what reading it costs. Without `content`, the metadata's alone.
    */
-  async sizes(ids: string[], contentBytes = Infinity): Promise<number[]> {
+  async sizes(ids: string[], content = true): Promise<number[]> {
     return Promise.all(
       ids.map(async (id) => {
         const key = this.keys.message(id);
-        const [content, metadata] = await Promise.all([
-          this.redis.hstrlen(key, 'content'),
+        const [body, metadata] = await Promise.all([
+          content ? this.redis.hstrlen(key, 'content') : 0,
           this.redis.hstrlen(key, 'metadata'),
         ]);
-        return Math.min(content, contentBytes) + metadata;
+        return body + metadata;
       }),
     );
   }

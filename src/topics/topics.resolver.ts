@@ -34,14 +34,14 @@ export class TopicsResolver {
 
   @Query(() => MessageConnection, {
     description:
-      "A topic's stored, unexpired messages, oldest first. A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor).",
+      "A topic's stored, unexpired messages, oldest first. A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor). A page that selects neither content nor tokenEstimate reads no bodies.",
   })
   async topicMessages(
     @Args('topic') topic: string,
     @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
     first: number | null,
     @Args('after', { type: () => ID, nullable: true }) after: string | null,
-    @OperationBodyReads() reads: BodyReads,
+    @OperationBodyReads('page') reads: BodyReads,
   ): Promise<MessageConnection> {
     const key = this.repository.messagesKey(assertTopic(topic, 'topic'));
     return toConnection(await this.messages.page(key, first ?? DEFAULT_PAGE_SIZE, after, reads));

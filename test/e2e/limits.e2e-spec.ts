@@ -129,13 +129,13 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     interface Page {
       mailbox: {
         messages: {
-          nodes: Array<{ id: string }>;
+          nodes: Array<{ id: string; content: string }>;
           pageInfo: { hasNextPage: boolean; endCursor: string | null };
         };
       };
     }
     const page = (alias: string, after = '') =>
-      `${alias}: mailbox(name: "big") { messages(first: 50${after}) { nodes { id } pageInfo { hasNextPage endCursor } } }`;
+      `${alias}: mailbox(name: "big") { messages(first: 50${after}) { nodes { id content } pageInfo { hasNextPage endCursor } } }`;
     const before = await redisOutputBytes();
     const answer = await graphql<Record<string, Page['mailbox'] | null>>(
       service.baseUrl,
@@ -159,6 +159,45 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     );
     expect(rest.mailbox.messages.nodes).toHaveLength(2);
     expect(rest.mailbox.messages.pageInfo.hasNextPage).toBe(false);
+    await expectHealthy();
+  });
+
+  it('reads no bodies for a page that selects none: all six large messages in one page', async () => {
+    const before = await redisOutputBytes();
+    const { mailbox } = await graphqlOk<{
+      mailbox: { messages: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean } } };
+    }>(
+      service.baseUrl,
+      `{ mailbox(name: "big") { messages(first: 50) { nodes { ...envelope } pageInfo { hasNextPage } } } }
+       fragment envelope on Message { id sender subject createdAt }`,
+    );
+    expect((await redisOutputBytes()) - before).toBeLessThan(MiB);
+    expect(mailbox.messages.nodes).toHaveLength(6);
+    expect(mailbox.messages.pageInfo.hasNextPage).toBe(false);
+    // tokenEstimate is computed from the body: selecting it, in a fragment, reads them.
+    const estimated = await graphql<{
+      mailbox: { messages: { nodes: Array<{ id: string }> } };
+    }>(
+      service.baseUrl,
+      `
+        {
+          mailbox(name: "big") {
+            messages(first: 50) {
+              nodes {
+                id
+                ...tokens
+              }
+            }
+          }
+        }
+        fragment tokens on Message {
+          ... on Message {
+            tokenEstimate
+          }
+        }
+      `,
+    );
+    expect(estimated.data?.mailbox.messages.nodes.length).toBeLessThan(6);
     await expectHealthy();
   });
 

@@ -628,16 +628,27 @@ describe('message storage scripts against a real Redis', () => {
     // The rest of the message is whole.
     expect(read[0]).toMatchObject({ id: ids[0], sender: 'bob', metadata: { late: true } });
 
-    // A budget with contentBytes counts what it reads, not the whole bodies.
+    // Through a budget: it counts whole bodies (Redis reads them to cut them), and answers
+    // each content's start only.
     const large = ulid();
     await store.deliver(message(large, { content: 'x'.repeat(100_000) }), ['alice']);
-    expect(await messages.sizes([large, ids[3]], 640)).toEqual([640, 5 + 13]);
-    const within = await messages.findWithin([large, ...ids], ownBodyReads(2_000, 640));
+    const within = await messages.findWithin([large, ...ids], ownBodyReads(102_000, 640));
     expect(within.taken).toBe(3);
     expect(within.messages.map((found) => found.content.length)).toEqual([640, 319, 320]);
     expect(within.messages[0].contentCut).toBe(true);
-    // Without contentBytes, the same budget takes the large body alone.
-    expect((await messages.findWithin([large, ...ids], ownBodyReads(2_000))).taken).toBe(1);
+    // With 0 bytes no content is read, nor counted: the metadata alone (13 bytes each).
+    const none = await messages.findWithin([large, ...ids], ownBodyReads(30, 0));
+    expect(none.taken).toBe(3);
+    expect(none.messages.map((found) => [found.content, found.contentCut])).toEqual([
+      ['', true],
+      ['', true],
+      ['', true],
+    ]);
+    expect(none.messages[1]).toMatchObject({ id: ids[0], metadata: { late: true } });
+    const whole = await messages.findWithin([large, ...ids], ownBodyReads(102_000));
+    expect(whole.taken).toBe(3);
+    expect(whole.messages[0]).toMatchObject({ content: 'x'.repeat(100_000) });
+    expect(whole.messages[0].contentCut).toBeUndefined();
   });
 
   it('appends to a topic once and keeps its metadata', async () => {
