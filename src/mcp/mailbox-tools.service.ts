@@ -8,7 +8,7 @@ import { InboxService } from '../inbox/inbox.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { PresenceService } from '../mailboxes/presence.service';
-import { MAX_OPERATION_BODY_BYTES, ownBodyReads } from '../messages/body-reads';
+import { MAX_OPERATION_BODY_BYTES, ownBodyReads, previewBodyReads } from '../messages/body-reads';
 import { BodyReadsExhaustedError } from '../messages/message.errors';
 import { AddressingMode } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
@@ -281,9 +281,14 @@ export class MailboxToolsService {
         limit,
         after,
         { unreadOnly, threadId },
-        // A listing answers previews: Redis reads each body whole to cut it, as much as one
-        // GraphQL operation may make it read, and only each body's start leaves it.
-        ownBodyReads(MAX_OPERATION_BODY_BYTES, PREVIEW_BYTES),
+        // A listing answers previews: Redis reads each content whole to cut it, as much as one
+        // GraphQL operation may make it read, and only its start leaves Redis; the metadata,
+        // answered whole, counts whole against the answer's bytes.
+        previewBodyReads(
+          MAX_ANSWER_BODY_BYTES,
+          PREVIEW_BYTES,
+          MAX_OPERATION_BODY_BYTES / MAX_ANSWER_BODY_BYTES,
+        ),
       ),
       this.inbox.unreadCount(mailbox),
     ]);

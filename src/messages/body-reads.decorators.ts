@@ -9,7 +9,11 @@ interface WithBodyBudget {
   bodyBudget?: BodyBudget;
 }
 
-/** The Message fields whose values come from its body (content): the rest need none of it. */
+/**
+ * The Message fields whose values come from its body (content): the rest need none of it. A
+ * field computed from the body must be named here; one that is not fails loudly on a page read
+ * without bodies (bodyOf in message.model.ts), rather than answering from an empty body.
+ */
 const BODY_FIELDS = new Set(['content', 'tokenEstimate']);
 
 /**

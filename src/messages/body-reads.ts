@@ -53,6 +53,11 @@ export interface BodyReads {
    * reads to cut them; with 0, no content is read or counted.
    */
   readonly contentBytes?: number;
+  /**
+   * What a message counts against the budget, from its content's and its metadata's bytes
+   * (the content's 0 when none is read): their sum unless set.
+   */
+  cost?(content: number, metadata: number): number;
 }
 
 /**
@@ -65,5 +70,23 @@ export function ownBodyReads(limit: number, contentBytes?: number): BodyReads {
     take: (sizes) => budget.take(sizes),
     refusal: () => new BodyReadsExhaustedError('messages', limit),
     contentBytes,
+  };
+}
+
+/**
+ * The reads of a listing of previews: each content's first `contentBytes` are answered, and
+ * its metadata whole. The budget, `limit`, is what the answer may carry: it counts the
+ * metadata whole and a content at 1/`contentShare` of its bytes, since Redis reads a content
+ * whole to cut it but only its start leaves Redis. So a call makes Redis read at most
+ * `limit` x `contentShare` bytes of bodies, and answers at most `limit` of metadata.
+ */
+export function previewBodyReads(
+  limit: number,
+  contentBytes: number,
+  contentShare: number,
+): BodyReads {
+  return {
+    ...ownBodyReads(limit, contentBytes),
+    cost: (content, metadata) => content / contentShare + metadata,
   };
 }

@@ -52,7 +52,7 @@ export class Message {
     // Counted against the response's MAX_RESPONSE_CONTENT_CHARS (response-budget.ts).
     middleware: [
       ({ source, context, info }: MiddlewareContext<Message, object | undefined>) =>
-        chargedContent(source.content, context, info),
+        chargedContent(bodyOf(source), context, info),
     ],
   })
   content!: string;
@@ -105,7 +105,7 @@ export class Message {
     // Computed from the message itself, on demand: a field middleware, which runs no guard and
     // reads no context, so it is safe in the shared part of a subscription's execution.
     middleware: [
-      ({ source }: MiddlewareContext<Message>) => estimateTokens(source.content, source.metadata),
+      ({ source }: MiddlewareContext<Message>) => estimateTokens(bodyOf(source), source.metadata),
     ],
   })
   tokenEstimate?: number;
@@ -128,4 +128,23 @@ export class Message {
       'On a live push of a message sent with requireConfirmation: which attempt this is (1 = first). Null elsewhere.',
   })
   deliveryAttempt?: number | null;
+
+  /**
+   * Not a GraphQL field: set on a message read without its body, for a page whose selection
+   * names no field of it (selectsBody, body-reads.decorators.ts). Its content is then empty,
+   * and the fields computed from it refuse to answer (bodyOf).
+   */
+  contentCut?: true;
+}
+
+/**
+ * A message's content, for the fields that answer it or are computed from it. Throws for a
+ * message read without its body: a field of the body that selectsBody does not know would
+ * otherwise answer from an empty one.
+ */
+export function bodyOf(message: Pick<Message, 'content' | 'contentCut'>): string {
+  if (message.contentCut) {
+    throw new Error('a message read without its body: selectsBody must name this field');
+  }
+  return message.content;
 }

@@ -71,7 +71,10 @@ export class MessageRepository {
     }
     const prefix = reads.contentBytes;
     // A read of no content reads none: only the metadata counts.
-    const taken = reads.take(await this.sizes(ids, prefix !== 0));
+    const fields = await this.fieldSizes(ids, prefix !== 0);
+    const taken = reads.take(
+      fields.map(([content, metadata]) => reads.cost?.(content, metadata) ?? content + metadata),
+    );
     const read = ids.slice(0, taken);
     return {
       messages:
@@ -110,17 +113,21 @@ export class MessageRepository {
 
   /**
    * Each message's stored bytes of the two fields that may be large, content and metadata
-   * (0 for one that is gone): what reading it costs. Without `content`, the metadata's alone.
+   * (0 for one that is gone): what reading it costs.
    */
-  async sizes(ids: string[], content = true): Promise<number[]> {
+  async sizes(ids: string[]): Promise<number[]> {
+    return (await this.fieldSizes(ids, true)).map(([content, metadata]) => content + metadata);
+  }
+
+  /** Each message's bytes of content (0 without `content`) and of metadata. */
+  private async fieldSizes(ids: string[], content: boolean): Promise<Array<[number, number]>> {
     return Promise.all(
-      ids.map(async (id) => {
+      ids.map((id) => {
         const key = this.keys.message(id);
-        const [body, metadata] = await Promise.all([
+        return Promise.all([
           content ? this.redis.hstrlen(key, 'content') : 0,
           this.redis.hstrlen(key, 'metadata'),
         ]);
-        return body + metadata;
       }),
     );
   }

@@ -223,6 +223,11 @@ describe(toMessageModel.name, () => {
     expect(toMessageModel(full).signature).toBe(full.signature);
     expect(toMessageModel(minimal).signature).toBe('');
   });
+
+  it('carries a message read without its body as such, so that its body fields refuse', () => {
+    expect(toMessageModel({ ...full, content: '', contentCut: true }).contentCut).toBe(true);
+    expect(toMessageModel(full).contentCut).toBeUndefined();
+  });
 });
 
 describe('push payloads', () => {

@@ -204,6 +204,7 @@ export function toMessageModel(
     signature: message.signature ?? '',
     read,
     deliveryAttempt: message.deliveryAttempt,
+    contentCut: message.contentCut,
   };
 }
 

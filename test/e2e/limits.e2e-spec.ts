@@ -64,14 +64,7 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
   });
 
   /** Bytes the test's Redis has sent its clients so far. */
-  async function redisOutputBytes(): Promise<number> {
-    const redis = redisServer.client();
-    try {
-      return Number(/total_net_output_bytes:(\d+)/.exec(await redis.info('stats'))?.[1]);
-    } finally {
-      redis.disconnect();
-    }
-  }
+  const redisOutputBytes = (): Promise<number> => redisServer.outputBytes();
 
   it('reads and answers at most 64 MiB of bodies in one operation, over HTTP and the WebSocket', async () => {
     const content = 'x'.repeat(14 * MiB);

@@ -372,12 +372,15 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       });
       ids.push(sent.message_id);
     }
-    // A listing reads previews, not bodies: all 70 come in one page, however large.
+    // A listing answers previews: all 70 in one page (past the 4 MiB an answer carries), and
+    // only each body's start leaves Redis (4.2 MB of bodies in all).
+    const before = await redis.outputBytes();
     const listed = await ok<{ messages: AgentMessage[]; next_cursor: string | null }>(
       worker,
       'check_inbox',
       { thread_id: 'parts', limit: 100 },
     );
+    expect((await redis.outputBytes()) - before).toBeLessThan(1024 * 1024);
     expect(listed.messages.map((message) => message.message_id)).toEqual(ids);
     expect(listed.next_cursor).toBeNull();
     expect(listed.messages[69]).toMatchObject({

@@ -2,7 +2,7 @@ import type { TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { monotonicFactory, ulid } from 'ulid';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
-import { ownBodyReads } from '../../src/messages/body-reads';
+import { ownBodyReads, previewBodyReads } from '../../src/messages/body-reads';
 import { MessageRepository } from '../../src/messages/message.repository';
 import { threadKey } from '../../src/messages/thread-key';
 import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
@@ -636,6 +636,14 @@ describe('message storage scripts against a real Redis', () => {
     expect(within.taken).toBe(3);
     expect(within.messages.map((found) => found.content.length)).toEqual([640, 319, 320]);
     expect(within.messages[0].contentCut).toBe(true);
+    // A listing's budget counts a content at a share of its bytes, the metadata whole: 6,250
+    // for the large body, then 801 / 16 + 13 for the next.
+    expect(
+      (await messages.findWithin([large, ...ids], previewBodyReads(7_000, 640, 16))).taken,
+    ).toBe(5);
+    expect(
+      (await messages.findWithin([large, ...ids], previewBodyReads(6_300, 640, 16))).taken,
+    ).toBe(1);
     // With 0 bytes no content is read, nor counted: the metadata alone (13 bytes each).
     const none = await messages.findWithin([large, ...ids], ownBodyReads(30, 0));
     expect(none.taken).toBe(3);

@@ -97,6 +97,16 @@ export class RedisServer {
     return new Redis(this.url, { maxRetriesPerRequest: 1, lazyConnect: false });
   }
 
+  /** Bytes this server has sent its clients so far (INFO stats). */
+  async outputBytes(): Promise<number> {
+    const redis = this.client();
+    try {
+      return Number(/total_net_output_bytes:(\d+)/.exec(await redis.info('stats'))?.[1]);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     await this.signal('SIGTERM');
   }
