@@ -29,6 +29,7 @@ import { conversations } from './scenarios/h-conversations';
 import { mcp } from './scenarios/i-mcp';
 import { guards } from './scenarios/j-guards';
 import { consoleTable } from './scenarios/k-console';
+import { listings } from './scenarios/l-listings';
 import { peerScenarios } from './scenarios/w-peers';
 
 const SCENARIOS: Scenario[] = [
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   mcp,
   guards,
   consoleTable,
+  listings,
   ...peerScenarios,
 ];
 

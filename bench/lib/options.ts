@@ -3,7 +3,8 @@ import type { BenchOptions } from './context';
 export const USAGE = `npm run bench [-- options]
 
   --only=a,b       run these scenarios only (letters or names: a ingress, b batch, c router,
-                   d e2e, e fanout, f memory, g search, h conversations, i mcp, j guards)
+                   d e2e, e fanout, f memory, g search, h conversations, i mcp, j guards,
+                   k console, l listings, w1 to w4, or w for all four)
   --duration=<s>   length of each measured phase in seconds (default 10)
   --warmup=<s>     length of the warm-up before each measured phase (default 3)
   --strict         exit 1 when a target is missed too (by default only a failed check does)

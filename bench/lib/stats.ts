@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 /** Latencies in milliseconds, summarised by nearest-rank percentiles. */
 export interface LatencySummary {
   count: number;
@@ -101,3 +102,18 @@ export class GrowableNumbers {
 
 export const sleep = (milliseconds: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** `requests` calls of `call`, one at a time: their latencies (ms), and the last answer. */
+export async function timedCalls<T>(
+  requests: number,
+  call: () => Promise<T>,
+): Promise<{ latency: LatencyRecorder; last: T | null }> {
+  const latency = new LatencyRecorder();
+  let last: T | null = null;
+  for (let index = 0; index < requests; index += 1) {
+    const started = performance.now();
+    last = await call();
+    latency.record(performance.now() - started);
+  }
+  return { latency, last };
+}

@@ -6,11 +6,10 @@
  * mailbox at once (`mailboxes`), which is what a table without server-side paging would read.
  * Requests one at a time over HTTP, as the console sends them.
  */
-import { performance } from 'node:perf_hooks';
 import type { Scenario } from '../lib/context';
 import { BENCH_SENDER, graphqlOk, mailboxNames, registerMailboxes } from '../lib/graphql';
 import { figure, type Check, type ScenarioOutcome } from '../lib/report';
-import { LatencyRecorder } from '../lib/stats';
+import { timedCalls as timed } from '../lib/stats';
 
 const ID = 'k';
 const MAILBOXES = 10_000;
@@ -27,20 +26,6 @@ const SEND_MANY = `mutation Send($inputs: [SendMessageInput!]!) { sendMessages(i
 
 interface PageReply {
   mailboxPage: { total: number; mailboxes: Array<{ name: string; unreadCount: number }> };
-}
-
-async function timed(
-  requests: number,
-  call: () => Promise<unknown>,
-): Promise<{ latency: LatencyRecorder; last: unknown }> {
-  const latency = new LatencyRecorder();
-  let last: unknown = null;
-  for (let index = 0; index < requests; index += 1) {
-    const started = performance.now();
-    last = await call();
-    latency.record(performance.now() - started);
-  }
-  return { latency, last };
 }
 
 export const consoleTable: Scenario = {
