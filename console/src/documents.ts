@@ -155,6 +155,13 @@ export interface MessageNode {
   requireConfirmation: boolean;
 }
 
+/**
+ * A row of a mailbox's message list: the envelope and the body's first characters (`preview`),
+ * so that a page of large messages reads no more of them than it shows. The body itself is
+ * read for the message shown (MESSAGE_BODY).
+ */
+export type MessageRow = Omit<MessageNode, 'content' | 'tokenEstimate'> & { preview: string };
+
 export interface MailboxDetail {
   name: string;
   unreadCount: number;
@@ -162,7 +169,7 @@ export interface MailboxDetail {
   deadLetterCount: number;
   paused: boolean;
   online: boolean;
-  messages: { nodes: MessageNode[]; pageInfo: PageInfo };
+  messages: { nodes: MessageRow[]; pageInfo: PageInfo };
 }
 
 export const MESSAGES = gql<
@@ -172,9 +179,16 @@ export const MESSAGES = gql<
   query Messages($name: String!, $after: ID, $unreadOnly: Boolean) {
     mailbox(name: $name) { name unreadCount pendingCount deadLetterCount paused online
       messages(first: 50, after: $after, unreadOnly: $unreadOnly) {
-        nodes { id sender target mode subject content contentType threadId inReplyTo hop createdAt read priority tokenEstimate requireConfirmation }
+        nodes { id sender target mode subject preview contentType threadId inReplyTo hop createdAt read priority requireConfirmation }
         pageInfo { endCursor hasNextPage } } }
   }
+`);
+
+export const MESSAGE_BODY = gql<
+  { message: Pick<MessageNode, 'content' | 'tokenEstimate'> | null },
+  { id: string }
+>(`
+  query Body($id: ID!) { message(id: $id) { content tokenEstimate } }
 `);
 
 export interface DeliveryAttempt {

@@ -99,7 +99,7 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
  * The first `count` characters (code points) of `text`, and whether it has more, looking at
  * no more of it than that: a body may be megabytes long.
  */
-function leadingCharacters(text: string, count: number): { preview: string; more: boolean } {
+export function leadingCharacters(text: string, count: number): { preview: string; more: boolean } {
   let end = 0;
   for (let taken = 0; taken < count && end < text.length; taken += 1) {
     end += (text.codePointAt(end) as number) > 0xffff ? 2 : 1;

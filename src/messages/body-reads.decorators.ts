@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import { Kind, responsePathAsArray, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { PREVIEW_BYTES } from '../agent-view/agent-message';
 import { BodyBudget, MAX_OPERATION_BODY_BYTES, type BodyReads } from './body-reads';
 import { BodyReadsExhaustedError } from './message.errors';
 
@@ -9,39 +10,60 @@ interface WithBodyBudget {
   bodyBudget?: BodyBudget;
 }
 
-/**
- * The Message fields whose values come from its body (content): the rest need none of it. A
- * field computed from the body must be named here; one that is not fails loudly on a page read
- * without bodies (bodyOf in message.model.ts), rather than answering from an empty body.
- */
-const BODY_FIELDS = new Set(['content', 'tokenEstimate']);
+/** What a page's selection needs of each message's body. */
+export type BodyNeed = 'whole' | 'preview' | 'none';
 
 /**
- * Whether the resolver's field selects, anywhere below it, a field named in BODY_FIELDS,
- * fragments included. Directives are not looked at: a `content @skip(if: true)` counts as
- * selected, which costs a read and never a missing body.
+ * The Message fields whose values come from its body (content), and what each needs of it: the
+ * rest need none of it. A field computed from the body must be named here; one that is not
+ * fails loudly on a page read without bodies (bodyOf and previewOf in message.model.ts),
+ * rather than answering from an empty body.
  */
-export function selectsBody(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): boolean {
+const BODY_FIELDS = new Map<string, BodyNeed>([
+  ['content', 'whole'],
+  ['tokenEstimate', 'whole'],
+  ['preview', 'preview'],
+]);
+
+/**
+ * What the resolver's field needs of the bodies, from the fields of BODY_FIELDS it selects
+ * anywhere below it, fragments included: the whole body when any needs it. Directives are not
+ * looked at: a `content @skip(if: true)` counts as selected, which costs a read and never a
+ * missing body.
+ */
+export function bodyNeed(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): BodyNeed {
   const spread = new Set<string>();
-  const visit = (set: SelectionSetNode | undefined): boolean =>
-    set !== undefined &&
-    set.selections.some((selection) => {
+  let need: BodyNeed = 'none';
+  const visit = (set: SelectionSetNode | undefined): void => {
+    for (const selection of set?.selections ?? []) {
+      if (need === 'whole') return;
       if (selection.kind === Kind.FIELD) {
-        return BODY_FIELDS.has(selection.name.value) || visit(selection.selectionSet);
+        const field = BODY_FIELDS.get(selection.name.value);
+        if (field === 'whole' || (field === 'preview' && need === 'none')) need = field;
+        visit(selection.selectionSet);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet);
+      } else if (!spread.has(selection.name.value)) {
+        spread.add(selection.name.value);
+        visit(info.fragments[selection.name.value]?.selectionSet);
       }
-      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
-      const name = selection.name.value;
-      if (spread.has(name)) return false;
-      spread.add(name);
-      return visit(info.fragments[name]?.selectionSet);
-    });
-  return info.fieldNodes.some((node) => visit(node.selectionSet));
+    }
+  };
+  for (const node of info.fieldNodes) visit(node.selectionSet);
+  return need;
 }
+
+/** What a page's reads take of each content, for what its selection needs (BodyReads.contentBytes). */
+const CONTENT_BYTES: Record<BodyNeed, number | undefined> = {
+  whole: undefined,
+  preview: PREVIEW_BYTES,
+  none: 0,
+};
 
 /**
  * The reads of a resolver, on its operation's budget; refusals name its response path. For a
- * page of messages (`page`) whose selection names no field of the body (selectsBody), the
- * reads take no content at all (BodyReads.contentBytes 0), and count none.
+ * page of messages (`page`), the reads take of each content what the selection needs
+ * (bodyNeed): all of it, its first PREVIEW_BYTES, or none (then not counted either).
  */
 export function operationBodyReads(
   context: WithBodyBudget,
@@ -53,14 +75,14 @@ export function operationBodyReads(
     take: (sizes) => budget.take(sizes),
     refusal: () =>
       new BodyReadsExhaustedError(responsePathAsArray(info.path).join('.'), budget.limit),
-    contentBytes: page && !selectsBody(info) ? 0 : undefined,
+    contentBytes: page ? CONTENT_BYTES[bodyNeed(info)] : undefined,
   };
 }
 
 /**
  * The resolver's BodyReads (operationBodyReads). `'page'` for a field that answers a page of
- * messages and nothing computed from their bodies: its reads then skip the content when the
- * selection names none.
+ * messages and nothing computed from their bodies: its reads then take of each content only
+ * what the selection needs.
  */
 export const OperationBodyReads = createParamDecorator(
   (data: 'page' | undefined, context: ExecutionContext): BodyReads => {

@@ -1,11 +1,29 @@
-import { bodyOf } from './message.model';
+import { PREVIEW_CHARS } from '../agent-view/agent-message';
+import { bodyOf, previewOf } from './message.model';
 
 describe(bodyOf.name, () => {
   it('answers the content of a message read with its body', () => {
     expect(bodyOf({ content: 'the body' })).toBe('the body');
   });
 
-  it('refuses a message read without its body, rather than answer an empty one', () => {
-    expect(() => bodyOf({ content: '', contentCut: true })).toThrow('selectsBody');
+  it('refuses a message read without all of its body, rather than answer part of it', () => {
+    expect(() => bodyOf({ content: '', contentCut: true })).toThrow('bodyNeed');
+    expect(() => bodyOf({ content: 'the start', contentCut: true })).toThrow('bodyNeed');
+  });
+});
+
+describe(previewOf.name, () => {
+  it('answers the first characters of a whole body or of its start', () => {
+    const long = '😀'.repeat(PREVIEW_CHARS + 1);
+    expect(previewOf({ content: long })).toBe('😀'.repeat(PREVIEW_CHARS));
+    expect(previewOf({ content: long.slice(0, 330), contentCut: true })).toBe(
+      '😀'.repeat(PREVIEW_CHARS),
+    );
+    expect(previewOf({ content: 'short' })).toBe('short');
+  });
+
+  it('refuses a message read without any of its body', () => {
+    expect(() => previewOf({ content: '', contentCut: true })).toThrow('bodyNeed');
+    expect(previewOf({ content: '' })).toBe('');
   });
 });

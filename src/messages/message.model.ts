@@ -7,6 +7,7 @@ import {
   registerEnumType,
   type MiddlewareContext,
 } from '@nestjs/graphql';
+import { leadingCharacters, PREVIEW_CHARS } from '../agent-view/agent-message';
 import { estimateTokens } from '../safety/token-estimate';
 import { chargedContent } from './response-budget';
 import { JsonScalar } from '../graphql/json.scalar';
@@ -56,6 +57,12 @@ export class Message {
     ],
   })
   content!: string;
+
+  @Field({
+    description: `The first ${PREVIEW_CHARS} characters of content (all of it when shorter): what a listing shows. A page that selects preview and neither content nor tokenEstimate reads only the start of each body.`,
+    middleware: [({ source }: MiddlewareContext<Message>) => previewOf(source)],
+  })
+  preview?: string;
 
   @Field()
   contentType!: string;
@@ -130,21 +137,33 @@ export class Message {
   deliveryAttempt?: number | null;
 
   /**
-   * Not a GraphQL field: set on a message read without its body, for a page whose selection
-   * names no field of it (selectsBody, body-reads.decorators.ts). Its content is then empty,
-   * and the fields computed from it refuse to answer (bodyOf).
+   * Not a GraphQL field: set on a message read without all of its body, for a page whose
+   * selection needs none of it or its preview only (bodyNeed, body-reads.decorators.ts). Its
+   * content is then empty or the body's start, and the fields computed from the whole body
+   * refuse to answer (bodyOf).
    */
   contentCut?: true;
 }
 
 /**
  * A message's content, for the fields that answer it or are computed from it. Throws for a
- * message read without its body: a field of the body that selectsBody does not know would
+ * message read without its body: a field of the body that bodyNeed does not know would
  * otherwise answer from an empty one.
  */
 export function bodyOf(message: Pick<Message, 'content' | 'contentCut'>): string {
   if (message.contentCut) {
-    throw new Error('a message read without its body: selectsBody must name this field');
+    throw new Error('a message read without its body: bodyNeed must name this field');
   }
   return message.content;
+}
+
+/**
+ * The preview of a message read whole or by its start (a cut at a character's edge always
+ * keeps a character); throws for one read without any of its body.
+ */
+export function previewOf(message: Pick<Message, 'content' | 'contentCut'>): string {
+  if (message.contentCut && message.content === '') {
+    throw new Error('a message read without its body: bodyNeed must name this field');
+  }
+  return leadingCharacters(message.content, PREVIEW_CHARS).preview;
 }

@@ -175,6 +175,9 @@ describe('operator console in a browser', () => {
     await page.getByRole('heading', { name: 'Mailbox worker' }).waitFor({ timeout: SHOWN });
     await page.getByRole('button', { name: 'Plan review' }).click();
     await page.getByRole('heading', { name: `Message ${question}` }).waitFor({ timeout: SHOWN });
+    // The list holds previews; the message shown is read whole.
+    const body = page.locator('.detail pre.content');
+    await eventually(async () => (await body.textContent()) === 'Can you review?', SHOWN);
     await shoot('message');
 
     await page.getByRole('link', { name: 'View thread' }).click();

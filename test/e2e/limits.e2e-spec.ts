@@ -167,6 +167,22 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     expect((await redisOutputBytes()) - before).toBeLessThan(MiB);
     expect(mailbox.messages.nodes).toHaveLength(6);
     expect(mailbox.messages.pageInfo.hasNextPage).toBe(false);
+    // preview reads the start of each body: Redis reads them whole (four fit in the 64 MiB)
+    // and sends 640 bytes of each.
+    const beforePreviews = await redisOutputBytes();
+    const previews = await graphqlOk<{
+      mailbox: {
+        messages: { nodes: Array<{ preview: string }>; pageInfo: { hasNextPage: boolean } };
+      };
+    }>(
+      service.baseUrl,
+      '{ mailbox(name: "big") { messages(first: 50) { nodes { preview } pageInfo { hasNextPage } } } }',
+    );
+    expect((await redisOutputBytes()) - beforePreviews).toBeLessThan(MiB);
+    expect(previews.mailbox.messages.nodes.map(({ preview }) => preview.length)).toEqual([
+      160, 160, 160, 160,
+    ]);
+    expect(previews.mailbox.messages.pageInfo.hasNextPage).toBe(true);
     // tokenEstimate is computed from the body: selecting it, in a fragment, reads them.
     const estimated = await graphql<{
       mailbox: { messages: { nodes: Array<{ id: string }> } };

@@ -3,7 +3,7 @@
 // mailbox's feed: a subscription would count as the owner being online and take the pushes of
 // deliveries that wait for a confirmation. Refresh reads again.
 import { useId, useState } from 'react';
-import { DELIVERIES, MESSAGES, type MessageNode } from '../documents';
+import { DELIVERIES, MESSAGE_BODY, MESSAGES, type MessageRow } from '../documents';
 import { preview } from '../format';
 import { useApi, useCursorList, useLoader } from '../hooks';
 import { threadHref } from '../routes';
@@ -18,7 +18,7 @@ import {
   Time,
 } from '../ui';
 
-type Row = MessageNode;
+type Row = MessageRow;
 
 export function MailboxView({ name }: { name: string }) {
   const api = useApi();
@@ -112,7 +112,7 @@ export function MailboxView({ name }: { name: string }) {
                     aria-pressed={row.id === selectedId}
                     onClick={() => setSelectedId(row.id)}
                   >
-                    {preview(row)}
+                    {preview({ subject: row.subject, content: row.preview })}
                   </button>
                 </td>
                 <td>{row.read ? 'read' : <Badge tone="warn">unread</Badge>}</td>
@@ -131,6 +131,9 @@ function MessageDetail({ message }: { message: Row }) {
   const api = useApi();
   const titleId = useId();
   const deliveries = useLoader(() => api.request(DELIVERIES, { id: message.id }), message.id);
+  // The list holds a preview of each body; the body is read for the message shown.
+  const body = useLoader(() => api.request(MESSAGE_BODY, { id: message.id }), message.id);
+  const whole = body.data?.message ?? null;
   const fields: [string, string][] = [
     ['Id', message.id],
     ['Sender', message.sender],
@@ -144,7 +147,7 @@ function MessageDetail({ message }: { message: Row }) {
     ['Created', message.createdAt],
     ['Read', message.read ? 'yes' : 'no'],
     ['Priority', message.priority],
-    ['Token estimate', String(message.tokenEstimate)],
+    ['Token estimate', whole ? String(whole.tokenEstimate) : '…'],
     ['Requires confirmation', message.requireConfirmation ? 'yes' : 'no'],
   ];
   const list = deliveries.data?.deliveryStatus ?? [];
@@ -158,7 +161,10 @@ function MessageDetail({ message }: { message: Row }) {
       <p>
         <a href={threadHref(message.threadId)}>View thread</a>
       </p>
-      <pre className="content">{message.content}</pre>
+      <ErrorAlert error={body.error} title="Message body" />
+      <pre className="content" aria-busy={whole === null}>
+        {whole ? whole.content : body.loading ? 'Loading…' : body.error ? '' : '(no longer stored)'}
+      </pre>
       <dl className="facts">
         {fields.map(([label, value]) => (
           <div key={label} className="fact">
