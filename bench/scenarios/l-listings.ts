@@ -4,6 +4,7 @@
  * Redis, with one mailbox holding 100 messages of 256 KiB. Against the same page with every
  * body (`content`), one request at a time:
  * - a GraphQL page of the 100 that selects envelope fields only, which reads no bodies;
+ * - the same with each body's `preview`, for which Redis sends 640 bytes of each;
  * - MCP `check_inbox` of the 100 (the official SDK client), which reads 640 bytes of each.
  */
 import { callTool, connectMcp, errorText } from '../clients/mcp-client';
@@ -20,11 +21,12 @@ const REQUESTS = 30;
 const PAGE = (fields: string) =>
   `{ mailbox(name: "${MAILBOX}") { messages(first: ${MESSAGES}) { nodes { ${fields} } } } }`;
 const ENVELOPES = PAGE('id sender subject createdAt');
+const PREVIEWS = PAGE('id sender subject createdAt preview');
 const WHOLE = PAGE('id sender subject createdAt content');
 const SEND_MANY = `mutation Send($inputs: [SendMessageInput!]!) { sendMessages(inputs: $inputs) { status } }`;
 
 interface PageReply {
-  mailbox: { messages: { nodes: Array<{ id: string; content?: string }> } };
+  mailbox: { messages: { nodes: Array<{ id: string; content?: string; preview?: string }> } };
 }
 
 interface InboxReply {
@@ -72,6 +74,8 @@ export const listings: Scenario = {
       const envelopes = await timed(REQUESTS, () =>
         graphqlOk<PageReply>(service.baseUrl, ENVELOPES),
       );
+      context.log(`the page of previews, ${REQUESTS} requests`);
+      const previews = await timed(REQUESTS, () => graphqlOk<PageReply>(service.baseUrl, PREVIEWS));
       context.log(`MCP check_inbox of the ${MESSAGES}, ${REQUESTS} calls`);
       const agent = await connectMcp(service.baseUrl, {
         mailbox: MAILBOX,
@@ -95,6 +99,7 @@ export const listings: Scenario = {
 
       const wholeNodes = whole.last.mailbox.messages.nodes;
       const envelopeNodes = envelopes.last.mailbox.messages.nodes;
+      const previewNodes = previews.last.mailbox.messages.nodes;
       const checks: Check[] = [
         {
           scenario: ID,
@@ -104,6 +109,18 @@ export const listings: Scenario = {
             envelopeNodes.map((node) => node.id).join() ===
               wholeNodes.map((node) => node.id).join(),
           detail: `${envelopeNodes.length} envelopes, ${wholeNodes.length} whole`,
+        },
+        {
+          scenario: ID,
+          name: 'the page of previews lists every message, each the start of its body',
+          ok:
+            previewNodes.length === MESSAGES &&
+            previewNodes.every(
+              (node, index) =>
+                node.preview === wholeNodes[index].content?.slice(0, 160) &&
+                node.preview?.length === 160,
+            ),
+          detail: `${previewNodes.length} previews`,
         },
         {
           scenario: ID,
@@ -119,6 +136,7 @@ export const listings: Scenario = {
       ];
       const wholeLatency = whole.latency.summary();
       const envelopeLatency = envelopes.latency.summary();
+      const previewLatency = previews.latency.summary();
       const inboxLatency = inbox.latency.summary();
       const baseline = { label: 'every body', value: wholeLatency.p50 };
       return {
@@ -131,6 +149,15 @@ export const listings: Scenario = {
             baseline,
             null,
             { envelopes: envelopeLatency, whole: wholeLatency },
+          ),
+          figure(
+            ID,
+            'the same page with each preview, p50',
+            previewLatency.p50,
+            'ms',
+            baseline,
+            null,
+            { previews: previewLatency },
           ),
           figure(
             ID,
