@@ -28,7 +28,7 @@ export class InboxResolver {
 
   @ResolveField(() => MessageConnection, {
     description:
-      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages, and a page stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview only the start of each.',
+      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages, and a page stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.',
   })
   async messages(
     @Parent() mailbox: Mailbox,
@@ -69,7 +69,7 @@ export class InboxResolver {
 
   @Query(() => MessageConnection, {
     description:
-      'A conversation, oldest first: the messages of the thread that the caller sent or received (the admin sees all). A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor). A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview only the start of each.',
+      'A conversation, oldest first: the messages of the thread that the caller sent or received (the admin sees all). A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor). A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.',
   })
   async thread(
     @Args('id') id: string,

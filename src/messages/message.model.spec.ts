@@ -1,4 +1,4 @@
-import { PREVIEW_CHARS } from '../agent-view/agent-message';
+import { PREVIEW_BYTES, PREVIEW_CHARS } from '../agent-view/agent-message';
 import { bodyOf, previewOf } from './message.model';
 
 describe(bodyOf.name, () => {
@@ -20,6 +20,15 @@ describe(previewOf.name, () => {
       '😀'.repeat(PREVIEW_CHARS),
     );
     expect(previewOf({ content: 'short' })).toBe('short');
+  });
+
+  it('finds a whole preview in the bytes a preview read keeps (message-preview.lua)', () => {
+    // 'a' and 4-byte characters: the script backs off from byte 640 to 637, a character's edge.
+    const body = 'a' + '😀'.repeat(PREVIEW_CHARS);
+    const kept = Buffer.from(body)
+      .subarray(0, PREVIEW_BYTES - 3)
+      .toString();
+    expect(previewOf({ content: kept, contentCut: true })).toBe(previewOf({ content: body }));
   });
 
   it('refuses a message read without any of its body', () => {

@@ -59,7 +59,7 @@ export class Message {
   content!: string;
 
   @Field({
-    description: `The first ${PREVIEW_CHARS} characters of content (all of it when shorter): what a listing shows. A page that selects preview and neither content nor tokenEstimate reads only the start of each body.`,
+    description: `The first ${PREVIEW_CHARS} characters of content (all of it when shorter): what a listing shows. A page that selects preview and neither content nor tokenEstimate has Redis send only the start of each body (its read limit still counts each body whole).`,
     middleware: [({ source }: MiddlewareContext<Message>) => previewOf(source)],
   })
   preview?: string;

@@ -14,7 +14,7 @@ export class SearchResolver {
 
   @Query(() => MessageConnection, {
     description:
-      "Messages of one mailbox whose subject or content holds every word of `query`, newest first. A mailbox token searches its own mailbox; the admin names one. `after`: a page's endCursor, for older results. A page can be short with hasNextPage true when a search of rare words stopped at its budget, or once its operation has read 64 MiB of bodies: follow endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview only the start of each.",
+      "Messages of one mailbox whose subject or content holds every word of `query`, newest first. A mailbox token searches its own mailbox; the admin names one. `after`: a page's endCursor, for older results. A page can be short with hasNextPage true when a search of rare words stopped at its budget, or once its operation has read 64 MiB of bodies: follow endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.",
   })
   async searchMessages(
     @Args('query') query: string,

@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocket } from 'playwright-core';
 import { directInput, topicInput } from '../factories/messages';
 import { launchChromium, screenshotDir, seriousViolations } from '../utils/browser';
 import {
@@ -170,9 +170,27 @@ describe('operator console in a browser', () => {
       inReplyTo: question,
       content: 'Reviewed: <b>looks good</b>',
     });
+    await sendAsAdmin(
+      directInput('planner', 'worker', { content: `Status:\n${'all good. '.repeat(30)}` }),
+    );
+    // The console speaks graphql-ws: its operations are the frames it sends.
+    const queries: string[] = [];
+    const listen = (socket: WebSocket): void => {
+      socket.on('framesent', ({ payload }) => queries.push(String(payload)));
+    };
+    page.on('websocket', listen);
     await signIn();
     await page.getByRole('link', { name: 'worker', exact: true }).click();
     await page.getByRole('heading', { name: 'Mailbox worker' }).waitFor({ timeout: SHOWN });
+    // The list reads each body's preview, never the bodies: a message without a subject shows
+    // the start of its body, whitespace folded.
+    await page
+      .getByRole('button', { name: `Status: ${'all good. '.repeat(8).slice(0, 72)}…` })
+      .waitFor({ timeout: SHOWN });
+    page.off('websocket', listen);
+    const list = queries.find((query) => query.includes('query Messages'));
+    expect(list).toContain(' preview ');
+    expect(list).not.toMatch(/\bcontent\b/);
     await page.getByRole('button', { name: 'Plan review' }).click();
     await page.getByRole('heading', { name: `Message ${question}` }).waitFor({ timeout: SHOWN });
     // The list holds previews; the message shown is read whole.
@@ -205,11 +223,11 @@ describe('operator console in a browser', () => {
     await page.getByRole('button', { name: 'Pause thread' }).waitFor({ timeout: SHOWN });
     expect(await paused()).toBe(false);
 
-    // Browsing read nothing on the owner's behalf.
+    // Browsing read nothing on the owner's behalf: the question and the status stay unread.
     const { mailbox } = await admin<{ mailbox: { messages: { nodes: unknown[] } } }>(
       `query { mailbox(name: "worker") { unreadCount messages(unreadOnly: true) { nodes { id } } } }`,
     );
-    expect(mailbox.messages.nodes).toHaveLength(1);
+    expect(mailbox.messages.nodes).toHaveLength(2);
   });
 
   it('redrives a dead letter and purges another, and both leave the list', async () => {

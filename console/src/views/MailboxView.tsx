@@ -4,7 +4,7 @@
 // deliveries that wait for a confirmation. Refresh reads again.
 import { useId, useState } from 'react';
 import { DELIVERIES, MESSAGE_BODY, MESSAGES, type MessageRow } from '../documents';
-import { preview } from '../format';
+import { preview, previewMayGoOn } from '../format';
 import { useApi, useCursorList, useLoader } from '../hooks';
 import { threadHref } from '../routes';
 import {
@@ -112,7 +112,11 @@ export function MailboxView({ name }: { name: string }) {
                     aria-pressed={row.id === selectedId}
                     onClick={() => setSelectedId(row.id)}
                   >
-                    {preview({ subject: row.subject, content: row.preview })}
+                    {preview({
+                      subject: row.subject,
+                      content: row.preview,
+                      more: previewMayGoOn(row.preview),
+                    })}
                   </button>
                 </td>
                 <td>{row.read ? 'read' : <Badge tone="warn">unread</Badge>}</td>
@@ -147,7 +151,7 @@ function MessageDetail({ message }: { message: Row }) {
     ['Created', message.createdAt],
     ['Read', message.read ? 'yes' : 'no'],
     ['Priority', message.priority],
-    ['Token estimate', whole ? String(whole.tokenEstimate) : '…'],
+    ['Token estimate', whole ? String(whole.tokenEstimate) : body.loading ? '…' : '—'],
     ['Requires confirmation', message.requireConfirmation ? 'yes' : 'no'],
   ];
   const list = deliveries.data?.deliveryStatus ?? [];
@@ -162,7 +166,7 @@ function MessageDetail({ message }: { message: Row }) {
         <a href={threadHref(message.threadId)}>View thread</a>
       </p>
       <ErrorAlert error={body.error} title="Message body" />
-      <pre className="content" aria-busy={whole === null}>
+      <pre className="content" aria-busy={body.loading}>
         {whole ? whole.content : body.loading ? 'Loading…' : body.error ? '' : '(no longer stored)'}
       </pre>
       <dl className="facts">

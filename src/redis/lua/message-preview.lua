@@ -1,6 +1,7 @@
 -- Reads a message hash as HGETALL does, with its content cut to its first bytes: what a
--- listing shows of a body (MCP check_inbox), or none of it (a GraphQL page that selects no
--- field of the body), without sending the whole body to the service.
+-- listing shows of a body (MCP check_inbox, a GraphQL page that selects `preview`), or none
+-- of it (a GraphQL page that selects no field of the body), without sending the whole body
+-- to the service.
 --
 -- KEYS[1]  message:{id}
 -- ARGV[1]  bytes: the most of the content to return. A cut never splits a UTF-8 character:
