@@ -6,7 +6,7 @@ import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import type { BodyReads } from './body-reads';
 import type { AddressingMode } from './message.model';
-import { fromHash, isExpired, type StoredMessage } from './stored-message';
+import { fromHash, hashOfEntries, isExpired, type StoredMessage } from './stored-message';
 
 /**
  * What a message says of itself besides its body: who may read it (sender, mode, target), its
@@ -101,9 +101,7 @@ export class MessageRepository {
     );
     const messages: StoredMessage[] = [];
     for (const [entries, cut] of answers) {
-      const hash: Record<string, string> = {};
-      for (let i = 0; i + 1 < entries.length; i += 2) hash[entries[i]] = entries[i + 1];
-      const message = fromHash(hash);
+      const message = fromHash(hashOfEntries(entries));
       if (message === null || isExpired(message, now)) continue;
       if (cut === 1) message.contentCut = true;
       messages.push(message);

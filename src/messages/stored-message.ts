@@ -148,6 +148,19 @@ export function toPushPayload(
 const pushedMessages = new MemoSlot<PushedMessage | null>('pushed message');
 
 /**
+ * A message hash from its field/value list (HGETALL's order, a push's, message-preview.lua's);
+ * entries that are not two strings are left out.
+ */
+export function hashOfEntries(entries: readonly unknown[]): Record<string, string> {
+  const hash: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < entries.length; i += 2) {
+    const [field, value] = [entries[i], entries[i + 1]];
+    if (typeof field === 'string' && typeof value === 'string') hash[field] = value;
+  }
+  return hash;
+}
+
+/**
  * Reads a parsed push payload; null for anything unreadable. One message per payload: every
  * feed given the same parsed payload gets the same object (see liveMessageModel).
  */
@@ -155,11 +168,7 @@ export function fromPushPayload(payload: unknown): PushedMessage | null {
   if (!Array.isArray(payload)) return null;
   const known = pushedMessages.get(payload);
   if (known !== undefined) return known;
-  const hash: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let i = 0; i + 1 < payload.length; i += 2) {
-    const [field, value] = [payload[i] as unknown, payload[i + 1] as unknown];
-    if (typeof field === 'string' && typeof value === 'string') hash[field] = value;
-  }
+  const hash = hashOfEntries(payload);
   const stored = fromHash(hash);
   let pushed: PushedMessage | null = stored;
   if (stored && hash.deliveryAttempt !== undefined) {
