@@ -156,11 +156,14 @@ export interface MessageNode {
 }
 
 /**
- * A row of a mailbox's message list: the envelope and the body's first characters (`preview`),
- * so that a page of large messages reads no more of them than it shows. The body itself is
- * read for the message shown (MESSAGE_BODY).
+ * A row of a mailbox's message list: the envelope and the body's first characters (`preview`,
+ * and whether the body goes on past them), so that a page of large messages reads no more of
+ * them than it shows. The body itself is read for the message shown (MESSAGE_BODY).
  */
-export type MessageRow = Omit<MessageNode, 'content' | 'tokenEstimate'> & { preview: string };
+export type MessageRow = Omit<MessageNode, 'content' | 'tokenEstimate'> & {
+  preview: string;
+  previewTruncated: boolean;
+};
 
 export interface MailboxDetail {
   name: string;
@@ -179,7 +182,7 @@ export const MESSAGES = gql<
   query Messages($name: String!, $after: ID, $unreadOnly: Boolean) {
     mailbox(name: $name) { name unreadCount pendingCount deadLetterCount paused online
       messages(first: 50, after: $after, unreadOnly: $unreadOnly) {
-        nodes { id sender target mode subject preview contentType threadId inReplyTo hop createdAt read priority requireConfirmation }
+        nodes { id sender target mode subject preview previewTruncated contentType threadId inReplyTo hop createdAt read priority requireConfirmation }
         pageInfo { endCursor hasNextPage } } }
   }
 `);

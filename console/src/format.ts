@@ -25,7 +25,7 @@ export function dateTime(iso: string | null | undefined): string {
 
 /**
  * The subject, or else the first 80 characters of the content. `more`: the content given is
- * only the body's start (a `preview` of its full length), so the body may go on past it.
+ * only the body's start (a `preview` whose `previewTruncated` is true): the body goes on.
  */
 export function preview(
   message: { subject?: string | null; content: string; more?: boolean },
@@ -36,14 +36,6 @@ export function preview(
   if (!text) return message.more ? '…' : '(empty)';
   if (text.length > length) return `${text.slice(0, length)}…`;
   return message.more ? `${text}…` : text;
-}
-
-/** Characters the service's `Message.preview` holds at most. */
-const PREVIEW_CHARS = 160;
-
-/** Whether a `Message.preview` may be shorter than its body: it is as long as one can be. */
-export function previewMayGoOn(text: string): boolean {
-  return Array.from(text).length >= PREVIEW_CHARS;
 }
 
 /** "1 dead letter", "3 dead letters". */

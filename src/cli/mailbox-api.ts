@@ -3,11 +3,15 @@ import { ServiceError } from './cli.errors';
 import type { GraphqlHttpClient } from './graphql-http.client';
 import type { FeedRequest } from './live-feed';
 
-/** The Message fields the agent view reads (MessageLike). */
-const MESSAGE = `id sender mode target subject content contentType threadId inReplyTo hop
+/** The Message fields of the agent view's envelope (MessageLike without its body). */
+const ENVELOPE = `id sender mode target subject contentType threadId inReplyTo hop
   createdAt replyBy requireConfirmation metadata`;
+/** The Message fields the agent view reads (MessageLike). */
+const MESSAGE = `${ENVELOPE} content`;
 /** The same, with the read flag: only where a mailbox reads (elsewhere it is always false). */
 const MESSAGE_READ = `${MESSAGE} read`;
+/** The envelope and the body's start: the service reads no more of a body than a listing shows. */
+const PREVIEW_READ = `${ENVELOPE} preview previewTruncated read`;
 
 /** The service's largest page (`first`). */
 const PAGE = 500;
@@ -78,6 +82,7 @@ function mailboxQuery(fields: string): string {
 }
 const MAILBOX_IDS = mailboxQuery('id');
 const MAILBOX_MESSAGES = mailboxQuery(MESSAGE_READ);
+const MAILBOX_PREVIEWS = mailboxQuery(PREVIEW_READ);
 
 interface Page<T> {
   nodes: T[];
@@ -161,6 +166,29 @@ export class MailboxApi {
     first = PAGE,
   ): Promise<MailboxPage<MessageLike>> {
     return this.mailboxPage(MAILBOX_MESSAGES, mailbox, filter, after, first);
+  }
+
+  /**
+   * A page of a mailbox's messages with their read flags, oldest first, each with the start of
+   * its body as its content: `contentCut` when the body goes on (the agent view's `truncated`).
+   */
+  async mailboxPreviews(
+    mailbox: string,
+    filter: MailboxFilter,
+    after: string | null,
+    first = PAGE,
+  ): Promise<MailboxPage<MessageLike>> {
+    const page = await this.mailboxPage<
+      Omit<MessageLike, 'content'> & { preview: string; previewTruncated: boolean }
+    >(MAILBOX_PREVIEWS, mailbox, filter, after, first);
+    return {
+      ...page,
+      nodes: page.nodes.map(({ preview, previewTruncated, ...envelope }) => ({
+        ...envelope,
+        content: preview,
+        contentCut: previewTruncated,
+      })),
+    };
   }
 
   /** A whole thread as the caller may see it, oldest first. */

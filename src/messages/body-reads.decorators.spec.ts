@@ -32,6 +32,7 @@ describe(bodyNeed.name, () => {
     // Directives are not read: a skipped body still counts as selected.
     ['{ thread(id: "t") { nodes { content @skip(if: true) } } }', 'whole'],
     ['{ thread(id: "t") { nodes { id preview } } }', 'preview'],
+    ['{ thread(id: "t") { nodes { id previewTruncated } } }', 'preview'],
     ['{ thread(id: "t") { nodes { ...m } } } fragment m on Message { preview }', 'preview'],
     // The whole body wins, before or after the preview.
     ['{ thread(id: "t") { nodes { preview content } } }', 'whole'],

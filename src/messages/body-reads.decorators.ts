@@ -23,6 +23,7 @@ const BODY_FIELDS = new Map<string, BodyNeed>([
   ['content', 'whole'],
   ['tokenEstimate', 'whole'],
   ['preview', 'preview'],
+  ['previewTruncated', 'preview'],
 ]);
 
 /**

@@ -1,5 +1,5 @@
 import { PREVIEW_BYTES, PREVIEW_CHARS } from '../agent-view/agent-message';
-import { bodyOf, previewOf } from './message.model';
+import { bodyOf, previewOf, previewTruncatedOf } from './message.model';
 
 describe(bodyOf.name, () => {
   it('answers the content of a message read with its body', () => {
@@ -34,5 +34,27 @@ describe(previewOf.name, () => {
   it('refuses a message read without any of its body', () => {
     expect(() => previewOf({ content: '', contentCut: true })).toThrow('bodyNeed');
     expect(previewOf({ content: '' })).toBe('');
+  });
+});
+
+describe(previewTruncatedOf.name, () => {
+  it('tells a body that goes on past its preview from one the preview holds whole', () => {
+    expect(previewTruncatedOf({ content: 'x'.repeat(PREVIEW_CHARS) })).toBe(false);
+    expect(previewTruncatedOf({ content: 'x'.repeat(PREVIEW_CHARS + 1) })).toBe(true);
+    // Characters, not UTF-16 units: 160 characters outside the BMP are a whole preview.
+    expect(previewTruncatedOf({ content: '😀'.repeat(PREVIEW_CHARS) })).toBe(false);
+    expect(previewTruncatedOf({ content: '' })).toBe(false);
+  });
+
+  it('marks a body a preview read cut as going on, even where its start fits a preview', () => {
+    const kept = Buffer.from('😀'.repeat(PREVIEW_CHARS + 1))
+      .subarray(0, PREVIEW_BYTES)
+      .toString();
+    expect(previewTruncatedOf({ content: kept, contentCut: true })).toBe(true);
+    expect(previewTruncatedOf({ content: kept })).toBe(false);
+  });
+
+  it('refuses a message read without any of its body', () => {
+    expect(() => previewTruncatedOf({ content: '', contentCut: true })).toThrow('bodyNeed');
   });
 });

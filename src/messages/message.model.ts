@@ -64,6 +64,13 @@ export class Message {
   })
   preview?: string;
 
+  @Field({
+    description:
+      'Whether content goes on past preview: a listing that shows the preview alone marks it as cut. Read with preview, as cheaply.',
+    middleware: [({ source }: MiddlewareContext<Message>) => previewTruncatedOf(source)],
+  })
+  previewTruncated?: boolean;
+
   @Field()
   contentType!: string;
 
@@ -158,12 +165,28 @@ export function bodyOf(message: Pick<Message, 'content' | 'contentCut'>): string
 }
 
 /**
- * The preview of a message read whole or by its start (a cut at a character's edge always
- * keeps a character); throws for one read without any of its body.
+ * The part of the body a preview is taken from: all of it, or the start a preview read kept (a
+ * cut at a character's edge always keeps a character). Throws for a message read without any
+ * of its body.
  */
-export function previewOf(message: Pick<Message, 'content' | 'contentCut'>): string {
+function previewSource(message: Pick<Message, 'content' | 'contentCut'>): string {
   if (message.contentCut && message.content === '') {
     throw new Error('a message read without its body: bodyNeed must name this field');
   }
-  return leadingCharacters(message.content, PREVIEW_CHARS).preview;
+  return message.content;
+}
+
+/** The preview of a message read whole or by its start. */
+export function previewOf(message: Pick<Message, 'content' | 'contentCut'>): string {
+  return leadingCharacters(previewSource(message), PREVIEW_CHARS).preview;
+}
+
+/**
+ * Whether a message's content goes on past its preview. A preview read cuts only a body longer
+ * than PREVIEW_BYTES (message-preview.lua), and such a body has more than PREVIEW_CHARS
+ * characters, since a character takes at most 4 bytes: a cut body always goes on.
+ */
+export function previewTruncatedOf(message: Pick<Message, 'content' | 'contentCut'>): boolean {
+  const source = previewSource(message);
+  return message.contentCut === true || leadingCharacters(source, PREVIEW_CHARS).more;
 }

@@ -225,6 +225,36 @@ describe('the mailbox CLI against a running service', () => {
     expect(read.messages[0]).toMatchObject({ body: 'as json', from: 'alice' });
   });
 
+  it('lists previews: marks the bodies that go on, and has the service send only their start', async () => {
+    await graphqlOk(service.baseUrl, REGISTER, { name: 'ivan' });
+    const exact = await sendAs('alice', 'ivan', 'x'.repeat(160));
+    const longer = await sendAs('alice', 'ivan', 'y'.repeat(161));
+    const large: string[] = [];
+    for (let index = 0; index < 3; index += 1) {
+      large.push(await sendAs('alice', 'ivan', `${index} `.padEnd(1024 * 1024, 'z')));
+    }
+    const before = await redis.outputBytes();
+    const inbox = await cli(['inbox', '--mailbox', 'ivan']);
+    expect((await redis.outputBytes()) - before).toBeLessThan(256 * 1024);
+    expect(inbox.code).toBe(0);
+    const lines = inbox.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('mailbox ivan: 5 unread; showing 5 of 5 unread messages, newest first');
+    const previews = lines.filter((_, index) => index % 2 === 0).slice(1);
+    const envelopes = lines.filter((_, index) => index % 2 === 1);
+    expect(envelopes.map((line) => /^\[message ([0-9A-Z]{26}) /.exec(line)?.[1])).toEqual([
+      ...[...large].reverse(),
+      longer,
+      exact,
+    ]);
+    expect(previews).toEqual([
+      `  "${'2 '.padEnd(160, 'z')}" [...]`,
+      `  "${'1 '.padEnd(160, 'z')}" [...]`,
+      `  "${'0 '.padEnd(160, 'z')}" [...]`,
+      `  "${'y'.repeat(160)}" [...]`,
+      `  "${'x'.repeat(160)}"`,
+    ]);
+  });
+
   it('waits: returns at once with the matching unread messages', async () => {
     const fromAlice = await sendAs('alice', 'erin', 'from alice');
     const fromBob = await sendAs('bob', 'erin', 'from bob');

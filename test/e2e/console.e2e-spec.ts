@@ -173,6 +173,12 @@ describe('operator console in a browser', () => {
     await sendAsAdmin(
       directInput('planner', 'worker', { content: `Status:\n${'all good. '.repeat(30)}` }),
     );
+    // Two bodies whose previews fold to the same short text: one of 160 characters (the
+    // preview holds it whole), one of 161 (it goes on).
+    await sendAsAdmin(directInput('planner', 'worker', { content: 'Padded note'.padEnd(160) }));
+    await sendAsAdmin(
+      directInput('planner', 'worker', { content: `${'Longer note'.padEnd(160)}x` }),
+    );
     // The console speaks graphql-ws: its operations are the frames it sends.
     const queries: string[] = [];
     const listen = (socket: WebSocket): void => {
@@ -187,9 +193,11 @@ describe('operator console in a browser', () => {
     await page
       .getByRole('button', { name: `Status: ${'all good. '.repeat(8).slice(0, 72)}…` })
       .waitFor({ timeout: SHOWN });
+    await page.getByRole('button', { name: 'Padded note', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Longer note…', exact: true }).waitFor();
     page.off('websocket', listen);
     const list = queries.find((query) => query.includes('query Messages'));
-    expect(list).toContain(' preview ');
+    expect(list).toContain(' preview previewTruncated ');
     expect(list).not.toMatch(/\bcontent\b/);
     await page.getByRole('button', { name: 'Plan review' }).click();
     await page.getByRole('heading', { name: `Message ${question}` }).waitFor({ timeout: SHOWN });
@@ -223,11 +231,12 @@ describe('operator console in a browser', () => {
     await page.getByRole('button', { name: 'Pause thread' }).waitFor({ timeout: SHOWN });
     expect(await paused()).toBe(false);
 
-    // Browsing read nothing on the owner's behalf: the question and the status stay unread.
+    // Browsing read nothing on the owner's behalf: the question, the status and the notes stay
+    // unread.
     const { mailbox } = await admin<{ mailbox: { messages: { nodes: unknown[] } } }>(
       `query { mailbox(name: "worker") { unreadCount messages(unreadOnly: true) { nodes { id } } } }`,
     );
-    expect(mailbox.messages.nodes).toHaveLength(2);
+    expect(mailbox.messages.nodes).toHaveLength(4);
   });
 
   it('redrives a dead letter and purges another, and both leave the list', async () => {

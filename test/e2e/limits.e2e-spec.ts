@@ -172,15 +172,26 @@ describe('size limits (defaults: 15 MiB content, 16 MiB message)', () => {
     const beforePreviews = await redisOutputBytes();
     const previews = await graphqlOk<{
       mailbox: {
-        messages: { nodes: Array<{ preview: string }>; pageInfo: { hasNextPage: boolean } };
+        messages: {
+          nodes: Array<{ preview: string; previewTruncated: boolean }>;
+          pageInfo: { hasNextPage: boolean };
+        };
       };
     }>(
       service.baseUrl,
-      '{ mailbox(name: "big") { messages(first: 50) { nodes { preview } pageInfo { hasNextPage } } } }',
+      '{ mailbox(name: "big") { messages(first: 50) { nodes { preview previewTruncated } pageInfo { hasNextPage } } } }',
     );
     expect((await redisOutputBytes()) - beforePreviews).toBeLessThan(MiB);
-    expect(previews.mailbox.messages.nodes.map(({ preview }) => preview.length)).toEqual([
-      160, 160, 160, 160,
+    expect(
+      previews.mailbox.messages.nodes.map(({ preview, previewTruncated }) => [
+        preview.length,
+        previewTruncated,
+      ]),
+    ).toEqual([
+      [160, true],
+      [160, true],
+      [160, true],
+      [160, true],
     ]);
     expect(previews.mailbox.messages.pageInfo.hasNextPage).toBe(true);
     // tokenEstimate is computed from the body: selecting it, in a fragment, reads them.

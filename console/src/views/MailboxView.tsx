@@ -4,7 +4,7 @@
 // deliveries that wait for a confirmation. Refresh reads again.
 import { useId, useState } from 'react';
 import { DELIVERIES, MESSAGE_BODY, MESSAGES, type MessageRow } from '../documents';
-import { preview, previewMayGoOn } from '../format';
+import { preview } from '../format';
 import { useApi, useCursorList, useLoader } from '../hooks';
 import { threadHref } from '../routes';
 import {
@@ -115,7 +115,7 @@ export function MailboxView({ name }: { name: string }) {
                     {preview({
                       subject: row.subject,
                       content: row.preview,
-                      more: previewMayGoOn(row.preview),
+                      more: row.previewTruncated,
                     })}
                   </button>
                 </td>

@@ -10,7 +10,7 @@ const MAX_LIMIT = 500;
 /**
  * The newest `limit` messages of the mailbox that pass the filter, oldest first, and how many
  * passed in all. Pages run oldest first, so the ids are walked first (a page of ids is small)
- * to find where the newest `limit` start; then only those are read whole.
+ * to find where the newest `limit` start; then only those are read, by their previews.
  */
 async function newestMessages(
   api: MailboxApi,
@@ -33,7 +33,7 @@ async function newestMessages(
   const messages: MessageLike[] = [];
   let unreadCount: number;
   for (;;) {
-    const page = await api.mailboxMessages(mailbox, filter, after, limit - messages.length);
+    const page = await api.mailboxPreviews(mailbox, filter, after, limit - messages.length);
     messages.push(...page.nodes);
     unreadCount = page.unreadCount;
     if (messages.length >= limit || !page.hasNextPage || page.endCursor === null) break;
