@@ -239,9 +239,9 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   /**
-   * For a reply (inReplyTo): checks that the sender received the message it answers, takes its
-   * thread and hop, addresses a DIRECT reply without a target to its sender, and marks a reply
-   * after a request's deadline as late. `answers` names the request a timely reply from its
+   * For a reply (inReplyTo): checks that the sender may answer the message (it sent it, holds
+   * it, or it is a topic message), takes its thread and hop, addresses a DIRECT reply without
+   * a target to its sender, and marks a reply after a request's deadline as late. `answers` names the request a timely reply from its
    * target to its sender answers, so that its deadline stops. `answered`: the reply's
    * inReplyTo.
    */
@@ -263,7 +263,8 @@ export class MessageRouterService implements OnModuleInit {
     if (original === null) {
       throw new AnsweredNotFoundError(answered);
     }
-    if (original.sender !== sender && !held) {
+    // A topic message reaches no mailbox: it is every mailbox's to read, and so to answer.
+    if (original.sender !== sender && original.mode !== AddressingMode.TOPIC && !held) {
       throw new NotARecipientError(sender, original.id);
     }
     const thread = given.message.threadId;

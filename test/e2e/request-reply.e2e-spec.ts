@@ -281,6 +281,32 @@ describe('requests with a deadline, on one instance', () => {
     expect(received.map((each) => each.id)).toEqual([answered.messageId]);
   });
 
+  it('lets any mailbox answer a topic request, which stops its deadline', async () => {
+    await registerMailboxes(service.baseUrl, 'asker-t', 'reader-t');
+    const { messageId } = await send(service.baseUrl, {
+      sender: 'asker-t',
+      mode: 'TOPIC',
+      target: 'requests.review',
+      content: 'who can review?',
+      replyWithinSeconds: 2,
+    });
+    const sent = await message(service.baseUrl, messageId);
+    // Topic messages are every mailbox's to read: reader-t holds none, and answers.
+    const answered = await send(service.baseUrl, reply('reader-t', messageId));
+    expect(answered).toMatchObject({ status: 'QUEUED', recipients: 1 });
+    expect(await message(service.baseUrl, answered.messageId)).toMatchObject({
+      sender: 'reader-t',
+      mode: 'DIRECT',
+      target: 'asker-t',
+      threadId: messageId,
+      hop: 1,
+    });
+    expect(await redis.zscore(deadlinesKey(service.prefix), messageId)).toBeNull();
+    await pastDeadline(sent);
+    await pause(SEVERAL_SWEEPS_MS);
+    expect(timeoutNotices(await inbox(service.baseUrl, 'asker-t'))).toEqual([]);
+  });
+
   it('delivers a late reply marked late, after the one notice', async () => {
     await registerMailboxes(service.baseUrl, 'asker-d', 'helper-d');
     const { messageId } = await send(service.baseUrl, request('asker-d', 'helper-d', 1));
