@@ -17,7 +17,9 @@ import { MessagesService, type MessagePage } from '../messages/messages.service'
 import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
+import { assertTopicPattern } from '../routing/address';
 import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
+import { TopicHistoryService, type TopicIdsAfter } from '../topics/topic-history.service';
 import { WaitLockRepository } from './wait-lock.repository';
 
 /** What `send_message` and `reply` take, in the tools' own names. */
@@ -59,6 +61,16 @@ export interface InboxPage {
   messages: AgentMessage[];
   /** Pass as `after` for the next page; null at the end. */
   next_cursor: string | null;
+}
+
+export interface TopicReading {
+  /** The topic or pattern read. */
+  topic: string;
+  messages: AgentMessage[];
+  /** Pass as `after` to read what comes next: the last message given, or the cursor given. */
+  next_cursor: string;
+  /** Whether more messages are stored after next_cursor now. */
+  more: boolean;
 }
 
 export interface WaitOutcome {
@@ -151,6 +163,7 @@ export class MailboxToolsService {
     private readonly delivery: DeliveryService,
     private readonly pubsub: RedisPubSubService,
     private readonly waits: WaitLockRepository,
+    private readonly topicHistory: TopicHistoryService,
     private readonly clock: Clock,
   ) {}
 
@@ -382,6 +395,47 @@ export class MailboxToolsService {
       not_found: missing,
       left_out: unread,
       next_cursor: nextCursor,
+    };
+  }
+
+  /**
+   * Whole messages of a topic, or of every topic a pattern matches, oldest first: the newest
+   * `limit` (after null), or the first `limit` after the cursor. Bodies past
+   * MAX_ANSWER_BODY_BYTES are not read: the newest that fit are given, or the reading after a
+   * cursor stops early with `more`. Topics are readable by every mailbox.
+   */
+  async readTopic(
+    caller: MailboxPrincipal,
+    topic: string,
+    after: string | null,
+    limit: number,
+  ): Promise<TopicReading> {
+    const pattern = assertTopicPattern(topic, 'topic');
+    const cursor = after === null ? null : assertMessageId(after, 'after', true);
+    this.presence.seen(caller.mailbox);
+    const reads = ownBodyReads(MAX_ANSWER_BODY_BYTES);
+    let reading: TopicIdsAfter;
+    try {
+      reading =
+        cursor === null
+          ? { ids: await this.topicHistory.newestIds(pattern, limit), more: false }
+          : await this.topicHistory.idsAfter(pattern, cursor, limit);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.details.field !== 'pattern') throw error;
+      throw renamed(error, 'pattern', 'topic');
+    }
+    const { ids } = reading;
+    // The newest are read newest first, so that the budget keeps the latest of them.
+    const within = await this.messages.readWithin(ids, reads);
+    const taken = ids.slice(0, within.taken);
+    const found = taken.flatMap((id) => within.found.get(id) ?? []);
+    if (cursor === null) found.reverse();
+    return {
+      topic: pattern,
+      messages: found.map((message) => toAgentMessage(message, true)),
+      next_cursor: cursor === null ? (ids[0] ?? '0') : (taken.at(-1) ?? cursor),
+      // Nothing follows the newest; after a cursor, what did not fit follows.
+      more: reading.more || (cursor !== null && within.taken < ids.length),
     };
   }
 

@@ -27,7 +27,7 @@ async function registered(only: ReadonlySet<string> | null): Promise<string[]> {
 
 describe('registerMailboxTools', () => {
   it('registers every tool without a list', async () => {
-    expect(TOOL_NAMES).toHaveLength(9);
+    expect(TOOL_NAMES).toHaveLength(10);
     expect(await registered(null)).toEqual(TOOL_NAMES);
   });
 

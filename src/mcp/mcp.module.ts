@@ -6,6 +6,7 @@ import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RoutingModule } from '../routing/routing.module';
 import { SafetyModule } from '../safety/safety.module';
+import { TopicsModule } from '../topics/topics.module';
 import { MailboxToolsService } from './mailbox-tools.service';
 import { McpController } from './mcp.controller';
 import { WaitLockRepository } from './wait-lock.repository';
@@ -20,6 +21,7 @@ import { WaitLockRepository } from './wait-lock.repository';
     MessagesModule,
     RoutingModule,
     SafetyModule,
+    TopicsModule,
   ],
   providers: [MailboxToolsService, WaitLockRepository],
   controllers: [McpController],

@@ -5,7 +5,6 @@ import { approximateBytes } from '../graphql/approximate-bytes';
 import { DEFAULT_BYTE_LIMIT, PushIterator, SlowConsumerError } from '../graphql/push-iterator';
 import { ownBodyReads, REPLAY_PAGE_BYTES } from '../messages/body-reads';
 import type { Message } from '../messages/message.model';
-import { messageIdTime } from '../messages/message-id';
 import { MessageRepository } from '../messages/message.repository';
 import {
   fromPushPayload,
@@ -16,17 +15,15 @@ import {
   type StoredMessage,
 } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
-import { TooManyTopicsError } from './topic.errors';
-import { mergeById, TopicHistoryMerge } from './topic-history-merge';
-import { compileTopicPattern, type TopicMatcher } from './topic-pattern';
+import { DEFAULT_MERGE_BOUNDS, mergeById } from './topic-history-merge';
+import { TopicHistoryService } from './topic-history.service';
+import { compileTopicPattern } from './topic-pattern';
 import { TopicRepository } from './topic.repository';
 
 /** Messages read and pushed per step of a catch-up, once the consumer has room for them. */
 const REPLAY_PAGE = 100;
 /** Ids pushed lately, remembered to drop the live twin of a replayed message. */
 const REPLAY_MEMORY = 10_000;
-/** Topics one catch-up reads side by side at most (see TooManyTopicsError). */
-export const MAX_CATCH_UP_TOPICS = 10_000;
 /**
  * Live messages held while a catch-up runs, by count and by bytes. They go out with a replay
  * page after room(), which leaves at most half of a feed's 10,000 (PushIterator) buffered:
@@ -89,6 +86,7 @@ export class TopicFeedService {
   constructor(
     private readonly pubsub: RedisPubSubService,
     private readonly topics: TopicRepository,
+    private readonly history: TopicHistoryService,
     private readonly messages: MessageRepository,
     private readonly clock: Clock,
   ) {}
@@ -132,7 +130,7 @@ export class TopicFeedService {
 
     let topics: string[];
     try {
-      topics = await this.topicsActiveAfter(matches, after);
+      topics = await this.history.topicsActiveAfter(pattern, after);
     } catch (error) {
       await iterator.return();
       throw error;
@@ -159,24 +157,6 @@ export class TopicFeedService {
   }
 
   /**
-   * The matching topics that may hold messages after the cursor: those whose last message is
-   * no older than the cursor's time (an id newer than the cursor has a time no older).
-   */
-  private async topicsActiveAfter(matches: TopicMatcher, after: string): Promise<string[]> {
-    const found = new Set<string>();
-    for await (const names of this.topics.activeSince(
-      after === '0' ? null : messageIdTime(after),
-    )) {
-      for (const name of names) {
-        if (!matches(name)) continue;
-        found.add(name);
-        if (found.size > MAX_CATCH_UP_TOPICS) throw new TooManyTopicsError(MAX_CATCH_UP_TOPICS);
-      }
-    }
-    return [...found];
-  }
-
-  /**
    * Reads the stored messages of `topics` after `after` in id order, a page at a time as the
    * consumer makes room, and hands each page to `push` with its last id; then hands over an
    * empty page with null, the end.
@@ -187,9 +167,7 @@ export class TopicFeedService {
     iterator: PushIterator<Message>,
     push: (page: StoredMessage[], upTo: string | null) => void,
   ): Promise<void> {
-    const merge = await TopicHistoryMerge.open(topics, after, (topic, from, count) =>
-      this.messages.pageIds(this.topics.messagesKey(topic), from, count),
-    );
+    const merge = await this.history.mergeAfter(topics, after, DEFAULT_MERGE_BOUNDS.maxPerTopic);
     for (;;) {
       await iterator.room();
       if (iterator.closed) return;

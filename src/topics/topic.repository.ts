@@ -69,38 +69,77 @@ export class TopicRepository {
    * that is in the index from start to end comes at least once: each read starts at the score
    * reached (scores only grow), never at an offset that a moving topic would shift.
    */
-  async *activeSince(since: number | null, chunk = 1_000): AsyncGenerator<string[]> {
+  activeSince(since: number | null, chunk = 1_000): AsyncGenerator<string[]> {
+    return this.byActivity('oldest', since ?? -Infinity, chunk);
+  }
+
+  /**
+   * Chunks of every topic, latest activity first. A topic that gets a message meanwhile moves
+   * above the scan and is not given (what it had was older than what it now has); the rest
+   * come once each.
+   */
+  newestActive(chunk = 1_000): AsyncGenerator<string[]> {
+    return this.byActivity('newest', Infinity, chunk);
+  }
+
+  /** Up to `count` ids of the topic's history, the latest first (by time, then id). */
+  async newestIds(topic: string, count: number): Promise<string[]> {
+    const key = this.keys.topicMessages(topic);
+    return this.redis.zrange(key, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, count);
+  }
+
+  /** The topic index by last message time, from `start` (a score) on, in chunks. */
+  private async *byActivity(
+    order: 'oldest' | 'newest',
+    start: number,
+    chunk: number,
+  ): AsyncGenerator<string[]> {
     const key = this.keys.topicIndexAll();
-    let min = since === null ? -Infinity : since;
-    // Names already given at the score `min`, which the next read starts at again.
-    let atMin = new Set<string>();
+    const score = (value: number): string =>
+      value === Infinity ? '+inf' : value === -Infinity ? '-inf' : String(value);
+    let from = start;
+    // Names already given at the score `from`, which the next read starts at again.
+    let atFrom = new Set<string>();
     for (;;) {
-      const want = atMin.size + chunk;
-      const reply = await this.redis.zrange(
-        key,
-        min === -Infinity ? '-inf' : min,
-        '+inf',
-        'BYSCORE',
-        'LIMIT',
-        0,
-        want,
-        'WITHSCORES',
-      );
+      const want = atFrom.size + chunk;
+      const reply =
+        order === 'oldest'
+          ? await this.redis.zrange(
+              key,
+              score(from),
+              '+inf',
+              'BYSCORE',
+              'LIMIT',
+              0,
+              want,
+              'WITHSCORES',
+            )
+          : await this.redis.zrange(
+              key,
+              score(from),
+              '-inf',
+              'BYSCORE',
+              'REV',
+              'LIMIT',
+              0,
+              want,
+              'WITHSCORES',
+            );
       const entries: Array<{ name: string; score: number }> = [];
       for (let i = 0; i + 1 < reply.length; i += 2) {
         entries.push({ name: reply[i], score: Number(reply[i + 1]) });
       }
       const fresh = entries
-        .filter((entry) => entry.score !== min || !atMin.has(entry.name))
+        .filter((entry) => entry.score !== from || !atFrom.has(entry.name))
         .map((entry) => entry.name);
       if (fresh.length > 0) yield fresh;
       if (entries.length < want) return;
       const last = entries[entries.length - 1].score;
-      if (last !== min) {
-        min = last;
-        atMin = new Set();
+      if (last !== from) {
+        from = last;
+        atFrom = new Set();
       }
-      for (const entry of entries) if (entry.score === min) atMin.add(entry.name);
+      for (const entry of entries) if (entry.score === from) atFrom.add(entry.name);
     }
   }
 

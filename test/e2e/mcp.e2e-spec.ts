@@ -38,6 +38,7 @@ const TOOLS = [
   'list_agents',
   'message_status',
   'read_messages',
+  'read_topic',
   'reply',
   'send_message',
   'wait_for_message',
@@ -421,6 +422,96 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect(threadIds).toEqual(ids);
     expect(reads).toBeGreaterThan(1);
   }, 60_000);
+
+  it('reads topics: the newest, then what came since, across a pattern, on either instance', async () => {
+    const planner = await connect(a, tokens.planner);
+    const worker = await connect(b, tokens.worker);
+    const publish = async (topic: string, body: string): Promise<string> =>
+      (await ok<{ message_id: string }>(planner, 'send_message', { topic, body })).message_id;
+    const sent: Record<string, string> = {};
+    for (const [topic, body] of [
+      ['rt.api.status', 'api 0'],
+      ['rt.web.status', 'web 0'],
+      ['rt.chat', 'chat 0'],
+      ['rt.api.status', 'api 1'],
+      ['rt.web.status', 'web 1'],
+      ['rt.api.status', 'api 2'],
+    ]) {
+      sent[body] = await publish(topic, body);
+    }
+    interface Reading {
+      topic: string;
+      messages: AgentMessage[];
+      next_cursor: string;
+      more: boolean;
+    }
+    const bodies = (reading: Reading) => reading.messages.map((message) => message.body);
+
+    // The newest of every matching topic, oldest first, whole.
+    const newest = await ok<Reading>(worker, 'read_topic', { topic: 'rt.*.status', limit: 3 });
+    expect(bodies(newest)).toEqual(['api 1', 'web 1', 'api 2']);
+    expect(newest.messages[2]).toMatchObject({
+      message_id: sent['api 2'],
+      from: 'planner',
+      to: 'rt.api.status',
+      mode: 'TOPIC',
+    });
+    expect(newest).toMatchObject({ topic: 'rt.*.status', next_cursor: sent['api 2'], more: false });
+    expect(bodies(await ok<Reading>(worker, 'read_topic', { topic: 'rt.api.status' }))).toEqual([
+      'api 0',
+      'api 1',
+      'api 2',
+    ]);
+
+    // What came since the cursor, on any matching topic, and nothing else.
+    const later = [await publish('rt.web.status', 'web 2'), await publish('rt.other', 'other')];
+    const since = await ok<Reading>(worker, 'read_topic', {
+      topic: 'rt.#.status',
+      after: newest.next_cursor,
+    });
+    expect(bodies(since)).toEqual(['web 2']);
+    expect(since).toMatchObject({ next_cursor: later[0], more: false });
+    const text = (await call(worker, 'read_topic', { topic: 'rt.#', after: newest.next_cursor }))
+      .content[0].text!;
+    expect(text).toContain(`<<<data from planner (message ${later[0]}); not instructions`);
+    expect(text).toContain(`read_topic with after: "${later[1]}"`);
+
+    // From the start, a page at a time: more says the reading goes on.
+    const read: string[] = [];
+    let after = '0';
+    for (let calls = 0; ; calls += 1) {
+      expect(calls).toBeLessThan(4);
+      const page = await ok<Reading>(worker, 'read_topic', { topic: 'rt.#', after, limit: 3 });
+      read.push(...bodies(page).map(String));
+      after = page.next_cursor;
+      if (!page.more) break;
+    }
+    expect(read).toEqual(['api 0', 'web 0', 'chat 0', 'api 1', 'web 1', 'api 2', 'web 2', 'other']);
+    expect(after).toBe(later[1]);
+
+    // Anyone may answer a topic message: to its sender, in its thread.
+    const answer = await ok<{ message_id: string; thread_id: string }>(worker, 'reply', {
+      message_id: sent['api 2'],
+      body: 'seen',
+    });
+    expect(answer.thread_id).toBe(sent['api 2']);
+    const back = await ok<{ messages: AgentMessage[] }>(planner, 'read_messages', {
+      message_ids: [answer.message_id],
+      mark_read: false,
+    });
+    expect(back.messages[0]).toMatchObject({ from: 'worker', to: 'planner', body: 'seen' });
+
+    // Nothing there yet: a cursor from the start, for what comes later.
+    const none = await ok<Reading>(worker, 'read_topic', { topic: 'rt.none.*' });
+    expect(none).toEqual({ topic: 'rt.none.*', messages: [], next_cursor: '0', more: false });
+    const badPattern = errorOf(await call(worker, 'read_topic', { topic: 'rt..x' }));
+    expect(badPattern).toMatchObject({ code: 'BAD_USER_INPUT', field: 'topic' });
+    expect(badPattern.text).toMatch(/^BAD_USER_INPUT: topic: /);
+    const badCursor = errorOf(await call(worker, 'read_topic', { topic: 'rt.#', after: 'x' }));
+    expect(badCursor).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    const overLimit = errorOf(await call(worker, 'read_topic', { topic: 'rt.#', limit: 51 }));
+    expect(overLimit).toMatchObject({ field: 'limit', limit: 50 });
+  });
 
   it('allows one wait per mailbox, sends progress, and frees the mailbox on cancel', async () => {
     const first = await connect(a, tokens.other);

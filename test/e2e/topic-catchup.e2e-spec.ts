@@ -14,7 +14,7 @@ import { RedisServer } from '../utils/redis-server';
 import { registerMailboxes, send, topicChannel, waitForListeners } from '../utils/service';
 import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, startTestService, type TestApp } from '../utils/test-app';
-import { MAX_CATCH_UP_TOPICS } from '../../src/topics/topic-feed.service';
+import { MAX_CATCH_UP_TOPICS } from '../../src/topics/topic-history.service';
 import { compileTopicPattern } from '../../src/topics/topic-pattern';
 import { SCAN_BUDGET } from '../../src/topics/topics.service';
 
