@@ -124,7 +124,7 @@ export function envelopeLine(message: AgentMessage): string {
     `message ${message.message_id}`,
     `from ${message.from}`,
     `to ${message.to}`,
-    `thread ${message.thread_id}`,
+    `thread ${plainOrQuoted(message.thread_id)}`,
     `hop ${message.hop}`,
     `sent ${message.sent_at}`,
   ];
@@ -134,9 +134,35 @@ export function envelopeLine(message: AgentMessage): string {
   if (message.needs_ack) parts.push('needs acknowledge');
   if (message.read === false) parts.push('unread');
   if (message.subject !== null) {
-    parts.push(`subject ${JSON.stringify(neutralised(message.subject))}`);
+    parts.push(`subject ${quotedLine(message.subject)}`);
   }
   return `[${parts.join(' | ')}]`;
+}
+
+/** Line and paragraph separators besides \n and \r, which JSON.stringify leaves as they are. */
+const SEPARATORS = /[\u0085\u2028\u2029]/g;
+
+/** The code point mark a character is shown as: `[U+200B]`. */
+function codePointMark(char: string): string {
+  return `[U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`;
+}
+
+/**
+ * Text a sender gave, shown within one line the service stamps (a subject in the envelope, a
+ * preview in a listing): neutralised, quoted as a JSON string, and with no character that a
+ * reader could take for a line's end, so that it cannot end the line and pose as one of its own.
+ */
+export function quotedLine(text: string): string {
+  return JSON.stringify(neutralised(text)).replace(SEPARATORS, codePointMark);
+}
+
+/**
+ * A value a sender may choose (a thread id) in the envelope: as it is when it is a plain name
+ * (letters, digits, `.`, `_`, `:`, `-`), as quotedLine otherwise, so that `|`, `]` or a space
+ * cannot forge another field of the envelope.
+ */
+function plainOrQuoted(text: string): string {
+  return /^[A-Za-z0-9._:-]+$/.test(text) ? text : quotedLine(text);
 }
 
 /**
@@ -161,10 +187,7 @@ const ROLE_HEADER =
  */
 export function neutralised(text: string): string {
   return text
-    .replace(
-      INVISIBLE,
-      (char) => `[U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`,
-    )
+    .replace(INVISIBLE, codePointMark)
     .replace(ROLE_HEADER, '$1> $2')
     .replace(/^(\s*)(<<<|>>>)/gm, '$1 $2');
 }

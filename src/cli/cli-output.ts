@@ -1,5 +1,6 @@
 import {
   envelopeLine,
+  quotedLine,
   renderForModel,
   toAgentMessage,
   type AgentMessage,
@@ -68,7 +69,7 @@ export function renderInbox(listing: InboxListing): string {
   const entries = listing.messages.map((message) => {
     const view = toAgentMessage(message, false);
     const more = view.truncated ? ' [...]' : '';
-    return `${envelopeLine(view)}\n  ${JSON.stringify(view.preview ?? '')}${more}`;
+    return `${envelopeLine(view)}\n  ${quotedLine(view.preview ?? '')}${more}`;
   });
   return [summary, ...entries].join('\n');
 }
