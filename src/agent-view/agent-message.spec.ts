@@ -131,6 +131,20 @@ describe(envelopeLine.name, () => {
   });
 });
 
+describe('a redelivery', () => {
+  it('says which attempt it is, where the sender asked for acknowledge', () => {
+    const tracked = { ...message, requireConfirmation: true };
+    const again = toAgentMessage({ ...tracked, deliveryAttempt: 3 }, true);
+    expect(again.delivery_attempt).toBe(3);
+    expect(envelopeLine(again)).toContain(' | needs acknowledge | redelivered, attempt 3 | ');
+    for (const first of [1, null, undefined]) {
+      const view = toAgentMessage({ ...tracked, deliveryAttempt: first }, true);
+      expect(view.delivery_attempt).toBeUndefined();
+      expect(envelopeLine(view)).not.toContain('redelivered');
+    }
+  });
+});
+
 describe(quotedLine.name, () => {
   it('gives one line: separators and invisible characters as marks, quotes escaped', () => {
     expect(quotedLine('one\ntwo\u2028"three"\u200B')).toBe(

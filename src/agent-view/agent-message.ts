@@ -25,6 +25,8 @@ export interface MessageLike {
   read?: boolean;
   /** True when `content` is only the body's start (a preview read): the body is longer. */
   contentCut?: boolean;
+  /** On a live push of a message sent with requireConfirmation: which attempt it is (1 = first). */
+  deliveryAttempt?: number | null;
 }
 
 /** The envelope of one message as an agent sees it; `body` absent in a preview. */
@@ -43,6 +45,11 @@ export interface AgentMessage {
   reply_by: string | null;
   /** Whether the sender asked for `acknowledge`. */
   needs_ack: boolean;
+  /**
+   * Present on a redelivery: a message sent with require_ack, not acknowledged yet, pushed
+   * again (2 = the first retry). It comes back until it is acknowledged or its attempts run out.
+   */
+  delivery_attempt?: number;
   /** Present, and true, on a reply sent after its request's deadline. */
   late?: boolean;
   read?: boolean;
@@ -84,6 +91,7 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
     content_type: message.contentType,
   };
   if (message.inReplyTo !== null && isLate(message.metadata)) view.late = true;
+  if ((message.deliveryAttempt ?? 1) > 1) view.delivery_attempt = message.deliveryAttempt!;
   if (message.read !== undefined) view.read = message.read;
   if (whole) {
     view.body = message.content;
@@ -132,6 +140,9 @@ export function envelopeLine(message: AgentMessage): string {
   if (message.reply_by !== null) parts.push(`reply by ${message.reply_by}`);
   if (message.late) parts.push('late reply');
   if (message.needs_ack) parts.push('needs acknowledge');
+  if (message.delivery_attempt !== undefined) {
+    parts.push(`redelivered, attempt ${message.delivery_attempt}`);
+  }
   if (message.read === false) parts.push('unread');
   if (message.subject !== null) {
     parts.push(`subject ${quotedLine(message.subject)}`);

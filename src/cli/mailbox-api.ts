@@ -256,11 +256,14 @@ export class MailboxApi {
   }
 }
 
-/** A mailbox's feed: stored messages after `after` (with their read flags), then live ones. */
+/**
+ * A mailbox's feed: stored messages after `after` (with their read flags), then live ones, with
+ * which attempt a redelivery is.
+ */
 export function mailboxFeed(mailbox: string, after: string | null): FeedRequest {
   return {
     query: `subscription MailboxFeed($mailbox: String!, $after: ID) {
-      mailboxMessages(mailbox: $mailbox, after: $after) { ${MESSAGE_READ} }
+      mailboxMessages(mailbox: $mailbox, after: $after) { ${MESSAGE_READ} deliveryAttempt }
     }`,
     variables: { mailbox, after },
     field: 'mailboxMessages',

@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { eventually, graphql } from '../utils/graphql-client';
 import { REGISTER } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
+import { mailboxChannel, waitForListeners } from '../utils/service';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-mcp-tests-0123456';
@@ -114,6 +115,9 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       ADMIN_TOKEN: ADMIN,
       REDIS_KEY_PREFIX: (prefix = uniquePrefix()),
       RATE_LIMIT_PER_MINUTE: '0',
+      // Retries of require_ack deliveries within a wait: 1 s, then 2 s after.
+      ROUTER_RETRY_CHECK_INTERVAL: '0.25',
+      ROUTER_RETRY_JITTER: 'false',
       ROUTER_MAX_PAYLOAD_SIZE: '65536',
       ROUTER_MAX_MESSAGE_SIZE: '131072',
     };
@@ -567,6 +571,36 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect(after.recipients).toEqual([
       expect.objectContaining({ mailbox: 'worker', status: 'DELIVERED' }),
     ]);
+  });
+
+  it('brings back a message sent with require_ack until it is acknowledged, marked as a redelivery', async () => {
+    const planner = await connect(a, tokens.planner);
+    const other = await connect(b, tokens.other);
+    const waitFor = (timeout_s: number) =>
+      call(other, 'wait_for_message', { timeout_s, from: 'planner' });
+    // Pushed to a wait: the first attempt, whose retry comes a second later.
+    const waiting = waitFor(10);
+    await waitForListeners(b, mailboxChannel(b, 'other'), 1);
+    const sent = await ok<{ message_id: string }>(planner, 'send_message', {
+      to: 'other',
+      body: 'handle, then acknowledge',
+      require_ack: true,
+    });
+    const first = (await waiting).structuredContent as { messages: AgentMessage[] };
+    expect(first.messages.map((message) => message.message_id)).toEqual([sent.message_id]);
+    expect(first.messages[0]).toMatchObject({ needs_ack: true, read: true });
+    expect(first.messages[0]).not.toHaveProperty('delivery_attempt');
+    // Read, not acknowledged: a retry pushes it again, and the wait says it is a redelivery.
+    const again = await waitFor(15);
+    const [redelivered] = (again.structuredContent as { messages: AgentMessage[] }).messages;
+    expect(redelivered.message_id).toBe(sent.message_id);
+    expect(redelivered.delivery_attempt).toBeGreaterThanOrEqual(2);
+    expect(again.content[0].text).toContain(
+      `needs acknowledge | redelivered, attempt ${redelivered.delivery_attempt}`,
+    );
+    await ok(other, 'acknowledge', { message_ids: [sent.message_id] });
+    const done = (await waitFor(3)).structuredContent as { status: string };
+    expect(done.status).toBe('timeout');
   });
 
   it("never reaches another mailbox's messages", async () => {
