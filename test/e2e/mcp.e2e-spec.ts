@@ -30,6 +30,7 @@ interface AgentMessage {
   preview?: string;
   truncated?: boolean;
   read?: boolean;
+  delivery_attempt?: number;
 }
 
 /** The MCP tools of the contract. */
