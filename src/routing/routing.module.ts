@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
@@ -12,6 +13,7 @@ import { RoutingResolver } from './routing.resolver';
 
 @Module({
   imports: [
+    AuthModule,
     MessagesModule,
     MailboxesModule,
     TopicsModule,

@@ -1,5 +1,6 @@
 import { Args, Mutation, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/auth.decorators';
+import { AuthService } from '../auth/auth.service';
 import { actingMailbox, type Principal } from '../auth/principal';
 import { SendMessageInput } from '../messages/send-message.input';
 import { MessageRouterService } from './message-router.service';
@@ -7,7 +8,10 @@ import { RouteResult } from './route-result.model';
 
 @Resolver(() => RouteResult)
 export class RoutingResolver {
-  constructor(private readonly router: MessageRouterService) {}
+  constructor(
+    private readonly router: MessageRouterService,
+    private readonly auth: AuthService,
+  ) {}
 
   @Mutation(() => RouteResult)
   async sendMessage(
@@ -16,7 +20,7 @@ export class RoutingResolver {
   ): Promise<RouteResult> {
     return this.router.route(
       { ...input, sender: actingMailbox(principal, input.sender, 'input.sender') },
-      principal.kind === 'admin',
+      this.auth.isOperator(principal),
     );
   }
 
@@ -30,7 +34,7 @@ export class RoutingResolver {
     return this.router.routeMany(
       inputs,
       (sender, field) => actingMailbox(principal, sender, field),
-      principal.kind === 'admin',
+      this.auth.isOperator(principal),
     );
   }
 }

@@ -402,6 +402,17 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       'query T($t: String!) { threadBudget(threadId: $t) { paused spentTokens messages } }',
       { t: thread },
     );
+    // The kill switch holds for the operator's own post too: it resumes the thread first.
+    const operator = await graphql(
+      a.baseUrl,
+      SEND,
+      { input: { mode: 'DIRECT', sender: 'carol', inReplyTo: reply.messageId, content: 'go' } },
+      as(ADMIN),
+    );
+    expect(operator.errors?.[0].extensions).toMatchObject({
+      code: 'PAUSED',
+      reason: 'THREAD_PAUSED',
+    });
     expect(state.threadBudget).toEqual({ paused: true, spentTokens: 2, messages: 1 });
     await admin(b, 'mutation T($t: String!) { resumeThread(threadId: $t) { paused } }', {
       t: thread,
@@ -437,5 +448,40 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
     expect(metrics).toMatch(/^mailbox_tokens_sent_total \d+/m);
+  });
+});
+
+describe('the guards with authentication off', () => {
+  let backend: RedisBackend;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    backend = await startRedisBackend();
+    app = await startTestApp(backend, { AUTH_ENABLED: 'false', ROUTER_MAX_VISITS: '2' });
+    for (const name of ['left', 'right']) {
+      await graphql(app.baseUrl, REGISTER, { name });
+    }
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await backend?.destroy();
+  });
+
+  it('stops a reply loop: every caller acts as the admin, and none is the operator posting', async () => {
+    const send = (input: Record<string, unknown>) =>
+      graphql<{ sendMessage: Sent }>(app.baseUrl, SEND, { input: { mode: 'DIRECT', ...input } });
+    const start = await send({ sender: 'left', target: 'right', content: 'shall we?' });
+    let last = start.data!.sendMessage.messageId;
+    for (const sender of ['right', 'left', 'right', 'left']) {
+      const reply = await send({ sender, inReplyTo: last, content: `after ${last}` });
+      expect(reply.errors).toBeUndefined();
+      last = reply.data!.sendMessage.messageId;
+    }
+    const loop = await send({ sender: 'right', inReplyTo: last, content: 'thanks!' });
+    expect(loop.errors?.[0].extensions).toMatchObject({
+      code: 'LOOP_DETECTED',
+      reason: 'MAX_VISITS',
+    });
   });
 });

@@ -13,13 +13,13 @@
 --
 -- thread_check returns nil when the send may pass, or {code, detail}, code a ThreadGuardCode
 -- (src/redis/script-codes.ts): {2, 0} paused; {3, the visits} loop; {4, the budget} budget
--- exhausted. A refusal counts nothing. An operator's post clears the visit counts as it is
--- checked.
+-- exhausted. A refusal counts nothing. An operator's post is held to the pause and the budget
+-- like any send, and clears the visit counts as it is checked.
 
 local function thread_check(key, recipient, maxVisits, tokens, reset)
   maxVisits, tokens, reset = tonumber(maxVisits), tonumber(tokens), reset == '1'
   local state = redis.call('HMGET', key, 'paused', 'maxTokens', 'spent')
-  if state[1] == '1' and not reset then
+  if state[1] == '1' then
     return { 2, 0 }
   end
 
@@ -39,7 +39,7 @@ local function thread_check(key, recipient, maxVisits, tokens, reset)
 
   local budget = tonumber(state[2]) or 0
   local spent = tonumber(state[3]) or 0
-  if budget > 0 and not reset and spent + tokens > budget then
+  if budget > 0 and spent + tokens > budget then
     return { 4, budget }
   end
   return nil
