@@ -22,6 +22,12 @@ interface SafetyScripts {
   /** Five keys per send, and eight arguments per send (send-guards.lua's header). */
   sendGuards: VariableKeysScript<Array<number | string>>;
   threadGuard(guardKey: string, ...args: Arg[]): Promise<[number, number]>;
+  threadControl(
+    guardKey: string,
+    control: 'paused' | 'maxTokens',
+    value: string,
+    stateMs: number,
+  ): Promise<number>;
 }
 
 /** What the sender's guard is asked. */
@@ -384,21 +390,24 @@ export class SafetyRepository {
     };
   }
 
+  /** Pauses or resumes the thread; a paused thread's state is kept until it is resumed. */
   async setThreadPaused(threadId: string, paused: boolean): Promise<void> {
-    const key = this.keys.threadGuard(threadKey(threadId));
-    if (paused) {
-      await this.redis.hset(key, 'paused', '1');
-      await this.redis.sadd(this.keys.threadIndexPaused(), threadId);
-    } else {
-      await this.redis.hdel(key, 'paused');
-      await this.redis.srem(this.keys.threadIndexPaused(), threadId);
-    }
+    await this.threadControl(threadId, 'paused', paused ? '1' : '');
+    if (paused) await this.redis.sadd(this.keys.threadIndexPaused(), threadId);
+    else await this.redis.srem(this.keys.threadIndexPaused(), threadId);
   }
 
-  /** Sets the thread's budget; null removes it. */
+  /** Sets the thread's budget, kept until it is removed; null removes it. */
   async setThreadBudget(threadId: string, maxTokens: number | null): Promise<void> {
+    await this.threadControl(threadId, 'maxTokens', maxTokens === null ? '' : String(maxTokens));
+  }
+
+  private async threadControl(
+    threadId: string,
+    control: 'paused' | 'maxTokens',
+    value: string,
+  ): Promise<void> {
     const key = this.keys.threadGuard(threadKey(threadId));
-    if (maxTokens === null) await this.redis.hdel(key, 'maxTokens');
-    else await this.redis.hset(key, 'maxTokens', String(maxTokens));
+    await this.redis.threadControl(key, control, value, THREAD_STATE_MS);
   }
 }

@@ -1,4 +1,6 @@
 import { eventually, graphql, type GraphqlResponse } from '../utils/graphql-client';
+import { threadKey } from '../../src/messages/thread-key';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { REGISTER } from '../utils/documents';
 import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
@@ -414,9 +416,25 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       reason: 'THREAD_PAUSED',
     });
     expect(state.threadBudget).toEqual({ paused: true, spentTokens: 2, messages: 1 });
-    await admin(b, 'mutation T($t: String!) { resumeThread(threadId: $t) { paused } }', {
-      t: thread,
-    });
+    // The guard state of a paused thread is kept while it takes no message: it cannot lapse
+    // 30 days after the last one and lift the pause. Resumed, it lapses again (budget removed).
+    const redis = backend.client();
+    const guardKey = a.app.get(RedisKeys).threadGuard(threadKey(thread));
+    try {
+      expect(await redis.pttl(guardKey)).toBe(-1);
+      await admin(b, 'mutation T($t: String!) { resumeThread(threadId: $t) { paused } }', {
+        t: thread,
+      });
+      expect(await redis.pttl(guardKey)).toBe(-1);
+      await admin(
+        a,
+        'mutation T($t: String!) { setThreadBudget(threadId: $t, maxTokens: 0) { maxTokens } }',
+        { t: thread },
+      );
+      expect(await redis.pttl(guardKey)).toBeGreaterThan(29 * 86_400_000);
+    } finally {
+      redis.disconnect();
+    }
     await sent(a, 'bob', { inReplyTo: reply.messageId, content: 'ok' });
   });
 

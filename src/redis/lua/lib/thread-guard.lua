@@ -45,11 +45,23 @@ local function thread_check(key, recipient, maxVisits, tokens, reset)
   return nil
 end
 
+-- A paused thread or one with a budget keeps its state for as long as the control is set: a
+-- paused thread takes no message, so a lifetime counted from its last one would lift the pause
+-- (and a budget) by itself. Else the state outlives the thread's last message by stateMs.
+local function thread_lifetime(key, stateMs)
+  local controls = redis.call('HMGET', key, 'paused', 'maxTokens')
+  if controls[1] or controls[2] then
+    redis.call('PERSIST', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    redis.call('PEXPIRE', key, tonumber(stateMs))
+  end
+end
+
 local function thread_count(key, recipient, tokens, reset, stateMs)
   redis.call('HINCRBY', key, 'spent', tonumber(tokens))
   redis.call('HINCRBY', key, 'messages', 1)
   if recipient ~= '' and reset ~= '1' then
     redis.call('HINCRBY', key, 'v:' .. recipient, 1)
   end
-  redis.call('PEXPIRE', key, tonumber(stateMs))
+  thread_lifetime(key, stateMs)
 end
