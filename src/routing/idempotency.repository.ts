@@ -19,9 +19,8 @@ export class IdempotencyRepository {
    * owns the key: `id` for a first send, the earlier id for a repeat.
    */
   async claim(sender: string, key: string, id: string): Promise<string> {
-    const digest = hash('sha256', key);
     const earlier = await this.redis.set(
-      this.keys.idempotency(sender, digest),
+      this.keyOf(sender, key),
       id,
       'EX',
       IDEMPOTENCY_WINDOW_SECONDS,
@@ -29,5 +28,14 @@ export class IdempotencyRepository {
       'GET',
     );
     return earlier ?? id;
+  }
+
+  /** The id that owns `key` for the sender within the window, or null for a first send. */
+  async owner(sender: string, key: string): Promise<string | null> {
+    return this.redis.get(this.keyOf(sender, key));
+  }
+
+  private keyOf(sender: string, key: string): string {
+    return this.keys.idempotency(sender, hash('sha256', key));
   }
 }

@@ -138,6 +138,16 @@ export class MessageRouterService implements OnModuleInit {
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
     const options = { idempotencyKey: checked.idempotencyKey, byOperator };
+    // A repeat of a keyed send is the first send, answered again (and completed, should the
+    // first have stopped half-way): its guards admitted and counted it once, and a repeat,
+    // say after a lost answer, is neither counted again nor refused what the first was given.
+    if (
+      checked.idempotencyKey !== null &&
+      (await this.idempotency.owner(message.sender, checked.idempotencyKey)) !== null
+    ) {
+      if (answers !== null) await this.store.answered(answers);
+      return this.routeRepeat(message, checked.idempotencyKey);
+    }
     // A DIRECT send without a key, and no reply that stops a request's deadline, passes its
     // guards in the same call that stores it, where one node holds every key.
     const guards =
@@ -168,7 +178,10 @@ export class MessageRouterService implements OnModuleInit {
     if (answers !== null) await this.store.answered(answers);
     try {
       const routed = this.count(await this.routeDurably(message, checked.idempotencyKey));
-      this.safety.senderAdmitted(admitted);
+      // Another send with the key claimed it first (both found it free): this one is its
+      // repeat, and takes back what its guards counted.
+      if (routed.messageId !== message.id) await this.safety.refund(message, options, admitted);
+      else this.safety.senderAdmitted(admitted);
       return routed;
     } catch (error) {
       if (answers !== null && !(this.outage.classify(error) === 'transient')) {
@@ -180,6 +193,15 @@ export class MessageRouterService implements OnModuleInit {
         await this.safety.refund(message, options, admitted);
       }
       return this.routeFailed(message, checked.idempotencyKey, error);
+    }
+  }
+
+  /** A repeat of a keyed send: the first send's result, completed where it stopped. */
+  private async routeRepeat(message: StoredMessage, idempotencyKey: string): Promise<RouteResult> {
+    try {
+      return this.count(await this.routeDurably(message, idempotencyKey));
+    } catch (error) {
+      return this.routeFailed(message, idempotencyKey, error);
     }
   }
 

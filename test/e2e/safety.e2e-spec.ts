@@ -142,6 +142,29 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     expect(keyed.messageId).not.toBe(first.messageId);
   });
 
+  it('passes a keyed repeat without its guards: counted once, never refused what the first was given', async () => {
+    for (const name of ['retry1', 'retry2']) {
+      tokens[name] = (
+        await admin<{ registerMailbox: { token: string } }>(a, REGISTER, { name })
+      ).registerMailbox.token;
+    }
+    const input = { target: 'retry2', content: 'the report', idempotencyKey: 'report-1' };
+    const first = await sent(a, 'retry1', input);
+    // A client that lost the answer retries, more often than the pair window allows sends.
+    for (let i = 0; i < 6; i++) {
+      expect((await sent(i % 2 === 0 ? b : a, 'retry1', input)).messageId).toBe(first.messageId);
+    }
+    // The pair window holds the first send only: four more fit in its five a minute.
+    for (let i = 1; i <= 4; i++) {
+      await sent(a, 'retry1', { target: 'retry2', content: `fresh ${i}` });
+    }
+    expect(await refused(b, 'retry1', { target: 'retry2', content: 'one too many' })).toMatchObject(
+      { code: 'RATE_LIMITED', reason: 'PAIR_RATE_LIMIT' },
+    );
+    // And the repeat is still the first send's answer, past the limit.
+    expect((await sent(b, 'retry1', input)).messageId).toBe(first.messageId);
+  });
+
   it('counts nothing for a send refused because its recipient is missing', async () => {
     const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, {
       name: 'gina',
@@ -460,8 +483,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Eleven refusals in the tests above.
-      return stats.routerStatistics.guardRefusals === 11 && stats.routerStatistics.tokensSent > 20;
+      // Thirteen refusals in the tests above (each instance adds its own once a second, so
+      // the sum reads exactly this only once every one is in).
+      return stats.routerStatistics.guardRefusals === 13 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
