@@ -29,6 +29,18 @@ export class InboxRepository {
     return Math.max(0, total - read);
   }
 
+  /**
+   * The last of the mailbox's oldest messages that are all read (read-prefix.lua), or null when
+   * its oldest message is unread: every unread message comes after it.
+   */
+  async readPrefixEnd(mailbox: string): Promise<string | null> {
+    const last = await this.redis.readPrefix(
+      this.keys.mailboxMessages(mailbox),
+      this.keys.mailboxRead(mailbox),
+    );
+    return last === '' ? null : last;
+  }
+
   /** Marks these ids read, where they are in the mailbox; returns how many were unread. */
   async markIds(mailbox: string, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;

@@ -96,7 +96,8 @@ export class InboxService {
     };
     const index =
       threadId === null ? this.keys.mailboxMessages(mailbox) : await this.threadSource(threadId);
-    const page = await this.filteredPage(index, first, after, keep, reads);
+    const start = threadId === null ? await this.unreadStart(mailbox, after) : after;
+    const page = await this.filteredPage(index, first, start, keep, reads);
     return this.withReadFlags(mailbox, page);
   }
 
@@ -130,7 +131,17 @@ export class InboxService {
         );
       });
     };
-    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, after, keep, reads);
+    const start = await this.unreadStart(mailbox, after);
+    return this.filteredPage(this.keys.mailboxMessages(mailbox), first, start, keep, reads);
+  }
+
+  /**
+   * Where a first page of a mailbox's unread messages starts: after its read prefix (every
+   * message up to it is read), so that a long-lived mailbox's read messages are not walked
+   * again, SCAN_LIMIT at a time, before its unread ones. A later page goes on from its cursor.
+   */
+  private async unreadStart(mailbox: string, after: string | null): Promise<string | null> {
+    return after ?? (await this.inbox.readPrefixEnd(mailbox));
   }
 
   /**

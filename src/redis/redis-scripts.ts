@@ -15,6 +15,7 @@ import type { PublishCommand } from './redis-topology.service';
 const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   storeMessage: { file: 'store-message.lua', keys: 3 },
   markRead: { file: 'mark-read.lua', keys: 2 },
+  readPrefix: { file: 'read-prefix.lua', keys: 2 },
   storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: undefined },
   guardedSend: { file: 'guarded-send.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
@@ -72,6 +73,7 @@ export interface MailboxScripts {
     mode: 'ids' | 'upTo',
     ...args: Arg[]
   ): Promise<[number, number]>;
+  readPrefix(messagesKey: string, readKey: string): Promise<string>;
   /** Six keys per send, and the arguments store-and-enqueue.lua's header lists. */
   storeAndEnqueue: VariableKeysScript<number[]>;
   /** Ten keys per send (twelve in a thread), and the arguments guarded-send.lua's header lists. */

@@ -365,6 +365,53 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     ]);
   }, 30_000);
 
+  it('lists the unread messages of a mailbox behind thousands it has read', async () => {
+    const asAdmin = { authorization: `Bearer ${ADMIN}` };
+    const registered = await graphql<{ registerMailbox: { token: string } }>(
+      a.baseUrl,
+      REGISTER,
+      { name: 'archivist' },
+      asAdmin,
+    );
+    const archivist = await connect(b, registered.data!.registerMailbox.token);
+    const batch = (from: number) =>
+      graphql<{ sendMessages: Array<{ messageId: string }> }>(
+        a.baseUrl,
+        'mutation ($in: [SendMessageInput!]!) { sendMessages(inputs: $in) { messageId } }',
+        {
+          in: Array.from({ length: 100 }, (_, i) => ({
+            sender: 'planner',
+            mode: 'DIRECT',
+            target: 'archivist',
+            content: `old ${from + i}`,
+          })),
+        },
+        asAdmin,
+      );
+    let last = '';
+    for (let from = 0; from < 5_200; from += 100) {
+      last = (await batch(from)).data!.sendMessages.at(-1)!.messageId;
+    }
+    const marked = await graphql(
+      a.baseUrl,
+      'mutation ($upTo: ID!) { markRead(mailbox: "archivist", upTo: $upTo) { unreadCount } }',
+      { upTo: last },
+      asAdmin,
+    );
+    expect(marked.data).toEqual({ markRead: { unreadCount: 0 } });
+    const planner = await connect(a, tokens.planner);
+    for (const body of ['new 1', 'new 2']) {
+      await ok(planner, 'send_message', { to: 'archivist', body });
+    }
+    // More read messages than one listing looks at come first: the listing starts after them.
+    const inbox = await ok<{ unread_count: number; messages: AgentMessage[] }>(
+      archivist,
+      'check_inbox',
+    );
+    expect(inbox.unread_count).toBe(2);
+    expect(inbox.messages.map((message) => message.preview)).toEqual(['new 1', 'new 2']);
+  });
+
   it('answers one read of many large messages in parts, each id once', async () => {
     const planner = await connect(a, tokens.planner);
     const worker = await connect(b, tokens.worker);
