@@ -17,6 +17,7 @@ import { MessagesService, type MessagePage } from '../messages/messages.service'
 import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MessageRouterService } from '../routing/message-router.service';
+import { RouteStatus } from '../routing/route-result.model';
 import { assertTopicPattern } from '../routing/address';
 import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
 import { TopicHistoryService, type TopicIdsAfter } from '../topics/topic-history.service';
@@ -42,6 +43,8 @@ export interface SendOutcome {
   thread_id: string;
   status: string;
   recipients: number;
+  /** For PARTIAL: the recipients the message did not reach. */
+  error?: string;
 }
 
 export interface AgentEntry {
@@ -246,11 +249,16 @@ export class MailboxToolsService {
         idempotencyKey: args.idempotency_key,
         requireConfirmation: args.require_ack,
       });
+      // A broadcast that reached no recipient comes back FAILED rather than thrown.
+      if (routed.status === RouteStatus.FAILED) {
+        throw new AppError('SERVICE_UNAVAILABLE', routed.error ?? 'it reached no recipient');
+      }
       return {
         message_id: routed.messageId,
         thread_id: routed.threadId ?? routed.messageId,
         status: routed.status,
         recipients: routed.recipients,
+        ...(routed.error === null ? {} : { error: routed.error }),
       };
     } catch (error) {
       throw inToolTerms(error, mode);

@@ -51,6 +51,7 @@ const sendResult = z.object({
   thread_id: z.string(),
   status: z.string(),
   recipients: z.number(),
+  error: z.string().optional().describe('For PARTIAL: the recipients the message did not reach.'),
 });
 
 /** A refusal's `structuredContent`: what refused the call, for programs. */
@@ -390,7 +391,11 @@ export function registerMailboxTools(
       server.registerTool('send_message', TOOL_CONFIGS.send_message, (input) =>
         run(input, async (args) => {
           const sent = await tools.send(caller, args);
-          return ok(sent, `Sent ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.`);
+          const partly = sent.error === undefined ? '' : ` ${sent.error}.`;
+          return ok(
+            sent,
+            `Sent ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.${partly}`,
+          );
         }),
       ),
     reply: () =>
