@@ -147,7 +147,10 @@ const COMMANDS: readonly CommandSpec[] = [
     name: 'ack',
     arguments: '<message-id...>',
     summary: 'acknowledge messages that were sent with --ack',
-    details: ['Confirms the delivery of each message to your mailbox.'],
+    details: [
+      'Confirms the delivery of each message to your mailbox, each on its own: one the service',
+      'refuses is reported on its line (exit 1), and the others are still confirmed.',
+    ],
     flags: {},
   },
 ];

@@ -349,6 +349,23 @@ describe('the mailbox CLI against a running service', () => {
       { id },
     );
     expect(deliveryStatus).toEqual([{ status: 'DELIVERED' }]);
+    // Each id on its own: one the service refuses is reported, and the next still confirmed.
+    const next = ID.exec(
+      (await cli(['send', 'grace', 'and this', '--ack', '--mailbox', 'alice'])).stdout,
+    )![1];
+    const unknown = '01M97D32Q8BNX7J1QVT14Y7P7R';
+    const mixed = await cli(['ack', unknown, next, '--mailbox', 'grace']);
+    expect(mixed.code).toBe(1);
+    const [refusedLine, confirmedLine] = mixed.stdout.trimEnd().split('\n');
+    expect(refusedLine).toMatch(new RegExp(`^${unknown}  error NOT_FOUND: `));
+    expect(confirmedLine).toBe(`${next}  DELIVERED`);
+    const json = JSON.parse(
+      (await cli(['ack', unknown, next, '--mailbox', 'grace', '--json'])).stdout,
+    ) as { acknowledged: unknown[]; failed: Array<{ message_id: string; error: string }> };
+    expect(json.acknowledged).toEqual([{ message_id: next, status: 'DELIVERED' }]);
+    expect(json.failed).toEqual([
+      { message_id: unknown, error: expect.stringMatching(/^NOT_FOUND: /) as string },
+    ]);
   });
 
   it('reports GraphQL errors as "error CODE: message" and exit 1, without a stack', async () => {
