@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AddressingMode } from '../messages/message.model';
 import type { StoredMessage } from '../messages/stored-message';
+import { threadKey } from '../messages/thread-key';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
@@ -8,9 +9,16 @@ import type { ScriptedClient } from '../redis/redis-scripts';
 /** How long a broadcast's recipient list outlives the message, for cleanup to read it. */
 export const RECIPIENTS_GRACE_MS = 7 * 24 * 3600 * 1000;
 
-/** A message's entry in the expiry schedule: what cleanup needs to find its indexes. */
-export function expiryMember(message: Pick<StoredMessage, 'id' | 'mode' | 'target'>): string {
-  return `${message.id}|${message.mode}|${message.target ?? ''}`;
+/**
+ * A message's entry in the expiry schedule: what cleanup needs to find its indexes, which it
+ * cannot read from the message once Redis has let the hash lapse. A message in a thread of
+ * another carries that thread's key (no `|` in it, nor in a mailbox's or topic's name).
+ */
+export function expiryMember(
+  message: Pick<StoredMessage, 'id' | 'mode' | 'target' | 'threadId'>,
+): string {
+  const base = `${message.id}|${message.mode}|${message.target ?? ''}`;
+  return message.threadId === message.id ? base : `${base}|${threadKey(message.threadId)}`;
 }
 
 export interface ExpiredEntry {
@@ -18,6 +26,8 @@ export interface ExpiredEntry {
   messageId: string;
   mode: AddressingMode;
   target: string;
+  /** The key of the thread of another message that the message is in; null for none. */
+  threadKey: string | null;
 }
 
 /**
@@ -42,8 +52,14 @@ export class CleanupRepository {
       limit,
     );
     return members.map((member) => {
-      const [messageId, mode, ...rest] = member.split('|');
-      return { member, messageId, mode: mode as AddressingMode, target: rest.join('|') };
+      const [messageId, mode, target, thread] = member.split('|');
+      return {
+        member,
+        messageId,
+        mode: mode as AddressingMode,
+        target,
+        threadKey: thread ?? null,
+      };
     });
   }
 
@@ -72,6 +88,12 @@ export class CleanupRepository {
     ]);
     if (entry.mode === AddressingMode.TOPIC)
       removals.push(this.redis.zrem(this.keys.topicMessages(entry.target), id));
+    // Thread indexes that name it: its own thread's, where it was answered, and the thread
+    // of another that it is in.
+    removals.push(this.redis.zrem(this.keys.thread(threadKey(id)), id));
+    if (entry.threadKey !== null) {
+      removals.push(this.redis.zrem(this.keys.thread(entry.threadKey), id));
+    }
     removals.push(
       this.redis.del(this.keys.message(id)),
       this.redis.del(this.keys.deliveryConfirmation(id)),

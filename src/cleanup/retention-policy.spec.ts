@@ -1,10 +1,16 @@
 import { AddressingMode } from '../messages/message.model';
-import { deliveryReason, fateOf, removalOf, type MessageHead } from './retention-policy';
+import {
+  deliveryReason,
+  fateOf,
+  removalOf,
+  REQUEST_GRACE_MS,
+  type MessageHead,
+} from './retention-policy';
 
 const limits = { maxMessages: 100, maxAgeMs: 60_000 };
 
 function head(mode: AddressingMode, target: string | null = null): MessageHead {
-  return { mode, target, createdAt: 1_000, expiresAt: null };
+  return { mode, target, createdAt: 1_000, expiresAt: null, threadId: 'm', replyBy: null };
 }
 
 describe(removalOf.name, () => {
@@ -24,6 +30,16 @@ describe(fateOf.name, () => {
     for (const removal of ['count', 'age', 'deleted'] as const) {
       expect(fateOf(head(AddressingMode.DIRECT, 'alice'), 'alice', removal, limits)).toEqual({
         kind: 'delete',
+      });
+    }
+  });
+
+  it('keeps a DIRECT request past its deadline, for the sweep that tells its sender', () => {
+    const request = { ...head(AddressingMode.DIRECT, 'alice'), replyBy: 5_000 };
+    for (const removal of ['count', 'age', 'deleted'] as const) {
+      expect(fateOf(request, 'alice', removal, limits)).toEqual({
+        kind: 'expireAt',
+        at: 5_000 + REQUEST_GRACE_MS,
       });
     }
   });

@@ -15,7 +15,18 @@ export interface MessageHead {
   target: string | null;
   createdAt: number;
   expiresAt: number | null;
+  /** The thread whose index names the message (its own id for a message of no thread). */
+  threadId: string;
+  /** A request's deadline (epoch ms); null for a message that is no request. */
+  replyBy: number | null;
 }
+
+/**
+ * How long a request's hash outlives its deadline once its mailbox entry is gone: the deadline
+ * sweep reads it to tell the requester nobody answered, and may run late (every instance down
+ * for a while).
+ */
+export const REQUEST_GRACE_MS = 24 * 3600 * 1000;
 
 /** What becomes of the message hash when one mailbox's entry of it goes. */
 export type MessageFate =
@@ -49,7 +60,9 @@ export function removalOf(
 /**
  * The rule for a message hash when one mailbox's entry of it goes:
  *
- * - DIRECT: the message belongs to its one target mailbox, so the hash goes with that entry.
+ * - DIRECT: the message belongs to its one target mailbox, so the hash goes with that entry;
+ *   but a request's stays until REQUEST_GRACE_MS past its deadline, for the sweep that tells
+ *   its sender nobody answered (the target's mailbox no longer shows it).
  * - BROADCAST: many mailboxes may hold one hash, and nothing counts them. Every copy has the
  *   same score (the message's createdAt), so an entry that leaves by age leaves every holder
  *   by age: the hash goes with the first. An entry that leaves by count or deletion leaves
@@ -68,7 +81,10 @@ export function fateOf(
   if (head === null) return { kind: 'keep' };
   switch (head.mode) {
     case AddressingMode.DIRECT:
-      return head.target === mailbox ? { kind: 'delete' } : { kind: 'keep' };
+      if (head.target !== mailbox) return { kind: 'keep' };
+      return head.replyBy === null
+        ? { kind: 'delete' }
+        : { kind: 'expireAt', at: head.replyBy + REQUEST_GRACE_MS };
     case AddressingMode.BROADCAST:
       if (removal === 'age') return { kind: 'delete' };
       return limits.maxAgeMs > 0

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AddressingMode } from '../messages/message.model';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
+import { threadKey } from '../messages/thread-key';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { expiryMember } from './cleanup.repository';
@@ -83,10 +84,18 @@ export class RetentionRepository {
     // Separate commands: on Cluster the ids live in different slots.
     const rows = await Promise.all(
       ids.map((id) =>
-        this.redis.hmget(this.keys.message(id), 'mode', 'target', 'createdAt', 'expiresAt'),
+        this.redis.hmget(
+          this.keys.message(id),
+          'mode',
+          'target',
+          'createdAt',
+          'expiresAt',
+          'threadId',
+          'replyBy',
+        ),
       ),
     );
-    return rows.map(([mode, target, createdAt, expiresAt]) =>
+    return rows.map(([mode, target, createdAt, expiresAt, threadId, replyBy], index) =>
       mode === null || createdAt === null
         ? null
         : {
@@ -94,19 +103,25 @@ export class RetentionRepository {
             target,
             createdAt: Number(createdAt),
             expiresAt: expiresAt === null ? null : Number(expiresAt),
+            threadId: threadId ?? ids[index],
+            replyBy: replyBy === null ? null : Number(replyBy),
           },
     );
   }
 
-  /** Deletes a message hash, and its entry in the expiry schedule when it has one. */
+  /**
+   * Deletes a message hash, its entry in its thread's index, and its entry in the expiry
+   * schedule when it has one.
+   */
   async deleteMessage(id: string, head: MessageHead): Promise<void> {
     await Promise.all([
       this.redis.del(this.keys.message(id)),
+      this.redis.zrem(this.keys.thread(threadKey(head.threadId)), id),
       head.expiresAt === null
         ? undefined
         : this.redis.zrem(
             this.keys.expirySchedule(),
-            expiryMember({ id, mode: head.mode, target: head.target }),
+            expiryMember({ id, mode: head.mode, target: head.target, threadId: head.threadId }),
           ),
     ]);
   }

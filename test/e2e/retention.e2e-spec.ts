@@ -2,6 +2,8 @@ import { createClient, type Client } from 'graphql-ws';
 import type { Cluster, Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { CleanupService, type CleanupReport } from '../../src/cleanup/cleanup.service';
+import { threadKey } from '../../src/messages/thread-key';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { broadcastInput, directInput } from '../factories/messages';
 import {
   MAILBOX_FEED,
@@ -100,6 +102,8 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
         MAILBOX_MAX_AGE: '0',
         // Runs come from the tests alone.
         ROUTER_CLEANUP_INTERVAL: '3600',
+        // Request deadlines are swept often.
+        ROUTER_RETRY_CHECK_INTERVAL: '0.2',
       });
       ws = await connectWs(service.wsUrl);
     });
@@ -181,6 +185,67 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
       expect(
         (await page(service, 'writer')).filter((message) => message.correlationId === tracked),
       ).toHaveLength(1);
+    });
+
+    it("takes a message out of its thread's index when it is trimmed, or when it expires", async () => {
+      await registerMailboxes(service.baseUrl, 'asker', 'answerer', 'asker2', 'answerer2');
+      const index = (root: string): string => service.app.get(RedisKeys).thread(threadKey(root));
+      // A reply that asker's mailbox trims, and one with a short life in a mailbox under its
+      // limit, which the cleanup of expired messages removes.
+      const rootA = await send(service.baseUrl, directInput('asker', 'answerer'));
+      const trimmed = await send(service.baseUrl, {
+        ...directInput('answerer', 'asker'),
+        inReplyTo: rootA.messageId,
+      });
+      const rootB = await send(service.baseUrl, directInput('asker2', 'answerer2'));
+      const expiring = await send(service.baseUrl, {
+        ...directInput('answerer2', 'asker2'),
+        inReplyTo: rootB.messageId,
+        ttlSeconds: 1,
+      });
+      expect(await redis.zrange(index(rootA.messageId), '0', '-1')).toEqual([
+        rootA.messageId,
+        trimmed.messageId,
+      ]);
+      expect(await redis.zrange(index(rootB.messageId), '0', '-1')).toEqual([
+        rootB.messageId,
+        expiring.messageId,
+      ]);
+      await sendAll(
+        service,
+        [1, 2, 3].map(() => directInput('answerer', 'asker')),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+      await cleanupRun(service);
+
+      expect(await redis.exists(`${service.prefix}message:{${trimmed.messageId}}`)).toBe(0);
+      expect(await redis.exists(`${service.prefix}message:{${expiring.messageId}}`)).toBe(0);
+      expect(await redis.zrange(index(rootA.messageId), '0', '-1')).toEqual([rootA.messageId]);
+      expect(await redis.zrange(index(rootB.messageId), '0', '-1')).toEqual([rootB.messageId]);
+    });
+
+    it('tells a requester nobody answered a request that was trimmed before its deadline', async () => {
+      await registerMailboxes(service.baseUrl, 'requester', 'swamped');
+      const request = await send(
+        service.baseUrl,
+        directInput('requester', 'swamped', { replyWithinSeconds: 1 }),
+      );
+      await sendAll(
+        service,
+        [1, 2, 3].map(() => directInput('requester', 'swamped')),
+      );
+      await cleanupRun(service);
+      expect(await ids(service, 'swamped')).not.toContain(request.messageId);
+      // The hash stays for the sweep, which tells the requester once the deadline passes.
+      await eventually(async () => {
+        const notices = (await page(service, 'requester')).filter(
+          (message) =>
+            message.correlationId === request.messageId &&
+            (message.metadata as { type?: string } | null)?.type === 'reply.timeout',
+        );
+        return notices.length === 1;
+      }, 20_000);
     });
 
     it('resumes a page or a feed whose cursor was trimmed from the next newer message that is left', async () => {

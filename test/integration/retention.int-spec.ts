@@ -2,6 +2,7 @@ import type { TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { RetentionRepository } from '../../src/cleanup/retention.repository';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
+import { threadKey } from '../../src/messages/thread-key';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisServer } from '../utils/redis-server';
 import { redisTestingModule } from '../utils/redis-context';
@@ -105,26 +106,39 @@ describe('retention and deletion scripts against a real Redis', () => {
       createdAt: '1000',
       expiresAt: '9000000000000',
     });
-    await redis.hset(keys.message('h2'), { mode: 'BROADCAST', createdAt: '1000' });
+    await redis.hset(keys.message('h2'), {
+      mode: 'BROADCAST',
+      createdAt: '1000',
+      threadId: 't1',
+      replyBy: '2000',
+    });
     await redis.zadd(keys.expirySchedule(), 9000000000000, `${expiring}|DIRECT|${name}`);
     const [direct, broadcast, gone] = await retention.heads([expiring, 'h2', 'h3']);
+    // A message stored without a thread is its own.
     expect(direct).toEqual({
       mode: 'DIRECT',
       target: name,
       createdAt: 1000,
       expiresAt: 9000000000000,
+      threadId: expiring,
+      replyBy: null,
     });
     expect(broadcast).toEqual({
       mode: 'BROADCAST',
       target: null,
       createdAt: 1000,
       expiresAt: null,
+      threadId: 't1',
+      replyBy: 2000,
     });
     expect(gone).toBeNull();
 
+    // Its thread's index lets go of it too.
+    await redis.zadd(keys.thread(threadKey(expiring)), 1000, expiring, 1001, 'h9');
     await retention.deleteMessage(expiring, direct!);
     expect(await redis.exists(keys.message(expiring))).toBe(0);
     expect(await redis.zcard(keys.expirySchedule())).toBe(0);
+    expect(await redis.zrange(keys.thread(threadKey(expiring)), '0', '-1')).toEqual(['h9']);
 
     const later = Date.now() + 60_000;
     await retention.expireMessageAt('h2', later);
