@@ -138,15 +138,14 @@ export class MessageRouterService implements OnModuleInit {
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
     const options = { idempotencyKey: checked.idempotencyKey, byOperator };
-    // A repeat of a keyed send is the first send, answered again (and completed, should the
-    // first have stopped half-way): its guards admitted and counted it once, and a repeat,
-    // say after a lost answer, is neither counted again nor refused what the first was given.
-    if (
-      checked.idempotencyKey !== null &&
-      (await this.idempotency.owner(message.sender, checked.idempotencyKey)) !== null
-    ) {
+    // A repeat of a keyed send whose message is stored is that send, answered again (and
+    // completed, should the first have stopped half-way): its guards admitted and counted it
+    // once, and a repeat, say after a lost answer, is neither counted again nor refused what
+    // the first was given. A key whose first send stored nothing (it was refused after the
+    // claim, or stopped before the store) is no such proof: that send passes the guards.
+    if (await this.repeatsStoredSend(message.sender, checked.idempotencyKey)) {
       if (answers !== null) await this.store.answered(answers);
-      return this.routeRepeat(message, checked.idempotencyKey);
+      return this.routeRepeat(message, checked.idempotencyKey as string);
     }
     // A DIRECT send without a key, and no reply that stops a request's deadline, passes its
     // guards in the same call that stores it, where one node holds every key.
@@ -194,6 +193,13 @@ export class MessageRouterService implements OnModuleInit {
       }
       return this.routeFailed(message, checked.idempotencyKey, error);
     }
+  }
+
+  /** Whether the sender's key names a send whose message is stored (and unexpired). */
+  private async repeatsStoredSend(sender: string, key: string | null): Promise<boolean> {
+    if (key === null) return false;
+    const owner = await this.idempotency.owner(sender, key);
+    return owner !== null && (await this.messages.envelopes([owner]))[0] !== null;
   }
 
   /** A repeat of a keyed send: the first send's result, completed where it stopped. */

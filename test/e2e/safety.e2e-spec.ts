@@ -163,6 +163,13 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     );
     // And the repeat is still the first send's answer, past the limit.
     expect((await sent(b, 'retry1', input)).messageId).toBe(first.messageId);
+    // A key whose first send was refused stored nothing: sent again, to anyone, it is a send
+    // like any other, and the guards hold.
+    const ghost = { target: 'ghost', content: 'lost', idempotencyKey: 'report-2' };
+    expect(await refused(a, 'retry1', ghost)).toMatchObject({ code: 'NOT_FOUND' });
+    expect(
+      await refused(b, 'retry1', { ...ghost, target: 'retry2', content: 'past the window' }),
+    ).toMatchObject({ code: 'RATE_LIMITED', reason: 'PAIR_RATE_LIMIT' });
   });
 
   it('counts nothing for a send refused because its recipient is missing', async () => {
@@ -244,6 +251,25 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
           node.metadata.threadId === start.messageId,
       );
     });
+    // An operator's post that the thread's budget refuses starts nothing again.
+    const budget = (maxTokens: number) =>
+      admin(
+        a,
+        'mutation T($t: String!, $m: Int!) { setThreadBudget(threadId: $t, maxTokens: $m) { maxTokens } }',
+        { t: start.messageId, m: maxTokens },
+      );
+    await budget(1);
+    const over = await graphql(
+      a.baseUrl,
+      SEND,
+      { input: { mode: 'DIRECT', sender: 'bob', inReplyTo: last, content: 'operator: stop' } },
+      as(ADMIN),
+    );
+    expect(over.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXHAUSTED' });
+    expect(await refused(b, 'bob', { inReplyTo: last, content: 'thanks again!' })).toMatchObject({
+      code: 'LOOP_DETECTED',
+    });
+    await budget(0);
     const post = await admin<{ sendMessage: Sent }>(a, SEND, {
       input: { mode: 'DIRECT', sender: 'bob', inReplyTo: last, content: 'operator: wrap up' },
     });
@@ -483,9 +509,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Thirteen refusals in the tests above (each instance adds its own once a second, so
+      // Sixteen refusals in the tests above (each instance adds its own once a second, so
       // the sum reads exactly this only once every one is in).
-      return stats.routerStatistics.guardRefusals === 13 && stats.routerStatistics.tokensSent > 20;
+      return stats.routerStatistics.guardRefusals === 16 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);

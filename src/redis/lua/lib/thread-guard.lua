@@ -14,23 +14,19 @@
 -- thread_check returns nil when the send may pass, or {code, detail}, code a ThreadGuardCode
 -- (src/redis/script-codes.ts): {2, 0} paused; {3, the visits} loop; {4, the budget} budget
 -- exhausted. A refusal counts nothing. An operator's post is held to the pause and the budget
--- like any send, and clears the visit counts as it is checked.
+-- like any send, and once admitted clears the visit counts.
 
 local function thread_check(key, recipient, maxVisits, tokens, reset)
   maxVisits, tokens, reset = tonumber(maxVisits), tonumber(tokens), reset == '1'
   local state = redis.call('HMGET', key, 'paused', 'maxTokens', 'spent')
+  -- A refusal by a control keeps the state (a thread paused, or given its budget, before the
+  -- controls kept it may still carry a lifetime).
   if state[1] == '1' then
+    redis.call('PERSIST', key)
     return { 2, 0 }
   end
 
-  if reset then
-    local fields = redis.call('HKEYS', key)
-    for _, field in ipairs(fields) do
-      if string.sub(field, 1, 2) == 'v:' then
-        redis.call('HDEL', key, field)
-      end
-    end
-  elseif recipient ~= '' and maxVisits > 0 then
+  if not reset and recipient ~= '' and maxVisits > 0 then
     local visits = tonumber(redis.call('HGET', key, 'v:' .. recipient)) or 0
     if visits >= maxVisits then
       return { 3, visits }
@@ -40,7 +36,18 @@ local function thread_check(key, recipient, maxVisits, tokens, reset)
   local budget = tonumber(state[2]) or 0
   local spent = tonumber(state[3]) or 0
   if budget > 0 and spent + tokens > budget then
+    redis.call('PERSIST', key)
     return { 4, budget }
+  end
+
+  -- Admitted: the operator's post starts the visit counts again.
+  if reset then
+    local fields = redis.call('HKEYS', key)
+    for _, field in ipairs(fields) do
+      if string.sub(field, 1, 2) == 'v:' then
+        redis.call('HDEL', key, field)
+      end
+    end
   end
   return nil
 end
