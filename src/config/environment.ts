@@ -598,7 +598,7 @@ export class EnvironmentVariables {
   @Documented(
     'mcp',
     "comma-separated host names whose browser pages may call `/mcp` (the `Origin` header's " +
-      'host, any port, IPv6 without brackets; `*` for any). A request with another `Origin` is refused with 403, ' +
+      'host, any port, IPv6 with or without brackets; `*` for any). A request with another `Origin` is refused with 403, ' +
       'against DNS rebinding; clients that send no `Origin` (every MCP client outside a ' +
       'browser) are not affected',
   )

@@ -14,6 +14,12 @@ describe(originAllowed.name, () => {
     expect(originAllowed('http://LOCALHOST:1', local)).toBe(true);
   });
 
+  it('takes an IPv6 host in the list with brackets or without', () => {
+    expect(originAllowed('http://[::1]:3000', ['[::1]'])).toBe(true);
+    expect(originAllowed('http://[fe80::1]', ['fe80::1'])).toBe(true);
+    expect(originAllowed('http://[::2]', ['[::1]'])).toBe(false);
+  });
+
   it('refuses other hosts, look-alikes and what is not a URL', () => {
     expect(originAllowed('http://evil.example', local)).toBe(false);
     expect(originAllowed('http://localhost.evil.example', local)).toBe(false);

@@ -8,10 +8,14 @@ export function originAllowed(origin: string | undefined, allowed: string[] | '*
   if (allowed === '*') return true;
   let host: string;
   try {
-    // An IPv6 host name comes in brackets; the list holds it without.
-    host = new URL(origin).hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+    host = unbracketed(new URL(origin).hostname.toLowerCase());
   } catch {
     return false;
   }
-  return allowed.includes(host);
+  return allowed.some((entry) => unbracketed(entry) === host);
+}
+
+/** An IPv6 host name without the brackets a URL puts around it (the list may have either). */
+function unbracketed(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
 }
