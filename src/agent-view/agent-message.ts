@@ -168,11 +168,12 @@ export function quotedLine(text: string): string {
 }
 
 /**
- * A value a sender may choose (a thread id) in the envelope: as it is when it is a plain name
+ * A value a sender may choose (a thread id) in a line the service writes (the envelope, a
+ * tool's result): as it is when it is a plain name
  * (letters, digits, `.`, `_`, `:`, `-`), as quotedLine otherwise, so that `|`, `]` or a space
  * cannot forge another field of the envelope.
  */
-function plainOrQuoted(text: string): string {
+export function plainOrQuoted(text: string): string {
   return /^[A-Za-z0-9._:-]+$/.test(text) ? text : quotedLine(text);
 }
 

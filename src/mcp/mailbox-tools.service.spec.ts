@@ -45,7 +45,10 @@ describe('MailboxToolsService.send', () => {
     const tools = toolsRouting(routed(RouteStatus.FAILED, 0, why));
     const refusal = await tools.send(caller, broadcast).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(AppError);
-    expect(refusal).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: why });
+    expect(refusal).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: `message ${ID}: ${why}`,
+    });
   });
 
   it('answers a partial broadcast with the recipients it missed', async () => {

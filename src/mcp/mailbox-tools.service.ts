@@ -251,7 +251,10 @@ export class MailboxToolsService {
       });
       // A broadcast that reached no recipient comes back FAILED rather than thrown.
       if (routed.status === RouteStatus.FAILED) {
-        throw new AppError('SERVICE_UNAVAILABLE', routed.error ?? 'it reached no recipient');
+        throw new AppError(
+          'SERVICE_UNAVAILABLE',
+          `message ${routed.messageId}: ${routed.error ?? 'it reached no recipient'}`,
+        );
       }
       return {
         message_id: routed.messageId,

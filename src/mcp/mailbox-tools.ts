@@ -4,7 +4,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { renderForModel, type AgentMessage } from '../agent-view/agent-message';
+import { plainOrQuoted, renderForModel, type AgentMessage } from '../agent-view/agent-message';
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import { MAX_SUBJECT } from '../messages/message-validation';
@@ -394,7 +394,7 @@ export function registerMailboxTools(
           const partly = sent.error === undefined ? '' : ` ${sent.error}.`;
           return ok(
             sent,
-            `Sent ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.${partly}`,
+            `Sent ${sent.message_id} (thread ${plainOrQuoted(sent.thread_id)}): ${sent.status}.${partly}`,
           );
         }),
       ),
@@ -403,7 +403,10 @@ export function registerMailboxTools(
         run(input, async (args) => {
           const { message_id, body, ...extra } = args;
           const sent = await tools.reply(caller, message_id, body, extra);
-          return ok(sent, `Replied ${sent.message_id} (thread ${sent.thread_id}): ${sent.status}.`);
+          return ok(
+            sent,
+            `Replied ${sent.message_id} (thread ${plainOrQuoted(sent.thread_id)}): ${sent.status}.`,
+          );
         }),
       ),
     check_inbox: () =>
@@ -451,11 +454,11 @@ export function registerMailboxTools(
       server.registerTool('read_topic', TOOL_CONFIGS.read_topic, (input) =>
         run(input, async (args) => {
           const reading = await tools.readTopic(caller, args.topic, args.after ?? null, args.limit);
-          const next = `read_topic with after: "${reading.next_cursor}"`;
+          const next = `${reading.more ? 'More are stored' : 'For what comes later'}: read_topic with after: "${reading.next_cursor}".`;
           const head =
             reading.messages.length === 0
-              ? `No messages on ${reading.topic}. For what comes later: ${next}.`
-              : `${reading.messages.length} on ${reading.topic}, oldest first. ${reading.more ? 'More are stored' : 'For what comes later'}: ${next}.`;
+              ? `No messages on ${reading.topic} here. ${next}`
+              : `${reading.messages.length} on ${reading.topic}, oldest first. ${next}`;
           return ok(
             reading,
             reading.messages.length > 0 ? `${head}\n\n${renderMessages(reading.messages)}` : head,

@@ -8,6 +8,8 @@ import { TopicRepository } from './topic.repository';
 
 /** Topics one catch-up reads side by side at most (see TooManyTopicsError). */
 export const MAX_CATCH_UP_TOPICS = 10_000;
+/** Topics one reading of the newest messages looks into at most. */
+const MAX_NEWEST_TOPICS = 1_000;
 
 /** Ids of a reading after a cursor, in id order, and whether more are stored after them. */
 export interface TopicIdsAfter {
@@ -70,25 +72,31 @@ export class TopicHistoryService {
   }
 
   /**
-   * The newest `count` ids of the matching topics, newest first. They lie in the `count`
-   * matching topics whose last messages are the latest (every other topic's messages are
-   * older than each of those topics' last), so only those are read.
+   * The newest `count` ids of the matching topics, newest first. Topics are read latest
+   * activity first, each its newest `count` ids, until the next topic's last message is older
+   * than the newest `count` found so far: no message of it, or of any topic after it, can be
+   * among them. A topic whose history has emptied (its messages expired) gives nothing and
+   * the scan goes on past it. At most MAX_NEWEST_TOPICS topics are read.
    */
   async newestIds(pattern: string, count: number): Promise<string[]> {
-    const latest: string[] = isLiteral(pattern) ? [pattern] : [];
+    if (isLiteral(pattern)) return this.topics.newestIds(pattern, count);
     const matches = compileTopicPattern(pattern);
-    scan: for await (const names of isLiteral(pattern) ? [] : this.topics.newestActive()) {
-      for (const name of names) {
+    let newest: string[] = [];
+    let read = 0;
+    for await (const entries of this.topics.newestActive()) {
+      for (const { name, score } of entries) {
         if (!matches(name)) continue;
-        latest.push(name);
-        if (latest.length === count) break scan;
+        const full = newest.length === count;
+        if ((full && score < messageIdTime(newest[count - 1])) || read === MAX_NEWEST_TOPICS) {
+          return newest;
+        }
+        read += 1;
+        newest = [...newest, ...(await this.topics.newestIds(name, count))]
+          .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+          .slice(0, count);
       }
     }
-    const histories = await Promise.all(latest.map((topic) => this.topics.newestIds(topic, count)));
-    return histories
-      .flat()
-      .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
-      .slice(0, count);
+    return newest;
   }
 }
 

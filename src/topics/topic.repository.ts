@@ -14,6 +14,12 @@ export interface TopicRecord {
   messageCount: number;
 }
 
+/** A topic in the index by activity: its name and its last message time (epoch ms). */
+export interface TopicActivity {
+  name: string;
+  score: number;
+}
+
 /** Bounds of a listing by name: names above `after` and starting with `prefix`. */
 export interface NameRange {
   after: string | null;
@@ -69,16 +75,18 @@ export class TopicRepository {
    * that is in the index from start to end comes at least once: each read starts at the score
    * reached (scores only grow), never at an offset that a moving topic would shift.
    */
-  activeSince(since: number | null, chunk = 1_000): AsyncGenerator<string[]> {
-    return this.byActivity('oldest', since ?? -Infinity, chunk);
+  async *activeSince(since: number | null, chunk = 1_000): AsyncGenerator<string[]> {
+    for await (const entries of this.byActivity('oldest', since ?? -Infinity, chunk)) {
+      yield entries.map((entry) => entry.name);
+    }
   }
 
   /**
-   * Chunks of every topic, latest activity first. A topic that gets a message meanwhile moves
-   * above the scan and is not given (what it had was older than what it now has); the rest
-   * come once each.
+   * Chunks of every topic with its last message time (epoch ms), latest first. A topic that
+   * gets a message meanwhile moves above the scan and is not given (what it had was older
+   * than what it now has); the rest come once each.
    */
-  newestActive(chunk = 1_000): AsyncGenerator<string[]> {
+  newestActive(chunk = 1_000): AsyncGenerator<TopicActivity[]> {
     return this.byActivity('newest', Infinity, chunk);
   }
 
@@ -93,7 +101,7 @@ export class TopicRepository {
     order: 'oldest' | 'newest',
     start: number,
     chunk: number,
-  ): AsyncGenerator<string[]> {
+  ): AsyncGenerator<TopicActivity[]> {
     const key = this.keys.topicIndexAll();
     const score = (value: number): string =>
       value === Infinity ? '+inf' : value === -Infinity ? '-inf' : String(value);
@@ -125,13 +133,11 @@ export class TopicRepository {
               want,
               'WITHSCORES',
             );
-      const entries: Array<{ name: string; score: number }> = [];
+      const entries: TopicActivity[] = [];
       for (let i = 0; i + 1 < reply.length; i += 2) {
         entries.push({ name: reply[i], score: Number(reply[i + 1]) });
       }
-      const fresh = entries
-        .filter((entry) => entry.score !== from || !atFrom.has(entry.name))
-        .map((entry) => entry.name);
+      const fresh = entries.filter((entry) => entry.score !== from || !atFrom.has(entry.name));
       if (fresh.length > 0) yield fresh;
       if (entries.length < want) return;
       const last = entries[entries.length - 1].score;
