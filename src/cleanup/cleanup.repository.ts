@@ -77,11 +77,14 @@ export class CleanupRepository {
   /** Removes the message from every index and list that names it, then the message itself. */
   async purge(entry: ExpiredEntry, mailboxes: string[]): Promise<void> {
     const id = entry.messageId;
+    // Read marks stay a subset of the index: unread is the index minus the marks, and
+    // read-prefix.lua counts on it. So the marks go first, then the index entries.
+    await Promise.all(
+      mailboxes.map((mailbox) => this.redis.zrem(this.keys.mailboxRead(mailbox), id)),
+    );
     const removals: Array<Promise<unknown>> = mailboxes.flatMap((mailbox) => [
       this.redis.zrem(this.keys.mailboxMessages(mailbox), id),
       this.redis.zrem(this.keys.mailboxPending(mailbox), id),
-      // Read marks stay a subset of the index: unread is the index minus the marks.
-      this.redis.zrem(this.keys.mailboxRead(mailbox), id),
       this.redis.hdel(this.keys.mailboxDeadLetters(mailbox), id),
       this.redis.zrem(this.keys.mailboxDeadLetterIndex(mailbox), id),
       this.redis.zrem(this.keys.deadLetterIndex(), `${mailbox}|${id}`),

@@ -122,6 +122,8 @@ export class RetentionRepository {
         : this.redis.zrem(
             this.keys.expirySchedule(),
             expiryMember({ id, mode: head.mode, target: head.target, threadId: head.threadId }),
+            // The member as versions before the thread's key wrote it.
+            expiryMember({ id, mode: head.mode, target: head.target, threadId: id }),
           ),
     ]);
   }
