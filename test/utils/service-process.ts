@@ -82,7 +82,9 @@ export class ServiceProcess {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.child = child;
-    const deadline = Date.now() + 20_000;
+    // A process starts in seconds alone; beside the whole suite on two cores, it may take
+    // several times that.
+    const deadline = Date.now() + 40_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) {
         throw new Error(`service exited with ${child.exitCode}: ${this.output.join('')}`);
