@@ -64,11 +64,17 @@ local function thread_lifetime(key, stateMs)
   end
 end
 
+-- An admitted send's thread is not paused (thread_check refuses a paused one): only a budget
+-- keeps its state.
 local function thread_count(key, recipient, tokens, reset, stateMs)
   redis.call('HINCRBY', key, 'spent', tonumber(tokens))
   redis.call('HINCRBY', key, 'messages', 1)
   if recipient ~= '' and reset ~= '1' then
     redis.call('HINCRBY', key, 'v:' .. recipient, 1)
   end
-  thread_lifetime(key, stateMs)
+  if redis.call('HEXISTS', key, 'maxTokens') == 1 then
+    redis.call('PERSIST', key)
+  else
+    redis.call('PEXPIRE', key, tonumber(stateMs))
+  end
 end
