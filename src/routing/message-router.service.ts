@@ -24,6 +24,7 @@ import { TopicRepository } from '../topics/topic.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RouteStatus, type RouteResult } from './route-result.model';
 import { OutageQueueService } from './outage-queue.service';
+import type { QueuedSend } from './outage-queue';
 import {
   AnsweredNotFoundError,
   BatchTooLargeError,
@@ -98,10 +99,16 @@ export class MessageRouterService implements OnModuleInit {
 
   onModuleInit(): void {
     this.outage.attach({
-      store: async ({ message, idempotencyKey }) => {
+      // A timely reply queued while earlier sends waited stops its request's deadline as it
+      // is stored, and gives it back when the queue drops it.
+      store: async ({ message, idempotencyKey, answers }) => {
+        if (answers) await this.store.answered(answers);
         this.count(await this.routeDurably(message, idempotencyKey));
       },
-      discard: ({ message }) => this.discard(message),
+      discard: async ({ message, answers }) => {
+        if (answers) await this.store.reopen(answers).catch(() => undefined);
+        await this.discard(message);
+      },
     });
   }
 
@@ -124,7 +131,9 @@ export class MessageRouterService implements OnModuleInit {
    * the flush completes what is missing without storing or pushing anything twice. A send
    * that Redis refuses for good (out of memory, a wrong key type) is refused now and never
    * queued: waiting would not change the answer, and the sender can act on a refusal (see
-   * OutageQueueService for what happens to sends queued before). Refusals are thrown.
+   * OutageQueueService for what happens to sends queued before). Refusals are thrown. A send
+   * queued behind earlier ones while Redis answers passes its guards first; only a send
+   * accepted while Redis cannot be reached passes unguarded.
    */
   private async send(given: CheckedSend, byOperator: boolean): Promise<RouteResult> {
     // A send that answers nothing reads nothing first, and waits for nothing here.
@@ -135,8 +144,10 @@ export class MessageRouterService implements OnModuleInit {
     const message = enrich(checked, newMessageId(), reply);
     const refusal = this.outage.storeRefusal;
     if (refusal) throw refusal;
+    const queued: QueuedSend = { message, idempotencyKey: checked.idempotencyKey, answers };
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
-    if (this.outage.mustQueue) return this.queueLocally(message, checked.idempotencyKey);
+    // While it can and earlier sends still wait, a send is guarded first, then queued.
+    if (this.outage.mustQueue && !this.outage.reachable) return this.queueLocally(queued);
     const options = { idempotencyKey: checked.idempotencyKey, byOperator };
     // A repeat of a keyed send whose message is stored is that send, answered again (and
     // completed, should the first have stopped half-way): its guards admitted and counted it
@@ -144,13 +155,17 @@ export class MessageRouterService implements OnModuleInit {
     // the first was given. A key whose first send stored nothing (it was refused after the
     // claim, or stopped before the store) is no such proof: that send passes the guards.
     if (await this.repeatsStoredSend(message.sender, checked.idempotencyKey)) {
+      if (this.outage.mustQueue) return this.queueBehind(queued);
       if (answers !== null) await this.store.answered(answers);
-      return this.routeRepeat(message, checked.idempotencyKey as string);
+      return this.routeRepeat(queued);
     }
     // A DIRECT send without a key, and no reply that stops a request's deadline, passes its
     // guards in the same call that stores it, where one node holds every key.
     const guards =
-      answers === null && checked.idempotencyKey === null && this.store.guardsInOneStep(message)
+      answers === null &&
+      checked.idempotencyKey === null &&
+      !this.outage.mustQueue &&
+      this.store.guardsInOneStep(message)
         ? this.safety.guards(message, options)
         : null;
     if (guards !== null) {
@@ -169,7 +184,12 @@ export class MessageRouterService implements OnModuleInit {
       this.logger.warn(
         `send ${message.id}: the guards hit a Redis failure (${(error as Error).message}): queued locally`,
       );
-      return this.queueLocally(message, checked.idempotencyKey);
+      return this.queueLocally(queued);
+    }
+    // Admitted while earlier sends wait (they may have come in meanwhile): it waits its turn.
+    if (this.outage.mustQueue) {
+      this.safety.senderAdmitted(admitted);
+      return this.queueBehind(queued);
     }
     // A timely reply stops the request's deadline before it is routed, so that a sweep at the
     // deadline cannot tell the requester of a timeout while the reply is on its way; a
@@ -191,7 +211,7 @@ export class MessageRouterService implements OnModuleInit {
       if (error instanceof MailboxNotFoundError || error instanceof NoResponderError) {
         await this.safety.refund(message, options, admitted);
       }
-      return this.routeFailed(message, checked.idempotencyKey, error);
+      return this.routeFailed(queued, error);
     }
   }
 
@@ -203,11 +223,11 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   /** A repeat of a keyed send: the first send's result, completed where it stopped. */
-  private async routeRepeat(message: StoredMessage, idempotencyKey: string): Promise<RouteResult> {
+  private async routeRepeat(repeat: QueuedSend): Promise<RouteResult> {
     try {
-      return this.count(await this.routeDurably(message, idempotencyKey));
+      return this.count(await this.routeDurably(repeat.message, repeat.idempotencyKey));
     } catch (error) {
-      return this.routeFailed(message, idempotencyKey, error);
+      return this.routeFailed(repeat, error);
     }
   }
 
@@ -237,7 +257,7 @@ export class MessageRouterService implements OnModuleInit {
       await this.topology.confirmReplicated(epoch);
       return this.count(result);
     } catch (error) {
-      return this.routeFailed(message, null, error);
+      return this.routeFailed({ message, idempotencyKey: null }, error);
     }
   }
 
@@ -246,18 +266,15 @@ export class MessageRouterService implements OnModuleInit {
    * queues the send locally (its writes are idempotent by message id, so the flush completes
    * what is missing).
    */
-  private async routeFailed(
-    message: StoredMessage,
-    idempotencyKey: string | null,
-    error: unknown,
-  ): Promise<RouteResult> {
+  private async routeFailed(send: QueuedSend, error: unknown): Promise<RouteResult> {
     if (error instanceof AppError) throw error;
+    const { message } = send;
     const kind = this.outage.classify(error);
     if (kind === 'transient') {
       this.logger.warn(
         `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
       );
-      return this.queueLocally(message, idempotencyKey);
+      return this.queueLocally(send);
     }
     // Refused writes wrote nothing in the step that failed (Redis refuses a script at its
     // first write), so only this send's earlier steps are undone. Any other refusal may
@@ -321,9 +338,20 @@ export class MessageRouterService implements OnModuleInit {
     };
   }
 
-  private queueLocally(message: StoredMessage, idempotencyKey: string | null): RouteResult {
-    this.outage.accept({ message, idempotencyKey });
-    return result(message, RouteStatus.QUEUED, 0);
+  private queueLocally(send: QueuedSend): RouteResult {
+    this.outage.accept(send);
+    return result(send.message, RouteStatus.QUEUED, 0);
+  }
+
+  /**
+   * Queues a send behind earlier ones while Redis answers. A timely reply stops its
+   * request's deadline now, not when the queue comes to it (and again then, should this
+   * fail): the sweep must not tell of a timeout meanwhile.
+   */
+  private async queueBehind(send: QueuedSend): Promise<RouteResult> {
+    const queued = this.queueLocally(send);
+    if (send.answers) await this.store.answered(send.answers).catch(() => undefined);
+    return queued;
   }
 
   /**

@@ -118,6 +118,11 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
     return !this.breaker.closed || this.queue.size > 0;
   }
 
+  /** Whether Redis can be asked now (the breaker is closed), queued sends or not. */
+  get reachable(): boolean {
+    return this.breaker.closed;
+  }
+
   /**
    * The refusal a new send gets while queued sends wait on a Redis that refuses every write
    * (STORE_FULL when it is out of memory); null otherwise.

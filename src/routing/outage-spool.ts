@@ -22,6 +22,11 @@ import type { StoredMessage } from '../messages/stored-message';
 export interface QueuedSend {
   message: StoredMessage;
   idempotencyKey: string | null;
+  /**
+   * The request whose deadline this timely reply stops once stored (absent in sends spooled
+   * by earlier versions, and for every send that answers no request in time).
+   */
+  answers?: Pick<StoredMessage, 'id' | 'replyBy'> | null;
 }
 
 /** Every spool file's name starts with this. */

@@ -1,6 +1,13 @@
 import { eventually, graphql, type GraphqlResponse } from '../utils/graphql-client';
 import { threadKey } from '../../src/messages/thread-key';
 import { RedisKeys } from '../../src/redis/redis-keys';
+import { AppConfigService } from '../../src/config/app-config.service';
+import { enrich, validateSendInput } from '../../src/messages/message-validation';
+import { newMessageId } from '../../src/messages/message-id';
+import { MessageRouterService } from '../../src/routing/message-router.service';
+import { OutageQueueService } from '../../src/routing/outage-queue.service';
+import type { SendMessageInput } from '../../src/messages/send-message.input';
+import { directInput, type SendInput } from '../factories/messages';
 import { REGISTER } from '../utils/documents';
 import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
@@ -86,6 +93,10 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       'team-a',
       'pair1',
       'pair2',
+      'drain1',
+      'drain2',
+      'drain3',
+      'drain4',
     ]) {
       const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, { name });
       tokens[name] = data.registerMailbox.token;
@@ -516,6 +527,78 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
     expect(metrics).toMatch(/^mailbox_tokens_sent_total \d+/m);
+  });
+
+  // After the count of refusals above, which these would change.
+  describe('while sends from an outage still wait in the local queue, Redis answering', () => {
+    const input = (send: SendInput): SendMessageInput => send as unknown as SendMessageInput;
+
+    /** Puts a send, accepted unguarded as during an outage, at the head of a's queue. */
+    function holdQueue(from: string, to: string): OutageQueueService {
+      const outage = a.app.get(OutageQueueService);
+      const limits = a.app.get(AppConfigService).limits;
+      const held = validateSendInput(
+        input(directInput(from, to, { content: 'from the outage' })),
+        limits,
+      );
+      outage.accept({ message: enrich(held, newMessageId()), idempotencyKey: null });
+      expect(outage.mustQueue && outage.reachable).toBe(true);
+      return outage;
+    }
+
+    async function drained(outage: OutageQueueService): Promise<void> {
+      await eventually(() => Promise.resolve(outage.size === 0), 10_000);
+    }
+
+    it('guards a send that queues behind them: refused now, not stored later', async () => {
+      const outage = holdQueue('drain1', 'drain2');
+      const router = a.app.get(MessageRouterService);
+      // In the same turn as the held send, so every one finds the queue non-empty.
+      const sends = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          router.route(input(directInput('drain1', 'drain2', { content: `behind ${i}` }))),
+        ),
+      );
+      const refusals = sends.flatMap((send): unknown[] =>
+        send.status === 'rejected' ? [send.reason] : [],
+      );
+      expect(refusals).toHaveLength(1);
+      expect(refusals[0]).toMatchObject({
+        code: 'RATE_LIMITED',
+        details: { reason: 'PAIR_RATE_LIMIT' },
+      });
+      await drained(outage);
+      const inbox = await admin<{ mailbox: { messages: { nodes: Array<{ content: string }> } } }>(
+        a,
+        '{ mailbox(name: "drain2") { messages(first: 20) { nodes { content } } } }',
+      );
+      expect(inbox.mailbox.messages.nodes).toHaveLength(6);
+    });
+
+    it("stops a request's deadline for a timely reply that queues behind them", async () => {
+      await drained(a.app.get(OutageQueueService));
+      const request = await sent(a, 'drain3', {
+        target: 'drain4',
+        content: 'answer me',
+        replyWithinSeconds: 600,
+      });
+      const deadlines = a.app.get(RedisKeys).requestDeadlines();
+      const redis = backend.client();
+      try {
+        expect(await redis.zscore(deadlines, request.messageId)).not.toBeNull();
+        const outage = holdQueue('drain4', 'drain3');
+        const reply = await a.app
+          .get(MessageRouterService)
+          .route(input(directInput('drain4', 'drain3', { inReplyTo: request.messageId })));
+        expect(reply.status).toBe('QUEUED');
+        // Stopped at once, not when the queue comes to the reply.
+        expect(await redis.zscore(deadlines, request.messageId)).toBeNull();
+        await drained(outage);
+        expect(await redis.zscore(deadlines, request.messageId)).toBeNull();
+      } finally {
+        redis.disconnect();
+      }
+    });
   });
 });
 
