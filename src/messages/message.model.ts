@@ -115,7 +115,7 @@ export class Message {
 
   @Field(() => Int, {
     description:
-      "Tokens of the body: the sender's provider count from metadata.usage (output_tokens, completion_tokens or total_tokens) when given, else an offline o200k estimate. What the budgets count.",
+      "Tokens of the body: an offline o200k estimate, or the sender's provider count from metadata.usage (output_tokens, completion_tokens or total_tokens) when that is more. What the budgets count.",
     // Computed from the message itself, on demand: a field middleware, which runs no guard and
     // reads no context, so it is safe in the shared part of a subscription's execution.
     middleware: [

@@ -12,12 +12,18 @@ describe(estimateTokens.name, () => {
     expect(estimateTokens(long, null)).toBeLessThan(long.length / 2);
   });
 
-  it("takes the provider's own count from metadata.usage when the sender gives one", () => {
+  it("takes the provider's own count from metadata.usage when the sender gives more", () => {
     expect(estimateTokens('hello world', { usage: { output_tokens: 42 } })).toBe(42);
     expect(
       estimateTokens('hello world', { usage: { completion_tokens: 7, total_tokens: 9 } }),
     ).toBe(7);
-    expect(estimateTokens('hello world', { usage: { total_tokens: 0 } })).toBe(0);
+  });
+
+  it('never counts less than the content, whatever the sender reports', () => {
+    expect(estimateTokens('hello world', { usage: { total_tokens: 0 } })).toBe(2);
+    expect(estimateTokens('hello world', { usage: { output_tokens: 1 } })).toBe(2);
+    const long = 'word '.repeat(EXACT_CHARS);
+    expect(estimateTokens(long, { usage: { output_tokens: 0 } })).toBe(estimateTokens(long, null));
   });
 
   it('ignores a usage that is not a non-negative integer', () => {

@@ -116,24 +116,35 @@ function countTokens(text: string): number {
 const USAGE_KEYS = ['output_tokens', 'completion_tokens', 'total_tokens'] as const;
 
 /**
- * The tokens a message's body costs: what the sender's provider counted, when the sender
- * attached it (`metadata.usage.output_tokens`, `completion_tokens` or `total_tokens`, a
- * non-negative integer; the first found wins), else an offline o200k count of the content
- * (estimated from samples past EXACT_CHARS).
+ * The tokens a message's body costs: an offline o200k count of the content (estimated from
+ * samples past EXACT_CHARS), or what the sender's provider counted when the sender attached
+ * more (`metadata.usage.output_tokens`, `completion_tokens` or `total_tokens`, a non-negative
+ * integer; the first found wins). A report may raise the count, say by a model's reasoning
+ * tokens, never lower it: a sender cannot pass the budgets by reporting 0.
  */
 export function estimateTokens(content: string, metadata: unknown): number {
-  const usage =
-    metadata !== null && typeof metadata === 'object'
-      ? (metadata as { usage?: unknown }).usage
-      : undefined;
-  if (usage !== null && typeof usage === 'object') {
-    for (const key of USAGE_KEYS) {
-      const value = (usage as Record<string, unknown>)[key];
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-    }
-  }
+  const counted = countContent(content);
+  const reported = reportedTokens(metadata);
+  return reported === null ? counted : Math.max(counted, reported);
+}
+
+function countContent(content: string): number {
   if (content.length <= EXACT_CHARS) return content.length === 0 ? 0 : countTokens(content);
   const half = EXACT_CHARS / 2;
   const sampled = countTokens(content.slice(0, half)) + countTokens(content.slice(-half));
   return Math.round((sampled * content.length) / EXACT_CHARS);
+}
+
+/** The provider's count the sender attached in `metadata.usage`, if any. */
+function reportedTokens(metadata: unknown): number | null {
+  const usage =
+    metadata !== null && typeof metadata === 'object'
+      ? (metadata as { usage?: unknown }).usage
+      : undefined;
+  if (usage === null || typeof usage !== 'object') return null;
+  for (const key of USAGE_KEYS) {
+    const value = (usage as Record<string, unknown>)[key];
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  }
+  return null;
 }

@@ -400,6 +400,13 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       reason: 'MAILBOX_BUDGET',
       limit: 10,
     });
+    // A report of fewer tokens than the content holds does not lower its count.
+    const reportedNone = await refused(a, 'frank', {
+      target: 'alice',
+      content: 'one two three',
+      metadata: { usage: { output_tokens: 0 } },
+    });
+    expect(reportedNone).toMatchObject({ code: 'BUDGET_EXHAUSTED', reason: 'MAILBOX_BUDGET' });
     const state = await admin<{ mailbox: Record<string, unknown> }>(
       b,
       '{ mailbox(name: "frank") { tokensToday dailyTokenBudget tokensTodayByRecipient { recipient tokens } } }',
@@ -520,9 +527,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Sixteen refusals in the tests above (each instance adds its own once a second, so
+      // Seventeen refusals in the tests above (each instance adds its own once a second, so
       // the sum reads exactly this only once every one is in).
-      return stats.routerStatistics.guardRefusals === 16 && stats.routerStatistics.tokensSent > 20;
+      return stats.routerStatistics.guardRefusals === 17 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
