@@ -140,11 +140,12 @@ function renamed(error: AppError, from: string, field: string): AppError {
 }
 
 export class WaitInProgressError extends AppError {
-  constructor(mailbox: string) {
+  /** `retryAfterSeconds`: when the running wait ends at the latest. */
+  constructor(mailbox: string, retryAfterSeconds: number) {
     super(
       'RATE_LIMITED',
       `wait_for_message: mailbox "${mailbox}" already has a wait running; one wait per mailbox at a time`,
-      { field: 'wait_for_message', reason: 'WAIT_IN_PROGRESS' },
+      { field: 'wait_for_message', reason: 'WAIT_IN_PROGRESS', retryAfterSeconds },
     );
   }
 }
@@ -473,7 +474,11 @@ export class MailboxToolsService {
     const mailbox = caller.mailbox;
     const started = this.clock.now();
     const owner = await this.waits.acquire(mailbox, options.timeoutS * 1000 + WAIT_LOCK_MARGIN_MS);
-    if (owner === null) throw new WaitInProgressError(mailbox);
+    if (owner === null) {
+      // The running wait may end any moment; its hold lapses this long after it at the latest.
+      const heldMs = await this.waits.heldFor(mailbox);
+      throw new WaitInProgressError(mailbox, Math.max(1, Math.ceil(heldMs / 1000)));
+    }
     const unsubscribes: Array<() => Promise<void>> = [];
     const cleanups: Array<() => void> = [];
     try {

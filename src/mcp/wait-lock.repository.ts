@@ -37,6 +37,11 @@ export class WaitLockRepository {
     return taken === 'OK' ? owner : null;
   }
 
+  /** How long, in ms, the lock has left to hold at most (0 when it is free). */
+  async heldFor(mailbox: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(this.keys.mailboxWait(mailbox)));
+  }
+
   /** Releases the lock while it is still `owner`'s (release-lock.lua). */
   async release(mailbox: string, owner: string): Promise<void> {
     await this.redis.releaseLock(this.keys.mailboxWait(mailbox), owner);

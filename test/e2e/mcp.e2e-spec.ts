@@ -100,12 +100,20 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     code?: string;
     field?: string;
     limit?: number;
+    reason?: string;
+    retry_after_s?: number;
     text: string;
   } {
     expect(result.isError).toBe(true);
     // The client has checked it against the tool's output schema, as it checks every result.
     const { error } = result.structuredContent as {
-      error: { code?: string; field?: string; limit?: number };
+      error: {
+        code?: string;
+        field?: string;
+        limit?: number;
+        reason?: string;
+        retry_after_s?: number;
+      };
     };
     expect(typeof error.code).toBe('string');
     return { ...error, text: result.content[0]?.text ?? '' };
@@ -568,6 +576,10 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     const refused = errorOf(await call(second, 'wait_for_message', { timeout_s: 1 }));
     expect(refused.text).toContain('already has a wait running');
+    // At the latest when the first wait's hold lapses: 40 s plus its 5 s margin, 6 s ago.
+    expect(refused).toMatchObject({ code: 'RATE_LIMITED', reason: 'WAIT_IN_PROGRESS' });
+    expect(refused.retry_after_s).toBeGreaterThanOrEqual(37);
+    expect(refused.retry_after_s).toBeLessThanOrEqual(40);
     expect(progress.length).toBeGreaterThanOrEqual(1);
     cancel.abort();
     expect(await waiting).toBeInstanceOf(Error);
