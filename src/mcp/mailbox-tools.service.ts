@@ -353,7 +353,19 @@ export class MailboxToolsService {
     const reads = ownBodyReads(MAX_ANSWER_BODY_BYTES);
     let unread: string[] = [];
     let nextCursor: string | null = null;
-    if (ids !== null && ids.length > 0) {
+    const byIds = ids !== null && ids.length > 0;
+    // Each way reads differently: a call that names both would have one of them ignored.
+    if (byIds && threadId !== null) {
+      throw new AppError('BAD_USER_INPUT', 'message_ids: give message_ids or thread_id, not both', {
+        field: 'message_ids',
+      });
+    }
+    if (after !== null && threadId === null) {
+      throw new AppError('BAD_USER_INPUT', 'after: goes with thread_id (a next_cursor of it)', {
+        field: 'after',
+      });
+    }
+    if (byIds) {
       const checked = [
         ...new Set(ids.map((id, index) => assertMessageId(id, `message_ids[${index}]`))),
       ];

@@ -741,6 +741,15 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       }),
     );
     expect(tooMany).toMatchObject({ code: 'BAD_USER_INPUT', field: 'message_ids', limit: 100 });
+    const both = errorOf(
+      await call(worker, 'read_messages', { message_ids: ['m1'], thread_id: 'some-thread' }),
+    );
+    expect(both).toMatchObject({ code: 'BAD_USER_INPUT', field: 'message_ids' });
+    expect(both.text).toMatch(/not both/);
+    const stray = errorOf(
+      await call(worker, 'read_messages', { message_ids: ['m1'], after: 'm0' }),
+    );
+    expect(stray).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     const longId = errorOf(
       await call(worker, 'acknowledge', { message_ids: ['m', 'x'.repeat(65)] }),
     );
