@@ -21,6 +21,7 @@ import {
 } from './safety.errors';
 import {
   SafetyRepository,
+  type SenderAnswer,
   type SendGuardRequest,
   type ThreadGuardRequest,
 } from './safety.repository';
@@ -154,18 +155,25 @@ export class SafetyService {
   ): Promise<SendGuardRequest> {
     const { sender: request, thread: threadRequest } = guards;
     const { recipient } = request;
+    const policyRefusal = (policy: string[] | null): AppError | null =>
+      policy !== null && recipient !== null && !accepts(policy, message.sender)
+        ? new ContactPolicyError(recipient)
+        : null;
     // Both at once: one round trip. Each guard counts what it admits, so a send that another
-    // guard refuses is taken back from the ones that admitted it.
-    const [{ guard: sender, policy }, thread] = await Promise.all([
-      this.repository.sender(request),
-      threadRequest === null ? null : this.repository.threadGuard(threadRequest),
-    ]);
+    // guard refuses is taken back from the ones that admitted it. An operator's post starts
+    // the thread's visit counts again, which no take-back undoes: its thread guard runs only
+    // once the sender's guard and the policy have admitted it.
+    const [{ guard: sender, policy }, thread] =
+      threadRequest?.reset === true
+        ? await this.senderThenThread(request, threadRequest, policyRefusal)
+        : await Promise.all([
+            this.repository.sender(request),
+            threadRequest === null ? null : this.repository.threadGuard(threadRequest),
+          ]);
     const refusal =
       this.senderRefusal(sender, request) ??
       this.threadRefusal(thread, threadRequest) ??
-      (policy !== null && recipient !== null && !accepts(policy, message.sender)
-        ? new ContactPolicyError(recipient)
-        : null);
+      policyRefusal(policy);
     // tokensSent is counted once the send is routed (senderAdmitted), not here: a send that
     // routing refuses after the guards counts nowhere.
     if (refusal === null) return request;
@@ -175,6 +183,18 @@ export class SafetyService {
       thread !== null && thread[0] === ThreadGuardCode.Admitted ? threadRequest : null,
     );
     throw refusal;
+  }
+
+  /** The sender's guard, then, when it and the policy admit the send, the thread's. */
+  private async senderThenThread(
+    request: SendGuardRequest,
+    threadRequest: ThreadGuardRequest,
+    policyRefusal: (policy: string[] | null) => AppError | null,
+  ): Promise<[SenderAnswer, [ThreadGuardCode, number] | null]> {
+    const first = await this.repository.sender(request);
+    const admitted =
+      this.senderRefusal(first.guard, request) === null && policyRefusal(first.policy) === null;
+    return [first, admitted ? await this.repository.threadGuard(threadRequest) : null];
   }
 
   /**

@@ -281,6 +281,29 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       code: 'LOOP_DETECTED',
     });
     await budget(0);
+    // Nor one that the sender's own guard refuses, in two calls (a key) as in one.
+    await admin(a, 'mutation { pauseMailbox(name: "bob") { paused } }');
+    for (const idempotencyKey of [null, 'operator-post-while-paused']) {
+      const paused = await graphql(
+        a.baseUrl,
+        SEND,
+        {
+          input: {
+            mode: 'DIRECT',
+            sender: 'bob',
+            inReplyTo: last,
+            content: 'operator: paused',
+            idempotencyKey,
+          },
+        },
+        as(ADMIN),
+      );
+      expect(paused.errors?.[0].extensions).toMatchObject({ code: 'PAUSED' });
+    }
+    await admin(a, 'mutation { resumeMailbox(name: "bob") { paused } }');
+    expect(await refused(b, 'bob', { inReplyTo: last, content: 'thanks, really' })).toMatchObject({
+      code: 'LOOP_DETECTED',
+    });
     const post = await admin<{ sendMessage: Sent }>(a, SEND, {
       input: { mode: 'DIRECT', sender: 'bob', inReplyTo: last, content: 'operator: wrap up' },
     });
@@ -527,9 +550,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Seventeen refusals in the tests above (each instance adds its own once a second, so
+      // Twenty refusals in the tests above (each instance adds its own once a second, so
       // the sum reads exactly this only once every one is in).
-      return stats.routerStatistics.guardRefusals === 17 && stats.routerStatistics.tokensSent > 20;
+      return stats.routerStatistics.guardRefusals === 20 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
