@@ -90,9 +90,16 @@ export class MailboxPageService {
     }
   }
 
-  /** The rows in the order asked for, ascending; ties by name. */
+  /**
+   * The rows in the order asked for, ascending; ties by name. Names go in any case, as a
+   * reader looks for them ("alice" before "Bob"), then by their exact text.
+   */
   private async sort(rows: Row[], orderBy: MailboxOrder): Promise<Row[]> {
-    const byName = (a: Row, b: Row): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const folded = new Map(rows.map((row) => [row.name, row.name.toLowerCase()]));
+    const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    const byName = (a: Row, b: Row): number =>
+      compare(folded.get(a.name) as string, folded.get(b.name) as string) ||
+      compare(a.name, b.name);
     let keys: number[];
     switch (orderBy) {
       case MailboxOrder.NAME:

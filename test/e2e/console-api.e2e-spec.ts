@@ -274,6 +274,16 @@ describe('console API: mailboxPage, counts, bulk dead letters, mailboxChanges, c
     expect(await page({ filter: `no-such-${t}` })).toEqual({ total: 0, offset: 0, mailboxes: [] });
   });
 
+  it('sorts names in any case, then by their exact text', async () => {
+    const t = tag();
+    const order = [`ca-${t}-alice`, `ca-${t}-Bob`, `ca-${t}-bob`, `ca-${t}-carol`, `ca-${t}-Zed`];
+    await registerMailboxes(service.baseUrl, ...[...order].reverse());
+    expect(names(await page({ filter: `ca-${t}-` }))).toEqual(order);
+    expect(names(await page({ filter: `ca-${t}-`, descending: true }))).toEqual(
+      [...order].reverse(),
+    );
+  });
+
   it('orders by creation time', async () => {
     const t = tag();
     const order = [`cr-${t}-z`, `cr-${t}-m`, `cr-${t}-a`];
