@@ -99,15 +99,19 @@ export class MessageRouterService implements OnModuleInit {
 
   onModuleInit(): void {
     this.outage.attach({
-      // A timely reply queued while earlier sends waited stops its request's deadline as it
-      // is stored, and gives it back when the queue drops it.
-      store: async ({ message, idempotencyKey, answers }) => {
-        if (answers) await this.store.answered(answers);
-        this.count(await this.routeDurably(message, idempotencyKey));
+      // A queued timely reply stops its request's deadline as it is stored; a send admitted
+      // by the guards before it was queued settles what they counted. A send the queue drops
+      // gives both back.
+      store: async (send) => {
+        if (send.answers) await this.store.answered(send.answers);
+        await this.settleGuards(
+          send,
+          this.count(await this.routeDurably(send.message, send.idempotencyKey)),
+        );
       },
-      discard: async ({ message, answers }) => {
-        if (answers) await this.store.reopen(answers).catch(() => undefined);
-        await this.discard(message);
+      discard: async (send) => {
+        await this.giveBack(send);
+        await this.discard(send.message);
       },
     });
   }
@@ -144,7 +148,11 @@ export class MessageRouterService implements OnModuleInit {
     const message = enrich(checked, newMessageId(), reply);
     const refusal = this.outage.storeRefusal;
     if (refusal) throw refusal;
-    const queued: QueuedSend = { message, idempotencyKey: checked.idempotencyKey, answers };
+    const queued: QueuedSend = {
+      message,
+      idempotencyKey: checked.idempotencyKey,
+      answers: answers === null ? null : { id: answers.id, replyBy: answers.replyBy },
+    };
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     // While it can and earlier sends still wait, a send is guarded first, then queued.
     if (this.outage.mustQueue && !this.outage.reachable) return this.queueLocally(queued);
@@ -154,9 +162,15 @@ export class MessageRouterService implements OnModuleInit {
     // once, and a repeat, say after a lost answer, is neither counted again nor refused what
     // the first was given. A key whose first send stored nothing (it was refused after the
     // claim, or stopped before the store) is no such proof: that send passes the guards.
-    if (await this.repeatsStoredSend(message.sender, checked.idempotencyKey)) {
+    let repeat: boolean;
+    try {
+      repeat = await this.repeatsStoredSend(message.sender, checked.idempotencyKey);
+    } catch (error) {
+      return this.queuedOnFailure(queued, error, 'its key');
+    }
+    if (repeat) {
       if (this.outage.mustQueue) return this.queueBehind(queued);
-      if (answers !== null) await this.store.answered(answers);
+      if (queued.answers) await this.store.answered(queued.answers);
       return this.routeRepeat(queued);
     }
     // A DIRECT send without a key, and no reply that stops a request's deadline, passes its
@@ -180,39 +194,79 @@ export class MessageRouterService implements OnModuleInit {
     } catch (error) {
       // The guards' Redis failing on the way is an outage like any other: the send is queued
       // and stored later, unguarded, like the sends accepted while Redis is away.
-      if (error instanceof AppError || this.outage.classify(error) !== 'transient') throw error;
-      this.logger.warn(
-        `send ${message.id}: the guards hit a Redis failure (${(error as Error).message}): queued locally`,
-      );
-      return this.queueLocally(queued);
+      return this.queuedOnFailure(queued, error, 'the guards');
     }
+    // What the guards counted goes with the send, should it be queued: given back if the
+    // queue drops it, or it turns out a repeat.
+    const guarded: QueuedSend = { ...queued, guarded: { request: admitted, byOperator } };
     // Admitted while earlier sends wait (they may have come in meanwhile): it waits its turn.
-    if (this.outage.mustQueue) {
-      this.safety.senderAdmitted(admitted);
-      return this.queueBehind(queued);
-    }
+    if (this.outage.mustQueue) return this.queueBehind(guarded);
     // A timely reply stops the request's deadline before it is routed, so that a sweep at the
     // deadline cannot tell the requester of a timeout while the reply is on its way; a
     // refused reply gives the deadline back.
-    if (answers !== null) await this.store.answered(answers);
+    if (queued.answers) await this.store.answered(queued.answers);
     try {
       const routed = this.count(await this.routeDurably(message, checked.idempotencyKey));
-      // Another send with the key claimed it first (both found it free): this one is its
-      // repeat, and takes back what its guards counted.
-      if (routed.messageId !== message.id) await this.safety.refund(message, options, admitted);
-      else this.safety.senderAdmitted(admitted);
+      await this.settleGuards(guarded, routed);
       return routed;
     } catch (error) {
-      if (answers !== null && !(this.outage.classify(error) === 'transient')) {
-        await this.store.reopen(answers).catch(() => undefined);
+      if (queued.answers && !(this.outage.classify(error) === 'transient')) {
+        await this.store.reopen(queued.answers).catch(() => undefined);
       }
       // A refusal (no such recipient, nobody to answer a request) sent nothing: the guards
       // take back what they counted for it.
       if (error instanceof MailboxNotFoundError || error instanceof NoResponderError) {
         await this.safety.refund(message, options, admitted);
       }
-      return this.routeFailed(queued, error);
+      return this.routeFailed(guarded, error);
     }
+  }
+
+  /**
+   * A send that the guards admitted, once routed: one that turned out a repeat (another send
+   * with its key claimed the key first) takes back what its guards counted; else its tokens
+   * count as sent.
+   */
+  private async settleGuards(send: QueuedSend, routed: RouteResult): Promise<void> {
+    if (!send.guarded) return;
+    const { request, byOperator } = send.guarded;
+    if (routed.messageId === send.message.id) this.safety.senderAdmitted(request);
+    else
+      await this.safety.refund(
+        send.message,
+        { idempotencyKey: send.idempotencyKey, byOperator },
+        request,
+      );
+  }
+
+  /**
+   * Undoes what a send that is not stored after all did before: its timely reply's stop of
+   * the request's deadline, and what its guards counted. Best effort.
+   */
+  private async giveBack(send: QueuedSend): Promise<void> {
+    await Promise.all([
+      send.answers ? this.store.reopen(send.answers).catch(() => undefined) : null,
+      send.guarded
+        ? this.safety.refund(
+            send.message,
+            { idempotencyKey: send.idempotencyKey, byOperator: send.guarded.byOperator },
+            send.guarded.request,
+          )
+        : null,
+    ]);
+  }
+
+  /**
+   * A Redis failure on a step before the send's routing (`step` names it): a transient one
+   * queues the send, unguarded, like the sends accepted while Redis is away; any other is
+   * thrown.
+   */
+  private queuedOnFailure(send: QueuedSend, error: unknown, step: string): RouteResult {
+    if (error instanceof AppError || this.outage.classify(error) !== 'transient') throw error;
+    this.logger.warn(
+      `send ${send.message.id}: ${step} hit a Redis failure (${(error as Error).message}): queued locally`,
+    );
+    return this.queueLocally(send);
   }
 
   /** Whether the sender's key names a send whose message is stored (and unexpired). */
@@ -274,7 +328,12 @@ export class MessageRouterService implements OnModuleInit {
       this.logger.warn(
         `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
       );
-      return this.queueLocally(send);
+      try {
+        return this.queueLocally(send);
+      } catch (full) {
+        await this.giveBack(send);
+        throw full;
+      }
     }
     // Refused writes wrote nothing in the step that failed (Redis refuses a script at its
     // first write), so only this send's earlier steps are undone. Any other refusal may
@@ -349,7 +408,13 @@ export class MessageRouterService implements OnModuleInit {
    * fail): the sweep must not tell of a timeout meanwhile.
    */
   private async queueBehind(send: QueuedSend): Promise<RouteResult> {
-    const queued = this.queueLocally(send);
+    let queued: RouteResult;
+    try {
+      queued = this.queueLocally(send);
+    } catch (full) {
+      await this.giveBack(send);
+      throw full;
+    }
     if (send.answers) await this.store.answered(send.answers).catch(() => undefined);
     return queued;
   }

@@ -18,6 +18,7 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { StoredMessage } from '../messages/stored-message';
+import type { SendGuardRequest } from '../safety/safety.repository';
 
 export interface QueuedSend {
   message: StoredMessage;
@@ -27,6 +28,12 @@ export interface QueuedSend {
    * by earlier versions, and for every send that answers no request in time).
    */
   answers?: Pick<StoredMessage, 'id' | 'replyBy'> | null;
+  /**
+   * What the guards counted for a send admitted before it was queued (while earlier sends
+   * waited), to be given back should the queue drop it or it turn out a repeat; absent for a
+   * send queued unguarded.
+   */
+  guarded?: { request: SendGuardRequest; byOperator: boolean } | null;
 }
 
 /** Every spool file's name starts with this. */

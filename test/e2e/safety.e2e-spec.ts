@@ -97,6 +97,10 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       'drain2',
       'drain3',
       'drain4',
+      'drain5',
+      'drain6',
+      'drain7',
+      'drain8',
     ]) {
       const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, { name });
       tokens[name] = data.registerMailbox.token;
@@ -562,10 +566,16 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
   // After the count of refusals above, which these would change.
   describe('while sends from an outage still wait in the local queue, Redis answering', () => {
     const input = (send: SendInput): SendMessageInput => send as unknown as SendMessageInput;
+    const route = (send: SendInput) => a.app.get(MessageRouterService).route(input(send));
 
-    /** Puts a send, accepted unguarded as during an outage, at the head of a's queue. */
-    function holdQueue(from: string, to: string): OutageQueueService {
+    /**
+     * Holds a's queue: a send accepted unguarded, as during an outage, at its head, and the
+     * drain stopped until `release`, which stores the queue.
+     */
+    function holdQueue(from: string, to: string): { release(): Promise<void> } {
       const outage = a.app.get(OutageQueueService);
+      expect(outage.size).toBe(0);
+      const drain = jest.spyOn(outage, 'flush').mockResolvedValue(undefined);
       const limits = a.app.get(AppConfigService).limits;
       const held = validateSendInput(
         input(directInput(from, to, { content: 'from the outage' })),
@@ -573,20 +583,20 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       );
       outage.accept({ message: enrich(held, newMessageId()), idempotencyKey: null });
       expect(outage.mustQueue && outage.reachable).toBe(true);
-      return outage;
-    }
-
-    async function drained(outage: OutageQueueService): Promise<void> {
-      await eventually(() => Promise.resolve(outage.size === 0), 10_000);
+      return {
+        release: async () => {
+          drain.mockRestore();
+          await outage.flush();
+          expect(outage.size).toBe(0);
+        },
+      };
     }
 
     it('guards a send that queues behind them: refused now, not stored later', async () => {
-      const outage = holdQueue('drain1', 'drain2');
-      const router = a.app.get(MessageRouterService);
-      // In the same turn as the held send, so every one finds the queue non-empty.
+      const queue = holdQueue('drain1', 'drain2');
       const sends = await Promise.allSettled(
         Array.from({ length: 6 }, (_, i) =>
-          router.route(input(directInput('drain1', 'drain2', { content: `behind ${i}` }))),
+          route(directInput('drain1', 'drain2', { content: `behind ${i}` })),
         ),
       );
       const refusals = sends.flatMap((send): unknown[] =>
@@ -597,7 +607,7 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
         code: 'RATE_LIMITED',
         details: { reason: 'PAIR_RATE_LIMIT' },
       });
-      await drained(outage);
+      await queue.release();
       const inbox = await admin<{ mailbox: { messages: { nodes: Array<{ content: string }> } } }>(
         a,
         '{ mailbox(name: "drain2") { messages(first: 20) { nodes { content } } } }',
@@ -606,7 +616,6 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     });
 
     it("stops a request's deadline for a timely reply that queues behind them", async () => {
-      await drained(a.app.get(OutageQueueService));
       const request = await sent(a, 'drain3', {
         target: 'drain4',
         content: 'answer me',
@@ -616,18 +625,51 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const redis = backend.client();
       try {
         expect(await redis.zscore(deadlines, request.messageId)).not.toBeNull();
-        const outage = holdQueue('drain4', 'drain3');
-        const reply = await a.app
-          .get(MessageRouterService)
-          .route(input(directInput('drain4', 'drain3', { inReplyTo: request.messageId })));
+        const queue = holdQueue('drain4', 'drain3');
+        const reply = await route(
+          directInput('drain4', 'drain3', { inReplyTo: request.messageId }),
+        );
         expect(reply.status).toBe('QUEUED');
+        expect(a.app.get(OutageQueueService).size).toBe(2);
         // Stopped at once, not when the queue comes to the reply.
         expect(await redis.zscore(deadlines, request.messageId)).toBeNull();
-        await drained(outage);
+        await queue.release();
         expect(await redis.zscore(deadlines, request.messageId)).toBeNull();
       } finally {
         redis.disconnect();
       }
+    });
+
+    it('gives back what the guards counted for a queued send that the queue drops', async () => {
+      const queue = holdQueue('drain5', 'drain6');
+      expect((await route(directInput('drain5', 'drain6', { content: 'status?' }))).status).toBe(
+        'QUEUED',
+      );
+      // Its recipient goes before the queue comes to it: it is dropped, and its sender told.
+      await admin(a, 'mutation { deleteMailbox(name: "drain6") }');
+      await queue.release();
+      await admin(a, REGISTER, { name: 'drain6' });
+      // Not a DUPLICATE of a message that was never stored.
+      expect((await route(directInput('drain5', 'drain6', { content: 'status?' }))).status).toBe(
+        'QUEUED',
+      );
+    });
+
+    it('counts a keyed send once when its retry queues behind it', async () => {
+      const queue = holdQueue('drain7', 'drain8');
+      const keyed = directInput('drain7', 'drain8', {
+        content: 'once',
+        idempotencyKey: 'queued-twice',
+        metadata: { usage: { output_tokens: 50 } },
+      });
+      const [first, retry] = [await route(keyed), await route(keyed)];
+      expect([first.status, retry.status]).toEqual(['QUEUED', 'QUEUED']);
+      await queue.release();
+      const state = await admin<{ mailbox: { tokensToday: number } }>(
+        a,
+        '{ mailbox(name: "drain7") { tokensToday } }',
+      );
+      expect(state.mailbox.tokensToday).toBe(50);
     });
   });
 });
