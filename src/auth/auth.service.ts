@@ -251,7 +251,7 @@ export class AuthService implements OnModuleInit {
     const token = issueMailboxToken(name);
     const previous = await this.mailboxes.replaceTokenDigest(name, tokenDigest(token));
     if (previous === false) throw new MailboxNotFoundError(name);
-    if (previous) await this.revoked(previous);
+    if (previous) await this.revokedDigest(previous);
     return token;
   }
 
@@ -260,10 +260,11 @@ export class AuthService implements OnModuleInit {
     const name = assertMailboxName(nameArg, 'name');
     const previous = await this.mailboxes.replaceTokenDigest(name, null);
     if (previous === false) throw new MailboxNotFoundError(name);
-    if (previous) await this.revoked(previous);
+    if (previous) await this.revokedDigest(previous);
   }
 
-  private async revoked(digest: string): Promise<void> {
+  /** A token replaced or removed (by digest): forgotten here, and announced to every instance. */
+  async revokedDigest(digest: string): Promise<void> {
     this.verified.delete(digest);
     await this.repository.announceRevocation(digest);
   }

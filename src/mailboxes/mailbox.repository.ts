@@ -5,7 +5,7 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
-import { EnqueueCode, TouchCode } from '../redis/script-codes';
+import { EnqueueCode, RegisterCode, TouchCode } from '../redis/script-codes';
 import { readStoredJson } from '../common/stored-json';
 import { readStoredPolicy } from '../safety/contact-policy';
 
@@ -21,9 +21,7 @@ export interface MailboxRecord {
 
 /** What happened when a message was put in a mailbox. */
 export type EnqueueOutcome =
-  | { kind: 'delivered'; receivers: number }
-  | { kind: 'missing' }
-  | { kind: 'duplicate' };
+  { kind: 'delivered'; receivers: number } | { kind: 'missing' } | { kind: 'duplicate' };
 
 /** A WITHSCORES reply as [member, score] pairs. */
 function pairs(reply: string[]): Array<[string, number]> {
@@ -62,22 +60,29 @@ export class MailboxRepository {
   ) {}
 
   /** `tokenHash` is a digest of the mailbox's token; the token itself is never stored. */
+  /**
+   * Registers a mailbox, or reactivates a deactivated one. `replacedDigest`: the digest of the
+   * token a reactivation replaced, for its caller to revoke.
+   */
   async register(
     name: string,
     metadata: unknown,
     tokenHash: string,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<{ registered: boolean; replacedDigest: string | null }> {
     await this.redis.zadd(this.keys.mailboxIndexAll(), 'NX', String(now), name);
     await this.redis.sadd(this.keys.mailboxIndexActive(), name);
-    const registered = await this.redis.registerMailbox(
+    const [code, previous] = await this.redis.registerMailbox(
       this.keys.mailboxMetadata(name),
       name,
       now,
       metadata === null || metadata === undefined ? '' : JSON.stringify(metadata),
       tokenHash,
     );
-    return registered === 1;
+    return {
+      registered: code === RegisterCode.Registered,
+      replacedDigest: previous === '' ? null : previous,
+    };
   }
 
   async deactivate(name: string, now: number): Promise<boolean> {

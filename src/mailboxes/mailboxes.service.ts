@@ -91,13 +91,16 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     if (await this.mailboxes.deletionPending(name)) throw new MailboxBeingDeletedError(name);
     const token = issueMailboxToken(name);
     const now = this.clock.now();
-    const registered = await this.mailboxes.register(
+    const { registered, replacedDigest } = await this.mailboxes.register(
       name,
       metadata ?? null,
       tokenDigest(token),
       now,
     );
     if (!registered) throw new MailboxExistsError(name);
+    // A reactivated mailbox may go to another agent: the token it had before fails at once,
+    // and the subscriptions opened with it end, as after a rotation.
+    if (replacedDigest !== null) await this.auth.revokedDigest(replacedDigest);
     // Registration counts as a sighting: a new agent gets broadcasts before it first connects.
     await this.mailboxes.markSeen(name, now);
     await this.announce(name, MailboxChangeKind.REGISTERED);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { EncodedCommand } from './encoded-command';
 import { replyCode } from './redis.errors';
+import type { RegisterCode } from './script-codes';
 import type { PublishCommand } from './redis-topology.service';
 
 /**
@@ -102,7 +103,7 @@ export interface MailboxScripts {
     now: Arg,
     metadata: string,
     tokenHash: string,
-  ): Promise<number>;
+  ): Promise<[RegisterCode, string]>;
   deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
   pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
   /** The hash's entries with the content cut to `bytes`, and 1 when it was cut (else 0). */

@@ -36,7 +36,7 @@ describe('security: tokens and authorization', () => {
       ADMIN_TOKEN: ADMIN,
       RATE_LIMIT_PER_MINUTE: '100000',
     });
-    for (const name of ['alice', 'bob', 'carol']) {
+    for (const name of ['alice', 'bob', 'carol', 'erin']) {
       const response = await graphql<{ registerMailbox: { token: string } }>(
         service.baseUrl,
         REGISTER,
@@ -258,6 +258,40 @@ describe('security: tokens and authorization', () => {
     );
     expect(
       (await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'carol' }, as(fresh))).errors?.[0]
+        .extensions?.code,
+    ).toBe('UNAUTHENTICATED');
+    await ws.dispose();
+  });
+
+  it('revokes the old token of a mailbox deactivated and registered again, and ends its subscription', async () => {
+    const old = tokens.erin;
+    const ws = createClient({
+      url: service.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${old}` },
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+    });
+    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'erin' }, (data) => data);
+    await eventually(async () => {
+      const { data } = await graphql<{ mailbox: { online: boolean } }>(
+        service.baseUrl,
+        '{ mailbox(name: "erin") { online } }',
+        {},
+        as(ADMIN),
+      );
+      return data?.mailbox.online === true;
+    });
+    const admin = (query: string) => graphql(service.baseUrl, query, {}, as(ADMIN));
+    expect(
+      (await admin('mutation { deactivateMailbox(name: "erin") { name } }')).errors,
+    ).toBeUndefined();
+    // The name goes to another agent, with a new token: the old one's feed must not follow it.
+    const again = await admin('mutation { registerMailbox(name: "erin") { token } }');
+    expect(again.errors).toBeUndefined();
+    await feed.waitForEnd();
+    expect(
+      (await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'erin' }, as(old))).errors?.[0]
         .extensions?.code,
     ).toBe('UNAUTHENTICATED');
     await ws.dispose();

@@ -574,10 +574,20 @@ describe('message storage scripts against a real Redis', () => {
   });
 
   it('registers once, refuses a second registration while active, and reactivates after deactivation', async () => {
-    expect(await mailboxes.register('twice', { a: 1 }, 'd1', 1000)).toBe(true);
-    expect(await mailboxes.register('twice', null, 'd2', 2000)).toBe(false);
+    expect(await mailboxes.register('twice', { a: 1 }, 'd1', 1000)).toEqual({
+      registered: true,
+      replacedDigest: null,
+    });
+    expect(await mailboxes.register('twice', null, 'd2', 2000)).toEqual({
+      registered: false,
+      replacedDigest: null,
+    });
     expect(await mailboxes.deactivate('twice', 3000)).toBe(true);
-    expect(await mailboxes.register('twice', null, 'd3', 4000)).toBe(true);
+    // The token it had is named, for the service to revoke.
+    expect(await mailboxes.register('twice', null, 'd3', 4000)).toEqual({
+      registered: true,
+      replacedDigest: 'd1',
+    });
     const record = await mailboxes.find('twice');
     expect(record).toMatchObject({ name: 'twice', active: true, createdAt: 1000, metadata: null });
     expect(await redis.hget(keys.mailboxMetadata('twice'), 'tokenHash')).toBe('d3');

@@ -7,10 +7,11 @@
 -- ARGV[4]  SHA-256 of the mailbox's new token (the token itself is never stored)
 --
 -- Returns RegisterCode (src/redis/script-codes.ts): 1 when registered or reactivated, 0 when
--- the mailbox already exists and is active.
-local active = redis.call('HGET', KEYS[1], 'active')
+-- the mailbox already exists and is active; then the digest of the token a reactivation
+-- replaced ('' for none), which its caller revokes.
+local active, previous = unpack(redis.call('HMGET', KEYS[1], 'active', 'tokenHash'))
 if active == '1' then
-  return 0
+  return {0, ''}
 end
 if not active then
   redis.call('HSET', KEYS[1], 'name', ARGV[1], 'createdAt', ARGV[2])
@@ -21,4 +22,4 @@ if ARGV[3] ~= '' then
 else
   redis.call('HDEL', KEYS[1], 'metadata')
 end
-return 1
+return {1, previous or ''}
