@@ -7,6 +7,7 @@ import { PushIterator } from '../graphql/push-iterator';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisUnavailableError } from '../redis/redis.errors';
 import { ownBodyReads, REPLAY_PAGE_BYTES } from '../messages/body-reads';
+import { HeldMessages } from '../messages/held-messages';
 import type { Message } from '../messages/message.model';
 import { MessagesService } from '../messages/messages.service';
 import {
@@ -57,7 +58,8 @@ export class MailboxFeedService {
 
   async open(mailbox: string, after: string | null): Promise<AsyncIterableIterator<Message>> {
     const seen = new RecentIds(REPLAY_MEMORY);
-    let held: PushedMessage[] | null = after === null ? null : [];
+    // Live messages held while a replay or a catch-up runs; null while the feed is live.
+    let held: HeldMessages | null = after === null ? null : new HeldMessages();
     // The newest id this feed has pushed: where a catch-up after a Redis drop starts.
     let newest = after ?? encodeTime(this.clock.now()) + '0'.repeat(16);
     let stopCatchingUp: () => void = () => undefined;
@@ -86,7 +88,7 @@ export class MailboxFeedService {
       this.replay(mailbox, from, iterator, seen, (id) => {
         if (id > newest) newest = id;
       }).then(() => {
-        const waiting = held ?? [];
+        const waiting = held?.takeAll() ?? [];
         held = null;
         for (const message of waiting) deliver(message);
       });
@@ -102,8 +104,9 @@ export class MailboxFeedService {
         this.logger.error(`unreadable push on the feed of ${mailbox} dropped`);
         return;
       }
-      if (held) held.push(message);
-      else deliver(message);
+      if (iterator.closed) return;
+      if (held === null) deliver(message);
+      else if (!held.add(message)) iterator.fail(HeldMessages.overflow());
     });
     // The client may have gone while the subscription was being set up.
     if (iterator.closed) {
@@ -114,7 +117,7 @@ export class MailboxFeedService {
     // reconnect the feed reads the gap from the stored mailbox.
     stopCatchingUp = this.pubsub.onReconnect((downSince) => {
       if (held || iterator.closed) return;
-      held = [];
+      held = new HeldMessages();
       const margin = encodeTime(Math.max(0, downSince - CATCH_UP_MARGIN_MS)) + '0'.repeat(16);
       const from = margin < newest ? margin : newest;
       this.whenStoreAnswers(iterator, () => catchUp(from)).catch(fail);

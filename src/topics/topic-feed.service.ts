@@ -1,8 +1,8 @@
 import { RecentIds } from '../common/recent-ids';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { approximateBytes } from '../graphql/approximate-bytes';
-import { DEFAULT_BYTE_LIMIT, PushIterator, SlowConsumerError } from '../graphql/push-iterator';
+import { PushIterator } from '../graphql/push-iterator';
+import { HeldMessages } from '../messages/held-messages';
 import { ownBodyReads, REPLAY_PAGE_BYTES } from '../messages/body-reads';
 import type { Message } from '../messages/message.model';
 import { MessageRepository } from '../messages/message.repository';
@@ -11,7 +11,6 @@ import {
   isExpired,
   liveMessageModel,
   toMessageModel,
-  type PushedMessage,
   type StoredMessage,
 } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
@@ -24,46 +23,6 @@ import { TopicRepository } from './topic.repository';
 const REPLAY_PAGE = 100;
 /** Ids pushed lately, remembered to drop the live twin of a replayed message. */
 const REPLAY_MEMORY = 10_000;
-/**
- * Live messages held while a catch-up runs, by count and by bytes. They go out with a replay
- * page after room(), which leaves at most half of a feed's 10,000 (PushIterator) buffered:
- * this many and a page fit in the other half, so releasing them never overflows the feed.
- */
-const HELD_LIMIT = 4_000;
-const HELD_BYTE_LIMIT = DEFAULT_BYTE_LIMIT;
-
-/** Live messages that arrive while a catch-up runs, bounded like a feed's buffer. */
-class HeldMessages {
-  private messages: PushedMessage[] = [];
-  private bytes = 0;
-
-  /** False when the message would take the hold past its bounds. */
-  add(message: PushedMessage): boolean {
-    const bytes = approximateBytes(message);
-    if (this.messages.length >= HELD_LIMIT || this.bytes + bytes > HELD_BYTE_LIMIT) return false;
-    this.messages.push(message);
-    this.bytes += bytes;
-    return true;
-  }
-
-  /** Takes out the held messages with ids up to `id`, in id order. */
-  takeUpTo(id: string): PushedMessage[] {
-    const taken = this.messages.filter((message) => message.id <= id);
-    if (taken.length === 0) return taken;
-    this.messages = this.messages.filter((message) => message.id > id);
-    this.bytes = this.messages.reduce((sum, message) => sum + approximateBytes(message), 0);
-    return taken.sort((a, b) => (a.id < b.id ? -1 : 1));
-  }
-
-  /** Takes out every held message, in the order they arrived. */
-  takeAll(): PushedMessage[] {
-    const taken = this.messages;
-    this.messages = [];
-    this.bytes = 0;
-    return taken;
-  }
-}
-
 /**
  * Topic feeds: live, or from a cursor with no gap and no duplicate. Every instance with topic
  * subscribers listens on the one topic channel and matches patterns itself, so no user text
@@ -117,11 +76,7 @@ export class TopicFeedService {
         iterator.push(liveMessageModel(message));
       } else if (!held.add(message)) {
         holding = false;
-        iterator.fail(
-          new SlowConsumerError(
-            `subscription ended: more than ${HELD_LIMIT} messages or ${HELD_BYTE_LIMIT} bytes arrived live during the catch-up; resubscribe with after = the last id received`,
-          ),
-        );
+        iterator.fail(HeldMessages.overflow());
       }
     });
     // The client may have gone while the subscription was being set up.
