@@ -384,6 +384,10 @@ export class DeliveryService implements OnModuleInit {
         this.keepFinishedMs,
         this.clock.now(),
       );
+      // A subscriber that came in between found nothing waiting to claim: it gets the push
+      // now (the claim makes sure only one caller pushes).
+      const [arrived] = await this.mailboxes.online([mailbox]);
+      if (arrived) await this.pushWaiting(mailbox, messageId);
       return;
     }
     const mode = state.waiting ? 'first' : 'retry';

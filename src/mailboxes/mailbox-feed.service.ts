@@ -33,6 +33,8 @@ const REPLAY_MEMORY = 10_000;
  * send that waited on replicas or in the local queue). Twins are dropped by id.
  */
 const CATCH_UP_MARGIN_MS = 5_000;
+/** For DeliveryService.subscriberArrived: no id is known to have been pushed. */
+const NONE_PUSHED = { has: (): boolean => false };
 
 /**
  * Live mailbox feeds that resume from a cursor with no gap and no duplicate.
@@ -120,7 +122,15 @@ export class MailboxFeedService {
       held = new HeldMessages();
       const margin = encodeTime(Math.max(0, downSince - CATCH_UP_MARGIN_MS)) + '0'.repeat(16);
       const from = margin < newest ? margin : newest;
-      this.whenStoreAnswers(iterator, () => catchUp(from)).catch(fail);
+      // Tracked deliveries that went waiting while the feed could not be reached (their retry
+      // found no subscriber) go out after the catch-up, as for a new subscriber. The feed may
+      // have pushed their earlier attempts, so none is passed over as pushed already: only a
+      // waiting delivery can be claimed, so nothing goes out twice.
+      this.whenStoreAnswers(iterator, () => catchUp(from))
+        .then(() =>
+          iterator.closed ? undefined : this.delivery.subscriberArrived(mailbox, NONE_PUSHED),
+        )
+        .catch(fail);
     });
 
     (after === null ? Promise.resolve() : catchUp(after))

@@ -1,0 +1,73 @@
+import { AppConfigService } from '../../src/config/app-config.service';
+import { DeliveryConfirmationRepository } from '../../src/delivery/delivery-confirmation.repository';
+import { MailboxFeedService } from '../../src/mailboxes/mailbox-feed.service';
+import type { Message } from '../../src/messages/message.model';
+import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { directInput } from '../factories/messages';
+import { eventually } from '../utils/graphql-client';
+import { RedisServer } from '../utils/redis-server';
+import { registerMailboxes, send } from '../utils/service';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+/**
+ * A tracked delivery whose retry finds no subscriber waits for one. A feed's subscriber
+ * connection that drops and comes back is such a subscriber arriving: what went waiting
+ * while it was away is pushed once it is back.
+ */
+describe('a feed whose subscriber connection drops and comes back', () => {
+  let redis: RedisServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await startTestApp(redis.url);
+    await registerMailboxes(service.baseUrl, 'planner', 'worker');
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.destroy();
+  });
+
+  it('pushes the deliveries that went waiting for a subscriber meanwhile', async () => {
+    const feed = await service.app.get(MailboxFeedService).open('worker', null);
+    const received: Message[] = [];
+    void (async () => {
+      for await (const message of feed) received.push(message);
+    })();
+    const pubsub = service.app.get(RedisPubSubService);
+    await eventually(() => Promise.resolve(pubsub.channelCount > 0));
+    const sent = await send(
+      service.baseUrl,
+      directInput('planner', 'worker', { requireConfirmation: true, content: 'ack me' }),
+    );
+    await eventually(() => Promise.resolve(received.length === 1));
+    expect(received[0]).toMatchObject({ id: sent.messageId, deliveryAttempt: 1 });
+
+    // Its retry came while the feed could not be reached, and found no subscriber: it waits.
+    const confirmations = service.app.get(DeliveryConfirmationRepository);
+    const keepFinishedMs = service.app.get(AppConfigService).cleanup.confirmationTtlSeconds * 1000;
+    await confirmations.waitForSubscriber(
+      sent.messageId,
+      'worker',
+      'NORMAL',
+      1,
+      null,
+      keepFinishedMs,
+      Date.now(),
+    );
+    const waiting = await confirmations.find(sent.messageId);
+    expect(waiting?.recipients.get('worker')).toMatchObject({ waiting: true });
+
+    // The subscriber connection drops; Redis clients reconnect by themselves.
+    const admin = redis.client();
+    try {
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+    } finally {
+      admin.disconnect();
+    }
+    await eventually(() => Promise.resolve(received.length === 2), 10_000);
+    expect(received[1]).toMatchObject({ id: sent.messageId, deliveryAttempt: 2 });
+    await feed.return?.();
+  }, 30_000);
+});
