@@ -18,6 +18,7 @@ import {
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { AuthService } from '../auth/auth.service';
+import { originAllowed, sameOrigin } from '../common/origin';
 import type { Principal } from '../auth/principal';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { AppConfigService } from '../config/app-config.service';
@@ -302,6 +303,14 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         socket.end(
           'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
         );
+        return;
+      }
+      // A page on another site may not open a socket here (the token is in the connection's
+      // first message, not a cookie, but with AUTH_ENABLED=false none is needed): only the
+      // service's own pages, and those of the hosts MCP_ALLOWED_ORIGINS lists.
+      const { origin, host } = request.headers;
+      if (!sameOrigin(origin, host) && !originAllowed(origin, this.config.mcp.allowedOrigins)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       // The same rule as an HTTP request's id (see createApp).

@@ -15,7 +15,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { MailboxToolsService } from './mailbox-tools.service';
 import { LONG_RUNNING_TOOLS, registerMailboxTools, type ToolCall } from './mailbox-tools';
 import { answersAsStream, calledTools, isModernRequest, rpcMessages } from './mcp-request';
-import { originAllowed } from './origin';
+import { originAllowed } from '../common/origin';
 
 /** What the model is told about this server when it connects. */
 const INSTRUCTIONS =

@@ -176,6 +176,31 @@ describe('security: tokens and authorization', () => {
     }
   });
 
+  it("refuses a WebSocket from another site's page, not the service's own or an allowed host's", async () => {
+    /** The HTTP status the upgrade got: 101 when the socket opened. */
+    const upgrade = (origin: string | undefined): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws', {
+          headers: origin === undefined ? {} : { origin },
+        });
+        socket.once('open', () => {
+          socket.terminate();
+          resolve(101);
+        });
+        socket.once('unexpected-response', (_request, response) => {
+          socket.terminate();
+          resolve(response.statusCode ?? 0);
+        });
+        socket.once('error', reject);
+      });
+    const own = new URL(service.baseUrl).origin;
+    expect(await upgrade('http://evil.example')).toBe(403);
+    expect(await upgrade('http://localhost.evil.example:3000')).toBe(403);
+    expect(await upgrade(own)).toBe(101);
+    expect(await upgrade('http://localhost:5173')).toBe(101);
+    expect(await upgrade(undefined)).toBe(101);
+  });
+
   it('refuses a subscription to another mailbox over the WebSocket', async () => {
     const ws = await connectWs(service.wsUrl, { authorization: `Bearer ${tokens.alice}` });
     const theirs = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'bob' }, (data) => data);

@@ -1,4 +1,4 @@
-import { originAllowed } from './origin';
+import { originAllowed, sameOrigin } from './origin';
 
 describe(originAllowed.name, () => {
   const local = ['localhost', '127.0.0.1', '::1'];
@@ -29,5 +29,17 @@ describe(originAllowed.name, () => {
 
   it('allows any Origin with *', () => {
     expect(originAllowed('http://evil.example', '*')).toBe(true);
+  });
+});
+
+describe(sameOrigin.name, () => {
+  it("is the page's host and port as the request's Host header names them", () => {
+    expect(sameOrigin('https://mail.example.com', 'mail.example.com')).toBe(true);
+    expect(sameOrigin('http://mail.example.com:3000', 'MAIL.example.com:3000')).toBe(true);
+    expect(sameOrigin('http://mail.example.com:3001', 'mail.example.com:3000')).toBe(false);
+    expect(sameOrigin('http://evil.example', 'mail.example.com')).toBe(false);
+    expect(sameOrigin('null', 'mail.example.com')).toBe(false);
+    expect(sameOrigin(undefined, 'mail.example.com')).toBe(false);
+    expect(sameOrigin('http://mail.example.com', undefined)).toBe(false);
   });
 });
