@@ -645,8 +645,8 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       expect((await route(directInput('drain5', 'drain6', { content: 'status?' }))).status).toBe(
         'QUEUED',
       );
-      // Its recipient goes before the queue comes to it: it is dropped, and its sender told.
-      await admin(a, 'mutation { deleteMailbox(name: "drain6") }');
+      // Its recipient leaves before the queue comes to it: it is dropped, and its sender told.
+      await admin(a, 'mutation { deactivateMailbox(name: "drain6") { name } }');
       await queue.release();
       await admin(a, REGISTER, { name: 'drain6' });
       // Not a DUPLICATE of a message that was never stored.
