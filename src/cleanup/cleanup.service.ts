@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { AppConfigService } from '../config/app-config.service';
 import { DeliveryConfirmationRepository } from '../delivery/delivery-confirmation.repository';
 import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
 import { DeliveryService } from '../delivery/delivery.service';
@@ -56,7 +55,6 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
   private stopping = false;
 
   constructor(
-    private readonly config: AppConfigService,
     private readonly cleanup: CleanupRepository,
     private readonly retention: RetentionService,
     private readonly confirmations: DeliveryConfirmationRepository,
@@ -105,7 +103,9 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
 
   /** Runs `work` under the cleanup lock; null when another instance holds it. */
   private async locked<T>(work: () => Promise<T>): Promise<T | null> {
-    const lockMs = Math.max(this.config.cleanup.intervalMs, RUN_BUDGET_MS * 5);
+    // A run's three steps take RUN_BUDGET_MS each at most; the lock lasts that and a margin,
+    // not the interval, so that an instance that dies mid-run holds cleanup up for seconds.
+    const lockMs = RUN_BUDGET_MS * 5;
     if (!(await this.cleanup.lock(this.owner, lockMs))) return null;
     try {
       return await work();
