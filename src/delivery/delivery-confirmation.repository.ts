@@ -317,6 +317,21 @@ export class DeliveryConfirmationRepository {
     return parseConfirmation(await this.redis.hgetall(this.keys.deliveryConfirmation(messageId)));
   }
 
+  /**
+   * The confirmation with one recipient's state only (`recipients` holds at most that one):
+   * a tracked broadcast's hash has a field per recipient, each with its attempt log, and a
+   * decision about one recipient needs none of the others.
+   */
+  async findFor(messageId: string, mailbox: string): Promise<ConfirmationRecord | null> {
+    const fields = ['messageId', 'sender', 'priority', 'expiresAt', `r:${mailbox}`];
+    const values = await this.redis.hmget(this.keys.deliveryConfirmation(messageId), ...fields);
+    const hash: Record<string, string> = {};
+    values.forEach((value, index) => {
+      if (value !== null) hash[fields[index]] = value;
+    });
+    return parseConfirmation(hash);
+  }
+
   async remove(messageId: string): Promise<void> {
     await this.redis.del(this.keys.deliveryConfirmation(messageId));
   }

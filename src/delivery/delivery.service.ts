@@ -230,7 +230,15 @@ export class DeliveryService implements OnModuleInit {
    */
   async status(messageIdArg: string, principal: Principal): Promise<DeliveryConfirmation[]> {
     const messageId = assertMessageId(messageIdArg, 'messageId');
-    const record = await this.confirmations.find(messageId);
+    // A recipient sees its own delivery only: of a tracked broadcast, one field is read.
+    const own =
+      principal.kind === 'mailbox'
+        ? await this.confirmations.findFor(messageId, principal.mailbox)
+        : null;
+    const record =
+      own !== null && !mayActFor(principal, own.sender)
+        ? own
+        : await this.confirmations.find(messageId);
     if (!record) return [];
     const everyone = mayActFor(principal, record.sender);
     return [...record.recipients]
@@ -284,7 +292,7 @@ export class DeliveryService implements OnModuleInit {
     const [online] = await this.mailboxes.online([mailbox]);
     if (online) await this.pushWaiting(mailbox, messageId);
     else await this.scheduleExpiry(message, mailbox);
-    const after = await this.confirmations.find(messageId);
+    const after = await this.confirmations.findFor(messageId, mailbox);
     return toConfirmationModel(messageId, mailbox, after?.recipients.get(mailbox) ?? result.state);
   }
 
@@ -356,7 +364,7 @@ export class DeliveryService implements OnModuleInit {
   }
 
   private async decide({ messageId, mailbox, priority }: DueDelivery): Promise<void> {
-    const record = await this.confirmations.find(messageId);
+    const record = await this.confirmations.findFor(messageId, mailbox);
     const state = record?.recipients.get(mailbox);
     if (!record || !state || state.status !== DeliveryStatus.PENDING) {
       await this.confirmations.unschedule(messageId, mailbox, priority);
