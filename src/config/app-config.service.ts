@@ -122,6 +122,14 @@ function parseHostList(value: string | undefined): Array<{ host: string; port: n
 }
 
 /** Typed, grouped access to the validated environment. */
+/**
+ * Seconds as whole milliseconds, where 0 means "no limit": a limit under half a millisecond
+ * counts as 1 ms, not as no limit at all.
+ */
+export function positiveMs(seconds: number): number {
+  return seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000));
+}
+
 @Injectable()
 export class AppConfigService {
   constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {}
@@ -242,8 +250,8 @@ export class AppConfigService {
   get retention(): RetentionConfig {
     return {
       maxMessages: this.get('MAILBOX_MAX_MESSAGES'),
-      maxAgeMs: Math.round(this.get('MAILBOX_MAX_AGE') * 1000),
-      broadcastActiveWithinMs: Math.round(this.get('BROADCAST_ACTIVE_WITHIN') * 1000),
+      maxAgeMs: positiveMs(this.get('MAILBOX_MAX_AGE')),
+      broadcastActiveWithinMs: positiveMs(this.get('BROADCAST_ACTIVE_WITHIN')),
     };
   }
 

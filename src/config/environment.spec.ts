@@ -170,6 +170,11 @@ describe(validateEnvironment.name, () => {
     ['a negative maximum age', { MAILBOX_MAX_AGE: '-1' }, 'MAILBOX_MAX_AGE'],
     ['a maximum age that is not a number', { MAILBOX_MAX_AGE: '30d' }, 'MAILBOX_MAX_AGE'],
     [
+      'a confirmation lifetime above ten years',
+      { ROUTER_CONFIRMATION_TTL: '315360001' },
+      'ROUTER_CONFIRMATION_TTL',
+    ],
+    [
       'a broadcast window above ten years',
       { BROADCAST_ACTIVE_WITHIN: '315360001' },
       'BROADCAST_ACTIVE_WITHIN',

@@ -308,11 +308,13 @@ export class EnvironmentVariables {
 
   @Documented(
     'retries',
-    'seconds a confirmation is kept after its last recipient finished (`0`: removed at once)',
+    'seconds a confirmation is kept after its last recipient finished (0 to 315360000; `0`: ' +
+      'removed at once)',
   )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
+  @Max(315_360_000)
   ROUTER_CONFIRMATION_TTL = 3600;
 
   @Documented(
