@@ -78,15 +78,17 @@ export class CleanupRepository {
   async purge(entry: ExpiredEntry, mailboxes: string[]): Promise<void> {
     const id = entry.messageId;
     // Read marks stay a subset of the index: unread is the index minus the marks, and
-    // read-prefix.lua counts on it. So the marks go first, then the index entries.
-    await Promise.all(
-      mailboxes.map((mailbox) => this.redis.zrem(this.keys.mailboxRead(mailbox), id)),
-    );
+    // read-prefix.lua counts on it. A mailbox's entry and its read mark go in one script
+    // (trim-mailbox.lua), so that no markRead can come in between.
     const removals: Array<Promise<unknown>> = mailboxes.flatMap((mailbox) => [
-      this.redis.zrem(this.keys.mailboxMessages(mailbox), id),
-      this.redis.zrem(this.keys.mailboxPending(mailbox), id),
-      this.redis.hdel(this.keys.mailboxDeadLetters(mailbox), id),
-      this.redis.zrem(this.keys.mailboxDeadLetterIndex(mailbox), id),
+      this.redis.trimMailbox(
+        this.keys.mailboxMessages(mailbox),
+        this.keys.mailboxPending(mailbox),
+        this.keys.mailboxDeadLetters(mailbox),
+        this.keys.mailboxDeadLetterIndex(mailbox),
+        this.keys.mailboxRead(mailbox),
+        id,
+      ),
       this.redis.zrem(this.keys.deadLetterIndex(), `${mailbox}|${id}`),
     ]);
     if (entry.mode === AddressingMode.TOPIC)
