@@ -340,6 +340,24 @@ export class DeliveryConfirmationRepository {
     await this.redis.zadd(this.keys.retrySchedule(priority), String(at), `${messageId}|${mailbox}`);
   }
 
+  /**
+   * Schedules a decision at `at` unless one is due sooner (ZADD LT): an expiry never pushes
+   * back a retry that another path scheduled first.
+   */
+  async scheduleByLatest(
+    messageId: string,
+    mailbox: string,
+    priority: string,
+    at: number,
+  ): Promise<void> {
+    await this.redis.zadd(
+      this.keys.retrySchedule(priority),
+      'LT',
+      String(at),
+      `${messageId}|${mailbox}`,
+    );
+  }
+
   async unschedule(messageId: string, mailbox: string, priority: string): Promise<void> {
     await this.redis.zrem(this.keys.retrySchedule(priority), `${messageId}|${mailbox}`);
   }

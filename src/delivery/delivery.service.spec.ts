@@ -112,10 +112,11 @@ describe(DeliveryService.name, () => {
     });
 
     it('schedules only the expiry of a tracked delivery nobody was subscribed for', async () => {
-      const schedule = jest.fn(() => Promise.resolve());
-      const { events } = service({ schedule });
+      // Unless a decision is due sooner: one a subscriber's first attempt scheduled meanwhile.
+      const scheduleByLatest = jest.fn(() => Promise.resolve());
+      const { events } = service({ scheduleByLatest });
       await events.enqueued({ message: message(), mailbox: 'bob', kind: 'enqueued', receivers: 0 });
-      expect(schedule).toHaveBeenCalledWith(ID, 'bob', MessagePriority.HIGH, NOW + 60_000);
+      expect(scheduleByLatest).toHaveBeenCalledWith(ID, 'bob', MessagePriority.HIGH, NOW + 60_000);
     });
 
     it('leaves untracked messages alone', async () => {

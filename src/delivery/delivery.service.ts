@@ -185,9 +185,18 @@ export class DeliveryService implements OnModuleInit {
     return message.expiresAt === null ? nextAt : Math.min(nextAt, message.expiresAt);
   }
 
+  /**
+   * The delivery's expiry decision, unless a decision is due sooner: a subscriber that claimed
+   * the first attempt in between has scheduled its retry, which stands.
+   */
   private async scheduleExpiry(message: StoredMessage, mailbox: string): Promise<void> {
     if (message.expiresAt !== null) {
-      await this.confirmations.schedule(message.id, mailbox, message.priority, message.expiresAt);
+      await this.confirmations.scheduleByLatest(
+        message.id,
+        mailbox,
+        message.priority,
+        message.expiresAt,
+      );
     }
   }
 
@@ -374,6 +383,17 @@ export class DeliveryService implements OnModuleInit {
     const message = await this.messages.find(messageId, now);
     if (!message || isExpired(message, now)) {
       await this.expire(messageId, mailbox, record.sender, record.priority, state);
+      return;
+    }
+    // Another instance made the attempt this entry was for (this one's lease lapsed while it
+    // decided, say): the decision comes at that attempt's retry time, not now.
+    if (!state.waiting && state.next !== undefined && state.next > now) {
+      await this.confirmations.schedule(
+        messageId,
+        mailbox,
+        priority,
+        this.decisionTime(message, state.next),
+      );
       return;
     }
     const policy = this.policy;

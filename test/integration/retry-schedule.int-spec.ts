@@ -113,6 +113,18 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
     expect(first.map((due) => due.messageId)).toEqual(['u0', 'u1', 'u2', 'l0']);
   });
 
+  it('never pushes a sooner decision back to a later expiry, and sets one where there is none', async () => {
+    const now = 9_000_000;
+    // A subscriber's first attempt scheduled its retry; the expiry decision comes after.
+    await repository.schedule('soon', 'x', MessagePriority.NORMAL, now + 1_000);
+    await repository.scheduleByLatest('soon', 'x', MessagePriority.NORMAL, now + 60_000);
+    await repository.scheduleByLatest('alone', 'x', MessagePriority.NORMAL, now + 60_000);
+    const due = await repository.claimDue(now + 1_000, now + 100_000, 10);
+    expect(due.map((entry) => entry.messageId)).toEqual(['soon']);
+    const later = await repository.claimDue(now + 60_000, now + 61_000, 10);
+    expect(later.map((entry) => entry.messageId)).toEqual(['alone']);
+  });
+
   it('lets only one of two concurrent claimers record the same attempt', async () => {
     const id = ulid();
     await tracked(id, MessagePriority.NORMAL, ['r1'], Date.now());
