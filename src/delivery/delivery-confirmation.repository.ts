@@ -433,8 +433,13 @@ export class DeliveryConfirmationRepository {
     return found === 1;
   }
 
-  async pendingIds(mailbox: string, limit: number): Promise<string[]> {
-    return this.redis.zrange(this.keys.mailboxPending(mailbox), '0', String(limit - 1));
+  /** Up to `limit` ids of the mailbox's pending list, oldest first, from `offset`. */
+  async pendingIds(mailbox: string, limit: number, offset = 0): Promise<string[]> {
+    return this.redis.zrange(
+      this.keys.mailboxPending(mailbox),
+      String(offset),
+      String(offset + limit - 1),
+    );
   }
 
   private async addPending(mailbox: string, messageId: string, score: number): Promise<void> {

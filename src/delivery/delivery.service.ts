@@ -40,8 +40,12 @@ function pushPayload(
 }
 
 const CLAIM_BATCH = 200;
-/** Pending messages pushed at once when a subscriber arrives. */
+/** Pending deliveries looked at per step when a subscriber arrives. */
 const ARRIVAL_BATCH = 1_000;
+/** Pending deliveries looked at in all when a subscriber arrives (a mailbox's default cap). */
+const ARRIVAL_SCAN = 10_000;
+/** Waiting deliveries read and pushed at once when a subscriber arrives. */
+const ARRIVAL_PUSHES = 100;
 const UNREACHABLE = 'the recipient mailbox is not active';
 /** Dead letters one redriveDeadLetters or purgeDeadLetters call handles at most. */
 export const MAX_BULK_DEAD_LETTERS = 1_000;
@@ -148,10 +152,25 @@ export class DeliveryService implements OnModuleInit {
     mailbox: string,
     alreadyPushed: { has(id: string): boolean },
   ): Promise<void> {
-    const ids = await this.confirmations.pendingIds(mailbox, ARRIVAL_BATCH);
-    await Promise.all(
-      ids.filter((id) => !alreadyPushed.has(id)).map((id) => this.pushWaiting(mailbox, id)),
-    );
+    // The pending list holds deliveries under way too: only the recipient's state is read
+    // for each, and a message's body only for a delivery that waits.
+    for (let offset = 0; offset < ARRIVAL_SCAN; offset += ARRIVAL_BATCH) {
+      const ids = await this.confirmations.pendingIds(mailbox, ARRIVAL_BATCH, offset);
+      const candidates = ids.filter((id) => !alreadyPushed.has(id));
+      const records = await Promise.all(
+        candidates.map((id) => this.confirmations.findFor(id, mailbox)),
+      );
+      const waiting = candidates.filter((_, index) => {
+        const state = records[index]?.recipients.get(mailbox);
+        return state?.status === DeliveryStatus.PENDING && state.waiting;
+      });
+      for (let at = 0; at < waiting.length; at += ARRIVAL_PUSHES) {
+        await Promise.all(
+          waiting.slice(at, at + ARRIVAL_PUSHES).map((id) => this.pushWaiting(mailbox, id)),
+        );
+      }
+      if (ids.length < ARRIVAL_BATCH) return;
+    }
   }
 
   /**

@@ -2,7 +2,9 @@ import { AppConfigService } from '../../src/config/app-config.service';
 import { DeliveryConfirmationRepository } from '../../src/delivery/delivery-confirmation.repository';
 import { MailboxFeedService } from '../../src/mailboxes/mailbox-feed.service';
 import type { Message } from '../../src/messages/message.model';
+import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
+import { MessageRouterService } from '../../src/routing/message-router.service';
 import { directInput } from '../factories/messages';
 import { eventually } from '../utils/graphql-client';
 import { RedisServer } from '../utils/redis-server';
@@ -21,7 +23,7 @@ describe('a feed whose subscriber connection drops and comes back', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     service = await startTestApp(redis.url);
-    await registerMailboxes(service.baseUrl, 'planner', 'worker');
+    await registerMailboxes(service.baseUrl, 'planner', 'worker', 'offline');
   });
 
   afterAll(async () => {
@@ -70,4 +72,30 @@ describe('a feed whose subscriber connection drops and comes back', () => {
     expect(received[1]).toMatchObject({ id: sent.messageId, deliveryAttempt: 2 });
     await feed.return?.();
   }, 30_000);
+
+  it('pushes every waiting delivery to a subscriber that arrives, past the first thousand', async () => {
+    const router = service.app.get(MessageRouterService);
+    const ids = new Set<string>();
+    for (let index = 0; index < 1_100; index += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, offset) =>
+          router.route(
+            directInput('planner', 'offline', {
+              requireConfirmation: true,
+              content: `waiting ${index + offset}`,
+            }) as unknown as SendMessageInput,
+          ),
+        ),
+      );
+      for (const sent of batch) ids.add(sent.messageId);
+    }
+    const feed = await service.app.get(MailboxFeedService).open('offline', null);
+    const received = new Set<string>();
+    void (async () => {
+      for await (const message of feed) received.add(message.id);
+    })();
+    await eventually(() => Promise.resolve(received.size === ids.size), 20_000);
+    expect([...received].every((id) => ids.has(id))).toBe(true);
+    await feed.return?.();
+  }, 60_000);
 });
