@@ -152,6 +152,19 @@ export class RetentionRepository {
     );
   }
 
+  /**
+   * Removes up to `limit` of a deleted mailbox's idempotency keys (listed by
+   * claim-idempotency.lua); returns how many it found (0: none are left).
+   */
+  async forgetIdempotencyKeys(mailbox: string, limit: number): Promise<number> {
+    const index = this.keys.idempotencyIndex(mailbox);
+    const names = await this.redis.zrange(index, '0', String(limit - 1));
+    if (names.length === 0) return 0;
+    await this.redis.del(...names);
+    await this.redis.zrem(index, ...names);
+    return names.length;
+  }
+
   async mailboxCount(): Promise<number> {
     return this.redis.zcard(this.keys.mailboxIndexAll());
   }

@@ -67,6 +67,7 @@ export class RetentionService {
         const batch = await this.repository.toDelete(name, at, BATCH);
         if (batch.entries.length === 0) {
           if ((await this.search.dropIndex(name, BATCH)) > 0) continue;
+          if ((await this.repository.forgetIdempotencyKeys(name, BATCH)) > 0) continue;
           await this.safety.forgetMailbox(name, this.clock.now());
           await this.finishDeletion(name, at);
           break;

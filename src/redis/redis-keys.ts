@@ -24,6 +24,7 @@
  * | mailboxes:deletions | channel | names of deleted mailboxes, so every instance ends their feeds |
  * | mailboxes:changes | channel | mailboxes registered, deactivated, deleted, paused or resumed (mailboxChanges) |
  * | idempotency:{sender}:{sha256} | string | first message id of a sender's idempotency key |
+ * | mailbox:{name}:idempotency_keys | zset | the mailbox's idempotency key names, by when they lapse |
  * | delivery_confirmation:{id}:events | channel | delivery status changes of a message |
  * | mailbox:{name}:deliveries | channel | delivery status changes of every message the mailbox sent |
  * | mailbox:{name}:read | zset | ids the mailbox marked read (a subset of its messages) |
@@ -266,6 +267,11 @@ export class RedisKeys {
   /** `keyDigest` is a hex digest of the client's key: its text never reaches Redis. */
   idempotency(sender: string, keyDigest: string): string {
     return `${this.prefix}idempotency:{${sender}}:${keyDigest}`;
+  }
+
+  /** The names of the sender's idempotency keys, for a deletion of the mailbox to remove. */
+  idempotencyIndex(sender: string): string {
+    return `${this.prefix}mailbox:{${sender}}:idempotency_keys`;
   }
 
   /** The kid of the generated signing key in use; written with SET NX by the first instance. */

@@ -33,6 +33,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   setToken: { file: 'set-token.lua', keys: 1 },
   authenticateCharge: { file: 'authenticate-charge.lua', keys: undefined },
   releaseLock: { file: 'release-lock.lua', keys: 1 },
+  claimIdempotency: { file: 'claim-idempotency.lua', keys: 2 },
   writeProbe: { file: 'write-probe.lua', keys: 0 },
   claimDeadlines: { file: 'claim-deadlines.lua', keys: 1 },
   stampReplyTimeout: { file: 'stamp-reply-timeout.lua', keys: 1 },
@@ -157,6 +158,13 @@ export interface AuthScripts {
 
 export interface MaintenanceScripts {
   releaseLock(lockKey: string, owner: string): Promise<number>;
+  claimIdempotency(
+    idempotencyKey: string,
+    indexKey: string,
+    id: string,
+    windowMs: Arg,
+    now: Arg,
+  ): Promise<string | null>;
   writeProbe(): Promise<number>;
   retentionCandidates(
     metadataKey: string,

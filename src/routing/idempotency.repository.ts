@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
@@ -12,6 +13,7 @@ export class IdempotencyRepository {
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -19,16 +21,16 @@ export class IdempotencyRepository {
    * owns the key: `id` for a first send, the earlier id for a repeat.
    */
   async claim(sender: string, key: string, id: string): Promise<string> {
-    const earlier = await this.redis.set(
+    const earlier = await this.redis.claimIdempotency(
       this.keyOf(sender, key),
+      this.keys.idempotencyIndex(sender),
       id,
-      'EX',
-      IDEMPOTENCY_WINDOW_SECONDS,
-      'NX',
-      'GET',
+      IDEMPOTENCY_WINDOW_SECONDS * 1000,
+      this.clock.now(),
     );
     return earlier ?? id;
   }
+
 
   /** The id that owns `key` for the sender within the window, or null for a first send. */
   async owner(sender: string, key: string): Promise<string | null> {

@@ -554,5 +554,34 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
       const registered = await asAdmin(REGISTER, { name: 'phoenix' });
       expect(registered.errors).toBeUndefined();
     });
+
+    it("gives a mailbox registered again under a deleted one's name none of its idempotency keys", async () => {
+      const register = async (name: string): Promise<string> => {
+        const response = await asAdmin<{ registerMailbox: { token: string } }>(REGISTER, { name });
+        expect(response.errors).toBeUndefined();
+        return response.data!.registerMailbox.token;
+      };
+      const before = await register('reborn');
+      const keyed = { mode: 'DIRECT', target: 'survivor', idempotencyKey: 'task-1' };
+      const first = await sendAs(before, { ...keyed, content: 'from the first owner' });
+      expect((await asAdmin(DELETE, { name: 'reborn' })).errors).toBeUndefined();
+      let after = '';
+      await eventually(async () => {
+        await service.app.get(CleanupService).run();
+        const response = await asAdmin<{ registerMailbox: { token: string } }>(REGISTER, {
+          name: 'reborn',
+        });
+        after = response.data?.registerMailbox.token ?? '';
+        return after !== '';
+      });
+      // The same key from the new owner is a new send, not a repeat of the old owner's.
+      const second = await sendAs(after, { ...keyed, content: 'from the new owner' });
+      expect(second.messageId).not.toBe(first.messageId);
+      const stored = await asAdmin<{ message: { content: string } | null }>(
+        'query M($id: ID!) { message(id: $id) { content } }',
+        { id: second.messageId },
+      );
+      expect(stored.data?.message).toEqual({ content: 'from the new owner' });
+    });
   });
 });
