@@ -246,6 +246,17 @@ export class DeliveryConfirmationRepository {
   }
 
   /**
+   * Files the dead letter of a delivery that is FAILED already, and takes it off the retry
+   * schedule: what failAndDeadLetter left undone when it stopped after its first write.
+   * Returns whether this call filed it (false: it was filed before).
+   */
+  async refileFailure(record: DeadLetterRecord, priority: string): Promise<boolean> {
+    const filed = await this.deadLetter(record);
+    await this.unschedule(record.messageId, record.mailbox, priority);
+    return filed;
+  }
+
+  /**
    * EXPIRED, then off the retry schedule and the mailbox's pending list. The two removals
    * run whether or not this call expired the delivery: the retry and cleanup loops both come
    * to an expired message, and either removes what a crash left. Returns whether this call

@@ -23,7 +23,12 @@ import {
   type DueDelivery,
 } from './delivery-confirmation.repository';
 import { DeliveryNotFoundError, NotDeadLetteredError } from './delivery.errors';
-import { newestReadRecords, toConfirmationModel, type RecipientState } from './delivery-state';
+import {
+  newestReadRecords,
+  toConfirmationModel,
+  type ConfirmationRecord,
+  type RecipientState,
+} from './delivery-state';
 import { DeliveryNoticeService } from './delivery-notice.service';
 import { toMessageModel } from '../messages/stored-message';
 
@@ -394,6 +399,12 @@ export class DeliveryService implements OnModuleInit {
   private async decide({ messageId, mailbox, priority }: DueDelivery): Promise<void> {
     const record = await this.confirmations.findFor(messageId, mailbox);
     const state = record?.recipients.get(mailbox);
+    // A failure finished takes its entry off the schedule: one still here stopped before its
+    // dead letter (a crash, a Redis failure between the writes), which is filed now.
+    if (record && state?.status === DeliveryStatus.FAILED) {
+      await this.refileFailure(record, mailbox, state, priority);
+      return;
+    }
     if (!record || !state || state.status !== DeliveryStatus.PENDING) {
       await this.confirmations.unschedule(messageId, mailbox, priority);
       return;
@@ -455,6 +466,34 @@ export class DeliveryService implements OnModuleInit {
       priority,
       this.decisionTime(message, claimed.nextAt),
     );
+  }
+
+  private async refileFailure(
+    record: ConfirmationRecord,
+    mailbox: string,
+    state: RecipientState,
+    priority: string,
+  ): Promise<void> {
+    const reason = state.reason ?? `not confirmed after ${state.n} attempts`;
+    const filed = await this.confirmations.refileFailure(
+      {
+        messageId: record.messageId,
+        mailbox,
+        reason,
+        attempts: state.n,
+        deadLetteredAt: this.clock.now(),
+      },
+      priority,
+    );
+    if (!filed) return;
+    this.statistics.increment('messagesFailed');
+    await this.notices.tell(record.sender, {
+      type: 'delivery.failed',
+      messageId: record.messageId,
+      recipient: mailbox,
+      reason,
+      attempts: state.n,
+    });
   }
 
   private async fail(
