@@ -175,7 +175,7 @@ export const DOCUMENTED_KEY = new RegExp(
     'stats:\\{router\\}:counters',
     `idempotency:\\{${NAME}\\}:[0-9a-f]{64}`,
     `mailbox:\\{${NAME}\\}:search:[^\\s{}:|*?\\[\\]]{1,64}`,
-    `mailbox:\\{${NAME}\\}:(search-terms|wait)`,
+    `mailbox:\\{${NAME}\\}:(search-terms|wait|idempotency_keys)`,
     `mailbox:\\{${NAME}\\}:pair:${NAME}`,
     `mailbox:\\{${NAME}\\}:dup:[0-9a-f]{64}`,
     `mailbox:\\{${NAME}\\}:tokens:\\d{4}-\\d{2}-\\d{2}`,
