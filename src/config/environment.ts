@@ -603,7 +603,8 @@ export class EnvironmentVariables {
       'host, any port, IPv6 with or without brackets; `*` for any). A request with another `Origin` is refused with 403, ' +
       'against DNS rebinding; clients that send no `Origin` (every MCP client outside a ' +
       'browser) are not affected. The same list decides which pages may open a GraphQL ' +
-      "WebSocket, besides the service's own (an `Origin` equal to the request's `Host`)",
+      "WebSocket, besides, with authentication on, the service's own (an `Origin` equal to " +
+      "the request's `Host`)",
   )
   @IsString()
   @Matches(/^(\*|[A-Za-z0-9.\-[\]:]+(,[A-Za-z0-9.\-[\]:]+)*)$/, {

@@ -305,11 +305,14 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         );
         return;
       }
-      // A page on another site may not open a socket here (the token is in the connection's
-      // first message, not a cookie, but with AUTH_ENABLED=false none is needed): only the
-      // service's own pages, and those of the hosts MCP_ALLOWED_ORIGINS lists.
+      // A page on another site may not open a socket here: with AUTH_ENABLED=false it would
+      // act as the admin. Only pages of the hosts MCP_ALLOWED_ORIGINS lists may. With
+      // authentication on, a page needs a token as well (sent in the connection's first
+      // message, never a cookie), so the service's own pages may too, wherever it is served:
+      // an Origin equal to the Host (which DNS rebinding can fake, but not the token).
       const { origin, host } = request.headers;
-      if (!sameOrigin(origin, host) && !originAllowed(origin, this.config.mcp.allowedOrigins)) {
+      const ownPage = this.config.auth.enabled && sameOrigin(origin, host);
+      if (!ownPage && !originAllowed(origin, this.config.mcp.allowedOrigins)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }

@@ -177,11 +177,11 @@ describe('security: tokens and authorization', () => {
   });
 
   it("refuses a WebSocket from another site's page, not the service's own or an allowed host's", async () => {
-    /** The HTTP status the upgrade got: 101 when the socket opened. */
-    const upgrade = (origin: string | undefined): Promise<number> =>
+    /** The HTTP status the upgrade got (101: the socket opened), with `host` as the Host header. */
+    const upgrade = (app: TestApp, origin: string | undefined, host?: string): Promise<number> =>
       new Promise((resolve, reject) => {
-        const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws', {
-          headers: origin === undefined ? {} : { origin },
+        const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws', {
+          headers: { ...(origin === undefined ? {} : { origin }), ...(host ? { host } : {}) },
         });
         socket.once('open', () => {
           socket.terminate();
@@ -193,12 +193,26 @@ describe('security: tokens and authorization', () => {
         });
         socket.once('error', reject);
       });
-    const own = new URL(service.baseUrl).origin;
-    expect(await upgrade('http://evil.example')).toBe(403);
-    expect(await upgrade('http://localhost.evil.example:3000')).toBe(403);
-    expect(await upgrade(own)).toBe(101);
-    expect(await upgrade('http://localhost:5173')).toBe(101);
-    expect(await upgrade(undefined)).toBe(101);
+    const port = new URL(service.baseUrl).port;
+    // Served under a name MCP_ALLOWED_ORIGINS does not list, say behind a proxy.
+    const served = `mailbox.test:${port}`;
+    expect(await upgrade(service, 'http://evil.example')).toBe(403);
+    expect(await upgrade(service, 'http://localhost.evil.example:3000')).toBe(403);
+    expect(await upgrade(service, new URL(service.baseUrl).origin)).toBe(101);
+    expect(await upgrade(service, `http://${served}`, served)).toBe(101);
+    expect(await upgrade(service, 'http://localhost:5173')).toBe(101);
+    expect(await upgrade(service, undefined)).toBe(101);
+    // With authentication off a socket needs no token: an Origin equal to the Host is what a
+    // page rebound to this address sends, so only the listed hosts' pages may open one.
+    const open = await startTestApp(redisServer.url, { AUTH_ENABLED: 'false' });
+    try {
+      const rebound = `rebind.example:${new URL(open.baseUrl).port}`;
+      expect(await upgrade(open, `http://${rebound}`, rebound)).toBe(403);
+      expect(await upgrade(open, new URL(open.baseUrl).origin)).toBe(101);
+      expect(await upgrade(open, undefined)).toBe(101);
+    } finally {
+      await open.close();
+    }
   });
 
   it('refuses a subscription to another mailbox over the WebSocket', async () => {
