@@ -49,8 +49,11 @@ function recordingRedis(answer: { changed: boolean; state: RecipientState } | nu
       writes.push(`deadLetter ${records} ${pending} ${id}`);
       return Promise.resolve(1);
     },
-    zadd: ((key: string, score: string, member: string) => {
-      writes.push(`zadd ${key} ${member} ${score}`);
+    zadd: ((key: string, ...args: string[]) => {
+      // [flag,] score, member
+      const [score, member] = args.slice(-2);
+      const flag = args.length > 2 ? ` ${args[0]}` : '';
+      writes.push(`zadd${flag} ${key} ${member} ${score}`);
       return Promise.resolve(1);
     }) as unknown as ScriptedClient['zadd'],
     zrem: ((key: string, member: string) => {
@@ -172,7 +175,7 @@ describe(DeliveryConfirmationRepository.name, () => {
       expect(writes).toEqual([
         update('fail'),
         `deadLetter ${keys.mailboxDeadLetters('bob')} ${keys.mailboxPending('bob')} ${ID}`,
-        `zadd ${keys.deadLetterIndex()} bob|${ID} 5000`,
+        `zadd NX ${keys.deadLetterIndex()} bob|${ID} 5000`,
         `zrem ${keys.retrySchedule('HIGH')} ${ID}|bob`,
       ]);
     });

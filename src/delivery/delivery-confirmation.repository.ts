@@ -223,7 +223,8 @@ export class DeliveryConfirmationRepository {
    * the caller looked, so exactly one caller files the dead letter, and never for a delivery
    * that was confirmed meanwhile. Until the schedule entry goes, the retry loop comes back to
    * the delivery and drops the entry. A crash right after the first write leaves a FAILED
-   * delivery without its dead letter. Returns whether this call failed the delivery.
+   * delivery without its dead letter, which the next decision files (refileFailure).
+   * Returns whether this call failed the delivery and filed its dead letter.
    */
   async failAndDeadLetter(
     record: DeadLetterRecord,
@@ -240,9 +241,9 @@ export class DeliveryConfirmationRepository {
       record.reason,
     );
     if (!failed?.changed) return false;
-    await this.deadLetter(record);
+    const filed = await this.deadLetter(record);
     await this.unschedule(record.messageId, record.mailbox, priority);
-    return true;
+    return filed;
   }
 
   /**
@@ -470,8 +471,10 @@ export class DeliveryConfirmationRepository {
       record.deadLetteredAt,
       JSON.stringify(record),
     );
+    // NX: a dead letter filed again (refileFailure) keeps its first time.
     await this.redis.zadd(
       this.keys.deadLetterIndex(),
+      'NX',
       String(record.deadLetteredAt),
       `${record.mailbox}|${record.messageId}`,
     );

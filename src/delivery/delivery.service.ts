@@ -474,6 +474,14 @@ export class DeliveryService implements OnModuleInit {
     state: RecipientState,
     priority: string,
   ): Promise<void> {
+    // An abandoned delivery (its mailbox went away) fails with no dead letter by design. And
+    // the state is read again just before filing: a redrive may have come in between.
+    if (state.reason === UNREACHABLE) {
+      await this.confirmations.unschedule(record.messageId, mailbox, priority);
+      return;
+    }
+    const now = await this.confirmations.findFor(record.messageId, mailbox);
+    if (now?.recipients.get(mailbox)?.status !== DeliveryStatus.FAILED) return;
     const reason = state.reason ?? `not confirmed after ${state.n} attempts`;
     const filed = await this.confirmations.refileFailure(
       {
@@ -509,12 +517,13 @@ export class DeliveryService implements OnModuleInit {
       attempts: state.n,
       deadLetteredAt: this.clock.now(),
     };
-    const failed = await this.confirmations.failAndDeadLetter(
+    // Told by the call that files the dead letter, this one or a decision that finishes it.
+    const filed = await this.confirmations.failAndDeadLetter(
       record,
       message.priority,
       this.keepFinishedMs,
     );
-    if (!failed) return;
+    if (!filed) return;
     this.statistics.increment('messagesFailed');
     await this.notices.tell(message.sender, {
       type: 'delivery.failed',
