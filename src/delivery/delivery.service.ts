@@ -157,10 +157,13 @@ export class DeliveryService implements OnModuleInit {
     mailbox: string,
     alreadyPushed: { has(id: string): boolean },
   ): Promise<void> {
-    // The pending list holds deliveries under way too: only the recipient's state is read
-    // for each, and a message's body only for a delivery that waits.
-    for (let offset = 0; offset < ARRIVAL_SCAN; offset += ARRIVAL_BATCH) {
-      const ids = await this.confirmations.pendingIds(mailbox, ARRIVAL_BATCH, offset);
+    // The ids are read once: a confirmation during the pushes takes its id out of the list,
+    // and a page read after it by rank would pass over as many. The pending list holds
+    // deliveries under way too: only the recipient's state is read for each, and a message's
+    // body only for a delivery that waits.
+    const all = await this.confirmations.pendingIds(mailbox, ARRIVAL_SCAN);
+    for (let offset = 0; offset < all.length; offset += ARRIVAL_BATCH) {
+      const ids = all.slice(offset, offset + ARRIVAL_BATCH);
       const candidates = ids.filter((id) => !alreadyPushed.has(id));
       const records = await Promise.all(
         candidates.map((id) => this.confirmations.findFor(id, mailbox)),
@@ -174,7 +177,6 @@ export class DeliveryService implements OnModuleInit {
           waiting.slice(at, at + ARRIVAL_PUSHES).map((id) => this.pushWaiting(mailbox, id)),
         );
       }
-      if (ids.length < ARRIVAL_BATCH) return;
     }
   }
 

@@ -48,6 +48,8 @@ const NONE_PUSHED = { has: (): boolean => false };
 @Injectable()
 export class MailboxFeedService {
   private readonly logger = new Logger(MailboxFeedService.name);
+  /** Pushes of waiting deliveries under way after a reconnect, by mailbox. */
+  private readonly arrivals = new Map<string, Promise<void>>();
 
   constructor(
     private readonly pubsub: RedisPubSubService,
@@ -127,9 +129,9 @@ export class MailboxFeedService {
       // have pushed their earlier attempts, so none is passed over as pushed already: only a
       // waiting delivery can be claimed, so nothing goes out twice.
       this.whenStoreAnswers(iterator, () => catchUp(from))
-        .then(() =>
-          iterator.closed ? undefined : this.delivery.subscriberArrived(mailbox, NONE_PUSHED),
-        )
+        .then(() => {
+          if (!iterator.closed) this.arrivedAgain(mailbox);
+        })
         .catch(fail);
     });
 
@@ -140,6 +142,24 @@ export class MailboxFeedService {
       })
       .catch(fail);
     return iterator;
+  }
+
+  /**
+   * After a reconnect, the waiting deliveries of a mailbox go out once, however many of its
+   * feeds this instance holds; a failure is logged, not the feed's: its catch-up is done,
+   * and the next subscription or retry pushes what is left.
+   */
+  private arrivedAgain(mailbox: string): void {
+    if (this.arrivals.has(mailbox)) return;
+    const arrival = this.delivery
+      .subscriberArrived(mailbox, NONE_PUSHED)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `waiting deliveries of ${mailbox} not pushed after the reconnect: ${(error as Error).message}`,
+        ),
+      )
+      .finally(() => this.arrivals.delete(mailbox));
+    this.arrivals.set(mailbox, arrival);
   }
 
   /**

@@ -22,7 +22,8 @@ describe('a feed whose subscriber connection drops and comes back', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    service = await startTestApp(redis.url);
+    // No retry loop of its own in the way: the tests make the decisions they look at.
+    service = await startTestApp(redis.url, { ROUTER_RETRY_CHECK_INTERVAL: '86400' });
     await registerMailboxes(service.baseUrl, 'planner', 'worker', 'offline');
   });
 
