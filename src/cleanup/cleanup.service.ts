@@ -111,8 +111,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
       return await work();
     } finally {
       // Not released: the lock lapsed during the run, so another instance may have cleaned too
-      // (harmless, every step is idempotent); a longer ROUTER_CLEANUP_INTERVAL gives runs more
-      // room.
+      // (harmless, every step is idempotent).
       if (!(await this.cleanup.unlock(this.owner)))
         this.logger.warn('a cleanup run outlasted its lock');
     }

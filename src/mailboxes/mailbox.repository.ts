@@ -59,9 +59,9 @@ export class MailboxRepository {
     private readonly clock: Clock,
   ) {}
 
-  /** `tokenHash` is a digest of the mailbox's token; the token itself is never stored. */
   /**
-   * Registers a mailbox, or reactivates a deactivated one. `replacedDigest`: the digest of the
+   * Registers a mailbox, or reactivates a deactivated one. `tokenHash` is a digest of the
+   * mailbox's token; the token itself is never stored. `replacedDigest`: the digest of the
    * token a reactivation replaced, for its caller to revoke.
    */
   async register(

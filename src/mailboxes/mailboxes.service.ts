@@ -100,7 +100,17 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     if (!registered) throw new MailboxExistsError(name);
     // A reactivated mailbox may go to another agent: the token it had before fails at once,
     // and the subscriptions opened with it end, as after a rotation.
-    if (replacedDigest !== null) await this.auth.revokedDigest(replacedDigest);
+    // The digest in Redis is replaced already: a failed announcement is logged, not thrown,
+    // or the caller would never get the token of a mailbox that is registered.
+    if (replacedDigest !== null) {
+      await this.auth
+        .revokedDigest(replacedDigest)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            `the old token of ${name} is replaced, but its revocation was not announced: ${(error as Error).message}`,
+          ),
+        );
+    }
     // Registration counts as a sighting: a new agent gets broadcasts before it first connects.
     await this.mailboxes.markSeen(name, now);
     await this.announce(name, MailboxChangeKind.REGISTERED);

@@ -31,7 +31,6 @@ export class IdempotencyRepository {
     return earlier ?? id;
   }
 
-
   /** The id that owns `key` for the sender within the window, or null for a first send. */
   async owner(sender: string, key: string): Promise<string | null> {
     return this.redis.get(this.keyOf(sender, key));
