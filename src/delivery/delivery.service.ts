@@ -495,14 +495,24 @@ export class DeliveryService implements OnModuleInit {
       },
       priority,
     );
-    if (!filed) return;
+    if (filed) await this.failed(record.sender, record.messageId, mailbox, reason, state.n);
+  }
+
+  /** A delivery failed and its dead letter is filed: counted, and its sender told. */
+  private async failed(
+    sender: string,
+    messageId: string,
+    recipient: string,
+    reason: string,
+    attempts: number,
+  ): Promise<void> {
     this.statistics.increment('messagesFailed');
-    await this.notices.tell(record.sender, {
+    await this.notices.tell(sender, {
       type: 'delivery.failed',
-      messageId: record.messageId,
-      recipient: mailbox,
+      messageId,
+      recipient,
       reason,
-      attempts: state.n,
+      attempts,
     });
   }
 
@@ -525,15 +535,7 @@ export class DeliveryService implements OnModuleInit {
       message.priority,
       this.keepFinishedMs,
     );
-    if (!filed) return;
-    this.statistics.increment('messagesFailed');
-    await this.notices.tell(message.sender, {
-      type: 'delivery.failed',
-      messageId: message.id,
-      recipient: mailbox,
-      reason,
-      attempts: state.n,
-    });
+    if (filed) await this.failed(message.sender, message.id, mailbox, reason, state.n);
   }
 
   /** Marks a delivery EXPIRED and tells the sender; used by the retry and cleanup loops. */
