@@ -1,8 +1,9 @@
 import { Args, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
-import { actingMailbox, type Principal } from '../auth/principal';
+import { actingMailbox, ForbiddenError, type Principal } from '../auth/principal';
 import { Clock } from '../common/clock';
-import { checkThreadId } from '../inbox/inbox.service';
+import { checkThreadId, InboxService } from '../inbox/inbox.service';
+import { ownBodyReads } from '../messages/body-reads';
 import { toMailbox } from '../mailboxes/mailbox.mapper';
 import { Mailbox } from '../mailboxes/mailbox.model';
 import { MailboxChangeKind } from '../mailboxes/mailbox-change.model';
@@ -126,18 +127,41 @@ export class SafetyResolver {
   }
 }
 
+const MiB = 1024 * 1024;
+
 /** Threads' budgets and kill switch. */
 @Resolver(() => ThreadBudget)
 export class ThreadBudgetResolver {
-  constructor(private readonly repository: SafetyRepository) {}
+  constructor(
+    private readonly repository: SafetyRepository,
+    private readonly inbox: InboxService,
+  ) {}
 
   private async budget(threadId: string): Promise<ThreadBudget> {
     return { threadId, ...(await this.repository.threadState(threadId)) };
   }
 
-  @Query(() => ThreadBudget, { description: "A thread's budget, spend and paused state." })
-  async threadBudget(@Args('threadId') threadIdArg: string): Promise<ThreadBudget> {
-    return this.budget(checkThreadId(threadIdArg, 'threadId'));
+  @Query(() => ThreadBudget, {
+    description:
+      "A thread's budget, spend and paused state: for the admin, or a mailbox that sent or received a message of the thread (else FORBIDDEN).",
+  })
+  async threadBudget(
+    @Args('threadId') threadIdArg: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ThreadBudget> {
+    const threadId = checkThreadId(threadIdArg, 'threadId');
+    // A thread is its participants' business: what it spent is not another agent's to read.
+    if (principal.kind === 'mailbox') {
+      // One message of it the caller may see, read without its content.
+      const page = await this.inbox.thread(threadId, 1, null, principal, ownBodyReads(MiB, 0));
+      if (page.messages.length === 0) {
+        throw new ForbiddenError(
+          'threadId',
+          'this mailbox sent or received no message of the thread',
+        );
+      }
+    }
+    return this.budget(threadId);
   }
 
   @AdminOnly()

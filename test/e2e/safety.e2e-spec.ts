@@ -510,6 +510,17 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       reason: 'THREAD_PAUSED',
     });
     expect(state.threadBudget).toEqual({ paused: true, spentTokens: 2, messages: 1 });
+    // Its participants may read it too; another mailbox may not.
+    const query = 'query T($t: String!) { threadBudget(threadId: $t) { paused } }';
+    const own = await graphql<{ threadBudget: { paused: boolean } }>(
+      a.baseUrl,
+      query,
+      { t: thread },
+      as(tokens.carol),
+    );
+    expect(own.data?.threadBudget).toEqual({ paused: true });
+    const other = await graphql(a.baseUrl, query, { t: thread }, as(tokens.dave));
+    expect(other.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'threadId' });
     // The guard state of a paused thread is kept while it takes no message: it cannot lapse
     // 30 days after the last one and lift the pause. Resumed, it lapses again (budget removed).
     const redis = backend.client();
