@@ -100,6 +100,16 @@ export class AuthService implements OnModuleInit {
     return this.enabled && principal.kind === 'admin';
   }
 
+  /**
+   * Whether an `Authorization` value carries the admin token (always, with authentication
+   * off). Never throws and never reads Redis: for answers that show more to the operator.
+   */
+  presentsAdmin(authorization: unknown): boolean {
+    if (!this.enabled) return true;
+    const token = bearerToken(authorization);
+    return token !== null && sameSecret(token, this.adminToken);
+  }
+
   /** The principal of an `Authorization` value; throws UNAUTHENTICATED for none or a bad one. */
   async authenticate(authorization: unknown): Promise<Principal> {
     if (!this.enabled) return ADMIN;

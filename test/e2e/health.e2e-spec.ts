@@ -2,18 +2,22 @@ import { eventually } from '../utils/graphql-client';
 import { RedisServer } from '../utils/redis-server';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
+const ADMIN = 'adm_health-probes-test-admin-token-0123456789';
+
 interface HealthBody {
   status: string;
-  info: Record<string, { status: string }>;
-  error: Record<string, { status: string }>;
-  details: Record<string, { status: string }>;
+  info: Record<string, { status: string } & Record<string, unknown>>;
+  error: Record<string, { status: string } & Record<string, unknown>>;
+  details: Record<string, { status: string } & Record<string, unknown>>;
 }
 
 async function probe(
   service: TestApp,
   path: string,
+  token?: string,
 ): Promise<{ status: number; body: HealthBody }> {
-  const response = await fetch(`${service.baseUrl}${path}`);
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const response = await fetch(`${service.baseUrl}${path}`, { headers });
   return { status: response.status, body: (await response.json()) as HealthBody };
 }
 
@@ -23,7 +27,7 @@ describe('health probes', () => {
 
   beforeAll(async () => {
     redisServer = await RedisServer.start();
-    service = await startTestApp(redisServer.url);
+    service = await startTestApp(redisServer.url, { AUTH_ENABLED: 'true', ADMIN_TOKEN: ADMIN });
   });
 
   afterAll(async () => {
@@ -46,8 +50,18 @@ describe('health probes', () => {
     await redisServer.stop();
     await eventually(async () => (await probe(service, '/health/ready')).status === 503, 10_000);
     const ready = await probe(service, '/health/ready');
+    expect(ready.status).toBe(503);
     expect(ready.body.status).toBe('error');
-    expect(ready.body.error.redis.status).toBe('down');
+    // Without the admin token, each indicator's status and nothing of Redis.
+    expect(ready.body.error.redis).toEqual({ status: 'down' });
+    expect(ready.body.details.circuit).toEqual({ status: 'down' });
+    const detailed = await probe(service, '/health/ready', ADMIN);
+    expect(detailed.status).toBe(503);
+    expect(detailed.body.error.redis).toMatchObject({ status: 'down', mode: 'standalone' });
+    expect(detailed.body.details.circuit).toMatchObject({
+      status: 'down',
+      state: expect.any(String),
+    });
     const live = await probe(service, '/health/live');
     expect(live.status).toBe(200);
     expect(live.body.status).toBe('ok');

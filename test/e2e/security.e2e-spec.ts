@@ -109,6 +109,28 @@ describe('security: tokens and authorization', () => {
     expect((await fetch(`${service.baseUrl}/metrics`, { headers: as(ADMIN) })).status).toBe(200);
   });
 
+  it("shows the readiness probe's details to the admin alone: anyone else sees each indicator's status", async () => {
+    const ready = async (token: string | null): Promise<Record<string, unknown>> => {
+      const response = await fetch(`${service.baseUrl}/health/ready`, { headers: as(token) });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { info: Record<string, unknown> }).info;
+    };
+    const statuses = {
+      lifecycle: { status: 'up' },
+      redis: { status: 'up' },
+      circuit: { status: 'up' },
+      pubsub: { status: 'up' },
+      jobs: { status: 'up' },
+    };
+    expect(await ready(null)).toEqual(statuses);
+    expect(await ready(tokens.alice)).toEqual(statuses);
+    expect(await ready('not-a-token')).toEqual(statuses);
+    expect(await ready(ADMIN)).toMatchObject({
+      redis: { status: 'up', mode: 'standalone', nodes: [expect.stringMatching(/:\d+$/)] },
+      circuit: { status: 'up', state: 'closed' },
+    });
+  });
+
   it.each([
     ["reading bob's mailbox", MAILBOX_PAGE, { name: 'bob' }],
     ['sending as bob', SEND, { input: directInput('bob', 'carol') }],

@@ -43,7 +43,8 @@ async function queueSize(service: TestApp, headers: Record<string, string> = {})
 }
 
 async function ready(service: TestApp): Promise<{ status: number; body: RedisHealth }> {
-  const response = await fetch(`${service.baseUrl}/health/ready`);
+  // The admin's token: the probe shows the details (`writable`, `refusal`) to the admin alone.
+  const response = await fetch(`${service.baseUrl}/health/ready`, { headers: admin });
   return { status: response.status, body: (await response.json()) as RedisHealth };
 }
 
