@@ -113,5 +113,12 @@ export function assertMessageId(value: string, field: string, allowStart = false
       `${JSON.stringify(value.slice(0, 40))} is not a message id (a 26-character ULID)${allowStart ? ' or "0"' : ''}`,
     );
   }
+  // A ULID's time is 48 bits: its first character is at most 7.
+  if (messageIdTime(value) >= 2 ** 48) {
+    throw new InvalidFieldError(
+      field,
+      `${JSON.stringify(value)} is not a message id: its time part is past the largest (7ZZZZZZZZZ)`,
+    );
+  }
   return value.toUpperCase();
 }

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeTime } from 'ulid';
 import { Clock } from '../common/clock';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import type { BodyReads } from './body-reads';
+import { messageIdTime } from './message-id';
 import type { AddressingMode } from './message.model';
 import { fromHash, hashOfEntries, isExpired, type StoredMessage } from './stored-message';
 
@@ -161,7 +161,7 @@ export class MessageRepository {
    */
   async pageIds(indexKey: string, after: string | null, count: number): Promise<IdPage> {
     const cursor = after ?? '0';
-    const score = cursor === '0' ? '-inf' : decodeTime(cursor);
+    const score = cursor === '0' ? '-inf' : messageIdTime(cursor);
     const ids = await this.redis.pageIds(indexKey, cursor, score, count + 1);
     return { ids: ids.slice(0, count), hasNextPage: ids.length > count };
   }

@@ -178,6 +178,9 @@ describe('bad input', () => {
     [{ first: 501 }, /first: must be from 1 to 500/],
     [{ after: 'not-a-cursor' }, /after: .* is not a message id/],
     [{ after: '{x}' }, /after: /],
+    // A ULID's alphabet, with a time past 48 bits.
+    [{ after: '80000000000000000000000000' }, /after: .* its time part is past the largest/],
+    [{ after: 'ZZZZZZZZZZZZZZZZZZZZZZZZZZ' }, /after: .* its time part is past the largest/],
   ])('paging with %j is BAD_USER_INPUT', async (args, message) => {
     const response = await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'alice', ...args });
     expectError(response, 'BAD_USER_INPUT', message);
