@@ -55,7 +55,9 @@ export class RequestDeadlineService {
   }
 
   private async timeOut(requestId: string): Promise<void> {
-    const request = await this.messages.find(requestId);
+    // Its envelope, not its body: a run claims up to CLAIM_BATCH requests at once, and a body
+    // may be as large as the payload limit.
+    const [request] = await this.messages.envelopes([requestId]);
     // Expired or gone: nobody can answer it any more, and nobody is told.
     const handledAt =
       request === null || request.replyBy === null

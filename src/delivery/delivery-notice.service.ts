@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
+import type { MessageEnvelope } from '../messages/message.repository';
 import type { StoredMessage } from '../messages/stored-message';
 import { NOTICE_SENDER } from '../messages/reserved-names';
 import { MessageStore } from '../store/message-store';
@@ -88,7 +89,7 @@ export class DeliveryNoticeService {
    * notice in the requester's mailbox; false when it was there already, or when the
    * requester has no active mailbox any more (the notice is then dropped).
    */
-  async replyTimedOut(request: StoredMessage, id = newMessageId()): Promise<boolean> {
+  async replyTimedOut(request: MessageEnvelope, id = newMessageId()): Promise<boolean> {
     if (request.replyBy === null) throw new Error(`message ${request.id} is not a request`);
     const notice: ReplyTimeoutNotice = {
       type: 'reply.timeout',
