@@ -22,6 +22,10 @@ export class MessagesResolver {
   ): Promise<Message | null> {
     const message = await this.messages.findReadable(id, principal, reads);
     if (!message) return null;
-    return toMessageModel(message);
+    // A mailbox token reads as its mailbox; the admin reads as no mailbox.
+    const read =
+      principal.kind === 'mailbox' &&
+      (await this.messages.markedRead(principal.mailbox, message.id));
+    return toMessageModel(message, read);
   }
 }

@@ -54,6 +54,12 @@ export class MessagesService {
     return this.messages.find(checked);
   }
 
+  /** Whether `mailbox` marked the message read. */
+  async markedRead(mailbox: string, id: string): Promise<boolean> {
+    const [read] = await this.mailboxes.readFlags(mailbox, [id]);
+    return read;
+  }
+
   /** What each of `ids` (checked ids) says of itself besides its body; null when gone. */
   async envelopes(ids: string[]): Promise<Array<MessageEnvelope | null>> {
     return this.messages.envelopes(ids);

@@ -287,6 +287,19 @@ describe(`conversations: the token is the sender, threads, replies and unread st
         true,
         false,
       ]);
+      // message(id) reads as the token's mailbox: its mark for the reader, none for the sender.
+      const byId = `query ($id: ID!) { message(id: $id) { id read } }`;
+      for (const [id, read] of [
+        [ids[0], false],
+        [ids[1], true],
+      ] as const) {
+        expect(
+          (await ok<{ message: { read: boolean } }>('reader', byId, { id })).message.read,
+        ).toBe(read);
+      }
+      expect(
+        (await ok<{ message: { read: boolean } }>('planner', byId, { id: ids[1] })).message.read,
+      ).toBe(false);
       const unread = await inbox('reader', { unreadOnly: true, first: 2 });
       expect(unread.messages.nodes.map((node) => node.id)).toEqual([ids[0], ids[2]]);
       const next = await inbox('reader', {
