@@ -13,22 +13,20 @@ describe(threadKey.name, () => {
 
 describe(threadEntries.name, () => {
   it('adds nothing for a message that starts its own thread', () => {
-    expect(threadEntries({ id: ROOT, createdAt: 1, threadId: ROOT, inReplyTo: null })).toEqual([]);
+    expect(threadEntries({ id: ROOT, createdAt: 1, threadId: ROOT })).toEqual([]);
   });
 
-  it('adds a reply to the first message, and that message too', () => {
-    expect(threadEntries({ id: REPLY, createdAt: 5, threadId: ROOT, inReplyTo: ROOT })).toEqual([
+  it('adds a message of a thread named by a message id, and that first message too', () => {
+    // Whether it answers the first message, one deeper, or nothing (the thread named).
+    expect(threadEntries({ id: REPLY, createdAt: 5, threadId: ROOT })).toEqual([
       [5, REPLY],
       [messageIdTime(ROOT), ROOT],
     ]);
   });
 
-  it('adds only the message deeper in a thread, or in a thread named by the sender', () => {
-    expect(threadEntries({ id: REPLY, createdAt: 5, threadId: ROOT, inReplyTo: 'other' })).toEqual([
-      [5, REPLY],
-    ]);
-    expect(threadEntries({ id: REPLY, createdAt: 5, threadId: 'plan-7', inReplyTo: null })).toEqual(
-      [[5, REPLY]],
-    );
+  it('adds only the message in a thread named otherwise', () => {
+    for (const threadId of ['plan-7', ROOT.toLowerCase(), `8${ROOT.slice(1)}`, `${ROOT}0`]) {
+      expect(threadEntries({ id: REPLY, createdAt: 5, threadId })).toEqual([[5, REPLY]]);
+    }
   });
 });

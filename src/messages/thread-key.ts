@@ -7,19 +7,24 @@ export function threadKey(threadId: string): string {
   return hash('sha256', threadId);
 }
 
+/** A message id as the service writes them: a ULID in capitals whose time fits 48 bits. */
+const MESSAGE_ID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
 /**
  * The entries a message adds to its thread's index, as [score, id] pairs. A message that
- * starts its own thread and answers nothing adds none: most messages are never answered, and a
- * thread of one is read from the message itself. A reply to a thread's first message adds
- * that message too, so the index holds the whole thread once it has two messages.
+ * starts its own thread adds none: most messages are never answered, and a thread of one is
+ * read from the message itself. A message in a thread named by a message id (a reply, or a
+ * send that names the thread) adds that first message too, so that the index holds the whole
+ * thread once it has two messages, whoever joined it first and however. An id that names no
+ * stored message is passed over when the thread is read.
  */
 export function threadEntries(
-  message: Pick<StoredMessage, 'id' | 'createdAt' | 'threadId' | 'inReplyTo'>,
+  message: Pick<StoredMessage, 'id' | 'createdAt' | 'threadId'>,
 ): Array<[number, string]> {
   if (message.threadId === message.id) return [];
   const entries: Array<[number, string]> = [[message.createdAt, message.id]];
-  if (message.inReplyTo !== null && message.inReplyTo === message.threadId) {
-    entries.push([messageIdTime(message.inReplyTo), message.inReplyTo]);
+  if (MESSAGE_ID.test(message.threadId)) {
+    entries.push([messageIdTime(message.threadId), message.threadId]);
   }
   return entries;
 }

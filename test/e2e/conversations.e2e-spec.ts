@@ -216,6 +216,29 @@ describe(`conversations: the token is the sender, threads, replies and unread st
       expect(rest.nodes.map((node) => node.id)).toEqual([followUp, other]);
     });
 
+    it('keeps the first message in a thread that a send joined by naming it, not answering it', async () => {
+      const opening = await sendAs('planner', {
+        mode: 'DIRECT',
+        target: 'worker',
+        content: 'plan',
+      });
+      const named = await sendAs('worker', {
+        mode: 'DIRECT',
+        target: 'planner',
+        threadId: opening,
+        content: 'on it',
+      });
+      const ids = async (who: string) =>
+        (await ok<{ thread: Page }>(who, THREAD, { id: opening })).thread.nodes.map(
+          (node) => node.id,
+        );
+      expect(await ids('planner')).toEqual([opening, named]);
+      expect(await ids('worker')).toEqual([opening, named]);
+      expect(
+        (await inbox('worker', { threadId: opening })).messages.nodes.map((n) => n.id),
+      ).toEqual([opening]);
+    });
+
     it('reads a thread of one message from the message itself', async () => {
       const alone = await sendAs('critic', { mode: 'DIRECT', target: 'worker', content: 'solo' });
       const thread = (await ok<{ thread: Page }>('worker', THREAD, { id: alone })).thread;
