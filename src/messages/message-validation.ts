@@ -2,6 +2,7 @@ import { AppError } from '../common/app-error';
 import { exceedsJsonDepth } from '../common/json-depth';
 import { moreCharactersThan } from '../common/text-length';
 import { assertMailboxName, assertTopic } from '../routing/address';
+import { MAX_REPORTED_TOKENS, reportedUsage } from '../safety/token-estimate';
 import { assertMessageId, messageIdTime } from './message-id';
 import { InvalidFieldError, JsonTooDeepError, PayloadTooLargeError } from './message.errors';
 import { isReservedName } from './reserved-names';
@@ -124,6 +125,14 @@ function checkMetadata(metadata: unknown, maxDepth: number): unknown {
     throw new InvalidFieldError(
       'metadata.late',
       "is the service's own: it marks a reply sent after its request's deadline",
+    );
+  }
+  const reported = reportedUsage(metadata);
+  if (reported !== null && reported.tokens > MAX_REPORTED_TOKENS) {
+    throw new InvalidFieldError(
+      `metadata.usage.${reported.key}`,
+      `${reported.tokens} tokens; the most a message may report is ${MAX_REPORTED_TOKENS}`,
+      MAX_REPORTED_TOKENS,
     );
   }
   return metadata;

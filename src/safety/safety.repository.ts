@@ -85,6 +85,18 @@ const GUARD_BATCH = 100;
 /** The day utcDay named last, by its first millisecond: a send's day is nearly always it. */
 let lastDay = { start: 0, text: '1970-01-01' };
 
+/** GraphQL's largest Int: a sum of tokens shown as more reads as this. */
+const MAX_INT = 2 ** 31 - 1;
+
+/**
+ * A token sum as Redis keeps it (a missing field: 0), as the API shows it: a sum past GraphQL's
+ * Int (over 214 messages at the reported ceiling in a day) shows as MAX_INT, still past every
+ * budget (at most 2,000,000,000).
+ */
+function tokenSum(value: string | null | undefined): number {
+  return Math.min(Number(value ?? 0), MAX_INT);
+}
+
 /** The UTC day of `time`, as YYYY-MM-DD. */
 export function utcDay(time: number): string {
   const start = time - (((time % DAY_MS) + DAY_MS) % DAY_MS);
@@ -342,7 +354,7 @@ export class SafetyRepository {
     const counters = await this.redis.hgetall(this.keys.mailboxTokens(mailbox, utcDay(now)));
     return Object.entries(counters)
       .filter(([field, tokens]) => field.startsWith('to:') && Number(tokens) > 0)
-      .map(([field, tokens]) => ({ recipient: field.slice(3), tokens: Number(tokens) }))
+      .map(([field, tokens]) => ({ recipient: field.slice(3), tokens: tokenSum(tokens) }))
       .sort((x, y) => y.tokens - x.tokens || x.recipient.localeCompare(y.recipient));
   }
 
@@ -369,9 +381,7 @@ export class SafetyRepository {
 
   /** Tokens the mailbox sent on the UTC day of `now`. */
   async tokensOn(mailbox: string, now: number): Promise<number> {
-    return Number(
-      (await this.redis.hget(this.keys.mailboxTokens(mailbox, utcDay(now)), 'total')) ?? 0,
-    );
+    return tokenSum(await this.redis.hget(this.keys.mailboxTokens(mailbox, utcDay(now)), 'total'));
   }
 
   async threadState(threadId: string): Promise<ThreadState> {
@@ -385,7 +395,7 @@ export class SafetyRepository {
     return {
       paused: paused === '1',
       maxTokens: maxTokens === null ? null : Number(maxTokens),
-      spentTokens: Number(spent ?? 0),
+      spentTokens: tokenSum(spent),
       messages: Number(messages ?? 0),
     };
   }

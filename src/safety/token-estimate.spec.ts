@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
 import { readO200kRanks } from './o200k-ranks';
-import { EXACT_CHARS, LONGEST_PIECE, estimateTokens, pieceSlices } from './token-estimate';
+import {
+  EXACT_CHARS,
+  LONGEST_PIECE,
+  MAX_REPORTED_TOKENS,
+  estimateTokens,
+  pieceSlices,
+} from './token-estimate';
 
 describe(estimateTokens.name, () => {
   it('counts o200k tokens of the content', () => {
@@ -17,6 +23,12 @@ describe(estimateTokens.name, () => {
     expect(
       estimateTokens('hello world', { usage: { completion_tokens: 7, total_tokens: 9 } }),
     ).toBe(7);
+  });
+
+  it('reads a report past the ceiling as the ceiling', () => {
+    expect(estimateTokens('hello', { usage: { total_tokens: MAX_REPORTED_TOKENS * 300 } })).toBe(
+      MAX_REPORTED_TOKENS,
+    );
   });
 
   it('never counts less than the content, whatever the sender reports', () => {

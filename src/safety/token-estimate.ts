@@ -116,6 +116,13 @@ function countTokens(text: string): number {
 const USAGE_KEYS = ['output_tokens', 'completion_tokens', 'total_tokens'] as const;
 
 /**
+ * The most tokens a sender may report for one message: above any model's context, and small
+ * enough that the sums the guards keep in Redis (a day's tokens, a thread's spent) cannot
+ * overflow, nor a message's `tokenEstimate` leave GraphQL's Int.
+ */
+export const MAX_REPORTED_TOKENS = 10_000_000;
+
+/**
  * The tokens a message's body costs: an offline o200k count of the content (estimated from
  * samples past EXACT_CHARS), or what the sender's provider counted when the sender attached
  * more (`metadata.usage.output_tokens`, `completion_tokens` or `total_tokens`, a non-negative
@@ -124,8 +131,10 @@ const USAGE_KEYS = ['output_tokens', 'completion_tokens', 'total_tokens'] as con
  */
 export function estimateTokens(content: string, metadata: unknown): number {
   const counted = countContent(content);
-  const reported = reportedTokens(metadata);
-  return reported === null ? counted : Math.max(counted, reported);
+  const reported = reportedUsage(metadata)?.tokens ?? null;
+  // Sends above the ceiling are refused (message-validation.ts); a message stored before
+  // that check reads as the ceiling.
+  return reported === null ? counted : Math.max(counted, Math.min(reported, MAX_REPORTED_TOKENS));
 }
 
 function countContent(content: string): number {
@@ -135,8 +144,8 @@ function countContent(content: string): number {
   return Math.round((sampled * content.length) / EXACT_CHARS);
 }
 
-/** The provider's count the sender attached in `metadata.usage`, if any. */
-function reportedTokens(metadata: unknown): number | null {
+/** The provider's count the sender attached in `metadata.usage`, if any, and its key. */
+export function reportedUsage(metadata: unknown): { key: string; tokens: number } | null {
   const usage =
     metadata !== null && typeof metadata === 'object'
       ? (metadata as { usage?: unknown }).usage
@@ -144,7 +153,9 @@ function reportedTokens(metadata: unknown): number | null {
   if (usage === null || typeof usage !== 'object') return null;
   for (const key of USAGE_KEYS) {
     const value = (usage as Record<string, unknown>)[key];
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+      return { key, tokens: value };
+    }
   }
   return null;
 }

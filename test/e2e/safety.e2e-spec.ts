@@ -8,7 +8,7 @@ import { MessageRouterService } from '../../src/routing/message-router.service';
 import { OutageQueueService } from '../../src/routing/outage-queue.service';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { directInput, type SendInput } from '../factories/messages';
-import { REGISTER } from '../utils/documents';
+import { REGISTER, SEND_MANY } from '../utils/documents';
 import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
@@ -101,6 +101,7 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       'drain6',
       'drain7',
       'drain8',
+      'heavy',
     ]) {
       const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, { name });
       tokens[name] = data.registerMailbox.token;
@@ -452,6 +453,63 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       { id: (await sent(a, 'carol', { target: 'frank', content: 'hello world' })).messageId },
     );
     expect(message.message).toEqual({ tokenEstimate: 2 });
+  });
+
+  it('refuses a reported usage past its ceiling, and shows token sums past GraphQL Int as its largest', async () => {
+    const ceiling = 10_000_000;
+    const over = await refused(a, 'heavy', {
+      mode: 'TOPIC',
+      target: 'heavy.report',
+      content: 'x',
+      metadata: { usage: { total_tokens: ceiling + 1 } },
+    });
+    expect(over).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.metadata.usage.total_tokens',
+      limit: ceiling,
+    });
+    // 300 messages at the ceiling, in one thread: 3,000,000,000 tokens, past Int's 2,147,483,647.
+    const input = {
+      mode: 'TOPIC',
+      target: 'heavy.report',
+      threadId: 'heavy-thread',
+      content: 'x',
+      metadata: { usage: { total_tokens: ceiling } },
+    };
+    let last = '';
+    for (let batch = 0; batch < 3; batch += 1) {
+      const response = await graphql<{
+        sendMessages: Array<{ messageId: string; status: string }>;
+      }>(
+        a.baseUrl,
+        SEND_MANY,
+        { inputs: Array.from({ length: 100 }, () => input) },
+        as(tokens.heavy),
+      );
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.sendMessages.filter((result) => result.status === 'FAILED')).toEqual(
+        [],
+      );
+      last = response.data!.sendMessages[99].messageId;
+    }
+    const state = await admin<{
+      mailbox: { tokensToday: number };
+      threadBudget: { spentTokens: number; messages: number };
+      message: { tokenEstimate: number };
+    }>(
+      b,
+      `query S($id: ID!) {
+        mailbox(name: "heavy") { tokensToday }
+        threadBudget(threadId: "heavy-thread") { spentTokens messages }
+        message(id: $id) { tokenEstimate }
+      }`,
+      { id: last },
+    );
+    expect(state).toEqual({
+      mailbox: { tokensToday: 2 ** 31 - 1 },
+      threadBudget: { spentTokens: 2 ** 31 - 1, messages: 300 },
+      message: { tokenEstimate: ceiling },
+    });
   });
 
   it("counts a model's special token in a message as text, and delivers the message", async () => {
