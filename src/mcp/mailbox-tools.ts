@@ -3,10 +3,12 @@ import {
   type CallToolResult,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import { Logger } from '@nestjs/common';
 import * as z from 'zod';
 import { plainOrQuoted, renderForModel, type AgentMessage } from '../agent-view/agent-message';
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
+import { asClientError } from '../common/client-error';
 import { MAX_SUBJECT } from '../messages/message-validation';
 import {
   DEFAULT_WAIT_S,
@@ -18,6 +20,8 @@ import { argumentsOf, RefusedArguments } from './tool-arguments';
 
 /** Message ids one call may name. */
 const MAX_IDS = 100;
+
+const TOOLS_LOGGER = new Logger('MailboxTools');
 /** Tools whose call may run for seconds: wait_for_message. */
 export const LONG_RUNNING_TOOLS: ReadonlySet<string> = new Set(['wait_for_message']);
 
@@ -351,8 +355,10 @@ export function registerMailboxTools(
 ): void {
   const { caller } = call;
   /**
-   * Runs a tool body on its arguments: charged, with refused arguments and refusals as tool
-   * errors, and the rest thrown.
+   * Runs a tool body on its arguments, charged. Whatever it throws is the tool's error, as
+   * GraphQL tells it (asClientError): a refusal as it is, a Redis failure as
+   * SERVICE_UNAVAILABLE or STORE_FULL with `retry_after_s`, anything else, logged, as
+   * INTERNAL_SERVER_ERROR. Each with its `structuredContent.error`.
    */
   const run = async <Args>(
     args: Args | RefusedArguments,
@@ -363,8 +369,11 @@ export function registerMailboxTools(
       await call.charge();
       return await body(args);
     } catch (error) {
-      if (error instanceof AppError) return refused(error);
-      throw error;
+      return refused(
+        asClientError(error, TOOLS_LOGGER, 'unexpected error in an MCP tool', {
+          mailbox: caller.mailbox,
+        }),
+      );
     }
   };
 

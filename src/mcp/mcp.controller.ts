@@ -10,7 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Public } from '../auth/auth.decorators';
 import { AuthService } from '../auth/auth.service';
 import type { MailboxPrincipal } from '../auth/principal';
-import { AppError } from '../common/app-error';
+import type { AppError } from '../common/app-error';
+import { asClientError } from '../common/client-error';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxToolsService } from './mailbox-tools.service';
 import { LONG_RUNNING_TOOLS, registerMailboxTools, type ToolCall } from './mailbox-tools';
@@ -27,6 +28,7 @@ const INSTRUCTIONS =
 const STATUS: Partial<Record<AppError['code'], number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -106,7 +108,7 @@ export class McpController implements OnModuleDestroy {
   async handle(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const { enabled, allowedOrigins } = this.config.mcp;
     if (!enabled) {
-      await reply.code(404).send({ message: 'the MCP endpoint is off (MCP_ENABLED=false)' });
+      await this.refuse(reply, 404, 'the MCP endpoint is off (MCP_ENABLED=false)');
       return;
     }
     if (!originAllowed(request.headers.origin, allowedOrigins)) {
@@ -116,12 +118,19 @@ export class McpController implements OnModuleDestroy {
     let caller;
     try {
       caller = await this.auth.authenticateMailbox(request.headers.authorization);
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
+      await this.relayCancellations(caller, request.body);
+    } catch (thrown) {
+      // A Redis failure as GraphQL tells it: 503 with a time to retry after.
+      const error = asClientError(
+        thrown,
+        this.logger,
+        'unexpected error authenticating an MCP request',
+      );
+      const retry = error.details.retryAfterSeconds;
+      if (typeof retry === 'number') void reply.header('retry-after', String(retry));
       await this.refuse(reply, STATUS[error.code] ?? 500, `${error.code}: ${error.message}`);
       return;
     }
-    await this.relayCancellations(caller, request.body);
     // A response closed before it finished: the client went away. One that finished has
     // nothing left to cancel, and aborting builds an AbortError with its stack each time.
     const gone = new AbortController();
@@ -185,14 +194,17 @@ export class McpController implements OnModuleDestroy {
    */
   private async relayCancellations(caller: MailboxPrincipal, body: unknown): Promise<void> {
     // A batch is bounded by the body limit; only its first few cancellations are relayed.
+    const ids: string[] = [];
     for (const message of rpcMessages(body).slice(0, 10)) {
       const id = message?.params?.requestId;
-      if (
-        message?.method !== 'notifications/cancelled' ||
-        (typeof id !== 'string' && typeof id !== 'number')
-      )
-        continue;
-      await this.tools.cancelWait(caller, String(id)).catch((error: unknown) => {
+      if (message?.method === 'notifications/cancelled' && ['string', 'number'].includes(typeof id))
+        ids.push(String(id));
+    }
+    if (ids.length === 0) return;
+    // Each relay is a publish: charged as a tool call is (RATE_LIMITED when the token is out).
+    await this.auth.charge(caller, ids.length);
+    for (const id of ids) {
+      await this.tools.cancelWait(caller, id).catch((error: unknown) => {
         this.logger.warn(`MCP cancellation not relayed: ${(error as Error).message}`);
       });
     }

@@ -904,4 +904,81 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     }
     expect({ refusal }).toEqual({ refusal: null });
   }, 30_000);
+  it('answers a tool call while Redis is away as SERVICE_UNAVAILABLE with retry_after_s, and charges relayed cancellations', async () => {
+    const own = await RedisServer.start();
+    const app = await startTestApp(own.url, {
+      AUTH_ENABLED: 'true',
+      ADMIN_TOKEN: ADMIN,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      RATE_LIMIT_PER_MINUTE: '25',
+    });
+    try {
+      const names: Record<string, string> = {};
+      for (const name of ['canceller', 'stranded']) {
+        const response = await graphql<{ registerMailbox: { token: string } }>(
+          app.baseUrl,
+          REGISTER,
+          { name },
+          { authorization: `Bearer ${ADMIN}` },
+        );
+        names[name] = response.data!.registerMailbox.token;
+      }
+
+      // Ten cancellations a request, each a publish: the token's limit of 25 a minute runs out.
+      const cancellations = Array.from({ length: 10 }, (_, i) => ({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: i },
+      }));
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const response = await fetch(`${app.baseUrl}/mcp`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${names.canceller}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2025-06-18',
+          },
+          body: JSON.stringify(cancellations),
+        });
+        statuses.push(response.status);
+        await response.text();
+      }
+      expect(statuses).toEqual([202, 202, 429]);
+
+      const client = await connect(app, names.stranded);
+      await ok(client, 'check_inbox');
+      await own.stop();
+      const refusal = errorOf(await call(client, 'check_inbox'));
+      expect(refusal).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      expect(refusal.retry_after_s).toBeGreaterThan(0);
+      await own.start();
+      await eventually(async () => !(await call(client, 'check_inbox')).isError, 15_000);
+    } finally {
+      await app.close();
+      await own.destroy();
+    }
+  }, 60_000);
+  it('answers 404 with a JSON-RPC error when the endpoint is off', async () => {
+    const off = await startTestApp(redis.url, {
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      MCP_ENABLED: 'false',
+    });
+    try {
+      const response = await fetch(`${off.baseUrl}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({
+        jsonrpc: '2.0',
+        error: { code: -32001, message: 'the MCP endpoint is off (MCP_ENABLED=false)' },
+        id: null,
+      });
+    } finally {
+      await off.close();
+    }
+  });
 });
