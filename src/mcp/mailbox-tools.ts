@@ -7,7 +7,7 @@ import { Logger } from '@nestjs/common';
 import * as z from 'zod';
 import { plainOrQuoted, renderForModel, type AgentMessage } from '../agent-view/agent-message';
 import type { MailboxPrincipal } from '../auth/principal';
-import { AppError } from '../common/app-error';
+import type { AppError } from '../common/app-error';
 import { asClientError } from '../common/client-error';
 import { MAX_SUBJECT } from '../messages/message-validation';
 import {
