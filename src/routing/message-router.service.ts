@@ -203,9 +203,10 @@ export class MessageRouterService implements OnModuleInit {
     if (this.outage.mustQueue) return this.queueBehind(guarded);
     // A timely reply stops the request's deadline before it is routed, so that a sweep at the
     // deadline cannot tell the requester of a timeout while the reply is on its way; a
-    // refused reply gives the deadline back.
-    if (queued.answers) await this.store.answered(queued.answers);
+    // refused reply gives the deadline back. Inside the try: should Redis fail here, the send
+    // fails or queues as a failed route does, its guards' counts going with it.
     try {
+      if (queued.answers) await this.store.answered(queued.answers);
       const routed = this.count(await this.routeDurably(message, checked.idempotencyKey));
       await this.settleGuards(guarded, routed);
       return routed;

@@ -6,6 +6,7 @@ import { enrich, validateSendInput } from '../../src/messages/message-validation
 import { newMessageId } from '../../src/messages/message-id';
 import { MessageRouterService } from '../../src/routing/message-router.service';
 import { OutageQueueService } from '../../src/routing/outage-queue.service';
+import { MessageStore } from '../../src/store/message-store';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { directInput, type SendInput } from '../factories/messages';
 import { REGISTER, SEND_MANY } from '../utils/documents';
@@ -706,6 +707,43 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
         expect(await redis.zscore(deadlines, request.messageId)).toBeNull();
       } finally {
         redis.disconnect();
+      }
+    });
+
+    it("queues a timely reply whose request's deadline cannot be stopped for a Redis failure", async () => {
+      const request = await sent(a, 'drain3', {
+        target: 'drain4',
+        content: 'answer me again',
+        replyWithinSeconds: 600,
+      });
+      const store = a.app.get(MessageStore);
+      const stop = jest
+        .spyOn(store, 'answered')
+        .mockRejectedValueOnce(new Error('Connection is closed.'));
+      try {
+        const reply = await route(
+          directInput('drain4', 'drain3', { inReplyTo: request.messageId, content: 'here' }),
+        );
+        // Not a failure whose guards stay counted (its retry was a DUPLICATE): queued, and
+        // stored once the queue drains, its deadline stopped then.
+        expect(reply.status).toBe('QUEUED');
+        expect(stop).toHaveBeenCalledTimes(1);
+        await eventually(() => a.app.get(OutageQueueService).size === 0, 10_000);
+        const inbox = await admin<{ message: { content: string } | null }>(
+          a,
+          'query M($id: ID!) { message(id: $id) { content } }',
+          { id: reply.messageId },
+        );
+        expect(inbox.message).toEqual({ content: 'here' });
+        const redis = backend.client();
+        try {
+          const deadlines = a.app.get(RedisKeys).requestDeadlines();
+          expect(await redis.zscore(deadlines, request.messageId)).toBeNull();
+        } finally {
+          redis.disconnect();
+        }
+      } finally {
+        stop.mockRestore();
       }
     });
 
