@@ -502,6 +502,21 @@ describe('conversation fields', () => {
     expect(() => validateSendInput(base, limits)).toThrow(/^target: is required for DIRECT/);
   });
 
+  it('refuses a request whose deadline is past its lifetime, and takes one within it', () => {
+    expect(() =>
+      validateSendInput(
+        { ...base, target: 'bob', ttlSeconds: 30, replyWithinSeconds: 300 },
+        limits,
+      ),
+    ).toThrow("replyWithinSeconds: 300 s is past the message's ttlSeconds (30)");
+    for (const replyWithinSeconds of [30, 29]) {
+      expect(
+        validateSendInput({ ...base, target: 'bob', ttlSeconds: 30, replyWithinSeconds }, limits)
+          .replyWithinSeconds,
+      ).toBe(replyWithinSeconds);
+    }
+  });
+
   it.each([0, 86_401, 1.5])('refuses replyWithinSeconds %p, naming the limit', (seconds) => {
     expect(() =>
       validateSendInput({ ...base, target: 'bob', replyWithinSeconds: seconds }, limits),

@@ -195,6 +195,14 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
       MAX_REPLY_WITHIN_SECONDS,
     );
   }
+  // A request that expired before its deadline could be neither answered nor timed out.
+  if (replyWithinSeconds !== null && ttlSeconds !== null && replyWithinSeconds > ttlSeconds) {
+    throw new InvalidFieldError(
+      'replyWithinSeconds',
+      `${replyWithinSeconds} s is past the message's ttlSeconds (${ttlSeconds}): a request must live until its deadline`,
+      ttlSeconds,
+    );
+  }
   const inReplyTo =
     input.inReplyTo === null || input.inReplyTo === undefined
       ? null

@@ -71,7 +71,7 @@ export class SendMessageInput {
   @Field(() => Int, {
     nullable: true,
     description:
-      'Makes a request: the sender expects a reply by then (1 to 86400 seconds). Unanswered, the sender gets a reply.timeout notice.',
+      'Makes a request: the sender expects a reply by then (1 to 86400 seconds, and at most ttlSeconds when that is given). Unanswered, the sender gets a reply.timeout notice.',
   })
   replyWithinSeconds?: number | null;
 
