@@ -3,6 +3,7 @@ import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxStoreModule } from '../mailboxes/mailbox-store.module';
 import { SafetyModule } from '../safety/safety.module';
 import { SearchModule } from '../search/search.module';
+import { TopicsModule } from '../topics/topics.module';
 import { CleanupCron } from './cleanup.cron';
 import { CleanupRepository } from './cleanup.repository';
 import { CleanupService } from './cleanup.service';
@@ -10,7 +11,7 @@ import { RetentionRepository } from './retention.repository';
 import { RetentionService } from './retention.service';
 
 @Module({
-  imports: [DeliveryModule, MailboxStoreModule, SafetyModule, SearchModule],
+  imports: [DeliveryModule, MailboxStoreModule, SafetyModule, SearchModule, TopicsModule],
   providers: [
     CleanupRepository,
     CleanupService,

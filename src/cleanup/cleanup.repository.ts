@@ -5,6 +5,7 @@ import { threadKey } from '../messages/thread-key';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
+import { TopicRepository } from '../topics/topic.repository';
 
 /** How long a broadcast's recipient list outlives the message, for cleanup to read it. */
 export const RECIPIENTS_GRACE_MS = 7 * 24 * 3600 * 1000;
@@ -39,6 +40,7 @@ export class CleanupRepository {
   constructor(
     @Inject(REDIS_COMMANDS) private readonly redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly topics: TopicRepository,
   ) {}
 
   async due(now: number, limit: number): Promise<ExpiredEntry[]> {
@@ -105,6 +107,10 @@ export class CleanupRepository {
       this.redis.del(this.keys.messageRecipients(id)),
     );
     await Promise.all(removals);
+    // A topic whose last message this was leaves the topic index: catch-ups and listings
+    // read only topics with messages. Before the schedule's entry goes, so that a failure
+    // here is tried again with the purge.
+    if (entry.mode === AddressingMode.TOPIC) await this.topics.forgetIfEmpty(entry.target);
     await this.redis.zrem(this.keys.expirySchedule(), entry.member);
   }
 

@@ -21,6 +21,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   guardedSend: { file: 'guarded-send.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
   enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
+  forgetEmptyTopic: { file: 'forget-empty-topic.lua', keys: 2 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
   deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
   pageIds: { file: 'page-ids.lua', keys: 1 },
@@ -98,6 +99,8 @@ export interface MailboxScripts {
     score: Arg,
     topic: string,
   ): Promise<number>;
+  /** 1 when the topic's history was empty and its metadata is deleted, else 0. */
+  forgetEmptyTopic(messagesKey: string, metadataKey: string): Promise<number>;
   registerMailbox(
     metadataKey: string,
     name: string,

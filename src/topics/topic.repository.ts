@@ -182,6 +182,32 @@ export class TopicRepository {
   }
 
   /**
+   * Forgets a topic whose history has emptied (cleanup removed its last expired message): its
+   * metadata and its two index entries, so that the index, which catch-ups and listings read,
+   * holds the topics that have messages. A send that stores a message meanwhile may have
+   * written the index before the removal: the history is looked at again after it, and a
+   * message there puts the topic back at its latest message's time. Returns whether the topic
+   * was forgotten.
+   */
+  async forgetIfEmpty(topic: string): Promise<boolean> {
+    const messagesKey = this.keys.topicMessages(topic);
+    if ((await this.redis.forgetEmptyTopic(messagesKey, this.keys.topicMetadata(topic))) === 0) {
+      return false;
+    }
+    const results = await this.redis
+      .multi()
+      .zrem(this.keys.topicIndexAll(), topic)
+      .zrem(this.keys.topicIndexNames(), topic)
+      .exec();
+    const error = results?.find(([failure]) => failure !== null)?.[0];
+    if (error) throw error;
+    const [, latest] = await this.redis.zrange(messagesKey, '-1', '-1', 'WITHSCORES');
+    if (latest === undefined) return true;
+    await this.index(topic, Number(latest));
+    return false;
+  }
+
+  /**
    * `ZADD GT` keeps the latest time when sends from several instances arrive out of order;
    * the name index is `NX`, its score is always 0. One transaction: a listed name always has
    * its time.

@@ -14,7 +14,8 @@ import { RedisServer } from '../utils/redis-server';
 import { registerMailboxes, send, topicChannel, waitForListeners } from '../utils/service';
 import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, startTestService, type TestApp } from '../utils/test-app';
-import { MAX_CATCH_UP_TOPICS } from '../../src/topics/topic-history.service';
+import { CleanupService } from '../../src/cleanup/cleanup.service';
+import { MAX_CATCH_UP_TOPICS, TopicHistoryService } from '../../src/topics/topic-history.service';
 import { compileTopicPattern } from '../../src/topics/topic-pattern';
 import { SCAN_BUDGET } from '../../src/topics/topics.service';
 
@@ -206,6 +207,31 @@ describe(`topic catch-up: topicMessages(pattern, after) and the topics query (${
     const received = await feed.waitFor(2);
     expect(received.map((message) => message.id)).toEqual([kept, live]);
     feed.unsubscribe();
+  });
+
+  it('forgets a topic whose messages all expired once cleanup removes them, and keeps one that has messages', async () => {
+    await publish(service, 'gone.a', { ttlSeconds: 1 });
+    await publish(service, 'gone.a', { ttlSeconds: 1 });
+    await publish(service, 'gone.b', { ttlSeconds: 1 });
+    const stays = await publish(service, 'gone.b');
+    const names = async () =>
+      (
+        await graphqlOk<TopicsView>(service.baseUrl, TOPICS, { pattern: 'gone.*' })
+      ).topics.nodes.map((topic) => topic.name);
+    expect(await names()).toEqual(['gone.a', 'gone.b']);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await service.app.get(CleanupService).run();
+    expect(await names()).toEqual(['gone.b']);
+    const topics = service.app.get(TopicHistoryService);
+    expect(await topics.topicsActiveAfter('gone.*', '0')).toEqual(['gone.b']);
+    // The topic that keeps a message keeps its history (its expired one gone); the other is
+    // known again at its next message.
+    const feed = await catchUp(service, ws, 'gone.#', '0');
+    expect((await feed.waitFor(1)).map((message) => message.id)).toEqual([stays]);
+    const again = await publish(service, 'gone.a');
+    expect((await feed.waitFor(2)).map((message) => message.id)).toEqual([stays, again]);
+    feed.unsubscribe();
+    expect(await names()).toEqual(['gone.a', 'gone.b']);
   });
 
   it('gives each of two subscribers with the same document and variables the whole replay', async () => {

@@ -3,9 +3,12 @@ import { CleanupRepository } from '../../src/cleanup/cleanup.repository';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { defineScripts, type ScriptedClient } from '../../src/redis/redis-scripts';
 import { RedisServer } from '../utils/redis-server';
+import type { TopicRepository } from '../../src/topics/topic.repository';
 import { uniquePrefix } from '../utils/test-app';
 
 const READS = new Set(['get']);
+/** The lock takes no topic: the repository's purge, which forgets emptied topics, is not run. */
+const NO_TOPICS = {} as TopicRepository;
 
 /**
  * The holder's connection, with another instance taking the lock at the latest moment the
@@ -61,7 +64,7 @@ describe('the cleanup lock', () => {
   });
 
   it('is released by its holder, and only once', async () => {
-    const cleanup = new CleanupRepository(defineScripts(holderClient), keys);
+    const cleanup = new CleanupRepository(defineScripts(holderClient), keys, NO_TOPICS);
     expect(await cleanup.lock('a', 10_000)).toBe(true);
     expect(await cleanup.lock('b', 10_000)).toBe(false);
     expect(await cleanup.unlock('a')).toBe(true);
@@ -72,8 +75,8 @@ describe('the cleanup lock', () => {
   it("is never released from under another instance that took it after the holder's lease lapsed", async () => {
     const lockKey = keys.cleanupLock();
     const scripts = defineScripts(holderClient);
-    const other = new CleanupRepository(defineScripts(otherClient), keys);
-    expect(await new CleanupRepository(scripts, keys).lock('holder', 10_000)).toBe(true);
+    const other = new CleanupRepository(defineScripts(otherClient), keys, NO_TOPICS);
+    expect(await new CleanupRepository(scripts, keys, NO_TOPICS).lock('holder', 10_000)).toBe(true);
 
     const releasing = new CleanupRepository(
       racedBy(scripts, lockKey, async () => {
@@ -82,6 +85,7 @@ describe('the cleanup lock', () => {
         expect(await other.lock('other', 10_000)).toBe(true);
       }),
       keys,
+      NO_TOPICS,
     );
     await releasing.unlock('holder');
 
