@@ -59,18 +59,21 @@ export class InboxRepository {
    */
   async markUpTo(mailbox: string, upTo: string): Promise<number> {
     let marked = 0;
-    for (let offset = 0; ; offset += MARK_SLICE) {
-      const [slice, examined] = await this.redis.markRead(
+    let after = '0';
+    for (;;) {
+      const [slice, examined, last] = await this.redis.markRead(
         this.keys.mailboxMessages(mailbox),
         this.keys.mailboxRead(mailbox),
         'upTo',
         upTo,
         messageIdTime(upTo),
-        offset,
+        after,
+        after === '0' ? '-inf' : messageIdTime(after),
         MARK_SLICE,
       );
       marked += slice;
-      if (examined < MARK_SLICE) return marked;
+      if (examined < MARK_SLICE || last === undefined) return marked;
+      after = last;
     }
   }
 

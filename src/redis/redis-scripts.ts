@@ -75,7 +75,7 @@ export interface MailboxScripts {
     readKey: string,
     mode: 'ids' | 'upTo',
     ...args: Arg[]
-  ): Promise<[number, number]>;
+  ): Promise<[number, number, string?]>;
   readPrefix(messagesKey: string, readKey: string): Promise<string>;
   /** Six keys per send, and the arguments store-and-enqueue.lua's header lists. */
   storeAndEnqueue: VariableKeysScript<number[]>;

@@ -4,13 +4,14 @@
 -- KEYS[1]  mailbox:{name}:messages
 -- KEYS[2]  mailbox:{name}:read      (zset: read message ids, scored like the index)
 -- ARGV[1]  'ids': ARGV[2..] are message ids
---          'upTo': every id up to and including ARGV[2] (a message id), among the index
---          entries with scores up to ARGV[3] (the id's time), from offset ARGV[4], at most
---          ARGV[5] of them per call
+--          'upTo': every id up to and including ARGV[2] (a message id; ARGV[3] its time), at
+--          most ARGV[6] index entries a call, those after the id ARGV[4] ('0' from the start;
+--          ARGV[5] its time, or '-inf'), the last entry the call before looked at. From an
+--          entry, not an offset: entries that cleanup removes meanwhile shift no one past.
 --
--- Returns { marked, examined }: how many ids this call marked read (already read ones are
--- not counted), and, for 'upTo', how many index entries it looked at (fewer than ARGV[5]:
--- the range is done).
+-- Returns { marked, examined, last }: how many ids this call marked read (already read ones
+-- are not counted), and, for 'upTo', how many index entries it looked at (fewer than ARGV[6]:
+-- the range is done) and the last of them (where the next call starts).
 local marked = 0
 if ARGV[1] == 'ids' then
   for i = 2, #ARGV do
@@ -21,12 +22,26 @@ if ARGV[1] == 'ids' then
   end
   return { marked, #ARGV - 1 }
 end
-local upTo = ARGV[2]
-local entries = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[3], 'BYSCORE', 'LIMIT', ARGV[4],
-  ARGV[5], 'WITHSCORES')
-for i = 1, #entries, 2 do
-  if entries[i] <= upTo then
-    marked = marked + redis.call('ZADD', KEYS[2], 'NX', entries[i + 1], entries[i])
+local upTo, after, wanted = ARGV[2], ARGV[4], tonumber(ARGV[6])
+-- Scores are the ids' own times, so score order is id order; entries of the start's
+-- millisecond up to the start itself are passed over.
+local examined, last, offset = 0, after, 0
+while examined < wanted do
+  local entries = redis.call('ZRANGE', KEYS[1], ARGV[5], ARGV[3], 'BYSCORE', 'LIMIT', offset,
+    wanted, 'WITHSCORES')
+  if #entries == 0 then
+    break
   end
+  for i = 1, #entries, 2 do
+    local id = entries[i]
+    if id > after and examined < wanted then
+      examined = examined + 1
+      last = id
+      if id <= upTo then
+        marked = marked + redis.call('ZADD', KEYS[2], 'NX', entries[i + 1], id)
+      end
+    end
+  end
+  offset = offset + #entries / 2
 end
-return { marked, #entries / 2 }
+return { marked, examined, last }
