@@ -27,6 +27,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   pageIds: { file: 'page-ids.lua', keys: 1 },
   messagePreview: { file: 'message-preview.lua', keys: 1 },
   touchMailbox: { file: 'touch-mailbox.lua', keys: 1 },
+  setMailboxSetting: { file: 'set-mailbox-setting.lua', keys: 1 },
   attemptDelivery: { file: 'attempt-delivery.lua', keys: 1 },
   updateDelivery: { file: 'update-delivery.lua', keys: 1 },
   claimDue: { file: 'claim-due.lua', keys: 4 },
@@ -108,6 +109,8 @@ export interface MailboxScripts {
     metadata: string,
     tokenHash: string,
   ): Promise<[RegisterCode, string]>;
+  /** 1 when written; 0 when the mailbox does not exist. `value` '' removes the field. */
+  setMailboxSetting(metadataKey: string, field: string, value: string): Promise<number>;
   deactivateMailbox(metadataKey: string, now: Arg): Promise<number>;
   pageIds(indexKey: string, cursor: string, cursorScore: Arg, count: Arg): Promise<string[]>;
   /** The hash's entries with the content cut to `bytes`, and 1 when it was cut (else 0). */

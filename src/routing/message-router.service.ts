@@ -141,9 +141,9 @@ export class MessageRouterService implements OnModuleInit {
    */
   private async send(given: CheckedSend, byOperator: boolean): Promise<RouteResult> {
     // A send that answers nothing reads nothing first, and waits for nothing here.
-    const { checked, reply, answers } =
+    const { checked, reply, answers, answersItsSender } =
       given.message.inReplyTo === null
-        ? { checked: given, reply: null, answers: null }
+        ? { checked: given, reply: null, answers: null, answersItsSender: false }
         : await this.conversation(given, given.message.inReplyTo);
     const message = enrich(checked, newMessageId(), reply);
     const refusal = this.outage.storeRefusal;
@@ -156,7 +156,7 @@ export class MessageRouterService implements OnModuleInit {
     // While Redis cannot be reached, the guards cannot be asked: queued sends pass unchecked.
     // While it can and earlier sends still wait, a send is guarded first, then queued.
     if (this.outage.mustQueue && !this.outage.reachable) return this.queueLocally(queued);
-    const options = { idempotencyKey: checked.idempotencyKey, byOperator };
+    const options = { idempotencyKey: checked.idempotencyKey, byOperator, answersItsSender };
     // A repeat of a keyed send whose message is stored is that send, answered again (and
     // completed, should the first have stopped half-way): its guards admitted and counted it
     // once, and a repeat, say after a lost answer, is neither counted again nor refused what
@@ -357,6 +357,8 @@ export class MessageRouterService implements OnModuleInit {
     checked: CheckedSend;
     reply: ReplyContext | null;
     answers: MessageEnvelope | null;
+    /** A DIRECT reply to the answered message's sender, whose contact policy lets it pass. */
+    answersItsSender: boolean;
   }> {
     const { sender } = given.message;
     // Both reads at once: whether the sender holds the message is needed unless it sent it.
@@ -395,6 +397,7 @@ export class MessageRouterService implements OnModuleInit {
       checked: { ...given, message: { ...given.message, target, metadata } },
       reply: { threadId: original.threadId, hop: original.hop + 1 },
       answers: timely ? original : null,
+      answersItsSender: given.message.mode === AddressingMode.DIRECT && target === original.sender,
     };
   }
 

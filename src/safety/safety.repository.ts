@@ -288,23 +288,30 @@ export class SafetyRepository {
     );
   }
 
-  /** Sets (or, with null, removes) the policy of a mailbox known to exist. */
-  async setContactPolicy(mailbox: string, patterns: string[] | null): Promise<void> {
-    const key = this.keys.mailboxMetadata(mailbox);
-    if (patterns === null) await this.redis.hdel(key, 'acceptFrom');
-    else await this.redis.hset(key, 'acceptFrom', JSON.stringify(patterns));
+  /**
+   * Sets (or, with '', removes) a setting in the mailbox's metadata; false when the mailbox
+   * is gone (deleted since it was looked up), with nothing written.
+   */
+  private async setting(mailbox: string, field: string, value: string): Promise<boolean> {
+    return (
+      (await this.redis.setMailboxSetting(this.keys.mailboxMetadata(mailbox), field, value)) === 1
+    );
   }
 
-  /** The flag in the mailbox's metadata (what the guard reads), and the index that counts it. */
-  async setPaused(mailbox: string, paused: boolean): Promise<void> {
-    const key = this.keys.mailboxMetadata(mailbox);
-    if (paused) {
-      await this.redis.hset(key, 'paused', '1');
-      await this.redis.sadd(this.keys.mailboxIndexPaused(), mailbox);
-    } else {
-      await this.redis.hdel(key, 'paused');
-      await this.redis.srem(this.keys.mailboxIndexPaused(), mailbox);
-    }
+  /** Sets (or, with null, removes) the policy; false when the mailbox is gone. */
+  async setContactPolicy(mailbox: string, patterns: string[] | null): Promise<boolean> {
+    return this.setting(mailbox, 'acceptFrom', patterns === null ? '' : JSON.stringify(patterns));
+  }
+
+  /**
+   * The flag in the mailbox's metadata (what the guard reads), and the index that counts it;
+   * false when the mailbox is gone.
+   */
+  async setPaused(mailbox: string, paused: boolean): Promise<boolean> {
+    if (!(await this.setting(mailbox, 'paused', paused ? '1' : ''))) return false;
+    if (paused) await this.redis.sadd(this.keys.mailboxIndexPaused(), mailbox);
+    else await this.redis.srem(this.keys.mailboxIndexPaused(), mailbox);
+    return true;
   }
 
   /** How many mailboxes and threads are paused now. */
@@ -321,11 +328,12 @@ export class SafetyRepository {
     return { mailboxes, threads };
   }
 
-  /** The mailbox's own daily budget (null: none, so the default applies). */
-  async setDailyBudget(mailbox: string, tokens: number | null): Promise<void> {
-    const key = this.keys.mailboxMetadata(mailbox);
-    if (tokens === null) await this.redis.hdel(key, 'dailyTokenBudget');
-    else await this.redis.hset(key, 'dailyTokenBudget', String(tokens));
+  /**
+   * The mailbox's own daily budget (null: none, so the default applies); false when the
+   * mailbox is gone.
+   */
+  async setDailyBudget(mailbox: string, tokens: number | null): Promise<boolean> {
+    return this.setting(mailbox, 'dailyTokenBudget', tokens === null ? '' : String(tokens));
   }
 
   /** paused and dailyTokenBudget of a mailbox, as stored. */

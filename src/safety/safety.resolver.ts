@@ -8,6 +8,7 @@ import { toMailbox } from '../mailboxes/mailbox.mapper';
 import { Mailbox } from '../mailboxes/mailbox.model';
 import { MailboxChangeKind } from '../mailboxes/mailbox-change.model';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
+import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { InvalidFieldError } from '../messages/message.errors';
 import { ACCEPT_ANYONE, checkPolicy } from './contact-policy';
 import { SafetyRepository } from './safety.repository';
@@ -75,7 +76,7 @@ export class SafetyResolver {
   })
   async pauseMailbox(@Args('name') name: string): Promise<Mailbox> {
     const record = await this.mailboxes.get(name);
-    await this.repository.setPaused(record.name, true);
+    if (!(await this.repository.setPaused(record.name, true))) throw new MailboxNotFoundError(name);
     await this.mailboxes.announce(record.name, MailboxChangeKind.PAUSED);
     return toMailbox(record);
   }
@@ -84,7 +85,8 @@ export class SafetyResolver {
   @Mutation(() => Mailbox, { description: 'Lets a paused mailbox send again.' })
   async resumeMailbox(@Args('name') name: string): Promise<Mailbox> {
     const record = await this.mailboxes.get(name);
-    await this.repository.setPaused(record.name, false);
+    if (!(await this.repository.setPaused(record.name, false)))
+      throw new MailboxNotFoundError(name);
     await this.mailboxes.announce(record.name, MailboxChangeKind.RESUMED);
     return toMailbox(record);
   }
@@ -102,10 +104,10 @@ export class SafetyResolver {
       actingMailbox(principal, mailboxArg, 'mailbox'),
       'mailbox',
     );
-    await this.repository.setContactPolicy(
-      record.name,
-      acceptFrom === null ? null : checkPolicy(acceptFrom),
-    );
+    const policy = acceptFrom === null ? null : checkPolicy(acceptFrom);
+    if (!(await this.repository.setContactPolicy(record.name, policy))) {
+      throw new MailboxNotFoundError(record.name, 'mailbox');
+    }
     return toMailbox(record);
   }
 
@@ -119,10 +121,10 @@ export class SafetyResolver {
     @Args('dailyTokens', { type: () => Int, nullable: true }) dailyTokens: number | null,
   ): Promise<Mailbox> {
     const record = await this.mailboxes.get(name);
-    await this.repository.setDailyBudget(
-      record.name,
-      dailyTokens === null ? null : checkBudget(dailyTokens, 'dailyTokens'),
-    );
+    const budget = dailyTokens === null ? null : checkBudget(dailyTokens, 'dailyTokens');
+    if (!(await this.repository.setDailyBudget(record.name, budget))) {
+      throw new MailboxNotFoundError(name);
+    }
     return toMailbox(record);
   }
 }

@@ -33,6 +33,11 @@ export interface AdmitOptions {
   idempotencyKey: string | null;
   /** The operator's own post (the admin token): the thread's visit counts start again. */
   byOperator: boolean;
+  /**
+   * A DIRECT reply to the sender of the message it answers: that sender wrote first, so its
+   * contact policy does not refuse the answer.
+   */
+  answersItsSender?: boolean;
 }
 
 /** What a send's guards in Redis are asked: its sender's, and its thread's when it has one. */
@@ -156,7 +161,10 @@ export class SafetyService {
     const { sender: request, thread: threadRequest } = guards;
     const { recipient } = request;
     const policyRefusal = (policy: string[] | null): AppError | null =>
-      policy !== null && recipient !== null && !accepts(policy, message.sender)
+      policy !== null &&
+      recipient !== null &&
+      options.answersItsSender !== true &&
+      !accepts(policy, message.sender)
         ? new ContactPolicyError(recipient)
         : null;
     // Both at once: one round trip. Each guard counts what it admits, so a send that another

@@ -6,6 +6,7 @@ import { enrich, validateSendInput } from '../../src/messages/message-validation
 import { newMessageId } from '../../src/messages/message-id';
 import { MessageRouterService } from '../../src/routing/message-router.service';
 import { OutageQueueService } from '../../src/routing/outage-queue.service';
+import { SafetyRepository } from '../../src/safety/safety.repository';
 import { MessageStore } from '../../src/store/message-store';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { directInput, type SendInput } from '../factories/messages';
@@ -132,6 +133,41 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     await sent(a, 'carol', { target: 'alice', content: 'to a paused mailbox' });
     await admin(b, 'mutation { resumeMailbox(name: "alice") { name } }');
     await sent(a, 'alice', { target: 'carol', content: 'after the resume' });
+  });
+
+  it('writes no setting for a mailbox deleted meanwhile, and starts a new mailbox without an old one’s', async () => {
+    const safety = a.app.get(SafetyRepository);
+    const metadata = a.app.get(RedisKeys).mailboxMetadata('lapsed');
+    const redis = backend.client();
+    try {
+      // As a pause, policy or budget that comes in after the mailbox's deletion removed it.
+      expect(await safety.setPaused('lapsed', true)).toBe(false);
+      expect(await safety.setContactPolicy('lapsed', ['alice'])).toBe(false);
+      expect(await safety.setDailyBudget('lapsed', 5)).toBe(false);
+      expect(await redis.exists(metadata)).toBe(0);
+      // What such a write left behind before it checked: the mailbox registered later has none.
+      await redis.hset(
+        metadata,
+        'paused',
+        '1',
+        'acceptFrom',
+        '["nobody"]',
+        'dailyTokenBudget',
+        '1',
+      );
+      const { registerMailbox } = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, {
+        name: 'lapsed',
+      });
+      tokens.lapsed = registerMailbox.token;
+      const state = await admin<{ mailbox: Record<string, unknown> }>(
+        b,
+        '{ mailbox(name: "lapsed") { paused acceptFrom dailyTokenBudget } }',
+      );
+      expect(state.mailbox).toEqual({ paused: false, acceptFrom: ['*'], dailyTokenBudget: null });
+      await sent(a, 'lapsed', { target: 'carol', content: 'free to write' });
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('limits one pair to PAIR_RATE_LIMIT_PER_MINUTE across instances, not other pairs', async () => {
@@ -341,6 +377,16 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     });
     await sent(b, 'alice', { target: 'erin', content: 'from an accepted sender' });
     await sent(a, 'team-a', { target: 'erin', content: 'from a pattern' });
+    // Erin wrote to carol first: carol's reply to it passes, her fresh message does not.
+    const request = await sent(a, 'erin', {
+      target: 'carol',
+      content: 'status?',
+      replyWithinSeconds: 600,
+    });
+    await sent(b, 'carol', { inReplyTo: request.messageId, content: 'all green' });
+    expect(
+      await refused(b, 'carol', { target: 'erin', content: 'and another thing' }),
+    ).toMatchObject({ code: 'FORBIDDEN', reason: 'CONTACT_POLICY' });
     // Another mailbox's policy is not the caller's to set.
     const foreign = await graphql(
       a.baseUrl,
@@ -624,9 +670,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Twenty refusals in the tests above (each instance adds its own once a second, so
+      // Twenty-one refusals in the tests above (each instance adds its own once a second, so
       // the sum reads exactly this only once every one is in).
-      return stats.routerStatistics.guardRefusals === 20 && stats.routerStatistics.tokensSent > 20;
+      return stats.routerStatistics.guardRefusals === 21 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);

@@ -15,6 +15,8 @@ if active == '1' then
 end
 if not active then
   redis.call('HSET', KEYS[1], 'name', ARGV[1], 'createdAt', ARGV[2])
+  -- A new mailbox starts with no settings, whatever an older one of the name left behind.
+  redis.call('HDEL', KEYS[1], 'paused', 'acceptFrom', 'dailyTokenBudget')
 end
 redis.call('HSET', KEYS[1], 'active', '1', 'updatedAt', ARGV[2], 'tokenHash', ARGV[4])
 if ARGV[3] ~= '' then
