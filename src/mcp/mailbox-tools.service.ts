@@ -74,6 +74,11 @@ export interface TopicReading {
   next_cursor: string;
   /** Whether more messages are stored after next_cursor now. */
   more: boolean;
+  /**
+   * Of the newest (no cursor), those whose bodies did not fit in the answer, oldest first:
+   * older than every message given, so no cursor after them reaches them.
+   */
+  left_out: string[];
 }
 
 export interface WaitOutcome {
@@ -425,8 +430,9 @@ export class MailboxToolsService {
   /**
    * Whole messages of a topic, or of every topic a pattern matches, oldest first: the newest
    * `limit` (after null), or the first `limit` after the cursor. Bodies past
-   * MAX_ANSWER_BODY_BYTES are not read: the newest that fit are given, or the reading after a
-   * cursor stops early with `more`. Topics are readable by every mailbox.
+   * MAX_ANSWER_BODY_BYTES are not read: the newest that fit are given and the older rest named
+   * in `left_out`, or the reading after a cursor stops early with `more`. Topics are readable
+   * by every mailbox.
    */
   async readTopic(
     caller: MailboxPrincipal,
@@ -460,6 +466,7 @@ export class MailboxToolsService {
       next_cursor: cursor === null ? (ids[0] ?? '0') : (taken.at(-1) ?? cursor),
       // Nothing follows the newest; after a cursor, what did not fit follows.
       more: reading.more || (cursor !== null && within.taken < ids.length),
+      left_out: cursor === null ? ids.slice(within.taken).reverse() : [],
     };
   }
 
@@ -503,6 +510,8 @@ export class MailboxToolsService {
         const timer = setTimeout(() => resolve(null), options.timeoutS * 1000);
         cleanups.push(() => clearTimeout(timer));
         const abort = (): void => resolve(null);
+        // A client gone before the wait began fires no event any more.
+        if (options.signal.aborted) abort();
         options.signal.addEventListener('abort', abort, { once: true });
         cleanups.push(() => options.signal.removeEventListener('abort', abort));
         if (options.onTick) {
@@ -511,11 +520,14 @@ export class MailboxToolsService {
           cleanups.push(() => clearInterval(ticker));
         }
       });
+      // One at a time: should the second fail, the first is already there to undo.
       unsubscribes.push(
         await this.pubsub.subscribe(this.waits.cancelChannel(mailbox), (payload) => {
           // Payloads arrive parsed from JSON.
           if (payload === options.requestId) arrived(null);
         }),
+      );
+      unsubscribes.push(
         await this.pubsub.subscribe(this.records.feedChannel(mailbox), (payload) => {
           const message = fromPushPayload(payload);
           if (message !== null && matches(message)) arrived(message);

@@ -234,6 +234,11 @@ const TOOL_CONFIGS = {
         messages: z.array(messageView),
         next_cursor: z.string().describe('Pass as after to read what comes next.'),
         more: z.boolean().describe('Whether more are stored after next_cursor already.'),
+        left_out: z
+          .array(z.string())
+          .describe(
+            'Without after: older ids among the newest whose bodies did not fit in this answer; read them with read_messages.',
+          ),
       }),
     ),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -468,10 +473,13 @@ export function registerMailboxTools(
             reading.messages.length === 0
               ? `No messages on ${reading.topic} here. ${next}`
               : `${reading.messages.length} on ${reading.topic}, oldest first. ${next}`;
-          return ok(
-            reading,
-            reading.messages.length > 0 ? `${head}\n\n${renderMessages(reading.messages)}` : head,
-          );
+          const leftOut =
+            reading.left_out.length > 0
+              ? `\n\nLeft out, too large for one answer (older than those given; read them with read_messages): ${reading.left_out.join(', ')}.`
+              : '';
+          const body =
+            reading.messages.length > 0 ? `${head}\n\n${renderMessages(reading.messages)}` : head;
+          return ok(reading, `${body}${leftOut}`);
         }),
       ),
     wait_for_message: () =>

@@ -5,7 +5,7 @@ import {
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { eventually, graphql } from '../utils/graphql-client';
-import { REGISTER } from '../utils/documents';
+import { REGISTER, SEND } from '../utils/documents';
 import { ulid } from 'ulid';
 import { RedisKeys } from '../../src/redis/redis-keys';
 import { RedisServer } from '../utils/redis-server';
@@ -552,7 +552,13 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
 
     // Nothing there yet: a cursor from the start, for what comes later.
     const none = await ok<Reading>(worker, 'read_topic', { topic: 'rt.none.*' });
-    expect(none).toEqual({ topic: 'rt.none.*', messages: [], next_cursor: '0', more: false });
+    expect(none).toEqual({
+      topic: 'rt.none.*',
+      messages: [],
+      next_cursor: '0',
+      more: false,
+      left_out: [],
+    });
     const badPattern = errorOf(await call(worker, 'read_topic', { topic: 'rt..x' }));
     expect(badPattern).toMatchObject({ code: 'BAD_USER_INPUT', field: 'topic' });
     expect(badPattern.text).toMatch(/^BAD_USER_INPUT: topic: /);
@@ -560,6 +566,55 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect(badCursor).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     const overLimit = errorOf(await call(worker, 'read_topic', { topic: 'rt.#', limit: 51 }));
     expect(overLimit).toMatchObject({ field: 'limit', limit: 50 });
+  });
+
+  it('names the newest topic messages that did not fit in a read_topic answer, for read_messages', async () => {
+    const worker = await connect(a, tokens.worker);
+    // 50 messages of about 120 KB of content and metadata: more than an answer carries (4 MiB).
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const response = await graphql<{ sendMessage: { messageId: string } }>(
+        a.baseUrl,
+        SEND,
+        {
+          input: {
+            mode: 'TOPIC',
+            target: 'big.parts',
+            content: `${i} `.padEnd(60_000, 'x'),
+            metadata: { pad: 'y'.repeat(60_000) },
+          },
+        },
+        { authorization: `Bearer ${tokens.planner}` },
+      );
+      ids.push(response.data!.sendMessage.messageId);
+    }
+    const result = await call(worker, 'read_topic', { topic: 'big.#', limit: 50 });
+    const reading = result.structuredContent as {
+      messages: AgentMessage[];
+      left_out: string[];
+      more: boolean;
+    };
+    const given = reading.messages.map((message) => message.message_id);
+    expect(given.length).toBeGreaterThan(0);
+    expect(given.length).toBeLessThan(50);
+    // The newest that fit, oldest first; the older rest named, oldest first.
+    expect([...reading.left_out, ...given]).toEqual(ids);
+    expect(result.content[0].text).toContain(
+      `Left out, too large for one answer (older than those given; read them with read_messages): ${reading.left_out.join(', ')}.`,
+    );
+    const rest = await ok<{ messages: AgentMessage[]; left_out: string[] }>(
+      worker,
+      'read_messages',
+      { message_ids: reading.left_out, mark_read: false },
+    );
+    expect(rest.messages.map((message) => message.message_id)).toEqual(reading.left_out);
+    // After a cursor nothing is left out: what did not fit follows it (more).
+    const since = await ok<{ left_out: string[]; more: boolean }>(worker, 'read_topic', {
+      topic: 'big.#',
+      after: '0',
+      limit: 50,
+    });
+    expect(since).toMatchObject({ left_out: [], more: true });
   });
 
   it('allows one wait per mailbox, sends progress, and frees the mailbox on cancel', async () => {
