@@ -56,6 +56,15 @@ describe(parseCommandLine.name, () => {
 
   it('refuses unknown commands and flags, flags of other commands, and no command', () => {
     expect(usageError(['frobnicate']).message).toBe('unknown command "frobnicate"');
+    // A mistyped flag's value may be a secret: the flag is named, the value never shown.
+    const secret = 'mbx_YWxpY2U.c2VjcmV0LXNlY3JldC1zZWNyZXQ';
+    for (const argv of [
+      ['--tokn', secret, 'inbox'],
+      [secret, 'inbox'],
+    ]) {
+      expect(usageError(argv).message).not.toContain(secret);
+    }
+    expect(usageError(['--tokn', secret, 'inbox']).message).toBe("Unknown option '--tokn'");
     expect(usageError(['inbox', '--frob']).message).toBe("Unknown option '--frob'");
     expect(usageError(['inbox', '--timeout', '3']).usage).toBe('mailbox inbox [flags]');
     expect(usageError(['--json']).message).toBe('no command given');

@@ -271,6 +271,25 @@ function commandIndex(argv: string[]): number {
   return -1;
 }
 
+/**
+ * The refusal of an unknown command at `argv[at]`. What follows an unknown flag is that
+ * flag's value, maybe a secret (`--tokn "$MAILBOX_TOKEN"`): the flag is named, not the value;
+ * so is a mailbox token in the command's place never echoed (it ends up in logs).
+ */
+function unknownCommand(argv: string[], at: number): UsageError {
+  const before = at > 0 ? argv[at - 1] : '';
+  if (before.startsWith('-')) {
+    return new UsageError(`Unknown option '${before.split('=')[0]}'`, GENERAL_USAGE);
+  }
+  if (argv[at].startsWith('mbx_')) {
+    return new UsageError(
+      'unknown command: the first argument looks like a token; pass it with --token or MAILBOX_TOKEN',
+      GENERAL_USAGE,
+    );
+  }
+  return new UsageError(`unknown command ${JSON.stringify(argv[at])}`, GENERAL_USAGE);
+}
+
 /** The first sentence of a node:util parseArgs error: the rest suggests `--`, often wrongly. */
 function parseProblem(error: unknown): string {
   const { message } = (error ?? {}) as { message?: unknown };
@@ -288,9 +307,7 @@ export function parseCommandLine(argv: string[]): Invocation {
     return { kind: 'help', text: topic ? commandHelp(topic) : generalHelp() };
   }
   const spec = name === null ? null : COMMANDS.find((candidate) => candidate.name === name);
-  if (spec === undefined) {
-    throw new UsageError(`unknown command ${JSON.stringify(name)}`, GENERAL_USAGE);
-  }
+  if (spec === undefined) throw unknownCommand(argv, at);
   const flags = spec === null ? GLOBAL_FLAGS : { ...GLOBAL_FLAGS, ...spec.flags };
   const usage = spec === null ? GENERAL_USAGE : usageLine(spec);
   let parsed: ReturnType<typeof parseArgs>;

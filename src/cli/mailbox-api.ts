@@ -130,23 +130,43 @@ export class MailboxApi {
   async messages(ids: string[]): Promise<MessageLike[]> {
     const found: MessageLike[] = [];
     for (let start = 0; start < ids.length; start += LOOKUP_BATCH) {
-      const batch = ids.slice(start, start + LOOKUP_BATCH);
-      const variables = Object.fromEntries(batch.map((id, index) => [`id${index}`, id]));
-      const query = `query Messages(${batch.map((_, index) => `$id${index}: ID!`).join(', ')}) {
-        ${batch.map((_, index) => `m${index}: message(id: $id${index}) { ${MESSAGE} }`).join('\n')}
-      }`;
-      const data = await this.http.request<Record<string, MessageLike | null>>(query, variables);
-      batch.forEach((id, index) => {
-        const message = data[`m${index}`];
-        if (!message) {
-          throw new ServiceError([
-            { code: 'NOT_FOUND', message: `message ${id} is unknown or has expired` },
-          ]);
-        }
-        found.push(message);
-      });
+      found.push(...(await this.lookup(ids.slice(start, start + LOOKUP_BATCH))));
     }
     return found;
+  }
+
+  /**
+   * One operation's messages. Their bodies share the operation's read limit: a batch that
+   * passes it (PAYLOAD_TOO_LARGE) is asked for again in halves, down to one message a call.
+   */
+  private async lookup(batch: string[]): Promise<MessageLike[]> {
+    const variables = Object.fromEntries(batch.map((id, index) => [`id${index}`, id]));
+    const query = `query Messages(${batch.map((_, index) => `$id${index}: ID!`).join(', ')}) {
+      ${batch.map((_, index) => `m${index}: message(id: $id${index}) { ${MESSAGE} }`).join('\n')}
+    }`;
+    let data: Record<string, MessageLike | null>;
+    try {
+      data = await this.http.request<Record<string, MessageLike | null>>(query, variables);
+    } catch (error) {
+      const tooLarge =
+        error instanceof ServiceError &&
+        error.faults.some((fault) => fault.code === 'PAYLOAD_TOO_LARGE');
+      if (!tooLarge || batch.length === 1) throw error;
+      const half = Math.ceil(batch.length / 2);
+      return [
+        ...(await this.lookup(batch.slice(0, half))),
+        ...(await this.lookup(batch.slice(half))),
+      ];
+    }
+    return batch.map((id, index) => {
+      const message = data[`m${index}`];
+      if (!message) {
+        throw new ServiceError([
+          { code: 'NOT_FOUND', message: `message ${id} is unknown or has expired` },
+        ]);
+      }
+      return message;
+    });
   }
 
   /** A page of a mailbox's message ids, oldest first. */

@@ -166,6 +166,21 @@ describe('the mailbox CLI against a running service', () => {
     expect(await unreadCount('bob')).toBe(1);
   });
 
+  it("reads messages whose bodies pass one operation's read limit (64 MiB) together, in more calls", async () => {
+    // Five bodies of 14 MiB: 70 MiB, more than one GraphQL operation reads.
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      ids.push(await sendAs('alice', 'bob', `${i}`.padEnd(14 * 1024 * 1024, 'z')));
+    }
+    const read = await cli(['read', ...ids, '--mailbox', 'bob', '--no-mark', '--json']);
+    expect(read.code).toBe(0);
+    const messages = (
+      JSON.parse(read.stdout) as { messages: Array<{ message_id: string; body: string }> }
+    ).messages;
+    expect(messages.map((message) => message.message_id)).toEqual(ids);
+    expect(messages.map((message) => message.body.length)).toEqual(ids.map(() => 14 * 1024 * 1024));
+  }, 60_000);
+
   it('replies to the original sender, in its thread', async () => {
     const question = await sendAs('alice', 'carol', 'ready?');
     const replied = await cli(['reply', question, 'yes,', 'ready', '--mailbox', 'carol']);
