@@ -29,7 +29,12 @@ function handleSignals(app: INestApplication, config: AppConfigService): void {
   const logger = new NestLogger('Shutdown');
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
+    // A second signal (Ctrl-C reaches a worker from the terminal and from its supervisor)
+    // changes nothing: the shutdown under way finishes, bounded by its grace period.
+    if (stopping) {
+      logger.log(`${signal}: already stopping`);
+      return;
+    }
     stopping = true;
     const { shutdownGraceMs, shutdownDrainDelayMs } = config.resilience;
     logger.log(`${signal}: stopping within ${shutdownGraceMs} ms`);
@@ -42,8 +47,9 @@ function handleSignals(app: INestApplication, config: AppConfigService): void {
     await app.close();
     process.exit(0);
   };
+  // `on`, not `once`: without a listener the next signal would end the process at once.
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
-    process.once(signal, (received) => void stop(received));
+    process.on(signal, (received) => void stop(received));
 }
 
 /**

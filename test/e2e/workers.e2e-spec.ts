@@ -156,6 +156,20 @@ describe('WORKERS at start', () => {
     await redis.destroy();
   });
 
+  it('finishes its shutdown when a second signal comes during it, and exits 0', async () => {
+    const service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      WORKERS: '1',
+      LOG_LEVEL: 'log',
+      // Serving on for a second after the first signal: the second comes within it.
+      SHUTDOWN_DRAIN_DELAY: '1',
+    });
+    process.kill(service.pid!, 'SIGINT');
+    await eventually(() => service.output.join('').includes('SIGINT: stopping within'), 5_000);
+    expect(await service.stop('SIGINT')).toBe(0);
+    expect(service.output.join('')).toContain('SIGINT: already stopping');
+  });
+
   it('gives every worker the one generated admin token, shown once', async () => {
     const service = await ServiceProcess.start({
       AUTH_ENABLED: 'true',
