@@ -10,6 +10,11 @@ export function threadKey(threadId: string): string {
 /** A message id as the service writes them: a ULID in capitals whose time fits 48 bits. */
 const MESSAGE_ID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
+/** Whether a thread id names a message: that message's thread, which starts with it. */
+export function namesMessage(threadId: string): boolean {
+  return MESSAGE_ID.test(threadId);
+}
+
 /**
  * The entries a message adds to its thread's index, as [score, id] pairs. A message that
  * starts its own thread adds none: most messages are never answered, and a thread of one is
@@ -23,7 +28,7 @@ export function threadEntries(
 ): Array<[number, string]> {
   if (message.threadId === message.id) return [];
   const entries: Array<[number, string]> = [[message.createdAt, message.id]];
-  if (MESSAGE_ID.test(message.threadId)) {
+  if (namesMessage(message.threadId)) {
     entries.push([messageIdTime(message.threadId), message.threadId]);
   }
   return entries;

@@ -18,6 +18,7 @@ import {
   type ReplyContext,
 } from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
+import { namesMessage } from '../messages/thread-key';
 import { toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { MessageStore, type Delivered } from '../store/message-store';
 import { TopicRepository } from '../topics/topic.repository';
@@ -31,6 +32,7 @@ import {
   MAX_BATCH,
   NoResponderError,
   NotARecipientError,
+  NotInThreadError,
   StoreUnavailableError,
   ThreadMismatchError,
 } from './routing.errors';
@@ -141,6 +143,11 @@ export class MessageRouterService implements OnModuleInit {
    */
   private async send(given: CheckedSend, byOperator: boolean): Promise<RouteResult> {
     // A send that answers nothing reads nothing first, and waits for nothing here.
+    // While Redis cannot be reached, queued sends pass unchecked, as they pass unguarded.
+    const unreachable = this.outage.mustQueue && !this.outage.reachable;
+    if (given.message.inReplyTo === null && !byOperator && !unreachable) {
+      await this.mayJoin(given.message);
+    }
     const { checked, reply, answers, answersItsSender } =
       given.message.inReplyTo === null
         ? { checked: given, reply: null, answers: null, answersItsSender: false }
@@ -350,6 +357,34 @@ export class MessageRouterService implements OnModuleInit {
    * target to its sender answers, so that its deadline stops. `answered`: the reply's
    * inReplyTo.
    */
+  /**
+   * A send that names a thread without answering anything: a thread named by a stored
+   * message's id is that message's, and only a mailbox that may answer the message may write
+   * in it (its sender, a mailbox that holds it, anyone for a topic message), as a reply may.
+   * Other thread ids (a label the agents chose, an id that names no stored message) are open.
+   * The operator writes in any thread.
+   */
+  private async mayJoin(message: CheckedSend['message']): Promise<void> {
+    const { threadId, sender } = message;
+    if (threadId === null || !namesMessage(threadId)) return;
+    let first: MessageEnvelope | null;
+    let held: boolean;
+    try {
+      [[first], held] = await Promise.all([
+        this.messages.envelopes([threadId]),
+        this.mailboxes.holds(sender, threadId),
+      ]);
+    } catch (error) {
+      // Redis failing here is an outage like any other: the send goes on, to be queued.
+      if (this.outage.classify(error) === 'transient') return;
+      throw error;
+    }
+    if (first === null || first.sender === sender || first.mode === AddressingMode.TOPIC || held) {
+      return;
+    }
+    throw new NotInThreadError(sender, threadId);
+  }
+
   private async conversation(
     given: CheckedSend,
     answered: string,

@@ -31,6 +31,17 @@ export class NotARecipientError extends AppError {
   }
 }
 
+/** A send that names a message's thread without having sent or received that message. */
+export class NotInThreadError extends AppError {
+  constructor(sender: string, threadId: string) {
+    super(
+      'FORBIDDEN',
+      `threadId: mailbox "${sender}" neither sent nor received message ${threadId}, whose thread this is; reply to a message of it, or name a thread of your own`,
+      { field: 'threadId' },
+    );
+  }
+}
+
 /** A reply that names another thread than the message it answers. */
 export class ThreadMismatchError extends AppError {
   constructor(given: string, inherited: string) {

@@ -277,6 +277,29 @@ describe(`conversations: the token is the sender, threads, replies and unread st
         extensions: { code: 'NOT_FOUND', field: 'input.inReplyTo' },
       });
     });
+
+    it("refuses a send into a message's thread from a mailbox that neither sent nor received the message", async () => {
+      const intruder = await as('outsider', SEND, {
+        input: { mode: 'DIRECT', target: 'planner', threadId: question, content: 'let me in' },
+      });
+      expect(intruder.errors?.[0]).toMatchObject({
+        extensions: { code: 'FORBIDDEN', field: 'input.threadId' },
+      });
+      expect(intruder.errors?.[0].message).toContain(
+        `neither sent nor received message ${question}`,
+      );
+      // The operator may post in any thread; a label, or an id that names no message, is open.
+      await sendAs('admin', {
+        sender: 'outsider',
+        mode: 'DIRECT',
+        target: 'planner',
+        threadId: question,
+        content: 'from the operator',
+      });
+      for (const threadId of ['shared-label', '01ARZ3NDEKTSV4RRFFQ69G5FAV']) {
+        await sendAs('outsider', { mode: 'DIRECT', target: 'planner', threadId, content: 'open' });
+      }
+    });
   });
 
   describe('unread state', () => {
