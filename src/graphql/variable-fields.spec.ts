@@ -1,11 +1,11 @@
 import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
-import { unknownInputField } from './variable-fields';
+import { MAX_VARIABLE_LIST, unknownInputField } from './variable-fields';
 
 const schema = buildSchema(`
   input Inner { a: Int, b: [String!] }
   input Outer { name: String!, inner: Inner, many: [Inner!], json: JSON }
   scalar JSON
-  type Query { x(o: Outer, list: [Outer!], n: Int): Int }
+  type Query { x(o: Outer, list: [Outer!], n: Int, ids: [ID!]): Int }
 `);
 
 function operation(source: string): OperationDefinitionNode {
@@ -47,6 +47,26 @@ describe(unknownInputField.name, () => {
   it('walks nothing for an operation of scalar variables', () => {
     const scalars = operation('query($n: Int) { x(n: $n) }');
     expect(unknownInputField(schema, scalars, { n: 1, extra: { k: 1 } })).toBeNull();
+  });
+
+  it('refuses a list longer than the limit, of scalars or of input objects, at any depth', () => {
+    const ids = operation('query($ids: [ID!]) { x(ids: $ids) }');
+    const long = Array.from({ length: MAX_VARIABLE_LIST + 1 }, () => true);
+    const cases: Array<[OperationDefinitionNode, Record<string, unknown>, string]> = [
+      [ids, { ids: long }, 'variables.ids'],
+      [query, { list: long }, 'variables.list'],
+      [query, { o: { name: 'x', inner: { b: long } } }, 'variables.o.inner.b'],
+    ];
+    for (const [document, variables, field] of cases) {
+      const error = unknownInputField(schema, document, variables);
+      expect(error?.extensions).toEqual({
+        code: 'BAD_USER_INPUT',
+        field,
+        limit: MAX_VARIABLE_LIST,
+      });
+      expect(error?.message).toContain(`a list of ${MAX_VARIABLE_LIST + 1} elements`);
+    }
+    expect(unknownInputField(schema, ids, { ids: long.slice(1) })).toBeNull();
   });
 
   it('leaves values of the wrong shape to graphql-js', () => {

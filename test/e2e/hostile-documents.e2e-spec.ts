@@ -289,6 +289,31 @@ describe('hostile GraphQL documents', () => {
     120_000,
   );
 
+  it('refuses a list variable past 10,000 elements by its path and the limit, compiled or not', async () => {
+    const document =
+      'mutation ($ids: [ID!]) { markRead(mailbox: "nobody", messageIds: $ids) { name } }';
+    // true is no ID: each element would be an error of its own.
+    const ids = Array.from({ length: 20_000 }, () => true);
+    // Twice: the second use of a document runs compiled (graphql-jit).
+    for (let use = 0; use < 3; use += 1) {
+      const response = await graphql(
+        development.baseUrl,
+        document,
+        { ids },
+        {
+          authorization: `Bearer ${ADMIN}`,
+        },
+      );
+      expect(response.errors).toHaveLength(1);
+      expect(response.errors?.[0].extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'variables.ids',
+        limit: 10_000,
+      });
+    }
+    expect((await fetch(`${development.baseUrl}/health/ready`)).status).toBe(200);
+  });
+
   it('answers the standard introspection query without a token outside production', async () => {
     const response = await graphql<{ __schema: { types: unknown[] } }>(
       development.baseUrl,
