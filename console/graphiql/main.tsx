@@ -64,6 +64,8 @@ if (container === null) throw new Error('#graphiql is missing from index.html');
 
 createRoot(container).render(
   <StrictMode>
-    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} />
+    {/* This tab's storage, not localStorage: the history keeps each run's headers, and a
+        header may hold a token. */}
+    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} storage={sessionStorage} />
   </StrictMode>,
 );

@@ -17,8 +17,12 @@ export function storeToken(token: string): void {
   sessionStorage.setItem(TOKEN_KEY, token);
 }
 
+/** Forgets the token, and what the GraphQL explorer kept in this tab (headers among it). */
 export function clearToken(): void {
   sessionStorage.removeItem(TOKEN_KEY);
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith('graphiql:')) sessionStorage.removeItem(key);
+  }
 }
 
 // -------------------------------------------------------------------- errors
@@ -89,15 +93,37 @@ export function toApiError(error: unknown): ApiError {
 
 /** Checks the token over HTTP; resolves when it may read the router statistics (admin). */
 export async function checkToken(token: string): Promise<void> {
+  const data = await post(
+    token,
+    '{ routerStatistics { messagesRouted } }',
+    {},
+    'Could not reach the service',
+  );
+  if (!isRecord(data) || !isRecord(data.routerStatistics)) {
+    throw new ApiError([{ message: 'The service gave an unexpected answer' }]);
+  }
+}
+
+/**
+ * One operation as an HTTP POST, sent once: its data, or an ApiError. `unreachable` begins
+ * the message of a request that got no answer.
+ */
+async function post(
+  token: string,
+  query: string,
+  variables: object,
+  unreachable: string,
+): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
-      body: JSON.stringify({ query: '{ routerStatistics { messagesRouted } }' }),
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
-    throw new ApiError([{ message: `Could not reach the service: ${toApiError(error).message}` }]);
+    throw new ApiError([{ message: `${unreachable}: ${toApiError(error).message}` }]);
   }
   let body: unknown = null;
   try {
@@ -122,9 +148,10 @@ export async function checkToken(token: string): Promise<void> {
       },
     ]);
   }
-  if (!isRecord(body) || !isRecord(body.data) || !isRecord(body.data.routerStatistics)) {
+  if (!isRecord(body) || !isRecord(body.data)) {
     throw new ApiError([{ message: 'The service gave an unexpected answer' }]);
   }
+  return body.data;
 }
 
 // -------------------------------------------------------------------- client
@@ -155,6 +182,8 @@ export interface Api {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** A document whose operation is a mutation. */
+const MUTATION = /^\s*mutation\b/;
 /** graphql-ws close codes for a refused or revoked token. */
 const AUTH_CLOSE_CODES = [4401, 4403];
 
@@ -196,6 +225,19 @@ export function createApi(token: string, onAuthLost: (reason: string) => void): 
     document: TypedDocument<TData, TVariables>,
     variables: TVariables,
   ): Promise<TData> {
+    // A mutation goes once, over HTTP: the socket's client sends an operation again after a
+    // reconnect, and a send, a redrive or a purge must not run twice.
+    if (MUTATION.test(document.query)) {
+      return post(
+        token,
+        document.query,
+        variables,
+        'No answer from the service; it may or may not have done it',
+      ).then(
+        (data) => data as TData,
+        (error: unknown) => Promise.reject(fail(error)),
+      );
+    }
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (action: () => void) => {

@@ -301,10 +301,10 @@ export type TopicMessage = Pick<MessageNode, 'id' | 'sender' | 'subject' | 'cont
 
 export const TOPIC_MESSAGES = gql<
   { topicMessages: { nodes: TopicMessage[]; pageInfo: PageInfo } },
-  { topic: string }
+  { topic: string; after: string | null }
 >(`
-  query TopicMessages($topic: String!) {
-    topicMessages(topic: $topic, first: 50) {
+  query TopicMessages($topic: String!, $after: ID) {
+    topicMessages(topic: $topic, first: 50, after: $after) {
       nodes { id sender subject content createdAt }
       pageInfo { endCursor hasNextPage }
     }
@@ -322,6 +322,7 @@ export interface SendMessageInput {
   threadId?: string;
   replyWithinSeconds?: number;
   requireConfirmation?: boolean;
+  idempotencyKey?: string;
 }
 
 export interface RouteResult {

@@ -321,7 +321,19 @@ describe('operator console in a browser', () => {
     await form.getByLabel('Subject').fill('From the console');
     await form.getByLabel('Content').fill('Sent by the operator');
     await shoot('compose');
+    // A mutation goes once, as an HTTP POST (the socket's client would send it again after a
+    // reconnect), with a key for its draft.
+    const posted = page.waitForRequest(
+      (request) =>
+        request.method() === 'POST' &&
+        new URL(request.url()).pathname === '/graphql' &&
+        (request.postData() ?? '').includes('mutation Send'),
+    );
     await form.getByRole('button', { name: 'Send' }).click();
+    const body = JSON.parse((await posted).postData() ?? '{}') as {
+      variables: { input: { idempotencyKey?: string } };
+    };
+    expect(body.variables.input.idempotencyKey).toMatch(/^console-[0-9a-f]{32}$/);
     await page.getByRole('status').filter({ hasText: 'QUEUED' }).waitFor({ timeout: SHOWN });
     const { mailbox } = await admin<{
       mailbox: { messages: { nodes: Array<{ sender: string; content: string }> } };
@@ -341,10 +353,17 @@ describe('operator console in a browser', () => {
     await page.getByText(/Rates over the last [1-9]\d* samples?/).waitFor({ timeout: SHOWN });
     await shoot('overview');
 
+    // 55 more: past a page of 50, the later ones a page further.
+    for (let n = 0; n < 55; n += 1) {
+      await sendAsAdmin(topicInput('planner', 'agents.planner.status', { content: `step ${n}` }));
+    }
     await go('Topics');
     await page.getByRole('button', { name: 'agents.planner.status' }).click();
     await page.getByText('busy', { exact: true }).first().waitFor({ timeout: SHOWN });
     await shoot('topics');
+    expect(await page.getByText('step 54', { exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Later messages' }).click();
+    await page.getByText('step 54', { exact: true }).waitFor({ timeout: SHOWN });
   });
 
   it('runs a query in the GraphQL explorer with the signed-in token', async () => {
@@ -363,6 +382,12 @@ describe('operator console in a browser', () => {
       .waitFor({ timeout: SHOWN });
     expect(await page.locator('.graphiql-response').textContent()).not.toContain('errors');
     await shoot('graphiql');
+    // Its tabs and history (which keep each run's headers) stay in this tab's storage.
+    const kept = await page.evaluate(`({
+      local: Object.keys(localStorage).filter((key) => key.startsWith('graphiql')),
+      session: Object.keys(sessionStorage).some((key) => key.startsWith('graphiql')),
+    })`);
+    expect(kept).toEqual({ local: [], session: true });
   });
 
   it('can be used with the keyboard alone', async () => {

@@ -40,12 +40,22 @@ const EMPTY: Draft = {
   requireConfirmation: false,
 };
 
+/**
+ * A key for one draft's sends (plain HTTP pages lack crypto.randomUUID): sending the same
+ * draft again, after an answer that never came, sends nothing twice.
+ */
+function newKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `console-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** The mutation's input: optional fields only when given. */
-function inputOf(draft: Draft): SendMessageInput {
+function inputOf(draft: Draft, idempotencyKey: string): SendMessageInput {
   const input: SendMessageInput = {
     sender: draft.sender.trim(),
     mode: draft.mode,
     content: draft.content,
+    idempotencyKey,
   };
   if (draft.mode !== 'BROADCAST' && draft.target.trim()) input.target = draft.target.trim();
   if (draft.subject.trim()) input.subject = draft.subject.trim();
@@ -59,12 +69,16 @@ export function Compose() {
   const api = useApi();
   const id = useId();
   const [draft, setDraft] = useState<Draft>(EMPTY);
+  // A new key once the draft changes or is sent: the same draft sent again is one send.
+  const [key, setKey] = useState(newKey);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<RouteResult | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
-  const set = <K extends keyof Draft>(field: K, value: Draft[K]) =>
+  const set = <K extends keyof Draft>(field: K, value: Draft[K]) => {
     setDraft((previous) => ({ ...previous, [field]: value }));
+    setKey(newKey());
+  };
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -72,9 +86,12 @@ export function Compose() {
     setResult(null);
     setError(null);
     void api
-      .request(SEND_MESSAGE, { input: inputOf(draft) })
+      .request(SEND_MESSAGE, { input: inputOf(draft, key) })
       .then(
-        (data) => setResult(data.sendMessage),
+        (data) => {
+          setResult(data.sendMessage);
+          setKey(newKey());
+        },
         (failure: unknown) => setError(toApiError(failure)),
       )
       .finally(() => setBusy(false));

@@ -2,7 +2,7 @@
 // recent messages of the one chosen.
 import { useId, useState } from 'react';
 import { TOPIC_MESSAGES, TOPICS } from '../documents';
-import { useApi, useCursorList, useDebounced, useLoader } from '../hooks';
+import { useApi, useCursorList, useDebounced } from '../hooks';
 import { DataTable, ErrorAlert, MessageList, MoreButton, SearchField, Section, Time } from '../ui';
 
 export function Topics() {
@@ -66,12 +66,18 @@ export function Topics() {
 function TopicMessages({ topic }: { topic: string }) {
   const api = useApi();
   const titleId = useId();
-  const messages = useLoader(() => api.request(TOPIC_MESSAGES, { topic }), topic);
-  const nodes = messages.data?.topicMessages.nodes ?? [];
+  // Oldest first, 50 at a time: the later ones a page at a time, up to the newest.
+  const messages = useCursorList(
+    topic,
+    (after) =>
+      api.request(TOPIC_MESSAGES, { topic, after }).then(({ topicMessages }) => topicMessages),
+    (message) => message.id,
+  );
+  const nodes = messages.items;
   return (
     <section className="detail" aria-labelledby={titleId}>
       <h3 id={titleId}>Messages of {topic}</h3>
-      <button type="button" onClick={messages.refetch}>
+      <button type="button" onClick={messages.reload}>
         Refresh messages
       </button>
       <ErrorAlert error={messages.error} title="Topic messages" />
@@ -89,9 +95,7 @@ function TopicMessages({ topic }: { topic: string }) {
           </>
         )}
       />
-      {messages.data?.topicMessages.pageInfo.hasNextPage && (
-        <p className="muted">Showing the first 50 stored messages.</p>
-      )}
+      <MoreButton list={messages}>Later messages</MoreButton>
     </section>
   );
 }
