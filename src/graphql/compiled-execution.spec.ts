@@ -301,6 +301,29 @@ describe(CompiledExecution.name, () => {
     }
   });
 
+  it('runs a mutation of several root fields on graphql-js: none after the first that fails', async () => {
+    const { schema, seen } = notesSchema();
+    const compiled = new CompiledExecution();
+    const series = parse(`mutation {
+      a: add(input: { text: "refuse" }) { id }
+      b: add(input: { text: "after" }) { id }
+    }`);
+    for (let use = 0; use < USES_BEFORE_COMPILING + 1; use += 1) {
+      seen.length = 0;
+      const answer = await compiled.execute({ schema, document: series });
+      expect(answer.data).toBeNull();
+      // b never ran: a failed non-null root field ends the series, compiled or not.
+      expect(seen.map((call) => (call.args as { input: { text: string } }).input.text)).toEqual([
+        'refuse',
+      ]);
+    }
+    expect(compiled.size).toBe(1);
+    // One root field still runs compiled.
+    const single = { schema, document: ADD, variableValues: { in: { text: 'one' } } };
+    const { expected, answers } = await both(single, compiled);
+    for (const answer of answers) expect(asClientSees(answer)).toEqual(asClientSees(expected));
+  });
+
   it("executes a subscription's events compiled, shared between subscribers as before", async () => {
     const { schema, feeds } = notesSchema();
     const compiled = new CompiledExecution();

@@ -1,6 +1,8 @@
 import {
   BREAK,
   execute,
+  Kind,
+  OperationTypeNode,
   getNamedType,
   TypeInfo,
   visit,
@@ -10,6 +12,7 @@ import {
   type ExecutionResult,
   type GraphQLScalarType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { MemoSlot } from '../common/memo-slot';
@@ -47,6 +50,9 @@ export const USES_BEFORE_COMPILING = 2;
  * - A document that selects a scalar listed in `interpreted` runs on graphql-js: graphql-jit
  *   keeps only the message of an error a scalar's `serialize` throws, and the JSON scalar's
  *   refusal of a stored value it cannot return carries its code and limit in extensions.
+ * - A mutation of more than one root field runs on graphql-js: graphql-js stops at the first
+ *   that fails (a send refused), graphql-jit runs the rest anyway, so whether a later send
+ *   went out would hang on whether the document was compiled yet.
  * - An operation graphql-jit cannot compile, and an execution with resolvers of its own
  *   (`fieldResolver`, `typeResolver`), run on graphql-js.
  */
@@ -123,6 +129,7 @@ export class CompiledExecution {
     operationName: string | undefined,
   ): CompiledQuery | null {
     if (this.selectsInterpreted(schema, document)) return null;
+    if (mutatesInSeries(document, operationName)) return null;
     const made = compileQuery(schema, document, operationName);
     return isCompiledQuery(made) ? made : null;
   }
@@ -166,4 +173,19 @@ export class CompiledExecution {
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T>).then === 'function';
+}
+
+/**
+ * Whether the operation is a mutation of more than one root field (or of a fragment, which
+ * may hold several): graphql-js runs such fields in turn and stops at the first that fails.
+ */
+function mutatesInSeries(document: DocumentNode, operationName: string | undefined): boolean {
+  const operation = document.definitions.find(
+    (definition): definition is OperationDefinitionNode =>
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      (operationName === undefined || definition.name?.value === operationName),
+  );
+  if (operation?.operation !== OperationTypeNode.MUTATION) return false;
+  const [first, ...rest] = operation.selectionSet.selections;
+  return rest.length > 0 || first?.kind !== Kind.FIELD;
 }
