@@ -200,6 +200,17 @@ describe(validateEnvironment.name, () => {
       'ROUTER_MAX_PAYLOAD_SIZE',
     ],
     [
+      // A body of it would not fit in one JavaScript string (V8's longest: under 512 MiB).
+      'a message limit above 256 MiB',
+      { ROUTER_MAX_MESSAGE_SIZE: String(256 * 1024 * 1024 + 1) },
+      'ROUTER_MAX_MESSAGE_SIZE',
+    ],
+    [
+      'a payload limit above 256 MiB',
+      { ROUTER_MAX_PAYLOAD_SIZE: String(512 * 1024 * 1024) },
+      'ROUTER_MAX_PAYLOAD_SIZE',
+    ],
+    [
       'a base retry delay above the maximum',
       { ROUTER_BASE_RETRY_DELAY: '10', ROUTER_MAX_RETRY_DELAY: '5' },
       'ROUTER_BASE_RETRY_DELAY',

@@ -28,6 +28,11 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
 
 const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 /** A message-signing key: it may later be listed among the comma-separated old keys. */
+/**
+ * The largest message or content: a body is read into one JavaScript string, and V8's
+ * longest is just under 512 MiB, less than a body of 512 MiB with its envelope.
+ */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 const SIGNING_KEY = /^[^\s,]{32,1024}$/;
 const SIGNING_KEY_LIST = /^[^\s,]{32,1024}(,[^\s,]{32,1024})*$/;
 
@@ -357,20 +362,20 @@ export class EnvironmentVariables {
 
   @Documented(
     'limits',
-    'bytes, whole message (1024 to 512 MiB); the HTTP body and WebSocket frame limit is this ' +
-      '+ 64 KiB',
+    'bytes, whole message (1024 to 256 MiB: a body must fit in one JavaScript string); the ' +
+      'HTTP body and WebSocket frame limit is this + 64 KiB',
   )
   @Transform(toNumber)
   @IsInt()
   @Min(1024)
-  @Max(512 * 1024 * 1024)
+  @Max(MAX_MESSAGE_BYTES)
   ROUTER_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 
-  @Documented('limits', 'bytes of `content` (1 to 512 MiB); at most `ROUTER_MAX_MESSAGE_SIZE`')
+  @Documented('limits', 'bytes of `content` (1 to 256 MiB); at most `ROUTER_MAX_MESSAGE_SIZE`')
   @Transform(toNumber)
   @IsInt()
   @Min(1)
-  @Max(512 * 1024 * 1024)
+  @Max(MAX_MESSAGE_BYTES)
   ROUTER_MAX_PAYLOAD_SIZE = 15 * 1024 * 1024;
 
   @Documented(
