@@ -373,6 +373,17 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const ids = this.active.get(ctx) ?? new Set<string>();
           this.active.set(ctx, ids);
+          // A subscription completed by the client before it started still ends, and holds
+          // its id until then: the same id again would run beside it, uncounted, and outlive
+          // the socket (graphql-ws keeps one subscription per id).
+          if (ids.has(id)) {
+            return refuse([
+              new GraphQLError(
+                `id: subscription ${JSON.stringify(id)} of this connection is still ending; subscribe with another id`,
+                { extensions: { code: 'BAD_USER_INPUT', field: 'id' } },
+              ),
+            ]);
+          }
           if (ids.size >= limits.subscriptionsPerSocket) {
             return refuse([
               new GraphQLError(

@@ -186,6 +186,37 @@ describe('hostile sockets: a reader that does not keep up', () => {
     await ws.dispose();
   }, 60_000);
 
+  it('refuses an id completed but not yet ended, so no subscription outlives its socket', async () => {
+    const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
+    const messages: Array<{ id?: string; type: string; payload?: unknown }> = [];
+    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
+    await once(socket, 'open');
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await eventually(() => messages.some((message) => message.type === 'connection_ack'));
+    const subscribe = JSON.stringify({
+      id: 'x',
+      type: 'subscribe',
+      payload: { query: FEED_WITH_CONTENT, variables: { mailbox: 'alone' } },
+    });
+    // Back to back: the first is still starting (its resolver waits on Redis) when the
+    // complete and the same id again come.
+    socket.send(subscribe);
+    socket.send(JSON.stringify({ id: 'x', type: 'complete' }));
+    socket.send(subscribe);
+    const channel = mailboxChannel(service, 'alone');
+    await eventually(() =>
+      messages.some(
+        (message) =>
+          message.id === 'x' &&
+          message.type === 'error' &&
+          JSON.stringify(message.payload).includes('is still ending'),
+      ),
+    );
+    socket.terminate();
+    await once(socket, 'close');
+    await eventually(() => pubsub.listenerCount(channel) === 0, 5_000);
+  });
+
   it('keeps a socket that takes in one message larger than the limit', async () => {
     const ws = await connectWs(service.wsUrl);
     const feed = await subscribeMailbox(service, ws, 'big');
