@@ -28,10 +28,10 @@ const DECODERS: Record<string, () => Transform> = {
 type Decoded = PassThrough & { receivedEncodedLength?: number };
 
 /**
- * A compressed body read through its decoder; Fastify counts the decoded bytes against the
- * limit. Data the decoder cannot read (corrupt or cut short) is the client's error: 400.
+ * A compressed body read through its decoder; the decoded bytes count against the limit.
+ * Data the decoder cannot read (corrupt or cut short) is the client's error: 400.
  */
-function decoded(request: FastifyRequest, payload: Readable): Readable {
+function decoded(request: FastifyRequest, payload: Readable, limit: number): Readable {
   const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding === 'identity') return payload;
   const decoder = DECODERS[encoding];
@@ -49,8 +49,27 @@ function decoded(request: FastifyRequest, payload: Readable): Readable {
   inflate.on('error', (error: Error) => {
     stream.destroy(new BodyError(400, `not valid ${encoding} data (${error.message})`));
   });
-  // Fastify gave up on the body (over the limit): the decoder has nothing more to do.
+  // Past the limit the decoder stops at once, refused as Fastify refuses a body too large: a
+  // small body that decodes to gigabytes is not decoded on after its answer (Fastify stops
+  // reading the stream it is given, but nothing stops the decoder feeding it).
+  let decodedBytes = 0;
+  inflate.on('data', (chunk: Buffer) => {
+    decodedBytes += chunk.length;
+    if (decodedBytes <= limit) return;
+    payload.unpipe(inflate);
+    inflate.destroy();
+    stream.destroy(
+      Object.assign(new Error('request body is too large'), {
+        code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+        statusCode: 413,
+      }),
+    );
+  });
+  // Fastify gave up on the body: the decoder has nothing more to do.
   stream.on('close', () => inflate.destroy());
+  // An error after Fastify has answered and let go of the stream (the decoder's, or the
+  // limit's above) has no one left to tell: it must not end the process as an unhandled one.
+  stream.on('error', () => undefined);
   return stream;
 }
 
@@ -71,8 +90,9 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const environment = options.environment ?? {};
   const variables = validateEnvironment({ ...processEnvironment(), ...environment });
+  const bodyLimit = requestBodyLimit(variables);
   const adapter = new FastifyAdapter({
-    bodyLimit: requestBodyLimit(variables),
+    bodyLimit,
     // A request must arrive whole within this long: a client that sends part of a body and
     // stops holds its connection no longer. Node's own default, which Fastify turns off.
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -116,7 +136,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     try {
-      done(null, decoded(request, payload));
+      done(null, decoded(request, payload, bodyLimit));
     } catch (error) {
       done(error as Error);
     }

@@ -195,6 +195,23 @@ describe('hostile HTTP bodies', () => {
     },
   );
 
+  it('refuses a compressed body that decodes past the limit with 413 PAYLOAD_TOO_LARGE, and stays healthy', async () => {
+    // 1 GiB of zeros in 16 gzip members of 64 MiB each (gzip reads them as one body): about
+    // 1 MB on the wire.
+    const member = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    const bomb = Buffer.concat(Array.from({ length: 16 }, () => member));
+    const response = await post(
+      app,
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      bomb,
+    );
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.text)).toMatchObject({
+      errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE', field: 'body' } }],
+    });
+    expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
+  }, 30_000);
+
   it('refuses an input object of 50,000 unknown fields with one short error', async () => {
     const members = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, 1]));
     const body = Buffer.from(
