@@ -137,14 +137,28 @@ function tuneHeap(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
+/**
+ * Every interface, as Node's own default (a container is reached from outside): IPv6 and
+ * IPv4 on `::`, so that a client whose `localhost` is `::1` and an IPv6-only pod reach it too;
+ * IPv4 alone where the host has no IPv6.
+ */
+async function listenEverywhere(app: INestApplication, port: number): Promise<void> {
+  try {
+    await app.listen(port, '::');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
+    await app.listen(port, '0.0.0.0');
+  }
+}
+
 async function bootstrap(): Promise<void> {
   tuneHeap();
   const app = await createApp({ bufferLogs: true });
   app.useLogger(new ServiceLogger(app.get(Logger)));
   const config = app.get(AppConfigService);
   try {
-    // Every interface, as Node's own default: a container is reached from outside.
-    await app.listen(config.port, '0.0.0.0');
+    await listenEverywhere(app, config.port);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
       fail(`port ${config.port} is already in use: stop what listens there or set PORT`);

@@ -251,6 +251,18 @@ describe('start-up and logs', () => {
     ).toHaveLength(1);
   }, 60_000);
 
+  it('answers on IPv6 as on IPv4: a client whose localhost is ::1 reaches it', async () => {
+    const service = await ServiceProcess.start({ REDIS_URL: redis.url, OUTAGE_SPOOL_DIR: 'off' });
+    try {
+      const { port } = new URL(service.baseUrl);
+      for (const host of ['127.0.0.1', '[::1]']) {
+        expect((await fetch(`http://${host}:${port}/health/live`)).status).toBe(200);
+      }
+    } finally {
+      await service.stop();
+    }
+  });
+
   it('exits 1 with one line naming a busy port', async () => {
     const { code, output, port } = await runServiceOnBusyPort({
       LOG_LEVEL: 'warn',
