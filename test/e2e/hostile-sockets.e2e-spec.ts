@@ -188,8 +188,9 @@ describe('hostile sockets: a reader that does not keep up', () => {
 
   it('refuses an id completed but not yet ended, so no subscription outlives its socket', async () => {
     const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
-    const messages: Array<{ id?: string; type: string; payload?: unknown }> = [];
-    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
+    type Frame = { id?: string; type: string; payload?: unknown };
+    const messages: Frame[] = [];
+    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as Frame));
     await once(socket, 'open');
     socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
     await eventually(() => messages.some((message) => message.type === 'connection_ack'));
