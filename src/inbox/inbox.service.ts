@@ -233,10 +233,13 @@ export class InboxService {
 
   /** Which of `ids` the principal may read, from their envelopes (no body is read). */
   private async visible(ids: string[], principal: Principal): Promise<boolean[]> {
-    const envelopes = await this.messages.envelopes(ids, this.clock.now());
+    const [envelopes, registeredAt] = await Promise.all([
+      this.messages.envelopes(ids, this.clock.now()),
+      this.reader.registeredAt(principal),
+    ]);
     return Promise.all(
       envelopes.map(async (envelope) =>
-        envelope === null ? false : this.reader.mayRead(envelope, principal),
+        envelope === null ? false : this.reader.mayRead(envelope, principal, registeredAt),
       ),
     );
   }

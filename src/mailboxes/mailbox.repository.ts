@@ -91,6 +91,15 @@ export class MailboxRepository {
     return found === 1;
   }
 
+  /**
+   * When the mailbox now registered under `name` was first registered (epoch ms; a
+   * reactivation keeps it), or null when there is none.
+   */
+  async registeredAt(name: string): Promise<number | null> {
+    const createdAt = await this.redis.hget(this.keys.mailboxMetadata(name), 'createdAt');
+    return createdAt === null ? null : Number(createdAt);
+  }
+
   async find(name: string): Promise<MailboxRecord | null> {
     return toRecord(await this.redis.hgetall(this.keys.mailboxMetadata(name)));
   }

@@ -4,7 +4,7 @@ import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import type { BodyReads } from './body-reads';
 import { AddressingMode } from './message.model';
 import { MessageRepository, type MessageEnvelope } from './message.repository';
-import { assertMessageId } from './message-id';
+import { assertMessageId, messageIdTime } from './message-id';
 import { checkPageArgs } from './page-args';
 import type { StoredMessage } from './stored-message';
 
@@ -17,6 +17,13 @@ export interface MessagePage {
 }
 
 /** Reads stored messages: by id, and by pages of an index (a mailbox's or a topic's). */
+/**
+ * How far apart the clocks of two instances may be: a message its mailbox sent right after
+ * registering, stamped by another instance, may carry a time that much before the
+ * registration's.
+ */
+const CLOCK_SKEW_MS = 5_000;
+
 @Injectable()
 export class MessagesService {
   constructor(
@@ -80,21 +87,37 @@ export class MessagesService {
   /**
    * Who may read a message by id: the admin, its sender, a DIRECT message's target, anyone for
    * a TOPIC message (topics are readable by every token), and a BROADCAST recipient that
-   * holds it in its mailbox.
+   * holds it in its mailbox. A mailbox is the sender or the target of a message by name only
+   * from its own registration on: one deleted and registered again under the name (another
+   * agent, say) does not own what the old one sent or was sent. `registeredAt`: when the
+   * principal's mailbox was registered, when the caller has read it already (null: unknown).
    */
   async mayRead(
     message: Pick<StoredMessage, 'id' | 'sender' | 'mode' | 'target'>,
     principal: Principal,
+    registeredAt?: number | null,
   ): Promise<boolean> {
-    if (principal.kind === 'admin' || principal.mailbox === message.sender) return true;
+    if (principal.kind === 'admin') return true;
+    const named =
+      principal.mailbox === message.sender ||
+      (message.mode === AddressingMode.DIRECT && message.target === principal.mailbox);
+    if (named) {
+      const since = registeredAt ?? (await this.mailboxes.registeredAt(principal.mailbox));
+      return since !== null && messageIdTime(message.id) >= since - CLOCK_SKEW_MS;
+    }
     switch (message.mode) {
       case AddressingMode.TOPIC:
         return true;
       case AddressingMode.DIRECT:
-        return message.target === principal.mailbox;
+        return false;
       case AddressingMode.BROADCAST:
         return this.mailboxes.holds(principal.mailbox, message.id);
     }
+  }
+
+  /** When the principal's mailbox was registered, for several mayRead calls (null: admin, none). */
+  async registeredAt(principal: Principal): Promise<number | null> {
+    return principal.kind === 'admin' ? null : this.mailboxes.registeredAt(principal.mailbox);
   }
 
   /**

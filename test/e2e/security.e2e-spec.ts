@@ -324,6 +324,71 @@ describe('security: tokens and authorization', () => {
     await ws.dispose();
   });
 
+  it('gives a mailbox registered again under a deleted name nothing the old one sent or was sent', async () => {
+    const register = async (): Promise<string | null> => {
+      const { data } = await graphql<{ registerMailbox: { token: string } }>(
+        service.baseUrl,
+        REGISTER,
+        { name: 'heir' },
+        as(ADMIN),
+      );
+      return data?.registerMailbox.token ?? null;
+    };
+    const first = (await register())!;
+    const send = async (token: string, input: Record<string, unknown>): Promise<string> => {
+      const { data } = await graphql<{ sendMessage: RouteView }>(
+        service.baseUrl,
+        SEND,
+        { input },
+        as(token),
+      );
+      return data!.sendMessage.messageId;
+    };
+    const sent = await send(first, {
+      mode: 'DIRECT',
+      target: 'alice',
+      threadId: 'inheritance',
+      content: 'the old heir writes',
+    });
+    const received = await send(tokens.alice, {
+      mode: 'DIRECT',
+      target: 'heir',
+      threadId: 'inheritance',
+      content: 'to the old heir',
+    });
+    // Past the margin for instances' clocks (5 s), then deleted and registered again.
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    await graphql(service.baseUrl, 'mutation { deleteMailbox(name: "heir") }', {}, as(ADMIN));
+    let second: string | null = null;
+    await eventually(async () => (second = await register()) !== null, 15_000);
+    const read = (token: string, id: string) =>
+      graphql(service.baseUrl, MESSAGE, { id }, as(token));
+    // What it sent is still alice's, not the new heir's; what it was sent went with it.
+    expect((await read(second!, sent)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await read(tokens.alice, sent)).errors).toBeUndefined();
+    expect((await read(second!, received)).data).toEqual({ message: null });
+    const thread = async (token: string) =>
+      (
+        await graphql<{ thread: { nodes: Array<{ id: string }> } }>(
+          service.baseUrl,
+          '{ thread(id: "inheritance") { nodes { id } } }',
+          {},
+          as(token),
+        )
+      ).data!.thread.nodes.map((node) => node.id);
+    expect(await thread(second!)).toEqual([]);
+    // Its own, from its registration on, are its own.
+    const own = await send(second!, {
+      mode: 'DIRECT',
+      target: 'alice',
+      threadId: 'inheritance',
+      content: 'the new heir writes',
+    });
+    expect((await read(second!, own)).errors).toBeUndefined();
+    expect(await thread(second!)).toEqual([own]);
+    expect(await thread(tokens.alice)).toEqual([sent, own]);
+  }, 30_000);
+
   it('revokes the old token of a mailbox deactivated and registered again, and ends its subscription', async () => {
     const old = tokens.erin;
     const ws = createClient({
