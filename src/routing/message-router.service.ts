@@ -143,10 +143,18 @@ export class MessageRouterService implements OnModuleInit {
    */
   private async send(given: CheckedSend, byOperator: boolean): Promise<RouteResult> {
     // A send that answers nothing reads nothing first, and waits for nothing here.
-    // While Redis cannot be reached, queued sends pass unchecked, as they pass unguarded.
-    const unreachable = this.outage.mustQueue && !this.outage.reachable;
-    if (given.message.inReplyTo === null && !byOperator && !unreachable) {
-      await this.mayJoin(given.message);
+    // A send that names a message's thread, and only such a send, reads first whether it may
+    // write in it. While Redis cannot be reached, queued sends pass unchecked, as they pass
+    // unguarded.
+    const { threadId, inReplyTo } = given.message;
+    if (
+      threadId !== null &&
+      inReplyTo === null &&
+      !byOperator &&
+      namesMessage(threadId) &&
+      !(this.outage.mustQueue && !this.outage.reachable)
+    ) {
+      await this.mayJoin(given.message.sender, threadId);
     }
     const { checked, reply, answers, answersItsSender } =
       given.message.inReplyTo === null
@@ -351,22 +359,13 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   /**
-   * For a reply (inReplyTo): checks that the sender may answer the message (it sent it, holds
-   * it, or it is a topic message), takes its thread and hop, addresses a DIRECT reply without
-   * a target to its sender, and marks a reply after a request's deadline as late. `answers` names the request a timely reply from its
-   * target to its sender answers, so that its deadline stops. `answered`: the reply's
-   * inReplyTo.
-   */
-  /**
    * A send that names a thread without answering anything: a thread named by a stored
    * message's id is that message's, and only a mailbox that may answer the message may write
    * in it (its sender, a mailbox that holds it, anyone for a topic message), as a reply may.
    * Other thread ids (a label the agents chose, an id that names no stored message) are open.
    * The operator writes in any thread.
    */
-  private async mayJoin(message: CheckedSend['message']): Promise<void> {
-    const { threadId, sender } = message;
-    if (threadId === null || !namesMessage(threadId)) return;
+  private async mayJoin(sender: string, threadId: string): Promise<void> {
     let first: MessageEnvelope | null;
     let held: boolean;
     try {
@@ -385,6 +384,13 @@ export class MessageRouterService implements OnModuleInit {
     throw new NotInThreadError(sender, threadId);
   }
 
+  /**
+   * For a reply (inReplyTo): checks that the sender may answer the message (it sent it, holds
+   * it, or it is a topic message), takes its thread and hop, addresses a DIRECT reply without
+   * a target to its sender, and marks a reply after a request's deadline as late. `answers` names the request a timely reply from its
+   * target to its sender answers, so that its deadline stops. `answered`: the reply's
+   * inReplyTo.
+   */
   private async conversation(
     given: CheckedSend,
     answered: string,
