@@ -96,6 +96,12 @@ function frameText(data: RawData): string {
  * socket, in bytes. The frames a socket is given in one turn after its first are written
  * together (FrameCoalescing).
  */
+/**
+ * How long a shutdown waits for the queries and mutations under way on its sockets to be
+ * answered before it closes them: well within SHUTDOWN_GRACE_PERIOD's default of 25 s.
+ */
+const IN_FLIGHT_WAIT_MS = 5_000;
+
 @Injectable()
 export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(GraphqlWsServer.name);
@@ -105,6 +111,12 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private closing = false;
   /** Each connection's running subscriptions by graphql-ws id (SUBSCRIPTIONS_PER_SOCKET). */
   private readonly active = new WeakMap<WsContext, Set<string>>();
+  /** Each connection's queries and mutations under way, by id: answered before a shutdown closes. */
+  private readonly singles = new WeakMap<WsContext, Set<string>>();
+  /** Queries and mutations under way on every connection. */
+  private inFlight = 0;
+  /** Called whenever inFlight drops to 0 (a shutdown waiting for it). */
+  private drained: (() => void) | null = null;
   private readonly principals = new WeakMap<WsContext, Principal>();
   private readonly contexts = new WeakMap<WebSocket, WsContext>();
   /** Each upgrade request's connection id, from the upgrade to the connection. */
@@ -113,6 +125,26 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   /** Open sockets by the digest of the token they authenticated with, for revocation. */
   private readonly socketsByToken = new Map<string, Set<WebSocket>>();
   private stopListening: (() => Promise<void>) | null = null;
+
+  /** One query or mutation answered (or its connection gone). */
+  private settled(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) this.drained?.();
+  }
+
+  /** Waits until no query or mutation is under way, or `limitMs` has passed. */
+  private async answersInFlight(limitMs: number): Promise<void> {
+    if (this.inFlight === 0) return;
+    this.logger.log(`waiting for ${this.inFlight} WebSocket operations to be answered`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.drained = null;
+  }
   /** A turn's frames to one socket after its first go out in one write. */
   private readonly coalescing = new FrameCoalescing();
 
@@ -334,6 +366,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       subscribe: (args) => sharedSubscribe(args, compiled.execute),
       // The token is checked before the connection is acknowledged: a bad one is closed
       // (4403) before any event flows.
+      // A connection gone: nothing of it is left to answer, whatever is still running.
+      onClose: (ctx) => {
+        const singles = this.singles.get(ctx);
+        if (!singles) return;
+        for (let left = singles.size; left > 0; left -= 1) this.settled();
+        singles.clear();
+      },
       onConnect: async (ctx) => {
         this.contexts.set(ctx.extra.socket, ctx);
         try {
@@ -393,6 +432,23 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
             ]);
           }
           ids.add(id);
+        } else {
+          // Shutting down: no new operation starts here (it could not be answered); one that
+          // started is answered before its socket closes.
+          if (this.closing) {
+            return refuse([
+              new GraphQLError(
+                'this instance is shutting down: send it again on a new connection',
+                {
+                  extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 1 },
+                },
+              ),
+            ]);
+          }
+          const singles = this.singles.get(ctx) ?? new Set<string>();
+          this.singles.set(ctx, singles);
+          singles.add(id);
+          this.inFlight += 1;
         }
         const context: GraphqlContext & { socket: unknown } = {
           principal: this.principals.get(ctx),
@@ -409,6 +465,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       },
       onComplete: (ctx, id) => {
         this.active.get(ctx)?.delete(id);
+        if (this.singles.get(ctx)?.delete(id)) this.settled();
         ctx.extra.payloads.forget(id);
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
@@ -438,6 +495,9 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     this.closing = true;
     await this.stopListening?.();
     if (!this.wss) return;
+    // A send in flight on a socket is answered before the socket closes: closed first, its
+    // client would not know it went through, and send it again.
+    await this.answersInFlight(IN_FLIGHT_WAIT_MS);
     for (const client of this.wss.clients) client.close(GOING_AWAY, 'server shutting down');
     await this.dispose?.();
     this.wss = null;

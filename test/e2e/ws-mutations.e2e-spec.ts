@@ -19,7 +19,13 @@ import {
   type RouteView,
 } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
-import { mailboxChannel, registerMailboxesAs, waitForListeners } from '../utils/service';
+import {
+  mailboxChannel,
+  registerMailboxes,
+  registerMailboxesAs,
+  waitForListeners,
+} from '../utils/service';
+import { MessageRouterService } from '../../src/routing/message-router.service';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -431,5 +437,34 @@ describe('mutations over the WebSocket in production', () => {
       message: 'Cannot query field "sendMesage" on type "Mutation".',
     });
     expect(refusal(answer)).toEqual(refusal(overHttp));
+  });
+});
+
+describe('a send in flight over the WebSocket when the instance shuts down', () => {
+  it('is answered before the socket closes with 1001', async () => {
+    const redisServer = await RedisServer.start();
+    const service = await startTestApp(redisServer.url);
+    const client = await connectWs(service.wsUrl, {});
+    try {
+      await registerMailboxes(service.baseUrl, 'late', 'sink');
+      // The send takes a while: the shutdown begins while it is under way.
+      const router = service.app.get(MessageRouterService);
+      const route = router.route.bind(router);
+      jest.spyOn(router, 'route').mockImplementation(async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return route(...args);
+      });
+      const answer = overWs<{ sendMessage: RouteView }>(client, SEND, {
+        input: directInput('late', 'sink', { content: 'under way at shutdown' }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closing = service.close();
+      const { sendMessage } = ok(await answer);
+      expect(sendMessage.messageId).toMatch(/^[0-9A-Z]{26}$/);
+      await closing;
+    } finally {
+      await client.dispose();
+      await redisServer.destroy();
+    }
   });
 });
