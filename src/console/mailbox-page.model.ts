@@ -13,7 +13,7 @@ export enum MailboxOrder {
 registerEnumType(MailboxOrder, {
   name: 'MailboxOrder',
   description:
-    'How mailboxPage sorts: by name, creation time, last sighting, unread messages, pending deliveries or dead letters (ties by name).',
+    'How mailboxPage sorts: by name, creation time, last sighting (lastSeenAt; never seen first), unread messages, pending deliveries or dead letters (ties by name).',
 });
 
 export enum MailboxState {

@@ -107,11 +107,11 @@ export class MailboxPageService {
       case MailboxOrder.CREATED:
         keys = rows.map((row) => row.createdAt);
         break;
-      case MailboxOrder.LAST_SEEN: {
-        const seen = await this.mailboxes.seenTimes();
-        keys = rows.map((row) => seen.get(row.name) ?? 0);
+      case MailboxOrder.LAST_SEEN:
+        // What the table shows (`lastSeenAt`, never for a mailbox not seen yet), not the seen
+        // index, which counts a registration as a sighting (for BROADCAST_ACTIVE_WITHIN).
+        keys = await this.numbers(rows, (name) => this.mailboxes.lastSeenAt(name));
         break;
-      }
       case MailboxOrder.UNREAD:
         keys = await this.numbers(rows, (name) => this.inbox.unreadCount(name));
         break;

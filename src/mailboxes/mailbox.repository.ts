@@ -315,11 +315,9 @@ export class MailboxRepository {
     );
   }
 
-  /** When each mailbox's owner was last seen (or it was registered), by name: one read. */
-  async seenTimes(): Promise<Map<string, number>> {
-    return new Map(
-      pairs(await this.redis.zrange(this.keys.mailboxIndexSeen(), '0', '-1', 'WITHSCORES')),
-    );
+  /** When the mailbox's owner was last seen (`lastSeenAt`, epoch ms); 0 for never. */
+  async lastSeenAt(name: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.mailboxMetadata(name), 'lastSeenAt')) ?? 0);
   }
 
   /** The active mailboxes' names (the broadcast index). */

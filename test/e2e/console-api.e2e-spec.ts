@@ -49,7 +49,9 @@ const PAGE = `
     ) {
       total
       offset
-      mailboxes { name active paused online createdAt unreadCount pendingCount deadLetterCount }
+      mailboxes {
+        name active paused online createdAt lastSeenAt unreadCount pendingCount deadLetterCount
+      }
     }
   }`;
 const COUNTS = `
@@ -77,6 +79,7 @@ interface PageRow {
   paused: boolean;
   online: boolean;
   createdAt: string;
+  lastSeenAt: string | null;
   unreadCount: number;
   pendingCount: number;
   deadLetterCount: number;
@@ -298,6 +301,28 @@ describe('console API: mailboxPage, counts, bulk dead letters, mailboxChanges, c
       [...order].reverse(),
     );
     expect(names(await page({ filter: `cr-${t}`, orderBy: 'NAME' }))).toEqual([...order].reverse());
+  });
+
+  it('orders by last seen as the table shows it: a mailbox never seen first, however recent', async () => {
+    const t = tag();
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => `ls-${t}-${n}`);
+    await registerMailboxes(service.baseUrl, a, c);
+    // Each seen as it sends: c, then a.
+    await send(service.baseUrl, directInput(c, a));
+    await sleep(3);
+    await send(service.baseUrl, directInput(a, c));
+    // Registered last, and never seen.
+    await registerMailboxes(service.baseUrl, b);
+    await eventually(async () => {
+      const seen = await page({ filter: `ls-${t}`, orderBy: 'LAST_SEEN' });
+      return JSON.stringify(names(seen)) === JSON.stringify([b, c, a]);
+    });
+    const rows = (await page({ filter: `ls-${t}`, orderBy: 'LAST_SEEN' })).mailboxes;
+    expect(rows.map((row) => [row.name, row.lastSeenAt === null])).toEqual([
+      [b, true],
+      [c, false],
+      [a, false],
+    ]);
   });
 
   it('orders by unread messages, ties by name', async () => {
