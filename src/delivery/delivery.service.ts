@@ -1,5 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { mayActFor, type Principal } from '../auth/principal';
+import { AppError } from '../common/app-error';
+import { asClientError } from '../common/client-error';
 import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
@@ -354,7 +356,7 @@ export class DeliveryService implements OnModuleInit {
       (await this.confirmations.deadLetterIds(mailbox, MAX_BULK_DEAD_LETTERS));
     let handled = 0;
     for (let index = 0; index < ids.length; index += BULK_BATCH) {
-      const results = await Promise.all(
+      const results = await Promise.allSettled(
         ids.slice(index, index + BULK_BATCH).map(async (id) => {
           if (action === 'purge') return this.confirmations.purgeDeadLetter(mailbox, id);
           try {
@@ -366,9 +368,22 @@ export class DeliveryService implements OnModuleInit {
           }
         }),
       );
-      handled += results.filter(Boolean).length;
+      for (const result of results) if (result.status === 'fulfilled' && result.value) handled += 1;
+      const failed = results.find((result) => result.status === 'rejected');
+      // Those done before the failure stay done: the refusal says how many, so that the
+      // caller does not take it for none.
+      if (failed) throw this.bulkFailure(failed.reason, action, handled);
     }
     return handled;
+  }
+
+  private bulkFailure(reason: unknown, action: 'redrive' | 'purge', handled: number): AppError {
+    const error = asClientError(reason, this.logger, `unexpected error in a bulk ${action}`);
+    const done = action === 'redrive' ? 'redriven' : 'purged';
+    return new AppError(error.code, `${error.message} (${handled} ${done} before it)`, {
+      ...error.details,
+      handled,
+    });
   }
 
   /**

@@ -15,6 +15,7 @@ import { REGISTER, SEND, type RouteView } from '../utils/documents';
 import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
 import { registerMailboxes, send, subscribeMailbox, waitForListeners } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
+import { DeliveryService } from '../../src/delivery/delivery.service';
 
 // The operator console's API (mailboxPage, the mailbox counts, bulk dead-letter handling,
 // mailboxChanges, routerStatistics.connections) and its static pages, over real HTTP and
@@ -552,6 +553,34 @@ describe('console API: mailboxPage, counts, bulk dead letters, mailboxChanges, c
     });
     expect(again.purgeDeadLetters).toBe(0);
     expect(await deadLetterIds(theirs)).toEqual([foreign]);
+  });
+
+  it('says how many it redrove before a failure, and leaves those redriven', async () => {
+    const t = tag();
+    const mailbox = `part-${t}`;
+    const sender = `s${t}`;
+    await registerMailboxes(service.baseUrl, sender, mailbox);
+    const [first, second, third] = await makeDeadLetters(mailbox, sender, 3);
+    // Redis fails for the second one alone.
+    const delivery = service.app.get(DeliveryService);
+    const redrive = delivery.redrive.bind(delivery);
+    const spy = jest.spyOn(delivery, 'redrive').mockImplementation(async (box, id) => {
+      if (id === second) throw new Error('Connection is closed.');
+      return redrive(box, id);
+    });
+    try {
+      const response = await graphql(service.baseUrl, REDRIVE_MANY, {
+        mailbox,
+        ids: [first, second, third],
+      });
+      expect(response.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/\(2 redriven before it\)$/) as unknown,
+        extensions: { code: 'SERVICE_UNAVAILABLE', handled: 2 },
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await deadLetterIds(mailbox)).toEqual([second]);
   });
 
   it('redrives and purges all dead letters of a mailbox without messageIds, and refuses more than 1000 ids', async () => {
