@@ -5,7 +5,6 @@ import {
   assertOwnerOrAdmin,
   actingMailbox,
   ForbiddenError,
-  mayActFor,
   type Principal,
 } from '../auth/principal';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
@@ -132,17 +131,22 @@ export class DeliveryResolver {
     // The sender and the admin follow every recipient; a recipient follows its own delivery.
     // Who sent a message and to whom never changes, so this read decides for the whole feed.
     const record = await this.confirmations.find(messageId);
-    const everyone = mayActFor(principal, record?.sender ?? null);
-    if (!everyone && !(principal.kind === 'mailbox' && record?.recipients.has(principal.mailbox))) {
+    const actsFor = await this.delivery.actsFor(principal, messageId);
+    const everyone = record !== null && actsFor(record.sender);
+    if (
+      !everyone &&
+      !(
+        principal.kind === 'mailbox' &&
+        record?.recipients.has(principal.mailbox) &&
+        actsFor(principal.mailbox)
+      )
+    ) {
       throw new ForbiddenError(
         'messageId',
         'this token is neither the sender nor a recipient of the message',
       );
     }
-    return this.feeds.watchMessage(
-      messageId,
-      (mailbox) => everyone || mayActFor(principal, mailbox),
-    );
+    return this.feeds.watchMessage(messageId, (mailbox) => everyone || actsFor(mailbox));
   }
 
   @Subscription(() => DeliveryConfirmation, {

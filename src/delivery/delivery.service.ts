@@ -9,6 +9,7 @@ import type { BodyReads } from '../messages/body-reads';
 import { MessageRepository } from '../messages/message.repository';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
+import { ownedByName } from '../messages/messages.service';
 import { isExpired, toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { StatisticsService } from '../metrics/statistics.service';
 import { retryDelayTableMs, maxAttempts, type RetryPolicy } from '../retry/retry-policy';
@@ -277,10 +278,21 @@ export class DeliveryService implements OnModuleInit {
         ? own
         : await this.confirmations.find(messageId);
     if (!record) return [];
-    const everyone = mayActFor(principal, record.sender);
+    const actsFor = await this.actsFor(principal, messageId);
+    const everyone = actsFor(record.sender);
     return [...record.recipients]
-      .filter(([mailbox]) => everyone || mayActFor(principal, mailbox))
+      .filter(([mailbox]) => everyone || actsFor(mailbox))
       .map(([mailbox, state]) => toConfirmationModel(messageId, mailbox, state));
+  }
+
+  /**
+   * For one message: whether the principal acts for a mailbox of it (its sender, a recipient)
+   * by name; a mailbox registered after the message (another one, under an old name) does not.
+   */
+  async actsFor(principal: Principal, messageId: string): Promise<(mailbox: string) => boolean> {
+    if (principal.kind === 'admin') return () => true;
+    const owns = ownedByName(messageId, await this.mailboxes.registeredAt(principal.mailbox));
+    return (mailbox) => owns && mayActFor(principal, mailbox);
   }
 
   /**

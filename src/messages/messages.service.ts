@@ -24,6 +24,15 @@ export interface MessagePage {
  */
 const CLOCK_SKEW_MS = 5_000;
 
+/**
+ * Whether a message is one a mailbox registered at `registeredAt` (epoch ms; null: no such
+ * mailbox) may own by its name, as sender or recipient: one from its registration on. A
+ * mailbox deleted and registered again under the name does not own the old one's.
+ */
+export function ownedByName(messageId: string, registeredAt: number | null): boolean {
+  return registeredAt !== null && messageIdTime(messageId) >= registeredAt - CLOCK_SKEW_MS;
+}
+
 @Injectable()
 export class MessagesService {
   constructor(
@@ -103,7 +112,7 @@ export class MessagesService {
       (message.mode === AddressingMode.DIRECT && message.target === principal.mailbox);
     if (named) {
       const since = registeredAt ?? (await this.mailboxes.registeredAt(principal.mailbox));
-      return since !== null && messageIdTime(message.id) >= since - CLOCK_SKEW_MS;
+      return ownedByName(message.id, since);
     }
     switch (message.mode) {
       case AddressingMode.TOPIC:

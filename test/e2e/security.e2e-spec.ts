@@ -349,6 +349,7 @@ describe('security: tokens and authorization', () => {
       target: 'alice',
       threadId: 'inheritance',
       content: 'the old heir writes',
+      requireConfirmation: true,
     });
     const received = await send(tokens.alice, {
       mode: 'DIRECT',
@@ -367,6 +368,18 @@ describe('security: tokens and authorization', () => {
     expect((await read(second!, sent)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await read(tokens.alice, sent)).errors).toBeUndefined();
     expect((await read(second!, received)).data).toEqual({ message: null });
+    // Nor does it see the old one's deliveries, as their sender.
+    const statuses = async (token: string) =>
+      (
+        await graphql<{ deliveryStatus: Array<{ mailbox: string }> }>(
+          service.baseUrl,
+          'query S($id: ID!) { deliveryStatus(messageId: $id) { mailbox } }',
+          { id: sent },
+          as(token),
+        )
+      ).data!.deliveryStatus.map((status) => status.mailbox);
+    expect(await statuses(second!)).toEqual([]);
+    expect(await statuses(tokens.alice)).toEqual(['alice']);
     const thread = async (token: string) =>
       (
         await graphql<{ thread: { nodes: Array<{ id: string }> } }>(
