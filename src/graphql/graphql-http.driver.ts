@@ -18,7 +18,7 @@ import { graphqlContext, type GraphqlContext } from './graphql-context';
 import { formatError, httpStatusOf, toGraphqlError } from './graphql-error';
 import { WebsocketRequiredError } from './graphql-transport.errors';
 import { formatResultError } from './operation-errors';
-import { unknownInputField } from './variable-fields';
+import { refusedVariable } from './variable-fields';
 import { ValidDocuments, type DocumentOptions } from './valid-documents';
 
 export interface GraphqlHttpDriverConfig extends GqlModuleOptions {
@@ -219,8 +219,8 @@ export class GraphqlHttpDriver extends AbstractGraphQLDriver<GraphqlHttpDriverCo
           const message = 'method: a mutation is sent with POST, not GET';
           return badRequest(request, 'method', message, 405, { allow: 'POST' });
         }
-        const unknown = unknownInputField(schema, operation, parameters.variables);
-        if (unknown) return refused(request, [unknown]);
+        const variableRefusal = refusedVariable(schema, operation, parameters.variables);
+        if (variableRefusal) return refused(request, [variableRefusal]);
         return {
           schema,
           document,

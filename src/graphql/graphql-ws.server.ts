@@ -31,7 +31,7 @@ import { SharedPayloads } from './shared-payloads';
 import { FrameCoalescing } from './frame-coalescing';
 import { SocketBackpressure } from './socket-backpressure';
 import { formatResultError } from './operation-errors';
-import { unknownInputField } from './variable-fields';
+import { refusedVariable } from './variable-fields';
 import { ValidDocuments } from './valid-documents';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -405,8 +405,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         const checked = documents.operation(payload.query, payload.operationName);
         if ('errors' in checked) return refuse(checked.errors);
         const { document, operation } = checked;
-        const unknown = unknownInputField(schema, operation, payload.variables);
-        if (unknown) return refuse([unknown]);
+        const variableRefusal = refusedVariable(schema, operation, payload.variables);
+        if (variableRefusal) return refuse([variableRefusal]);
         // Only subscriptions hold a slot: a query or a mutation is answered once and ends, and
         // a connection at its subscription cap can still send.
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {

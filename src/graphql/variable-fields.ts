@@ -28,19 +28,19 @@ export const MAX_VARIABLE_LIST = 10_000;
  * of errors; this walk costs one look per member and stops at the first. Everything else
  * about the values is left to graphql-js.
  */
-export function unknownInputField(
+export function refusedVariable(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   variables: unknown,
 ): GraphQLError | null {
   if (typeof variables !== 'object' || variables === null) return null;
-  if (!takesInputObjects(schema, operation)) return null;
+  if (!needsWalk(schema, operation)) return null;
   const values = variables as Record<string, unknown>;
   for (const definition of operation.variableDefinitions ?? []) {
     const name = definition.variable.name.value;
     const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
     if (type === undefined || !Object.hasOwn(values, name)) continue;
-    const found = firstUnknown(type, values[name], name);
+    const found = firstRefused(type, values[name], name);
     if (found !== null && 'length' in found) {
       return new GraphQLError(
         `Variable "$${name}" got invalid value at "${found.path}": a list of ${found.length} elements; the limit is ${MAX_VARIABLE_LIST}.`,
@@ -65,21 +65,21 @@ export function unknownInputField(
 }
 
 /** Operations known to declare, or not, a variable that holds an input object or a list. */
-const declaresInputObjects = new WeakMap<OperationDefinitionNode, boolean>();
+const walkNeeded = new WeakMap<OperationDefinitionNode, boolean>();
 
 /**
  * Whether `operation` has a variable whose type holds an input object or a list: decided
  * once per parsed operation (documents are cached parsed), so that an operation of plain
  * scalar variables costs no walk.
  */
-function takesInputObjects(schema: GraphQLSchema, operation: OperationDefinitionNode): boolean {
-  let known = declaresInputObjects.get(operation);
+function needsWalk(schema: GraphQLSchema, operation: OperationDefinitionNode): boolean {
+  let known = walkNeeded.get(operation);
   if (known === undefined) {
     known = (operation.variableDefinitions ?? []).some((definition) => {
       const type = typeFromAST(schema, definition.type);
       return type !== undefined && (isInputObjectType(getNamedType(type)) || holdsList(type));
     });
-    declaresInputObjects.set(operation, known);
+    walkNeeded.set(operation, known);
   }
   return known;
 }
@@ -92,14 +92,14 @@ function holdsList(type: GraphQLType): boolean {
 type Refused = { path: string; typeName: string } | { path: string; length: number };
 
 /** The first unknown member or overlong list under `value` of `type`. */
-function firstUnknown(type: GraphQLInputType, value: unknown, path: string): Refused | null {
+function firstRefused(type: GraphQLInputType, value: unknown, path: string): Refused | null {
   if (value === null || value === undefined) return null;
-  if (isNonNullType(type)) return firstUnknown(type.ofType, value, path);
+  if (isNonNullType(type)) return firstRefused(type.ofType, value, path);
   if (isListType(type)) {
-    if (!Array.isArray(value)) return firstUnknown(type.ofType, value, path);
+    if (!Array.isArray(value)) return firstRefused(type.ofType, value, path);
     if (value.length > MAX_VARIABLE_LIST) return { path, length: value.length };
     for (let index = 0; index < value.length; index++) {
-      const found = firstUnknown(type.ofType, value[index], `${path}.${index}`);
+      const found = firstRefused(type.ofType, value[index], `${path}.${index}`);
       if (found !== null) return found;
     }
     return null;
@@ -111,7 +111,7 @@ function firstUnknown(type: GraphQLInputType, value: unknown, path: string): Ref
     if (!Object.hasOwn(fields, key)) return { path: `${path}.${key}`, typeName: type.name };
   }
   for (const key of Object.keys(members)) {
-    const found = firstUnknown(fields[key].type, members[key], `${path}.${key}`);
+    const found = firstRefused(fields[key].type, members[key], `${path}.${key}`);
     if (found !== null) return found;
   }
   return null;

@@ -104,6 +104,14 @@ export function messageIdTime(id: string): number {
   return time;
 }
 
+/** A message id as the service writes it: a ULID in capitals whose time fits 48 bits. */
+const MESSAGE_ID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+/** Whether `value` is a message id exactly as the service writes them (no case folded). */
+export function isMessageId(value: string): boolean {
+  return MESSAGE_ID.test(value);
+}
+
 /** Checks a cursor or message id argument: a ULID, or '0' where `allowStart` (from the start). */
 export function assertMessageId(value: string, field: string, allowStart = false): string {
   if (allowStart && value === '0') return value;

@@ -1,18 +1,10 @@
 import { hash } from 'node:crypto';
-import { messageIdTime } from './message-id';
+import { isMessageId, messageIdTime } from './message-id';
 import type { StoredMessage } from './stored-message';
 
 /** The Redis name of a thread: a digest, so that no thread id text becomes part of a key. */
 export function threadKey(threadId: string): string {
   return hash('sha256', threadId);
-}
-
-/** A message id as the service writes them: a ULID in capitals whose time fits 48 bits. */
-const MESSAGE_ID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
-
-/** Whether a thread id names a message: that message's thread, which starts with it. */
-export function namesMessage(threadId: string): boolean {
-  return MESSAGE_ID.test(threadId);
 }
 
 /**
@@ -28,7 +20,8 @@ export function threadEntries(
 ): Array<[number, string]> {
   if (message.threadId === message.id) return [];
   const entries: Array<[number, string]> = [[message.createdAt, message.id]];
-  if (namesMessage(message.threadId)) {
+  // A thread id that is a message id names that message's thread, which starts with it.
+  if (isMessageId(message.threadId)) {
     entries.push([messageIdTime(message.threadId), message.threadId]);
   }
   return entries;

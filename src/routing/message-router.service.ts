@@ -8,7 +8,7 @@ import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.rep
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { PresenceService } from '../mailboxes/presence.service';
 import { MessageRepository, type MessageEnvelope } from '../messages/message.repository';
-import { messageIdTime, newMessageId } from '../messages/message-id';
+import { isMessageId, messageIdTime, newMessageId } from '../messages/message-id';
 import { AddressingMode } from '../messages/message.model';
 import {
   enrich,
@@ -18,7 +18,6 @@ import {
   type ReplyContext,
 } from '../messages/message-validation';
 import type { SendMessageInput } from '../messages/send-message.input';
-import { namesMessage } from '../messages/thread-key';
 import { toPushPayload, type StoredMessage } from '../messages/stored-message';
 import { MessageStore, type Delivered } from '../store/message-store';
 import { TopicRepository } from '../topics/topic.repository';
@@ -151,7 +150,7 @@ export class MessageRouterService implements OnModuleInit {
       threadId !== null &&
       inReplyTo === null &&
       !byOperator &&
-      namesMessage(threadId) &&
+      isMessageId(threadId) &&
       !(this.outage.mustQueue && !this.outage.reachable)
     ) {
       await this.mayJoin(given.message.sender, threadId);
