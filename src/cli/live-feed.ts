@@ -11,8 +11,26 @@ export interface FeedRequest {
   field: string;
 }
 
+/**
+ * Between the feed's pings (graphql-ws' own Ping message), and how long the service may take
+ * to answer one. A connection that went dead without a close (a host that vanished, a dropped
+ * route, a suspended laptop) is reported after at most twice this, not waited on forever.
+ */
+export const FEED_KEEP_ALIVE_MS = 12_000;
+
 /** graphql-ws' close code for a connection its onConnect refused (here: the token). */
 const CLOSE_FORBIDDEN = 4403;
+/** graphql-ws' close code for a connection the service did not acknowledge in time. */
+const CLOSE_ACK_TIMEOUT = 4504;
+
+/** ws' WebSocket whose opening handshake gives up after `handshakeTimeout` ms. */
+function timedWebSocket(handshakeTimeout: number): unknown {
+  return class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { handshakeTimeout });
+    }
+  };
+}
 
 /** What a graphql-ws sink's error is: GraphQL errors, a close event, or a socket error event. */
 function feedFailure(address: string, error: unknown): CliError {
@@ -28,6 +46,9 @@ function feedFailure(address: string, error: unknown): CliError {
           ? `the service refused the WebSocket connection (${CLOSE_FORBIDDEN} Forbidden): no token, a wrong one, or one it could not check`
           : `the service closed the WebSocket connection (${CLOSE_FORBIDDEN} ${reason})`;
       return new ServiceError([{ code: 'FORBIDDEN', message }]);
+    }
+    if (event.code === CLOSE_ACK_TIMEOUT) {
+      return new UnreachableError(address, 'the service did not acknowledge the connection', true);
     }
     // 4xxx: the service closed the socket on purpose, for the reason it gives.
     if (event.code >= 4000) {
@@ -60,18 +81,47 @@ export class LiveFeed {
   private closed = false;
   private markConnected: (acknowledged: boolean) => void = () => undefined;
   private wake: () => void = () => undefined;
+  private pongWait: NodeJS.Timeout | null = null;
 
-  constructor(address: string, token: string | null, request: FeedRequest) {
+  constructor(
+    address: string,
+    token: string | null,
+    request: FeedRequest,
+    keepAliveMs = FEED_KEEP_ALIVE_MS,
+  ) {
+    let opened: WebSocket | null = null;
     this.connected = new Promise<boolean>((resolve) => {
       this.markConnected = resolve;
     });
     this.client = createClient({
       url: address,
-      webSocketImpl: WebSocket,
+      webSocketImpl: timedWebSocket(keepAliveMs),
+      connectionAckWaitTimeout: keepAliveMs,
       connectionParams: token === null ? {} : { authorization: `Bearer ${token}` },
       // A feed that drops is reported, not silently resumed with a gap or a repeat.
       retryAttempts: 0,
-      on: { connected: () => this.markConnected(true) },
+      keepAlive: keepAliveMs,
+      on: {
+        opened: (socket) => {
+          opened = socket as WebSocket;
+        },
+        connected: () => this.markConnected(true),
+        ping: (received) => {
+          if (received || this.pongWait) return;
+          this.pongWait = setTimeout(() => {
+            const seconds = keepAliveMs / 1000;
+            this.fail(
+              new UnreachableError(address, `no answer to a ping within ${seconds} s`, true),
+            );
+            // Cut at once: a closing handshake would wait on the dead peer too.
+            opened?.terminate();
+          }, keepAliveMs);
+        },
+        pong: (received) => {
+          if (received) this.stopPongWait();
+        },
+        closed: () => this.stopPongWait(),
+      },
     });
     this.unsubscribe = this.client.subscribe<Record<string, unknown>>(
       { query: request.query, variables: request.variables },
@@ -128,6 +178,7 @@ export class LiveFeed {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopPongWait();
     this.unsubscribe();
     this.wake();
     try {
@@ -136,6 +187,11 @@ export class LiveFeed {
       // Closing while the connection attempt fails rejects with that failure: it is the
       // feed's own, and `next` has reported it (or nobody asked).
     }
+  }
+
+  private stopPongWait(): void {
+    if (this.pongWait) clearTimeout(this.pongWait);
+    this.pongWait = null;
   }
 
   private push(message: MessageLike): void {
