@@ -36,6 +36,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   authenticateCharge: { file: 'authenticate-charge.lua', keys: undefined },
   releaseLock: { file: 'release-lock.lua', keys: 1 },
   claimIdempotency: { file: 'claim-idempotency.lua', keys: 2 },
+  releaseIdempotency: { file: 'release-idempotency.lua', keys: 2 },
   writeProbe: { file: 'write-probe.lua', keys: 0 },
   claimDeadlines: { file: 'claim-deadlines.lua', keys: 1 },
   stampReplyTimeout: { file: 'stamp-reply-timeout.lua', keys: 1 },
@@ -171,6 +172,7 @@ export interface MaintenanceScripts {
     windowMs: Arg,
     now: Arg,
   ): Promise<string | null>;
+  releaseIdempotency(idempotencyKey: string, indexKey: string, id: string): Promise<number>;
   writeProbe(): Promise<number>;
   retentionCandidates(
     metadataKey: string,

@@ -31,6 +31,18 @@ export class IdempotencyRepository {
     return earlier ?? id;
   }
 
+  /**
+   * Gives `key` back when it is still `id`'s: the send claimed it, then was refused with
+   * nothing stored, and a later send with the key is a first send.
+   */
+  async release(sender: string, key: string, id: string): Promise<void> {
+    await this.redis.releaseIdempotency(
+      this.keyOf(sender, key),
+      this.keys.idempotencyIndex(sender),
+      id,
+    );
+  }
+
   /** The id that owns `key` for the sender within the window, or null for a first send. */
   async owner(sender: string, key: string): Promise<string | null> {
     return this.redis.get(this.keyOf(sender, key));

@@ -320,7 +320,7 @@ export class MessageRouterService implements OnModuleInit {
       }
       // A send to a missing recipient is thrown here, uncounted: guarded-send.lua checks the
       // recipient before the sender's guard.
-      const routed = this.directResult(message, answer.delivered);
+      const routed = this.directResult(message, answer.delivered, null);
       const result = routed instanceof Promise ? await routed : routed;
       this.safety.senderAdmitted(guard);
       await this.topology.confirmReplicated(epoch);
@@ -524,33 +524,38 @@ export class MessageRouterService implements OnModuleInit {
     idempotencyKey: string | null,
   ): Promise<RouteResult> {
     let message = first;
+    // A repeat of a keyed send whose first send stored its message.
+    let repeat = false;
     this.presence.seen(message.sender);
     if (idempotencyKey !== null) {
       const owner = await this.idempotency.claim(message.sender, idempotencyKey, message.id);
       if (owner !== message.id) {
         // A repeat: complete whatever the first send left undone, from what it stored.
-        message = (await this.messages.find(owner)) ?? {
-          ...message,
-          id: owner,
-          ...timesOf(owner, message),
-        };
+        const stored = await this.messages.find(owner);
+        repeat = stored !== null;
+        message = stored ?? { ...message, id: owner, ...timesOf(owner, message) };
       }
     }
     switch (message.mode) {
       case AddressingMode.DIRECT:
-        return this.routeDirect(message);
+        return this.routeDirect(message, idempotencyKey, repeat);
       case AddressingMode.BROADCAST:
-        return this.routeBroadcast(message);
+        return this.routeBroadcast(message, repeat);
       case AddressingMode.TOPIC:
-        await this.store.deliver(message, []);
+        await this.store.deliver(message, [], repeat);
         return this.routeTopic(message);
     }
   }
 
-  private async routeDirect(message: StoredMessage): Promise<RouteResult> {
+  private async routeDirect(
+    message: StoredMessage,
+    idempotencyKey: string | null,
+    repeat: boolean,
+  ): Promise<RouteResult> {
     return this.directResult(
       message,
-      await this.store.deliver(message, [message.target as string]),
+      await this.store.deliver(message, [message.target as string], repeat),
+      idempotencyKey,
     );
   }
 
@@ -558,24 +563,39 @@ export class MessageRouterService implements OnModuleInit {
   private directResult(
     message: StoredMessage,
     { own, outcomes: [settled] }: Delivered,
+    idempotencyKey: string | null,
   ): RouteResult | Promise<never> {
     if (settled.status === 'rejected') throw settled.reason;
-    if (settled.value.kind === 'missing') return this.missingTarget(message, own);
-    return result(message, this.liveStatus([settled.value]), 1);
+    if (settled.value.kind !== 'missing')
+      return result(message, this.liveStatus([settled.value]), 1);
+    // An earlier send with the key stored the message and reached the target, since
+    // deactivated or deleted: this repeat answers with that send's id, as any repeat does,
+    // and routes nothing.
+    if (!own) return result(message, RouteStatus.QUEUED, 1);
+    return this.missingTarget(message, idempotencyKey);
   }
 
-  private async missingTarget(message: StoredMessage, own: boolean): Promise<never> {
+  private async missingTarget(
+    message: StoredMessage,
+    idempotencyKey: string | null,
+  ): Promise<never> {
     const target = message.target as string;
     // The enqueue step checks the target, which saves a round trip on every send; the price
-    // is erasing what this call wrote when the target turns out to be missing.
-    if (own) await this.store.erase(message);
+    // is erasing what this call wrote when the target turns out to be missing. Its key, with
+    // nothing stored under it, is a first send's again.
+    await Promise.all([
+      this.store.erase(message),
+      idempotencyKey === null
+        ? undefined
+        : this.idempotency.release(message.sender, idempotencyKey, message.id),
+    ]);
     if (message.replyBy !== null) throw new NoResponderError(target);
     throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
   }
 
-  private async routeBroadcast(message: StoredMessage): Promise<RouteResult> {
+  private async routeBroadcast(message: StoredMessage, repeat: boolean): Promise<RouteResult> {
     const names = (await this.mailboxes.activeNames()).filter((name) => name !== message.sender);
-    const { outcomes: settled } = await this.store.deliver(message, names);
+    const { outcomes: settled } = await this.store.deliver(message, names, repeat);
     const outcomes: EnqueueOutcome[] = [];
     const failures: string[] = [];
     settled.forEach((entry, index) => {

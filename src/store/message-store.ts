@@ -130,17 +130,21 @@ export class MessageStore {
    *
    * Stamps the message's `signature` first when it has none (see the class comment); a Redis
    * failure while loading the signing key is thrown like any failure of step 1.
+   *
+   * `repeat`: the message is a keyed send's, stored by its first send, being completed again.
+   * Its request deadline is then not written again: the first send wrote it, and it is gone
+   * only because a reply answered the request or the sweep told its sender of the timeout.
    */
-  async deliver(message: StoredMessage, recipients: string[]): Promise<Delivered> {
+  async deliver(message: StoredMessage, recipients: string[], repeat = false): Promise<Delivered> {
     if (!this.signedNow(message)) await this.signLater(message);
     if (
       message.mode === AddressingMode.DIRECT &&
       recipients.length === 1 &&
       this.topology.mode !== 'cluster'
     ) {
-      return this.deliverInOneStep(message, recipients[0]);
+      return this.deliverInOneStep(message, recipients[0], repeat);
     }
-    const own = await this.write(message, recipients);
+    const own = await this.write(message, recipients, repeat);
     if (recipients.length === 0) return { own, outcomes: [] };
     // A tracked message's first push is its first delivery attempt.
     const payload = toPushPayload(message, message.requireConfirmation ? 1 : undefined);
@@ -253,7 +257,11 @@ export class MessageStore {
     ]);
   }
 
-  private async write(message: StoredMessage, recipients: string[]): Promise<boolean> {
+  private async write(
+    message: StoredMessage,
+    recipients: string[],
+    repeat: boolean,
+  ): Promise<boolean> {
     const tracked = message.requireConfirmation && message.mode !== AddressingMode.TOPIC;
     const expires = message.expiresAt;
     const recordRecipients =
@@ -273,7 +281,7 @@ export class MessageStore {
         ...toHashFields(message),
       ),
       this.trackExpiry(message),
-      this.trackDeadline(message),
+      repeat ? undefined : this.trackDeadline(message),
       this.trackThread(message),
     ]);
     return written === StoreCode.Written;
@@ -313,13 +321,17 @@ export class MessageStore {
     );
   }
 
-  private async deliverInOneStep(message: StoredMessage, mailbox: string): Promise<Delivered> {
+  private async deliverInOneStep(
+    message: StoredMessage,
+    mailbox: string,
+    repeat: boolean,
+  ): Promise<Delivered> {
     // The expiry entry is written first on the same connection, so Redis has it before the
     // message: cleanup finds nothing to do for a message not stored yet, while a stored
     // message without its entry would never leave its indexes. Not awaited before the script,
     // so that the send still joins its turn's call.
     const expiry = this.trackExpiry(message);
-    const deadline = this.trackDeadline(message);
+    const deadline = repeat ? undefined : this.trackDeadline(message);
     const thread = this.trackThread(message);
     let answer: number;
     try {

@@ -281,6 +281,43 @@ describe('requests with a deadline, on one instance', () => {
     expect(received.map((each) => each.id)).toEqual([answered.messageId]);
   });
 
+  it('keeps an answered request answered when its sender repeats it with its idempotencyKey', async () => {
+    await registerMailboxes(service.baseUrl, 'asker-k', 'helper-k');
+    const keyed = { ...request('asker-k', 'helper-k', 2), idempotencyKey: 'ask-once' };
+    const { messageId } = await send(service.baseUrl, keyed);
+    const sent = await message(service.baseUrl, messageId);
+    const answered = await send(service.baseUrl, reply('helper-k', messageId));
+    // The requester lost the first answer and sends again: the same request, answered.
+    expect((await send(service.baseUrl, keyed)).messageId).toBe(messageId);
+    expect(await redis.zscore(deadlinesKey(service.prefix), messageId)).toBeNull();
+
+    await pastDeadline(sent);
+    await pause(SEVERAL_SWEEPS_MS);
+    const received = await inbox(service.baseUrl, 'asker-k');
+    expect(received.map((each) => each.id)).toEqual([answered.messageId]);
+  });
+
+  it("answers a repeat with its first send's id once the target is deactivated; a refused send keeps no key", async () => {
+    await registerMailboxes(service.baseUrl, 'asker-r', 'helper-r');
+    const keyed = { ...request('asker-r', 'helper-r', 60), idempotencyKey: 'ask-r' };
+    const { messageId } = await send(service.baseUrl, keyed);
+    await graphqlOk(service.baseUrl, DEACTIVATE, { name: 'helper-r' });
+    expect(await send(service.baseUrl, keyed)).toMatchObject({ messageId, status: 'QUEUED' });
+
+    // Refused: nothing stored under the key, which a later send takes as its own.
+    const early = { ...request('asker-r', 'late-r', 60), idempotencyKey: 'ask-late' };
+    const refused = await graphql(service.baseUrl, SEND, { input: early });
+    expect(refused.errors?.[0].extensions?.code).toBe('NO_RESPONDER');
+    await registerMailboxes(service.baseUrl, 'late-r');
+    const { messageId: later } = await send(service.baseUrl, early);
+    const stored = await message(service.baseUrl, later);
+    expect(stored).toMatchObject({ id: later, threadId: later, target: 'late-r' });
+    // Its deadline is its own, from when it was sent.
+    expect(await redis.zscore(deadlinesKey(service.prefix), later)).toBe(
+      String(Date.parse(stored.replyBy as string)),
+    );
+  });
+
   it('lets any mailbox answer a topic request, which stops its deadline', async () => {
     await registerMailboxes(service.baseUrl, 'asker-t', 'reader-t');
     const { messageId } = await send(service.baseUrl, {

@@ -225,6 +225,29 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
     ).toMatchObject({ code: 'RATE_LIMITED', reason: 'PAIR_RATE_LIMIT' });
   });
 
+  it('counts a send whose key a refused send had claimed: that key stored nothing', async () => {
+    for (const name of ['retry3', 'retry4']) {
+      tokens[name] = (
+        await admin<{ registerMailbox: { token: string } }>(a, REGISTER, { name })
+      ).registerMailbox.token;
+    }
+    // One throwaway key per send, each first refused: the pair window counts every send.
+    for (let i = 1; i <= 5; i++) {
+      const idempotencyKey = `throwaway-${i}`;
+      const ghost = { target: `ghost-${i}`, content: `probe ${i}`, idempotencyKey };
+      expect(await refused(a, 'retry3', ghost)).toMatchObject({ code: 'NOT_FOUND' });
+      const routed = await sent(b, 'retry3', {
+        target: 'retry4',
+        content: `send ${i}`,
+        idempotencyKey,
+      });
+      expect(routed.threadId).toBe(routed.messageId);
+    }
+    expect(await refused(a, 'retry3', { target: 'retry4', content: 'one too many' })).toMatchObject(
+      { code: 'RATE_LIMITED', reason: 'PAIR_RATE_LIMIT' },
+    );
+  });
+
   it('counts nothing for a send refused because its recipient is missing', async () => {
     const data = await admin<{ registerMailbox: { token: string } }>(a, REGISTER, {
       name: 'gina',
@@ -670,9 +693,9 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       const stats = await admin<{
         routerStatistics: { guardRefusals: number; tokensSent: number };
       }>(b, '{ routerStatistics { guardRefusals tokensSent } }');
-      // Twenty-one refusals in the tests above (each instance adds its own once a second, so
+      // Twenty-two refusals in the tests above (each instance adds its own once a second, so
       // the sum reads exactly this only once every one is in).
-      return stats.routerStatistics.guardRefusals === 21 && stats.routerStatistics.tokensSent > 20;
+      return stats.routerStatistics.guardRefusals === 22 && stats.routerStatistics.tokensSent > 20;
     }, 10_000);
     const metrics = await (await fetch(`${a.baseUrl}/metrics`, { headers: as(ADMIN) })).text();
     expect(metrics).toMatch(/^mailbox_guard_refusals_total \d+/m);
