@@ -30,6 +30,10 @@ describe(classifyRedisFailure.name, () => {
       'offline queue off',
       new Error("Stream isn't writeable and enableOfflineQueue options is false"),
     ],
+    [
+      'Cluster not ready, offline queue off',
+      new Error("Cluster isn't ready and enableOfflineQueue options is false"),
+    ],
     ['connection refused', connectionError('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED')],
     ['connection reset', connectionError('read ECONNRESET', 'ECONNRESET')],
     ['retries exhausted', new MaxRetriesPerRequestError(2)],

@@ -78,7 +78,7 @@ const WRITE_REFUSALS = new Set(['OOM', 'READONLY', 'MISCONF']);
 
 /** Client-side failures: the command did not reach Redis, or its answer did not come back. */
 const CONNECTION_FAILURE =
-  /^(Connection is closed|Command timed out|Stream isn't writeable|None of startup nodes is available|Failed to refresh slots cache|All sentinels are unreachable|Too many Cluster redirections)/;
+  /^(Connection is closed|Command timed out|Stream isn't writeable|Cluster isn't ready|None of startup nodes is available|Failed to refresh slots cache|All sentinels are unreachable|Too many Cluster redirections)/;
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
