@@ -67,6 +67,13 @@ describe(tokenize.name, () => {
     expect(tokenize('ＡＢＣ')).toEqual(['abc']);
   });
 
+  it('finds a word with a capital dotted I by any case typed without the dot', () => {
+    expect(tokenize('İzmir raporu İSTANBUL')).toEqual(['izmir', 'raporu', 'istanbul']);
+    for (const query of ['izmir', 'Izmir', 'IZMIR', 'İzmir']) {
+      expect(checkQueryTerms(query)).toEqual(['izmir']);
+    }
+  });
+
   it('keeps combining marks inside a word (Devanagari vowel signs)', () => {
     expect(tokenize('नमस्ते दुनिया')).toEqual(['नमस्ते', 'दुनिया']);
   });

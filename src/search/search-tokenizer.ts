@@ -62,6 +62,16 @@ function longEnough(term: string): boolean {
   return (term.codePointAt(0) ?? 0) > 0xffff ? term.length > 2 : term.length >= MIN_TERM_LENGTH;
 }
 
+/**
+ * A word as a term: lower-cased. A capital dotted I ("İ", as in "İzmir") lower-cases to "i"
+ * and a combining dot above, which no query typed as "izmir", "Izmir" or "IZMIR" would meet:
+ * the dot is dropped, as a dotless lower-case letter is all those queries have.
+ */
+function termOf(word: string): string {
+  const term = word.toLowerCase();
+  return term.includes('\u0307') ? term.replace(/i\u0307/g, 'i') : term;
+}
+
 /** What every term must be; false for terms that are dropped. */
 function indexable(term: string): boolean {
   return term.length <= MAX_TERM_LENGTH && longEnough(term) && !STOP_WORDS.has(term);
@@ -75,7 +85,7 @@ function indexable(term: string): boolean {
 function collectTerms(text: string, terms: Set<string>, limit: number): void {
   if (terms.size >= limit || text.length === 0) return;
   for (const match of text.normalize('NFKC').matchAll(WORD)) {
-    const term = match[0].toLowerCase();
+    const term = termOf(match[0]);
     if (!indexable(term)) continue;
     terms.add(term);
     if (terms.size >= limit) return;
@@ -121,7 +131,7 @@ export function queryWords(query: string): QueryWords {
   const terms = new Set<string>();
   const tooLong: string[] = [];
   for (const match of query.normalize('NFKC').matchAll(WORD)) {
-    const term = match[0].toLowerCase();
+    const term = termOf(match[0]);
     if (term.length > MAX_TERM_LENGTH) tooLong.push(term);
     else if (indexable(term)) terms.add(term);
   }
