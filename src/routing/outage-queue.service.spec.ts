@@ -10,7 +10,7 @@ import type { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import type { RedisTopology } from '../redis/redis-topology.service';
 import type { QueuedSend } from './outage-queue';
 import { drainVerdict, OutageQueueService, type QueuedSendStore } from './outage-queue.service';
-import { OutageQueueFullError } from './routing.errors';
+import { OutageQueueClosedError, OutageQueueFullError } from './routing.errors';
 
 /** A stand-in that throws on any member it was not given, instead of returning undefined. */
 function strict<T>(members: Partial<T>): T {
@@ -165,6 +165,26 @@ describe(OutageQueueService.name, () => {
     queue('1', '2', '3');
     expect(() => queue('4')).toThrow(OutageQueueFullError);
     expect(service.size).toBe(3);
+  });
+
+  it('takes no send once shutting down: it would be answered QUEUED and kept only in memory', async () => {
+    queue('1');
+    breakerClosed = true;
+    await service.beforeApplicationShutdown();
+    expect(store.stored).toEqual(['1']);
+    expect(() => queue('2')).toThrow(OutageQueueClosedError);
+    const refusal = (() => {
+      try {
+        queue('3');
+      } catch (error) {
+        return error as AppError;
+      }
+    })();
+    expect(refusal).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      details: { retryAfterSeconds: 1 },
+    });
+    expect(service.size).toBe(0);
   });
 
   it('drops a send that Redis refuses for good, tells its sender, and stores the sends after it', async () => {

@@ -20,7 +20,7 @@ import {
 } from '../redis/redis.errors';
 import { OutageQueue, type QueuedSend } from './outage-queue';
 import { HEARTBEAT_MS } from './outage-spool';
-import { OutageQueueFullError } from './routing.errors';
+import { OutageQueueClosedError, OutageQueueFullError } from './routing.errors';
 
 const FLUSH_INTERVAL_MS = 250;
 /** While Redis refuses every write, the head of the queue is tried again this often. */
@@ -88,6 +88,8 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
   /** Set while the head waits on a Redis that refuses every write; cleared by a stored send. */
   private refusal: AppError | null = null;
   private retryAt = 0;
+  /** Set at shutdown: the queue takes no more sends (see accept). */
+  private closed = false;
 
   constructor(
     config: AppConfigService,
@@ -142,8 +144,13 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
     void this.flush();
   }
 
-  /** Accepts a send into the queue (synced to the spool first); throws when the queue is full. */
+  /**
+   * Accepts a send into the queue (synced to the spool first); throws when the queue is full,
+   * and once the instance is shutting down: the queue's last flush has begun, and a send
+   * accepted after it would be answered QUEUED and kept nowhere but in memory.
+   */
   accept(entry: QueuedSend): void {
+    if (this.closed) throw new OutageQueueClosedError();
     if (!this.queue.add(entry)) throw new OutageQueueFullError(this.queue.capacity);
   }
 
@@ -161,6 +168,7 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
 
   /** At shutdown the queue goes to Redis if it can, else it stays in the spool. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.retryAt = 0;
     await this.flush();

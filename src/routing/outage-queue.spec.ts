@@ -90,6 +90,31 @@ describe(OutageQueue.name, () => {
     expect(new OutageQueue(10, dir).size).toBe(0);
   });
 
+  it('does not store again, after a restart, the sends stored before it', () => {
+    const first = new OutageQueue(10, dir);
+    for (const id of ['1', '2', '3']) first.add({ message: message(id), idempotencyKey: null });
+    first.shift();
+    first.close();
+
+    const second = new OutageQueue(10, dir);
+    expect(second.peek()?.message.id).toBe('2');
+    second.shift();
+    second.close();
+    expect(ids(new OutageQueue(10, dir))).toEqual(['3']);
+  });
+
+  it('keeps its file to the sends waiting and a bounded number of marks while it never empties', () => {
+    const queue = new OutageQueue(2_000, dir);
+    for (let i = 0; i < 1_100; i++) queue.add({ message: message(`m${i}`), idempotencyKey: null });
+    for (let i = 0; i < 1_050; i++) queue.shift();
+    const lines = readFileSync(queue.spoolFile!, 'utf8').trimEnd().split('\n');
+    // Rewritten with the 99 waiting at the 1,001st send stored, then 49 marks.
+    expect(lines.length).toBe(99 + 49);
+    queue.close();
+    const waiting = ids(new OutageQueue(2_000, dir));
+    expect(waiting).toEqual(Array.from({ length: 50 }, (_, i) => `m${1_050 + i}`));
+  });
+
   it('does not try a dropped send again after a restart', () => {
     const first = new OutageQueue(10, dir);
     for (const id of ['1', '2', '3']) first.add({ message: message(id), idempotencyKey: null });

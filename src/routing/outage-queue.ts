@@ -3,16 +3,26 @@ import { Spool, type QueuedSend } from './outage-spool';
 export type { QueuedSend } from './outage-spool';
 
 /**
+ * Marks of stored sends a spool file may hold before it is rewritten with only the sends
+ * still waiting (or as many as those, if more): rewriting costs as much as what waits.
+ */
+const COMPACT_AFTER_MARKS = 1_000;
+
+/**
  * Sends accepted while Redis could not be reached, in arrival order, bounded. With a spool
  * directory every accepted send is appended to this instance's own spool file and synced
  * before it is acknowledged, so the queue survives a restart of the service (see Spool for
  * how instances sharing a directory keep apart, and adopt the files of those that are gone).
- * The file is emptied once all is flushed. A send flushed twice (a crash between flushing and
- * emptying) is harmless: the writes are idempotent by message id.
+ * Each send stored in Redis is marked so in the file, which a restart skips; the file is
+ * emptied once all is flushed, and rewritten with what is left when the marks outnumber the
+ * sends waiting. A send stored twice (a crash before its mark reached the disk) finds its
+ * writes done: they are idempotent by message id.
  */
 export class OutageQueue {
   private readonly entries: QueuedSend[];
   private spool: Spool | null = null;
+  /** Marks written since the file last held only the sends waiting. */
+  private marks = 0;
 
   /** `store` names where the sends go (see Spool.open). */
   constructor(
@@ -56,8 +66,18 @@ export class OutageQueue {
 
   /** Drops the oldest entry once it is safely in Redis. */
   shift(): void {
-    this.entries.shift();
-    if (this.entries.length === 0) this.spool?.clear();
+    const stored = this.entries.shift();
+    if (!this.spool || !stored) return;
+    if (this.entries.length === 0) {
+      this.spool.clear();
+      this.marks = 0;
+    } else if (this.marks >= Math.max(COMPACT_AFTER_MARKS, this.entries.length)) {
+      this.spool.rewrite(this.entries);
+      this.marks = 0;
+    } else {
+      this.spool.stored(stored.message.id);
+      this.marks += 1;
+    }
   }
 
   /**
@@ -67,6 +87,7 @@ export class OutageQueue {
   drop(): void {
     this.entries.shift();
     this.spool?.rewrite(this.entries);
+    this.marks = 0;
   }
 
   /**
@@ -81,6 +102,7 @@ export class OutageQueue {
       const { spool, entries } = Spool.open(this.spoolDir, this.store);
       this.spool = spool;
       spool.rewrite([...this.entries, ...entries]);
+      this.marks = 0;
       this.entries.push(...entries);
       return entries.length;
     }

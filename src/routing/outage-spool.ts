@@ -97,18 +97,30 @@ function syncDirectory(dir: string): void {
   }
 }
 
-/** The sends in a spool file; a last line cut short by a crash was never acknowledged. */
+/** A line that says the send with this message id is in Redis (see Spool.stored). */
+interface StoredMark {
+  stored: string;
+}
+
+/**
+ * The sends in a spool file still to be stored: those without a line that marks them stored.
+ * A last line cut short by a crash was never acknowledged.
+ */
 function readEntries(path: string): QueuedSend[] {
   const entries: QueuedSend[] = [];
+  const stored = new Set<string>();
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line) continue;
+    let parsed: QueuedSend | StoredMark;
     try {
-      entries.push(JSON.parse(line) as QueuedSend);
+      parsed = JSON.parse(line) as QueuedSend | StoredMark;
     } catch {
-      // cut short by a crash
+      continue; // cut short by a crash
     }
+    if ('stored' in parsed) stored.add(parsed.stored);
+    else entries.push(parsed);
   }
-  return entries;
+  return stored.size === 0 ? entries : entries.filter((entry) => !stored.has(entry.message.id));
 }
 
 function processRuns(pid: number): boolean {
@@ -251,6 +263,16 @@ export class Spool {
   append(entry: QueuedSend): void {
     writeSync(this.fd, `${JSON.stringify(entry)}\n`);
     fsyncSync(this.fd);
+  }
+
+  /**
+   * Marks a send as stored in Redis, so that a restart does not store it again (a send
+   * stored twice is not harmless once its target was deactivated or its confirmation record
+   * lapsed in between). Not synced: a mark lost in a crash only makes the send stored again,
+   * as every mark was before it.
+   */
+  stored(id: string): void {
+    writeSync(this.fd, `${JSON.stringify({ stored: id } satisfies StoredMark)}\n`);
   }
 
   /** Replaces the file's content with `entries` (after a send was dropped). */

@@ -74,6 +74,20 @@ export class StoreUnavailableError extends AppError {
   }
 }
 
+/**
+ * A send that would wait in the local queue reached an instance that is shutting down: the
+ * queue is stored or spooled already, and what came after would be kept in memory only.
+ */
+export class OutageQueueClosedError extends AppError {
+  constructor() {
+    super(
+      'SERVICE_UNAVAILABLE',
+      'this instance is shutting down and Redis cannot take the send now: nothing was stored; send it again (with its idempotencyKey) in a moment',
+      { retryAfterSeconds: 1 },
+    );
+  }
+}
+
 export class OutageQueueFullError extends AppError {
   constructor(capacity: number) {
     super(
