@@ -1,11 +1,10 @@
 import { RecentIds } from '../common/recent-ids';
 import { Injectable, Logger } from '@nestjs/common';
 import { encodeTime } from 'ulid';
-import { AppError } from '../common/app-error';
 import { Clock } from '../common/clock';
 import { PushIterator } from '../graphql/push-iterator';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
-import { RedisUnavailableError } from '../redis/redis.errors';
+import { catchUpCursor, whenStoreAnswers } from '../redis/feed-catch-up';
 import { ownBodyReads, REPLAY_PAGE_BYTES } from '../messages/body-reads';
 import { HeldMessages } from '../messages/held-messages';
 import type { Message } from '../messages/message.model';
@@ -22,17 +21,8 @@ import { DeliveryService } from '../delivery/delivery.service';
 import { MailboxRepository } from './mailbox.repository';
 
 const REPLAY_PAGE = 200;
-/** How long a feed waits for Redis to answer again before it gives up on catching up. */
-const CATCH_UP_PATIENCE_MS = 60_000;
 /** Ids pushed lately, remembered to drop their twins from a live push or a catch-up. */
 const REPLAY_MEMORY = 10_000;
-/**
- * A catch-up after a drop starts this long before the drop (or at the newest id pushed, if
- * older): ids are made by the instance that accepted the send, so a message stored during
- * the drop may carry an id a little older than one pushed before it (another instance, a
- * send that waited on replicas or in the local queue). Twins are dropped by id.
- */
-const CATCH_UP_MARGIN_MS = 5_000;
 /** For DeliveryService.subscriberArrived: no id is known to have been pushed. */
 const NONE_PUSHED = { has: (): boolean => false };
 
@@ -122,13 +112,17 @@ export class MailboxFeedService {
     stopCatchingUp = this.pubsub.onReconnect((downSince) => {
       if (held || iterator.closed) return;
       held = new HeldMessages();
-      const margin = encodeTime(Math.max(0, downSince - CATCH_UP_MARGIN_MS)) + '0'.repeat(16);
-      const from = margin < newest ? margin : newest;
+      const from = catchUpCursor(downSince, newest);
       // Tracked deliveries that went waiting while the feed could not be reached (their retry
       // found no subscriber) go out after the catch-up, as for a new subscriber. The feed may
       // have pushed their earlier attempts, so none is passed over as pushed already: only a
       // waiting delivery can be claimed, so nothing goes out twice.
-      this.whenStoreAnswers(iterator, () => catchUp(from))
+      whenStoreAnswers(
+        this.breaker,
+        this.clock,
+        () => iterator.closed,
+        () => catchUp(from),
+      )
         .then(() => {
           if (!iterator.closed) this.arrivedAgain(mailbox);
         })
@@ -160,31 +154,6 @@ export class MailboxFeedService {
       )
       .finally(() => this.arrivals.delete(mailbox));
     this.arrivals.set(mailbox, arrival);
-  }
-
-  /**
-   * Runs `work` once the command connection answers too (it reconnects on its own schedule,
-   * and the subscriber connection may be back first), retrying on Redis failures for a while.
-   */
-  private async whenStoreAnswers(
-    iterator: PushIterator<Message>,
-    work: () => Promise<void>,
-  ): Promise<void> {
-    const deadline = this.clock.now() + CATCH_UP_PATIENCE_MS;
-    for (;;) {
-      if (iterator.closed) return;
-      if (this.breaker.closed) {
-        try {
-          await work();
-          return;
-        } catch (error) {
-          if (error instanceof AppError || this.clock.now() > deadline) throw error;
-        }
-      } else if (this.clock.now() > deadline) {
-        throw new RedisUnavailableError('the feed could not catch up after Redis came back');
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   }
 
   private async replay(

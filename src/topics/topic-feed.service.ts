@@ -14,6 +14,9 @@ import {
   type StoredMessage,
 } from '../messages/stored-message';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { catchUpCursor, whenStoreAnswers } from '../redis/feed-catch-up';
+import { encodeTime } from 'ulid';
 import { DEFAULT_MERGE_BOUNDS, mergeById } from './topic-history-merge';
 import { TopicHistoryService } from './topic-history.service';
 import { compileTopicPattern } from './topic-pattern';
@@ -37,6 +40,10 @@ const REPLAY_MEMORY = 10_000;
  * The replay is this subscriber's own: it runs in the source stream each subscription gets,
  * and pushes objects of its own, so subscribers that share executions of live messages
  * (src/graphql/shared-execution.ts) never share a replayed one.
+ *
+ * Pub/sub drops what is published while the subscriber connection is down: after a
+ * reconnect the feed holds live messages again and replays, the same way, from a little
+ * before the drop (never from before a live feed began).
  */
 @Injectable()
 export class TopicFeedService {
@@ -47,6 +54,7 @@ export class TopicFeedService {
     private readonly topics: TopicRepository,
     private readonly history: TopicHistoryService,
     private readonly messages: MessageRepository,
+    private readonly breaker: RedisCircuitBreaker,
     private readonly clock: Clock,
   ) {}
 
@@ -60,8 +68,20 @@ export class TopicFeedService {
     const held = new HeldMessages();
     // Live messages are held from the subscription until the catch-up has pushed its last page.
     let holding = after !== null;
+    // Where a live feed began: a catch-up after a drop starts no earlier.
+    const start = encodeTime(this.clock.now(), 10) + '0'.repeat(16);
+    // The newest id this feed has pushed: where a catch-up after a drop starts at the latest.
+    let newest = after ?? start;
+    const pushed = (id: string): void => {
+      seen.add(id);
+      if (id > newest) newest = id;
+    };
+    let stopCatchingUp: () => void = () => undefined;
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
-    const iterator = new PushIterator<Message>(() => unsubscribe());
+    const iterator = new PushIterator<Message>(() => {
+      stopCatchingUp();
+      return unsubscribe();
+    });
 
     unsubscribe = await this.pubsub.subscribe(this.topics.feedChannel(), (payload) => {
       const message = fromPushPayload(payload);
@@ -72,7 +92,7 @@ export class TopicFeedService {
       if (message.target === null || !matches(message.target)) return;
       if (!holding) {
         if (isExpired(message, this.clock.now()) || seen.has(message.id)) return;
-        if (after !== null) seen.add(message.id);
+        pushed(message.id);
         iterator.push(liveMessageModel(message));
       } else if (!held.add(message)) {
         holding = false;
@@ -80,15 +100,9 @@ export class TopicFeedService {
       }
     });
     // The client may have gone while the subscription was being set up.
-    if (iterator.closed) await unsubscribe();
-    if (iterator.closed || after === null) return iterator;
-
-    let topics: string[];
-    try {
-      topics = await this.history.topicsActiveAfter(pattern, after);
-    } catch (error) {
-      await iterator.return();
-      throw error;
+    if (iterator.closed) {
+      await unsubscribe();
+      return iterator;
     }
     const push = (replayed: StoredMessage[], upTo: string | null): void => {
       // A held message older than what the replay pushes now goes out with it, in id order:
@@ -99,15 +113,40 @@ export class TopicFeedService {
       const fromLive = new Set(live);
       for (const message of mergeById(replayed, live)) {
         if (isExpired(message, this.clock.now()) || seen.has(message.id)) continue;
-        seen.add(message.id);
+        pushed(message.id);
         iterator.push(fromLive.has(message) ? liveMessageModel(message) : toMessageModel(message));
       }
     };
-    this.replay(topics, after, iterator, push).catch((error: unknown) => {
+    const fail = (error: unknown): void => {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.logger.warn(`catch-up of topics ${pattern} failed: ${failure.message}`);
       iterator.fail(failure);
+    };
+    stopCatchingUp = this.pubsub.onReconnect((downSince) => {
+      if (holding || iterator.closed) return;
+      holding = true;
+      const cursor = catchUpCursor(downSince, newest);
+      const from = after === null && cursor < start ? start : cursor;
+      whenStoreAnswers(
+        this.breaker,
+        this.clock,
+        () => iterator.closed,
+        async () => {
+          const topics = await this.history.topicsActiveAfter(pattern, from);
+          await this.replay(topics, from, iterator, push);
+        },
+      ).catch(fail);
     });
+    if (after === null) return iterator;
+
+    let topics: string[];
+    try {
+      topics = await this.history.topicsActiveAfter(pattern, after);
+    } catch (error) {
+      await iterator.return();
+      throw error;
+    }
+    this.replay(topics, after, iterator, push).catch(fail);
     return iterator;
   }
 

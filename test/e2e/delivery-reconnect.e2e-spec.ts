@@ -5,7 +5,8 @@ import type { Message } from '../../src/messages/message.model';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
 import { MessageRouterService } from '../../src/routing/message-router.service';
-import { directInput } from '../factories/messages';
+import { TopicFeedService } from '../../src/topics/topic-feed.service';
+import { directInput, topicInput } from '../factories/messages';
 import { eventually } from '../utils/graphql-client';
 import { RedisServer } from '../utils/redis-server';
 import { registerMailboxes, send } from '../utils/service';
@@ -71,6 +72,38 @@ describe('a feed whose subscriber connection drops and comes back', () => {
     }
     await eventually(() => Promise.resolve(received.length === 2), 10_000);
     expect(received[1]).toMatchObject({ id: sent.messageId, deliveryAttempt: 2 });
+    await feed.return?.();
+  }, 30_000);
+
+  it('catches a topic feed up with what was published while it was away, once each', async () => {
+    const feed = await service.app.get(TopicFeedService).open('reconnect.#', null);
+    const received: string[] = [];
+    void (async () => {
+      for await (const message of feed) received.push(message.id);
+    })();
+    const router = service.app.get(MessageRouterService);
+    const publish = async (content: string): Promise<string> =>
+      (
+        await router.route(
+          topicInput('planner', 'reconnect.status', { content }) as unknown as SendMessageInput,
+        )
+      ).messageId;
+    const before = await publish('before the drop');
+    await eventually(() => Promise.resolve(received.length === 1));
+
+    const admin = redis.client();
+    const during: string[] = [];
+    try {
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      // Published before the subscriber connection is back (ioredis waits 100 ms at first).
+      for (let i = 0; i < 3; i++) during.push(await publish(`during the drop ${i}`));
+    } finally {
+      admin.disconnect();
+    }
+    await eventually(() => Promise.resolve(received.length >= 4), 10_000);
+    const after = await publish('after the drop');
+    await eventually(() => Promise.resolve(received.includes(after)), 10_000);
+    expect(received).toEqual([before, ...during, after]);
     await feed.return?.();
   }, 30_000);
 

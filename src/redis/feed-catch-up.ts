@@ -1,0 +1,54 @@
+import { encodeTime } from 'ulid';
+import { AppError } from '../common/app-error';
+import type { Clock } from '../common/clock';
+import type { RedisCircuitBreaker } from './redis-circuit-breaker';
+import { RedisUnavailableError } from './redis.errors';
+
+/** How long a feed waits for Redis to answer again before it gives up on catching up. */
+const CATCH_UP_PATIENCE_MS = 60_000;
+/** Between a feed's tries to catch up while Redis does not answer yet. */
+const CATCH_UP_RETRY_MS = 200;
+/**
+ * A catch-up after a drop starts this long before the drop (or at the newest id pushed, if
+ * older): ids are made by the instance that accepted the send, so a message stored during
+ * the drop may carry an id a little older than one pushed before it (another instance, a
+ * send that waited on replicas or in the local queue). Twins are dropped by id.
+ */
+const CATCH_UP_MARGIN_MS = 5_000;
+
+/**
+ * Where a feed's catch-up after a drop of the subscriber connection begins: a little before
+ * the drop (`downSince`, epoch ms), or at `newest`, the newest id it pushed, if that is older.
+ */
+export function catchUpCursor(downSince: number, newest: string): string {
+  const margin = encodeTime(Math.max(0, downSince - CATCH_UP_MARGIN_MS), 10) + '0'.repeat(16);
+  return margin < newest ? margin : newest;
+}
+
+/**
+ * Runs a feed's catch-up once the command connection answers too (it reconnects on its own
+ * schedule, and the subscriber connection may be back first), retrying on Redis failures
+ * for a while. Returns at once when the feed has ended (`ended`).
+ */
+export async function whenStoreAnswers(
+  breaker: RedisCircuitBreaker,
+  clock: Clock,
+  ended: () => boolean,
+  work: () => Promise<void>,
+): Promise<void> {
+  const deadline = clock.now() + CATCH_UP_PATIENCE_MS;
+  for (;;) {
+    if (ended()) return;
+    if (breaker.closed) {
+      try {
+        await work();
+        return;
+      } catch (error) {
+        if (error instanceof AppError || clock.now() > deadline) throw error;
+      }
+    } else if (clock.now() > deadline) {
+      throw new RedisUnavailableError('the feed could not catch up after Redis came back');
+    }
+    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS));
+  }
+}
