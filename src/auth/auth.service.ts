@@ -279,6 +279,17 @@ export class AuthService implements OnModuleInit {
     await this.repository.announceRevocation(digest);
   }
 
+  /**
+   * Whether the mailbox's token is still the one with `digest`, asked of Redis: for the
+   * connections opened with it, once revocations may have been missed (the broadcast is
+   * at-most-once). A digest no longer held is forgotten.
+   */
+  async stillHeld(mailbox: string, digest: string): Promise<boolean> {
+    const held = await this.repository.holdsToken(mailbox, digest);
+    if (!held) this.verified.delete(digest);
+    return held;
+  }
+
   /** Forgets a digest revoked elsewhere (called on the revocation broadcast). */
   forget(digest: string): void {
     this.verified.delete(digest);

@@ -21,6 +21,9 @@ import { AuthService } from '../auth/auth.service';
 import { originAllowed, sameOrigin } from '../common/origin';
 import type { Principal } from '../auth/principal';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
+import { whenStoreAnswers } from '../redis/feed-catch-up';
+import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { requestId } from '../logging/request-id';
 import type { GraphqlContext } from './graphql-context';
@@ -122,9 +125,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   /** Each upgrade request's connection id, from the upgrade to the connection. */
   private readonly connectionIds = new WeakMap<IncomingMessage, string>();
   private lagging = 0;
-  /** Open sockets by the digest of the token they authenticated with, for revocation. */
-  private readonly socketsByToken = new Map<string, Set<WebSocket>>();
+  /**
+   * Open sockets by the digest of the token they authenticated with, and that token's
+   * mailbox, for revocation.
+   */
+  private readonly socketsByToken = new Map<string, { mailbox: string; sockets: Set<WebSocket> }>();
   private stopListening: (() => Promise<void>) | null = null;
+  private stopRechecking: () => void = () => undefined;
 
   /** One query or mutation answered (or its connection gone). */
   private settled(): void {
@@ -154,21 +161,42 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
     private readonly config: AppConfigService,
     private readonly auth: AuthService,
     private readonly pubsub: RedisPubSubService,
+    private readonly breaker: RedisCircuitBreaker,
+    private readonly clock: Clock,
   ) {}
 
-  private track(digest: string, socket: WebSocket): void {
-    const sockets = this.socketsByToken.get(digest) ?? new Set<WebSocket>();
-    sockets.add(socket);
-    this.socketsByToken.set(digest, sockets);
+  private track(digest: string, mailbox: string, socket: WebSocket): void {
+    const tracked = this.socketsByToken.get(digest) ?? { mailbox, sockets: new Set<WebSocket>() };
+    tracked.sockets.add(socket);
+    this.socketsByToken.set(digest, tracked);
     socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0) this.socketsByToken.delete(digest);
+      tracked.sockets.delete(socket);
+      if (tracked.sockets.size === 0) this.socketsByToken.delete(digest);
     });
+  }
+
+  /**
+   * The revocations published while the subscriber connection was down never came: every
+   * token with an open connection is checked again, and those no longer held end theirs.
+   */
+  private recheckTokens(): void {
+    const check = async (): Promise<void> => {
+      await Promise.all(
+        [...this.socketsByToken].map(async ([digest, { mailbox }]) => {
+          if (!(await this.auth.stillHeld(mailbox, digest))) this.closeRevoked(digest);
+        }),
+      );
+    };
+    whenStoreAnswers(this.breaker, this.clock, () => this.closing, check).catch((error: unknown) =>
+      this.logger.warn(
+        `tokens with open WebSockets not checked again after the revocation feed came back: ${(error as Error).message}`,
+      ),
+    );
   }
 
   /** Ends every connection opened with a token that was just rotated or revoked. */
   private closeRevoked(digest: string): void {
-    for (const socket of this.socketsByToken.get(digest) ?? []) {
+    for (const socket of this.socketsByToken.get(digest)?.sockets ?? []) {
       this.logger.debug({
         reqId: this.contexts.get(socket)?.extra.connectionId,
         msg: 'WebSocket closed: its token was rotated or revoked',
@@ -182,6 +210,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
    * open its port (liveness never depends on Redis); the SUBSCRIBE completes when Redis comes.
    */
   onModuleInit(): void {
+    this.stopRechecking = this.pubsub.onReconnect(() => this.recheckTokens());
     this.pubsub
       .subscribe(this.auth.revocationChannel(), (payload) => {
         const { digest } = payload as { digest: string };
@@ -378,7 +407,9 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         try {
           const principal = await this.auth.authenticate(ctx.connectionParams?.authorization);
           this.principals.set(ctx, principal);
-          if (principal.kind === 'mailbox') this.track(principal.tokenDigest, ctx.extra.socket);
+          if (principal.kind === 'mailbox') {
+            this.track(principal.tokenDigest, principal.mailbox, ctx.extra.socket);
+          }
           return true;
         } catch (error) {
           // The close tells the client why; at debug only, so that a client retrying with a bad
@@ -493,6 +524,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
    */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
+    this.stopRechecking();
     await this.stopListening?.();
     if (!this.wss) return;
     // A send in flight on a socket is answered before the socket closes: closed first, its

@@ -26,9 +26,10 @@ export function catchUpCursor(downSince: number, newest: string): string {
 }
 
 /**
- * Runs a feed's catch-up once the command connection answers too (it reconnects on its own
- * schedule, and the subscriber connection may be back first), retrying on Redis failures
- * for a while. Returns at once when the feed has ended (`ended`).
+ * Runs what catches up after the subscriber connection came back (a feed's replay, a check
+ * of what a missed broadcast would have said) once the command connection answers too (it
+ * reconnects on its own schedule, and the subscriber connection may be back first), retrying
+ * on Redis failures for a while. Returns at once when its user has ended (`ended`).
  */
 export async function whenStoreAnswers(
   breaker: RedisCircuitBreaker,

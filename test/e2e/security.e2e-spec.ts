@@ -324,6 +324,56 @@ describe('security: tokens and authorization', () => {
     await ws.dispose();
   });
 
+  it('ends the subscription of a token revoked while its revocation could not be heard', async () => {
+    const registered = await graphql<{ registerMailbox: { token: string } }>(
+      service.baseUrl,
+      'mutation { registerMailbox(name: "frank") { token } }',
+      {},
+      as(ADMIN),
+    );
+    const token = registered.data!.registerMailbox.token;
+    const ws = createClient({
+      url: service.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      onNonLazyError: () => undefined,
+    });
+    let closeCode = 0;
+    ws.on('closed', (event) => {
+      closeCode = (event as { code: number }).code;
+    });
+    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'frank' }, (data) => data);
+    await eventually(async () => {
+      const { data } = await graphql<{ mailbox: { online: boolean } }>(
+        service.baseUrl,
+        '{ mailbox(name: "frank") { online } }',
+        {},
+        as(ADMIN),
+      );
+      return data?.mailbox.online === true;
+    });
+
+    // The service's subscriber connection drops; the revocation is published meanwhile, to
+    // nobody (the client reconnects after 100 ms at first).
+    const admin = redisServer.client();
+    try {
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      const revoked = await graphql(
+        service.baseUrl,
+        'mutation { revokeMailboxToken(name: "frank") { name } }',
+        {},
+        as(ADMIN),
+      );
+      expect(revoked.errors).toBeUndefined();
+    } finally {
+      admin.disconnect();
+    }
+    await feed.waitForEnd();
+    await eventually(() => closeCode === 4403, 10_000);
+    await ws.dispose();
+  });
+
   it('gives a mailbox registered again under a deleted name nothing the old one sent or was sent', async () => {
     const register = async (): Promise<string | null> => {
       const { data } = await graphql<{ registerMailbox: { token: string } }>(
