@@ -502,16 +502,21 @@ describe('conversation fields', () => {
     expect(() => validateSendInput(base, limits)).toThrow(/^target: is required for DIRECT/);
   });
 
-  it('refuses a request whose deadline is past its lifetime, and takes one within it', () => {
-    expect(() =>
-      validateSendInput(
-        { ...base, target: 'bob', ttlSeconds: 30, replyWithinSeconds: 300 },
-        limits,
-      ),
-    ).toThrow("replyWithinSeconds: 300 s is past the message's ttlSeconds (30)");
+  it('refuses a request that would not outlive its deadline by a minute, and takes one that does', () => {
+    for (const [ttlSeconds, replyWithinSeconds, most] of [
+      [30, 300, 0],
+      [90, 90, 30],
+      [90, 31, 30],
+    ]) {
+      const refusal = rejection({ ...base, target: 'bob', ttlSeconds, replyWithinSeconds });
+      expect(refusal.details).toMatchObject({ field: 'replyWithinSeconds', limit: most });
+      expect(refusal.message).toBe(
+        `replyWithinSeconds: ${replyWithinSeconds} s is too close to the message's ttlSeconds (${ttlSeconds}): a request must outlive its deadline by 60 s, for its timeout notice; at most ${most} here`,
+      );
+    }
     for (const replyWithinSeconds of [30, 29]) {
       expect(
-        validateSendInput({ ...base, target: 'bob', ttlSeconds: 30, replyWithinSeconds }, limits)
+        validateSendInput({ ...base, target: 'bob', ttlSeconds: 90, replyWithinSeconds }, limits)
           .replyWithinSeconds,
       ).toBe(replyWithinSeconds);
     }

@@ -27,6 +27,12 @@ const CONTENT_TYPE =
   /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}([ \t]*;[\x20-\x7e]*)?$/;
 
 export const MAX_REPLY_WITHIN_SECONDS = 86_400;
+/**
+ * How long a request with a ttlSeconds must live past its deadline: the sweep that tells its
+ * sender of a timeout runs every ROUTER_RETRY_CHECK_INTERVAL (10 s by default) and reads the
+ * request, which must not have expired by then.
+ */
+export const REQUEST_OUTLIVES_DEADLINE_SECONDS = 60;
 
 /** A validated send, ready to get its id. */
 export interface CheckedSend {
@@ -195,12 +201,18 @@ export function validateSendInput(input: SendMessageInput, limits: MessageLimits
       MAX_REPLY_WITHIN_SECONDS,
     );
   }
-  // A request that expired before its deadline could be neither answered nor timed out.
-  if (replyWithinSeconds !== null && ttlSeconds !== null && replyWithinSeconds > ttlSeconds) {
+  // A request must outlive its deadline long enough for the sweep to read it and tell its
+  // sender of the timeout: expired first, it could be neither answered nor timed out.
+  if (
+    replyWithinSeconds !== null &&
+    ttlSeconds !== null &&
+    replyWithinSeconds + REQUEST_OUTLIVES_DEADLINE_SECONDS > ttlSeconds
+  ) {
+    const most = Math.max(0, ttlSeconds - REQUEST_OUTLIVES_DEADLINE_SECONDS);
     throw new InvalidFieldError(
       'replyWithinSeconds',
-      `${replyWithinSeconds} s is past the message's ttlSeconds (${ttlSeconds}): a request must live until its deadline`,
-      ttlSeconds,
+      `${replyWithinSeconds} s is too close to the message's ttlSeconds (${ttlSeconds}): a request must outlive its deadline by ${REQUEST_OUTLIVES_DEADLINE_SECONDS} s, for its timeout notice; at most ${most} here`,
+      most,
     );
   }
   const inReplyTo =
