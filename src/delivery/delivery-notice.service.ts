@@ -5,6 +5,8 @@ import type { MessageEnvelope } from '../messages/message.repository';
 import type { StoredMessage } from '../messages/stored-message';
 import { NOTICE_SENDER } from '../messages/reserved-names';
 import { MessageStore } from '../store/message-store';
+import { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { ownedByName } from '../messages/messages.service';
 
 export { NOTICE_SENDER };
 
@@ -52,9 +54,23 @@ export interface LoopNotice {
 export class DeliveryNoticeService {
   private readonly logger = new Logger(DeliveryNoticeService.name);
 
-  constructor(private readonly store: MessageStore) {}
+  constructor(
+    private readonly store: MessageStore,
+    private readonly mailboxes: MailboxRepository,
+  ) {}
+
+  /**
+   * Whether `mailbox` is the one that sent `messageId`: not a mailbox registered again under
+   * its name since, which must not be told of the old one's messages (ownedByName).
+   */
+  private async stillSender(mailbox: string, messageId: string): Promise<boolean> {
+    if (ownedByName(messageId, await this.mailboxes.registeredAt(mailbox))) return true;
+    this.logger.debug(`notice about ${messageId} dropped: ${mailbox} is not its sender any more`);
+    return false;
+  }
 
   async tell(sender: string, notice: DeliveryNotice): Promise<void> {
+    if (!(await this.stillSender(sender, notice.messageId))) return;
     const id = newMessageId();
     await this.deliver({
       ...this.noticeTo(sender, id),
@@ -91,6 +107,7 @@ export class DeliveryNoticeService {
    */
   async replyTimedOut(request: MessageEnvelope, id = newMessageId()): Promise<boolean> {
     if (request.replyBy === null) throw new Error(`message ${request.id} is not a request`);
+    if (!(await this.stillSender(request.sender, request.id))) return false;
     const notice: ReplyTimeoutNotice = {
       type: 'reply.timeout',
       requestId: request.id,

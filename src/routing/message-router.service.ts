@@ -37,6 +37,7 @@ import {
 } from './routing.errors';
 import { refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
+import { ownedByName } from '../messages/messages.service';
 import type { SendGuardRequest } from '../safety/safety.repository';
 import { SafetyService, type SendGuards } from '../safety/safety.service';
 
@@ -422,6 +423,22 @@ export class MessageRouterService implements OnModuleInit {
       given.message.mode === AddressingMode.DIRECT
         ? (given.message.target ?? original.sender)
         : given.message.target;
+    // The answered message's sender deleted, and its name registered again since: the reply
+    // would reach the new mailbox, which must not get the old one's conversations.
+    if (
+      given.message.mode === AddressingMode.DIRECT &&
+      target === original.sender &&
+      original.sender !== sender
+    ) {
+      const registeredAt = await this.mailboxes.registeredAt(original.sender);
+      if (registeredAt !== null && !ownedByName(original.id, registeredAt)) {
+        throw new MailboxNotFoundError(
+          target,
+          'target',
+          'was deleted and registered again since it sent the message answered',
+        );
+      }
+    }
     const late = original.replyBy !== null && this.clock.now() > original.replyBy;
     const metadata = late
       ? { ...((given.message.metadata as Record<string, unknown> | null) ?? {}), late: true }

@@ -35,6 +35,8 @@ describe('security: tokens and authorization', () => {
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
       RATE_LIMIT_PER_MINUTE: '100000',
+      // Deadlines swept often: a timeout notice comes within half a second.
+      ROUTER_RETRY_CHECK_INTERVAL: '0.5',
     });
     for (const name of ['alice', 'bob', 'carol', 'erin']) {
       const response = await graphql<{ registerMailbox: { token: string } }>(
@@ -407,6 +409,13 @@ describe('security: tokens and authorization', () => {
       threadId: 'inheritance',
       content: 'to the old heir',
     });
+    const asked = Date.now();
+    await send(first, {
+      mode: 'DIRECT',
+      target: 'alice',
+      content: 'the old heir asks',
+      replyWithinSeconds: 6,
+    });
     // Past the margin for instances' clocks (5 s), then deleted and registered again.
     await new Promise((resolve) => setTimeout(resolve, 5_100));
     await graphql(service.baseUrl, 'mutation { deleteMailbox(name: "heir") }', {}, as(ADMIN));
@@ -450,7 +459,28 @@ describe('security: tokens and authorization', () => {
     expect((await read(second!, own)).errors).toBeUndefined();
     expect(await thread(second!)).toEqual([own]);
     expect(await thread(tokens.alice)).toEqual([sent, own]);
-  }, 30_000);
+
+    // A reply to the old heir does not reach the new one; nor does the old one's timeout notice.
+    const reply = await graphql(
+      service.baseUrl,
+      SEND,
+      { input: { mode: 'DIRECT', inReplyTo: sent, content: 'for the old heir only' } },
+      as(tokens.alice),
+    );
+    expect(reply.errors?.[0].extensions).toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'input.target',
+    });
+    const pastDeadline = asked + 6_000 + 2_000 - Date.now();
+    if (pastDeadline > 0) await new Promise((resolve) => setTimeout(resolve, pastDeadline));
+    const inbox = await graphql<{ mailbox: { messages: { nodes: unknown[] } } }>(
+      service.baseUrl,
+      '{ mailbox(name: "heir") { messages { nodes { id subject } } } }',
+      {},
+      as(second!),
+    );
+    expect(inbox.data?.mailbox.messages.nodes).toEqual([]);
+  }, 40_000);
 
   it('revokes the old token of a mailbox deactivated and registered again, and ends its subscription', async () => {
     const old = tokens.erin;
