@@ -1,3 +1,4 @@
+import { encodeTime } from 'ulid';
 import type { ChannelListener, RedisPubSubService } from '../redis/redis-pubsub.service';
 import { DeliveryStatus, type DeliveryConfirmation } from './delivery-confirmation.model';
 import type { DeliveryConfirmationRepository } from './delivery-confirmation.repository';
@@ -191,7 +192,7 @@ describe(DeliveryFeeds.name, () => {
   describe('watchSender', () => {
     it("tells each change of the sender's deliveries once, dropping repeats and late ones", async () => {
       const { feeds, publish } = harness();
-      const seen = collect(await feeds.watchSender('planner'));
+      const seen = collect(await feeds.watchSender('planner', null));
       const event = (state: RecipientState, messageId = ID) => ({
         messageId,
         mailbox: 'worker',
@@ -207,10 +208,22 @@ describe(DeliveryFeeds.name, () => {
       expect(seen).toEqual(['worker PENDING 1', 'worker DELIVERED 1', 'worker PENDING 1']);
     });
 
+    it('leaves out, for a mailbox registered again under the name, what the old one sent', async () => {
+      const { feeds, publish } = harness();
+      const registeredAt = Date.UTC(2026, 0, 1);
+      const seen = collect(await feeds.watchSender('planner', registeredAt));
+      const before = encodeTime(registeredAt - 60_000, 10) + '0'.repeat(16);
+      const after = encodeTime(registeredAt + 1_000, 10) + '0'.repeat(16);
+      publish('deliveries:planner', { messageId: before, mailbox: 'old', state: attempted });
+      publish('deliveries:planner', { messageId: after, mailbox: 'new', state: attempted });
+      await settle();
+      expect(seen).toEqual(['new PENDING 1']);
+    });
+
     it('hands every local subscriber the same event object, so that they share its execution', async () => {
       const { feeds, publish } = harness();
-      const first = await feeds.watchSender('planner');
-      const second = await feeds.watchSender('planner');
+      const first = await feeds.watchSender('planner', null);
+      const second = await feeds.watchSender('planner', null);
       publish('deliveries:planner', { messageId: ID, mailbox: 'worker', state: attempted });
       const [a, b] = await Promise.all([first.next(), second.next()]);
       expect(a.value).toBe(b.value);

@@ -1,3 +1,4 @@
+import { ownedByName } from '../messages/messages.service';
 import { Logger } from '@nestjs/common';
 import { MemoSlot } from '../common/memo-slot';
 import { PushIterator } from '../graphql/push-iterator';
@@ -175,8 +176,14 @@ export class DeliveryFeeds {
    * changes of one delivery may arrive out of order: one that is not later than the last told
    * of its delivery (isLaterState) is dropped, over the last SENDER_MEMORY deliveries told. A
    * change published while this instance's subscriber connection to Redis was down is lost.
+   * `registeredAt`: when the sender's mailbox was registered, for a mailbox watching its own;
+   * the changes of what an earlier mailbox of the name sent are not its (ownedByName). Null:
+   * every change (the operator's watch).
    */
-  async watchSender(sender: string): Promise<AsyncIterableIterator<DeliveryConfirmation>> {
+  async watchSender(
+    sender: string,
+    registeredAt: number | null,
+  ): Promise<AsyncIterableIterator<DeliveryConfirmation>> {
     const last = new LastStates(SENDER_MEMORY);
     let unsubscribe: () => Promise<void> = () => Promise.resolve();
     const iterator = new PushIterator<DeliveryConfirmation>(() => unsubscribe());
@@ -189,6 +196,7 @@ export class DeliveryFeeds {
           return;
         }
         const event = payload as SenderDeliveryEvent;
+        if (registeredAt !== null && !ownedByName(event.messageId, registeredAt)) return;
         if (!last.advance(`${event.messageId}|${event.mailbox}`, event.state)) return;
         iterator.push(model);
       },

@@ -182,6 +182,9 @@ export class DeliveryResolver {
     if (principal.kind === 'admin' && !(await this.mailboxes.find(sender))) {
       throw new MailboxNotFoundError(sender, 'sender');
     }
-    return this.feeds.watchSender(sender);
+    return this.feeds.watchSender(
+      sender,
+      principal.kind === 'admin' ? null : ((await this.mailboxes.registeredAt(sender)) ?? 0),
+    );
   }
 }
