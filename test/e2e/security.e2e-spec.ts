@@ -477,7 +477,7 @@ describe('security: tokens and authorization', () => {
       service.baseUrl,
       '{ mailbox(name: "heir") { messages { nodes { id subject } } } }',
       {},
-      as(second!),
+      as(second),
     );
     expect(inbox.data?.mailbox.messages.nodes).toEqual([]);
   }, 40_000);
