@@ -258,6 +258,7 @@ export class AppConfigService {
   get resilience(): {
     retryLeaseMs: number;
     outageQueueSize: number;
+    outageQueueBytes: number;
     spoolDir: string | null;
     breakerCooldownMs: number;
     shutdownGraceMs: number;
@@ -266,6 +267,7 @@ export class AppConfigService {
     return {
       retryLeaseMs: Math.round(this.get('ROUTER_RETRY_LEASE') * 1000),
       outageQueueSize: this.get('OUTAGE_QUEUE_SIZE'),
+      outageQueueBytes: this.get('OUTAGE_QUEUE_BYTES'),
       spoolDir: spoolDirectory(this.get('OUTAGE_SPOOL_DIR')),
       breakerCooldownMs: Math.round(this.get('REDIS_BREAKER_COOLDOWN') * 1000),
       shutdownGraceMs: Math.round(this.get('SHUTDOWN_GRACE_PERIOD') * 1000),

@@ -466,6 +466,19 @@ export class EnvironmentVariables {
 
   @Documented(
     'outages',
+    "bytes of sends one instance's local queue holds (1048576 to 402653184, 384 MiB), counted " +
+      'as their spool lines: about what they take on disk and in memory. One more gets ' +
+      '`SERVICE_UNAVAILABLE`. Keeps a burst of large sends during an outage from exhausting ' +
+      "the process's memory, and its spool readable at the next start",
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1024 * 1024)
+  @Max(384 * 1024 * 1024)
+  OUTAGE_QUEUE_BYTES = 256 * 1024 * 1024;
+
+  @Documented(
+    'outages',
     "the directory (created if missing) of the local queue's spool: each queued send is " +
       'fsynced there before it is acknowledged, and survives a restart. Instances may share the ' +
       'directory: each writes its own file, and takes over the files of instances that are ' +

@@ -10,7 +10,11 @@ import type { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import type { RedisTopology } from '../redis/redis-topology.service';
 import type { QueuedSend } from './outage-queue';
 import { drainVerdict, OutageQueueService, type QueuedSendStore } from './outage-queue.service';
-import { OutageQueueClosedError, OutageQueueFullError } from './routing.errors';
+import {
+  OutageQueueBytesError,
+  OutageQueueClosedError,
+  OutageQueueFullError,
+} from './routing.errors';
 
 /** A stand-in that throws on any member it was not given, instead of returning undefined. */
 function strict<T>(members: Partial<T>): T {
@@ -105,6 +109,7 @@ describe(OutageQueueService.name, () => {
     const config = strict<AppConfigService>({
       resilience: {
         outageQueueSize: 3,
+        outageQueueBytes: 64 * 1024,
         spoolDir: null,
         retryLeaseMs: 30_000,
         breakerCooldownMs: 1_000,
@@ -165,6 +170,20 @@ describe(OutageQueueService.name, () => {
     queue('1', '2', '3');
     expect(() => queue('4')).toThrow(OutageQueueFullError);
     expect(service.size).toBe(3);
+  });
+
+  it('refuses a send past OUTAGE_QUEUE_BYTES, naming the limit, and keeps the sends before it', () => {
+    queue('1');
+    const big = send('2');
+    big.message.content = 'x'.repeat(64 * 1024);
+    expect(() => service.accept(big)).toThrow(OutageQueueBytesError);
+    try {
+      service.accept(big);
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { limit: 64 * 1024 } });
+      expect((error as Error).message).toContain('OUTAGE_QUEUE_BYTES');
+    }
+    expect(service.size).toBe(1);
   });
 
   it('takes no send once shutting down: it would be answered QUEUED and kept only in memory', async () => {

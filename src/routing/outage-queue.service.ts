@@ -20,7 +20,11 @@ import {
 } from '../redis/redis.errors';
 import { OutageQueue, type QueuedSend } from './outage-queue';
 import { HEARTBEAT_MS } from './outage-spool';
-import { OutageQueueClosedError, OutageQueueFullError } from './routing.errors';
+import {
+  OutageQueueBytesError,
+  OutageQueueClosedError,
+  OutageQueueFullError,
+} from './routing.errors';
 
 const FLUSH_INTERVAL_MS = 250;
 /** While Redis refuses every write, the head of the queue is tried again this often. */
@@ -99,8 +103,13 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
     private readonly topology: RedisTopology,
     private readonly clock: Clock,
   ) {
-    const { outageQueueSize, spoolDir } = config.resilience;
-    this.queue = new OutageQueue(outageQueueSize, spoolDir, storeOf(config.redis));
+    const { outageQueueSize, outageQueueBytes, spoolDir } = config.resilience;
+    this.queue = new OutageQueue(
+      outageQueueSize,
+      spoolDir,
+      storeOf(config.redis),
+      outageQueueBytes,
+    );
   }
 
   /** Sends accepted and not yet in Redis. */
@@ -151,7 +160,15 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
    */
   accept(entry: QueuedSend): void {
     if (this.closed) throw new OutageQueueClosedError();
-    if (!this.queue.add(entry)) throw new OutageQueueFullError(this.queue.capacity);
+    let full: 'sends' | 'bytes' | null;
+    try {
+      full = this.queue.add(entry);
+    } catch (error) {
+      this.logger.error(`the outage spool could not be written: ${(error as Error).message}`);
+      throw new OutageQueueBytesError(this.queue.maxBytes, (error as Error).message);
+    }
+    if (full === 'sends') throw new OutageQueueFullError(this.queue.capacity);
+    if (full === 'bytes') throw new OutageQueueBytesError(this.queue.maxBytes);
   }
 
   onModuleInit(): void {

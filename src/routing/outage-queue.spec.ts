@@ -63,13 +63,40 @@ describe(OutageQueue.name, () => {
 
   it('keeps arrival order and refuses past its bound', () => {
     const queue = new OutageQueue(2, null);
-    expect(queue.add({ message: message('1'), idempotencyKey: null })).toBe(true);
-    expect(queue.add({ message: message('2'), idempotencyKey: 'k' })).toBe(true);
-    expect(queue.add({ message: message('3'), idempotencyKey: null })).toBe(false);
+    expect(queue.add({ message: message('1'), idempotencyKey: null })).toBeNull();
+    expect(queue.add({ message: message('2'), idempotencyKey: 'k' })).toBeNull();
+    expect(queue.add({ message: message('3'), idempotencyKey: null })).toBe('sends');
     expect(queue.peek()?.message.id).toBe('1');
     queue.shift();
     expect(queue.peek()).toEqual({ message: message('2'), idempotencyKey: 'k' });
     expect(queue.size).toBe(1);
+  });
+
+  it('refuses a send past its bytes, and takes sends again as stored ones free their room', () => {
+    const line = (id: string, content: string) =>
+      Buffer.byteLength(
+        `${JSON.stringify({ message: { ...message(id), content }, idempotencyKey: null })}\n`,
+      );
+    const big = 'x'.repeat(1_000);
+    const queue = new OutageQueue(100, dir, '', line('1', big) + line('2', big) + 10);
+    expect(
+      queue.add({ message: { ...message('1'), content: big }, idempotencyKey: null }),
+    ).toBeNull();
+    expect(
+      queue.add({ message: { ...message('2'), content: big }, idempotencyKey: null }),
+    ).toBeNull();
+    expect(queue.add({ message: { ...message('3'), content: big }, idempotencyKey: null })).toBe(
+      'bytes',
+    );
+    // Refused: not in the spool either.
+    expect(readFileSync(queue.spoolFile!, 'utf8').trimEnd().split('\n')).toHaveLength(2);
+    expect(queue.bytes).toBe(line('1', big) + line('2', big));
+    queue.shift();
+    expect(queue.bytes).toBe(line('2', big));
+    expect(
+      queue.add({ message: { ...message('3'), content: big }, idempotencyKey: null }),
+    ).toBeNull();
+    queue.close();
   });
 
   it('survives a restart through its spool, and empties the spool once flushed', () => {

@@ -1,4 +1,4 @@
-import { Spool, type QueuedSend } from './outage-spool';
+import { Spool, spoolLine, type QueuedSend } from './outage-spool';
 
 export type { QueuedSend } from './outage-spool';
 
@@ -19,28 +19,38 @@ const COMPACT_AFTER_MARKS = 1_000;
  * writes done: they are idempotent by message id.
  */
 export class OutageQueue {
-  private readonly entries: QueuedSend[];
+  private readonly entries: QueuedSend[] = [];
+  /** Each entry's size as a spool line, in bytes, in the order of `entries`. */
+  private readonly sizes: number[] = [];
   private spool: Spool | null = null;
   /** Marks written since the file last held only the sends waiting. */
   private marks = 0;
+  private heldBytes = 0;
 
-  /** `store` names where the sends go (see Spool.open). */
+  /**
+   * `capacity`: sends; `maxBytes`: their bytes as spool lines, what they take on disk and
+   * about what they take in memory. `store` names where the sends go (see Spool.open).
+   */
   constructor(
     readonly capacity: number,
     private readonly spoolDir: string | null,
     private readonly store = '',
+    readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     if (spoolDir) {
       const { spool, entries } = Spool.open(spoolDir, store);
       this.spool = spool;
-      this.entries = entries;
-    } else {
-      this.entries = [];
+      this.hold(entries);
     }
   }
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** The bytes of the sends held, as spool lines. */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   get spooled(): boolean {
@@ -52,12 +62,36 @@ export class OutageQueue {
     return this.spool?.file ?? null;
   }
 
-  /** Accepts a send; false when the queue is full. */
-  add(entry: QueuedSend): boolean {
-    if (this.entries.length >= this.capacity) return false;
-    this.spool?.append(entry);
+  /**
+   * Accepts a send; else says which bound it would pass: `sends` (capacity) or `bytes`
+   * (maxBytes).
+   */
+  add(entry: QueuedSend): 'sends' | 'bytes' | null {
+    if (this.entries.length >= this.capacity) return 'sends';
+    const line = spoolLine(entry);
+    const size = Buffer.byteLength(line);
+    if (this.heldBytes + size > this.maxBytes) return 'bytes';
+    this.spool?.append(line);
     this.entries.push(entry);
-    return true;
+    this.sizes.push(size);
+    this.heldBytes += size;
+    return null;
+  }
+
+  /** Takes in sends accepted already (a spool's, an adopted one's): past the bounds, if need be. */
+  private hold(entries: QueuedSend[]): void {
+    for (const entry of entries) {
+      const size = Buffer.byteLength(spoolLine(entry));
+      this.entries.push(entry);
+      this.sizes.push(size);
+      this.heldBytes += size;
+    }
+  }
+
+  /** Removes the oldest entry from memory. */
+  private unhold(): QueuedSend | undefined {
+    this.heldBytes -= this.sizes.shift() ?? 0;
+    return this.entries.shift();
   }
 
   peek(): QueuedSend | undefined {
@@ -66,7 +100,7 @@ export class OutageQueue {
 
   /** Drops the oldest entry once it is safely in Redis. */
   shift(): void {
-    const stored = this.entries.shift();
+    const stored = this.unhold();
     if (!this.spool || !stored) return;
     if (this.entries.length === 0) {
       this.spool.clear();
@@ -85,7 +119,7 @@ export class OutageQueue {
    * tried again after a restart, so the spool is rewritten without it.
    */
   drop(): void {
-    this.entries.shift();
+    this.unhold();
     this.spool?.rewrite(this.entries);
     this.marks = 0;
   }
@@ -103,11 +137,11 @@ export class OutageQueue {
       this.spool = spool;
       spool.rewrite([...this.entries, ...entries]);
       this.marks = 0;
-      this.entries.push(...entries);
+      this.hold(entries);
       return entries.length;
     }
     const adopted = this.spool.adoptAbandoned();
-    this.entries.push(...adopted);
+    this.hold(adopted);
     return adopted.length;
   }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
   ftruncateSync,
   linkSync,
@@ -95,6 +96,11 @@ function syncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A send as a line of a spool file. */
+export function spoolLine(entry: QueuedSend): string {
+  return `${JSON.stringify(entry)}\n`;
 }
 
 /** A line that says the send with this message id is in Redis (see Spool.stored). */
@@ -259,10 +265,28 @@ export class Spool {
     return join(this.dir, `${SPOOL_PREFIX}.${this.owner}.lock`);
   }
 
-  /** Appends a send and syncs it to disk, before it is acknowledged. */
-  append(entry: QueuedSend): void {
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
-    fsyncSync(this.fd);
+  /**
+   * Appends a send's line (spoolLine) and syncs it to disk, before it is acknowledged. A write
+   * that fails or falls short (a full disk) is cut off the file again and thrown: the send is
+   * not acknowledged, and the next line does not start inside its fragment.
+   */
+  append(line: string): void {
+    const end = fstatSync(this.fd).size;
+    const bytes = Buffer.from(line);
+    try {
+      const written = writeSync(this.fd, bytes);
+      if (written !== bytes.length) {
+        throw new Error(`spool write fell short: ${written} of ${bytes.length} bytes`);
+      }
+      fsyncSync(this.fd);
+    } catch (error) {
+      try {
+        ftruncateSync(this.fd, end);
+      } catch {
+        // The file keeps a fragment: a line that does not parse, skipped when read.
+      }
+      throw error;
+    }
   }
 
   /**
@@ -282,7 +306,7 @@ export class Spool {
       return;
     }
     const draft = join(this.dir, `.${SPOOL_PREFIX}.${this.owner}.jsonl.tmp`);
-    writeFileSync(draft, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), {
+    writeFileSync(draft, entries.map(spoolLine).join(''), {
       flush: true,
     });
     renameSync(draft, this.file);
@@ -344,7 +368,7 @@ export class Spool {
     }
     const entries = adopted.flatMap(readEntries);
     if (entries.length > 0) {
-      writeSync(this.fd, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+      writeSync(this.fd, entries.map(spoolLine).join(''));
       fsyncSync(this.fd);
     }
     for (const path of [...adopted, ...retired]) removeIfPresent(path);

@@ -88,6 +88,19 @@ export class OutageQueueClosedError extends AppError {
   }
 }
 
+/** The local queue holds its limit of bytes (OUTAGE_QUEUE_BYTES), or its spool cannot be written. */
+export class OutageQueueBytesError extends AppError {
+  constructor(limit: number, reason?: string) {
+    super(
+      'SERVICE_UNAVAILABLE',
+      reason === undefined
+        ? `Redis is unavailable and the local queue holds its limit of ${limit} bytes (OUTAGE_QUEUE_BYTES); nothing was stored: retry later`
+        : `Redis is unavailable and the local queue's spool could not be written (${reason}); nothing was stored: retry later`,
+      { limit },
+    );
+  }
+}
+
 export class OutageQueueFullError extends AppError {
   constructor(capacity: number) {
     super(
