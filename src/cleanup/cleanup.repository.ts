@@ -6,6 +6,7 @@ import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { TopicRepository } from '../topics/topic.repository';
+import { forgetGoneFirstEntry } from './thread-index';
 
 /** How long a broadcast's recipient list outlives the message, for cleanup to read it. */
 export const RECIPIENTS_GRACE_MS = 7 * 24 * 3600 * 1000;
@@ -107,6 +108,8 @@ export class CleanupRepository {
       this.redis.del(this.keys.messageRecipients(id)),
     );
     await Promise.all(removals);
+    if (entry.threadKey !== null)
+      await forgetGoneFirstEntry(this.redis, this.keys, entry.threadKey);
     // A topic whose last message this was leaves the topic index: catch-ups and listings
     // read only topics with messages. Before the schedule's entry goes, so that a failure
     // here is tried again with the purge.

@@ -5,6 +5,7 @@ import { threadKey } from '../messages/thread-key';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { expiryMember } from './cleanup.repository';
+import { forgetGoneFirstEntry } from './thread-index';
 import type { MessageHead } from './retention-policy';
 
 /** A batch of entries that leave one mailbox, and what of the mailbox's refers to them. */
@@ -110,13 +111,15 @@ export class RetentionRepository {
   }
 
   /**
-   * Deletes a message hash, its entry in its thread's index, and its entry in the expiry
-   * schedule when it has one.
+   * Deletes a message hash, its entries in thread indexes (its thread's, and its own, where
+   * it was answered), and its entry in the expiry schedule when it has one.
    */
   async deleteMessage(id: string, head: MessageHead): Promise<void> {
+    const thread = threadKey(head.threadId);
     await Promise.all([
       this.redis.del(this.keys.message(id)),
-      this.redis.zrem(this.keys.thread(threadKey(head.threadId)), id),
+      this.redis.zrem(this.keys.thread(thread), id),
+      head.threadId === id ? undefined : this.redis.zrem(this.keys.thread(threadKey(id)), id),
       head.expiresAt === null
         ? undefined
         : this.redis.zrem(
@@ -126,6 +129,7 @@ export class RetentionRepository {
             expiryMember({ id, mode: head.mode, target: head.target, threadId: id }),
           ),
     ]);
+    if (head.threadId !== id) await forgetGoneFirstEntry(this.redis, this.keys, thread);
   }
 
   /** Lets a message hash expire at `at`, unless it expires sooner already. */

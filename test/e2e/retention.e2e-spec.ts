@@ -225,6 +225,44 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
       expect(await redis.zrange(index(rootB.messageId), '0', '-1')).toEqual([rootB.messageId]);
     });
 
+    it("lets a thread's index go once its first message, and then its last, are gone", async () => {
+      await registerMailboxes(service.baseUrl, 'asker3', 'answerer3', 'asker4', 'answerer4');
+      const index = (root: string): string => service.app.get(RedisKeys).thread(threadKey(root));
+      // Expired first, then named as a thread by a message that expires too.
+      const root = await send(service.baseUrl, {
+        ...directInput('asker3', 'answerer3'),
+        ttlSeconds: 1,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await cleanupRun(service);
+      const late = await send(service.baseUrl, {
+        ...directInput('answerer3', 'asker3'),
+        threadId: root.messageId,
+        ttlSeconds: 1,
+      });
+      expect(await redis.zrange(index(root.messageId), '0', '-1')).toEqual([
+        root.messageId,
+        late.messageId,
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await cleanupRun(service);
+      expect(await redis.exists(index(root.messageId))).toBe(0);
+
+      // A first message trimmed from its mailbox leaves its thread's index too.
+      const first = await send(service.baseUrl, directInput('answerer4', 'asker4'));
+      const answer = await send(service.baseUrl, {
+        ...directInput('asker4', 'answerer4'),
+        inReplyTo: first.messageId,
+      });
+      await sendAll(
+        service,
+        [1, 2, 3].map(() => directInput('answerer4', 'asker4')),
+      );
+      await cleanupRun(service);
+      expect(await redis.exists(`${service.prefix}message:{${first.messageId}}`)).toBe(0);
+      expect(await redis.zrange(index(first.messageId), '0', '-1')).toEqual([answer.messageId]);
+    });
+
     it('tells a requester nobody answered a request that was trimmed before its deadline', async () => {
       await registerMailboxes(service.baseUrl, 'requester', 'swamped');
       const request = await send(
