@@ -48,7 +48,7 @@
  * | mailbox:{name}:tokens:<day> | hash | tokens sent that UTC day: total, messages, to:<recipient> |
  * | thread:{sha256}:guard | hash | a thread's paused flag, token budget, spend and reply visits |
  * | mailbox:{name}:wait | string | the MCP wait_for_message running for the mailbox (lapses by itself) |
- * | mailbox:{name}:search-terms | set | the names of the mailbox's search:<term> keys, for deleting the mailbox |
+ * | mailbox:{name}:search-terms | zset | the names of the mailbox's search:<term> keys by lapse time, for deleting the mailbox |
  * | signing:{keys}:current | string | the kid of the generated message-signing key in use (unset with MESSAGE_SIGNING_KEY) |
  * | signing:{keys}:secrets | hash | generated message-signing keys by kid (base64url), old ones kept for verification |
  * | signing:rotations | channel | the kid of a newly rotated signing key, so every instance signs with it |

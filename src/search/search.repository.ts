@@ -4,12 +4,13 @@ import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient, VariableKeysScript } from '../redis/redis-scripts';
 import { messageIdTime } from '../messages/message-id';
 import { SearchCode } from './search-codes';
+import { Clock } from '../common/clock';
 
 /** The search scripts of src/redis/lua, as their headers describe them. */
 interface SearchScripts {
   /**
    * index-search-terms.lua: keys messages, the list of term keys, the term keys; arguments
-   * id, createdAt, lapse or '', trim.
+   * id, createdAt, lapse or '', trim, now.
    */
   indexSearchTerms: VariableKeysScript<number>;
   /**
@@ -44,6 +45,7 @@ export class SearchRepository {
   constructor(
     @Inject(REDIS_COMMANDS) redis: ScriptedClient,
     private readonly keys: RedisKeys,
+    private readonly clock: Clock,
   ) {
     this.redis = redis as ScriptedClient & SearchScripts;
   }
@@ -71,6 +73,7 @@ export class SearchRepository {
       message.createdAt,
       lapseAt === null ? '' : lapseAt,
       trim ? '1' : '0',
+      this.clock.now(),
     ]);
   }
 
@@ -108,12 +111,18 @@ export class SearchRepository {
 
   /**
    * Deletes up to `limit` of a mailbox's term indexes (those the list of term keys names) and
-   * returns how many it took from the list: 0 once the index is gone. An index written while
+   * returns how many it took from the list: 0 once the index is gone. UNLINK: a large index
+   * is freed outside Redis' main thread. An index written while
    * this runs, for a mailbox of the same name registered again, is left alone unless listed.
    */
   async dropIndex(mailbox: string, limit: number): Promise<number> {
-    const names = await this.redis.spop(this.keys.searchTerms(mailbox), limit);
-    if (names.length > 0) await this.redis.del(...names);
+    const list = this.keys.searchTerms(mailbox);
+    // A set in earlier versions.
+    const names =
+      (await this.redis.type(list)) === 'set'
+        ? await this.redis.spop(list, limit)
+        : (await this.redis.zpopmin(list, limit)).filter((_, index) => index % 2 === 0);
+    if (names.length > 0) await this.redis.unlink(...names);
     return names.length;
   }
 }

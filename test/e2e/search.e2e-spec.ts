@@ -282,6 +282,27 @@ describe(`search (${testTopology()})`, () => {
     await eventually(async () => (await redis.exists(key)) === 0, 10_000);
   });
 
+  it('keeps its list of word keys to the keys that have not lapsed', async () => {
+    await graphql(service.baseUrl, REGISTER, { name: 'frank' }, as(ADMIN));
+    const list = `${service.prefix}mailbox:{frank}:search-terms`;
+    await sendAsAdmin(directInput('bob', 'frank', { content: 'lasting words' }));
+    for (let i = 0; i < 20; i++) {
+      await sendAsAdmin(directInput('bob', 'frank', { content: `fleeting u${i}x`, ttlSeconds: 1 }));
+    }
+    expect(await redis.zcard(list)).toBe(2 + 1 + 20);
+    const word = (name: string): string => `${service.prefix}mailbox:{frank}:search:${name}`;
+    await eventually(async () => (await redis.exists(word('u0x'))) === 0, 10_000);
+    // The next message indexed drops the names of the keys that lapsed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sendAsAdmin(directInput('bob', 'frank', { content: 'lasting again' }));
+    const names = await redis.zrange(list, '0', '-1');
+    expect(names.sort()).toEqual([word('again'), word('lasting'), word('words')].sort());
+    // A name's score is its key's lapse: never, for words of messages that never lapse here.
+    expect(await redis.zscore(list, word('lasting'))).toBe(
+      String(await redis.pexpiretime(word('lasting'))),
+    );
+  });
+
   it('drops a message no longer in the mailbox, and heals the index where it reads it', async () => {
     const kept = await sendAsAdmin(directInput('bob', 'carol', { content: 'orphan kept' }));
     const gone = await sendAsAdmin(directInput('bob', 'carol', { content: 'orphan gone' }));
@@ -338,7 +359,7 @@ describe(`search (${testTopology()})`, () => {
     expect(other.nodes.map((node) => [node.id, node.read])).toEqual([[ids[4001], false]]);
   });
 
-  it('deletes a deleted mailbox\'s index with it, and nothing of another mailbox', async () => {
+  it("deletes a deleted mailbox's index with it, and nothing of another mailbox", async () => {
     const own = await startTestApp(backend, {
       SEARCH_ENABLED: 'true',
       ROUTER_CLEANUP_INTERVAL: '0.2',

@@ -3,7 +3,8 @@
 --
 -- KEYS[1]   mailbox:{name}:messages
 -- KEYS[2]   mailbox:{name}:search-terms, the names of the mailbox's term keys (so that deleting
---           the mailbox can find them); a name is added only when its key is created
+--           the mailbox can find them), a sorted set scored by when each key lapses ('+inf':
+--           never); a set in earlier versions, turned into a sorted set here
 -- KEYS[3..] mailbox:{name}:search:<term>, one per distinct term of the message (at most 256)
 -- ARGV[1]   the message id
 -- ARGV[2]   its createdAt, epoch milliseconds (the score: newest first is score order)
@@ -11,15 +12,26 @@
 --           plus MAILBOX_MAX_AGE, whichever comes first; '' for never
 -- ARGV[4]   '1' to trim each term's index first of the ids older than the mailbox's oldest
 --           message (the mailbox dropped them), else '0'
+-- ARGV[5]   now, epoch milliseconds
 --
 -- Each term's index lives as long as the longest-lived message in it: no expiry while it holds
 -- a message that never lapses, else until the latest lapse time of its messages. Ids of
 -- messages that left the mailbox are removed by the trim, by searches that meet them
--- (search-ids.lua), or with the key. The list of term keys lives as long as the longest-lived
+-- (search-ids.lua), or with the key. The list of term keys scores each name by its key's
+-- lapse time, drops the names whose keys have lapsed, and lives as long as the longest-lived
 -- of them.
 --
 -- Returns how many of the terms were new for this message (0 when it was indexed before).
-local id, score, lapse = ARGV[1], ARGV[2], ARGV[3]
+local id, score, lapse, now = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+local listed = lapse == '' and '+inf' or lapse
+if redis.call('TYPE', KEYS[2]).ok == 'set' then
+  -- Written by an earlier version: every name kept, as never lapsing until named again.
+  local names = redis.call('SMEMBERS', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  for _, name in ipairs(names) do
+    redis.call('ZADD', KEYS[2], '+inf', name)
+  end
+end
 local below = nil
 if ARGV[4] == '1' then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
@@ -49,9 +61,13 @@ for i = 3, #KEYS do
   added = added + redis.call('ZADD', key, score, id)
   keep(key, created)
   if created then
-    redis.call('SADD', KEYS[2], key)
+    redis.call('ZADD', KEYS[2], listed, key)
+  else
+    -- GT: a name listed as never lapsing stays so.
+    redis.call('ZADD', KEYS[2], 'GT', listed, key)
   end
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
 if redis.call('EXISTS', KEYS[2]) == 1 then
   keep(KEYS[2], listNew)
 end
