@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Injectable } from '@nestjs/common';
-import { AggregatorRegistry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { Clock } from '../common/clock';
 import { GraphqlWsServer } from '../graphql/graphql-ws.server';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
@@ -9,6 +9,7 @@ import { MessageRouterService } from '../routing/message-router.service';
 import { SafetyRepository } from '../safety/safety.repository';
 import { JobRunner } from '../scheduling/job-runner.service';
 import { ClusterMetricsClient } from '../workers/cluster-metrics';
+import { isMetricsCollect, type MetricsPart } from '../workers/workers';
 import type { RouterStatistics } from './router-statistics.model';
 import { RouterStatisticsService } from './router-statistics.service';
 
@@ -54,9 +55,7 @@ const COUNTER_METRICS = {
  */
 @Injectable()
 export class MetricsService {
-  // An AggregatorRegistry is a Registry that, in a worker, also answers the supervisor's
-  // requests for its metrics.
-  private readonly registry = new AggregatorRegistry();
+  private readonly registry = new Registry();
   private readonly workers = cluster.isWorker ? new ClusterMetricsClient() : null;
 
   constructor(
@@ -70,7 +69,19 @@ export class MetricsService {
     clock: Clock,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mailbox_' });
-    if (cluster.isWorker) AggregatorRegistry.setRegistries([this.registry]);
+    // Under the supervisor: this worker's own metrics, to each collection that asks.
+    if (cluster.isWorker) {
+      process.on('message', (message) => {
+        if (!isMetricsCollect(message)) return;
+        void this.registry.getMetricsAsJSON().then(
+          (metrics) => {
+            const part: MetricsPart = { type: 'mailbox:metrics-part', id: message.id, metrics };
+            process.send?.(part);
+          },
+          () => undefined,
+        );
+      });
+    }
     // Every statistics gauge of one scrape reads the same snapshot: one Redis read per scrape.
     let snapshot: { at: number; value: Promise<RouterStatistics | null> } | null = null;
     const read = (): Promise<RouterStatistics | null> => {

@@ -6,13 +6,24 @@ import { generateAdminToken } from '../auth/tokens';
 import { AppConfigService } from '../config/app-config.service';
 import type { EnvironmentVariables } from '../config/environment';
 import { pinoOptions } from '../logging/pino-options';
-import { isMetricsRequest, WORKER_ENVIRONMENT, type MetricsAnswer } from './workers';
+import {
+  isMetricsPart,
+  isMetricsRequest,
+  WORKER_ENVIRONMENT,
+  type MetricsAnswer,
+  type MetricsCollect,
+} from './workers';
 
 /** A worker that dies this many times within CRASH_WINDOW_MS stops the service (exit 1). */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
 /** Past the workers' own grace period, how long the supervisor waits before killing them. */
 const GRACE_MARGIN_MS = 2_000;
+/**
+ * How long a collection of the workers' metrics waits for each worker. One that has not
+ * answered by then (it is dying, or too busy) is left out of that scrape.
+ */
+const COLLECT_WAIT_MS = 2_000;
 
 /**
  * The primary process of WORKERS > 1 (Node's cluster module): it forks the workers, each a
@@ -27,13 +38,17 @@ const GRACE_MARGIN_MS = 2_000;
  *   or a worker started in place of a dead one that dies before it listens, is one more
  *   death, and is replaced in turn;
  * - passes SIGTERM and SIGINT on, and exits once every worker has, with the worst exit code;
- * - answers a worker's request for every worker's metrics (prom-client's AggregatorRegistry),
- *   so that /metrics, whichever worker a scrape reaches, reports the whole process.
+ * - answers a worker's request for every worker's metrics, so that /metrics, whichever worker
+ *   a scrape reaches, reports the whole process: it asks each worker that listens (one still
+ *   starting has no metrics to give, and is not waited for), and combines their answers
+ *   with prom-client's aggregation (each metric by its `aggregator`).
  */
 export class Supervisor {
   private readonly logger: Logger;
   private readonly environment: Record<string, string> = {};
-  private readonly aggregator = new AggregatorRegistry();
+  /** Collections of the workers' metrics under way, by id: each takes the parts it waits for. */
+  private readonly collections = new Map<number, (worker: Worker, metrics: object[]) => void>();
+  private nextCollection = 1;
   private readonly live = new Set<Worker>();
   private readonly listened = new WeakSet<Worker>();
   private crashes: number[] = [];
@@ -64,6 +79,7 @@ export class Supervisor {
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
     cluster.on('message', (worker, message) => {
       if (isMetricsRequest(message)) void this.answerMetrics(worker, message.id);
+      else if (isMetricsPart(message)) this.collections.get(message.id)?.(worker, message.metrics);
     });
     for (const signal of ['SIGTERM', 'SIGINT'] as const)
       process.on(signal, () => this.stop(signal));
@@ -149,11 +165,38 @@ export class Supervisor {
   private async answerMetrics(worker: Worker, id: number): Promise<void> {
     let answer: MetricsAnswer;
     try {
-      const registry = await this.aggregator.clusterMetrics();
-      answer = { type: 'mailbox:metrics-answer', id, text: registry };
+      answer = { type: 'mailbox:metrics-answer', id, text: await this.collectMetrics() };
     } catch (error) {
       answer = { type: 'mailbox:metrics-answer', id, error: (error as Error).message };
     }
     if (worker.isConnected()) worker.send(answer);
+  }
+
+  /** Every listening worker's metrics, aggregated; see COLLECT_WAIT_MS for one that is late. */
+  private async collectMetrics(): Promise<string> {
+    const workers = [...this.live].filter(
+      (worker) => this.listened.has(worker) && worker.isConnected(),
+    );
+    const id = this.nextCollection++;
+    const parts: object[][] = [];
+    await new Promise<void>((resolve) => {
+      const waiting = new Set(workers);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.collections.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, COLLECT_WAIT_MS);
+      this.collections.set(id, (worker, metrics) => {
+        if (!waiting.delete(worker)) return;
+        parts.push(metrics);
+        if (waiting.size === 0) done();
+      });
+      const request: MetricsCollect = { type: 'mailbox:metrics-collect', id };
+      for (const worker of workers) worker.send(request);
+      if (workers.length === 0) done();
+    });
+    if (parts.length === 0) throw new Error('no worker answered with its metrics');
+    return AggregatorRegistry.aggregate(parts).metrics();
   }
 }

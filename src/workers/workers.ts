@@ -26,6 +26,30 @@ export interface MetricsAnswer {
   error?: string;
 }
 
+/** The supervisor asks a worker that listens for its own metrics, for one answer. */
+export interface MetricsCollect {
+  type: 'mailbox:metrics-collect';
+  id: number;
+}
+
+/** A worker's own metrics (its registry's getMetricsAsJSON), for the collection `id`. */
+export interface MetricsPart {
+  type: 'mailbox:metrics-part';
+  id: number;
+  metrics: object[];
+}
+
+export function isMetricsCollect(message: unknown): message is MetricsCollect {
+  return (message as MetricsCollect | null)?.type === 'mailbox:metrics-collect';
+}
+
+export function isMetricsPart(message: unknown): message is MetricsPart {
+  return (
+    (message as MetricsPart | null)?.type === 'mailbox:metrics-part' &&
+    Array.isArray((message as MetricsPart).metrics)
+  );
+}
+
 /** The processes WORKERS asks for: its number, or one per CPU core for `auto`. */
 export function workerCount(setting: string): number {
   return setting === 'auto' ? availableParallelism() : Number(setting);

@@ -107,10 +107,26 @@ describe('WORKERS: several processes behind one port', () => {
     const before = childPids(service.pid!);
     expect(before).toHaveLength(2);
     process.kill(before[0], 'SIGKILL');
+    // Scraped all the while: the worker that is starting is not waited for. (A kept-alive
+    // connection that the dead worker held is reset: that scrape is tried again.)
+    const statuses: number[] = [];
+    const scraping = (async () => {
+      for (const until = Date.now() + 6_000; Date.now() < until;) {
+        try {
+          statuses.push((await fetch(`${service.baseUrl}/metrics`)).status);
+        } catch {
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
     await eventually(() => {
       const now = childPids(service.pid!);
       return now.length === 2 && !now.includes(before[0]);
     }, 15_000);
+    await scraping;
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
     // Until a worker listens again (the one killed may have been the only one yet), the port
     // refuses connections.
     await eventually(serves, 15_000);
