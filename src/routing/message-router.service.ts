@@ -458,9 +458,22 @@ export class MessageRouterService implements OnModuleInit {
     };
   }
 
+  /** Queues a send locally, unless it repeats a keyed send waiting there (queuedRepeat). */
   private queueLocally(send: QueuedSend): RouteResult {
+    const repeat = this.queuedRepeat(send);
+    if (repeat) return repeat;
     this.outage.accept(send);
     return result(send.message, RouteStatus.QUEUED, 0);
+  }
+
+  /**
+   * A keyed send whose key an earlier send waiting in the local queue holds is that send,
+   * answered with its id and not queued again; null for any other.
+   */
+  private queuedRepeat(send: QueuedSend): RouteResult | null {
+    const key = send.idempotencyKey;
+    const earlier = key === null ? undefined : this.outage.queuedWith(send.message.sender, key);
+    return earlier ? result(earlier.message, RouteStatus.QUEUED, 0) : null;
   }
 
   /**
@@ -469,6 +482,12 @@ export class MessageRouterService implements OnModuleInit {
    * fail): the sweep must not tell of a timeout meanwhile.
    */
   private async queueBehind(send: QueuedSend): Promise<RouteResult> {
+    const repeat = this.queuedRepeat(send);
+    if (repeat) {
+      // The earlier send with its key counted what its guards admitted.
+      await this.giveBack({ ...send, answers: null });
+      return repeat;
+    }
     let queued: RouteResult;
     try {
       queued = this.queueLocally(send);

@@ -153,6 +153,11 @@ export class OutageQueueService implements OnModuleInit, BeforeApplicationShutdo
     void this.flush();
   }
 
+  /** The send waiting in the queue with the sender's idempotency key, if one does. */
+  queuedWith(sender: string, idempotencyKey: string): QueuedSend | undefined {
+    return this.queue.withKey(sender, idempotencyKey);
+  }
+
   /**
    * Accepts a send into the queue (synced to the spool first); throws when the queue is full,
    * and once the instance is shutting down: the queue's last flush has begun, and a send

@@ -99,6 +99,20 @@ describe(OutageQueue.name, () => {
     queue.close();
   });
 
+  it("finds the send waiting with a sender's idempotency key, until it is stored, and after a restart", () => {
+    const first = new OutageQueue(10, dir);
+    first.add({ message: message('1'), idempotencyKey: 'k' });
+    first.add({ message: message('2'), idempotencyKey: null });
+    expect(first.withKey('a', 'k')?.message.id).toBe('1');
+    expect(first.withKey('other', 'k')).toBeUndefined();
+    first.close();
+    const second = new OutageQueue(10, dir);
+    expect(second.withKey('a', 'k')?.message.id).toBe('1');
+    second.shift();
+    expect(second.withKey('a', 'k')).toBeUndefined();
+    second.close();
+  });
+
   it('survives a restart through its spool, and empties the spool once flushed', () => {
     const first = new OutageQueue(10, dir);
     first.add({ message: message('1'), idempotencyKey: null });

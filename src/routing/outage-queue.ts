@@ -8,6 +8,10 @@ export type { QueuedSend } from './outage-spool';
  */
 const COMPACT_AFTER_MARKS = 1_000;
 
+function keyOf(sender: string, idempotencyKey: string): string {
+  return `${sender}\n${idempotencyKey}`;
+}
+
 /**
  * Sends accepted while Redis could not be reached, in arrival order, bounded. With a spool
  * directory every accepted send is appended to this instance's own spool file and synced
@@ -26,6 +30,8 @@ export class OutageQueue {
   /** Marks written since the file last held only the sends waiting. */
   private marks = 0;
   private heldBytes = 0;
+  /** The send holding each sender's idempotency key, by keyOf. */
+  private readonly keyed = new Map<string, QueuedSend>();
 
   /**
    * `capacity`: sends; `maxBytes`: their bytes as spool lines, what they take on disk and
@@ -75,7 +81,19 @@ export class OutageQueue {
     this.entries.push(entry);
     this.sizes.push(size);
     this.heldBytes += size;
+    this.index(entry);
     return null;
+  }
+
+  /** The send waiting here with the sender's idempotency key, if one does. */
+  withKey(sender: string, key: string): QueuedSend | undefined {
+    return this.keyed.get(keyOf(sender, key));
+  }
+
+  private index(entry: QueuedSend): void {
+    if (entry.idempotencyKey === null) return;
+    const key = keyOf(entry.message.sender, entry.idempotencyKey);
+    if (!this.keyed.has(key)) this.keyed.set(key, entry);
   }
 
   /** Takes in sends accepted already (a spool's, an adopted one's): past the bounds, if need be. */
@@ -85,13 +103,19 @@ export class OutageQueue {
       this.entries.push(entry);
       this.sizes.push(size);
       this.heldBytes += size;
+      this.index(entry);
     }
   }
 
   /** Removes the oldest entry from memory. */
   private unhold(): QueuedSend | undefined {
     this.heldBytes -= this.sizes.shift() ?? 0;
-    return this.entries.shift();
+    const entry = this.entries.shift();
+    if (entry?.idempotencyKey != null) {
+      const key = keyOf(entry.message.sender, entry.idempotencyKey);
+      if (this.keyed.get(key) === entry) this.keyed.delete(key);
+    }
+    return entry;
   }
 
   peek(): QueuedSend | undefined {

@@ -840,6 +840,8 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       });
       const [first, retry] = [await route(keyed), await route(keyed)];
       expect([first.status, retry.status]).toEqual(['QUEUED', 'QUEUED']);
+      // The retry is the send it repeats, queued once.
+      expect(retry.messageId).toBe(first.messageId);
       await queue.release();
       const state = await admin<{ mailbox: { tokensToday: number } }>(
         a,
