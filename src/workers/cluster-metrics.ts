@@ -11,7 +11,7 @@ interface Pending {
 
 /**
  * A worker's side of /metrics under the supervisor: it asks the supervisor, which collects
- * every worker's registry (prom-client's AggregatorRegistry) and answers with the whole
+ * the registry of every worker that listens (see Supervisor) and answers with the whole
  * process's metrics.
  */
 export class ClusterMetricsClient {
