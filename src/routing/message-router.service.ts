@@ -630,7 +630,12 @@ export class MessageRouterService implements OnModuleInit {
   }
 
   private async routeBroadcast(message: StoredMessage, repeat: boolean): Promise<RouteResult> {
-    const names = (await this.mailboxes.activeNames()).filter((name) => name !== message.sender);
+    let names = (await this.mailboxes.activeNames()).filter((name) => name !== message.sender);
+    // A repeat completes the first send for the mailboxes it was for: not one registered since.
+    if (repeat) {
+      const registered = await Promise.all(names.map((name) => this.mailboxes.registeredAt(name)));
+      names = names.filter((_, index) => ownedByName(message.id, registered[index]));
+    }
     const { outcomes: settled } = await this.store.deliver(message, names, repeat);
     const outcomes: EnqueueOutcome[] = [];
     const failures: string[] = [];

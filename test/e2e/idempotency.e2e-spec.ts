@@ -1,0 +1,48 @@
+import { broadcastInput } from '../factories/messages';
+import { graphqlOk } from '../utils/graphql-client';
+import { MAILBOX_PAGE, type PageView } from '../utils/documents';
+import { RedisServer } from '../utils/redis-server';
+import { registerMailboxes, send } from '../utils/service';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+/** Past the margin for instances' clocks (5 s) that ownership by name allows. */
+const PAST_CLOCK_MARGIN_MS = 5_100;
+
+describe('keyed sends repeated after the mailboxes changed', () => {
+  let redis: RedisServer;
+  let service: TestApp;
+
+  async function holds(name: string, id: string): Promise<boolean> {
+    const { mailbox } = await graphqlOk<{ mailbox: { messages: PageView } }>(
+      service.baseUrl,
+      MAILBOX_PAGE,
+      { name, first: 500 },
+    );
+    return mailbox.messages.nodes.some((node) => node.id === id);
+  }
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await startTestApp(redis.url);
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.destroy();
+  });
+
+  it('completes a keyed BROADCAST repeat for the mailboxes of the first send, not one registered since', async () => {
+    await registerMailboxes(service.baseUrl, 'caster', 'early-1', 'early-2');
+    const keyed = broadcastInput('caster', { content: 'all hands', idempotencyKey: 'cast-1' });
+    const first = await send(service.baseUrl, keyed);
+    expect(first.recipients).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, PAST_CLOCK_MARGIN_MS));
+    await registerMailboxes(service.baseUrl, 'newcomer');
+
+    const repeat = await send(service.baseUrl, keyed);
+    expect(repeat).toMatchObject({ messageId: first.messageId, recipients: 2 });
+    expect(await holds('early-1', first.messageId)).toBe(true);
+    expect(await holds('early-2', first.messageId)).toBe(true);
+    expect(await holds('newcomer', first.messageId)).toBe(false);
+  }, 20_000);
+});
