@@ -60,6 +60,15 @@ const config = strict<AppConfigService>({
     checkIntervalMs: 1_000,
   },
   cleanup: { intervalMs: 60_000, confirmationTtlSeconds: KEEP_MS / 1000 },
+  resilience: {
+    retryLeaseMs: 30_000,
+    outageQueueSize: 0,
+    outageQueueBytes: 0,
+    spoolDir: null,
+    breakerCooldownMs: 1_000,
+    shutdownGraceMs: 1_000,
+    shutdownDrainDelayMs: 0,
+  },
 });
 
 function service(
@@ -85,6 +94,29 @@ function service(
 }
 
 describe(DeliveryService.name, () => {
+  describe('processDue', () => {
+    it('stops between batches once the instance is stopping, however much is still due', async () => {
+      let claims = 0;
+      // Each claim yields to timers, as a Redis call does: a loop that never stops fails the
+      // test by its timeout instead of holding the process.
+      const claimDue = jest.fn(async () => {
+        claims += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+        return Array.from({ length: 200 }, (_, index) => ({
+          messageId: ID,
+          mailbox: `m${index}`,
+          priority: MessagePriority.NORMAL,
+        }));
+      });
+      const findFor = jest.fn(() => Promise.resolve(null));
+      const unschedule = jest.fn(() => Promise.resolve());
+      const { delivery } = service({ claimDue, findFor, unschedule });
+      expect(await delivery.processDue(NOW, () => claims >= 3)).toBe(600);
+      expect(claimDue).toHaveBeenCalledTimes(3);
+      expect(claimDue).toHaveBeenLastCalledWith(NOW, NOW + 30_000, 200);
+    });
+  });
+
   describe('on what the store step announces', () => {
     it("abandons a tracked delivery whose mailbox was gone, at the clock's time", async () => {
       const abandon = jest.fn(() => Promise.resolve());

@@ -402,13 +402,16 @@ export class DeliveryService implements OnModuleInit {
    * One run of the retry loop: claims due deliveries (most urgent first) and decides each:
    * finished ones leave the schedule, expired ones turn EXPIRED, exhausted ones FAILED and
    * dead-lettered, the rest are pushed again if a subscriber is live, else wait for one.
-   * Returns how many were handled.
+   * Returns how many were handled. A backlog (after an outage, say) is taken a batch at a
+   * time, each leased from when it is claimed, until none is left or `stopping` says the
+   * instance is shutting down: what is left falls to the next run, or another instance.
    */
-  async processDue(now = this.clock.now()): Promise<number> {
+  async processDue(now = this.clock.now(), stopping: () => boolean = () => false): Promise<number> {
     let handled = 0;
     for (;;) {
+      if (stopping()) return handled;
       const lease = this.config.resilience.retryLeaseMs;
-      const due = await this.confirmations.claimDue(now, now + lease, CLAIM_BATCH);
+      const due = await this.confirmations.claimDue(now, this.clock.now() + lease, CLAIM_BATCH);
       if (due.length === 0) return handled;
       await Promise.all(
         due.map((delivery) =>

@@ -40,7 +40,15 @@ export class JobRunner implements OnModuleDestroy {
     private readonly clock: Clock,
   ) {}
 
-  every(name: string, intervalMs: number, work: () => Promise<unknown>): void {
+  /**
+   * `work` is given whether the instance is stopping, for a run that goes on in steps (a
+   * backlog): shutdown waits for the run in progress, which should end at its next step.
+   */
+  every(
+    name: string,
+    intervalMs: number,
+    work: (stopping: () => boolean) => Promise<unknown>,
+  ): void {
     const state: JobState = {
       intervalMs,
       running: null,
@@ -54,7 +62,7 @@ export class JobRunner implements OnModuleDestroy {
       // Every loop works on Redis: while its circuit is open, a run would only wait and fail.
       if (state.running || this.stopping || !this.breaker.closed) return;
       state.startedAt = this.clock.now();
-      state.running = work()
+      state.running = work(() => this.stopping)
         .then(() => {
           state.lastError = null;
         })
