@@ -127,6 +127,43 @@ describe(redisFailure.name, () => {
     }
   });
 
+  it("tells the client the failure's kind, never Redis' own text (scripts, users, settings, addresses)", () => {
+    const cases: Array<[Error, string, string[]]> = [
+      [
+        reply(`${OOM} script: 6a1f9c, on @user_script:12.`),
+        "(OOM: used memory is over 'maxmemory')",
+        ['6a1f9c', 'user_script'],
+      ],
+      [
+        reply('NOPERM User svc-mailbox has no permissions to run the evalsha command'),
+        '(NOPERM)',
+        ['svc-mailbox'],
+      ],
+      [
+        reply('MISCONF Redis is configured to save RDB snapshots, but stop-writes-on-bgsave-error'),
+        '(MISCONF)',
+        ['stop-writes-on-bgsave-error'],
+      ],
+      [
+        new Error(
+          'Too many Cluster redirections. Last error: ReplyError: MOVED 5798 10.0.1.17:6379',
+        ),
+        '(Too many Cluster redirections)',
+        ['10.0.1.17'],
+      ],
+      [
+        Object.assign(new Error('connect ECONNREFUSED 10.0.1.17:6379'), { code: 'ECONNREFUSED' }),
+        '(ECONNREFUSED)',
+        ['10.0.1.17'],
+      ],
+    ];
+    for (const [error, said, unsaid] of cases) {
+      const message = redisFailure(error)!.message;
+      expect(message).toContain(said);
+      for (const text of unsaid) expect(message).not.toContain(text);
+    }
+  });
+
   it('is null for errors that are not Redis failures, which the filter reports as internal', () => {
     expect(redisFailure(new RangeError('Invalid array length'))).toBeNull();
     expect(redisFailure(new AppError('BAD_USER_INPUT', 'content: too long'))).toBeNull();

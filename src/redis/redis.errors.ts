@@ -165,10 +165,28 @@ const logger = new Logger('Redis');
 export function redisFailure(error: unknown): AppError | null {
   const kind = classifyRedisFailure(error);
   if (kind === null) return null;
-  const message = (error as Error).message;
-  if (kind === 'transient') return new RedisUnavailableError(`Redis did not answer (${message})`);
-  if (isOutOfMemory(error)) return new StoreFullError(message);
+  const reason = publicReason(error as Error);
+  if (kind === 'transient') return new RedisUnavailableError(`Redis did not answer (${reason})`);
+  if (isOutOfMemory(error)) return new StoreFullError(reason);
   if (!refusesWrites(error))
-    logger.error(`Redis refused a command: ${message}`, (error as Error).stack);
-  return new RedisRefusedError(message);
+    logger.error(`Redis refused a command: ${(error as Error).message}`, (error as Error).stack);
+  return new RedisRefusedError(reason);
+}
+
+/**
+ * What a client is told of a Redis failure: its kind (the reply's code, the network error's
+ * code, or which connection failure), never the rest of Redis' text, which may name a script
+ * and its line, an ACL user, the server's persistence settings or a node's address. The whole
+ * text is the operator's, in the logs.
+ */
+export function publicReason(error: Error): string {
+  const code = replyCode(error);
+  if (code === 'OOM') return "OOM: used memory is over 'maxmemory'";
+  if (code !== null) return code;
+  const network = (error as NodeJS.ErrnoException).code;
+  if (typeof network === 'string' && NETWORK_CODES.has(network)) return network;
+  const known = CONNECTION_FAILURE.exec(error.message);
+  if (known) return known[1];
+  if (TRANSIENT_ERROR_NAMES.has(error.name)) return error.name;
+  return 'a Redis failure';
 }
