@@ -131,7 +131,7 @@ describe('WORKERS: several processes behind one port', () => {
     // refuses connections.
     await eventually(serves, 15_000);
     expect(service.output.join('')).toContain(`died (SIGKILL): starting another`);
-  });
+  }, 60_000);
 
   it('replaces a worker that dies while it starts, as one more death, and keeps serving', async () => {
     const before = childPids(service.pid!);
