@@ -5,7 +5,7 @@
 // Without WORKERS, one worker per CPU core serves the port (WORKERS=auto).
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
-const { mkdirSync } = require('node:fs');
+const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const { join } = require('node:path');
 
@@ -40,16 +40,36 @@ function hasRedisServer() {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A TCP port nobody listens on now. */
-function freePort() {
+/** A TCP port nobody listens on now: `wanted`, or null when it is taken; without it, any. */
+function freePort(wanted = 0) {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, DEFAULT_HOST, () => {
+    server.on('error', (error) => (wanted === 0 ? reject(error) : resolve(null)));
+    server.listen(wanted, DEFAULT_HOST, () => {
       const { port } = server.address();
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The private redis-server's port: the one it had the last time (.data/redis.port) while it
+ * is free, else a new one, remembered. Sends spooled while the Redis was away belong to its
+ * address, and are stored only by a service that talks to that address again.
+ */
+async function privatePort(dir) {
+  const file = join(dir, 'redis.port');
+  let previous = 0;
+  try {
+    previous = Number(readFileSync(file, 'utf8').trim()) || 0;
+  } catch {
+    // none yet
+  }
+  const again = previous > 0 ? await freePort(previous) : null;
+  if (again !== null) return again;
+  const port = await freePort();
+  writeFileSync(file, `${port}\n`);
+  return port;
 }
 
 async function startPrivateRedis(port) {
@@ -95,7 +115,9 @@ async function main() {
     if (await redisAnswers(DEFAULT_HOST, DEFAULT_PORT)) {
       say(`using the Redis at redis://${DEFAULT_HOST}:${DEFAULT_PORT}`);
     } else if (hasRedisServer()) {
-      const port = await freePort();
+      const dir = join(root, '.data');
+      mkdirSync(dir, { recursive: true });
+      const port = await privatePort(dir);
       redis = await startPrivateRedis(port);
       env.REDIS_URL = `redis://${DEFAULT_HOST}:${port}`;
       say(
