@@ -4,7 +4,12 @@ import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxNotFoundError } from '../mailboxes/mailbox.errors';
 import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
-import { classifyRedisFailure, RedisUnavailableError, refusesWrites } from '../redis/redis.errors';
+import {
+  classifyRedisFailure,
+  publicReason,
+  RedisUnavailableError,
+  refusesWrites,
+} from '../redis/redis.errors';
 import { assertMailboxName } from '../routing/address';
 import { RateLimitedError, RateLimitUnavailableError } from './auth.errors';
 import { AuthRepository } from './auth.repository';
@@ -228,7 +233,7 @@ export class AuthService implements OnModuleInit {
       }
       if (kind === 'permanent') {
         this.logger.error(`rate limit of ${principal.mailbox} failed: ${(error as Error).message}`);
-        throw new RateLimitUnavailableError((error as Error).message);
+        throw new RateLimitUnavailableError(publicReason(error as Error));
       }
       throw error;
     }

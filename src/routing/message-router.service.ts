@@ -35,7 +35,7 @@ import {
   StoreUnavailableError,
   ThreadMismatchError,
 } from './routing.errors';
-import { refusesWrites } from '../redis/redis.errors';
+import { classifyRedisFailure, publicReason, refusesWrites } from '../redis/redis.errors';
 import { RedisTopology } from '../redis/redis-topology.service';
 import { ownedByName } from '../messages/messages.service';
 import type { SendGuardRequest } from '../safety/safety.repository';
@@ -321,7 +321,7 @@ export class MessageRouterService implements OnModuleInit {
       }
       // A send to a missing recipient is thrown here, uncounted: guarded-send.lua checks the
       // recipient before the sender's guard.
-      const routed = this.directResult(message, answer.delivered, null);
+      const routed = this.directResult(message, answer.delivered, null, false);
       const result = routed instanceof Promise ? await routed : routed;
       this.safety.senderAdmitted(guard);
       await this.topology.confirmReplicated(epoch);
@@ -344,6 +344,12 @@ export class MessageRouterService implements OnModuleInit {
       this.logger.warn(
         `send ${message.id} hit a Redis failure (${(error as Error).message}): queued locally`,
       );
+      const repeat = this.queuedRepeat(send);
+      if (repeat) {
+        // The earlier send with its key counted what its guards admitted.
+        await this.giveBack(send);
+        return repeat;
+      }
       try {
         return this.queueLocally(send);
       } catch (full) {
@@ -592,39 +598,46 @@ export class MessageRouterService implements OnModuleInit {
       message,
       await this.store.deliver(message, [message.target as string], repeat),
       idempotencyKey,
+      repeat,
     );
   }
 
-  /** What a DIRECT send's delivery means for its sender. */
+  /**
+   * What a DIRECT send's delivery means for its sender. `repeat`: a keyed send's repeat of a
+   * first send that stored its message.
+   */
   private directResult(
     message: StoredMessage,
     { own, outcomes: [settled] }: Delivered,
     idempotencyKey: string | null,
+    repeat: boolean,
   ): RouteResult | Promise<never> {
     if (settled.status === 'rejected') throw settled.reason;
     if (settled.value.kind !== 'missing')
       return result(message, this.liveStatus([settled.value]), 1);
-    // An earlier send with the key stored the message and reached the target, since
-    // deactivated or deleted: this repeat answers with that send's id, as any repeat does,
-    // and routes nothing.
-    if (!own) return result(message, RouteStatus.QUEUED, 1);
-    return this.missingTarget(message, idempotencyKey);
+    // The first send stored the message and reached the target, since deactivated or
+    // deleted: this repeat answers with that send's id, as any repeat does, and routes nothing.
+    if (repeat && !own) return result(message, RouteStatus.QUEUED, 1);
+    return this.missingTarget(message, idempotencyKey, own);
   }
 
   private async missingTarget(
     message: StoredMessage,
     idempotencyKey: string | null,
+    own: boolean,
   ): Promise<never> {
     const target = message.target as string;
     // The enqueue step checks the target, which saves a round trip on every send; the price
     // is erasing what this call wrote when the target turns out to be missing. Its key, with
     // nothing stored under it, is a first send's again.
-    await Promise.all([
-      this.store.erase(message),
-      idempotencyKey === null
-        ? undefined
-        : this.idempotency.release(message.sender, idempotencyKey, message.id),
-    ]);
+    if (own) {
+      await Promise.all([
+        this.store.erase(message),
+        idempotencyKey === null
+          ? undefined
+          : this.idempotency.release(message.sender, idempotencyKey, message.id),
+      ]);
+    }
     if (message.replyBy !== null) throw new NoResponderError(target);
     throw new MailboxNotFoundError(target, 'target', 'is not registered or not active');
   }
@@ -638,18 +651,22 @@ export class MessageRouterService implements OnModuleInit {
     }
     const { outcomes: settled } = await this.store.deliver(message, names, repeat);
     const outcomes: EnqueueOutcome[] = [];
-    const failures: string[] = [];
+    const failures: Array<{ name: string; reason: Error }> = [];
     settled.forEach((entry, index) => {
       if (entry.status === 'fulfilled') outcomes.push(entry.value);
-      else failures.push(`${names[index]}: ${(entry.reason as Error).message}`);
+      else failures.push({ name: names[index], reason: entry.reason as Error });
     });
     const reached = outcomes.filter((outcome) => outcome.kind !== 'missing');
     if (failures.length === 0) return result(message, this.liveStatus(reached), reached.length);
+    const [first] = failures;
     this.logger.warn(
-      `broadcast ${message.id} failed for ${failures.length} of ${names.length} recipients`,
+      `broadcast ${message.id} failed for ${failures.length} of ${names.length} recipients, first: ${first.name}: ${first.reason.message}`,
     );
+    // The client is told the failure's kind, not Redis' own text (publicReason).
+    const reason =
+      classifyRedisFailure(first.reason) === null ? 'internal error' : publicReason(first.reason);
     const error = new StoreUnavailableError(
-      `${failures.length} of ${names.length} recipients failed, first: ${failures[0]}`,
+      `${failures.length} of ${names.length} recipients failed, first: ${first.name}: ${reason}`,
     );
     return result(
       message,
