@@ -126,15 +126,21 @@ export class OutageQueue {
   shift(): void {
     const stored = this.unhold();
     if (!this.spool || !stored) return;
-    if (this.entries.length === 0) {
-      this.spool.clear();
-      this.marks = 0;
-    } else if (this.marks >= Math.max(COMPACT_AFTER_MARKS, this.entries.length)) {
-      this.spool.rewrite(this.entries);
-      this.marks = 0;
-    } else {
-      this.spool.stored(stored.message.id);
-      this.marks += 1;
+    // Best effort: the send is in Redis. A mark or a compaction the disk refuses only leaves
+    // the send to be stored again (idempotently) after a restart; the drain goes on.
+    try {
+      if (this.entries.length === 0) {
+        this.spool.clear();
+        this.marks = 0;
+      } else if (this.marks >= Math.max(COMPACT_AFTER_MARKS, this.entries.length)) {
+        this.spool.rewrite(this.entries);
+        this.marks = 0;
+      } else {
+        this.spool.stored(stored.message.id);
+        this.marks += 1;
+      }
+    } catch {
+      // See above.
     }
   }
 

@@ -271,22 +271,7 @@ export class Spool {
    * not acknowledged, and the next line does not start inside its fragment.
    */
   append(line: string): void {
-    const end = fstatSync(this.fd).size;
-    const bytes = Buffer.from(line);
-    try {
-      const written = writeSync(this.fd, bytes);
-      if (written !== bytes.length) {
-        throw new Error(`spool write fell short: ${written} of ${bytes.length} bytes`);
-      }
-      fsyncSync(this.fd);
-    } catch (error) {
-      try {
-        ftruncateSync(this.fd, end);
-      } catch {
-        // The file keeps a fragment: a line that does not parse, skipped when read.
-      }
-      throw error;
-    }
+    this.appendWhole(Buffer.from(line), true);
   }
 
   /**
@@ -296,7 +281,33 @@ export class Spool {
    * as every mark was before it.
    */
   stored(id: string): void {
-    writeSync(this.fd, `${JSON.stringify({ stored: id } satisfies StoredMark)}\n`);
+    this.appendWhole(
+      Buffer.from(`${JSON.stringify({ stored: id } satisfies StoredMark)}\n`),
+      false,
+    );
+  }
+
+  /**
+   * Appends `bytes`, synced when `sync`. A write that fails or falls short (a full disk) is
+   * cut off the file again and thrown, so that the next line does not start inside its
+   * fragment.
+   */
+  private appendWhole(bytes: Buffer, sync: boolean): void {
+    const end = fstatSync(this.fd).size;
+    try {
+      const written = writeSync(this.fd, bytes);
+      if (written !== bytes.length) {
+        throw new Error(`spool write fell short: ${written} of ${bytes.length} bytes`);
+      }
+      if (sync) fsyncSync(this.fd);
+    } catch (error) {
+      try {
+        ftruncateSync(this.fd, end);
+      } catch {
+        // The file keeps a fragment: a line that does not parse, skipped when read.
+      }
+      throw error;
+    }
   }
 
   /** Replaces the file's content with `entries` (after a send was dropped). */
