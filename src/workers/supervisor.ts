@@ -23,7 +23,7 @@ const GRACE_MARGIN_MS = 2_000;
  * How long a collection of the workers' metrics waits for each worker. One that has not
  * answered by then (it is dying, or too busy) is left out of that scrape.
  */
-const COLLECT_WAIT_MS = 2_000;
+const COLLECT_WAIT_MS = 5_000;
 
 /**
  * The primary process of WORKERS > 1 (Node's cluster module): it forks the workers, each a
