@@ -307,6 +307,22 @@ describe(`search (${testTopology()})`, () => {
     );
   });
 
+  it('turns the set of word keys an earlier version wrote into the scored list', async () => {
+    await graphql(service.baseUrl, REGISTER, { name: 'legacy' }, as(ADMIN));
+    const list = `${service.prefix}mailbox:{legacy}:search-terms`;
+    const word = (name: string): string => `${service.prefix}mailbox:{legacy}:search:${name}`;
+    await redis.zadd(word('older'), 1, 'x');
+    await redis.pexpire(word('older'), 60_000);
+    await redis.sadd(list, word('older'), word('gone'));
+    await sendAsAdmin(directInput('bob', 'legacy', { content: 'fresh words' }));
+    expect(await redis.type(list)).toBe('zset');
+    expect(await redis.zscore(list, word('older'))).toBe(
+      String(await redis.pexpiretime(word('older'))),
+    );
+    expect(await redis.zscore(list, word('gone'))).toBeNull();
+    expect(await redis.zscore(list, word('fresh'))).not.toBeNull();
+  });
+
   it('drops a message no longer in the mailbox, and heals the index where it reads it', async () => {
     const kept = await sendAsAdmin(directInput('bob', 'carol', { content: 'orphan kept' }));
     const gone = await sendAsAdmin(directInput('bob', 'carol', { content: 'orphan gone' }));

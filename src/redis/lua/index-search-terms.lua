@@ -25,11 +25,25 @@
 local id, score, lapse, now = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 local listed = lapse == '' and '+inf' or lapse
 if redis.call('TYPE', KEYS[2]).ok == 'set' then
-  -- Written by an earlier version: every name kept, as never lapsing until named again.
+  -- Written by an earlier version: each name scored by its key's lapse now (a key gone is
+  -- dropped), and the list given the lifetime of the longest-lived of them.
   local names = redis.call('SMEMBERS', KEYS[2])
   redis.call('DEL', KEYS[2])
+  local never, last = false, 0
   for _, name in ipairs(names) do
-    redis.call('ZADD', KEYS[2], '+inf', name)
+    local at = redis.call('PEXPIRETIME', name)
+    if at == -1 then
+      never = true
+      redis.call('ZADD', KEYS[2], '+inf', name)
+    elseif at > 0 then
+      last = math.max(last, at)
+      redis.call('ZADD', KEYS[2], at, name)
+    end
+  end
+  if never then
+    redis.call('PERSIST', KEYS[2])
+  elseif last > 0 then
+    redis.call('PEXPIREAT', KEYS[2], last)
   end
 end
 local below = nil
