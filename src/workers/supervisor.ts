@@ -178,7 +178,9 @@ export class Supervisor {
       (worker) => this.listened.has(worker) && worker.isConnected(),
     );
     const id = this.nextCollection++;
-    const parts: object[][] = [];
+    // By worker, so that they are combined in the workers' order whatever order they came in:
+    // a metric combined with `first` takes the same worker's each time.
+    const parts = new Map<Worker, object[]>();
     await new Promise<void>((resolve) => {
       const waiting = new Set(workers);
       const done = (): void => {
@@ -189,14 +191,18 @@ export class Supervisor {
       const timer = setTimeout(done, COLLECT_WAIT_MS);
       this.collections.set(id, (worker, metrics) => {
         if (!waiting.delete(worker)) return;
-        parts.push(metrics);
+        parts.set(worker, metrics);
         if (waiting.size === 0) done();
       });
       const request: MetricsCollect = { type: 'mailbox:metrics-collect', id };
       for (const worker of workers) worker.send(request);
       if (workers.length === 0) done();
     });
-    if (parts.length === 0) throw new Error('no worker answered with its metrics');
-    return AggregatorRegistry.aggregate(parts).metrics();
+    if (parts.size === 0) throw new Error('no worker answered with its metrics');
+    const inOrder = workers.flatMap((worker) => {
+      const part = parts.get(worker);
+      return part ? [part] : [];
+    });
+    return AggregatorRegistry.aggregate(inOrder).metrics();
   }
 }

@@ -125,7 +125,7 @@ describe('WORKERS: several processes behind one port', () => {
       return now.length === 2 && !now.includes(before[0]);
     }, 15_000);
     await scraping;
-    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.length).toBeGreaterThan(2);
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
     // Until a worker listens again (the one killed may have been the only one yet), the port
     // refuses connections.
