@@ -1,4 +1,4 @@
-import { createClient } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { directInput } from '../factories/messages';
@@ -266,8 +266,14 @@ describe('security: tokens and authorization', () => {
     }
   });
 
-  it('makes a revoked token fail at once over HTTP and ends its open subscription', async () => {
-    const token = tokens.carol;
+  /**
+   * A feed of `mailbox` over a WebSocket of its own opened with `token`, once the service
+   * counts the mailbox online; `closeCode` is the socket's close code (0 while it is open).
+   */
+  async function onlineFeed(
+    token: string,
+    mailbox: string,
+  ): Promise<{ ws: Client; feed: LiveSubscription<unknown>; closeCode: () => number }> {
     const ws = createClient({
       url: service.wsUrl,
       webSocketImpl: WebSocket,
@@ -275,20 +281,26 @@ describe('security: tokens and authorization', () => {
       retryAttempts: 0,
       onNonLazyError: () => undefined,
     });
-    let closeCode = 0;
+    let code = 0;
     ws.on('closed', (event) => {
-      closeCode = (event as { code: number }).code;
+      code = (event as { code: number }).code;
     });
-    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'carol' }, (data) => data);
+    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox }, (data) => data);
     await eventually(async () => {
       const { data } = await graphql<{ mailbox: { online: boolean } }>(
         service.baseUrl,
-        '{ mailbox(name: "carol") { online } }',
+        `{ mailbox(name: "${mailbox}") { online } }`,
         {},
         as(ADMIN),
       );
       return data?.mailbox.online === true;
     });
+    return { ws, feed, closeCode: () => code };
+  }
+
+  it('makes a revoked token fail at once over HTTP and ends its open subscription', async () => {
+    const token = tokens.carol;
+    const { ws, feed, closeCode } = await onlineFeed(token, 'carol');
 
     const revoked = await graphql(
       service.baseUrl,
@@ -300,7 +312,7 @@ describe('security: tokens and authorization', () => {
     const after = await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'carol' }, as(token));
     expect(after.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     await feed.waitForEnd();
-    await eventually(() => closeCode === 4403);
+    await eventually(() => closeCode() === 4403);
 
     const rotated = await graphql<{ rotateMailboxToken: { token: string } }>(
       service.baseUrl,
@@ -334,27 +346,7 @@ describe('security: tokens and authorization', () => {
       as(ADMIN),
     );
     const token = registered.data!.registerMailbox.token;
-    const ws = createClient({
-      url: service.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-      onNonLazyError: () => undefined,
-    });
-    let closeCode = 0;
-    ws.on('closed', (event) => {
-      closeCode = (event as { code: number }).code;
-    });
-    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'frank' }, (data) => data);
-    await eventually(async () => {
-      const { data } = await graphql<{ mailbox: { online: boolean } }>(
-        service.baseUrl,
-        '{ mailbox(name: "frank") { online } }',
-        {},
-        as(ADMIN),
-      );
-      return data?.mailbox.online === true;
-    });
+    const { ws, feed, closeCode } = await onlineFeed(token, 'frank');
 
     // The service's subscriber connection drops; the revocation is published meanwhile, to
     // nobody (the client reconnects after 100 ms at first).
@@ -372,7 +364,7 @@ describe('security: tokens and authorization', () => {
       admin.disconnect();
     }
     await feed.waitForEnd();
-    await eventually(() => closeCode === 4403, 10_000);
+    await eventually(() => closeCode() === 4403, 10_000);
     await ws.dispose();
   });
 
@@ -484,23 +476,7 @@ describe('security: tokens and authorization', () => {
 
   it('revokes the old token of a mailbox deactivated and registered again, and ends its subscription', async () => {
     const old = tokens.erin;
-    const ws = createClient({
-      url: service.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${old}` },
-      retryAttempts: 0,
-      onNonLazyError: () => undefined,
-    });
-    const feed = new LiveSubscription(ws, MAILBOX_FEED, { mailbox: 'erin' }, (data) => data);
-    await eventually(async () => {
-      const { data } = await graphql<{ mailbox: { online: boolean } }>(
-        service.baseUrl,
-        '{ mailbox(name: "erin") { online } }',
-        {},
-        as(ADMIN),
-      );
-      return data?.mailbox.online === true;
-    });
+    const { ws, feed } = await onlineFeed(old, 'erin');
     const admin = (query: string) => graphql(service.baseUrl, query, {}, as(ADMIN));
     expect(
       (await admin('mutation { deactivateMailbox(name: "erin") { name } }')).errors,
