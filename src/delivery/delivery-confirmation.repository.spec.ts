@@ -1,3 +1,4 @@
+import { MessagePriority } from '../messages/message.model';
 import { RedisKeys } from '../redis/redis-keys';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import type { RedisTopology } from '../redis/redis-topology.service';
@@ -22,6 +23,13 @@ function strict<T>(members: Partial<T>): T {
 
 const keys = new RedisKeys('p:');
 const ID = '01JTESTMESSAGE000000000000';
+const MESSAGE = {
+  id: ID,
+  sender: 'alice',
+  priority: MessagePriority.NORMAL,
+  expiresAt: null,
+  createdAt: 42,
+};
 const schedules = PRIORITY_ORDER.map((priority) => keys.retrySchedule(priority));
 
 /**
@@ -133,7 +141,7 @@ describe(DeliveryConfirmationRepository.name, () => {
   describe('redrive', () => {
     it('writes PENDING, then the pending entry, and removes the dead letter last', async () => {
       const { redis, writes } = recordingRedis({ changed: true, state: waiting });
-      await repository(redis).redrive(ID, 'bob', 42, 60_000, 1_000);
+      await repository(redis).redrive(MESSAGE, 'bob', 60_000, 1_000);
       expect(writes.slice(0, 2)).toEqual([
         update('redrive'),
         `zadd ${keys.mailboxPending('bob')} ${ID} 42`,
@@ -149,13 +157,13 @@ describe(DeliveryConfirmationRepository.name, () => {
 
     it('completes a redrive that found the delivery PENDING already', async () => {
       const { redis, writes } = recordingRedis({ changed: false, state: waiting });
-      expect(await repository(redis).redrive(ID, 'bob', 42, 60_000, 1_000)).not.toBeNull();
+      expect(await repository(redis).redrive(MESSAGE, 'bob', 60_000, 1_000)).not.toBeNull();
       expect(writes).toHaveLength(5);
     });
 
     it('answers null for an unknown recipient and writes nothing else', async () => {
       const { redis, writes } = recordingRedis(null);
-      expect(await repository(redis).redrive(ID, 'bob', 42, 60_000, 1_000)).toBeNull();
+      expect(await repository(redis).redrive(MESSAGE, 'bob', 60_000, 1_000)).toBeNull();
       expect(writes).toEqual([update('redrive')]);
     });
   });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MessagePriority } from '../messages/message.model';
+import type { StoredMessage } from '../messages/stored-message';
 import { REDIS_COMMANDS } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
@@ -72,6 +73,9 @@ export interface SenderDeliveryEvent {
  * channel (same slot), and this repository then publishes it on the sender's deliveries
  * channel (see tellSender).
  */
+/** Why a delivery turned EXPIRED: its message's ttlSeconds passed before a confirmation. */
+export const EXPIRED_UNCONFIRMED = 'the message expired before it was confirmed';
+
 @Injectable()
 export class DeliveryConfirmationRepository {
   private readonly logger = new Logger(DeliveryConfirmationRepository.name);
@@ -118,8 +122,9 @@ export class DeliveryConfirmationRepository {
     now: number,
     expectedAttempts: number | null = null,
     reason = '',
+    header: Array<string | number> = [],
   ): Promise<DeliveryUpdate | null> {
-    const [changed, json] = await this.redis.updateDelivery(
+    const [changed, json, sender] = await this.redis.updateDelivery(
       this.keys.deliveryConfirmation(messageId),
       mailbox,
       now,
@@ -129,10 +134,11 @@ export class DeliveryConfirmationRepository {
       reason,
       this.keys.deliveryEvents(messageId),
       this.topology.publishCommand(this.keys.deliveryEvents(messageId)),
+      ...header,
     );
     if (!json) return null;
     const result = { changed: changed === DeliveryUpdateCode.Changed, state: parseState(json) };
-    if (result.changed) await this.tellSender(messageId, mailbox, result.state);
+    if (result.changed) await this.tellSender(messageId, mailbox, result.state, sender ?? null);
     return result;
   }
 
@@ -142,24 +148,25 @@ export class DeliveryConfirmationRepository {
    * the sender's channel is in the slot of `{sender}`. `state` is what the script answered;
    * an attempt's script answers only the attempt, so its state is read back, and if another
    * change came first, that later state is told (twice: its own change tells it too, and
-   * watchers drop the repeat by revision). The sender is read from the confirmation (one
-   * round trip on its tag). The change is made whatever happens here: a failure is logged and
+   * watchers drop the repeat by revision). The sender is the one the script answered, else
+   * read from the confirmation (one round trip on its tag). The change is made whatever happens here: a failure is logged and
    * the event lost, as pub/sub may lose one anyway.
    */
   private async tellSender(
     messageId: string,
     mailbox: string,
     state: RecipientState | null,
+    knownSender: string | null = null,
   ): Promise<void> {
     try {
       const key = this.keys.deliveryConfirmation(messageId);
-      let sender: string | null;
+      let sender = knownSender;
       let told = state;
       if (told === null) {
         const [owner, json] = await this.redis.hmget(key, 'sender', `r:${mailbox}`);
         sender = owner;
         told = json ? parseState(json) : null;
-      } else {
+      } else if (sender === null) {
         sender = await this.redis.hget(key, 'sender');
       }
       // Gone already (cleaned up with its message): nobody is left to tell.
@@ -175,9 +182,10 @@ export class DeliveryConfirmationRepository {
 
   /**
    * The recipient confirmed: DELIVERED, then off the retry schedule and the mailbox's
-   * pending list. Null for an unknown recipient. DELIVERED is final, so a repeated confirm
-   * removes the two entries again: one that a crash after the first write left behind goes
-   * then.
+   * pending list; EXPIRED instead when the message's expiry has passed (before the retry or
+   * cleanup loop came to it). Null for an unknown recipient. Both are final, so a repeated
+   * confirm removes the two entries again: one that a crash after the first write left
+   * behind goes then.
    */
   async confirm(
     messageId: string,
@@ -185,8 +193,17 @@ export class DeliveryConfirmationRepository {
     keepFinishedMs: number,
     now: number,
   ): Promise<DeliveryUpdate | null> {
-    const result = await this.update(messageId, mailbox, 'deliver', keepFinishedMs, now);
-    if (result?.state.status === DeliveryStatus.DELIVERED) {
+    const result = await this.update(
+      messageId,
+      mailbox,
+      'deliver',
+      keepFinishedMs,
+      now,
+      null,
+      EXPIRED_UNCONFIRMED,
+    );
+    const finished = result?.state.status;
+    if (finished === DeliveryStatus.DELIVERED || finished === DeliveryStatus.EXPIRED) {
       await Promise.all([
         // From every schedule instead of reading the priority first: the member is in one at most.
         ...PRIORITY_ORDER.map((priority) => this.unschedule(messageId, mailbox, priority)),
@@ -200,18 +217,29 @@ export class DeliveryConfirmationRepository {
    * A dead letter goes back to PENDING with a fresh count, waiting for a push: the
    * confirmation, then the mailbox's pending entry, and the dead letter last. Until the dead
    * letter is gone the redrive can be repeated, and a repeat (the delivery is PENDING
-   * already) writes the two entries again. Null for an unknown recipient.
+   * already) writes the two entries again. A dead letter outlives its finished confirmation
+   * (kept `keepFinishedMs`), so a confirmation that is gone is written again from `message`.
+   * Null for an unknown recipient.
    */
   async redrive(
-    messageId: string,
+    message: Pick<StoredMessage, 'id' | 'sender' | 'priority' | 'expiresAt' | 'createdAt'>,
     mailbox: string,
-    createdAt: number,
     keepFinishedMs: number,
     now: number,
   ): Promise<DeliveryUpdate | null> {
-    const result = await this.update(messageId, mailbox, 'redrive', keepFinishedMs, now);
+    const result = await this.update(
+      message.id,
+      mailbox,
+      'redrive',
+      keepFinishedMs,
+      now,
+      null,
+      '',
+      [message.id, message.sender, message.priority, message.expiresAt ?? '', message.createdAt],
+    );
     if (!result) return null;
-    await this.addPending(mailbox, messageId, createdAt);
+    const messageId = message.id;
+    await this.addPending(mailbox, messageId, message.createdAt);
     await this.removeDeadLetter(mailbox, messageId);
     return result;
   }

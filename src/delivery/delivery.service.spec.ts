@@ -74,6 +74,7 @@ const config = strict<AppConfigService>({
 function service(
   confirmations: Partial<DeliveryConfirmationRepository>,
   counted: Counter[] = [],
+  notices: Partial<DeliveryNoticeService> = {},
 ): { delivery: DeliveryService; events: SendEvents } {
   const events = new SendEvents();
   const statistics = strict<StatisticsService>({
@@ -84,7 +85,7 @@ function service(
     strict<DeliveryConfirmationRepository>(confirmations),
     strict<MessageRepository>({}),
     strict<MailboxRepository>({}),
-    strict<DeliveryNoticeService>({}),
+    strict<DeliveryNoticeService>(notices),
     statistics,
     events,
     new ManualClock(NOW),
@@ -94,6 +95,15 @@ function service(
 }
 
 describe(DeliveryService.name, () => {
+  describe('handleDeadLetters', () => {
+    it('handles an id named twice once, and counts it once', async () => {
+      const purgeDeadLetter = jest.fn().mockResolvedValue(true);
+      const { delivery } = service({ purgeDeadLetter });
+      expect(await delivery.handleDeadLetters('purge', 'bob', [ID, ID])).toBe(1);
+      expect(purgeDeadLetter).toHaveBeenCalledTimes(1);
+    });
+  });
+
   describe('processDue', () => {
     it('stops between batches once the instance is stopping, however much is still due', async () => {
       let claims = 0;
@@ -179,6 +189,37 @@ describe(DeliveryService.name, () => {
       expect(confirm).toHaveBeenCalledWith(ID, 'bob', KEEP_MS, NOW);
       expect(first).toMatchObject({ status: DeliveryStatus.DELIVERED, deliveredAt: new Date(NOW) });
       expect(counted).toEqual(['messagesDelivered']);
+    });
+
+    it('tells the sender of a delivery that a confirmation past the expiry turned EXPIRED, and counts no delivery', async () => {
+      const counted: Counter[] = [];
+      const reason = 'the message expired before it was confirmed';
+      const expired = { status: DeliveryStatus.EXPIRED, n: 2, waiting: false, reason };
+      const tell = jest.fn().mockResolvedValue(undefined);
+      const { delivery } = service(
+        {
+          confirm: () => Promise.resolve({ changed: true, state: expired }),
+          findFor: () =>
+            Promise.resolve({
+              messageId: ID,
+              sender: 'alice',
+              priority: MessagePriority.HIGH,
+              expiresAt: NOW - 1,
+              recipients: new Map([['bob', expired]]),
+            }),
+        },
+        counted,
+        { tell },
+      );
+      expect(await delivery.confirm('bob', ID)).toMatchObject({ status: DeliveryStatus.EXPIRED });
+      expect(tell).toHaveBeenCalledWith('alice', {
+        type: 'delivery.expired',
+        messageId: ID,
+        recipient: 'bob',
+        reason,
+        attempts: 2,
+      });
+      expect(counted).toEqual([]);
     });
 
     it('refuses an unknown delivery', async () => {

@@ -22,6 +22,7 @@ import {
 } from './delivery-confirmation.model';
 import {
   DeliveryConfirmationRepository,
+  EXPIRED_UNCONFIRMED,
   type DeadLetterRecord,
   type DueDelivery,
 } from './delivery-confirmation.repository';
@@ -258,7 +259,9 @@ export class DeliveryService implements OnModuleInit {
       this.clock.now(),
     );
     if (!result) throw new DeliveryNotFoundError(messageId, mailbox);
-    if (result.changed) this.statistics.increment('messagesDelivered');
+    if (result.changed && result.state.status === DeliveryStatus.EXPIRED)
+      await this.toldExpired(messageId, mailbox, result.state);
+    else if (result.changed) this.statistics.increment('messagesDelivered');
     return toConfirmationModel(messageId, mailbox, result.state);
   }
 
@@ -331,9 +334,8 @@ export class DeliveryService implements OnModuleInit {
     const message = await this.messages.find(messageId, this.clock.now());
     if (!letter || !message) throw new NotDeadLetteredError(messageId, mailbox);
     const result = await this.confirmations.redrive(
-      messageId,
+      message,
       mailbox,
-      message.createdAt,
       this.keepFinishedMs,
       this.clock.now(),
     );
@@ -363,9 +365,11 @@ export class DeliveryService implements OnModuleInit {
         MAX_BULK_DEAD_LETTERS,
       );
     }
+    // An id named twice is handled once, and counted once.
     const ids =
-      idsArg?.map((id) => assertMessageId(id, 'messageIds')) ??
-      (await this.confirmations.deadLetterIds(mailbox, MAX_BULK_DEAD_LETTERS));
+      idsArg === null
+        ? await this.confirmations.deadLetterIds(mailbox, MAX_BULK_DEAD_LETTERS)
+        : [...new Set(idsArg.map((id) => assertMessageId(id, 'messageIds')))];
     let handled = 0;
     for (let index = 0; index < ids.length; index += BULK_BATCH) {
       const results = await Promise.allSettled(
@@ -576,22 +580,30 @@ export class DeliveryService implements OnModuleInit {
     priority: string,
     state: RecipientState,
   ): Promise<void> {
-    const reason = 'the message expired before it was confirmed';
     const expired = await this.confirmations.expire(
       messageId,
       mailbox,
       priority,
-      reason,
+      EXPIRED_UNCONFIRMED,
       this.keepFinishedMs,
       this.clock.now(),
     );
-    if (!expired) return;
+    if (expired) await this.tellExpired(sender, messageId, mailbox, state.n);
+  }
+
+  /** A confirmation that came after the message's expiry turned the delivery EXPIRED. */
+  private async toldExpired(messageId: string, mailbox: string, state: RecipientState) {
+    const record = await this.confirmations.findFor(messageId, mailbox);
+    if (record) await this.tellExpired(record.sender, messageId, mailbox, state.n);
+  }
+
+  private async tellExpired(sender: string, messageId: string, mailbox: string, attempts: number) {
     await this.notices.tell(sender, {
       type: 'delivery.expired',
       messageId,
       recipient: mailbox,
-      reason,
-      attempts: state.n,
+      reason: EXPIRED_UNCONFIRMED,
+      attempts,
     });
   }
 }

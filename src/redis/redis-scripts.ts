@@ -137,7 +137,8 @@ export interface MailboxScripts {
     reason: string,
     eventsChannel: string,
     publish: PublishCommand,
-  ): Promise<[number, string | null]>;
+    ...header: Arg[]
+  ): Promise<[number, string | null, (string | null)?]>;
   claimDue(
     urgent: string,
     high: string,

@@ -20,6 +20,7 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
     priority: MessagePriority,
     recipients: string[],
     now: number,
+    expiresAt: number | null = null,
   ): Promise<void> {
     await store.deliver(
       {
@@ -33,7 +34,7 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
         metadata: null,
         priority,
         createdAt: now,
-        expiresAt: null,
+        expiresAt,
         requireConfirmation: true,
         correlationId: null,
         replyTo: null,
@@ -179,5 +180,86 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
     expect(ttl).toBeGreaterThan(55_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
     await redis.quit();
+  });
+
+  it('answers EXPIRED to a confirmation past the message expiry, and keeps a later one DELIVERED', async () => {
+    const id = ulid();
+    await tracked(id, MessagePriority.NORMAL, ['late', 'timely'], 0, 1_000);
+    await repository.attempt(id, 'timely', 'first', 0, [5_000], 100);
+    const timely = await repository.confirm(id, 'timely', 60_000, 999);
+    expect(timely?.state.status).toBe('DELIVERED');
+
+    await repository.attempt(id, 'late', 'first', 0, [5_000], 100);
+    const late = await repository.confirm(id, 'late', 60_000, 1_000);
+    expect(late).toMatchObject({
+      changed: true,
+      state: { status: 'EXPIRED', reason: 'the message expired before it was confirmed' },
+    });
+    expect((await repository.confirm(id, 'timely', 60_000, 2_000))?.state.status).toBe('DELIVERED');
+  });
+
+  it('redrives a dead letter whose finished confirmation is gone, at a revision above the one it had', async () => {
+    const id = ulid();
+    await tracked(id, MessagePriority.HIGH, ['bob'], 0);
+    await repository.attempt(id, 'bob', 'first', 0, [1_000], 100);
+    const before = (await repository.findFor(id, 'bob'))?.recipients.get('bob');
+    const record = {
+      messageId: id,
+      mailbox: 'bob',
+      reason: 'not confirmed',
+      attempts: 1,
+      deadLetteredAt: 2_000,
+    };
+    // Kept 0 ms once finished: the confirmation goes with the failure, the dead letter stays.
+    expect(await repository.failAndDeadLetter(record, MessagePriority.HIGH, 0)).toBe(true);
+    expect(await repository.findFor(id, 'bob')).toBeNull();
+    expect(await repository.findDeadLetter('bob', id)).not.toBeNull();
+
+    const message = {
+      id,
+      sender: 'sender',
+      priority: MessagePriority.HIGH,
+      expiresAt: null,
+      createdAt: 0,
+    };
+    const redriven = await repository.redrive(message, 'bob', 0, 3_000);
+    expect(redriven).toMatchObject({
+      changed: true,
+      state: { status: 'PENDING', n: 0, waiting: true, redrivenAt: 3_000 },
+    });
+    expect(redriven?.state.v).toBeGreaterThan(before?.v ?? 0);
+    expect(await repository.findDeadLetter('bob', id)).toBeNull();
+    const found = await repository.findFor(id, 'bob');
+    expect(found).toMatchObject({ messageId: id, sender: 'sender', priority: 'HIGH' });
+    expect(found?.recipients.get('bob')?.status).toBe('PENDING');
+
+    // Open again: kept until it finishes, then for keepFinishedMs.
+    const redis = redisServer.client();
+    const key = (await redis.keys(`*delivery_confirmation:{${id}}`))[0];
+    expect(await redis.pttl(key)).toBe(-1);
+    await redis.quit();
+  });
+
+  it("tells the sender's watchers a final state even when the confirmation is kept 0 ms", async () => {
+    const id = ulid();
+    await tracked(id, MessagePriority.NORMAL, ['bob'], 0);
+    await repository.attempt(id, 'bob', 'first', 0, [1_000], 100);
+    const listener = redisServer.client();
+    const heard: string[] = [];
+    listener.on('message', (_channel: string, payload: string) => heard.push(payload));
+    await listener.subscribe(repository.senderChannel('sender'));
+
+    expect((await repository.confirm(id, 'bob', 0, 200))?.state.status).toBe('DELIVERED');
+    const deadline = Date.now() + 5_000;
+    while (heard.length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const told = heard.map(
+      (payload) =>
+        JSON.parse(payload) as { messageId: string; mailbox: string; state: { status: string } },
+    );
+    expect(told.map(({ messageId, mailbox, state }) => [messageId, mailbox, state.status])).toEqual(
+      [[id, 'bob', 'DELIVERED']],
+    );
+    await listener.quit();
   });
 });
