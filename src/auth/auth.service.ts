@@ -278,10 +278,19 @@ export class AuthService implements OnModuleInit {
     if (previous) await this.revokedDigest(previous);
   }
 
-  /** A token replaced or removed (by digest): forgotten here, and announced to every instance. */
+  /**
+   * A token replaced or removed (by digest): forgotten here, and announced to every instance.
+   * The digest in Redis is replaced already, so the change stands whatever happens here: a
+   * failed announcement is logged, not thrown (the caller still gets a rotated token), and the
+   * sockets still open with the token close when their instance checks them again.
+   */
   async revokedDigest(digest: string): Promise<void> {
     this.verified.delete(digest);
-    await this.repository.announceRevocation(digest);
+    try {
+      await this.repository.announceRevocation(digest);
+    } catch (error) {
+      this.logger.warn(`a token revocation was not announced: ${(error as Error).message}`);
+    }
   }
 
   /**

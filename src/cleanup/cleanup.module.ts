@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { MailboxStoreModule } from '../mailboxes/mailbox-store.module';
 import { SafetyModule } from '../safety/safety.module';
@@ -11,7 +12,14 @@ import { RetentionRepository } from './retention.repository';
 import { RetentionService } from './retention.service';
 
 @Module({
-  imports: [DeliveryModule, MailboxStoreModule, SafetyModule, SearchModule, TopicsModule],
+  imports: [
+    AuthModule,
+    DeliveryModule,
+    MailboxStoreModule,
+    SafetyModule,
+    SearchModule,
+    TopicsModule,
+  ],
   providers: [
     CleanupRepository,
     CleanupService,

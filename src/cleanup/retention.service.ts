@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AuthService } from '../auth/auth.service';
 import { Clock } from '../common/clock';
 import { SafetyRepository } from '../safety/safety.repository';
 import { SearchRepository } from '../search/search.repository';
@@ -22,6 +23,11 @@ const BATCH = 200;
 const CHUNK = 20;
 /** Deletions a run looks at. */
 const DELETIONS_PER_RUN = 100;
+/**
+ * How long a deletion whose mailbox is still there is left to the call that recorded it
+ * before the cleanup loop finishes it: that call failed (Redis away) or its process died.
+ */
+export const UNFINISHED_DELETION_MS = 30_000;
 
 /**
  * Retention: each mailbox keeps its newest MAILBOX_MAX_MESSAGES entries for at most
@@ -46,6 +52,7 @@ export class RetentionService {
     private readonly notices: DeliveryNoticeService,
     private readonly search: SearchRepository,
     private readonly safety: SafetyRepository,
+    private readonly auth: AuthService,
     private readonly clock: Clock,
   ) {}
 
@@ -62,6 +69,7 @@ export class RetentionService {
   async purgeDeletions(deadline: number): Promise<number> {
     let removed = 0;
     for (const { name, at } of await this.mailboxes.pendingDeletions(DELETIONS_PER_RUN)) {
+      if (!(await this.deletionDone(name, at))) continue;
       for (;;) {
         if (this.clock.now() >= deadline) return removed;
         const batch = await this.repository.toDelete(name, at, BATCH);
@@ -206,6 +214,26 @@ export class RetentionService {
         `notice of ${messageId} to ${mailbox} not sent to ${record.sender}: ${(error as Error).message}`,
       );
     }
+  }
+
+  /**
+   * Whether the mailbox of a recorded deletion is gone (or registered again since), so that
+   * its entries may go. One still there is the deletion's own call's to finish, until
+   * UNFINISHED_DELETION_MS has passed: then that call stopped before the mailbox and its
+   * token went, and this finishes it as the call would have (the token's sockets close, the
+   * mailbox's feeds end) before any entry goes.
+   */
+  private async deletionDone(name: string, at: number): Promise<boolean> {
+    const mailbox = await this.mailboxes.find(name);
+    if (mailbox === null || mailbox.createdAt > at) return true;
+    if (this.clock.now() - at < UNFINISHED_DELETION_MS) return false;
+    const digest = await this.mailboxes.deleteMetadata(name, at);
+    if (digest === null) return true;
+    this.logger.warn(`the deletion of mailbox ${name} was left unfinished; finished now`);
+    if (digest !== '') await this.auth.revokedDigest(digest);
+    await this.mailboxes.unlist(name);
+    await this.mailboxes.announceDeletion(name);
+    return true;
   }
 
   /**

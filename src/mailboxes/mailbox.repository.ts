@@ -263,17 +263,11 @@ export class MailboxRepository {
 
   /**
    * Deletes the mailbox's metadata (its token digest with it) and its rate-limit bucket
-   * (delete-mailbox.lua), unless a mailbox of the name was registered after `at`. True when
-   * a mailbox was deleted.
+   * (delete-mailbox.lua), unless a mailbox of the name was registered after `at`. Returns
+   * the deleted mailbox's token digest ('' when it held none), or null when none was deleted.
    */
-  async deleteMetadata(name: string, at: number): Promise<boolean> {
-    return (
-      (await this.redis.deleteMailbox(
-        this.keys.mailboxMetadata(name),
-        this.keys.rateLimit(name),
-        at,
-      )) === 1
-    );
+  async deleteMetadata(name: string, at: number): Promise<string | null> {
+    return this.redis.deleteMailbox(this.keys.mailboxMetadata(name), this.keys.rateLimit(name), at);
   }
 
   /** Takes the name out of the mailbox indexes: it is listed nowhere and gets no broadcast. */

@@ -100,17 +100,7 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
     if (!registered) throw new MailboxExistsError(name);
     // A reactivated mailbox may go to another agent: the token it had before fails at once,
     // and the subscriptions opened with it end, as after a rotation.
-    // The digest in Redis is replaced already: a failed announcement is logged, not thrown,
-    // or the caller would never get the token of a mailbox that is registered.
-    if (replacedDigest !== null) {
-      await this.auth
-        .revokedDigest(replacedDigest)
-        .catch((error: unknown) =>
-          this.logger.warn(
-            `the old token of ${name} is replaced, but its revocation was not announced: ${(error as Error).message}`,
-          ),
-        );
-    }
+    if (replacedDigest !== null) await this.auth.revokedDigest(replacedDigest);
     // Registration counts as a sighting: a new agent gets broadcasts before it first connects.
     await this.mailboxes.markSeen(name, now);
     await this.announce(name, MailboxChangeKind.REGISTERED);
@@ -133,12 +123,14 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
    * no such mailbox.
    *
    * The steps run in an order that a crash cannot spoil: the deletion is recorded first, so
-   * the cleanup loop finishes it whatever happens after.
+   * the cleanup loop finishes it whatever happens after (RetentionService.purgeDeletions).
    */
   async delete(nameArg: string): Promise<boolean> {
     const name = assertMailboxName(nameArg, 'name');
-    if ((await this.mailboxes.find(name)) === null) return false;
-    const at = this.clock.now();
+    const found = await this.mailboxes.find(name);
+    if (found === null) return false;
+    // Never before the registration it deletes, whose time another instance's clock gave.
+    const at = Math.max(this.clock.now(), found.createdAt);
     await this.mailboxes.recordDeletion(name, at);
     try {
       await this.auth.revoke(name);
@@ -146,7 +138,7 @@ export class MailboxesService implements OnModuleInit, OnModuleDestroy {
       // Deleted meanwhile by another call: the steps below are idempotent.
       if (!(error instanceof MailboxNotFoundError)) throw error;
     }
-    const deleted = await this.mailboxes.deleteMetadata(name, at);
+    const deleted = (await this.mailboxes.deleteMetadata(name, at)) !== null;
     // A mailbox registered again meanwhile (after `at`) keeps its place in the indexes.
     if (deleted || (await this.mailboxes.find(name)) === null) await this.mailboxes.unlist(name);
     await this.mailboxes.announceDeletion(name);

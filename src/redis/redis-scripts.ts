@@ -194,7 +194,7 @@ export interface MaintenanceScripts {
     readKey: string,
     ...ids: string[]
   ): Promise<number>;
-  deleteMailbox(metadataKey: string, rateLimitKey: string, deletedAt: Arg): Promise<number>;
+  deleteMailbox(metadataKey: string, rateLimitKey: string, deletedAt: Arg): Promise<string | null>;
   finishDeletion(deletingKey: string, name: string, deletedAt: Arg): Promise<number>;
 }
 

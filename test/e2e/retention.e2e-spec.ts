@@ -593,6 +593,47 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
       expect(registered.errors).toBeUndefined();
     });
 
+    it('finishes a deletion whose call stopped before the mailbox went, and only then removes its entries', async () => {
+      const registered = await asAdmin<{ registerMailbox: { token: string } }>(REGISTER, {
+        name: 'halfway',
+      });
+      const token = registered.data!.registerMailbox.token;
+      const sent = await sendAs(tokens.caller, directInput('caller', 'halfway'));
+      const deleting = `${service.prefix}mailboxes:{index}:deleting`;
+      const page = async (): Promise<string[] | undefined> =>
+        (
+          await graphql<{ mailbox: { messages: PageView } | null }>(
+            service.baseUrl,
+            MAILBOX_PAGE,
+            { name: 'halfway' },
+            as(token),
+          )
+        ).data?.mailbox?.messages.nodes.map((node) => node.id);
+
+      // Recorded just now, and the call that recorded it is still at work: nothing goes.
+      await redis.zadd(deleting, Date.now(), 'halfway');
+      await service.app.get(CleanupService).run();
+      expect(await page()).toEqual([sent.messageId]);
+
+      // Recorded long ago for this registration, and never finished: the call died.
+      const at = Date.now() - 60_000;
+      await redis.hset(`${service.prefix}mailbox:{halfway}:metadata`, 'createdAt', at - 1);
+      await redis.zadd(deleting, at, 'halfway');
+      await eventually(async () => {
+        await service.app.get(CleanupService).run();
+        return (await redis.zscore(deleting, 'halfway')) === null;
+      });
+      const refused = await graphql(service.baseUrl, MAILBOX_PAGE, { name: 'halfway' }, as(token));
+      expect(refused.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+      const gone = await asAdmin<{ mailbox: unknown }>(MAILBOX_PAGE, { name: 'halfway' });
+      expect(gone.data?.mailbox).toBeNull();
+      const stored = await asAdmin<{ message: unknown }>(
+        'query M($id: ID!) { message(id: $id) { id } }',
+        { id: sent.messageId },
+      );
+      expect(stored.data?.message).toBeNull();
+    });
+
     it("gives a mailbox registered again under a deleted one's name none of its idempotency keys", async () => {
       const register = async (name: string): Promise<string> => {
         const response = await asAdmin<{ registerMailbox: { token: string } }>(REGISTER, { name });

@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { AuthRepository } from '../../src/auth/auth.repository';
 import { directInput } from '../factories/messages';
 import { connectWs, eventually, graphql, LiveSubscription } from '../utils/graphql-client';
 import {
@@ -366,6 +367,36 @@ describe('security: tokens and authorization', () => {
     await feed.waitForEnd();
     await eventually(() => closeCode() === 4403, 10_000);
     await ws.dispose();
+  });
+
+  it('hands over a rotated token whose revocation could not be announced, and refuses the old one', async () => {
+    const registered = await graphql<{ registerMailbox: { token: string } }>(
+      service.baseUrl,
+      'mutation { registerMailbox(name: "grace") { token } }',
+      {},
+      as(ADMIN),
+    );
+    const old = registered.data!.registerMailbox.token;
+    const announce = jest
+      .spyOn(service.app.get(AuthRepository), 'announceRevocation')
+      .mockRejectedValueOnce(new Error('Connection is closed.'));
+    try {
+      const rotated = await graphql<{ rotateMailboxToken: { token: string } }>(
+        service.baseUrl,
+        'mutation { rotateMailboxToken(name: "grace") { token } }',
+        {},
+        as(old),
+      );
+      expect(rotated.errors).toBeUndefined();
+      expect(announce).toHaveBeenCalledTimes(1);
+      const fresh = rotated.data!.rotateMailboxToken.token;
+      const page = async (token: string) =>
+        graphql(service.baseUrl, MAILBOX_PAGE, { name: 'grace' }, as(token));
+      expect((await page(fresh)).errors).toBeUndefined();
+      expect((await page(old)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      announce.mockRestore();
+    }
   });
 
   it('gives a mailbox registered again under a deleted name nothing the old one sent or was sent', async () => {

@@ -7,13 +7,16 @@
 -- KEYS[2]  ratelimit:{name}
 -- ARGV[1]  the deletion time, epoch milliseconds
 --
--- Returns how many mailboxes were deleted: 1, or 0 when there was none (or only a newer one).
+-- Returns the deleted mailbox's token digest ('' when it held none), or false when there was
+-- no mailbox (or only a newer one).
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
+  return false
 end
 local createdAt = redis.call('HGET', KEYS[1], 'createdAt')
 if createdAt and tonumber(createdAt) > tonumber(ARGV[1]) then
-  return 0
+  return false
 end
+local digest = redis.call('HGET', KEYS[1], 'tokenHash') or ''
 redis.call('DEL', KEYS[2])
-return redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return digest
