@@ -156,6 +156,14 @@ describe(validateEnvironment.name, () => {
     ['a port above 65535', { PORT: '70000' }, 'PORT'],
     ['a fractional port', { PORT: '80.5' }, 'PORT'],
     ['a URL that is not redis://', { REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    ['a Redis port above 65535', { REDIS_URL: 'redis://h:99999' }, 'REDIS_URL'],
+    ['a Redis port 0', { REDIS_URL: 'redis://h:0' }, 'REDIS_URL'],
+    [
+      'a cluster node port above 65535',
+      { REDIS_CLUSTER_NODES: 'r1:7000,r2:70000' },
+      'REDIS_CLUSTER_NODES',
+    ],
+    ['a sentinel port 0', { REDIS_SENTINELS: 's1:0' }, 'REDIS_SENTINELS'],
     ['a negative retry count', { ROUTER_MAX_RETRY_ATTEMPTS: '-1' }, 'ROUTER_MAX_RETRY_ATTEMPTS'],
     ['a boolean that is neither', { ROUTER_RETRY_JITTER: 'maybe' }, 'ROUTER_RETRY_JITTER'],
     ['an unknown NODE_ENV', { NODE_ENV: 'staging' }, 'NODE_ENV'],
@@ -227,7 +235,7 @@ describe(validateEnvironment.name, () => {
 
     expect(error.message).not.toMatch(/[\r\n]/);
     expect(error.message).toContain('PORT="70000"');
-    expect(error.message).toContain('REDIS_URL="http://x"');
+    expect(error.message).toContain('REDIS_URL=(hidden)');
   });
 
   it('states the rule that was broken', () => {

@@ -26,7 +26,9 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
   return value;
 };
 
-const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+/** A TCP port, 1 to 65535. */
+const PORT = '(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d{2}|6[0-4]\\d{3}|[1-5]\\d{4}|[1-9]\\d{0,3})';
+const HOST_PORT_LIST = new RegExp(`^[^\\s,:]+:${PORT}(,[^\\s,:]+:${PORT})*$`);
 /** A message-signing key: it may later be listed among the comma-separated old keys. */
 /**
  * The largest message or content: a body is read into one JavaScript string, and V8's
@@ -143,7 +145,7 @@ export class EnvironmentVariables {
   )
   @IsOptional()
   @IsString()
-  @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...]' })
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...], each port 1 to 65535' })
   REDIS_CLUSTER_NODES?: string;
 
   @Documented(
@@ -153,7 +155,7 @@ export class EnvironmentVariables {
   )
   @IsOptional()
   @IsString()
-  @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...]' })
+  @Matches(HOST_PORT_LIST, { message: 'must be host:port[,host:port...], each port 1 to 65535' })
   REDIS_SENTINELS?: string;
 
   @Documented('redis', 'the Sentinel master name')
@@ -643,6 +645,8 @@ export class EnvironmentVariables {
 
 const SECRET_VARIABLES = new Set([
   'ADMIN_TOKEN',
+  // It may carry a password.
+  'REDIS_URL',
   'MESSAGE_SIGNING_KEY',
   'MESSAGE_SIGNING_OLD_KEYS',
 ]);
@@ -701,6 +705,12 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
       `Invalid configuration: ${errors.map((error) => describe(error, present)).join(' | ')}`,
     );
   }
+  if (!isRedisUrl(variables.REDIS_URL)) {
+    // Not echoed: the URL may hold a password.
+    throw new ConfigurationError(
+      'Invalid configuration: REDIS_URL=(hidden): must be a URL whose port, if given, is 1 to 65535',
+    );
+  }
   if (variables.ROUTER_MAX_PAYLOAD_SIZE > variables.ROUTER_MAX_MESSAGE_SIZE) {
     throw new ConfigurationError(
       `Invalid configuration: ROUTER_MAX_PAYLOAD_SIZE=${variables.ROUTER_MAX_PAYLOAD_SIZE}: must not exceed ROUTER_MAX_MESSAGE_SIZE (${variables.ROUTER_MAX_MESSAGE_SIZE})`,
@@ -722,6 +732,15 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     );
   }
   return variables;
+}
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.port !== '0';
+  } catch {
+    return false;
+  }
 }
 
 /** The process environment; the one place outside tests that reads it. */
