@@ -31,6 +31,8 @@ export type EnqueueCode = (typeof EnqueueCode)[keyof typeof EnqueueCode];
 export const TopicEnqueueCode = {
   /** Added to the topic's history: the caller publishes it. */
   Added: 1,
+  /** In the topic already, but never published (a retried send whose try stopped between). */
+  Unpublished: 2,
   /** The message was in the topic already (a retried send): nothing is published again. */
   Duplicate: -2,
 } as const;

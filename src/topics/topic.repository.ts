@@ -40,7 +40,9 @@ export class TopicRepository {
 
   /**
    * Adds a stored message to the topic's history, then publishes it, once. Returns the number
-   * of service instances listening to topics, or null when the message was already there.
+   * of service instances listening to topics, or null when the message was already there and
+   * published (a retried send whose first try stopped after the history, before or during the
+   * publish, publishes it now).
    * The feed is one channel for every topic, `topics:{feed}`: on Cluster a shard channel
    * whose slot no topic shares, so the publish is a step of its own after the script.
    *
@@ -66,7 +68,11 @@ export class TopicRepository {
       this.index(topic, createdAt),
     ]);
     if (added === TopicEnqueueCode.Duplicate) return null;
-    return this.topology.publish(this.keys.topicFeed(), payload);
+    const receivers = await this.topology.publish(this.keys.topicFeed(), payload);
+    // Published: a retry no longer publishes it (a failure here leaves the mark, and a retry
+    // publishes it again, which the feeds drop as a twin they have had).
+    await this.redis.hdel(this.keys.topicMetadata(topic), `unpublished:${id}`);
+    return receivers;
   }
 
   /**

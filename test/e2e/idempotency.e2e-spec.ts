@@ -1,8 +1,9 @@
-import { broadcastInput } from '../factories/messages';
-import { graphqlOk } from '../utils/graphql-client';
+import { RedisTopology } from '../../src/redis/redis-topology.service';
+import { broadcastInput, topicInput } from '../factories/messages';
+import { connectWs, graphqlOk } from '../utils/graphql-client';
 import { MAILBOX_PAGE, type PageView } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
-import { registerMailboxes, send } from '../utils/service';
+import { registerMailboxes, send, subscribeTopic } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
 /** Past the margin for instances' clocks (5 s) that ownership by name allows. */
@@ -45,4 +46,40 @@ describe('keyed sends repeated after the mailboxes changed', () => {
     expect(await holds('early-2', first.messageId)).toBe(true);
     expect(await holds('newcomer', first.messageId)).toBe(false);
   }, 20_000);
+
+  it('publishes a keyed TOPIC send whose first try stopped before its publish, once, when it is completed', async () => {
+    await registerMailboxes(service.baseUrl, 'announcer');
+    const ws = await connectWs(service.wsUrl);
+    const feed = await subscribeTopic(service, ws, 'news.#');
+    const topology = service.app.get(RedisTopology);
+    const publish = topology.publish.bind(topology);
+    let failed = 0;
+    const spy = jest.spyOn(topology, 'publish').mockImplementation((channel, payload) => {
+      if (failed === 0 && channel.includes('topics:{feed}')) {
+        failed += 1;
+        return Promise.reject(new Error('Connection is closed.'));
+      }
+      return publish(channel, payload);
+    });
+    try {
+      const keyed = topicInput('announcer', 'news.today', {
+        content: 'extra',
+        idempotencyKey: 'news-1',
+      });
+      const first = await send(service.baseUrl, keyed);
+      expect(failed).toBe(1);
+      // Queued behind the failure and completed by the flush, or failed: then the client repeats.
+      if (first.status === 'FAILED') await send(service.baseUrl, keyed);
+      const [pushed] = await feed.waitFor(1);
+      expect(pushed.id).toBe(first.messageId);
+      // A later repeat finds it published: nothing more.
+      expect((await send(service.baseUrl, keyed)).messageId).toBe(first.messageId);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(feed.values.map((value) => value.id)).toEqual([first.messageId]);
+    } finally {
+      spy.mockRestore();
+      feed.unsubscribe();
+      await ws.dispose();
+    }
+  });
 });

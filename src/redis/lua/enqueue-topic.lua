@@ -9,12 +9,21 @@
 -- ARGV[2]  score: the message's createdAt in epoch milliseconds
 -- ARGV[3]  the topic name
 --
--- Returns TopicEnqueueCode (src/redis/script-codes.ts): 1 when added; -2 when the message was
--- already in the topic (a retried send), in which case nothing is to be published again.
+-- An added message is marked `unpublished:<id>` in the metadata until the caller has
+-- published it and taken the mark off, so that a retried send whose first try stopped between
+-- the two still publishes it.
+--
+-- Returns TopicEnqueueCode (src/redis/script-codes.ts): 1 when added; 2 when the message was
+-- in the topic already but its publish never completed; -2 when it was in the topic and
+-- published (a retried send), in which case nothing is to be published again.
+local unpublished = 'unpublished:' .. ARGV[1]
 if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
+  if redis.call('HEXISTS', KEYS[2], unpublished) == 1 then
+    return 2
+  end
   return -2
 end
 redis.call('HSETNX', KEYS[2], 'createdAt', ARGV[2])
-redis.call('HSET', KEYS[2], 'name', ARGV[3], 'lastMessageAt', ARGV[2])
+redis.call('HSET', KEYS[2], 'name', ARGV[3], 'lastMessageAt', ARGV[2], unpublished, '1')
 redis.call('HINCRBY', KEYS[2], 'messageCount', 1)
 return 1
