@@ -67,6 +67,21 @@ describe('token checks and charges against a real Redis', () => {
     expect(await redis.keys(`${prefix}ratelimit:*`)).toEqual([`${prefix}ratelimit:{other}`]);
   });
 
+  it('answers the token checks of a turn while a full Redis refuses the charges beside them', async () => {
+    await redis.config('SET', 'maxmemory', '1');
+    try {
+      const [held, charged] = await Promise.allSettled([
+        repository.holdsToken('agent', digest),
+        repository.checkAndCharge('other', digest, 1),
+      ]);
+      expect(held).toEqual({ status: 'fulfilled', value: true });
+      expect(charged.status).toBe('rejected');
+      expect(String((charged as PromiseRejectedResult).reason)).toMatch(/^.*OOM/);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+  });
+
   it('answers a check on a key of another type with Redis’ own error', async () => {
     await redis.del(`${prefix}mailbox:{agent}:metadata`);
     await redis.set(`${prefix}mailbox:{agent}:metadata`, 'not a hash');

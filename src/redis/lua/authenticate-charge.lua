@@ -21,8 +21,9 @@
 -- Returns two values per check, in order, RateLimitCode (src/redis/script-codes.ts) then a
 -- wait: {1, 0} when allowed; {0, milliseconds until it would be} when not; {-1, 0} when the
 -- mailbox stores no digest or another one, and nothing is charged; {-2, Redis' error} when
--- one of the check's keys holds another type. A refused write (out of memory, read-only)
--- fails the whole call, as it fails every check alike.
+-- one of the check's keys holds another type, or when Redis refuses the charge's write (out
+-- of memory, read-only): that check alone fails, and the checks of cost 0 beside it, which
+-- write nothing, are answered.
 local capacity = tonumber(ARGV[1])
 local perMs = capacity / 60000
 local time = redis.call('TIME')
@@ -46,12 +47,15 @@ local function take_from_bucket(key, cost)
   else
     tokens = tokens - cost
   end
-  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', now)
+  local written = redis.pcall('HSET', key, 'tokens', tostring(tokens), 'ts', now)
+  if type(written) == 'table' and written.err then
+    return -2, written.err
+  end
   -- Kept at least a minute past its last use, by when it has refilled whole: renewed to two
   -- minutes when less than one is left, not with every operation, since each renewal is one
   -- more write for the append-only file and the replicas.
   if redis.call('PTTL', key) < 60000 then
-    redis.call('PEXPIRE', key, 120000)
+    redis.pcall('PEXPIRE', key, 120000)
   end
   return allowed, wait
 end
