@@ -93,6 +93,14 @@ export class DeliveryService implements OnModuleInit {
         case 'unreachable':
           // Deactivated between the recipient list's read and the enqueue: nothing will confirm.
           return this.abandon(event.message, event.mailbox, UNREACHABLE);
+        case 'failed':
+          // Not in the mailbox, so no subscriber would find it: the retry loop puts it there.
+          return this.confirmations.schedule(
+            event.message.id,
+            event.mailbox,
+            event.message.priority,
+            this.clock.now() + this.config.resilience.retryLeaseMs,
+          );
       }
     });
   }
@@ -451,6 +459,11 @@ export class DeliveryService implements OnModuleInit {
       await this.expire(messageId, mailbox, record.sender, record.priority, state);
       return;
     }
+    // Never pushed, and not in the mailbox: its send failed there (SendEvents 'failed').
+    if (state.waiting && state.n === 0 && !(await this.mailboxes.holds(mailbox, messageId))) {
+      await this.enqueueAgain(message, mailbox);
+      return;
+    }
     // Another instance made the attempt this entry was for (this one's lease lapsed while it
     // decided, say): the decision comes at that attempt's retry time, not now.
     if (!state.waiting && state.next !== undefined && state.next > now) {
@@ -502,6 +515,27 @@ export class DeliveryService implements OnModuleInit {
       priority,
       this.decisionTime(message, claimed.nextAt),
     );
+  }
+
+  /**
+   * Puts a tracked message in a mailbox its send could not put it in, as the send would have;
+   * a failure here leaves the schedule entry, which falls due again when its lease lapses.
+   */
+  private async enqueueAgain(message: StoredMessage, mailbox: string): Promise<void> {
+    const outcome = await this.mailboxes.enqueue(
+      mailbox,
+      message.id,
+      message.createdAt,
+      toPushPayload(message, 1),
+      true,
+    );
+    if (outcome.kind === 'missing') await this.abandon(message, mailbox, UNREACHABLE);
+    else
+      await this.afterEnqueue(
+        message,
+        mailbox,
+        outcome.kind === 'delivered' ? outcome.receivers : 0,
+      );
   }
 
   private async refileFailure(

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { expiryMember, RECIPIENTS_GRACE_MS } from '../cleanup/cleanup.repository';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
@@ -102,6 +102,7 @@ const DIRECT_BATCH = 100;
  */
 @Injectable()
 export class MessageStore {
+  private readonly logger = new Logger(MessageStore.name);
   private readonly direct = new ScriptBatch<DirectSend, number>(
     (sends) => this.storeAndEnqueue(sends),
     DIRECT_BATCH,
@@ -149,19 +150,22 @@ export class MessageStore {
     // A tracked message's first push is its first delivery attempt.
     const payload = toPushPayload(message, message.requireConfirmation ? 1 : undefined);
     const outcomes = await Promise.allSettled(
-      recipients.map(async (mailbox) =>
-        this.announce(
-          message,
-          mailbox,
-          await this.mailboxes.enqueue(
+      recipients.map(async (mailbox) => {
+        let outcome: EnqueueOutcome;
+        try {
+          outcome = await this.mailboxes.enqueue(
             mailbox,
             message.id,
             message.createdAt,
             payload,
             message.requireConfirmation,
-          ),
-        ),
-      ),
+          );
+        } catch (error) {
+          await this.announceFailure(message, mailbox);
+          throw error;
+        }
+        return this.announce(message, mailbox, outcome);
+      }),
     );
     return { own, outcomes };
   }
@@ -440,6 +444,22 @@ export class MessageStore {
       String(fields.length),
     );
     for (const field of fields) args.push(field);
+  }
+
+  /**
+   * Tells the reacting domains that a message could not be put in a mailbox, so that a
+   * tracked delivery PENDING for it is decided later instead of waiting for ever. Best effort:
+   * the send's own failure is what its caller gets.
+   */
+  private async announceFailure(message: StoredMessage, mailbox: string): Promise<void> {
+    if (!message.requireConfirmation) return;
+    try {
+      await this.events.enqueued({ message, mailbox, kind: 'failed' });
+    } catch (error) {
+      this.logger.warn(
+        `the failed enqueue of ${message.id} to ${mailbox} was not scheduled for a decision: ${(error as Error).message}`,
+      );
+    }
   }
 
   /** Tells the reacting domains what reached (or could not reach) a mailbox. */

@@ -6,7 +6,12 @@ export type Enqueued =
   /** In the mailbox; `receivers` instances got the live push (0: nobody was subscribed). */
   | { message: StoredMessage; mailbox: string; kind: 'enqueued'; receivers: number }
   /** The mailbox was gone by the time the message reached it (a broadcast recipient). */
-  | { message: StoredMessage; mailbox: string; kind: 'unreachable' };
+  | { message: StoredMessage; mailbox: string; kind: 'unreachable' }
+  /**
+   * The message could not be put in the mailbox (Redis refused or failed): the send is
+   * answered PARTIAL or FAILED for it, and a tracked message's delivery is decided later.
+   */
+  | { message: StoredMessage; mailbox: string; kind: 'failed' };
 
 export type EnqueuedListener = (event: Enqueued) => Promise<void>;
 

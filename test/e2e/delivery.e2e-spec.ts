@@ -1,6 +1,7 @@
 import type { Client } from 'graphql-ws';
 import type { Cluster, Redis } from 'ioredis';
-import { directInput } from '../factories/messages';
+import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
+import { broadcastInput, directInput } from '../factories/messages';
 import {
   connectWs,
   eventually,
@@ -422,9 +423,12 @@ describe(`tracked sends at the edges (${testTopology()})`, () => {
   beforeAll(async () => {
     backend = await startRedisBackend();
     redis = backend.client();
-    service = await startTestService(backend, { ROUTER_RETRY_CHECK_INTERVAL: '0.05' });
+    service = await startTestService(backend, {
+      ROUTER_RETRY_CHECK_INTERVAL: '0.05',
+      ROUTER_RETRY_LEASE: '0.3',
+    });
     ws = await connectWs(service.wsUrl);
-    await registerMailboxes(service.baseUrl, 'origin', 'resumer');
+    await registerMailboxes(service.baseUrl, 'origin', 'resumer', 'flaky');
   });
 
   afterAll(async () => {
@@ -473,5 +477,42 @@ describe(`tracked sends at the edges (${testTopology()})`, () => {
     // may come once the base delay has passed on a slow machine).
     expect(feed.values.filter((pushed) => pushed.deliveryAttempt === 1)).toHaveLength(1);
     feed.unsubscribe();
+  });
+
+  it('puts a tracked broadcast in a mailbox its send failed to reach, and pushes it as the first attempt', async () => {
+    const flaky = await subscribeMailbox(service, ws, 'flaky');
+    const mailboxes = service.app.get(MailboxRepository);
+    const enqueue = mailboxes.enqueue.bind(mailboxes);
+    let refused = 0;
+    const spy = jest
+      .spyOn(mailboxes, 'enqueue')
+      .mockImplementation((name, id, createdAt, payload, tracked) => {
+        if (name === 'flaky' && refused === 0) {
+          refused += 1;
+          return Promise.reject(new Error('Connection is closed.'));
+        }
+        return enqueue(name, id, createdAt, payload, tracked);
+      });
+    try {
+      const sent = await send(
+        service.baseUrl,
+        broadcastInput('origin', { requireConfirmation: true }),
+      );
+      expect(refused).toBe(1);
+      expect(sent.status).toBe('PARTIAL');
+      const [pushed] = await flaky.waitFor(1, 5_000);
+      expect(pushed.id).toBe(sent.messageId);
+      const { deliveryStatus } = await graphqlOk<{ deliveryStatus: Confirmation[] }>(
+        service.baseUrl,
+        STATUS,
+        { id: sent.messageId },
+      );
+      const state = deliveryStatus.find((confirmation) => confirmation.mailbox === 'flaky');
+      expect(state?.attempts.map((attempt) => attempt.number)).toEqual([1]);
+      expect(await mailboxes.holds('flaky', sent.messageId)).toBe(true);
+    } finally {
+      spy.mockRestore();
+      flaky.unsubscribe();
+    }
   });
 });
