@@ -7,11 +7,12 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLError, OperationTypeNode } from 'graphql';
+import { GraphQLError, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
 import {
   CloseCode,
   handleProtocols,
   makeServer,
+  MessageType,
   type Context,
   type Server as ProtocolServer,
 } from 'graphql-ws';
@@ -57,6 +58,28 @@ export const LAGGING_CLOSE_CODE = 1013;
 export const LAG_GRACE_MS = 5_000;
 /** Between pings, and how long a pong may take (graphql-ws's default). */
 const KEEP_ALIVE_MS = 12_000;
+/**
+ * How often the token of every open WebSocket is checked against Redis again: a revocation's
+ * announcement is at-most-once (pub/sub), and one may fail to go out at all, so a socket of a
+ * revoked token closes within this long even when no announcement reached its instance.
+ */
+export const TOKEN_RECHECK_MS = 15_000;
+/**
+ * Queries and mutations one socket may have under way at once (subscriptions are counted
+ * apart, against SUBSCRIPTIONS_PER_SOCKET); one more is refused as RATE_LIMITED and the
+ * socket stays open. Each may read up to MAX_OPERATION_BODY_BYTES of message bodies, and each
+ * holds its place until its answer is written and the socket has drained back to
+ * WS_MAX_BUFFERED_BYTES (SocketBackpressure): so a client that sends hundreds at once and
+ * never reads has at most this many read and written for it. Above what an agent sending on
+ * its feed's socket keeps in flight (the benchmark's w1 keeps 13 a socket).
+ */
+export const OPERATIONS_PER_SOCKET = 16;
+/**
+ * The longest graphql-ws message id taken, in characters. An id is held for as long as its
+ * operation runs (a subscription's whole life) and repeated in every frame sent for it; a
+ * client's ids are counters or UUIDs (36).
+ */
+export const MAX_OPERATION_ID_LENGTH = 128;
 
 interface SocketExtra {
   readonly socket: WebSocket;
@@ -78,6 +101,38 @@ function subscriptionId(connectionId: string, id: string): string {
   return `${connectionId}:${id}`;
 }
 
+/**
+ * graphql-ws's refusal of a message that only a server sends (`connection_ack`, `next`,
+ * `error`): it validates such a message as well formed, then throws on it instead of closing
+ * the socket as it does for a malformed one. The client's fault, not the service's.
+ */
+const SERVER_ONLY_MESSAGE = new RegExp(
+  `^Unexpected message of type (${[MessageType.ConnectionAck, MessageType.Next, MessageType.Error].join('|')}) received$`,
+);
+
+/** The type of a server's message that the client sent, when `error` is the refusal of one. */
+function serverOnlyType(error: unknown): string | null {
+  return error instanceof Error ? (SERVER_ONLY_MESSAGE.exec(error.message)?.[1] ?? null) : null;
+}
+
+/**
+ * The variables `operation` declares, from those the client sent. Others are never read, but
+ * passed on they would be held for a subscription's whole life and serialized into the key of
+ * its shared execution (shared-execution.ts).
+ */
+function declaredVariables(
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | null | undefined,
+): Record<string, unknown> | undefined {
+  if (!variables) return undefined;
+  const declared: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (Object.hasOwn(variables, name)) declared[name] = variables[name];
+  }
+  return declared;
+}
+
 /** A received frame as text (ws hands over Buffers unless told otherwise). */
 function frameText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString();
@@ -91,8 +146,8 @@ function frameText(data: RawData): string {
  * feed sends on it too. They pass the same validation, guards (the token given at
  * connection, the rate limit, ownership) and error filter as over HTTP, and their errors
  * carry the same codes (operation-errors.ts). Set up here rather than by @nestjs/graphql so
- * that the frame limit, the per-socket subscription cap, the bound on unsent bytes and the
- * shutdown are the service's own. The sockets are served with graphql-ws's `makeServer`
+ * that the frame limit, the per-socket caps (subscriptions, queries and mutations under way),
+ * the bound on unsent bytes and the shutdown are the service's own. The sockets are served with graphql-ws's `makeServer`
  * rather than its `useServer`, whose `send` waits for every frame to reach the kernel: here
  * a send waits only while the socket holds more than WS_MAX_BUFFERED_BYTES
  * (SocketBackpressure), so that what a slow reader has not read is counted in one place, per
@@ -103,7 +158,7 @@ function frameText(data: RawData): string {
  * How long a shutdown waits for the queries and mutations under way on its sockets to be
  * answered before it closes them: well within SHUTDOWN_GRACE_PERIOD's default of 25 s.
  */
-const IN_FLIGHT_WAIT_MS = 5_000;
+export const IN_FLIGHT_WAIT_MS = 5_000;
 
 @Injectable()
 export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
@@ -132,6 +187,8 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   private readonly socketsByToken = new Map<string, { mailbox: string; sockets: Set<WebSocket> }>();
   private stopListening: (() => Promise<void>) | null = null;
   private stopRechecking: () => void = () => undefined;
+  /** A check of every open socket's token is under way (recheckTokens). */
+  private rechecking = false;
 
   /** One query or mutation answered (or its connection gone). */
   private settled(): void {
@@ -176,10 +233,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   /**
-   * The revocations published while the subscriber connection was down never came: every
-   * token with an open connection is checked again, and those no longer held end theirs.
+   * Revocations that never came (published while the subscriber connection was down, or
+   * never published): every token with an open connection is checked again, and those no
+   * longer held end theirs. One check at a time: the next waits for it.
    */
   private recheckTokens(): void {
+    if (this.rechecking || this.socketsByToken.size === 0) return;
+    this.rechecking = true;
     const check = async (): Promise<void> => {
       await Promise.all(
         [...this.socketsByToken].map(async ([digest, { mailbox }]) => {
@@ -187,11 +247,15 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         }),
       );
     };
-    whenStoreAnswers(this.breaker, this.clock, () => this.closing, check).catch((error: unknown) =>
-      this.logger.warn(
-        `tokens with open WebSockets not checked again after the revocation feed came back: ${(error as Error).message}`,
-      ),
-    );
+    whenStoreAnswers(this.breaker, this.clock, () => this.closing, check)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `tokens with open WebSockets not checked again: ${(error as Error).message}`,
+        ),
+      )
+      .finally(() => {
+        this.rechecking = false;
+      });
   }
 
   /** Ends every connection opened with a token that was just rotated or revoked. */
@@ -210,7 +274,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
    * open its port (liveness never depends on Redis); the SUBSCRIBE completes when Redis comes.
    */
   onModuleInit(): void {
-    this.stopRechecking = this.pubsub.onReconnect(() => this.recheckTokens());
+    const stopOnReconnect = this.pubsub.onReconnect(() => this.recheckTokens());
+    const timer = setInterval(() => this.recheckTokens(), TOKEN_RECHECK_MS);
+    timer.unref();
+    this.stopRechecking = () => {
+      stopOnReconnect();
+      clearInterval(timer);
+    };
     this.pubsub
       .subscribe(this.auth.revocationChannel(), (payload) => {
         const { digest } = payload as { digest: string };
@@ -321,7 +391,23 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
           close: (code, reason) => socket.close(code, reason),
           onMessage: (handle) =>
             socket.on('message', (data) => {
-              handle(frameText(data)).catch(internalError);
+              handle(frameText(data)).catch((error: unknown) => {
+                const type = serverOnlyType(error);
+                if (type === null) {
+                  internalError(error);
+                  return;
+                }
+                // A bad message, closed as graphql-ws closes a malformed one; at debug only, so
+                // that a client sending them (before any token) does not fill the log.
+                this.logger.debug({
+                  reqId: connectionId,
+                  msg: `WebSocket closed (${CloseCode.BadRequest}): the client sent "${type}", a message only a server sends`,
+                });
+                socket.close(
+                  CloseCode.BadRequest,
+                  `Invalid message received: "${type}" is sent by servers only`,
+                );
+              });
             }),
         },
         { socket, request, connectionId, payloads },
@@ -404,8 +490,13 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
       },
       onConnect: async (ctx) => {
         this.contexts.set(ctx.extra.socket, ctx);
+        const authorization = ctx.connectionParams?.authorization;
+        // graphql-ws keeps connection_init's payload on the context for the socket's life, and
+        // nothing but the token, read here once, is wanted from it: a payload of megabytes
+        // would be held for as long.
+        delete (ctx as { connectionParams?: unknown }).connectionParams;
         try {
-          const principal = await this.auth.authenticate(ctx.connectionParams?.authorization);
+          const principal = await this.auth.authenticate(authorization);
           this.principals.set(ctx, principal);
           if (principal.kind === 'mailbox') {
             this.track(principal.tokenDigest, principal.mailbox, ctx.extra.socket);
@@ -422,6 +513,21 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         }
       },
       onSubscribe: (ctx, id, payload) => {
+        // Before the id goes anywhere (a log line, the sets below, every frame sent for it).
+        if (id.length > MAX_OPERATION_ID_LENGTH) {
+          this.logger.debug({
+            reqId: ctx.extra.connectionId,
+            msg: `operation refused: an id of ${id.length} characters`,
+          });
+          return [
+            new GraphQLError(
+              `id: ${id.length} characters; the limit is ${MAX_OPERATION_ID_LENGTH}`,
+              {
+                extensions: { code: 'BAD_USER_INPUT', field: 'id', limit: MAX_OPERATION_ID_LENGTH },
+              },
+            ),
+          ];
+        }
         const reqId = subscriptionId(ctx.extra.connectionId, id);
         // Told to the client in its error message; at debug, for following one client's
         // trouble by its id.
@@ -436,24 +542,26 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         const checked = documents.operation(payload.query, payload.operationName);
         if ('errors' in checked) return refuse(checked.errors);
         const { document, operation } = checked;
-        const variableRefusal = refusedVariable(schema, operation, payload.variables);
+        const variableValues = declaredVariables(operation, payload.variables);
+        const variableRefusal = refusedVariable(schema, operation, variableValues);
         if (variableRefusal) return refuse([variableRefusal]);
-        // Only subscriptions hold a slot: a query or a mutation is answered once and ends, and
-        // a connection at its subscription cap can still send.
+        // An operation completed by the client before it ended holds its id until it ends:
+        // graphql-ws keeps one operation per id, and the same id again would run beside it.
+        // A subscription would run uncounted and outlive the socket; a query or a mutation
+        // would be given the first one's answer, and the second's end would never be counted.
+        if (this.active.get(ctx)?.has(id) || this.singles.get(ctx)?.has(id)) {
+          return refuse([
+            new GraphQLError(
+              `id: operation ${JSON.stringify(id)} of this connection is still ending; subscribe with another id`,
+              { extensions: { code: 'BAD_USER_INPUT', field: 'id' } },
+            ),
+          ]);
+        }
+        // Subscriptions and the rest hold slots of their own: a query or a mutation is
+        // answered once and ends, and a connection at its subscription cap can still send.
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const ids = this.active.get(ctx) ?? new Set<string>();
           this.active.set(ctx, ids);
-          // A subscription completed by the client before it started still ends, and holds
-          // its id until then: the same id again would run beside it, uncounted, and outlive
-          // the socket (graphql-ws keeps one subscription per id).
-          if (ids.has(id)) {
-            return refuse([
-              new GraphQLError(
-                `id: subscription ${JSON.stringify(id)} of this connection is still ending; subscribe with another id`,
-                { extensions: { code: 'BAD_USER_INPUT', field: 'id' } },
-              ),
-            ]);
-          }
           if (ids.size >= limits.subscriptionsPerSocket) {
             return refuse([
               new GraphQLError(
@@ -478,6 +586,14 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
           }
           const singles = this.singles.get(ctx) ?? new Set<string>();
           this.singles.set(ctx, singles);
+          if (singles.size >= OPERATIONS_PER_SOCKET) {
+            return refuse([
+              new GraphQLError(
+                `operations: this connection already has ${singles.size} queries and mutations under way; the limit is ${OPERATIONS_PER_SOCKET} per connection`,
+                { extensions: { code: 'RATE_LIMITED', limit: OPERATIONS_PER_SOCKET } },
+              ),
+            ]);
+          }
           singles.add(id);
           this.inFlight += 1;
         }
@@ -489,7 +605,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         return {
           schema,
           document,
-          variableValues: payload.variables,
+          variableValues,
           operationName: payload.operationName,
           contextValue: context,
         };

@@ -18,9 +18,10 @@ const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
 
 /**
- * What makes two subscriptions execute an event alike: document, operation and variables.
- * Null for variables too deep to serialize safely (a client may send undeclared ones): such a
- * subscription executes on its own.
+ * What makes two subscriptions execute an event alike: document, operation and variables (the
+ * ones the operation declares: graphql-ws.server.ts passes no others, so that an undeclared
+ * one is neither held nor serialized here). Null for variables too deep to serialize safely
+ * (a declared one of type `JSON` may be): such a subscription executes on its own.
  */
 function selectionKey(args: ExecutionArgs): string | null {
   if (exceedsJsonDepth(args.variableValues, RENDERABLE_JSON_DEPTH)) return null;

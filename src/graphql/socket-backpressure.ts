@@ -17,8 +17,10 @@ export interface SocketBackpressureOptions {
  * once it has drained back to `limit`. graphql-ws waits for each send before it takes the
  * next event of a subscription, so a slow reader stops its subscriptions from pulling: a
  * replay waits (PushIterator.room()) and live events wait in the PushIterator, bounded there.
- * A socket holds at most `limit` bytes plus the frame each of its subscriptions was sending
- * when it went over.
+ * A query's or a mutation's answer waits the same way after it is written, and the operation
+ * counts as under way until then (OPERATIONS_PER_SOCKET, graphql-ws.server.ts). A socket holds
+ * at most `limit` bytes plus the frame each of its subscriptions and of those operations was
+ * sending when it went over.
  *
  * The rule for a reader that lags: a socket that goes over `limit` and is still over it
  * `graceMs` later, without having drained back to it in between, is lagging, and

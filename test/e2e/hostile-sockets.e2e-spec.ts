@@ -1,8 +1,15 @@
+import { Logger } from '@nestjs/common';
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
-import { GraphqlWsServer, LAG_GRACE_MS } from '../../src/graphql/graphql-ws.server';
+import {
+  GraphqlWsServer,
+  LAG_GRACE_MS,
+  MAX_OPERATION_ID_LENGTH,
+  OPERATIONS_PER_SOCKET,
+} from '../../src/graphql/graphql-ws.server';
+import { MailboxesService } from '../../src/mailboxes/mailboxes.service';
 import { RedisPubSubService } from '../../src/redis/redis-pubsub.service';
 import { directInput } from '../factories/messages';
 import { connectWs, eventually } from '../utils/graphql-client';
@@ -26,10 +33,65 @@ const FRAME_BOUND = CONTENT.length + 4 * KiB;
 
 const FEED_WITH_CONTENT = `
   subscription Feed($mailbox: String!) { mailboxMessages(mailbox: $mailbox) { id content } }`;
+const MAILBOX_NAME = 'query Box($name: String!) { mailbox(name: $name) { name } }';
 
 interface Closed {
   code: number;
   reason: string;
+}
+
+interface Frame {
+  id?: string;
+  type: string;
+  payload?: unknown;
+}
+
+/**
+ * A graphql-transport-ws client written by hand over a plain `ws` socket: it sends whatever
+ * frames it is told to, those no graphql-ws client would send included, and keeps every frame
+ * it receives.
+ */
+class RawSocket {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<Closed>;
+
+  private constructor(private readonly socket: WebSocket) {
+    this.closed = new Promise((resolve) =>
+      socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    socket.on('message', (data: Buffer) => this.frames.push(JSON.parse(data.toString()) as Frame));
+  }
+
+  /** An open socket, acknowledged after `connection_init` with `init`, or never initialised. */
+  static async open(
+    service: TestApp,
+    init: Record<string, unknown> | null = {},
+  ): Promise<RawSocket> {
+    const raw = new RawSocket(new WebSocket(service.wsUrl, 'graphql-transport-ws'));
+    await once(raw.socket, 'open');
+    if (init !== null) {
+      raw.send({ type: 'connection_init', payload: init });
+      await eventually(() => raw.frames.some((frame) => frame.type === 'connection_ack'));
+    }
+    return raw;
+  }
+
+  send(frame: Frame): void {
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  /** The frames received for operation `id`. */
+  of(id: string): Frame[] {
+    return this.frames.filter((frame) => frame.id === id);
+  }
+
+  ofType(type: string): Frame[] {
+    return this.frames.filter((frame) => frame.type === type);
+  }
+
+  close(): void {
+    this.socket.terminate();
+  }
 }
 
 /**
@@ -113,6 +175,7 @@ describe('hostile sockets: a reader that does not keep up', () => {
       'fast',
       'alone',
       'stopped',
+      'roomy',
     );
   });
 
@@ -277,4 +340,161 @@ describe('hostile sockets: a reader that does not keep up', () => {
     fast.unsubscribe();
     await ws.dispose();
   }, 60_000);
+
+  /** The heap that `step` leaves held, measured after a full collection before and after. */
+  async function heapHeldBy(step: () => Promise<void>): Promise<number> {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await step();
+    gc();
+    return process.memoryUsage().heapUsed - before;
+  }
+
+  it(`refuses a query beyond ${OPERATIONS_PER_SOCKET} under way on one socket as RATE_LIMITED, and keeps the socket`, async () => {
+    const mailboxes = service.app.get(MailboxesService);
+    const find = mailboxes.find.bind(mailboxes);
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    // Every query is held under way until the gate opens.
+    const held = jest
+      .spyOn(mailboxes, 'find')
+      .mockImplementation((name) => gate.then(() => find(name)));
+    const socket = await RawSocket.open(service);
+    try {
+      const over = 3;
+      const ids = Array.from({ length: OPERATIONS_PER_SOCKET + over }, (_, index) => `q${index}`);
+      const query = (id: string): Frame => ({
+        id,
+        type: 'subscribe',
+        payload: { query: MAILBOX_NAME, variables: { name: 'alone' } },
+      });
+      // All at once, as a client that never waits for an answer would.
+      for (const id of ids) socket.send(query(id));
+      await eventually(() => socket.ofType('error').length === over);
+
+      expect(socket.ofType('error')).toMatchObject(
+        ids.slice(OPERATIONS_PER_SOCKET).map((id) => ({
+          id,
+          payload: [
+            {
+              message: `operations: this connection already has ${OPERATIONS_PER_SOCKET} queries and mutations under way; the limit is ${OPERATIONS_PER_SOCKET} per connection`,
+              extensions: { code: 'RATE_LIMITED', limit: OPERATIONS_PER_SOCKET },
+            },
+          ],
+        })),
+      );
+      open();
+      await eventually(() => socket.ofType('complete').length === OPERATIONS_PER_SOCKET);
+      for (const id of ids.slice(0, OPERATIONS_PER_SOCKET)) {
+        expect(socket.of(id)).toEqual([
+          { id, type: 'next', payload: { data: { mailbox: { name: 'alone' } } } },
+          { id, type: 'complete' },
+        ]);
+      }
+      // The socket stays open, and once the answers are out it takes the next query.
+      socket.send(query('after'));
+      await eventually(() => socket.of('after').length === 2);
+      expect(socket.of('after')[0]).toMatchObject({ type: 'next' });
+      expect(held).toHaveBeenCalledTimes(OPERATIONS_PER_SOCKET + 1);
+    } finally {
+      open();
+      held.mockRestore();
+      socket.close();
+    }
+  });
+
+  it(`refuses an id longer than ${MAX_OPERATION_ID_LENGTH} characters as BAD_USER_INPUT on id, and takes one that long`, async () => {
+    const socket = await RawSocket.open(service);
+    const tooLong = 'i'.repeat(MAX_OPERATION_ID_LENGTH + 1);
+    const longest = 'j'.repeat(MAX_OPERATION_ID_LENGTH);
+    for (const id of [tooLong, longest]) {
+      socket.send({
+        id,
+        type: 'subscribe',
+        payload: { query: MAILBOX_NAME, variables: { name: 'alone' } },
+      });
+    }
+    await eventually(() => socket.of(tooLong).length === 1 && socket.of(longest).length === 2);
+
+    expect(socket.of(tooLong)).toMatchObject([
+      {
+        type: 'error',
+        payload: [
+          {
+            message: `id: ${MAX_OPERATION_ID_LENGTH + 1} characters; the limit is ${MAX_OPERATION_ID_LENGTH}`,
+            extensions: { code: 'BAD_USER_INPUT', field: 'id', limit: MAX_OPERATION_ID_LENGTH },
+          },
+        ],
+      },
+    ]);
+    expect(socket.of(longest)).toEqual([
+      { id: longest, type: 'next', payload: { data: { mailbox: { name: 'alone' } } } },
+      { id: longest, type: 'complete' },
+    ]);
+    socket.close();
+  });
+
+  it('keeps no copy of its own of a variable that the operation does not declare, for the life of its subscription', async () => {
+    const socket = await RawSocket.open(service);
+    const channel = mailboxChannel(service, 'roomy');
+    const variableBytes = 8 * MiB;
+    const held = await heapHeldBy(async () => {
+      socket.send({
+        id: 'feed',
+        type: 'subscribe',
+        payload: {
+          query: FEED_WITH_CONTENT,
+          variables: { mailbox: 'roomy', unused: 'u'.repeat(variableBytes) },
+        },
+      });
+      await waitForListeners(service, channel, 1);
+    });
+
+    // graphql-ws holds a subscription's subscribe message for the subscription's life, as it
+    // came (the frame's text) and parsed (its payload): two copies the service cannot drop. The
+    // service holds none of its own; passed on to the execution, the variable was serialized
+    // into the key of the shared execution, a third copy.
+    expect(held).toBeLessThan(2.5 * variableBytes);
+    // The subscription runs.
+    const { messageId } = await send(service.baseUrl, directInput('sender', 'roomy'));
+    await eventually(() => socket.of('feed').length > 0);
+    expect(socket.of('feed')[0]).toMatchObject({
+      type: 'next',
+      payload: { data: { mailboxMessages: { id: messageId } } },
+    });
+    socket.close();
+    await eventually(() => pubsub.listenerCount(channel) === 0);
+  });
+
+  it("holds nothing of connection_init's payload for the life of the socket", async () => {
+    const opened: RawSocket[] = [];
+    const held = await heapHeldBy(async () => {
+      opened.push(await RawSocket.open(service, { padding: 'p'.repeat(8 * MiB) }));
+    });
+
+    expect(held).toBeLessThan(4 * MiB);
+    for (const socket of opened) socket.close();
+  });
+
+  it.each(['connection_ack', 'next', 'error'])(
+    'closes a socket that sends %s, a message only a server sends, with 4400 and logs no error',
+    async (type) => {
+      const errors = jest.spyOn(Logger.prototype, 'error');
+      try {
+        // Before connection_init: anyone who can open a socket can send it.
+        const socket = await RawSocket.open(service, null);
+        socket.send({ id: 'x', type, payload: type === 'error' ? [{ message: 'x' }] : {} });
+
+        expect(await socket.closed).toEqual({
+          code: 4400,
+          reason: `Invalid message received: "${type}" is sent by servers only`,
+        });
+        expect(errors).not.toHaveBeenCalled();
+      } finally {
+        errors.mockRestore();
+      }
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { createClient, type Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { AuthRepository } from '../../src/auth/auth.repository';
+import { TOKEN_RECHECK_MS } from '../../src/graphql/graphql-ws.server';
 import { directInput } from '../factories/messages';
 import { connectWs, eventually, graphql, LiveSubscription } from '../utils/graphql-client';
 import {
@@ -369,7 +370,7 @@ describe('security: tokens and authorization', () => {
     await ws.dispose();
   });
 
-  it('hands over a rotated token whose revocation could not be announced, and refuses the old one', async () => {
+  it('hands over a rotated token whose revocation could not be announced, refuses the old one, and closes its sockets', async () => {
     const registered = await graphql<{ registerMailbox: { token: string } }>(
       service.baseUrl,
       'mutation { registerMailbox(name: "grace") { token } }',
@@ -377,6 +378,7 @@ describe('security: tokens and authorization', () => {
       as(ADMIN),
     );
     const old = registered.data!.registerMailbox.token;
+    const { ws, feed, closeCode } = await onlineFeed(old, 'grace');
     const announce = jest
       .spyOn(service.app.get(AuthRepository), 'announceRevocation')
       .mockRejectedValueOnce(new Error('Connection is closed.'));
@@ -394,10 +396,14 @@ describe('security: tokens and authorization', () => {
         graphql(service.baseUrl, MAILBOX_PAGE, { name: 'grace' }, as(token));
       expect((await page(fresh)).errors).toBeUndefined();
       expect((await page(old)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+      // No announcement came: the periodic check of open sockets' tokens closes it.
+      await feed.waitForEnd(TOKEN_RECHECK_MS + 5_000);
+      await eventually(() => closeCode() === 4403, 5_000);
     } finally {
       announce.mockRestore();
+      await ws.dispose();
     }
-  });
+  }, 30_000);
 
   it('gives a mailbox registered again under a deleted name nothing the old one sent or was sent', async () => {
     const register = async (): Promise<string | null> => {

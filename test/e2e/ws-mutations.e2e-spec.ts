@@ -1,8 +1,10 @@
-import type { Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
+import WebSocket from 'ws';
 import { directInput, type SendInput } from '../factories/messages';
 import {
   connectWs,
+  eventually,
   graphql,
   LiveSubscription,
   type GraphqlError,
@@ -25,6 +27,7 @@ import {
   registerMailboxesAs,
   waitForListeners,
 } from '../utils/service';
+import { IN_FLIGHT_WAIT_MS } from '../../src/graphql/graphql-ws.server';
 import { MessageRouterService } from '../../src/routing/message-router.service';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
@@ -467,4 +470,81 @@ describe('a send in flight over the WebSocket when the instance shuts down', () 
       await redisServer.destroy();
     }
   });
+});
+
+describe('an id sent again while its send is still under way', () => {
+  it('is refused, and the first send still counts as answered at shutdown', async () => {
+    const redisServer = await RedisServer.start();
+    const service = await startTestApp(redisServer.url);
+    // Every operation of this client has the same id, as a client reusing its ids would.
+    const client = await new Promise<Client>((resolve, reject) => {
+      const created: Client = createClient({
+        url: service.wsUrl,
+        webSocketImpl: WebSocket,
+        generateID: () => 'same',
+        lazy: false,
+        retryAttempts: 0,
+        onNonLazyError: () => undefined,
+        on: { connected: () => resolve(created), error: reject },
+      });
+    });
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let closed = false;
+    try {
+      await registerMailboxes(service.baseUrl, 'again', 'sink');
+      // The first send is held under way until the gate opens.
+      const router = service.app.get(MessageRouterService);
+      const route = router.route.bind(router);
+      const routes: Array<Promise<unknown>> = [];
+      const routed = jest.spyOn(router, 'route').mockImplementation((...args) => {
+        const routing = gate.then(() => route(...args));
+        routes.push(routing);
+        return routing;
+      });
+      const input = (content: string): Record<string, unknown> => ({
+        input: directInput('again', 'sink', { content }),
+      });
+      const first = client.subscribe(
+        { query: SEND, variables: input('first') },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
+      await eventually(() => routed.mock.calls.length === 1);
+      // The client gives up on it (graphql-ws sends `complete`) while it is still under way.
+      first();
+      const second = overWs<{ sendMessage: RouteView }>(client, SEND, input('second'));
+      let answered = false;
+      void second.finally(() => {
+        answered = true;
+      });
+      // Refused at once, or else under way beside the first: either way it has an answer
+      // once the gate opens.
+      await eventually(() => answered || routed.mock.calls.length === 2);
+      open();
+      const answer = await second;
+      expect(answer).toMatchObject({ nexts: 0, end: 'error' });
+      expect(refusal(answer)).toEqual({
+        code: 'BAD_USER_INPUT',
+        message:
+          'id: operation "same" of this connection is still ending; subscribe with another id',
+      });
+      expect(answer.errors?.[0].extensions).toMatchObject({ field: 'id' });
+      expect(routed).toHaveBeenCalledTimes(1);
+
+      // The first send ends unanswered (its client gave up on it), and is no longer counted as
+      // under way: the shutdown does not wait for it.
+      await routes[0];
+      const closing = Date.now();
+      closed = true;
+      await service.close();
+      expect(Date.now() - closing).toBeLessThan(IN_FLIGHT_WAIT_MS);
+    } finally {
+      open();
+      await client.dispose();
+      if (!closed) await service.close();
+      await redisServer.destroy();
+    }
+  }, 20_000);
 });
