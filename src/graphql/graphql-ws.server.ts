@@ -28,7 +28,7 @@ import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { requestId } from '../logging/request-id';
 import type { GraphqlContext } from './graphql-context';
-import { formatError } from './graphql-error';
+import { formatError, toGraphqlError } from './graphql-error';
 import { CompiledExecution } from './compiled-execution';
 import { sharedSubscribe } from './shared-execution';
 import { SharedPayloads } from './shared-payloads';
@@ -615,7 +615,20 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         if (this.singles.get(ctx)?.delete(id)) this.settled();
         ctx.extra.payloads.forget(id);
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON())),
+      // A feed that failed while it ran reaches graphql-ws as a thrown error, which it wraps
+      // with the error's own message and no code: told here as any resolver's error is.
+      onError: (ctx, id, _payload, errors) =>
+        errors.map((error) => {
+          const told =
+            error.extensions.code === undefined && error.originalError
+              ? toGraphqlError(
+                  error.originalError,
+                  'a subscription',
+                  subscriptionId(ctx.extra.connectionId, id),
+                )
+              : error;
+          return formatError(told.toJSON());
+        }),
       // A subscription's result without errors is serialized once for all the subscribers it
       // is shared by. A query's or a mutation's single result (graphql-ws holds no iterator
       // for it) is shared by no one: graphql-ws serializes it as it is.

@@ -1,7 +1,15 @@
+import { AppError } from '../common/app-error';
 import { approximateBytes } from './approximate-bytes';
 
-/** Ended a subscription whose consumer fell too far behind the live feed. */
-export class SlowConsumerError extends Error {}
+/**
+ * Ended a subscription whose consumer fell too far behind the live feed: RATE_LIMITED with
+ * `reason: SLOW_CONSUMER`, since the client reads slower than its messages come.
+ */
+export class SlowConsumerError extends AppError {
+  constructor(message: string) {
+    super('RATE_LIMITED', message, { reason: 'SLOW_CONSUMER' });
+  }
+}
 
 interface Waiter<T> {
   resolve: (result: IteratorResult<T>) => void;

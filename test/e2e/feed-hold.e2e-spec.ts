@@ -2,9 +2,11 @@ import { HELD_BYTE_LIMIT } from '../../src/messages/held-messages';
 import type { Message } from '../../src/messages/message.model';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { MailboxFeedService } from '../../src/mailboxes/mailbox-feed.service';
+import { MessagesService } from '../../src/messages/messages.service';
 import { MessageRouterService } from '../../src/routing/message-router.service';
 import { TopicFeedService } from '../../src/topics/topic-feed.service';
 import { directInput, topicInput, type SendInput } from '../factories/messages';
+import { connectWs, LiveSubscription } from '../utils/graphql-client';
 import { RedisServer } from '../utils/redis-server';
 import { registerMailboxes } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
@@ -74,10 +76,38 @@ describe('a feed whose consumer holds its catch-up back', () => {
     await sendAll((index) => directInput('sender', 'slow', content(STORED + index)), LIVE);
     const { received, error } = await drain(feed, STORED + LIVE);
     expect(error?.message).toMatch(/arrived live during the catch-up; resubscribe with after/);
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', details: { reason: 'SLOW_CONSUMER' } });
     // What was buffered before the end still came; the rest is for a resumed feed to read.
     expect(received).toBeGreaterThan(0);
     expect(received).toBeLessThan(STORED + LIVE);
   }, 60_000);
+
+  it('tells a WebSocket client a feed that failed as it runs with a code, and a bug as no more than one', async () => {
+    const messages = service.app.get(MessagesService);
+    const page = jest
+      .spyOn(messages, 'page')
+      .mockRejectedValueOnce(new TypeError("Cannot read properties of undefined (reading 'x')"));
+    const ws = await connectWs(service.wsUrl);
+    try {
+      const feed = new LiveSubscription<unknown>(
+        ws,
+        'subscription F($m: String!, $a: ID) { mailboxMessages(mailbox: $m, after: $a) { id } }',
+        { m: 'slow', a: '0' },
+        (data) => data.mailboxMessages,
+      );
+      await feed.waitForEnd();
+      expect(page).toHaveBeenCalled();
+      expect(feed.errors).toEqual([
+        expect.objectContaining({
+          message: 'internal server error',
+          extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) as unknown,
+        }),
+      ]);
+    } finally {
+      page.mockRestore();
+      await ws.dispose();
+    }
+  });
 
   it('ends a topic feed the same way', async () => {
     const content = (index: number) => ({ content: `${index} ${CONTENT}` });
