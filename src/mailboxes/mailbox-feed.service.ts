@@ -77,15 +77,32 @@ export class MailboxFeedService {
       iterator.push(liveMessageModel(message));
     };
 
-    /** Replays from `from` while holding live messages, then releases what was not replayed. */
-    const catchUp = (from: string): Promise<void> =>
+    // When the earliest drop that came back during a replay began (epoch ms); null: none.
+    let droppedSince: number | null = null;
+    const replayFrom = (from: string): Promise<void> =>
       this.replay(mailbox, from, iterator, seen, (id) => {
         if (id > newest) newest = id;
-      }).then(() => {
-        const waiting = held?.takeAll() ?? [];
-        held = null;
-        for (const message of waiting) deliver(message);
       });
+    /**
+     * Replays from `from` while holding live messages, then again from before each drop that
+     * came back meanwhile, then releases what was not replayed.
+     */
+    const catchUp = async (from: string): Promise<void> => {
+      await replayFrom(from);
+      while (droppedSince !== null && !iterator.closed) {
+        const again = catchUpCursor(droppedSince, newest);
+        droppedSince = null;
+        await whenStoreAnswers(
+          this.breaker,
+          this.clock,
+          () => iterator.closed,
+          () => replayFrom(again),
+        );
+      }
+      const waiting = held?.takeAll() ?? [];
+      held = null;
+      for (const message of waiting) deliver(message);
+    };
     const fail = (error: unknown): void => {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.logger.warn(`feed of ${mailbox} failed: ${failure.message}`);
@@ -110,7 +127,13 @@ export class MailboxFeedService {
     // Pub/sub drops what is published while the subscriber connection is down: after a
     // reconnect the feed reads the gap from the stored mailbox.
     stopCatchingUp = this.pubsub.onReconnect((downSince) => {
-      if (held || iterator.closed) return;
+      if (iterator.closed) return;
+      if (held) {
+        // The replay under way may have passed what was stored during this drop: an id made a
+        // little before one it read (by another instance), or one stored after its last page.
+        droppedSince = Math.min(droppedSince ?? downSince, downSince);
+        return;
+      }
       held = new HeldMessages();
       const from = catchUpCursor(downSince, newest);
       // Tracked deliveries that went waiting while the feed could not be reached (their retry

@@ -43,7 +43,9 @@ const REPLAY_MEMORY = 10_000;
  *
  * Pub/sub drops what is published while the subscriber connection is down: after a
  * reconnect the feed holds live messages again and replays, the same way, from a little
- * before the drop (never from before a live feed began).
+ * before the drop (never from before a live feed began). A drop that comes back while a
+ * replay runs is replayed after it, still holding: the replay under way chose its topics when
+ * it began and reads each to its end once, so it may have passed what was published meanwhile.
  */
 @Injectable()
 export class TopicFeedService {
@@ -122,11 +124,13 @@ export class TopicFeedService {
       this.logger.warn(`catch-up of topics ${pattern} failed: ${failure.message}`);
       iterator.fail(failure);
     };
-    stopCatchingUp = this.pubsub.onReconnect((downSince) => {
-      if (holding || iterator.closed) return;
-      holding = true;
+    // When the earliest drop that came back during a replay began (epoch ms); null: none.
+    let droppedSince: number | null = null;
+    const resumeFrom = (downSince: number): string => {
       const cursor = catchUpCursor(downSince, newest);
-      const from = after === null && cursor < start ? start : cursor;
+      return after === null && cursor < start ? start : cursor;
+    };
+    const replayAfterDrop = (from: string): Promise<void> =>
       whenStoreAnswers(
         this.breaker,
         this.clock,
@@ -135,7 +139,25 @@ export class TopicFeedService {
           const topics = await this.history.topicsActiveAfter(pattern, from);
           await this.replay(topics, from, iterator, push);
         },
-      ).catch(fail);
+      );
+    // After a replay: again from before each drop that came back meanwhile, then live.
+    const goLive = async (): Promise<void> => {
+      while (droppedSince !== null && !iterator.closed) {
+        const from = resumeFrom(droppedSince);
+        droppedSince = null;
+        await replayAfterDrop(from);
+      }
+      if (!iterator.closed) push([], null);
+    };
+    stopCatchingUp = this.pubsub.onReconnect((downSince) => {
+      if (iterator.closed) return;
+      if (holding) {
+        // The replay under way may have passed what was published during this drop.
+        droppedSince = Math.min(droppedSince ?? downSince, downSince);
+        return;
+      }
+      holding = true;
+      replayAfterDrop(resumeFrom(downSince)).then(goLive).catch(fail);
     });
     if (after === null) return iterator;
 
@@ -146,14 +168,14 @@ export class TopicFeedService {
       await iterator.return();
       throw error;
     }
-    this.replay(topics, after, iterator, push).catch(fail);
+    this.replay(topics, after, iterator, push).then(goLive).catch(fail);
     return iterator;
   }
 
   /**
    * Reads the stored messages of `topics` after `after` in id order, a page at a time as the
-   * consumer makes room, and hands each page to `push` with its last id; then hands over an
-   * empty page with null, the end.
+   * consumer makes room, and hands each page to `push` with its last id. The caller ends the
+   * catch-up (an empty page with null) once no other replay is to follow.
    */
   private async replay(
     topics: string[],
@@ -167,10 +189,7 @@ export class TopicFeedService {
       if (iterator.closed) return;
       const ids = await merge.next(REPLAY_PAGE);
       if (iterator.closed) return;
-      if (ids.length === 0) {
-        push([], null);
-        return;
-      }
+      if (ids.length === 0) return;
       // Expired and vanished messages are left out here; the rest keep the order of `ids`.
       // Read in parts of at most REPLAY_PAGE_BYTES of bodies, each pushed when there is room.
       let sizes = await this.messages.sizes(ids);

@@ -107,6 +107,50 @@ describe('a feed whose subscriber connection drops and comes back', () => {
     await feed.return?.();
   }, 30_000);
 
+  it('catches a topic feed up with what was published during a drop that came back while it replayed', async () => {
+    const router = service.app.get(MessageRouterService);
+    const publish = async (topic: string, content: string): Promise<string> =>
+      (await router.route(topicInput('planner', topic, { content }) as unknown as SendMessageInput))
+        .messageId;
+    // A topic the replay reads to its end with its first page, and a backlog of more bytes
+    // than a feed buffers before its replay waits for the consumer.
+    const stored = [await publish('held.short', 'read to its end at once')];
+    const large = 'x'.repeat(1024 * 1024);
+    for (let n = 0; n < 12; n += 1) stored.push(await publish('held.long', large));
+    const feed = await service.app.get(TopicFeedService).open('held.#', '0');
+    // Its first message out: the replay has read every topic's first page, and now waits for
+    // a consumer that reads nothing more until the drop is over.
+    expect((await feed.next()).value).toMatchObject({ id: stored[0] });
+
+    const pubsub = service.app.get(RedisPubSubService);
+    let reconnected = false;
+    const stopWatching = pubsub.onReconnect(() => {
+      reconnected = true;
+    });
+    const admin = redis.client();
+    const during: string[] = [];
+    try {
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      // Published before the subscriber connection is back (ioredis waits 100 ms at first).
+      during.push(await publish('held.short', 'during the drop, to a topic read to its end'));
+      during.push(await publish('held.new', 'during the drop, to a topic new to the feed'));
+    } finally {
+      admin.disconnect();
+    }
+    await eventually(() => Promise.resolve(reconnected), 10_000);
+    stopWatching();
+    const after = await publish('held.short', 'after the drop');
+
+    const received = [stored[0]];
+    while (!received.includes(after)) {
+      const next = await feed.next();
+      if (next.done) break;
+      received.push(next.value.id);
+    }
+    expect(received).toEqual([...stored, ...during, after]);
+    await feed.return?.();
+  }, 60_000);
+
   it('pushes every waiting delivery to a subscriber that arrives, past the first thousand', async () => {
     const router = service.app.get(MessageRouterService);
     const ids = new Set<string>();
