@@ -28,7 +28,7 @@ export class InboxResolver {
 
   @ResolveField(() => MessageConnection, {
     description:
-      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A filtered page looks at a bounded number of messages, and a page stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.',
+      'Stored, unexpired messages, oldest first; only unread ones with unreadOnly, only one thread with threadId. A page looks at no more than 5,000 entries (expired ones included), and stops once its operation has read 64 MiB of bodies: it may come back short with hasNextPage true; go on from endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.',
   })
   async messages(
     @Parent() mailbox: Mailbox,

@@ -7,14 +7,14 @@ import type { BodyReads } from '../messages/body-reads';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { MessageRepository, type IdPage } from '../messages/message.repository';
-import { MessagesService, type MessagePage } from '../messages/messages.service';
+import { MessagesService, PAGE_SCAN_LIMIT, type MessagePage } from '../messages/messages.service';
 import { checkPageArgs } from '../messages/page-args';
 import type { StoredMessage } from '../messages/stored-message';
 import { RedisKeys } from '../redis/redis-keys';
 import { InboxRepository } from './inbox.repository';
 
-/** Ids a filtered page looks at before it answers with what it found so far. */
-const SCAN_LIMIT = 5_000;
+/** Ids a filtered page looks at before it answers with what it found so far: as any page does. */
+const SCAN_LIMIT = PAGE_SCAN_LIMIT;
 const SCAN_SLICE = 200;
 /** Ids one markRead call may name. */
 export const MAX_MARK_IDS = 500;

@@ -16,7 +16,15 @@ export interface MessagePage {
   hasNextPage: boolean;
 }
 
-/** Reads stored messages: by id, and by pages of an index (a mailbox's or a topic's). */
+/**
+ * Ids one page of an index looks at before it answers with what it found so far: as a
+ * filtered mailbox page does (SCAN_LIMIT in src/inbox/inbox.service.ts), so that a run of
+ * entries whose messages are gone costs a bounded number of reads.
+ */
+export const PAGE_SCAN_LIMIT = 5_000;
+/** Ids read from an index at once while a page passes entries whose messages are gone. */
+const PAGE_SCAN_SLICE = 200;
+
 /**
  * How far apart the clocks of two instances may be: a message its mailbox sent right after
  * registering, stamped by another instance, may carry a time that much before the
@@ -33,6 +41,7 @@ export function ownedByName(messageId: string, registeredAt: number | null): boo
   return registeredAt !== null && messageIdTime(messageId) >= registeredAt - CLOCK_SKEW_MS;
 }
 
+/** Reads stored messages: by id, and by pages of an index (a mailbox's or a topic's). */
 @Injectable()
 export class MessagesService {
   constructor(
@@ -132,7 +141,8 @@ export class MessagesService {
   /**
    * A page of unexpired messages after the cursor, oldest first. Expired or vanished
    * entries are skipped and the page is filled from further ids, so a page is short only
-   * at the end of the index, or where `reads` lets it take no more bodies.
+   * at the end of the index, where `reads` lets it take no more bodies, or once it has looked
+   * at PAGE_SCAN_LIMIT ids (hasNextPage true: the next page goes on from there).
    */
   async page(
     indexKey: string,
@@ -143,19 +153,49 @@ export class MessagesService {
     const { first, after } = checkPageArgs(firstArg, afterArg);
     const messages: StoredMessage[] = [];
     let cursor = after;
-    let hasNextPage: boolean;
-    do {
-      const page = await this.messages.pageIds(indexKey, cursor, first - messages.length);
-      const { messages: found, taken } = await this.messages.findWithin(page.ids, reads);
-      messages.push(...found);
-      cursor = page.ids[taken - 1] ?? cursor;
-      hasNextPage = page.hasNextPage || taken < page.ids.length;
-      if (taken < page.ids.length) {
-        if (taken === 0 && messages.length === 0 && reads !== null) throw reads.refusal();
+    let examined = 0;
+    let more = true;
+    // Whether ids whose message is gone turned up: from then on ids are read a slice at a time
+    // and checked by their envelopes (small reads) before any body is, so a run of them costs
+    // a round trip per slice rather than per id.
+    let lapsed = false;
+    while (more && messages.length < first && examined < PAGE_SCAN_LIMIT) {
+      const room = first - messages.length;
+      const wanted = lapsed ? Math.max(room, PAGE_SCAN_SLICE) : room;
+      const slice = await this.messages.pageIds(
+        indexKey,
+        cursor,
+        Math.min(wanted, PAGE_SCAN_LIMIT - examined),
+      );
+      more = slice.hasNextPage;
+      let present = slice.ids;
+      if (lapsed) {
+        const envelopes = await this.messages.envelopes(present);
+        present = present.filter((_, index) => envelopes[index] !== null);
+      }
+      const ids = present.slice(0, room);
+      const read = await this.messages.findWithin(ids, reads);
+      messages.push(...read.messages);
+      if (read.taken < ids.length) {
+        // The budget is spent: go on after the last id read, or refuse a page it left empty.
+        if (read.taken === 0 && messages.length === 0 && reads !== null) throw reads.refusal();
+        cursor = ids[read.taken - 1] ?? cursor;
+        more = true;
         break;
       }
-    } while (hasNextPage && messages.length < first);
-    // The last id looked at, expired ones included: they never come back, so skip them for good.
-    return { messages, endCursor: cursor, hasNextPage };
+      if (read.messages.length < ids.length) lapsed = true;
+      if (ids.length < present.length) {
+        // The page is full, or some of what was read was gone: the ids left in this slice
+        // are the next to look at.
+        cursor = ids[ids.length - 1];
+        examined += slice.ids.indexOf(cursor) + 1;
+        more = true;
+        continue;
+      }
+      // The last id looked at, expired ones included: they never come back, so skip them for good.
+      cursor = slice.ids.at(-1) ?? cursor;
+      examined += slice.ids.length;
+    }
+    return { messages, endCursor: cursor, hasNextPage: more };
   }
 }

@@ -34,7 +34,7 @@ export class TopicsResolver {
 
   @Query(() => MessageConnection, {
     description:
-      "A topic's stored, unexpired messages, oldest first. A page stops once its operation has read 64 MiB of bodies (hasNextPage true: go on from endCursor). A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.",
+      "A topic's stored, unexpired messages, oldest first. A page stops once its operation has read 64 MiB of bodies, or once it has looked at 5,000 entries (expired ones included): it may come back short with hasNextPage true; go on from endCursor. A page that selects neither content nor tokenEstimate reads no content (its metadata still counts), or with preview has Redis send only the start of each.",
   })
   async topicMessages(
     @Args('topic') topic: string,

@@ -18,6 +18,8 @@ import { CleanupService } from '../../src/cleanup/cleanup.service';
 import { MAX_CATCH_UP_TOPICS, TopicHistoryService } from '../../src/topics/topic-history.service';
 import { compileTopicPattern } from '../../src/topics/topic-pattern';
 import { SCAN_BUDGET } from '../../src/topics/topics.service';
+import { PAGE_SCAN_LIMIT } from '../../src/messages/messages.service';
+import { ulid } from 'ulid';
 
 const CATCH_UP = `
   subscription CatchUp($pattern: String!, $after: ID) {
@@ -459,5 +461,85 @@ describe('topic catch-up over many topics', () => {
     });
     expect(last.topics.nodes.map((topic) => topic.name)).toEqual(['wide.n10000']);
     expect(last.topics.pageInfo.hasNextPage).toBe(false);
+  });
+});
+
+/** Commands Redis has run so far, every kind (INFO commandstats), those of scripts included. */
+async function commandCalls(redis: { info(section: string): Promise<string> }): Promise<number> {
+  const stats = await redis.info('commandstats');
+  return [...stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce(
+    (sum, [, calls]) => sum + Number(calls),
+    0,
+  );
+}
+
+describe('topic pages over index entries whose messages are gone', () => {
+  let redisServer: RedisServer;
+  let service: TestApp;
+  const topic = 'lapsed.topic';
+  const gone: string[] = [];
+  let kept: string;
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    // No loop of the service's own runs commands while the test counts them.
+    service = await startTestApp(redisServer.url, {
+      ROUTER_CLEANUP_INTERVAL: '86400',
+      ROUTER_RETRY_CHECK_INTERVAL: '86400',
+    });
+    await registerMailboxes(service.baseUrl, 'pub');
+    // Index entries as the topic repository writes them, each at a millisecond of its own,
+    // whose messages are gone: expired, and not cleaned up yet.
+    const start = Date.now() - 120_000;
+    for (let n = 0; n < 3 * PAGE_SCAN_LIMIT; n += 1) gone.push(ulid(start + n));
+    const redis = redisServer.client();
+    await redis.zadd(
+      `${service.prefix}topic:{${topic}}:messages`,
+      ...gone.flatMap((id, n) => [start + n, id]),
+    );
+    await redis.quit();
+    kept = await publish(service, topic);
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await redisServer.destroy();
+  });
+
+  it('answers a short page after a bounded number of entries, and goes on from endCursor', async () => {
+    const redis = redisServer.client();
+    try {
+      const before = await commandCalls(redis);
+      const first = await graphqlOk<{ topicMessages: PageView }>(service.baseUrl, TOPIC_PAGE, {
+        topic,
+        first: 1,
+      });
+      const calls = (await commandCalls(redis)) - before;
+      // About one small read per entry looked at, not a round of reads per entry.
+      expect(calls).toBeLessThan(PAGE_SCAN_LIMIT + 500);
+      expect(first.topicMessages).toEqual({
+        nodes: [],
+        pageInfo: { endCursor: gone[PAGE_SCAN_LIMIT - 1], hasNextPage: true },
+      });
+
+      let page = first.topicMessages;
+      const found: string[] = [];
+      let pages = 1;
+      while (page.pageInfo.hasNextPage) {
+        page = (
+          await graphqlOk<{ topicMessages: PageView }>(service.baseUrl, TOPIC_PAGE, {
+            topic,
+            first: 1,
+            after: page.pageInfo.endCursor,
+          })
+        ).topicMessages;
+        found.push(...page.nodes.map((message) => message.id));
+        pages += 1;
+      }
+      expect(found).toEqual([kept]);
+      expect(pages).toBe(4);
+    } finally {
+      await redis.quit();
+    }
   });
 });
