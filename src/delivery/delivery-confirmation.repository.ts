@@ -42,6 +42,8 @@ export type DeliveryAction = 'deliver' | 'wait' | 'fail' | 'expire' | 'redrive';
 export interface DeliveryUpdate {
   changed: boolean;
   state: RecipientState;
+  /** The message's sender, as the script read it on a change (the hash may be gone after). */
+  sender?: string | null;
 }
 
 /** Pending lists counted per batch of ZCARDs sent together: one round trip per batch. */
@@ -137,8 +139,12 @@ export class DeliveryConfirmationRepository {
       ...header,
     );
     if (!json) return null;
-    const result = { changed: changed === DeliveryUpdateCode.Changed, state: parseState(json) };
-    if (result.changed) await this.tellSender(messageId, mailbox, result.state, sender ?? null);
+    const result = {
+      changed: changed === DeliveryUpdateCode.Changed,
+      state: parseState(json),
+      sender: sender ?? null,
+    };
+    if (result.changed) await this.tellSender(messageId, mailbox, result.state, result.sender);
     return result;
   }
 

@@ -2,6 +2,7 @@ import { ManualClock } from '../common/clock';
 import type { AppConfigService } from '../config/app-config.service';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
+import { messageIdTime } from '../messages/message-id';
 import type { MessageRepository } from '../messages/message.repository';
 import type { StoredMessage } from '../messages/stored-message';
 import type { Counter, StatisticsService } from '../metrics/statistics.service';
@@ -75,6 +76,10 @@ function service(
   confirmations: Partial<DeliveryConfirmationRepository>,
   counted: Counter[] = [],
   notices: Partial<DeliveryNoticeService> = {},
+  repositories: {
+    messages?: Partial<MessageRepository>;
+    mailboxes?: Partial<MailboxRepository>;
+  } = {},
 ): { delivery: DeliveryService; events: SendEvents } {
   const events = new SendEvents();
   const statistics = strict<StatisticsService>({
@@ -83,8 +88,8 @@ function service(
   const delivery = new DeliveryService(
     config,
     strict<DeliveryConfirmationRepository>(confirmations),
-    strict<MessageRepository>({}),
-    strict<MailboxRepository>({}),
+    strict<MessageRepository>(repositories.messages ?? {}),
+    strict<MailboxRepository>(repositories.mailboxes ?? {}),
     strict<DeliveryNoticeService>(notices),
     statistics,
     events,
@@ -124,6 +129,82 @@ describe(DeliveryService.name, () => {
       expect(await delivery.processDue(NOW, () => claims >= 3)).toBe(600);
       expect(claimDue).toHaveBeenCalledTimes(3);
       expect(claimDue).toHaveBeenLastCalledWith(NOW, NOW + 30_000, 200);
+    });
+  });
+
+  describe('a delivery whose send could not put its message in the mailbox', () => {
+    const waiting = { status: DeliveryStatus.PENDING, n: 0, waiting: true };
+    const due = () =>
+      jest
+        .fn()
+        .mockResolvedValueOnce([{ messageId: ID, mailbox: 'bob', priority: MessagePriority.HIGH }])
+        .mockResolvedValue([]);
+    const confirmations = () => ({
+      claimDue: due(),
+      findFor: () =>
+        Promise.resolve({
+          messageId: ID,
+          sender: 'alice',
+          priority: MessagePriority.HIGH,
+          expiresAt: null,
+          recipients: new Map([['bob', waiting]]),
+        }),
+      abandon: jest.fn(() => Promise.resolve()),
+      scheduleByLatest: jest.fn(() => Promise.resolve()),
+    });
+
+    it('is put there by the retry loop, and told as the send tells what it enqueued', async () => {
+      const enqueue = jest.fn(() => Promise.resolve({ kind: 'delivered' as const, receivers: 0 }));
+      const stubs = confirmations();
+      const { delivery, events } = service(
+        stubs,
+        [],
+        {},
+        {
+          messages: { find: () => Promise.resolve(message({ expiresAt: null })) },
+          mailboxes: {
+            holds: () => Promise.resolve(false),
+            registeredAt: () => Promise.resolve(0),
+            enqueue,
+          },
+        },
+      );
+      const told: string[] = [];
+      events.onEnqueued((event) =>
+        Promise.resolve(void told.push(`${event.kind} ${event.mailbox}`)),
+      );
+      await delivery.processDue(NOW);
+      expect(enqueue).toHaveBeenCalledWith('bob', ID, NOW - 1_000, expect.any(String), true);
+      expect(told).toEqual(['enqueued bob']);
+      expect(stubs.abandon).not.toHaveBeenCalled();
+    });
+
+    it('is abandoned, never put in a mailbox registered again under the name since', async () => {
+      const enqueue = jest.fn();
+      const stubs = confirmations();
+      const { delivery } = service(
+        stubs,
+        [],
+        {},
+        {
+          messages: { find: () => Promise.resolve(message({ expiresAt: null })) },
+          mailboxes: {
+            holds: () => Promise.resolve(false),
+            registeredAt: () => Promise.resolve(messageIdTime(ID) + 60_000),
+            enqueue,
+          },
+        },
+      );
+      await delivery.processDue(NOW);
+      expect(enqueue).not.toHaveBeenCalled();
+      expect(stubs.abandon).toHaveBeenCalledWith(
+        ID,
+        'bob',
+        MessagePriority.HIGH,
+        expect.any(String),
+        KEEP_MS,
+        NOW,
+      );
     });
   });
 

@@ -268,7 +268,7 @@ export class DeliveryService implements OnModuleInit {
     );
     if (!result) throw new DeliveryNotFoundError(messageId, mailbox);
     if (result.changed && result.state.status === DeliveryStatus.EXPIRED)
-      await this.toldExpired(messageId, mailbox, result.state);
+      await this.toldExpired(messageId, mailbox, result.state, result.sender ?? null);
     else if (result.changed) this.statistics.increment('messagesDelivered');
     return toConfirmationModel(messageId, mailbox, result.state);
   }
@@ -518,10 +518,16 @@ export class DeliveryService implements OnModuleInit {
   }
 
   /**
-   * Puts a tracked message in a mailbox its send could not put it in, as the send would have;
-   * a failure here leaves the schedule entry, which falls due again when its lease lapses.
+   * Puts a tracked message in a mailbox its send could not put it in, as the send would have
+   * (not in a mailbox registered again under the name since: the delivery is abandoned); a
+   * failure here leaves the schedule entry, which falls due again when its lease lapses.
    */
   private async enqueueAgain(message: StoredMessage, mailbox: string): Promise<void> {
+    // A mailbox registered again under the name since is not the one the message was for.
+    if (!ownedByName(message.id, await this.mailboxes.registeredAt(mailbox))) {
+      await this.abandon(message, mailbox, UNREACHABLE);
+      return;
+    }
     const outcome = await this.mailboxes.enqueue(
       mailbox,
       message.id,
@@ -530,12 +536,16 @@ export class DeliveryService implements OnModuleInit {
       true,
     );
     if (outcome.kind === 'missing') await this.abandon(message, mailbox, UNREACHABLE);
-    else
-      await this.afterEnqueue(
+    // Told as the send would have told it: the delivery goes on (afterEnqueue), and the
+    // message is indexed for search in the mailbox.
+    else if (outcome.kind === 'delivered')
+      await this.events.enqueued({
         message,
         mailbox,
-        outcome.kind === 'delivered' ? outcome.receivers : 0,
-      );
+        kind: 'enqueued',
+        receivers: outcome.receivers,
+      });
+    else await this.afterEnqueue(message, mailbox, 0);
   }
 
   private async refileFailure(
@@ -625,10 +635,18 @@ export class DeliveryService implements OnModuleInit {
     if (expired) await this.tellExpired(sender, messageId, mailbox, state.n);
   }
 
-  /** A confirmation that came after the message's expiry turned the delivery EXPIRED. */
-  private async toldExpired(messageId: string, mailbox: string, state: RecipientState) {
-    const record = await this.confirmations.findFor(messageId, mailbox);
-    if (record) await this.tellExpired(record.sender, messageId, mailbox, state.n);
+  /**
+   * A confirmation that came after the message's expiry turned the delivery EXPIRED: its
+   * sender as the change's script read it (with ROUTER_CONFIRMATION_TTL=0 the hash is gone).
+   */
+  private async toldExpired(
+    messageId: string,
+    mailbox: string,
+    state: RecipientState,
+    sender: string | null,
+  ) {
+    const from = sender ?? (await this.confirmations.findFor(messageId, mailbox))?.sender;
+    if (from) await this.tellExpired(from, messageId, mailbox, state.n);
   }
 
   private async tellExpired(sender: string, messageId: string, mailbox: string, attempts: number) {

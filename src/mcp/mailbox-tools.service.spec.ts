@@ -1,4 +1,6 @@
 import { AppError } from '../common/app-error';
+import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
+import type { DeliveryService } from '../delivery/delivery.service';
 import type { MessageRouterService } from '../routing/message-router.service';
 import { RouteStatus, type RouteResult } from '../routing/route-result.model';
 import { MailboxToolsService } from './mailbox-tools.service';
@@ -70,6 +72,41 @@ describe('MailboxToolsService.send', () => {
       thread_id: ID,
       status: 'QUEUED',
       recipients: 1,
+    });
+  });
+});
+
+describe('MailboxToolsService.acknowledge', () => {
+  it('acknowledges a delivery it confirmed, and answers one that ended otherwise as failed', async () => {
+    const late = '01M97D32Q8BNX7J1QVT14Y7P7S';
+    const delivery = {
+      confirm: (_mailbox: string, id: string) =>
+        Promise.resolve(
+          id === ID
+            ? { status: DeliveryStatus.DELIVERED, reason: null }
+            : {
+                status: DeliveryStatus.EXPIRED,
+                reason: 'the message expired before it was confirmed',
+              },
+        ),
+    } as unknown as DeliveryService;
+    const unused = {} as never;
+    const tools = new MailboxToolsService(
+      unused,
+      unused,
+      unused,
+      unused,
+      unused,
+      unused,
+      delivery,
+      unused,
+      unused,
+      unused,
+      unused,
+    );
+    expect(await tools.acknowledge(caller, [ID, late])).toEqual({
+      acknowledged: [ID],
+      failed: [{ message_id: late, error: 'EXPIRED: the message expired before it was confirmed' }],
     });
   });
 });

@@ -3,6 +3,7 @@ import { PREVIEW_BYTES, toAgentMessage, type AgentMessage } from '../agent-view/
 import type { MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import { Clock } from '../common/clock';
+import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
 import { DeliveryService } from '../delivery/delivery.service';
 import { InboxService } from '../inbox/inbox.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
@@ -619,8 +620,14 @@ export class MailboxToolsService {
     await Promise.all(
       ids.map(async (id) => {
         try {
-          await this.delivery.confirm(caller.mailbox, id);
-          acknowledged.push(id);
+          const confirmed = await this.delivery.confirm(caller.mailbox, id);
+          // Too late (the message expired first) or failed before: not acknowledged.
+          if (confirmed.status === DeliveryStatus.DELIVERED) acknowledged.push(id);
+          else
+            failed.push({
+              message_id: id,
+              error: `${confirmed.status}: ${confirmed.reason ?? 'the delivery is finished'}`,
+            });
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
           failed.push({ message_id: id, error: `${error.code}: ${error.message}` });

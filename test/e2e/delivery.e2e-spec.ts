@@ -1,6 +1,8 @@
 import type { Client } from 'graphql-ws';
 import type { Cluster, Redis } from 'ioredis';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
+import type { SendMessageInput } from '../../src/messages/send-message.input';
+import { MessageRouterService } from '../../src/routing/message-router.service';
 import { broadcastInput, directInput } from '../factories/messages';
 import {
   connectWs,
@@ -494,10 +496,11 @@ describe(`tracked sends at the edges (${testTopology()})`, () => {
         return enqueue(name, id, createdAt, payload, tracked);
       });
     try {
-      const sent = await send(
-        service.baseUrl,
-        broadcastInput('origin', { requireConfirmation: true }),
-      );
+      // Sent by the application whose repository fails (over HTTP, Cluster and Sentinel runs
+      // reach another one).
+      const sent = await service.app
+        .get(MessageRouterService)
+        .route(broadcastInput('origin', { requireConfirmation: true }) as SendMessageInput);
       expect(refused).toBe(1);
       expect(sent.status).toBe('PARTIAL');
       const [pushed] = await flaky.waitFor(1, 5_000);

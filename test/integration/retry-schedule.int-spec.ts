@@ -169,7 +169,7 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
       log: [{ n: 1, at: 100, latencyMs: 250 }],
     });
     const again = await repository.update(id, 'a', 'deliver', 60_000, 999);
-    expect(again).toEqual({ changed: false, state: first?.state });
+    expect(again).toEqual({ changed: false, state: first?.state, sender: null });
     expect(await repository.update(id, 'nobody', 'deliver', 60_000, 999)).toBeNull();
 
     const redis = redisServer.client();
@@ -232,6 +232,16 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
     const found = await repository.findFor(id, 'bob');
     expect(found).toMatchObject({ messageId: id, sender: 'sender', priority: 'HIGH' });
     expect(found?.recipients.get('bob')?.status).toBe('PENDING');
+
+    // A message past its expiry gets no confirmation again: nothing would remove it.
+    const lapsed = ulid();
+    await tracked(lapsed, MessagePriority.HIGH, ['bob'], 0, 2_500);
+    await repository.attempt(lapsed, 'bob', 'first', 0, [1_000], 100);
+    await repository.failAndDeadLetter({ ...record, messageId: lapsed }, MessagePriority.HIGH, 0);
+    expect(
+      await repository.redrive({ ...message, id: lapsed, expiresAt: 2_500 }, 'bob', 0, 3_000),
+    ).toBeNull();
+    expect(await repository.findFor(lapsed, 'bob')).toBeNull();
 
     // Open again: kept until it finishes, then for keepFinishedMs.
     const redis = redisServer.client();

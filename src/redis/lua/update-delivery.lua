@@ -19,7 +19,8 @@
 -- ARGV[7]  events channel (delivery_confirmation:{id}:events)
 -- ARGV[8]  'PUBLISH', or 'SPUBLISH' for a shard channel on Cluster
 -- ARGV[9]  for 'redrive' only, or absent: the message's id, ARGV[10] its sender, ARGV[11] its
---          priority, ARGV[12] its expiresAt or '', ARGV[13] its createdAt
+--          priority, ARGV[12] its expiresAt or '', ARGV[13] its createdAt (a message past its
+--          expiresAt is not written again: nothing would remove it)
 --
 -- Returns {DeliveryUpdateCode, the recipient's state as JSON, and on a change the message's
 -- sender}, DeliveryUpdateCode (src/redis/script-codes.ts): 1 changed, 0 unchanged; {0, false}
@@ -35,7 +36,8 @@ local field = 'r:' .. ARGV[1]
 local action = ARGV[3]
 local now = tonumber(ARGV[2])
 local raw = redis.call('HGET', KEYS[1], field)
-if not raw and action == 'redrive' and ARGV[9] then
+if not raw and action == 'redrive' and ARGV[9]
+    and not (ARGV[12] ~= '' and now >= tonumber(ARGV[12])) then
   -- A dead letter outlives its finished confirmation: the confirmation starts again, its
   -- revision above any it had (a watcher may remember one), as the FAILED state it was.
   redis.call('HSETNX', KEYS[1], 'messageId', ARGV[9])
