@@ -69,9 +69,10 @@ export class TopicRepository {
     ]);
     if (added === TopicEnqueueCode.Duplicate) return null;
     const receivers = await this.topology.publish(this.keys.topicFeed(), payload);
-    // Published: a retry no longer publishes it (a failure here leaves the mark, and a retry
-    // publishes it again, which the feeds drop as a twin they have had).
-    await this.redis.hdel(this.keys.topicMetadata(topic), `unpublished:${id}`);
+    // Published: a retry no longer publishes it. Not awaited, so that a send waits for no
+    // more round trips than before; a failure leaves the mark, and a retry publishes again,
+    // which the feeds drop as a twin they have had.
+    this.redis.hdel(this.keys.topicMetadata(topic), `unpublished:${id}`).catch(() => undefined);
     return receivers;
   }
 
