@@ -7,6 +7,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
 import { DeliveryConfirmationRepository } from '../delivery/delivery-confirmation.repository';
 import { DeliveryNoticeService } from '../delivery/delivery-notice.service';
+import { MailboxChangeKind } from '../mailboxes/mailbox-change.model';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import {
   deliveryReason,
@@ -233,6 +234,9 @@ export class RetentionService {
     if (digest !== '') await this.auth.revokedDigest(digest);
     await this.mailboxes.unlist(name);
     await this.mailboxes.announceDeletion(name);
+    await this.mailboxes.announceChange(
+      JSON.stringify({ name, kind: MailboxChangeKind.DELETED, at: this.clock.now() }),
+    );
     return true;
   }
 
