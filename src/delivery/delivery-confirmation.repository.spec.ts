@@ -111,7 +111,7 @@ describe(DeliveryConfirmationRepository.name, () => {
     it('writes DELIVERED first, then takes the delivery off every schedule and the pending list', async () => {
       const { redis, writes } = recordingRedis({ changed: true, state: delivered });
       const result = await repository(redis).confirm(ID, 'bob', 60_000, 1_000);
-      expect(result).toEqual({ changed: true, state: delivered });
+      expect(result).toEqual({ changed: true, state: delivered, sender: null });
       expect(writes[0]).toBe(update('deliver'));
       expect(writes.slice(1).sort()).toEqual([...removals].sort());
     });
@@ -121,6 +121,7 @@ describe(DeliveryConfirmationRepository.name, () => {
       expect(await repository(redis).confirm(ID, 'bob', 60_000, 1_000)).toEqual({
         changed: false,
         state: delivered,
+        sender: null,
       });
       expect(writes.slice(1).sort()).toEqual([...removals].sort());
     });

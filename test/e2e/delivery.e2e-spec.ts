@@ -505,13 +505,18 @@ describe(`tracked sends at the edges (${testTopology()})`, () => {
       expect(sent.status).toBe('PARTIAL');
       const [pushed] = await flaky.waitFor(1, 5_000);
       expect(pushed.id).toBe(sent.messageId);
-      const { deliveryStatus } = await graphqlOk<{ deliveryStatus: Confirmation[] }>(
-        service.baseUrl,
-        STATUS,
-        { id: sent.messageId },
-      );
-      const state = deliveryStatus.find((confirmation) => confirmation.mailbox === 'flaky');
-      expect(state?.attempts.map((attempt) => attempt.number)).toEqual([1]);
+      // The enqueue publishes the push; the attempt it counts as is written just after.
+      const attempts = async (): Promise<number[] | undefined> => {
+        const { deliveryStatus } = await graphqlOk<{ deliveryStatus: Confirmation[] }>(
+          service.baseUrl,
+          STATUS,
+          { id: sent.messageId },
+        );
+        const state = deliveryStatus.find((confirmation) => confirmation.mailbox === 'flaky');
+        return state?.attempts.map((attempt) => attempt.number);
+      };
+      await eventually(async () => (await attempts())?.length === 1);
+      expect(await attempts()).toEqual([1]);
       expect(await mailboxes.holds('flaky', sent.messageId)).toBe(true);
     } finally {
       spy.mockRestore();
