@@ -100,9 +100,9 @@ export class RedisTopology {
   }
 
   /**
-   * Subscriptions to each channel over all instances, summed over every node of a Cluster:
-   * a shard channel's subscribers sit on its slot's owner, and asking every node stays right
-   * while a slot moves.
+   * Subscriptions to each channel over all instances, summed over the nodes of a Cluster: a
+   * shard channel's subscribers sit on its slot's owner, and asking every primary stays right
+   * while a slot moves between them.
    */
   async subscriberCounts(channels: string[]): Promise<number[]> {
     if (channels.length === 0) return [];
@@ -116,13 +116,24 @@ export class RedisTopology {
         counts.set(channel, (counts.get(channel) ?? 0) + Number(pairs[index + 1]));
       }
     };
-    // Each node counts the connections it holds, and plain pub/sub subscribers of a Cluster
-    // may sit on any node: ask them all.
-    const nodes = this.redis instanceof Cluster ? this.redis.nodes('all') : [this.redis];
+    // Each node counts the connections it holds. A Cluster's shard subscribers sit on its
+    // primaries (ioredis keeps one per primary): ask those, and answer only when each has.
+    // Its plain pub/sub subscribers may sit on any node: ask them all, and count what the
+    // nodes that answer hold, so that a replica that is slow or gone fails no count.
+    const cluster = this.redis instanceof Cluster ? this.redis : null;
     const asks: Array<Promise<void>> = [];
-    for (const node of nodes) {
-      if (plain.length > 0) asks.push(node.call('PUBSUB', 'NUMSUB', ...plain).then(add));
-      if (sharded.length > 0) asks.push(node.call('PUBSUB', 'SHARDNUMSUB', ...sharded).then(add));
+    if (sharded.length > 0) {
+      for (const node of cluster ? cluster.nodes('master') : [this.redis])
+        asks.push(node.call('PUBSUB', 'SHARDNUMSUB', ...sharded).then(add));
+    }
+    if (plain.length > 0) {
+      const nodes = cluster ? cluster.nodes('all') : [this.redis];
+      const plainAsks = nodes.map((node) => node.call('PUBSUB', 'NUMSUB', ...plain).then(add));
+      asks.push(
+        cluster
+          ? Promise.allSettled(plainAsks).then(() => undefined)
+          : Promise.all(plainAsks).then(() => undefined),
+      );
     }
     await Promise.all(asks);
     return channels.map((channel) => counts.get(channel) ?? 0);
