@@ -340,7 +340,8 @@ export class EnvironmentVariables {
     'retention',
     'seconds a message stays in a mailbox after it was sent (0 to 315360000, ten years; `0`: ' +
       'no limit): the cleanup loop drops older entries on each run. A message sent with ' +
-      '`ttlSeconds` goes at its expiry if that comes first. See ' +
+      '`ttlSeconds` goes at its expiry if that comes first. A TOPIC message leaves its ' +
+      "topic's history this long after it was sent too (sent while this is set). See " +
       '[Retention](../concepts/retention.md)',
   )
   @Transform(toNumber)

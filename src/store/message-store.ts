@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { expiryMember, RECIPIENTS_GRACE_MS } from '../cleanup/cleanup.repository';
+import { forgetGoneFirstEntry } from '../cleanup/thread-index';
+import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository, type EnqueueOutcome } from '../mailboxes/mailbox.repository';
 import { AddressingMode } from '../messages/message.model';
 import { threadEntries, threadKey } from '../messages/thread-key';
@@ -119,6 +121,7 @@ export class MessageStore {
     private readonly mailboxes: MailboxRepository,
     private readonly events: SendEvents,
     private readonly clock: Clock,
+    private readonly config: AppConfigService,
     // Optional only for test modules that build the store alone; the application always has
     // it (ProvenanceModule's SigningModule is global).
     @Optional() private readonly signatures?: SigningKeysService,
@@ -249,16 +252,38 @@ export class MessageStore {
         this.keys.deliveryConfirmation(message.id),
         this.keys.messageRecipients(message.id),
       ),
-      message.expiresAt === null
+      this.lapsesAt(message) === null
         ? undefined
         : this.redis.zrem(this.keys.expirySchedule(), expiryMember(message)),
       message.replyBy === null
         ? undefined
         : this.redis.zrem(this.keys.requestDeadlines(), message.id),
-      threadEntries(message).length === 0
-        ? undefined
-        : this.redis.zrem(this.keys.thread(threadKey(message.threadId)), message.id),
+      this.leaveThread(message),
     ]);
+  }
+
+  /**
+   * Takes a refused message out of its thread's index, and the thread's first entry with it
+   * when that names no stored message (a thread id shaped like a message id that the send
+   * named: threadEntries adds it), which nothing else would ever remove.
+   */
+  private async leaveThread(message: StoredMessage): Promise<void> {
+    if (threadEntries(message).length === 0) return;
+    const key = threadKey(message.threadId);
+    await this.redis.zrem(this.keys.thread(key), message.id);
+    await forgetGoneFirstEntry(this.redis, this.keys, key);
+  }
+
+  /**
+   * When the cleanup loop removes the message (the expiry schedule): at its expiry, and a
+   * TOPIC message, which no mailbox's retention reaches, no later than MAILBOX_MAX_AGE after
+   * it was sent. Null: never.
+   */
+  private lapsesAt(message: StoredMessage): number | null {
+    const maxAgeMs = this.config.retention.maxAgeMs;
+    if (message.mode !== AddressingMode.TOPIC || maxAgeMs === 0) return message.expiresAt;
+    const aged = message.createdAt + maxAgeMs;
+    return message.expiresAt === null ? aged : Math.min(message.expiresAt, aged);
   }
 
   private async write(
@@ -317,12 +342,9 @@ export class MessageStore {
   }
 
   private trackExpiry(message: StoredMessage): Promise<unknown> | undefined {
-    if (message.expiresAt === null) return undefined;
-    return this.redis.zadd(
-      this.keys.expirySchedule(),
-      String(message.expiresAt),
-      expiryMember(message),
-    );
+    const at = this.lapsesAt(message);
+    if (at === null) return undefined;
+    return this.redis.zadd(this.keys.expirySchedule(), String(at), expiryMember(message));
   }
 
   private async deliverInOneStep(

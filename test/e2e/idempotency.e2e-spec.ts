@@ -1,7 +1,9 @@
 import { RedisTopology } from '../../src/redis/redis-topology.service';
-import { broadcastInput, topicInput } from '../factories/messages';
-import { connectWs, graphqlOk } from '../utils/graphql-client';
-import { MAILBOX_PAGE, type PageView } from '../utils/documents';
+import { ulid } from 'ulid';
+import { threadKey } from '../../src/messages/thread-key';
+import { broadcastInput, directInput, topicInput } from '../factories/messages';
+import { connectWs, graphql, graphqlOk } from '../utils/graphql-client';
+import { MAILBOX_PAGE, SEND, type PageView } from '../utils/documents';
 import { RedisServer } from '../utils/redis-server';
 import { registerMailboxes, send, subscribeTopic } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
@@ -80,6 +82,23 @@ describe('keyed sends repeated after the mailboxes changed', () => {
       spy.mockRestore();
       feed.unsubscribe();
       await ws.dispose();
+    }
+  });
+
+  it('leaves no thread index behind for a refused keyed send whose threadId names no message', async () => {
+    await registerMailboxes(service.baseUrl, 'wanderer');
+    const threadId = ulid();
+    const response = await graphql(service.baseUrl, SEND, {
+      input: directInput('wanderer', 'nobody-here', { threadId, idempotencyKey: 'lost-1' }),
+    });
+    expect(response.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const client = redis.client();
+    try {
+      expect(await client.exists(`${service.prefix}thread:{${threadKey(threadId)}}:messages`)).toBe(
+        0,
+      );
+    } finally {
+      await client.quit();
     }
   });
 });

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { CleanupService, type CleanupReport } from '../../src/cleanup/cleanup.service';
 import { threadKey } from '../../src/messages/thread-key';
 import { RedisKeys } from '../../src/redis/redis-keys';
-import { broadcastInput, directInput } from '../factories/messages';
+import { broadcastInput, directInput, topicInput } from '../factories/messages';
 import {
   MAILBOX_FEED,
   MAILBOX_PAGE,
@@ -366,6 +366,27 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
       // Four seconds of age are far more than a send and a read take.
       const young = await send(service.baseUrl, directInput('aged-sender', 'aged-a'));
       expect(await ids(service, 'aged-a')).toEqual([young.messageId]);
+    });
+    it("drops a topic's messages older than the limit, and the topic with its last", async () => {
+      const TOPIC_PAGE = 'query T($t: String!) { topicMessages(topic: $t) { nodes { id } } }';
+      const history = async (): Promise<string[]> =>
+        (
+          await graphqlOk<{ topicMessages: { nodes: Array<{ id: string }> } }>(
+            service.baseUrl,
+            TOPIC_PAGE,
+            { t: 'aged.news' },
+          )
+        ).topicMessages.nodes.map((node) => node.id);
+      await registerMailboxes(service.baseUrl, 'aged-caster');
+      const sent = await send(service.baseUrl, topicInput('aged-caster', 'aged.news'));
+      expect(await history()).toEqual([sent.messageId]);
+      await eventually(async () => {
+        const keys = await keysUnder(redis, service.prefix);
+        return (
+          keys.every((key) => !key.includes(sent.messageId) && !key.includes('aged.news')) &&
+          (await history()).length === 0
+        );
+      }, 20_000);
     });
   });
 
