@@ -252,7 +252,7 @@ export class MessageStore {
         this.keys.deliveryConfirmation(message.id),
         this.keys.messageRecipients(message.id),
       ),
-      this.lapsesAt(message) === null
+      this.lapsesAt(message, message.mode !== AddressingMode.DIRECT) === null
         ? undefined
         : this.redis.zrem(this.keys.expirySchedule(), expiryMember(message)),
       message.replyBy === null
@@ -276,12 +276,12 @@ export class MessageStore {
 
   /**
    * When the cleanup loop removes the message (the expiry schedule): at its expiry, and a
-   * TOPIC message, which no mailbox's retention reaches, no later than MAILBOX_MAX_AGE after
-   * it was sent. Null: never.
+   * message that no mailbox's retention reaches (`unheld`: a TOPIC message, or a broadcast
+   * for no mailbox) no later than MAILBOX_MAX_AGE after it was sent. Null: never.
    */
-  private lapsesAt(message: StoredMessage): number | null {
+  private lapsesAt(message: StoredMessage, unheld = message.mode === AddressingMode.TOPIC) {
     const maxAgeMs = this.config.retention.maxAgeMs;
-    if (message.mode !== AddressingMode.TOPIC || maxAgeMs === 0) return message.expiresAt;
+    if (!unheld || maxAgeMs === 0) return message.expiresAt;
     const aged = message.createdAt + maxAgeMs;
     return message.expiresAt === null ? aged : Math.min(message.expiresAt, aged);
   }
@@ -309,7 +309,11 @@ export class MessageStore {
         ...named,
         ...toHashFields(message),
       ),
-      this.trackExpiry(message),
+      this.trackExpiry(
+        message,
+        message.mode === AddressingMode.TOPIC ||
+          (message.mode === AddressingMode.BROADCAST && recipients.length === 0),
+      ),
       repeat ? undefined : this.trackDeadline(message),
       this.trackThread(message),
     ]);
@@ -341,8 +345,8 @@ export class MessageStore {
     await this.redis.zrem(this.keys.requestDeadlines(), request.id);
   }
 
-  private trackExpiry(message: StoredMessage): Promise<unknown> | undefined {
-    const at = this.lapsesAt(message);
+  private trackExpiry(message: StoredMessage, unheld?: boolean): Promise<unknown> | undefined {
+    const at = this.lapsesAt(message, unheld);
     if (at === null) return undefined;
     return this.redis.zadd(this.keys.expirySchedule(), String(at), expiryMember(message));
   }

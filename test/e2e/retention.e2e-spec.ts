@@ -388,6 +388,25 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
         );
       }, 20_000);
     });
+
+    it('drops a broadcast that reached no mailbox once it is older than the limit', async () => {
+      for (const name of ['aged-sender', 'aged-a', 'aged-b']) {
+        await graphqlOk(
+          service.baseUrl,
+          'mutation D($n: String!) { deactivateMailbox(name: $n) { name } }',
+          { n: name },
+        );
+      }
+      const sent = await send(service.baseUrl, broadcastInput('aged-caster'));
+      expect(sent.recipients).toBe(0);
+      expect(await keysUnder(redis, service.prefix)).toContainEqual(
+        expect.stringContaining(sent.messageId),
+      );
+      await eventually(async () => {
+        const keys = await keysUnder(redis, service.prefix);
+        return keys.every((key) => !key.includes(sent.messageId));
+      }, 20_000);
+    });
   });
 
   describe('BROADCAST_ACTIVE_WITHIN', () => {
