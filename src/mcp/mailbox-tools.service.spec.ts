@@ -7,23 +7,29 @@ import { MailboxToolsService } from './mailbox-tools.service';
 
 const caller = { kind: 'mailbox' as const, mailbox: 'planner', tokenDigest: 'digest' };
 
-/** The tools over a router that answers `routed`; send reads nothing else. */
-function toolsRouting(routed: RouteResult): MailboxToolsService {
-  const router = { route: () => Promise.resolve(routed) } as unknown as MessageRouterService;
+/** The tools over the services given; the rest are never read. */
+function toolsOver(services: { router?: MessageRouterService; delivery?: DeliveryService }) {
   const unused = {} as never;
   return new MailboxToolsService(
-    router,
+    services.router ?? unused,
     unused,
     unused,
     unused,
     unused,
     unused,
-    unused,
+    services.delivery ?? unused,
     unused,
     unused,
     unused,
     unused,
   );
+}
+
+/** The tools over a router that answers `routed`; send reads nothing else. */
+function toolsRouting(routed: RouteResult): MailboxToolsService {
+  return toolsOver({
+    router: { route: () => Promise.resolve(routed) } as unknown as MessageRouterService,
+  });
 }
 
 const broadcast = { broadcast: true, body: 'to everyone' };
@@ -90,20 +96,7 @@ describe('MailboxToolsService.acknowledge', () => {
               },
         ),
     } as unknown as DeliveryService;
-    const unused = {} as never;
-    const tools = new MailboxToolsService(
-      unused,
-      unused,
-      unused,
-      unused,
-      unused,
-      unused,
-      delivery,
-      unused,
-      unused,
-      unused,
-      unused,
-    );
+    const tools = toolsOver({ delivery });
     expect(await tools.acknowledge(caller, [ID, late])).toEqual({
       acknowledged: [ID],
       failed: [{ message_id: late, error: 'EXPIRED: the message expired before it was confirmed' }],
