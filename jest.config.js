@@ -18,9 +18,17 @@ const transformIgnorePatterns = [
   '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|@borewit)/)',
 ];
 const common = { transform, transformIgnorePatterns, testEnvironment: 'node' };
-const scaledSuites = ['routing', 'feeds', 'delivery', 'search', 'conversations', 'safety'].map(
-  (suite) => `<rootDir>/test/e2e/${suite}.e2e-spec.ts`,
-);
+const scaledSuites = [
+  'routing',
+  'feeds',
+  'delivery',
+  'search',
+  'conversations',
+  'safety',
+  'retention',
+  'topic-catchup',
+  'delivery-feeds',
+].map((suite) => `<rootDir>/test/e2e/${suite}.e2e-spec.ts`);
 
 module.exports = {
   projects: [
