@@ -178,7 +178,8 @@ export class RetentionService {
         const head = heads[index];
         const fate = fateOf(head, mailbox, removals.get(id) ?? 'count', limits);
         if (fate.kind === 'delete' && head) await this.repository.deleteMessage(id, head);
-        else if (fate.kind === 'expireAt') await this.repository.expireMessageAt(id, fate.at);
+        else if (fate.kind === 'expireAt' && head)
+          await this.repository.expireMessageAt(id, head, fate.at);
       }),
     );
     return this.repository.trim(mailbox, ids);

@@ -141,9 +141,14 @@ describe('retention and deletion scripts against a real Redis', () => {
     expect(await redis.zrange(keys.thread(threadKey(expiring)), '0', '-1')).toEqual(['h9']);
 
     const later = Date.now() + 60_000;
-    await retention.expireMessageAt('h2', later);
-    await retention.expireMessageAt('h2', later + 60_000);
+    await retention.expireMessageAt('h2', broadcast!, later);
+    await retention.expireMessageAt('h2', broadcast!, later + 60_000);
     expect(await redis.pexpiretime(keys.message('h2'))).toBe(later);
+    // Scheduled for the cleanup of lapsed messages then, which takes it out of its thread.
+    expect(await redis.zrange(keys.expirySchedule(), '0', '-1', 'WITHSCORES')).toEqual([
+      `h2|BROADCAST||${threadKey('t1')}`,
+      String(later),
+    ]);
   });
 
   it('deletes every entry of a deleted mailbox, index first, then what is left in the other lists', async () => {
