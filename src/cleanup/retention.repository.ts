@@ -134,15 +134,18 @@ export class RetentionRepository {
 
   /** Lets a message hash expire at `at`, unless it expires sooner already. */
   async expireMessageAt(id: string, head: MessageHead, at: number): Promise<void> {
-    await this.redis.pexpireat(this.keys.message(id), at, 'LT');
     // The cleanup of lapsed messages takes it out of its thread's index then (and whatever
     // else names it): a hash that lapses by itself would leave its entries there for good.
-    await this.redis.zadd(
-      this.keys.expirySchedule(),
-      'LT',
-      String(at),
-      expiryMember({ id, mode: head.mode, target: head.target, threadId: head.threadId }),
-    );
+    // Two tags, two commands, sent together.
+    await Promise.all([
+      this.redis.pexpireat(this.keys.message(id), at, 'LT'),
+      this.redis.zadd(
+        this.keys.expirySchedule(),
+        'LT',
+        String(at),
+        expiryMember({ id, mode: head.mode, target: head.target, threadId: head.threadId }),
+      ),
+    ]);
   }
 
   /** Takes the mailbox's dead letters of these ids out of the index of all dead letters. */

@@ -279,15 +279,7 @@ describe(DeliveryService.name, () => {
       const tell = jest.fn().mockResolvedValue(undefined);
       const { delivery } = service(
         {
-          confirm: () => Promise.resolve({ changed: true, state: expired }),
-          findFor: () =>
-            Promise.resolve({
-              messageId: ID,
-              sender: 'alice',
-              priority: MessagePriority.HIGH,
-              expiresAt: NOW - 1,
-              recipients: new Map([['bob', expired]]),
-            }),
+          confirm: () => Promise.resolve({ changed: true, state: expired, sender: 'alice' }),
         },
         counted,
         { tell },

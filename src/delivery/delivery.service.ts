@@ -267,9 +267,11 @@ export class DeliveryService implements OnModuleInit {
       this.clock.now(),
     );
     if (!result) throw new DeliveryNotFoundError(messageId, mailbox);
-    if (result.changed && result.state.status === DeliveryStatus.EXPIRED)
-      await this.toldExpired(messageId, mailbox, result.state, result.sender ?? null);
-    else if (result.changed) this.statistics.increment('messagesDelivered');
+    // Too late: the message had expired. Its sender is the one the change's script read (with
+    // ROUTER_CONFIRMATION_TTL=0 the hash is gone by now).
+    if (result.changed && result.state.status === DeliveryStatus.EXPIRED) {
+      if (result.sender) await this.tellExpired(result.sender, messageId, mailbox, result.state.n);
+    } else if (result.changed) this.statistics.increment('messagesDelivered');
     return toConfirmationModel(messageId, mailbox, result.state);
   }
 
@@ -633,20 +635,6 @@ export class DeliveryService implements OnModuleInit {
       this.clock.now(),
     );
     if (expired) await this.tellExpired(sender, messageId, mailbox, state.n);
-  }
-
-  /**
-   * A confirmation that came after the message's expiry turned the delivery EXPIRED: its
-   * sender as the change's script read it (with ROUTER_CONFIRMATION_TTL=0 the hash is gone).
-   */
-  private async toldExpired(
-    messageId: string,
-    mailbox: string,
-    state: RecipientState,
-    sender: string | null,
-  ) {
-    const from = sender ?? (await this.confirmations.findFor(messageId, mailbox))?.sender;
-    if (from) await this.tellExpired(from, messageId, mailbox, state.n);
   }
 
   private async tellExpired(sender: string, messageId: string, mailbox: string, attempts: number) {
