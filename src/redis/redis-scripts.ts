@@ -49,6 +49,7 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   sendGuard: { file: 'send-guard.lua', keys: 4 },
   sendGuards: { file: 'send-guards.lua', keys: undefined },
   threadGuard: { file: 'thread-guard.lua', keys: 1 },
+  uncountSend: { file: 'uncount-send.lua', keys: 2 },
   threadControl: { file: 'thread-control.lua', keys: 1 },
 };
 

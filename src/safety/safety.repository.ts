@@ -22,6 +22,13 @@ interface SafetyScripts {
   /** Five keys per send, and eight arguments per send (send-guards.lua's header). */
   sendGuards: VariableKeysScript<Array<number | string>>;
   threadGuard(guardKey: string, ...args: Arg[]): Promise<[number, number]>;
+  uncountSend(
+    tokensKey: string,
+    pairKey: string,
+    tokens: number,
+    recipient: string,
+    messageId: string,
+  ): Promise<number>;
   threadControl(
     guardKey: string,
     control: 'paused' | 'maxTokens',
@@ -250,19 +257,21 @@ export class SafetyRepository {
 
   /**
    * Takes back what an admitted sendGuard counted, for a send another guard refused: its place
-   * in the pair window, its duplicate mark (while still its own) and its tokens.
+   * in the pair window, its duplicate mark (while still its own) and its tokens
+   * (uncount-send.lua, which deletes a recipient's `to:` field that comes back to 0).
    */
   async uncountSend(request: SendGuardRequest): Promise<void> {
     const { sender, recipient } = request;
     const tokensKey = this.keys.mailboxTokens(sender, utcDay(request.now));
-    const pipeline = this.redis.pipeline();
-    pipeline.hincrby(tokensKey, 'total', -request.tokens);
-    pipeline.hincrby(tokensKey, 'messages', -1);
-    if (recipient !== null) {
-      pipeline.hincrby(tokensKey, `to:${recipient}`, -request.tokens);
-      pipeline.zrem(this.keys.mailboxPair(sender, recipient), request.messageId);
-    }
-    await pipeline.exec();
+    // Without a recipient the pair key is only a key of the sender's slot, left untouched.
+    const pairKey = this.keys.mailboxPair(sender, recipient ?? '');
+    await this.redis.uncountSend(
+      tokensKey,
+      pairKey,
+      request.tokens,
+      recipient ?? '',
+      request.messageId,
+    );
     if (recipient !== null && request.duplicateWindowMs > 0) {
       const key = this.keys.mailboxDuplicate(sender, request.digest);
       if ((await this.redis.get(key)) === request.messageId) await this.redis.del(key);

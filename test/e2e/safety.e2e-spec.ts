@@ -6,7 +6,7 @@ import { enrich, validateSendInput } from '../../src/messages/message-validation
 import { newMessageId } from '../../src/messages/message-id';
 import { MessageRouterService } from '../../src/routing/message-router.service';
 import { OutageQueueService } from '../../src/routing/outage-queue.service';
-import { SafetyRepository } from '../../src/safety/safety.repository';
+import { SafetyRepository, utcDay } from '../../src/safety/safety.repository';
 import { MessageStore } from '../../src/store/message-store';
 import type { SendMessageInput } from '../../src/messages/send-message.input';
 import { directInput, type SendInput } from '../factories/messages';
@@ -281,6 +281,18 @@ describe('agent safety guards (two instances, shared state in Redis)', () => {
       { id: thread },
     );
     expect(budget.threadBudget).toEqual({ messages: 0, spentTokens: 0 });
+    // What was counted and taken back leaves no field for the missing name behind: a refused
+    // send per made-up name would otherwise grow the day's hash for as long as it is kept.
+    const redis = backend.client();
+    try {
+      const keys = a.app.get(RedisKeys);
+      const days = new Set([utcDay(Date.now() - 60_000), utcDay(Date.now())]);
+      for (const day of days) {
+        expect(await redis.hkeys(keys.mailboxTokens('gina', day))).not.toContain('to:ghost');
+      }
+    } finally {
+      redis.disconnect();
+    }
     await admin(a, REGISTER, { name: 'ghost' });
     // Not a DUPLICATE of a send that never happened, and the pair window (5 a minute) holds
     // none of the refused ones.
