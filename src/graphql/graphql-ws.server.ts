@@ -80,6 +80,15 @@ export const OPERATIONS_PER_SOCKET = 16;
  * client's ids are counters or UUIDs (36).
  */
 export const MAX_OPERATION_ID_LENGTH = 128;
+/**
+ * The largest `subscribe` message, in bytes, that may start a subscription. graphql-ws holds
+ * a subscription's message for the subscription's whole life, as it came and parsed, where no
+ * code of the service's can drop it; without this cap SUBSCRIPTIONS_PER_SOCKET subscriptions
+ * of the frame limit (ROUTER_MAX_MESSAGE_SIZE and its envelope, 16 MiB by default) would hold
+ * gigabytes for one socket. A subscription's message is a document and a few variables (the
+ * service's own feeds are under 1 KiB); queries and mutations, answered once, are not held.
+ */
+export const MAX_SUBSCRIBE_FRAME_BYTES = 64 * 1024;
 
 interface SocketExtra {
   readonly socket: WebSocket;
@@ -88,6 +97,11 @@ interface SocketExtra {
   readonly connectionId: string;
   /** Its subscriptions' payloads, serialized once for every subscriber of a result. */
   readonly payloads: SharedPayloads;
+  /**
+   * The size in bytes of the message graphql-ws is handling: set before it is handed over,
+   * which calls onSubscribe before it awaits anything, so onSubscribe reads its own message's.
+   */
+  frameBytes: number;
 }
 
 type WsContext = Context<Record<string, unknown> | undefined, SocketExtra>;
@@ -131,6 +145,12 @@ function declaredVariables(
     if (Object.hasOwn(variables, name)) declared[name] = variables[name];
   }
   return declared;
+}
+
+/** A received frame's size in bytes. */
+function frameBytes(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0);
+  return data.byteLength;
 }
 
 /** A received frame as text (ws hands over Buffers unless told otherwise). */
@@ -391,6 +411,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         onLagging: () => this.closeLagging(socket, connectionId),
       });
       const payloads = new SharedPayloads();
+      const extra: SocketExtra = { socket, request, connectionId, payloads, frameBytes: 0 };
       const closed = server.opened(
         {
           protocol: socket.protocol,
@@ -402,6 +423,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
           close: (code, reason) => socket.close(code, reason),
           onMessage: (handle) =>
             socket.on('message', (data) => {
+              extra.frameBytes = frameBytes(data);
               handle(frameText(data)).catch((error: unknown) => {
                 const type = serverOnlyType(error);
                 if (type === null) {
@@ -421,7 +443,7 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
               });
             }),
         },
-        { socket, request, connectionId, payloads },
+        extra,
       );
       socket.once('close', (code, reason) => {
         stopPinging();
@@ -571,6 +593,20 @@ export class GraphqlWsServer implements OnModuleInit, OnApplicationBootstrap, On
         // Subscriptions and the rest hold slots of their own: a query or a mutation is
         // answered once and ends, and a connection at its subscription cap can still send.
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
+          if (ctx.extra.frameBytes > MAX_SUBSCRIBE_FRAME_BYTES) {
+            return refuse([
+              new GraphQLError(
+                `subscribe: a message of ${ctx.extra.frameBytes} bytes; the limit for a subscription is ${MAX_SUBSCRIBE_FRAME_BYTES}`,
+                {
+                  extensions: {
+                    code: 'BAD_USER_INPUT',
+                    field: 'payload',
+                    limit: MAX_SUBSCRIBE_FRAME_BYTES,
+                  },
+                },
+              ),
+            ]);
+          }
           const ids = this.active.get(ctx) ?? new Set<string>();
           this.active.set(ctx, ids);
           if (ids.size >= limits.subscriptionsPerSocket) {

@@ -7,6 +7,7 @@ import {
   GraphqlWsServer,
   LAG_GRACE_MS,
   MAX_OPERATION_ID_LENGTH,
+  MAX_SUBSCRIBE_FRAME_BYTES,
   OPERATIONS_PER_SOCKET,
 } from '../../src/graphql/graphql-ws.server';
 import { MailboxesService } from '../../src/mailboxes/mailboxes.service';
@@ -436,33 +437,73 @@ describe('hostile sockets: a reader that does not keep up', () => {
     socket.close();
   });
 
-  it('keeps no copy of its own of a variable that the operation does not declare, for the life of its subscription', async () => {
+  it(`refuses a subscription whose subscribe message passes ${MAX_SUBSCRIBE_FRAME_BYTES} bytes as BAD_USER_INPUT on payload, holding nothing of it, and runs one at the limit`, async () => {
     const socket = await RawSocket.open(service);
     const channel = mailboxChannel(service, 'roomy');
+    const subscribe = (id: string, padding: string): Frame => ({
+      id,
+      type: 'subscribe',
+      payload: { query: FEED_WITH_CONTENT, variables: { mailbox: 'roomy', unused: padding } },
+    });
+    const frameLength = (frame: Frame): number => Buffer.byteLength(JSON.stringify(frame));
+    // graphql-ws holds a subscription's message for the subscription's whole life, as it
+    // came and parsed: 8 MiB here, in every one of the socket's subscriptions. Refused, none
+    // of it stays.
     const variableBytes = 8 * MiB;
     const held = await heapHeldBy(async () => {
-      socket.send({
-        id: 'feed',
-        type: 'subscribe',
-        payload: {
-          query: FEED_WITH_CONTENT,
-          variables: { mailbox: 'roomy', unused: 'u'.repeat(variableBytes) },
-        },
-      });
-      await waitForListeners(service, channel, 1);
+      for (const id of ['big1', 'big2', 'big3']) {
+        socket.send(subscribe(id, 'u'.repeat(variableBytes)));
+      }
+      await eventually(() => socket.ofType('error').length === 3);
     });
 
-    // graphql-ws holds a subscription's subscribe message for the subscription's life, as it
-    // came (the frame's text) and parsed (its payload): two copies the service cannot drop. The
-    // service holds none of its own; passed on to the execution, the variable was serialized
-    // into the key of the shared execution, a third copy.
-    expect(held).toBeLessThan(2.5 * variableBytes);
-    // The subscription runs.
+    expect(held).toBeLessThan(2 * MiB);
+    const size = frameLength(subscribe('big1', 'u'.repeat(variableBytes)));
+    expect(socket.of('big1')).toEqual([
+      {
+        id: 'big1',
+        type: 'error',
+        payload: [
+          {
+            message: `subscribe: a message of ${size} bytes; the limit for a subscription is ${MAX_SUBSCRIBE_FRAME_BYTES}`,
+            extensions: {
+              code: 'BAD_USER_INPUT',
+              field: 'payload',
+              limit: MAX_SUBSCRIBE_FRAME_BYTES,
+            },
+          },
+        ],
+      },
+    ]);
+    // One byte over is refused; a message of exactly the limit runs.
+    const base = frameLength(subscribe('edge', ''));
+    socket.send(subscribe('over', 'v'.repeat(MAX_SUBSCRIBE_FRAME_BYTES - base + 1)));
+    await eventually(() => socket.of('over').length === 1);
+    expect(socket.of('over')[0]).toMatchObject({
+      type: 'error',
+      payload: [{ extensions: { code: 'BAD_USER_INPUT', field: 'payload' } }],
+    });
+    const edge = subscribe('edge', 'v'.repeat(MAX_SUBSCRIBE_FRAME_BYTES - base));
+    expect(frameLength(edge)).toBe(MAX_SUBSCRIBE_FRAME_BYTES);
+    socket.send(edge);
+    await waitForListeners(service, channel, 1);
     const { messageId } = await send(service.baseUrl, directInput('sender', 'roomy'));
-    await eventually(() => socket.of('feed').length > 0);
-    expect(socket.of('feed')[0]).toMatchObject({
+    await eventually(() => socket.of('edge').length > 0);
+    expect(socket.of('edge')[0]).toMatchObject({
       type: 'next',
       payload: { data: { mailboxMessages: { id: messageId } } },
+    });
+    // A query or a mutation, answered once and not held, may still come in a large message.
+    socket.send({
+      id: 'query',
+      type: 'subscribe',
+      payload: { query: MAILBOX_NAME, variables: { name: 'alone', unused: 'w'.repeat(MiB) } },
+    });
+    await eventually(() => socket.of('query').length === 2);
+    expect(socket.of('query')[0]).toEqual({
+      id: 'query',
+      type: 'next',
+      payload: { data: { mailbox: { name: 'alone' } } },
     });
     socket.close();
     await eventually(() => pubsub.listenerCount(channel) === 0);
