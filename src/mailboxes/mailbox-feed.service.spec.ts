@@ -140,6 +140,30 @@ describe(MailboxFeedService.name, () => {
     await feed.return?.();
   });
 
+  it('never catches up from before the id it was opened after, however near a drop came', async () => {
+    const { feeds, reads, publish, reconnect } = harness();
+    // The client holds everything up to `after`, made a second before the drop began.
+    const after = stored(NOW - 2_000, 'A').id;
+    const feed = await feeds.open('worker', after);
+    await settle();
+    const read = stored(NOW - 1_500, 'B');
+    reads[0].answer({ messages: [read], endCursor: read.id, hasNextPage: false });
+    expect(await take(feed, 1)).toEqual([read.id]);
+
+    // A drop that began 1 s after `after`: its margin of 5 s reaches back past it. The newest
+    // id pushed is `read`, so the catch-up starts at the older of the two, but at `after` at
+    // the earliest.
+    reconnect(NOW - 1_000);
+    await settle();
+    expect(reads.map((each) => each.after)).toEqual([after, after]);
+    const later = stored(NOW - 800, 'C');
+    reads[1].answer({ messages: [read, later], endCursor: later.id, hasNextPage: false });
+    const live = stored(NOW + 100, 'D');
+    publish(live);
+    expect(await take(feed, 2)).toEqual([later.id, live.id]);
+    await feed.return?.();
+  });
+
   it('goes live after its replay when no drop came back meanwhile', async () => {
     const { feeds, reads, publish } = harness();
     const feed = await feeds.open('worker', '0');

@@ -90,7 +90,7 @@ export class MailboxFeedService {
     const catchUp = async (from: string): Promise<void> => {
       await replayFrom(from);
       while (droppedSince !== null && !iterator.closed) {
-        const again = catchUpCursor(droppedSince, newest);
+        const again = catchUpCursor(droppedSince, newest, after);
         droppedSince = null;
         await whenStoreAnswers(
           this.breaker,
@@ -135,7 +135,7 @@ export class MailboxFeedService {
         return;
       }
       held = new HeldMessages();
-      const from = catchUpCursor(downSince, newest);
+      const from = catchUpCursor(downSince, newest, after);
       // Tracked deliveries that went waiting while the feed could not be reached (their retry
       // found no subscriber) go out after the catch-up, as for a new subscriber. The feed may
       // have pushed their earlier attempts, so none is passed over as pushed already: only a

@@ -18,11 +18,18 @@ const CATCH_UP_MARGIN_MS = 5_000;
 
 /**
  * Where a feed's catch-up after a drop of the subscriber connection begins: a little before
- * the drop (`downSince`, epoch ms), or at `newest`, the newest id it pushed, if that is older.
+ * the drop (`downSince`, epoch ms), or at `newest`, the newest id it pushed, if that is older;
+ * never before `floor`, the id the feed was opened after (or where a live feed began), when
+ * given: a drop within the margin of it must not hand over what the client already holds.
  */
-export function catchUpCursor(downSince: number, newest: string): string {
+export function catchUpCursor(
+  downSince: number,
+  newest: string,
+  floor: string | null = null,
+): string {
   const margin = encodeTime(Math.max(0, downSince - CATCH_UP_MARGIN_MS), 10) + '0'.repeat(16);
-  return margin < newest ? margin : newest;
+  const cursor = margin < newest ? margin : newest;
+  return floor !== null && cursor < floor ? floor : cursor;
 }
 
 /**

@@ -126,10 +126,8 @@ export class TopicFeedService {
     };
     // When the earliest drop that came back during a replay began (epoch ms); null: none.
     let droppedSince: number | null = null;
-    const resumeFrom = (downSince: number): string => {
-      const cursor = catchUpCursor(downSince, newest);
-      return after === null && cursor < start ? start : cursor;
-    };
+    const resumeFrom = (downSince: number): string =>
+      catchUpCursor(downSince, newest, after ?? start);
     const replayAfterDrop = (from: string): Promise<void> =>
       whenStoreAnswers(
         this.breaker,
