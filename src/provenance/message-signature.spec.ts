@@ -173,6 +173,11 @@ describe(parseSignature.name, () => {
     ['short', 'v1.3eb1bd43.N1T_RlY0aNpZSyzDV7-Pe6vFAVss7W5pv28jU2ZS8H'],
     ['without a kid', 'v1..N1T_RlY0aNpZSyzDV7-Pe6vFAVss7W5pv28jU2ZS8Ho'],
     ['with a dotted kid', 'v1.3eb1.bd43.N1T_RlY0aNpZSyzDV7-Pe6vFAVss7W5pv28jU2ZS8Ho'],
+    // The same 32 bytes, with bits set past them in the last character ('o' encodes them all).
+    ...['p', 'q', 'r'].map((last) => [
+      `ending in ${last}, not the MAC's own text`,
+      `v1.3eb1bd43.N1T_RlY0aNpZSyzDV7-Pe6vFAVss7W5pv28jU2ZS8H${last}`,
+    ]),
   ])('reads nothing from a signature that is %s', (_case, signature) => {
     expect(parseSignature(signature)).toBeNull();
   });
@@ -187,6 +192,22 @@ describe('signing keys', () => {
       kid: digest.slice(0, 8),
       secret: Buffer.from(KEY_TEXT, 'utf8'),
     });
+  });
+
+  it('take a generated key written out as <kid>:base64url:<secret>, as Redis keeps it', () => {
+    const generated = generateSigningKey();
+    const text = `${generated.kid}:base64url:${generated.secret.toString('base64url')}`;
+
+    expect(configuredKey(text)).toEqual(generated);
+    const signature = signMessage(message, generated);
+    expect(macMatches(message, mac(signature), configuredKey(text).secret)).toBe(true);
+    // Anything else of about that form is a key text like any other.
+    for (const other of [text.toUpperCase(), `${text}x`, text.replace('base64url', 'base64')]) {
+      expect(configuredKey(other)).toEqual({
+        kid: deriveKeyId(other),
+        secret: Buffer.from(other, 'utf8'),
+      });
+    }
   });
 
   it('generate 32 random bytes under a random 8-hex-digit kid', () => {

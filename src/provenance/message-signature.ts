@@ -91,12 +91,19 @@ export function signMessage(message: SignedFields, key: SigningKey, digest?: str
   return `${SIGNATURE_VERSION}.${key.kid}.${mac}`;
 }
 
-/** The key id and MAC a signature names; null for anything not of the v1 form. */
+/**
+ * The key id and MAC a signature names; null for anything not of the v1 form. 43 base64url
+ * characters carry 258 bits, and a decoder drops the last 2: only the one text the MAC encodes
+ * to is taken, so that no two signatures of a message verify (and a check that compares the
+ * text, as a verifier by hand may, agrees with this one).
+ */
 export function parseSignature(signature: string): { kid: string; mac: Buffer } | null {
   const parts = SIGNATURE.exec(signature);
   if (!parts) return null;
   const mac = Buffer.from(parts[2], 'base64url');
-  return mac.length === MAC_BYTES ? { kid: parts[1], mac } : null;
+  return mac.length === MAC_BYTES && mac.toString('base64url') === parts[2]
+    ? { kid: parts[1], mac }
+    : null;
 }
 
 /** Whether `mac` is the MAC of `message` under `secret`, compared in constant time. */
@@ -110,8 +117,25 @@ export function deriveKeyId(text: string): string {
   return hash('sha256', text).slice(0, 8);
 }
 
-/** A key given as text (MESSAGE_SIGNING_KEY, MESSAGE_SIGNING_OLD_KEYS): its UTF-8 bytes. */
+/**
+ * A generated key written out for MESSAGE_SIGNING_OLD_KEYS: `<kid>:base64url:<secret>`, its
+ * kid and its secret as `signing:{keys}:secrets` holds them.
+ */
+const GENERATED_KEY_TEXT = /^([0-9a-f]{8}):base64url:([A-Za-z0-9_-]{43})$/;
+
+/**
+ * A key given as text (MESSAGE_SIGNING_KEY, MESSAGE_SIGNING_OLD_KEYS): its UTF-8 bytes under
+ * the kid derived from it; or, in the form `<kid>:base64url:<secret>`, a generated key that
+ * signed before MESSAGE_SIGNING_KEY was set, which then verifies from the environment alone.
+ */
 export function configuredKey(text: string): SigningKey {
+  const generated = GENERATED_KEY_TEXT.exec(text);
+  if (generated !== null) {
+    const secret = Buffer.from(generated[2], 'base64url');
+    if (secret.length === GENERATED_KEY_BYTES && secret.toString('base64url') === generated[2]) {
+      return { kid: generated[1], secret };
+    }
+  }
   return { kid: deriveKeyId(text), secret: Buffer.from(text, 'utf8') };
 }
 

@@ -134,6 +134,26 @@ describe(SigningKeysService.name, () => {
     it('refuses to rotate', async () => {
       await expect(service.rotate()).rejects.toBeInstanceOf(SigningKeyConfiguredError);
     });
+
+    it('trusts no key that Redis holds, but a generated key listed in MESSAGE_SIGNING_OLD_KEYS', async () => {
+      const shared = new SharedKeys();
+      const generated = instance(shared);
+      const before = { ...message, signature: await generated.sign(message) };
+      const kid = generated.currentKid!;
+      // Whoever can write to Redis adds a key of their own, and signs what they changed.
+      const planted = configuredKey('p'.repeat(32));
+      shared.secrets.set(planted.kid, planted.secret);
+      const forged = signed(planted, { sender: 'ceo' });
+
+      const configured = instance(shared, config(KEY));
+      await expect(configured.verify(forged)).resolves.toBe(false);
+      await expect(configured.verify(before)).resolves.toBe(false);
+
+      const text = `${kid}:base64url:${shared.secrets.get(kid)!.toString('base64url')}`;
+      const listing = instance(shared, config(KEY, [text]));
+      await expect(listing.verify(before)).resolves.toBe(true);
+      await expect(listing.verify(forged)).resolves.toBe(false);
+    });
   });
 
   describe('with a generated key', () => {

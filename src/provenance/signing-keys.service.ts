@@ -34,8 +34,9 @@ const KID_DRAWS = 5;
  * announcement, and reads the current key again whenever its subscriber connection comes
  * back (an announcement may have been missed meanwhile). Keys that only verify are read from
  * Redis on first use and cached; generated keys stay in Redis, so messages signed with a
- * rotated-out key verify on every instance, and keep verifying after MESSAGE_SIGNING_KEY is
- * set later.
+ * rotated-out key verify on every instance. Once MESSAGE_SIGNING_KEY is set, Redis is not
+ * trusted with keys: a generated key verifies then only when MESSAGE_SIGNING_OLD_KEYS lists it
+ * (`<kid>:base64url:<secret>`).
  *
  * Secrets are never logged.
  */
@@ -212,9 +213,15 @@ export class SigningKeysService implements OnModuleInit, OnApplicationBootstrap,
     return key;
   }
 
+  /**
+   * The secret of `kid`: a key of this instance's, or, with a generated key, one kept in Redis.
+   * With MESSAGE_SIGNING_KEY set, Redis is never asked: whoever can write to it could add a
+   * key of their own there, and sign with it whatever they change. A generated key that signed
+   * before the variable was set verifies once it is listed in MESSAGE_SIGNING_OLD_KEYS.
+   */
   private async secretOf(kid: string): Promise<Buffer | null> {
     const known = this.known.get(kid);
-    if (known !== undefined) return known;
+    if (known !== undefined || this.configured) return known ?? null;
     const stored = await this.repository.find(kid);
     return stored === null ? null : this.remember(stored).secret;
   }
