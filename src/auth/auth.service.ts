@@ -220,8 +220,16 @@ export class AuthService implements OnModuleInit {
    * calls through unlimited: the call is refused with SERVICE_UNAVAILABLE.
    */
   async charge(principal: Principal, cost: number): Promise<void> {
+    if (principal.kind === 'admin') return;
+    // An operation over a WebSocket comes with the principal its connection was given, and is
+    // checked here alone: while Redis is away it gets the grace a request's token gets, and
+    // no longer (a request's own check, made just before, answers the same).
+    if (!this.breaker.closed) {
+      this.fromRecent(principal.mailbox, principal.tokenDigest);
+      return;
+    }
     const limit = this.config.limits.rateLimitPerMinute;
-    if (principal.kind === 'admin' || limit === 0 || cost <= 0 || !this.breaker.closed) return;
+    if (limit === 0 || cost <= 0) return;
     let waitMs: number | null;
     try {
       waitMs = await this.repository.checkAndCharge(principal.mailbox, principal.tokenDigest, cost);
@@ -238,6 +246,8 @@ export class AuthService implements OnModuleInit {
       throw error;
     }
     this.charged(principal, limit, waitMs);
+    // The token was read again: its outage grace starts from now.
+    this.remember(principal.tokenDigest, principal.mailbox);
   }
 
   /**
@@ -300,7 +310,9 @@ export class AuthService implements OnModuleInit {
    */
   async stillHeld(mailbox: string, digest: string): Promise<boolean> {
     const held = await this.repository.holdsToken(mailbox, digest);
-    if (!held) this.verified.delete(digest);
+    // A socket checked again keeps its outage grace from this check, not from its opening.
+    if (held) this.remember(digest, mailbox);
+    else this.verified.delete(digest);
     return held;
   }
 
