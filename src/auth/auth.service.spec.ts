@@ -5,7 +5,7 @@ import type { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { RedisUnavailableError } from '../redis/redis.errors';
 import type { AuthRepository } from './auth.repository';
 import { AuthService } from './auth.service';
-import type { MailboxPrincipal } from './principal';
+import { ForbiddenError, type MailboxPrincipal } from './principal';
 import { issueMailboxToken } from './tokens';
 
 /** A stand-in that throws on any member it was not given, instead of returning undefined. */
@@ -107,6 +107,25 @@ describe(AuthService.name, () => {
     breaker.closed = false;
     clock.advance(4 * MINUTE);
     await expect(auth.charge(principal, 1)).resolves.toBeUndefined();
+  });
+
+  it('refuses the admin token where a mailbox token is required, with authentication off too', async () => {
+    for (const enabled of [true, false]) {
+      const config = strict<AppConfigService>({
+        auth: { enabled, adminToken: 'a'.repeat(32) },
+      });
+      const auth = new AuthService(
+        config,
+        strict<MailboxRepository>({}),
+        strict<AuthRepository>({}),
+        { closed: true } as RedisCircuitBreaker,
+        new ManualClock(0),
+      );
+      auth.onModuleInit();
+      await expect(auth.authenticateMailbox(`Bearer ${'a'.repeat(32)}`)).rejects.toBeInstanceOf(
+        ForbiddenError,
+      );
+    }
   });
 
   it('never limits the admin, Redis away or not', async () => {

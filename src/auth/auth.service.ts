@@ -76,6 +76,8 @@ export class AuthService implements OnModuleInit {
   onModuleInit(): void {
     const { enabled, adminToken } = this.config.auth;
     if (!enabled) {
+      // Still told apart where a mailbox token is required (MCP): FORBIDDEN, it names no mailbox.
+      this.adminToken = adminToken ?? '';
       this.logger.warn(
         'AUTH_ENABLED=false: every operation is open to anyone who can reach the service.',
       );
