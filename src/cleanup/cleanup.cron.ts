@@ -16,6 +16,8 @@ export class CleanupCron implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.jobs.every('cleanup', this.config.cleanup.intervalMs, () => this.cleanup.run());
+    this.jobs.every('cleanup', this.config.cleanup.intervalMs, (_stopping, progress) =>
+      this.cleanup.run(progress),
+    );
   }
 }

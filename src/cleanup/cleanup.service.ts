@@ -85,12 +85,18 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     await this.purging;
   }
 
-  /** One run; null when another instance holds the lock. */
-  async run(): Promise<CleanupReport | null> {
+  /**
+   * One run; null when another instance holds the lock. `progress` is called after each batch
+   * of expired messages and after each phase, each phase being bounded by its budget
+   * (JobRunner: a long run is not a stuck one).
+   */
+  async run(progress: () => void = () => undefined): Promise<CleanupReport | null> {
     return this.locked(async () => {
       const report: CleanupReport = { expired: 0, deleted: 0, trimmed: 0 };
-      report.expired = await this.purgeExpired(this.clock.now() + RUN_BUDGET_MS);
+      report.expired = await this.purgeExpired(this.clock.now() + RUN_BUDGET_MS, progress);
+      progress();
       report.deleted = await this.retention.purgeDeletions(this.clock.now() + RUN_BUDGET_MS);
+      progress();
       report.trimmed = await this.retention.enforceLimits(this.clock.now() + RUN_BUDGET_MS);
       if (report.expired + report.deleted + report.trimmed > 0) {
         this.logger.debug(
@@ -117,13 +123,14 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async purgeExpired(deadline: number): Promise<number> {
+  private async purgeExpired(deadline: number, progress: () => void): Promise<number> {
     const now = this.clock.now();
     let removed = 0;
     while (this.clock.now() < deadline) {
       const due = await this.cleanup.due(now, BATCH);
       await Promise.all(due.map((entry) => this.purge(entry)));
       removed += due.length;
+      progress();
       if (due.length < BATCH) break;
     }
     return removed;

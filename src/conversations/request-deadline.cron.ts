@@ -17,8 +17,8 @@ export class RequestDeadlineCron implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.jobs.every('request-deadlines', this.config.retry.checkIntervalMs, () =>
-      this.deadlines.processDue(),
+    this.jobs.every('request-deadlines', this.config.retry.checkIntervalMs, (stopping, progress) =>
+      this.deadlines.processDue(undefined, stopping, progress),
     );
   }
 }

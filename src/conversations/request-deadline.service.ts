@@ -32,11 +32,24 @@ export class RequestDeadlineService {
     private readonly clock: Clock,
   ) {}
 
-  /** One run of the sweep: tells the requesters of every due request. Returns how many. */
-  async processDue(now = this.clock.now()): Promise<number> {
+  /**
+   * One run of the sweep: tells the requesters of every request due at `now`, a batch at a
+   * time, and returns how many. A backlog (after an outage, say) is taken until none is left
+   * or `stopping` says the instance is shutting down: shutdown waits for this run, and what
+   * is left falls to the next run, or another instance. `progress` is called after each
+   * batch (JobRunner: a long run is not a stuck one).
+   */
+  async processDue(
+    now = this.clock.now(),
+    stopping: () => boolean = () => false,
+    progress: () => void = () => undefined,
+  ): Promise<number> {
     let handled = 0;
     for (;;) {
-      const leaseUntil = now + this.config.resilience.retryLeaseMs;
+      if (stopping()) return handled;
+      // Leased from when each batch is claimed, not from the run's start: in a run longer than
+      // the lease, a later batch would be claimed with a lease already over.
+      const leaseUntil = this.clock.now() + this.config.resilience.retryLeaseMs;
       const due = await this.deadlines.claimDue(now, leaseUntil, CLAIM_BATCH);
       if (due.length === 0) return handled;
       await Promise.all(
@@ -50,6 +63,7 @@ export class RequestDeadlineService {
         ),
       );
       handled += due.length;
+      progress();
       if (due.length < CLAIM_BATCH) return handled;
     }
   }

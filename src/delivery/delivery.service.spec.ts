@@ -110,7 +110,7 @@ describe(DeliveryService.name, () => {
   });
 
   describe('processDue', () => {
-    it('stops between batches once the instance is stopping, however much is still due', async () => {
+    it('stops between batches once the instance is stopping, and reports progress after each', async () => {
       let claims = 0;
       // Each claim yields to timers, as a Redis call does: a loop that never stops fails the
       // test by its timeout instead of holding the process.
@@ -126,7 +126,16 @@ describe(DeliveryService.name, () => {
       const findFor = jest.fn(() => Promise.resolve(null));
       const unschedule = jest.fn(() => Promise.resolve());
       const { delivery } = service({ claimDue, findFor, unschedule });
-      expect(await delivery.processDue(NOW, () => claims >= 3)).toBe(600);
+      const progressAt: number[] = [];
+      expect(
+        await delivery.processDue(
+          NOW,
+          () => claims >= 3,
+          () => progressAt.push(claims),
+        ),
+      ).toBe(600);
+      // After each batch: the job runner's sign that a long run is not a stuck one.
+      expect(progressAt).toEqual([1, 2, 3]);
       expect(claimDue).toHaveBeenCalledTimes(3);
       expect(claimDue).toHaveBeenLastCalledWith(NOW, NOW + 30_000, 200);
     });

@@ -419,8 +419,13 @@ export class DeliveryService implements OnModuleInit {
    * Returns how many were handled. A backlog (after an outage, say) is taken a batch at a
    * time, each leased from when it is claimed, until none is left or `stopping` says the
    * instance is shutting down: what is left falls to the next run, or another instance.
+   * `progress` is called after each batch (JobRunner: a long run is not a stuck one).
    */
-  async processDue(now = this.clock.now(), stopping: () => boolean = () => false): Promise<number> {
+  async processDue(
+    now = this.clock.now(),
+    stopping: () => boolean = () => false,
+    progress: () => void = () => undefined,
+  ): Promise<number> {
     let handled = 0;
     for (;;) {
       if (stopping()) return handled;
@@ -438,6 +443,7 @@ export class DeliveryService implements OnModuleInit {
         ),
       );
       handled += due.length;
+      progress();
       if (due.length < CLAIM_BATCH) return handled;
     }
   }

@@ -13,8 +13,8 @@ export class RetryCron implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.jobs.every('delivery-retry', this.config.retry.checkIntervalMs, (stopping) =>
-      this.delivery.processDue(undefined, stopping),
+    this.jobs.every('delivery-retry', this.config.retry.checkIntervalMs, (stopping, progress) =>
+      this.delivery.processDue(undefined, stopping, progress),
     );
   }
 }

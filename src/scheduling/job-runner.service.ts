@@ -6,7 +6,10 @@ import { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 interface JobState {
   intervalMs: number;
   running: Promise<void> | null;
-  startedAt: number | null;
+  /** Counts the runs started: a progress report counts for the run that made it alone. */
+  started: number;
+  /** When the run in progress started or last reported progress. */
+  progressAt: number | null;
   lastFinishedAt: number | null;
   lastError: string | null;
   runs: number;
@@ -20,7 +23,10 @@ export interface JobReport {
   lastError: string | null;
 }
 
-/** A run taking longer than this many intervals (and at least a minute) counts as stuck. */
+/**
+ * A run that has reported no progress (see JobRunner.every) for longer than this many
+ * intervals, and at least a minute, counts as stuck.
+ */
 const STUCK_INTERVALS = 5;
 
 /**
@@ -42,17 +48,22 @@ export class JobRunner implements OnModuleDestroy {
 
   /**
    * `work` is given whether the instance is stopping, for a run that goes on in steps (a
-   * backlog): shutdown waits for the run in progress, which should end at its next step.
+   * backlog): shutdown waits for the run in progress, which should end at its next step. It
+   * is given `progress` too, to call after each step: a run counts as stuck when it has gone
+   * long without one, not when it has gone long. A run through a large backlog (after an
+   * outage, a broadcast to every mailbox) is healthy however long it takes, and readiness
+   * must not fail on every instance at once because of it.
    */
   every(
     name: string,
     intervalMs: number,
-    work: (stopping: () => boolean) => Promise<unknown>,
+    work: (stopping: () => boolean, progress: () => void) => Promise<unknown>,
   ): void {
     const state: JobState = {
       intervalMs,
       running: null,
-      startedAt: null,
+      started: 0,
+      progressAt: null,
       lastFinishedAt: null,
       lastError: null,
       runs: 0,
@@ -61,8 +72,13 @@ export class JobRunner implements OnModuleDestroy {
     const tick = (): void => {
       // Every loop works on Redis: while its circuit is open, a run would only wait and fail.
       if (state.running || this.stopping || !this.breaker.closed) return;
-      state.startedAt = this.clock.now();
-      state.running = work(() => this.stopping)
+      const run = (state.started += 1);
+      state.progressAt = this.clock.now();
+      const progress = (): void => {
+        // A step of an earlier run that outlived it (a batch's stragglers) says nothing of this one.
+        if (state.started === run) state.progressAt = this.clock.now();
+      };
+      state.running = work(() => this.stopping, progress)
         .then(() => {
           state.lastError = null;
         })
@@ -84,7 +100,7 @@ export class JobRunner implements OnModuleDestroy {
     return [...this.jobs].map(([name, state]) => {
       const stuckAfter = Math.max(STUCK_INTERVALS * state.intervalMs, 60_000);
       const stuck =
-        state.running !== null && state.startedAt !== null && now - state.startedAt > stuckAfter;
+        state.running !== null && state.progressAt !== null && now - state.progressAt > stuckAfter;
       return {
         name,
         alive: !this.stopping && this.scheduler.doesExist('interval', name) && !stuck,
