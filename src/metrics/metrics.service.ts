@@ -44,6 +44,14 @@ const COUNTER_METRICS = {
 } as const;
 
 /**
+ * How long a scrape waits for what it reads from Redis (the statistics, the paused counts).
+ * Well inside the supervisor's wait for each worker (COLLECT_WAIT_MS, 5 s), which is the
+ * default REDIS_COMMAND_TIMEOUT too: a Redis that hangs must cost a scrape its Redis-derived
+ * values, never the whole answer with the gauges that say Redis is in trouble.
+ */
+const REDIS_READ_WAIT_MS = 1_500;
+
+/**
  * /metrics: the router statistics (shared by all instances, so any instance reports the
  * service's totals) and this instance's own gauges and Node.js defaults.
  *
@@ -82,12 +90,30 @@ export class MetricsService {
         );
       });
     }
+    /**
+     * A read from Redis for a scrape: null at once while the circuit is open (the read would
+     * only wait for its command timeout), and null when it has not answered within
+     * REDIS_READ_WAIT_MS or failed. The gauges it feeds then keep their last values.
+     */
+    const fromRedis = <T>(read: () => Promise<T>): Promise<T | null> => {
+      if (!breaker.closed) return Promise.resolve(null);
+      return new Promise<T | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), REDIS_READ_WAIT_MS);
+        timer.unref();
+        void read()
+          .catch(() => null)
+          .then((value) => {
+            clearTimeout(timer);
+            resolve(value);
+          });
+      });
+    };
     // Every statistics gauge of one scrape reads the same snapshot: one Redis read per scrape.
     let snapshot: { at: number; value: Promise<RouterStatistics | null> } | null = null;
     const read = (): Promise<RouterStatistics | null> => {
       const now = clock.now();
       if (!snapshot || now - snapshot.at > 500) {
-        snapshot = { at: now, value: this.statistics.read().catch(() => null) };
+        snapshot = { at: now, value: fromRedis(() => this.statistics.read()) };
       }
       return snapshot.value;
     };
@@ -181,7 +207,7 @@ export class MetricsService {
     const readPaused = (): Promise<{ mailboxes: number; threads: number } | null> => {
       const now = clock.now();
       if (!paused || now - paused.at > 500) {
-        paused = { at: now, value: safety.pausedCounts().catch(() => null) };
+        paused = { at: now, value: fromRedis(() => safety.pausedCounts()) };
       }
       return paused.value;
     };
