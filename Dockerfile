@@ -16,8 +16,10 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 # The outage spool: sends acknowledged while Redis is down wait there, synced to disk. Mount a
 # volume at /spool to keep them across a recreated container (a restart keeps them anyway).
-# One worker per CPU core the container may use; set WORKERS=1 to run one process per
-# container and scale by containers instead.
+# WORKERS=auto: one worker per CPU core the container may use, at most 64 and no more than
+# its CPU limit (cgroup v2 cpu.max, rounded up). Without a CPU limit that is every core of the
+# host, each worker with its own heap within the container's memory: under an orchestrator,
+# set WORKERS=1 to run one process per container and scale by containers instead.
 ENV NODE_ENV=production \
     PORT=3000 \
     WORKERS=auto \

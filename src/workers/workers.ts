@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -50,9 +51,36 @@ export function isMetricsPart(message: unknown): message is MetricsPart {
   );
 }
 
-/** The processes WORKERS asks for: its number, or one per CPU core for `auto`. */
+/** The most workers WORKERS may ask for, `auto` included. */
+const MAX_WORKERS = 64;
+
+/** Where cgroup v2 gives a container's CPU limit: `<quota> <period>` in µs, or `max <period>`. */
+const CPU_MAX_FILE = '/sys/fs/cgroup/cpu.max';
+
+/** The processes WORKERS asks for: its number, or for `auto` see autoWorkerCount. */
 export function workerCount(setting: string): number {
-  return setting === 'auto' ? availableParallelism() : Number(setting);
+  if (setting !== 'auto') return Number(setting);
+  let cpuMax: string | null = null;
+  try {
+    cpuMax = readFileSync(CPU_MAX_FILE, 'utf8');
+  } catch {
+    // No cgroup v2 CPU controller here (not Linux, cgroup v1, the root cgroup): no quota.
+  }
+  return autoWorkerCount(availableParallelism(), cpuMax);
+}
+
+/**
+ * `auto`: one worker per CPU core the process may use, at most MAX_WORKERS. The cores are
+ * those Node sees (`availableParallelism`, the CPU affinity), capped by a container's CPU
+ * quota when cgroup v2's cpu.max (`cpuMax`, the file's text) holds one, rounded up: Node 20
+ * does not read the quota, so a pod limited to 2 CPUs on a 64-core node would otherwise start
+ * 64 workers, each with its own heap, within the pod's memory limit.
+ */
+export function autoWorkerCount(parallelism: number, cpuMax: string | null): number {
+  let cores = parallelism;
+  const [quota, period] = (cpuMax ?? '').trim().split(/\s+/).map(Number);
+  if (quota > 0 && period > 0) cores = Math.min(cores, Math.ceil(quota / period));
+  return Math.max(1, Math.min(cores, MAX_WORKERS));
 }
 
 export function isMetricsRequest(message: unknown): message is MetricsRequest {
