@@ -223,11 +223,39 @@ describe(validateEnvironment.name, () => {
       { ROUTER_BASE_RETRY_DELAY: '10', ROUTER_MAX_RETRY_DELAY: '5' },
       'ROUTER_BASE_RETRY_DELAY',
     ],
+    [
+      'a drain delay as long as the grace period',
+      { SHUTDOWN_DRAIN_DELAY: '20', SHUTDOWN_GRACE_PERIOD: '20' },
+      'SHUTDOWN_DRAIN_DELAY',
+    ],
+    [
+      'a drain delay past the default grace period',
+      { SHUTDOWN_DRAIN_DELAY: '30' },
+      'SHUTDOWN_DRAIN_DELAY',
+    ],
   ])('rejects %s with one line naming %s', (_case, raw, variable) => {
     const error = configurationErrorFor(raw);
 
     expect(error.message).not.toMatch(/[\r\n]/);
     expect(error.message).toContain(`${variable}=`);
+  });
+
+  it('says why a drain delay must be shorter than the grace period', () => {
+    expect(
+      configurationErrorFor({ SHUTDOWN_DRAIN_DELAY: '25', SHUTDOWN_GRACE_PERIOD: '25' }).message,
+    ).toBe(
+      'Invalid configuration: SHUTDOWN_DRAIN_DELAY=25: must be less than SHUTDOWN_GRACE_PERIOD (25), which counts the drain delay inside it',
+    );
+  });
+
+  it('accepts a drain delay shorter than the grace period', () => {
+    const variables = validateEnvironment({
+      SHUTDOWN_DRAIN_DELAY: '5',
+      SHUTDOWN_GRACE_PERIOD: '20',
+    });
+
+    expect(variables.SHUTDOWN_DRAIN_DELAY).toBe(5);
+    expect(variables.SHUTDOWN_GRACE_PERIOD).toBe(20);
   });
 
   it('names every bad variable in one line when several are wrong', () => {

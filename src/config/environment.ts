@@ -110,8 +110,8 @@ export class EnvironmentVariables {
     'service',
     'processes serving the port together, each a whole instance of the service on the same ' +
       'Redis, under one supervisor that restarts a worker that dies: 1 to 64, or `auto` for ' +
-      'one per CPU core. `npm start` and the container image use `auto` when it is unset. ' +
-      'See [Workers](scaling.md#workers)',
+      "one per CPU core (at most 64, and no more than a container's CPU limit). `npm start` " +
+      'and the container image use `auto` when it is unset. See [Workers](scaling.md#workers)',
   )
   @Matches(/^(auto|[1-9]|[1-5][0-9]|6[0-4])$/, {
     message: 'must be a whole number from 1 to 64, or auto',
@@ -233,7 +233,9 @@ export class EnvironmentVariables {
   @Documented(
     'signing',
     'earlier values of `MESSAGE_SIGNING_KEY`, comma-separated: messages signed with them still ' +
-      'verify. Never logged. See [Rotation](../concepts/provenance.md#rotation)',
+      'verify; a generated key as `<kid>:base64url:<secret>` (read from Redis only while ' +
+      '`MESSAGE_SIGNING_KEY` is unset). Never logged. See ' +
+      '[Rotation](../concepts/provenance.md#rotation)',
   )
   @IsOptional()
   @IsString()
@@ -504,7 +506,7 @@ export class EnvironmentVariables {
   @Documented(
     'shutdown',
     'seconds from SIGTERM until the process exits even if shutdown has not finished (0.5 to ' +
-      '3600; exit code 1 then). `SHUTDOWN_DRAIN_DELAY` counts inside it, so keep it the larger',
+      '3600; exit code 1 then). `SHUTDOWN_DRAIN_DELAY` counts inside it, and must be shorter',
   )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -515,7 +517,8 @@ export class EnvironmentVariables {
   @Documented(
     'shutdown',
     'seconds the service keeps serving after SIGTERM (readiness already 503) before it starts ' +
-      'closing, so that load balancers stop sending to it (0 to 600)',
+      'closing, so that load balancers stop sending to it (0 to 600; less than ' +
+      '`SHUTDOWN_GRACE_PERIOD`, which it counts inside)',
   )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -730,6 +733,13 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (variables.ROUTER_BASE_RETRY_DELAY > variables.ROUTER_MAX_RETRY_DELAY) {
     throw new ConfigurationError(
       `Invalid configuration: ROUTER_BASE_RETRY_DELAY=${variables.ROUTER_BASE_RETRY_DELAY}: must not exceed ROUTER_MAX_RETRY_DELAY (${variables.ROUTER_MAX_RETRY_DELAY})`,
+    );
+  }
+  // The grace period counts from the signal, the drain delay included: a drain as long would
+  // end in the grace period's exit (code 1) before anything was closed.
+  if (variables.SHUTDOWN_DRAIN_DELAY >= variables.SHUTDOWN_GRACE_PERIOD) {
+    throw new ConfigurationError(
+      `Invalid configuration: SHUTDOWN_DRAIN_DELAY=${variables.SHUTDOWN_DRAIN_DELAY}: must be less than SHUTDOWN_GRACE_PERIOD (${variables.SHUTDOWN_GRACE_PERIOD}), which counts the drain delay inside it`,
     );
   }
   return variables;
