@@ -88,7 +88,10 @@ function service(
   const delivery = new DeliveryService(
     config,
     strict<DeliveryConfirmationRepository>(confirmations),
-    strict<MessageRepository>(repositories.messages ?? {}),
+    strict<MessageRepository>({
+      sizes: (ids: string[]) => Promise.resolve(ids.map(() => 0)),
+      ...repositories.messages,
+    }),
     strict<MailboxRepository>(repositories.mailboxes ?? {}),
     strict<DeliveryNoticeService>(notices),
     statistics,
@@ -138,6 +141,50 @@ describe(DeliveryService.name, () => {
       expect(progressAt).toEqual([1, 2, 3]);
       expect(claimDue).toHaveBeenCalledTimes(3);
       expect(claimDue).toHaveBeenLastCalledWith(NOW, NOW + 30_000, 200);
+    });
+  });
+
+  describe('processDue, bodies', () => {
+    const MiB = 1024 * 1024;
+
+    /** The most decisions of one batch under way at once, for messages of `sizes` bytes. */
+    async function mostAtOnce(sizes: number[]): Promise<number> {
+      const claimDue = jest
+        .fn()
+        .mockResolvedValueOnce(
+          sizes.map((_size, index) => ({
+            messageId: `${ID.slice(0, -1)}${index}`,
+            mailbox: 'bob',
+            priority: MessagePriority.NORMAL,
+          })),
+        )
+        .mockResolvedValue([]);
+      let running = 0;
+      let most = 0;
+      const findFor = jest.fn(async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setImmediate(resolve));
+        running -= 1;
+        return null;
+      });
+      const { delivery } = service(
+        { claimDue, findFor, unschedule: () => Promise.resolve() },
+        [],
+        {},
+        { messages: { sizes: () => Promise.resolve(sizes) } },
+      );
+      expect(await delivery.processDue(NOW)).toBe(sizes.length);
+      expect(findFor).toHaveBeenCalledTimes(sizes.length);
+      return most;
+    }
+
+    it('decides small messages all at once, and large ones no more than 64 MiB of them at a time', async () => {
+      expect(await mostAtOnce(Array.from({ length: 200 }, () => 1024))).toBe(200);
+      // Each a little over a third of the budget: two at a time.
+      expect(await mostAtOnce(Array.from({ length: 6 }, () => 22 * MiB))).toBe(2);
+      // One over the budget alone still goes, one at a time.
+      expect(await mostAtOnce([100 * MiB, 100 * MiB, 1024])).toBe(1);
     });
   });
 

@@ -5,7 +5,7 @@ import { asClientError } from '../common/client-error';
 import { Clock } from '../common/clock';
 import { AppConfigService } from '../config/app-config.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
-import type { BodyReads } from '../messages/body-reads';
+import { MAX_OPERATION_BODY_BYTES, type BodyReads } from '../messages/body-reads';
 import { MessageRepository } from '../messages/message.repository';
 import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
@@ -49,6 +49,12 @@ function pushPayload(
 }
 
 const CLAIM_BATCH = 200;
+/**
+ * The most bytes of message bodies the decisions of a batch read at once: each may read its
+ * message whole (a push carries it), and 200 messages of the size limit would be gigabytes.
+ * Decisions of small messages all run at once, as before; large ones go a few at a time.
+ */
+const DECISION_BODY_BYTES = MAX_OPERATION_BODY_BYTES;
 /** Pending deliveries looked at per step when a subscriber arrives. */
 const ARRIVAL_BATCH = 1_000;
 /** Pending deliveries looked at in all when a subscriber arrives (a mailbox's default cap). */
@@ -432,16 +438,27 @@ export class DeliveryService implements OnModuleInit {
       const lease = this.config.resilience.retryLeaseMs;
       const due = await this.confirmations.claimDue(now, this.clock.now() + lease, CLAIM_BATCH);
       if (due.length === 0) return handled;
-      await Promise.all(
-        due.map((delivery) =>
-          this.decide(delivery).catch((error: unknown) => {
-            // The lease runs out and the delivery falls due again: nothing is lost.
-            this.logger.warn(
-              `delivery ${delivery.messageId} to ${delivery.mailbox} not decided: ${(error as Error).message}`,
-            );
-          }),
-        ),
-      );
+      const sizes = await this.messages.sizes(due.map((delivery) => delivery.messageId));
+      for (let start = 0; start < due.length;) {
+        // As many decisions at once as their bodies allow, and always one.
+        let end = start + 1;
+        let bytes = sizes[start];
+        while (end < due.length && bytes + sizes[end] <= DECISION_BODY_BYTES) {
+          bytes += sizes[end];
+          end += 1;
+        }
+        await Promise.all(
+          due.slice(start, end).map((delivery) =>
+            this.decide(delivery).catch((error: unknown) => {
+              // The lease runs out and the delivery falls due again: nothing is lost.
+              this.logger.warn(
+                `delivery ${delivery.messageId} to ${delivery.mailbox} not decided: ${(error as Error).message}`,
+              );
+            }),
+          ),
+        );
+        start = end;
+      }
       handled += due.length;
       progress();
       if (due.length < CLAIM_BATCH) return handled;
