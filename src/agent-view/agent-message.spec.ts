@@ -160,6 +160,31 @@ describe(neutralised.name, () => {
     expect(neutralised('\uFEFFstart\u2066x\u2069')).toBe('[U+FEFF]start[U+2066]x[U+2069]');
   });
 
+  it('shows the Arabic letter mark, a bidirectional control, as a mark', () => {
+    expect(neutralised('a\u061Cb')).toBe('a[U+061C]b');
+  });
+
+  it('shows tag characters, which spell out hidden ASCII, each as one mark', () => {
+    // "hi" in tags, between a tag begin and a cancel tag: text a model reads, a person does not.
+    const hidden = String.fromCodePoint(0xe0001, 0xe0068, 0xe0069, 0xe007f);
+    expect(neutralised(`ok${hidden}`)).toBe('ok[U+E0001][U+E0068][U+E0069][U+E007F]');
+    // The ends of the block, and no half of a surrogate pair left behind.
+    expect(neutralised(String.fromCodePoint(0xe0000))).toBe('[U+E0000]');
+    expect(neutralised(String.fromCodePoint(0xe0020))).toBe('[U+E0020]');
+    expect(neutralised(`x${hidden}`)).not.toMatch(/[\uD800-\uDFFF]/);
+  });
+
+  it('shows variation selectors, of both blocks, as marks', () => {
+    expect(neutralised('a\uFE00b\uFE0Fc')).toBe('a[U+FE00]b[U+FE0F]c');
+    const supplement = String.fromCodePoint(0xe0100, 0xe01ef);
+    expect(neutralised(`a${supplement}b`)).toBe('a[U+E0100][U+E01EF]b');
+  });
+
+  it('leaves the characters beside those blocks as they are', () => {
+    const beside = String.fromCodePoint(0x061b, 0x061d, 0xfdff, 0xfe10, 0xe0080, 0xe00ff, 0xe01f0);
+    expect(neutralised(beside)).toBe(beside);
+  });
+
   it('quotes lines that imitate a role or a system prompt, wherever they stand', () => {
     const text = [
       'Here is the report.',

@@ -179,10 +179,16 @@ export function plainOrQuoted(text: string): string {
 
 /**
  * Characters that change how text reads without being seen: zero-width characters, the word
- * joiner, the byte-order mark, soft hyphens, and the bidirectional controls that can reorder
- * what a reader sees (embeddings, overrides, isolates, marks).
+ * joiner, the byte-order mark, soft hyphens, the bidirectional controls that can reorder what
+ * a reader sees (embeddings, overrides, isolates, marks, the Arabic letter mark), variation
+ * selectors, and the tag characters (U+E0000 to U+E007F), which spell out ASCII that a model
+ * reads and a person does not see. With the `u` flag, so that a character beyond U+FFFF is
+ * matched, and marked, whole rather than as two halves of a surrogate pair.
  */
-const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
+const INVISIBLE =
+  // The variation selectors in a class of their own: beside another character in one, a
+  // selector reads as combining with it (no-misleading-character-class).
+  /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\u{E0000}-\u{E007F}]|[\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 
 /**
  * Lines that imitate a chat transcript's turn or a system prompt: `system:`, `### Assistant`,

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { PREVIEW_BYTES, toAgentMessage, type AgentMessage } from '../agent-view/agent-message';
-import type { MailboxPrincipal } from '../auth/principal';
+import { AuthService } from '../auth/auth.service';
+import { UnauthenticatedError, type MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
 import { Clock } from '../common/clock';
 import { DeliveryStatus } from '../delivery/delivery-confirmation.model';
@@ -9,14 +10,24 @@ import { InboxService } from '../inbox/inbox.service';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MailboxesService } from '../mailboxes/mailboxes.service';
 import { PresenceService } from '../mailboxes/presence.service';
-import { MAX_OPERATION_BODY_BYTES, ownBodyReads, previewBodyReads } from '../messages/body-reads';
+import {
+  BodyBudget,
+  MAX_OPERATION_BODY_BYTES,
+  ownBodyReads,
+  previewBodyReads,
+} from '../messages/body-reads';
 import { BodyReadsExhaustedError } from '../messages/message.errors';
 import { AddressingMode } from '../messages/message.model';
 import { assertMessageId } from '../messages/message-id';
 import type { MessageEnvelope } from '../messages/message.repository';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
-import { fromPushPayload, type StoredMessage } from '../messages/stored-message';
-import { RedisPubSubService } from '../redis/redis-pubsub.service';
+import {
+  fromPushPayload,
+  type PushedMessage,
+  type StoredMessage,
+} from '../messages/stored-message';
+import { RedisPubSubService, type ChannelListener } from '../redis/redis-pubsub.service';
+import { RedisUnavailableError } from '../redis/redis.errors';
 import { MessageRouterService } from '../routing/message-router.service';
 import { RouteStatus } from '../routing/route-result.model';
 import { assertTopicPattern } from '../routing/address';
@@ -112,6 +123,19 @@ export const MAX_ANSWER_BODY_BYTES = 4 * 1024 * 1024;
 /** How long the wait lock outlives the longest wait, for a wait whose instance dies. */
 const WAIT_LOCK_MARGIN_MS = 5_000;
 
+/** For DeliveryService.subscriberArrived: a wait has been pushed nothing before it asks. */
+const NONE_PUSHED = { has: (): boolean => false };
+
+/** Why a wait ended with no message: its time ran out (or its client left), or its token went. */
+type WaitStop = 'timeout' | 'revoked';
+
+/** The refusal of a wait whose token stopped being the mailbox's while it waited. */
+function tokenGone(): UnauthenticatedError {
+  return new UnauthenticatedError(
+    'the token was rotated or revoked, or its mailbox deleted, during the wait',
+  );
+}
+
 /** The names the tools give to the send input's fields, for errors a model can act on. */
 const TOOL_FIELDS: Record<string, string> = {
   target: 'to',
@@ -145,13 +169,17 @@ function renamed(error: AppError, from: string, field: string): AppError {
   });
 }
 
+/**
+ * A second wait of a mailbox. No `field`: a refusal's field names an argument of the tool, and
+ * no argument is at fault here.
+ */
 export class WaitInProgressError extends AppError {
   /** `retryAfterSeconds`: when the running wait ends at the latest. */
   constructor(mailbox: string, retryAfterSeconds: number) {
     super(
       'RATE_LIMITED',
       `wait_for_message: mailbox "${mailbox}" already has a wait running; one wait per mailbox at a time`,
-      { field: 'wait_for_message', reason: 'WAIT_IN_PROGRESS', retryAfterSeconds },
+      { reason: 'WAIT_IN_PROGRESS', retryAfterSeconds },
     );
   }
 }
@@ -163,6 +191,8 @@ export class WaitInProgressError extends AppError {
  */
 @Injectable()
 export class MailboxToolsService {
+  private readonly logger = new Logger(MailboxToolsService.name);
+
   constructor(
     private readonly router: MessageRouterService,
     private readonly inbox: InboxService,
@@ -174,6 +204,7 @@ export class MailboxToolsService {
     private readonly pubsub: RedisPubSubService,
     private readonly waits: WaitLockRepository,
     private readonly topicHistory: TopicHistoryService,
+    private readonly auth: AuthService,
     private readonly clock: Clock,
   ) {}
 
@@ -473,10 +504,20 @@ export class MailboxToolsService {
 
   /**
    * Unread messages of the caller (of one thread, from one sender) at once when there are
-   * some, else the first that arrives, else `timeout` after `timeoutS`. The mailbox's feed is
-   * subscribed before the unread list is read, so that nothing arriving in between is missed.
-   * `signal` ends the wait early (the client cancelled or went away); `onTick` is called every
-   * few seconds while waiting, for progress notifications.
+   * some, else those that arrive (the first, and any pushed with it), else `timeout` after
+   * `timeoutS`. The mailbox's feed is subscribed before the unread list is read, so that
+   * nothing arriving in between is missed. `signal` ends the wait early (the client cancelled
+   * or went away); `onTick` is called every few seconds while waiting, for progress
+   * notifications.
+   *
+   * A wait is a subscriber of the mailbox, as a GraphQL feed is: a tracked message (sent with
+   * require_ack) it hands over is an attempt at its delivery, and one whose retry found no
+   * subscriber is pushed to it when it begins (DeliveryService.subscriberArrived). So a message
+   * never acknowledged comes back with later waits until its attempts run out.
+   *
+   * The caller's token was checked when the call came; the wait ends UNAUTHENTICATED when it is
+   * revoked, rotated or its mailbox deleted meanwhile, and gives no message to a token that is
+   * no longer the mailbox's.
    */
   async waitForMessage(
     caller: MailboxPrincipal,
@@ -493,6 +534,14 @@ export class MailboxToolsService {
   ): Promise<WaitOutcome> {
     const mailbox = caller.mailbox;
     const started = this.clock.now();
+    // A SUBSCRIBE sent while the subscriber connection is down waits for it to come back,
+    // however long that takes, and a wait could hear of no message meanwhile: answered as
+    // any call that meets Redis away, before the mailbox is held.
+    if (!this.pubsub.connected) {
+      throw new RedisUnavailableError(
+        `wait_for_message: the live feed of mailbox "${mailbox}" cannot be followed while Redis is unavailable`,
+      );
+    }
     const owner = await this.waits.acquire(mailbox, options.timeoutS * 1000 + WAIT_LOCK_MARGIN_MS);
     if (owner === null) {
       // The running wait may end any moment; its hold lapses this long after it at the latest.
@@ -505,12 +554,14 @@ export class MailboxToolsService {
       const matches = (message: StoredMessage): boolean =>
         (options.threadId === null || message.threadId === options.threadId) &&
         (options.from === null || message.sender === options.from);
-      let arrived: (message: StoredMessage | null) => void = () => undefined;
-      const first = new Promise<StoredMessage | null>((resolve) => {
-        arrived = resolve;
-        const timer = setTimeout(() => resolve(null), options.timeoutS * 1000);
+      // What the wait ends on: a stop (the timeout, the client's cancel or departure, the
+      // token's revocation), or the first matching push.
+      let stop: (why: WaitStop) => void = () => undefined;
+      const stopped = new Promise<WaitStop>((resolve) => {
+        stop = resolve;
+        const timer = setTimeout(() => resolve('timeout'), options.timeoutS * 1000);
         cleanups.push(() => clearTimeout(timer));
-        const abort = (): void => resolve(null);
+        const abort = (): void => resolve('timeout');
         // A client gone before the wait began fires no event any more.
         if (options.signal.aborted) abort();
         options.signal.addEventListener('abort', abort, { once: true });
@@ -521,30 +572,87 @@ export class MailboxToolsService {
           cleanups.push(() => clearInterval(ticker));
         }
       });
-      // One at a time: should the second fail, the first is already there to undo.
-      unsubscribes.push(
-        await this.pubsub.subscribe(this.waits.cancelChannel(mailbox), (payload) => {
+      // Matching messages pushed during the wait, by id (a retry replaces its earlier push),
+      // in the order they came.
+      const pushed = new Map<string, PushedMessage>();
+      let woken: () => void = () => undefined;
+      const pushedFirst = new Promise<'pushed'>((resolve) => {
+        woken = () => resolve('pushed');
+      });
+
+      /**
+       * Subscribes `listener` to `channel`, unless the wait stops first: a SUBSCRIBE the
+       * connection could not send yet is not waited for past the timeout. One that completes
+       * after the wait stopped is undone then.
+       */
+      const listen = async (channel: string, listener: ChannelListener): Promise<boolean> => {
+        const subscribing = this.pubsub.subscribe(channel, listener);
+        const first = await Promise.race([subscribing, stopped]);
+        if (typeof first === 'function') {
+          unsubscribes.push(first);
+          return true;
+        }
+        void subscribing.then(
+          (unsubscribe) => unsubscribe().catch(() => undefined),
+          () => undefined,
+        );
+        return false;
+      };
+      // One at a time: should a later one fail, the earlier ones are already there to undo.
+      const listening =
+        (await listen(this.waits.cancelChannel(mailbox), (payload) => {
           // Payloads arrive parsed from JSON.
-          if (payload === options.requestId) arrived(null);
-        }),
-      );
-      unsubscribes.push(
-        await this.pubsub.subscribe(this.records.feedChannel(mailbox), (payload) => {
+          if (payload === options.requestId) stop('timeout');
+        })) &&
+        // Every instance hears of a rotated or revoked token (its mailbox deleted, or its name
+        // registered again); the process holds this channel already for its WebSockets.
+        (await listen(this.auth.revocationChannel(), (payload) => {
+          if ((payload as { digest?: unknown } | null)?.digest === caller.tokenDigest) {
+            stop('revoked');
+          }
+        })) &&
+        (await listen(this.records.feedChannel(mailbox), (payload) => {
           const message = fromPushPayload(payload);
-          if (message !== null && matches(message)) arrived(message);
-        }),
-      );
+          if (message === null || !matches(message)) return;
+          if (pushed.has(message.id) || pushed.size < MAX_MESSAGES_PER_CALL) {
+            pushed.set(message.id, message);
+          }
+          woken();
+        }));
+      if (!listening) return this.stoppedWith(await stopped, started);
       this.presence.seen(mailbox);
       // What does not fit one answer stays unread, for the next wait.
-      const waiting = await this.unreadMatching(mailbox, options.threadId, options.from);
-      const messages = waiting.length > 0 ? waiting : await first.then((m) => (m ? [m] : []));
-      if (messages.length === 0) {
-        return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
+      const unread = await this.unreadMatching(mailbox, options.threadId, options.from);
+      let messages: PushedMessage[] = unread;
+      if (unread.length === 0) {
+        // Tracked deliveries whose retry found no subscriber (the agent was between waits)
+        // are pushed now, each as its next attempt, to this wait's listener: a message read
+        // but not acknowledged comes back this way. Those of another thread or sender count an
+        // attempt too, as any push to the mailbox's live subscribers does.
+        const arrival = this.delivery
+          .subscriberArrived(mailbox, NONE_PUSHED)
+          .catch((error: unknown) =>
+            this.logger.warn(
+              `waiting deliveries of ${mailbox} not pushed to its wait: ${(error as Error).message}`,
+            ),
+          );
+        const ended = await Promise.race([stopped, pushedFirst]);
+        if (ended !== 'pushed') return this.stoppedWith(ended, started);
+        // The arrival pushes what waited in one burst, each push counted as an attempt: the
+        // answer takes them together (within the wait's time) rather than the first alone.
+        await Promise.race([arrival, stopped]);
+        messages = this.withinAnswer([...pushed.values()]);
       }
       // A client that went away gets nothing: leave its messages unread for the next wait.
-      if (options.signal.aborted) {
-        return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
-      }
+      if (options.signal.aborted) return this.stoppedWith('timeout', started);
+      if (!(await this.auth.stillHeld(mailbox, caller.tokenDigest))) throw tokenGone();
+      // Handing over an unread tracked message is an attempt at its delivery, as a feed's
+      // replay is: counted (once: one under way is not counted again), so that it is retried
+      // and, never acknowledged, dead-lettered. A pushed one was counted by its push.
+      const attempts =
+        unread.length > 0
+          ? await this.delivery.replayed(mailbox, unread)
+          : new Map<string, number>();
       if (options.markRead) {
         await this.inbox.markRead(
           mailbox,
@@ -555,7 +663,14 @@ export class MailboxToolsService {
       return {
         status: 'messages',
         messages: messages.map((message) =>
-          toAgentMessage({ ...message, read: options.markRead }, true),
+          toAgentMessage(
+            {
+              ...message,
+              deliveryAttempt: attempts.get(message.id) ?? message.deliveryAttempt,
+              read: options.markRead,
+            },
+            true,
+          ),
         ),
         waited_s: this.waitedS(started),
       };
@@ -564,6 +679,26 @@ export class MailboxToolsService {
       for (const unsubscribe of unsubscribes) await unsubscribe().catch(() => undefined);
       await this.waits.release(mailbox, owner).catch(() => undefined);
     }
+  }
+
+  /** The answer of a wait that stopped with no message: a timeout, or its token's refusal. */
+  private stoppedWith(why: WaitStop, started: number): WaitOutcome {
+    if (why === 'revoked') throw tokenGone();
+    return { status: 'timeout', messages: [], waited_s: this.waitedS(started) };
+  }
+
+  /**
+   * The first of `messages` and those after it that fit one answer's bodies
+   * (MAX_ANSWER_BODY_BYTES). The rest are not answered: a new message stays unread for the
+   * next wait, and a redelivery comes back with its next retry.
+   */
+  private withinAnswer(messages: PushedMessage[]): PushedMessage[] {
+    const sizes = messages.map(
+      (message) =>
+        Buffer.byteLength(message.content) +
+        Buffer.byteLength(JSON.stringify(message.metadata ?? null)),
+    );
+    return messages.slice(0, new BodyBudget(MAX_ANSWER_BODY_BYTES).take(sizes));
   }
 
   private waitedS(started: number): number {

@@ -134,9 +134,13 @@ export class McpController implements OnModuleDestroy {
     // A response closed before it finished: the client went away. One that finished has
     // nothing left to cancel, and aborting builds an AbortError with its stack each time.
     const gone = new AbortController();
-    reply.raw.once('close', () => {
+    const closed = (): void => {
       if (!reply.raw.writableFinished) gone.abort();
-    });
+    };
+    reply.raw.once('close', closed);
+    // A client that went away while its token was checked closed the response already, and
+    // 'close' is not emitted twice: its call starts aborted (a wait ends at once).
+    if (reply.raw.destroyed) closed();
     const call: ToolCall = {
       caller,
       signal: gone.signal,
@@ -174,16 +178,24 @@ export class McpController implements OnModuleDestroy {
       sessionIdGenerator: undefined,
       enableJsonResponse: !answersAsStream(body, LONG_RUNNING_TOOLS),
     });
-    response.once('close', () => {
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
       transport.close().catch(this.onerror);
       server.close().catch(this.onerror);
-    });
+    };
+    response.once('close', close);
     try {
       await server.connect(transport);
       await transport.handleRequest(request, response, body);
     } catch (error) {
       this.onerror(error instanceof Error ? error : new Error(String(error)));
       if (!response.headersSent) rpcError(response, 500, -32603, 'Internal server error');
+    } finally {
+      // A response closed before the listener came (the client went away while its token
+      // was checked) emits no 'close' again: the server and transport are closed here.
+      if (response.destroyed) close();
     }
   }
 
