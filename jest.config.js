@@ -18,6 +18,7 @@ const transformIgnorePatterns = [
   '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|@borewit)/)',
 ];
 const common = { transform, transformIgnorePatterns, testEnvironment: 'node' };
+// The end-to-end suites that run again on Redis Cluster and Sentinel.
 const scaledSuites = [
   'routing',
   'feeds',
@@ -28,6 +29,14 @@ const scaledSuites = [
   'retention',
   'topic-catchup',
   'delivery-feeds',
+  'request-reply',
+  'mcp',
+  'security',
+  'provenance',
+  'idempotency',
+  'health',
+  'delivery-failures',
+  'console-api',
 ].map((suite) => `<rootDir>/test/e2e/${suite}.e2e-spec.ts`);
 
 module.exports = {
@@ -41,8 +50,8 @@ module.exports = {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     // Real Redis and service processes, faults injected with kill -9, SIGSTOP and restarts.
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
-    // The routing, feed, delivery, search, conversation and safety suites again, on Redis
-    // Cluster and on Sentinel, each with two instances (HTTP on one, WebSockets on the other).
+    // The scaledSuites again, on Redis Cluster and on Sentinel, mostly with two instances (HTTP
+    // on one, WebSockets on the other).
     ...['cluster', 'sentinel'].map((topology) => ({
       ...common,
       displayName: `e2e-${topology}`,

@@ -3,23 +3,24 @@ import { DeliveryConfirmationRepository } from '../../src/delivery/delivery-conf
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { directInput } from '../factories/messages';
 import { graphql } from '../utils/graphql-client';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import { registerMailboxes, send } from '../utils/service';
-import { startTestApp, type TestApp } from '../utils/test-app';
+import { startTestService, type TestApp } from '../utils/test-app';
 
 /**
  * A delivery fails in steps: FAILED first, then its dead letter, then off the retry
  * schedule. A failure that stopped after the first (the instance died, Redis failed between
  * the writes) leaves its schedule entry, and the next decision finishes it.
  */
-describe('a delivery failure cut short', () => {
-  let redis: RedisServer;
+describe(`a delivery failure cut short (${testTopology()})`, () => {
+  let redis: RedisBackend;
   let service: TestApp;
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    // No retry loop of its own in the way: the tests make the decisions they look at.
-    service = await startTestApp(redis.url, { ROUTER_RETRY_CHECK_INTERVAL: '86400' });
+    redis = await startRedisBackend();
+    // No retry loop of its own in the way: the tests make the decisions they look at (on
+    // Cluster and Sentinel through one instance, and read what it did through the other).
+    service = await startTestService(redis, { ROUTER_RETRY_CHECK_INTERVAL: '86400' });
     await registerMailboxes(service.baseUrl, 'planner', 'deaf');
   });
 

@@ -1,5 +1,5 @@
 import { eventually } from '../utils/graphql-client';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'adm_health-probes-test-admin-token-0123456789';
@@ -21,18 +21,18 @@ async function probe(
   return { status: response.status, body: (await response.json()) as HealthBody };
 }
 
-describe('health probes', () => {
-  let redisServer: RedisServer;
+describe(`health probes (${testTopology()})`, () => {
+  let backend: RedisBackend;
   let service: TestApp;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    service = await startTestApp(redisServer.url, { AUTH_ENABLED: 'true', ADMIN_TOKEN: ADMIN });
+    backend = await startRedisBackend();
+    service = await startTestApp(backend, { AUTH_ENABLED: 'true', ADMIN_TOKEN: ADMIN });
   });
 
   afterAll(async () => {
     await service.close();
-    await redisServer.destroy();
+    await backend.destroy();
   });
 
   it('are 200 with terminus-shaped bodies while Redis answers', async () => {
@@ -47,7 +47,8 @@ describe('health probes', () => {
   });
 
   it('ready turns 503 and live stays 200 while Redis is stopped, and ready recovers without a restart', async () => {
-    await redisServer.stop();
+    // Every data node of a Cluster or Sentinel group (its sentinels stay up).
+    await backend.stopAll();
     await eventually(async () => (await probe(service, '/health/ready')).status === 503, 10_000);
     const ready = await probe(service, '/health/ready');
     expect(ready.status).toBe(503);
@@ -57,14 +58,14 @@ describe('health probes', () => {
     expect(ready.body.details.circuit).toEqual({ status: 'down' });
     const detailed = await probe(service, '/health/ready', ADMIN);
     expect(detailed.status).toBe(503);
-    expect(detailed.body.error.redis).toMatchObject({ status: 'down', mode: 'standalone' });
+    expect(detailed.body.error.redis).toMatchObject({ status: 'down', mode: backend.topology });
     expect(detailed.body.details.circuit.status).toBe('down');
     expect(['open', 'half-open']).toContain(detailed.body.details.circuit.state);
     const live = await probe(service, '/health/live');
     expect(live.status).toBe(200);
     expect(live.body.status).toBe('ok');
 
-    await redisServer.start();
+    await backend.startAll();
     await eventually(async () => (await probe(service, '/health/ready')).status === 200, 15_000);
     expect((await probe(service, '/health/ready')).body.info.pubsub.status).toBe('up');
   });

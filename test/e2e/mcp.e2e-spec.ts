@@ -8,7 +8,12 @@ import { eventually, graphql } from '../utils/graphql-client';
 import { REGISTER, SEND } from '../utils/documents';
 import { ulid } from 'ulid';
 import { RedisKeys } from '../../src/redis/redis-keys';
-import { RedisServer } from '../utils/redis-server';
+import {
+  outputBytes,
+  startRedisBackend,
+  testTopology,
+  type RedisBackend,
+} from '../utils/redis-backend';
 import { mailboxChannel, waitForListeners } from '../utils/service';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
@@ -49,8 +54,8 @@ const TOOLS = [
   'whoami',
 ];
 
-describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
-  let redis: RedisServer;
+describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopology()})`, () => {
+  let redis: RedisBackend;
   let a: TestApp;
   let b: TestApp;
   let prefix: string;
@@ -120,7 +125,7 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
   }
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
+    redis = await startRedisBackend();
     const environment = {
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
@@ -132,8 +137,8 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
       ROUTER_MAX_PAYLOAD_SIZE: '65536',
       ROUTER_MAX_MESSAGE_SIZE: '131072',
     };
-    a = await startTestApp(redis.url, environment);
-    b = await startTestApp(redis.url, environment);
+    a = await startTestApp(redis, environment);
+    b = await startTestApp(redis, environment);
     for (const name of ['planner', 'worker', 'other']) {
       const response = await graphql<{ registerMailbox: { token: string } }>(
         a.baseUrl,
@@ -150,7 +155,7 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     await b?.close();
     await a?.close();
-    await redis?.stop();
+    await redis?.destroy();
   });
 
   it('lists every tool with its annotations and schemas', async () => {
@@ -424,13 +429,13 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     }
     // A listing answers previews: all 70 in one page (past the 4 MiB an answer carries), and
     // only each body's start leaves Redis (4.2 MB of bodies in all).
-    const before = await redis.outputBytes();
+    const before = await outputBytes(redis);
     const listed = await ok<{ messages: AgentMessage[]; next_cursor: string | null }>(
       worker,
       'check_inbox',
       { thread_id: 'parts', limit: 100 },
     );
-    expect((await redis.outputBytes()) - before).toBeLessThan(1024 * 1024);
+    expect((await outputBytes(redis)) - before).toBeLessThan(1024 * 1024);
     expect(listed.messages.map((message) => message.message_id)).toEqual(ids);
     expect(listed.next_cursor).toBeNull();
     expect(listed.messages[69]).toMatchObject({
@@ -960,8 +965,8 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     expect({ refusal }).toEqual({ refusal: null });
   }, 30_000);
   it('answers a tool call while Redis is away as SERVICE_UNAVAILABLE with retry_after_s, and charges relayed cancellations', async () => {
-    const own = await RedisServer.start();
-    const app = await startTestApp(own.url, {
+    const own = await startRedisBackend();
+    const app = await startTestApp(own, {
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
       REDIS_KEY_PREFIX: uniquePrefix(),
@@ -1004,11 +1009,20 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
 
       const client = await connect(app, names.stranded);
       await ok(client, 'check_inbox');
-      await own.stop();
+      await own.stopAll();
+      // Once the service knows Redis is away (its circuit is open), not in the moment before,
+      // when a call that meets the dropped connections is refused before any tool runs. On
+      // Cluster that moment lasts until the client has lost every node.
+      await eventually(async () => {
+        const ready = await fetch(`${app.baseUrl}/health/ready`);
+        const body = (await ready.json()) as { details?: { circuit?: { status: string } } };
+        return body.details?.circuit?.status === 'down';
+      }, 10_000);
       const refusal = errorOf(await call(client, 'check_inbox'));
       expect(refusal).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
       expect(refusal.retry_after_s).toBeGreaterThan(0);
-      await own.start();
+      await own.startAll();
+      // Back, with its data: the same token serves again.
       await eventually(async () => !(await call(client, 'check_inbox')).isError, 15_000);
     } finally {
       await app.close();
@@ -1016,7 +1030,7 @@ describe('MCP endpoint (two instances, the SDK client over real HTTP)', () => {
     }
   }, 60_000);
   it('answers 404 with a JSON-RPC error when the endpoint is off', async () => {
-    const off = await startTestApp(redis.url, {
+    const off = await startTestApp(redis, {
       REDIS_KEY_PREFIX: uniquePrefix(),
       MCP_ENABLED: 'false',
     });

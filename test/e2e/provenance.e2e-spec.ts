@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { broadcastInput, directInput, topicInput, type SendInput } from '../factories/messages';
 import {
@@ -10,7 +10,7 @@ import {
   LiveSubscription,
   type GraphqlResponse,
 } from '../utils/graphql-client';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import {
   keysUnder,
   mailboxChannel,
@@ -118,9 +118,9 @@ function expectCode(response: GraphqlResponse<unknown>, code: string): void {
   expect(response.errors?.[0]?.extensions?.code).toBe(code);
 }
 
-describe('message signatures, two instances sharing a generated key', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`message signatures, two instances sharing a generated key (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let prefix: string;
   let a: TestApp;
   let b: TestApp;
@@ -130,14 +130,14 @@ describe('message signatures, two instances sharing a generated key', () => {
   const currentKey = (): string => `${prefix}signing:{keys}:current`;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
+    backend = await startRedisBackend();
+    redis = backend.client();
     prefix = uniquePrefix();
     const environment = { REDIS_KEY_PREFIX: prefix, ROUTER_RETRY_CHECK_INTERVAL: '0.2' };
     // Started at once: both find no key and race to generate it.
     [a, b] = await Promise.all([
-      startTestApp(redisServer.url, environment),
-      startTestApp(redisServer.url, environment),
+      startTestApp(backend, environment),
+      startTestApp(backend, environment),
     ]);
     ws = await connectWs(b.wsUrl);
     await registerMailboxes(a.baseUrl, 'alice', 'bob', 'carol');
@@ -147,7 +147,7 @@ describe('message signatures, two instances sharing a generated key', () => {
     await ws?.dispose();
     await Promise.all([a?.close(), b?.close()]);
     await redis?.quit();
-    await redisServer?.destroy();
+    await backend?.destroy();
   });
 
   it('keeps one generated key in Redis, which both instances sign with', async () => {
@@ -307,7 +307,7 @@ describe('message signatures, two instances sharing a generated key', () => {
 
   it('lets whoever may read a message verify it, and only the admin rotate', async () => {
     const adminToken = `adm_${randomBytes(16).toString('hex')}`;
-    const guarded = await startTestApp(redisServer.url, {
+    const guarded = await startTestApp(backend, {
       REDIS_KEY_PREFIX: prefix,
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: adminToken,
@@ -351,9 +351,9 @@ describe('message signatures, two instances sharing a generated key', () => {
   });
 });
 
-describe('message signatures with MESSAGE_SIGNING_KEY', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`message signatures with MESSAGE_SIGNING_KEY (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let prefix: string;
   let a: TestApp;
   let b: TestApp;
@@ -363,24 +363,24 @@ describe('message signatures with MESSAGE_SIGNING_KEY', () => {
   let earlier: Signed;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
+    backend = await startRedisBackend();
+    redis = backend.client();
     prefix = uniquePrefix();
-    const generated = await startTestApp(redisServer.url, { REDIS_KEY_PREFIX: prefix });
+    const generated = await startTestApp(backend, { REDIS_KEY_PREFIX: prefix });
     await registerMailboxes(generated.baseUrl, 'alice', 'bob');
     earlier = await sendAndRead(generated, directInput('alice', 'bob'));
     await generated.close();
     const environment = { REDIS_KEY_PREFIX: prefix, MESSAGE_SIGNING_KEY: key };
     [a, b] = await Promise.all([
-      startTestApp(redisServer.url, environment),
-      startTestApp(redisServer.url, environment),
+      startTestApp(backend, environment),
+      startTestApp(backend, environment),
     ]);
   });
 
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
     await redis?.quit();
-    await redisServer?.destroy();
+    await backend?.destroy();
   });
 
   it('signs with the configured key on every instance, under the kid derived from it', async () => {
@@ -397,10 +397,25 @@ describe('message signatures with MESSAGE_SIGNING_KEY', () => {
     expect(await redis.get(`${prefix}signing:{keys}:current`)).toBe(kidOf(earlier.signature));
   });
 
-  it('still verifies what a generated key signed before the variable was set', async () => {
-    expect(kidOf(earlier.signature)).not.toBe(kid);
-    expect(await verified(a, earlier.id)).toBe(true);
-    expect(await verified(b, earlier.id)).toBe(true);
+  it('verifies what a generated key signed before the variable was set only where MESSAGE_SIGNING_OLD_KEYS lists it', async () => {
+    const generatedKid = kidOf(earlier.signature);
+    expect(generatedKid).not.toBe(kid);
+    // With the variable set, no key is read from Redis, where anyone who can write could plant one.
+    expect(await verified(a, earlier.id)).toBe(false);
+    expect(await verified(b, earlier.id)).toBe(false);
+    // Listed as <kid>:base64url:<secret>, as Redis holds it, the generated key verifies again.
+    const secret = await redis.hget(`${prefix}signing:{keys}:secrets`, generatedKid);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const listing = await startTestApp(backend, {
+      REDIS_KEY_PREFIX: prefix,
+      MESSAGE_SIGNING_KEY: key,
+      MESSAGE_SIGNING_OLD_KEYS: `${generatedKid}:base64url:${secret}`,
+    });
+    try {
+      expect(await verified(listing, earlier.id)).toBe(true);
+    } finally {
+      await listing.close();
+    }
   });
 
   it('refuses rotateSigningKey: the variable is the key', async () => {
@@ -416,12 +431,12 @@ describe('message signatures with MESSAGE_SIGNING_KEY', () => {
     const old = await sendAndRead(a, directInput('alice', 'bob'));
     const next = randomBytes(36).toString('base64url');
     const [rotated, forgetful] = await Promise.all([
-      startTestApp(redisServer.url, {
+      startTestApp(backend, {
         REDIS_KEY_PREFIX: prefix,
         MESSAGE_SIGNING_KEY: next,
         MESSAGE_SIGNING_OLD_KEYS: `${randomBytes(36).toString('base64url')},${key}`,
       }),
-      startTestApp(redisServer.url, { REDIS_KEY_PREFIX: prefix, MESSAGE_SIGNING_KEY: next }),
+      startTestApp(backend, { REDIS_KEY_PREFIX: prefix, MESSAGE_SIGNING_KEY: next }),
     ]);
     try {
       const fresh = await sendAndRead(rotated, directInput('alice', 'bob'));
@@ -453,7 +468,7 @@ describe('message signatures with MESSAGE_SIGNING_KEY', () => {
   it('refuses to start with a short key, without showing it', async () => {
     const secret = 'too-short-to-sign-with';
 
-    const start = startTestApp(redisServer.url, { MESSAGE_SIGNING_KEY: secret });
+    const start = startTestApp(backend, { MESSAGE_SIGNING_KEY: secret });
 
     await expect(start).rejects.toThrow(
       /MESSAGE_SIGNING_KEY=\(hidden\): must be 32 to 1024 characters/,

@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { directInput, type SendInput } from '../factories/messages';
 import {
   connectWs,
@@ -9,10 +9,10 @@ import {
   LiveSubscription,
 } from '../utils/graphql-client';
 import { DEACTIVATE, SEND, type RouteView } from '../utils/documents';
-import { RedisServer } from '../utils/redis-server';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import { mailboxChannel, registerMailboxes, send, waitForListeners } from '../utils/service';
 import { ServiceProcess } from '../utils/service-process';
-import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
+import { startTestService, uniquePrefix, type TestApp } from '../utils/test-app';
 
 /** Seconds between sweeps: small, so that a deadline is kept within a fraction of a second. */
 const CHECK_INTERVAL = '0.2';
@@ -130,15 +130,16 @@ function expectTimeoutNotice(notice: Conversed, sent: Conversed): void {
   expect(notice.id > sent.id).toBe(true);
 }
 
-describe('requests with a deadline, on one instance', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+// One instance on standalone Redis; on Cluster and Sentinel two, both sweeping deadlines.
+describe(`requests with a deadline (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let service: TestApp;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
-    service = await startTestApp(redisServer.url, {
+    backend = await startRedisBackend();
+    redis = backend.client();
+    service = await startTestService(backend, {
       ROUTER_RETRY_CHECK_INTERVAL: CHECK_INTERVAL,
     });
   });
@@ -146,7 +147,7 @@ describe('requests with a deadline, on one instance', () => {
   afterAll(async () => {
     await service?.close();
     await redis?.quit();
-    await redisServer?.destroy();
+    await backend?.destroy();
   });
 
   it('refuses a request to a missing or deactivated mailbox with NO_RESPONDER, and keeps no deadline for it', async () => {
@@ -371,18 +372,18 @@ describe('requests with a deadline, on one instance', () => {
   });
 });
 
-describe('requests with a deadline, across service processes on one Redis', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+describe(`requests with a deadline, across service processes on one Redis (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let a: ServiceProcess;
   let b: ServiceProcess;
   let environment: Record<string, string>;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
+    backend = await startRedisBackend();
+    redis = backend.client();
     environment = {
-      REDIS_URL: redisServer.url,
+      ...backend.environment,
       REDIS_KEY_PREFIX: uniquePrefix(),
       ROUTER_RETRY_CHECK_INTERVAL: CHECK_INTERVAL,
     };
@@ -396,7 +397,7 @@ describe('requests with a deadline, across service processes on one Redis', () =
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await redis?.quit();
-    await redisServer?.destroy();
+    await backend?.destroy();
   });
 
   it('tells of each timed-out request exactly once while two instances sweep', async () => {

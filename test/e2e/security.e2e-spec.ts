@@ -1,5 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { AuthRepository } from '../../src/auth/auth.repository';
 import { TOKEN_RECHECK_MS } from '../../src/graphql/graphql-ws.server';
@@ -15,15 +15,22 @@ import {
   TOPIC_PAGE,
   type RouteView,
 } from '../utils/documents';
-import { RedisServer } from '../utils/redis-server';
+import {
+  killSubscriberConnections,
+  startRedisBackend,
+  testTopology,
+  type RedisBackend,
+} from '../utils/redis-backend';
 import { keysUnder } from '../utils/service';
-import { startTestApp, type TestApp } from '../utils/test-app';
+import { startTestApp, startTestService, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
-describe('security: tokens and authorization', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+// One instance on standalone Redis; on Cluster and Sentinel two, HTTP on one and WebSockets on
+// the other, so that a revocation made over HTTP must reach the sockets through Redis.
+describe(`security: tokens and authorization (${testTopology()})`, () => {
+  let backend: RedisBackend;
+  let redis: Redis | Cluster;
   let service: TestApp;
   const tokens: Record<string, string> = {};
 
@@ -31,9 +38,9 @@ describe('security: tokens and authorization', () => {
     token ? { authorization: `Bearer ${token}` } : {};
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = redisServer.client();
-    service = await startTestApp(redisServer.url, {
+    backend = await startRedisBackend();
+    redis = backend.client();
+    service = await startTestService(backend, {
       AUTH_ENABLED: 'true',
       ADMIN_TOKEN: ADMIN,
       RATE_LIMIT_PER_MINUTE: '100000',
@@ -54,7 +61,7 @@ describe('security: tokens and authorization', () => {
   afterAll(async () => {
     await service.close();
     await redis.quit();
-    await redisServer.destroy();
+    await backend.destroy();
   });
 
   const OPERATIONS: Array<[string, string, Record<string, unknown>]> = [
@@ -129,8 +136,14 @@ describe('security: tokens and authorization', () => {
     expect(await ready(null)).toEqual(statuses);
     expect(await ready(tokens.alice)).toEqual(statuses);
     expect(await ready('not-a-token')).toEqual(statuses);
+    // The Redis mode, and the nodes serving: each primary of a Cluster, else the one connected.
+    const primaries = backend.topology === 'cluster' ? 3 : 1;
     expect(await ready(ADMIN)).toMatchObject({
-      redis: { status: 'up', mode: 'standalone', nodes: [expect.stringMatching(/:\d+$/)] },
+      redis: {
+        status: 'up',
+        mode: backend.topology,
+        nodes: Array.from({ length: primaries }, () => expect.stringMatching(/:\d+$/) as unknown),
+      },
       circuit: { status: 'up', state: 'closed' },
     });
   });
@@ -230,7 +243,7 @@ describe('security: tokens and authorization', () => {
     expect(await upgrade(service, undefined)).toBe(101);
     // With authentication off a socket needs no token: an Origin equal to the Host is what a
     // page rebound to this address sends, so only the listed hosts' pages may open one.
-    const open = await startTestApp(redisServer.url, { AUTH_ENABLED: 'false' });
+    const open = await startTestApp(backend, { AUTH_ENABLED: 'false' });
     try {
       const rebound = `rebind.example:${new URL(open.baseUrl).port}`;
       expect(await upgrade(open, `http://${rebound}`, rebound)).toBe(403);
@@ -350,21 +363,16 @@ describe('security: tokens and authorization', () => {
     const token = registered.data!.registerMailbox.token;
     const { ws, feed, closeCode } = await onlineFeed(token, 'frank');
 
-    // The service's subscriber connection drops; the revocation is published meanwhile, to
-    // nobody (the client reconnects after 100 ms at first).
-    const admin = redisServer.client();
-    try {
-      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
-      const revoked = await graphql(
-        service.baseUrl,
-        'mutation { revokeMailboxToken(name: "frank") { name } }',
-        {},
-        as(ADMIN),
-      );
-      expect(revoked.errors).toBeUndefined();
-    } finally {
-      admin.disconnect();
-    }
+    // The service's subscriber connections drop (on every node); the revocation is published
+    // meanwhile, to nobody (the client reconnects after 100 ms at first).
+    expect(await killSubscriberConnections(backend)).toBeGreaterThan(0);
+    const revoked = await graphql(
+      service.baseUrl,
+      'mutation { revokeMailboxToken(name: "frank") { name } }',
+      {},
+      as(ADMIN),
+    );
+    expect(revoked.errors).toBeUndefined();
     await feed.waitForEnd();
     await eventually(() => closeCode() === 4403, 10_000);
     await ws.dispose();
@@ -379,8 +387,9 @@ describe('security: tokens and authorization', () => {
     );
     const old = registered.data!.registerMailbox.token;
     const { ws, feed, closeCode } = await onlineFeed(old, 'grace');
+    // On the instance that answers the rotation over HTTP.
     const announce = jest
-      .spyOn(service.app.get(AuthRepository), 'announceRevocation')
+      .spyOn(service.httpApp.get(AuthRepository), 'announceRevocation')
       .mockRejectedValueOnce(new Error('Connection is closed.'));
     try {
       const rotated = await graphql<{ rotateMailboxToken: { token: string } }>(

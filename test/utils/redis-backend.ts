@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { RedisCluster, type RedisClusterOptions } from './redis-cluster';
+import { nodeCommand, RedisCluster, type RedisClusterOptions } from './redis-cluster';
 import { RedisSentinelGroup, type RedisSentinelGroupOptions } from './redis-sentinel';
 import { RedisServer, type RedisServerOptions } from './redis-server';
 
@@ -32,6 +32,13 @@ export interface RedisBackend {
   primaryClients(): Promise<Redis[]>;
   /** Fresh plain clients of every running node, primaries and replicas; the caller quits them. */
   nodeClients(): Promise<Redis[]>;
+  /**
+   * An outage of the whole of Redis: every data node saves its data (SAVE) and stops
+   * (sentinels stay up), as a restart of servers that keep their data would.
+   */
+  stopAll(): Promise<void>;
+  /** Starts what stopAll stopped, with its data, on the same ports; waits until it serves. */
+  startAll(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -59,6 +66,15 @@ export class StandaloneBackend implements RedisBackend {
 
   nodeClients(): Promise<Redis[]> {
     return this.primaryClients();
+  }
+
+  async stopAll(): Promise<void> {
+    await nodeCommand(this.server.port, 'SAVE');
+    await this.server.stop();
+  }
+
+  startAll(): Promise<void> {
+    return this.server.start();
   }
 
   destroy(): Promise<void> {
@@ -94,6 +110,21 @@ export class ClusterBackend implements RedisBackend {
     );
   }
 
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      this.cluster.runningPorts().map(async (port) => {
+        await nodeCommand(port, 'SAVE');
+        await this.cluster.stopNode(port);
+      }),
+    );
+  }
+
+  /** Every node again (each rejoins from its nodes.conf), until the cluster is ok. */
+  async startAll(): Promise<void> {
+    await Promise.all(this.cluster.ports.map((port) => this.cluster.startNode(port)));
+    await this.cluster.waitForState('ok');
+  }
+
   destroy(): Promise<void> {
     return this.cluster.destroy();
   }
@@ -102,6 +133,8 @@ export class ClusterBackend implements RedisBackend {
 /** A primary, replicas and sentinels (RedisSentinelGroup): `group` for failovers. */
 export class SentinelBackend implements RedisBackend {
   readonly topology = 'sentinel';
+  /** The data nodes stopAll stopped, the primary first: startAll brings that one back first. */
+  private stopped: number[] = [];
 
   private constructor(readonly group: RedisSentinelGroup) {}
 
@@ -128,6 +161,29 @@ export class SentinelBackend implements RedisBackend {
     );
   }
 
+  async stopAll(): Promise<void> {
+    this.stopped = [await this.group.masterPort(), ...(await this.group.replicaPorts())];
+    await Promise.all(
+      this.stopped.map(async (port) => {
+        await nodeCommand(port, 'SAVE');
+        await this.group.stopNode(port);
+      }),
+    );
+  }
+
+  /**
+   * The primary first, then its replicas (so that no sentinel promotes a replica meanwhile),
+   * until the sentinels agree on it again.
+   */
+  async startAll(): Promise<void> {
+    const [master, ...replicas] = this.stopped;
+    if (master === undefined) return;
+    await this.group.startNode(master);
+    for (const port of replicas) await this.group.startNode(port);
+    await this.group.waitUntilSettled(master);
+    this.stopped = [];
+  }
+
   destroy(): Promise<void> {
     return this.group.destroy();
   }
@@ -144,4 +200,46 @@ export async function startRedisBackend(
     case 'sentinel':
       return SentinelBackend.start();
   }
+}
+
+/** Runs `each` on a fresh plain client of every node `clients` gives, then quits them. */
+async function onEachNode<T>(
+  clients: Promise<Redis[]>,
+  each: (node: Redis) => Promise<T>,
+): Promise<T[]> {
+  const nodes = await clients;
+  try {
+    return await Promise.all(nodes.map(each));
+  } finally {
+    for (const node of nodes) node.disconnect();
+  }
+}
+
+/** Bytes the primaries have sent their clients so far (INFO stats), summed. */
+export async function outputBytes(backend: RedisBackend): Promise<number> {
+  const counts = await onEachNode(backend.primaryClients(), async (node) =>
+    Number(/total_net_output_bytes:(\d+)/.exec(await node.info('stats'))?.[1]),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/**
+ * Closes the service's subscriber connections (plain and sharded pub/sub) on every node, as a
+ * network fault would; other subscribers, such as sentinels, keep theirs. Returns how many it
+ * closed.
+ */
+export async function killSubscriberConnections(backend: RedisBackend): Promise<number> {
+  const killed = await onEachNode(backend.nodeClients(), async (node) => {
+    const list = String(await node.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+    const ids = list
+      .split('\n')
+      // On Cluster, ioredis names them ioredis-cluster(subscriber):mailbox-subscriber and
+      // ioredis-cluster(ssubscriber):mailbox-subscriber.
+      .filter((line) => / name=(\S*:)?mailbox-subscriber /.test(line))
+      .map((line) => /^id=(\d+) /.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined);
+    for (const id of ids) await node.call('CLIENT', 'KILL', 'ID', id);
+    return ids.length;
+  });
+  return killed.reduce((sum, count) => sum + count, 0);
 }

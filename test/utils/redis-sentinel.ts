@@ -264,6 +264,14 @@ export class RedisSentinelGroup {
     return Number(reply[1]);
   }
 
+  /**
+   * Waits until `master` is the settled primary: ROLE master, every other running data node
+   * replicating it, every running sentinel reporting it (see problemWithMaster).
+   */
+  async waitUntilSettled(master: number, timeoutMs = 30_000): Promise<void> {
+    await this.waitUntilSentinelsAgree(master, timeoutMs);
+  }
+
   private async waitUntilSentinelsAgree(master: number, timeoutMs: number): Promise<void> {
     await waitUntil(
       `the sentinels to know ${master}, its replicas and each other`,

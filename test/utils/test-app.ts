@@ -11,6 +11,12 @@ import type { RedisBackend } from './redis-backend';
 
 export interface TestApp {
   app: INestApplication;
+  /**
+   * The instance that answers baseUrl: `app` itself, except for startTestService on Cluster
+   * or Sentinel, where HTTP goes to a second instance. Spy on this one's providers to catch
+   * what a request over HTTP does.
+   */
+  httpApp: INestApplication;
   /** http://127.0.0.1:PORT */
   baseUrl: string;
   /** ws://127.0.0.1:PORT/graphql */
@@ -66,6 +72,7 @@ export async function startTestApp(
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   return {
     app,
+    httpApp: app,
     baseUrl: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     prefix,
@@ -80,7 +87,7 @@ export async function startTestApp(
  * The service as a suite sees it: one instance on a standalone Redis; on Cluster or Sentinel,
  * two instances sharing the key prefix, HTTP on one and WebSockets on the other, so that
  * every message a suite sends reaches its subscribers through Redis from another instance.
- * `app` is the instance serving WebSockets.
+ * `app` is the instance serving WebSockets, `httpApp` the one serving HTTP.
  */
 export async function startTestService(
   backend: RedisBackend,
@@ -91,6 +98,7 @@ export async function startTestService(
   const http = await startTestApp(backend, { ...environment, REDIS_KEY_PREFIX: sockets.prefix });
   return {
     ...sockets,
+    httpApp: http.app,
     baseUrl: http.baseUrl,
     close: async () => {
       await Promise.all([http.close(), sockets.close()]);
