@@ -50,8 +50,9 @@ const NOTHING_TO_WAIT_FOR: Promise<void> = Promise.resolve();
  * On Cluster, channels with a hash tag (a mailbox's feed, a message's delivery events, the
  * topic feed `topics:{feed}`) are shard channels: SPUBLISH (from the script that writes the
  * slot, where there is one), SSUBSCRIBE on the primary that owns it, so a message crosses no
- * other node. The one channel without a tag, token revocations, stays plain pub/sub, which
- * Cluster forwards to every node.
+ * other node. Channels without a tag (token revocations, mailbox changes and deletions,
+ * signing key rotations) stay plain pub/sub, which Cluster forwards to every node; each
+ * instance publishes those through one node, so that its announcements keep their order.
  */
 @Injectable()
 export class RedisTopology {
@@ -94,9 +95,31 @@ export class RedisTopology {
     return this.isShardChannel(channel) ? 'SPUBLISH' : 'PUBLISH';
   }
 
-  /** Publishes on the command connection; returns the receivers Redis counted. */
+  /**
+   * Publishes on the command connection; returns the receivers Redis counted (on Cluster, for
+   * a plain channel, those of the node it went through).
+   *
+   * A plain PUBLISH names no key, so a Cluster client sends each to any primary, and the
+   * Cluster forwards it to the others: two published one after the other through different
+   * nodes can reach a subscriber in either order (a mailbox paused, then resumed, told as
+   * resumed, then paused). Through one node they keep their order: each goes through the
+   * primary of the lowest address.
+   */
   async publish(channel: string, payload: string): Promise<number> {
-    return (await this.redis.call(this.publishCommand(channel), channel, payload)) as number;
+    const command = this.publishCommand(channel);
+    const client = command === 'PUBLISH' ? this.plainPublisher() : this.redis;
+    return (await client.call(command, channel, payload)) as number;
+  }
+
+  /** The connection that plain publishes go through: on Cluster, one primary's. */
+  private plainPublisher(): Redis | Cluster {
+    if (!(this.redis instanceof Cluster)) return this.redis;
+    let chosen: Redis | null = null;
+    for (const node of this.redis.nodes('master')) {
+      if (chosen === null || address(node) < address(chosen)) chosen = node;
+    }
+    // Not connected to any yet: the client queues the command until it is.
+    return chosen ?? this.redis;
   }
 
   /**

@@ -12,10 +12,11 @@ import {
   type GraphqlResponse,
 } from '../utils/graphql-client';
 import { REGISTER, SEND, type RouteView } from '../utils/documents';
-import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
+import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
 import { registerMailboxes, send, subscribeMailbox, waitForListeners } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
 import { DeliveryService } from '../../src/delivery/delivery.service';
+import { RedisTopology } from '../../src/redis/redis-topology.service';
 
 // The operator console's API (mailboxPage, the mailbox counts, bulk dead-letter handling,
 // mailboxChanges, routerStatistics.connections) and its static pages, over real HTTP and
@@ -166,7 +167,7 @@ function refusal(response: GraphqlResponse<unknown>): Record<string, unknown> | 
   return response.errors?.[0]?.extensions;
 }
 
-describe('console API: mailboxPage, counts, bulk dead letters, mailboxChanges, connections', () => {
+describe(`console API: mailboxPage, counts, bulk dead letters, mailboxChanges, connections (${testTopology()})`, () => {
   let backend: RedisBackend;
   let service: TestApp;
   /** A second instance on the same Redis and key prefix. */
@@ -698,6 +699,33 @@ describe('console API: mailboxPage, counts, bulk dead letters, mailboxChanges, c
     await adminWs.dispose();
   });
 
+  it("keeps the order of one instance's announcements on a plain channel, on every topology", async () => {
+    // On Cluster a plain PUBLISH names no key: sent through any primary and forwarded by the
+    // others, two in a row could arrive swapped (a pause told after its resume).
+    const channel = `${service.prefix}order-check`;
+    const subscriber = backend.client();
+    const received: string[] = [];
+    try {
+      subscriber.on('message', (from: string, payload: string) => {
+        if (from === channel) received.push(payload);
+      });
+      await subscriber.subscribe(channel);
+      const topology = service.app.get(RedisTopology);
+      await eventually(async () => {
+        await topology.publish(channel, 'ready?');
+        return received.length > 0;
+      }, 5_000);
+      received.length = 0;
+      const sent = Array.from({ length: 1_000 }, (_, index) => String(index));
+      for (const payload of sent) await topology.publish(channel, payload);
+      const numbered = (): string[] => received.filter((payload) => payload !== 'ready?');
+      await eventually(() => numbered().length >= sent.length, 10_000);
+      expect(numbered()).toEqual(sent);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
   it('counts the open graphql-ws connections of the answering instance in routerStatistics', async () => {
     const read = async (app: TestApp): Promise<number> =>
       (await graphqlOk<{ routerStatistics: { connections: number } }>(app.baseUrl, CONNECTIONS))
@@ -809,7 +837,7 @@ describe('console API: mailboxPage, counts, bulk dead letters, mailboxChanges, c
   });
 });
 
-describe('console API with authentication on', () => {
+describe(`console API with authentication on (${testTopology()})`, () => {
   let backend: RedisBackend;
   let service: TestApp;
   const tokens: Record<string, string> = {};
