@@ -194,6 +194,14 @@ export const MESSAGE_BODY = gql<
   query Body($id: ID!) { message(id: $id) { content tokenEstimate } }
 `);
 
+/** The body alone, read when a listed message is opened ("Show full message"). */
+export const MESSAGE_CONTENT = gql<
+  { message: Pick<MessageNode, 'content'> | null },
+  { id: string }
+>(`
+  query Content($id: ID!) { message(id: $id) { content } }
+`);
+
 export interface DeliveryAttempt {
   number: number;
   at: string;
@@ -220,10 +228,16 @@ export const DELIVERIES = gql<{ deliveryStatus: Delivery[] }, { id: string }>(`
   }
 `);
 
-export type ThreadMessage = Pick<
-  MessageNode,
-  'id' | 'sender' | 'target' | 'subject' | 'content' | 'createdAt' | 'hop' | 'inReplyTo'
+/**
+ * A message of a thread or a topic as the list shows it: its body's preview, the body itself
+ * read for the one opened (MESSAGE_CONTENT).
+ */
+export type ListedMessage = Pick<
+  MessageRow,
+  'id' | 'sender' | 'subject' | 'preview' | 'previewTruncated' | 'createdAt'
 >;
+
+export type ThreadMessage = ListedMessage & Pick<MessageRow, 'target' | 'hop' | 'inReplyTo'>;
 
 export const THREAD = gql<
   { thread: { nodes: ThreadMessage[]; pageInfo: PageInfo } },
@@ -231,7 +245,7 @@ export const THREAD = gql<
 >(`
   query Thread($id: String!, $after: ID) {
     thread(id: $id, first: 50, after: $after) {
-      nodes { id sender target subject content createdAt hop inReplyTo }
+      nodes { id sender target subject preview previewTruncated createdAt hop inReplyTo }
       pageInfo { endCursor hasNextPage }
     }
   }
@@ -239,22 +253,69 @@ export const THREAD = gql<
 
 // -------------------------------------------------------------- dead letters
 
+/**
+ * A dead letter as the list shows it: no field of its message's body, so that the list reads
+ * none of it and only the messages' metadata counts against the 64 MiB of bodies an operation
+ * may read (DEAD_LETTER_PREVIEWS reads the previews apart).
+ */
 export interface DeadLetter {
   mailbox: string;
   reason: string;
   attempts: number;
   deadLetteredAt: string;
-  message: Pick<MessageNode, 'id' | 'sender' | 'subject' | 'content' | 'threadId'>;
+  message: Pick<MessageNode, 'id' | 'sender' | 'subject' | 'threadId'>;
 }
 
+const DEAD_LETTER_FIELDS =
+  'mailbox reason attempts deadLetteredAt message { id sender subject threadId }';
+
+/**
+ * The dead letters of every mailbox, and how many there are at least: the list comes back
+ * short of first, with no other sign, when its messages pass what an operation may read. The
+ * count is the dead-lettered mailboxes' (the 200 with the most in full, 1 for each other).
+ */
 export const DEAD_LETTERS = gql<
-  { deadLetters: DeadLetter[] },
+  {
+    deadLetters: DeadLetter[];
+    mailboxPage: { total: number; mailboxes: Array<{ deadLetterCount: number }> };
+  },
+  { first: number }
+>(`
+  query Dead($first: Int) {
+    deadLetters(first: $first) { ${DEAD_LETTER_FIELDS} }
+    mailboxPage(state: DEAD_LETTERED, orderBy: DEAD_LETTERS, descending: true, first: 200) {
+      total mailboxes { deadLetterCount }
+    }
+  }
+`);
+
+/** The dead letters of one mailbox, and how many it has (DEAD_LETTERS). */
+export const MAILBOX_DEAD_LETTERS = gql<
+  { deadLetters: DeadLetter[]; mailbox: { deadLetterCount: number } | null },
+  { mailbox: string; first: number }
+>(`
+  query MailboxDead($mailbox: String!, $first: Int) {
+    deadLetters(first: $first, mailbox: $mailbox) { ${DEAD_LETTER_FIELDS} }
+    mailbox(name: $mailbox) { deadLetterCount }
+  }
+`);
+
+export interface DeadLetterPreview {
+  mailbox: string;
+  message: Pick<MessageRow, 'id' | 'preview' | 'previewTruncated'>;
+}
+
+/**
+ * The previews of the dead letters' bodies, in an operation of their own: Redis reads each
+ * body whole to cut its preview, and counts it so, so this list may stop short of the other.
+ */
+export const DEAD_LETTER_PREVIEWS = gql<
+  { deadLetters: DeadLetterPreview[] },
   { mailbox: string | null; first: number }
 >(`
-  query Dead($mailbox: String, $first: Int) {
+  query DeadPreviews($mailbox: String, $first: Int) {
     deadLetters(first: $first, mailbox: $mailbox) {
-      mailbox reason attempts deadLetteredAt
-      message { id sender subject content threadId }
+      mailbox message { id preview previewTruncated }
     }
   }
 `);
@@ -297,15 +358,13 @@ export const TOPICS = gql<
   }
 `);
 
-export type TopicMessage = Pick<MessageNode, 'id' | 'sender' | 'subject' | 'content' | 'createdAt'>;
-
 export const TOPIC_MESSAGES = gql<
-  { topicMessages: { nodes: TopicMessage[]; pageInfo: PageInfo } },
+  { topicMessages: { nodes: ListedMessage[]; pageInfo: PageInfo } },
   { topic: string; after: string | null }
 >(`
   query TopicMessages($topic: String!, $after: ID) {
     topicMessages(topic: $topic, first: 50, after: $after) {
-      nodes { id sender subject content createdAt }
+      nodes { id sender subject preview previewTruncated createdAt }
       pageInfo { endCursor hasNextPage }
     }
   }

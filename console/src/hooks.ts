@@ -1,5 +1,5 @@
 // Shared React hooks: the API context, the hash route, loading with coalesced refetches,
-// cursor-paged lists, subscriptions and debouncing.
+// cursor-paged lists, subscriptions, reads one at a time and debouncing.
 import {
   createContext,
   useCallback,
@@ -291,6 +291,21 @@ export function useSubscription<TData, TVariables extends object>(
 
   const restart = useCallback(() => setAttempt((n) => n + 1), []);
   return { error, restart };
+}
+
+// ------------------------------------------------------------- one at a time
+
+/**
+ * A function that runs reads one after the other, each once the one before has settled: for
+ * a view whose reads may each have the service read up to 64 MiB of bodies from Redis.
+ */
+export function useOneAtATime(): <T>(read: () => Promise<T>) => Promise<T> {
+  const last = useRef<Promise<unknown>>(Promise.resolve());
+  return useCallback(<T>(read: () => Promise<T>): Promise<T> => {
+    const next = last.current.then(read, read);
+    last.current = next.catch(() => undefined);
+    return next;
+  }, []);
 }
 
 // ---------------------------------------------------------------- debouncing

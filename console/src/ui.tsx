@@ -1,8 +1,9 @@
 // Small shared components.
-import { Fragment, type ReactNode, useEffect, useId, useRef } from 'react';
+import { Fragment, type ReactNode, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { type ApiError, type Issue } from './api';
-import { dateTime, relativeTime } from './format';
-import { type CursorList, takeNavigationFocus } from './hooks';
+import { type ListedMessage, MESSAGE_CONTENT } from './documents';
+import { byteSize, dateTime, leadingBytes, relativeTime, utf8Length } from './format';
+import { type CursorList, takeNavigationFocus, useApi, useLoader } from './hooks';
 
 /** A view: its <main> landmark, named by its <h2>, which takes focus after navigation. */
 export function Section({
@@ -228,8 +229,93 @@ export function SelectField<V extends string | number>({
   );
 }
 
-/** Messages, oldest first, each an article: its subject as a heading, an envelope line, the content. */
-export function MessageList<M extends { id: string; subject: string | null; content: string }>({
+/** What a body shows until the reader asks for the rest: a message may hold 15 MiB. */
+const SHOWN_BYTES = 256 * 1024;
+
+/**
+ * A message's body as plain text, its first SHOWN_BYTES and the rest on request ("Show all"):
+ * drawn whole, a body of megabytes holds the page up for seconds. `focus`: the body takes
+ * focus when it shows (it was asked for with a button that is gone then).
+ */
+export function MessageContent({ content, focus = false }: { content: string; focus?: boolean }) {
+  const [all, setAll] = useState(false);
+  const [asked, setAsked] = useState(focus);
+  const shown = useMemo(() => (all ? content : leadingBytes(content, SHOWN_BYTES)), [all, content]);
+  const cut = shown.length < content.length;
+  const bytes = useMemo(() => (cut ? utf8Length(content) : 0), [cut, content]);
+  const body = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    if (asked) body.current?.focus();
+  }, [asked, all]);
+  return (
+    <>
+      {/* Focusable: a long body scrolls inside its box. */}
+      <pre className="content" ref={body} tabIndex={0}>
+        {cut ? `${shown}…` : shown}
+      </pre>
+      {cut && (
+        <p className="more">
+          <span className="muted">
+            The first {byteSize(SHOWN_BYTES)} of {byteSize(bytes)}.
+          </span>{' '}
+          <button
+            type="button"
+            onClick={() => {
+              setAll(true);
+              setAsked(true);
+            }}
+          >
+            Show all ({byteSize(bytes)})
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
+
+/** A listed message's whole body, read (message(id)) when it mounts: on request. */
+function WholeBody({ message }: { message: ListedMessage }) {
+  const api = useApi();
+  const body = useLoader(() => api.request(MESSAGE_CONTENT, { id: message.id }), message.id);
+  if (body.data?.message) return <MessageContent content={body.data.message.content} focus />;
+  return (
+    <>
+      <ErrorAlert error={body.error} title="Message body" />
+      <pre className="content" aria-busy={body.loading}>
+        {`${message.preview}…`}
+      </pre>
+      <p className="more muted">
+        {body.loading ? 'Loading the full message…' : body.error ? '' : '(no longer stored)'}
+      </p>
+    </>
+  );
+}
+
+/** A listed message's body: its preview, and the whole of it on request ("Show full message"). */
+function ListedBody({ message }: { message: ListedMessage }) {
+  const [whole, setWhole] = useState(false);
+  if (whole) return <WholeBody message={message} />;
+  return (
+    <>
+      <pre className="content">
+        {message.previewTruncated ? `${message.preview}…` : message.preview}
+      </pre>
+      {message.previewTruncated && (
+        <p className="more">
+          <button type="button" onClick={() => setWhole(true)}>
+            Show full message
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
+
+/**
+ * Messages, oldest first, each an article: its subject as a heading, an envelope line, and the
+ * body's preview (the list reads no whole body), the whole body read for one on request.
+ */
+export function MessageList<M extends ListedMessage>({
   messages,
   heading: Heading,
   envelope,
@@ -247,7 +333,7 @@ export function MessageList<M extends { id: string; subject: string | null; cont
               <Heading>{message.subject || '(no subject)'}</Heading>
               <p className="envelope">{envelope(message)}</p>
             </header>
-            <pre className="content">{message.content}</pre>
+            <ListedBody message={message} />
           </article>
         </li>
       ))}

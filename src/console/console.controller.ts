@@ -6,13 +6,15 @@ import { loadConsoleAssets, type ConsoleAsset } from './console-assets';
 
 /**
  * The pages' Content-Security-Policy: every script, style and connection from the service
- * itself. The explorer's editor (Monaco) also runs web workers and loads its icon font.
+ * itself. `connect-src 'self'` takes in the service's own WebSocket (ws: or wss: to the page's
+ * host and port, CSP Level 3) and no other host. The console has no inline style; the
+ * explorer's editor (Monaco) sets some, runs web workers and loads its icon font.
  */
 const CONSOLE_POLICY =
-  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; " +
-  "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 const EXPLORER_POLICY =
-  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; " +
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; " +
   "style-src 'self' 'unsafe-inline'; font-src 'self' data:; script-src 'self'; " +
   "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 

@@ -47,13 +47,13 @@ export class DeliveryResolver {
 
   @Query(() => [DeadLetter], {
     description:
-      'Newest first; of one mailbox, or of all. Fewer than first when their messages pass the 64 MiB of bodies an operation may read (the newest is always answered).',
+      'Newest first; of one mailbox, or of all. Fewer than first when their messages pass the 64 MiB of bodies an operation may read (the newest is always answered). A selection of message that names neither content nor tokenEstimate reads no content and counts its metadata alone; with preview, Redis sends only the start of each body (which still counts whole).',
   })
   async deadLetters(
     @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number | null,
     @CurrentPrincipal() principal: Principal,
-    @OperationBodyReads() reads: BodyReads,
+    @OperationBodyReads('page') reads: BodyReads,
   ): Promise<DeadLetter[]> {
     if (mailbox === null || mailbox === undefined) assertAdmin(principal, 'deadLetters');
     else assertOwnerOrAdmin(principal, mailbox, 'mailbox');

@@ -23,6 +23,12 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 /** How long a step may take to show on a loaded machine: a bound on hanging, not a speed. */
 const SHOWN = 15_000;
+/** The largest content a message may have (ROUTER_MAX_PAYLOAD_SIZE's default). */
+const MB15 = 15 * 1024 * 1024;
+/** What the console draws of a body until asked for all of it (SHOWN_BYTES, ui.tsx). */
+const SHOWN_BYTES = 256 * 1024;
+/** Characters a page may hold with every large body left out: previews and the envelope. */
+const LIGHT_PAGE = 200_000;
 
 const REGISTER = `mutation Register($name: String!) { registerMailbox(name: $name) { token } }`;
 const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { messageId status threadId } }`;
@@ -65,6 +71,52 @@ describe('operator console in a browser', () => {
   async function sendAsAdmin(input: Record<string, unknown>): Promise<string> {
     const { sendMessage } = await admin<{ sendMessage: { messageId: string } }>(SEND, { input });
     return sendMessage.messageId;
+  }
+
+  async function deliveryStatus(messageId: string): Promise<string | undefined> {
+    return (await admin<{ deliveryStatus: Array<{ status: string }> }>(STATUS, { id: messageId }))
+      .deliveryStatus[0]?.status;
+  }
+
+  /**
+   * Sends each input to `mailbox`, asking for a confirmation that its one subscriber never
+   * gives, and waits until it is a dead letter before the next: the last is the newest.
+   */
+  async function deadLettersOf(
+    mailbox: string,
+    inputs: Array<Record<string, unknown>>,
+  ): Promise<string[]> {
+    const ws: Client = await connectWs(service.wsUrl, {
+      authorization: `Bearer ${tokens.get(mailbox)}`,
+    });
+    const feed = new LiveSubscription(ws, FEED, { mailbox }, (data) => data);
+    const ids: string[] = [];
+    try {
+      await waitForListeners(service, mailboxChannel(service, mailbox), 1);
+      for (const input of inputs) {
+        const id = await sendAsAdmin({ ...input, target: mailbox, requireConfirmation: true });
+        await eventually(async () => (await deliveryStatus(id)) === 'FAILED', SHOWN);
+        ids.push(id);
+      }
+    } finally {
+      feed.unsubscribe();
+      await ws.dispose();
+    }
+    return ids;
+  }
+
+  /** Characters of text in the page: a body of megabytes drawn whole shows here. */
+  async function pageText(): Promise<number> {
+    return page.evaluate<number>('document.body.textContent.length');
+  }
+
+  /** The operations the console sends over its WebSocket from now on. */
+  function sentQueries(): string[] {
+    const queries: string[] = [];
+    page.on('websocket', (socket) => {
+      socket.on('framesent', ({ payload }) => queries.push(String(payload)));
+    });
+    return queries;
   }
 
   async function shoot(name: string): Promise<void> {
@@ -294,6 +346,240 @@ describe('operator console in a browser', () => {
     await page.getByLabel('Mailbox').fill('nosuch');
     await page.getByText('No dead letters').waitFor({ timeout: SHOWN });
     expect(await page.getByRole('status').filter({ hasText: 'Purged' }).count()).toBe(0);
+  });
+
+  it('lists dead letters of 15 MiB messages by their previews, with an older one behind them', async () => {
+    await register('hoard');
+    // A small dead letter first, then five of 15 MiB without a subject: 75 MiB of bodies, more
+    // than one operation reads.
+    try {
+      const [legitimate] = await deadLettersOf('hoard', [
+        { sender: 'planner', mode: 'DIRECT', subject: 'Legitimate request', content: 'Small' },
+      ]);
+      const large = await deadLettersOf(
+        'hoard',
+        [1, 2, 3, 4, 5].map((n) => ({
+          sender: 'planner',
+          mode: 'DIRECT',
+          content: `Large ${n} `.padEnd(MB15, 'x'),
+        })),
+      );
+      const queries = sentQueries();
+      await signIn();
+      await go('Dead letters');
+      await page.getByRole('button', { name: `Redrive ${legitimate}` }).waitFor({ timeout: SHOWN });
+      const rows = page.getByRole('table', { name: 'Dead letters' }).getByRole('row');
+      const row = (id: string) => rows.filter({ has: page.getByRole('link', { name: id }) });
+      for (const id of large) expect(await row(id).count()).toBe(1);
+      expect(await row(legitimate).textContent()).toContain('Legitimate request');
+      // The list reads no body; the previews, apart, read the start of each body while the
+      // bodies they count stay within 64 MiB: the four newest.
+      await eventually(
+        async () => (await row(large[4]).textContent())!.includes('Large 5 x'),
+        SHOWN,
+      );
+      const list = queries.find((query) => query.includes('query Dead('));
+      expect(list).toBeDefined();
+      expect(list).not.toMatch(/\bcontent\b|\bpreview\b/);
+      for (const [index, id] of large.entries()) {
+        const subject = await row(id).getByRole('cell').nth(4).textContent();
+        expect(subject).toBe(
+          index === 0 ? '(preview not read)' : `Large ${index + 1} ${'x'.repeat(72)}…`,
+        );
+      }
+      await page
+        .getByText('No preview for 1 dead letter without a subject', { exact: false })
+        .waitFor({ timeout: SHOWN });
+      expect(await page.getByText(/^Only \d+ of the newest/).count()).toBe(0);
+      expect(await pageText()).toBeLessThan(LIGHT_PAGE);
+      await shoot('dead-letters-large');
+    } finally {
+      await admin(`mutation { purgeDeadLetters(mailbox: "hoard") }`);
+    }
+  }, 120_000);
+
+  it('says so when dead letters past the read limit are left out of the list', async () => {
+    await register('hoard-meta');
+    // Metadata counts however little of the message is asked for: five of 14 MiB each leave
+    // the oldest dead letters out of one operation's answer.
+    try {
+      const [legitimate] = await deadLettersOf('hoard-meta', [
+        { sender: 'planner', mode: 'DIRECT', subject: 'Legitimate request', content: 'Small' },
+      ]);
+      await deadLettersOf(
+        'hoard-meta',
+        [1, 2, 3, 4, 5].map((n) => ({
+          sender: 'planner',
+          mode: 'DIRECT',
+          subject: `Heavy ${n}`,
+          content: 'Small',
+          metadata: { blob: 'm'.repeat(14 * 1024 * 1024) },
+        })),
+      );
+      await signIn();
+      await go('Dead letters');
+      await page.getByLabel('Mailbox').fill('hoard-meta');
+      await page.getByRole('button', { name: 'Redrive all' }).waitFor({ timeout: SHOWN });
+      await page
+        .getByText('Only 4 of the newest 6 dead letters are listed', { exact: false })
+        .waitFor({ timeout: SHOWN });
+      const rows = page.getByRole('table', { name: 'Dead letters' }).locator('tbody tr');
+      expect(await rows.count()).toBe(4);
+      expect(await page.getByRole('button', { name: `Redrive ${legitimate}` }).count()).toBe(0);
+      // Every mailbox's: the same cut, told from the dead-lettered mailboxes' counts.
+      await page.getByLabel('Mailbox').fill('');
+      await page.getByRole('button', { name: 'Redrive all' }).waitFor({ state: 'detached' });
+      await page
+        .locator('table[aria-busy="false"]', { hasText: 'Heavy 5' })
+        .waitFor({ timeout: SHOWN });
+      expect(await rows.count()).toBe(4);
+      await page
+        .getByText('Only 4 of the newest 6 dead letters are listed', { exact: false })
+        .waitFor({ timeout: SHOWN });
+      await shoot('dead-letters-cut');
+    } finally {
+      await admin(`mutation { purgeDeadLetters(mailbox: "hoard-meta") }`);
+    }
+  }, 120_000);
+
+  it('shows a thread, a topic and a mailbox of 15 MiB messages by their previews, and a body on request, capped', async () => {
+    await register('keeper');
+    const question = await sendAsAdmin(
+      directInput('planner', 'keeper', { content: `Question `.padEnd(MB15, 'q') }),
+    );
+    const answer = await sendAsAdmin({
+      sender: 'keeper',
+      mode: 'DIRECT',
+      inReplyTo: question,
+      content: `Answer `.padEnd(MB15, 'a'),
+    });
+    await sendAsAdmin({ sender: 'planner', mode: 'DIRECT', inReplyTo: answer, content: 'Thanks' });
+    for (const n of [1, 2]) {
+      await sendAsAdmin(
+        topicInput('planner', 'agents.keeper.dump', { content: `Dump ${n} `.padEnd(MB15, 'd') }),
+      );
+    }
+    await sendAsAdmin(topicInput('planner', 'agents.keeper.dump', { content: 'Dump done' }));
+    const queries = sentQueries();
+    await signIn();
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+
+    // The thread: each body's preview (160 characters), the whole body only on request.
+    await page.goto(`${service.baseUrl}/console#thread/${question}`);
+    await page.getByRole('heading', { name: `Thread ${question}` }).waitFor({ timeout: SHOWN });
+    const articles = page.locator('article');
+    await eventually(async () => (await articles.count()) === 3, SHOWN);
+    const bodies = page.locator('article pre.content');
+    expect(await bodies.allTextContents()).toEqual([
+      `Question `.padEnd(160, 'q') + '…',
+      `Answer `.padEnd(160, 'a') + '…',
+      'Thanks',
+    ]);
+    expect(await pageText()).toBeLessThan(LIGHT_PAGE);
+    expect(queries.find((query) => query.includes('query Thread'))).not.toMatch(/\bcontent\b/);
+    await shoot('thread-large');
+    await articles.nth(1).getByRole('button', { name: 'Show full message' }).click();
+    const shown = articles.nth(1).getByRole('button', { name: 'Show all (15.0 MiB)' });
+    await shown.waitFor({ timeout: SHOWN });
+    expect(await articles.nth(1).locator('pre.content').textContent()).toBe(
+      `Answer `.padEnd(SHOWN_BYTES, 'a') + '…',
+    );
+    expect(await pageText()).toBeLessThan(LIGHT_PAGE + SHOWN_BYTES);
+    expect(await articles.nth(2).getByRole('button', { name: 'Show full message' }).count()).toBe(
+      0,
+    );
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // A topic's messages: previews too.
+    await go('Topics');
+    await page.getByRole('button', { name: 'agents.keeper.dump' }).click();
+    await page.getByText('Dump done', { exact: true }).waitFor({ timeout: SHOWN });
+    expect(await bodies.allTextContents()).toEqual([
+      `Dump 1 `.padEnd(160, 'd') + '…',
+      `Dump 2 `.padEnd(160, 'd') + '…',
+      'Dump done',
+    ]);
+    expect(await pageText()).toBeLessThan(LIGHT_PAGE);
+    expect(queries.find((query) => query.includes('query TopicMessages'))).not.toMatch(
+      /\bcontent\b/,
+    );
+
+    // The message opened in the mailbox: its first 256 KiB, then all of it on request.
+    await page.goto(`${service.baseUrl}/console#mailbox/keeper`);
+    await page
+      .getByRole('button', { name: `Question ${'q'.repeat(71)}…` })
+      .click({ timeout: SHOWN });
+    await page.getByRole('heading', { name: `Message ${question}` }).waitFor({ timeout: SHOWN });
+    const all = page.getByRole('button', { name: 'Show all (15.0 MiB)' });
+    await all.waitFor({ timeout: SHOWN });
+    const body = page.locator('.detail pre.content');
+    expect(await body.textContent()).toBe(`Question `.padEnd(SHOWN_BYTES, 'q') + '…');
+    expect(await pageText()).toBeLessThan(LIGHT_PAGE + SHOWN_BYTES);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shoot('message-large');
+    await all.click();
+    await all.waitFor({ state: 'detached', timeout: SHOWN });
+    expect(
+      await page.evaluate<number>(
+        "document.querySelector('.detail pre.content').textContent.length",
+      ),
+    ).toBe(MB15);
+  }, 120_000);
+
+  it('sends a policy that lets the pages connect to the service alone, and the console no inline style', async () => {
+    const directives = (policy: string | undefined): Map<string, string> =>
+      new Map(
+        (policy ?? '').split(';').map((directive) => {
+          const [name, ...values] = directive.trim().split(/\s+/);
+          return [name, values.join(' ')];
+        }),
+      );
+    const consolePage = await page.goto(`${service.baseUrl}/console`);
+    const consolePolicy = directives(consolePage?.headers()['content-security-policy']);
+    expect(consolePolicy.get('connect-src')).toBe("'self'");
+    expect(consolePolicy.get('style-src')).toBe("'self'");
+    const explorerPage = await page.goto(`${service.baseUrl}/console/graphiql`);
+    const explorerPolicy = directives(explorerPage?.headers()['content-security-policy']);
+    expect(explorerPolicy.get('connect-src')).toBe("'self'");
+    // The explorer's editor sets inline styles.
+    expect(explorerPolicy.get('style-src')).toBe("'self' 'unsafe-inline'");
+
+    // The console's own WebSocket connects under it.
+    const socket = page.waitForEvent('websocket');
+    await signIn();
+    const opened = await socket;
+    expect(opened.url()).toBe(service.wsUrl);
+    await page.getByText('Connected', { exact: true }).waitFor({ timeout: SHOWN });
+    await mailboxRow('planner').waitFor({ timeout: SHOWN });
+
+    // In a page of its own (what it breaks is on purpose): a socket to another host, and an
+    // inline style, are refused.
+    const probe = await (await browser.newContext()).newPage();
+    try {
+      await probe.goto(`${service.baseUrl}/console`);
+      const elsewhere = service.wsUrl.replace('127.0.0.1', 'localhost');
+      const refused = await probe.evaluate<string>(`new Promise((resolve) => {
+        document.addEventListener('securitypolicyviolation', (event) =>
+          resolve(event.effectiveDirective + ' ' + event.blockedURI),
+        );
+        try {
+          new WebSocket(${JSON.stringify(elsewhere)}).onopen = () => resolve('opened');
+        } catch (error) {
+          resolve('threw ' + error.name);
+        }
+      })`);
+      expect(refused).toMatch(/^connect-src ws:\/\/localhost:|^threw SecurityError$/);
+      const colour = await probe.evaluate<string>(`
+        document.body.insertAdjacentHTML(
+          'beforeend',
+          '<p id="inline-style" style="color: rgb(1, 2, 3)">probe</p>',
+        );
+        getComputedStyle(document.getElementById('inline-style')).color;
+      `);
+      expect(colour).not.toBe('rgb(1, 2, 3)');
+    } finally {
+      await probe.context().close();
+    }
   });
 
   it('pauses and resumes a mailbox from the table', async () => {

@@ -1,14 +1,17 @@
 // Dead letters, newest first: redrive (back to PENDING) or purge, one, some or all of a mailbox's.
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { type Api, ApiError, type Issue, toApiError } from '../api';
 import {
+  DEAD_LETTER_PREVIEWS,
   DEAD_LETTERS,
   type DeadLetter,
+  type DeadLetterPreview,
+  MAILBOX_DEAD_LETTERS,
   PURGE_DEAD_LETTERS,
   REDRIVE_DEAD_LETTERS,
 } from '../documents';
 import { count, preview } from '../format';
-import { useApi, useDebounced, useLoader } from '../hooks';
+import { useApi, useDebounced, useLoader, useOneAtATime } from '../hooks';
 import { mailboxHref, threadHref } from '../routes';
 import { DataTable, ErrorAlert, SearchField, SelectField, Section, Time } from '../ui';
 
@@ -17,8 +20,39 @@ const SIZES = [50, 100, 200, 500];
 type Action = 'redrive' | 'purge';
 
 /** A dead letter is one message in one mailbox (a broadcast can be dead in several). */
-function keyOf(letter: DeadLetter): string {
+function keyOf(letter: DeadLetter | DeadLetterPreview): string {
   return `${letter.mailbox}\n${letter.message.id}`;
+}
+
+interface Listed {
+  mailbox: string;
+  first: number;
+  letters: DeadLetter[];
+  /**
+   * How many of the newest `first` dead letters there are at least: a list that holds fewer
+   * was cut by the 64 MiB of bodies an operation may read, which it does not tell otherwise.
+   */
+  expected: number;
+  /** Changes with every answer: the previews are read again for each. */
+  answer: number;
+}
+
+let answers = 0;
+
+/** The newest `first` dead letters, of the mailbox or (empty) of all, with `expected`. */
+async function load(api: Api, mailbox: string, first: number): Promise<Listed> {
+  if (mailbox) {
+    const data = await api.request(MAILBOX_DEAD_LETTERS, { mailbox, first });
+    const expected = Math.min(first, data.mailbox?.deadLetterCount ?? 0);
+    return { mailbox, first, letters: data.deadLetters, expected, answer: (answers += 1) };
+  }
+  const data = await api.request(DEAD_LETTERS, { first });
+  const { total, mailboxes } = data.mailboxPage;
+  // The mailboxes past the page hold one dead letter each at least.
+  const atLeast =
+    mailboxes.reduce((sum, row) => sum + row.deadLetterCount, 0) + total - mailboxes.length;
+  const expected = Math.min(first, atLeast);
+  return { mailbox, first, letters: data.deadLetters, expected, answer: (answers += 1) };
 }
 
 /** Calls the mutation once per mailbox; resolves with how many it moved, and the failures. */
@@ -61,11 +95,51 @@ export function DeadLetters() {
   const [mailboxText, setMailboxText] = useState('');
   const mailbox = useDebounced(mailboxText.trim(), 250);
   const [first, setFirst] = useState(100);
+  // The list and the previews each may read 64 MiB of bodies: never two at once.
+  const oneAtATime = useOneAtATime();
   const list = useLoader(
-    () => api.request(DEAD_LETTERS, { mailbox: mailbox || null, first }),
+    () => oneAtATime(() => load(api, mailbox, first)),
     JSON.stringify([mailbox, first]),
   );
-  const letters = list.data?.deadLetters ?? [];
+  const listed = list.data;
+  const letters = listed?.letters ?? [];
+  // Not listed: past what one operation may read.
+  const cut = listed ? Math.max(0, listed.expected - letters.length) : 0;
+  // The previews apart, for each answer of the list: they read each body (its start), which
+  // counts whole against the 64 MiB, so they may stop short of the list.
+  const previews = useLoader(
+    () =>
+      listed
+        ? oneAtATime(() =>
+            api.request(DEAD_LETTER_PREVIEWS, {
+              mailbox: listed.mailbox || null,
+              first: listed.first,
+            }),
+          )
+        : Promise.resolve(null),
+    String(listed?.answer ?? 0),
+  );
+  const previewOf = useMemo(
+    () => new Map((previews.data?.deadLetters ?? []).map((letter) => [keyOf(letter), letter])),
+    [previews.data],
+  );
+  const previewsRead = !previews.loading && previews.data !== null;
+  const unpreviewed = previewsRead
+    ? letters.filter((letter) => !letter.message.subject && !previewOf.has(keyOf(letter))).length
+    : 0;
+
+  /** The subject, or else the body's start; "…" while it loads. */
+  const subjectOf = (letter: DeadLetter): string => {
+    const shown = previewOf.get(keyOf(letter));
+    if (letter.message.subject || shown) {
+      return preview({
+        subject: letter.message.subject,
+        content: shown?.message.preview ?? '',
+        more: shown?.message.previewTruncated,
+      });
+    }
+    return previewsRead || previews.error ? '(preview not read)' : '…';
+  };
 
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [busy, setBusy] = useState(false);
@@ -175,6 +249,20 @@ export function DeadLetters() {
       </p>
       <ErrorAlert error={actionError} title="Action failed" />
       <ErrorAlert error={list.error} title="Dead letters" />
+      <ErrorAlert error={list.error ? null : previews.error} title="Previews" />
+      {cut > 0 && (
+        <p className="notice">
+          Only {letters.length} of the newest {count(letters.length + cut, 'dead letter')} are
+          listed: the messages of the others pass the 64 MiB of bodies one request may read. Redrive
+          or purge the ones listed to reach the rest.
+        </p>
+      )}
+      {unpreviewed > 0 && (
+        <p className="muted">
+          No preview for {count(unpreviewed, 'dead letter')} without a subject: the previews stop at
+          the 64 MiB of bodies one request may read.
+        </p>
+      )}
       <DataTable
         caption="Dead letters"
         head={[
@@ -223,7 +311,7 @@ export function DeadLetters() {
                 </a>
               </td>
               <td>{letter.message.sender}</td>
-              <td>{preview(letter.message)}</td>
+              <td>{subjectOf(letter)}</td>
               <td>{letter.reason}</td>
               <td className="num">{letter.attempts}</td>
               <td>

@@ -12,6 +12,7 @@ import {
   DataTable,
   EmptyRow,
   ErrorAlert,
+  MessageContent,
   MoreButton,
   Section,
   TableRegion,
@@ -135,7 +136,8 @@ function MessageDetail({ message }: { message: Row }) {
   const api = useApi();
   const titleId = useId();
   const deliveries = useLoader(() => api.request(DELIVERIES, { id: message.id }), message.id);
-  // The list holds a preview of each body; the body is read for the message shown.
+  // The list holds a preview of each body; the body is read for the message shown, and drawn
+  // up to its first 256 KiB until asked for all of it (MessageContent).
   const body = useLoader(() => api.request(MESSAGE_BODY, { id: message.id }), message.id);
   const whole = body.data?.message ?? null;
   const fields: [string, string][] = [
@@ -166,9 +168,13 @@ function MessageDetail({ message }: { message: Row }) {
         <a href={threadHref(message.threadId)}>View thread</a>
       </p>
       <ErrorAlert error={body.error} title="Message body" />
-      <pre className="content" aria-busy={body.loading}>
-        {whole ? whole.content : body.loading ? 'Loading…' : body.error ? '' : '(no longer stored)'}
-      </pre>
+      {whole ? (
+        <MessageContent content={whole.content} />
+      ) : (
+        <pre className="content" aria-busy={body.loading}>
+          {body.loading ? 'Loading…' : body.error ? '' : '(no longer stored)'}
+        </pre>
+      )}
       <dl className="facts">
         {fields.map(([label, value]) => (
           <div key={label} className="fact">
