@@ -7,16 +7,7 @@ import type { AuthRepository } from './auth.repository';
 import { AuthService } from './auth.service';
 import { ForbiddenError, type MailboxPrincipal } from './principal';
 import { issueMailboxToken } from './tokens';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 const MINUTE = 60_000;
 

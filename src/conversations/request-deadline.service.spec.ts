@@ -4,16 +4,7 @@ import type { DeliveryNoticeService } from '../delivery/delivery-notice.service'
 import type { MessageRepository } from '../messages/message.repository';
 import type { RequestDeadlineRepository } from './request-deadline.repository';
 import { RequestDeadlineService } from './request-deadline.service';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 const NOW = 1_700_000_000_000;
 const LEASE_MS = 30_000;

@@ -10,16 +10,7 @@ import {
   type DeadLetterRecord,
 } from './delivery-confirmation.repository';
 import type { RecipientState } from './delivery-state';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 const keys = new RedisKeys('p:');
 const ID = '01JTESTMESSAGE000000000000';

@@ -12,16 +12,7 @@ import type { DeliveryConfirmationRepository } from './delivery-confirmation.rep
 import type { DeliveryNoticeService } from './delivery-notice.service';
 import { DeliveryNotFoundError } from './delivery.errors';
 import { DeliveryService } from './delivery.service';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 const NOW = 1_700_000_000_000;
 const KEEP_MS = 3_600_000;

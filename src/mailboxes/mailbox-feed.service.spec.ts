@@ -9,16 +9,7 @@ import type { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import type { ChannelListener, RedisPubSubService } from '../redis/redis-pubsub.service';
 import { MailboxFeedService } from './mailbox-feed.service';
 import type { MailboxRepository } from './mailbox.repository';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 const NOW = Date.UTC(2030, 0, 2, 3, 4, 5, 678);
 

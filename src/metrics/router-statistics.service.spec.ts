@@ -3,16 +3,7 @@ import type { MailboxRepository } from '../mailboxes/mailbox.repository';
 import type { JobRunner } from '../scheduling/job-runner.service';
 import { RouterStatisticsService } from './router-statistics.service';
 import type { Counter, StatisticsService } from './statistics.service';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 describe(RouterStatisticsService.name, () => {
   it('reads activeConfirmations from the pending lists of every registered mailbox', async () => {

@@ -7,16 +7,7 @@ import { configuredKey, signMessage, type SigningKey } from './message-signature
 import { SigningKeyConfiguredError } from './provenance.errors';
 import type { SigningKeyRepository } from './signing-key.repository';
 import { SigningKeysService } from './signing-keys.service';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 const KEY = 'k'.repeat(32);
 const OLD_KEY = 'o'.repeat(40);

@@ -15,16 +15,7 @@ import {
   OutageQueueClosedError,
   OutageQueueFullError,
 } from './routing.errors';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 function reply(message: string): Error {
   return new (ReplyError as new (message: string) => Error)(message);

@@ -2,16 +2,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { ManualClock } from '../common/clock';
 import type { RedisCircuitBreaker } from '../redis/redis-circuit-breaker';
 import { JobRunner } from './job-runner.service';
-
-/** A stand-in that throws on any member it was not given, instead of returning undefined. */
-function strict<T>(members: Partial<T>): T {
-  return new Proxy(members, {
-    get(target, property) {
-      if (property in target) return (target as Record<string | symbol, unknown>)[property];
-      throw new Error(`unstubbed member ${String(property)}`);
-    },
-  }) as T;
-}
+import { strict } from '../../test/utils/strict';
 
 /** Lets the promise callbacks queued so far run (a run's end passes through three). */
 async function settled(): Promise<void> {
