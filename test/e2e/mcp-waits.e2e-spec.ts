@@ -3,8 +3,7 @@ import {
   Client as ModernClient,
   StreamableHTTPClientTransport as ModernTransport,
 } from '@modelcontextprotocol/client';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { eventually, graphql, graphqlOk } from '../utils/graphql-client';
 import { REGISTER } from '../utils/documents';
 import {
@@ -13,6 +12,13 @@ import {
   testTopology,
   type RedisBackend,
 } from '../utils/redis-backend';
+import {
+  connectMcp,
+  toolError,
+  type AgentMessage,
+  type ToolError,
+  type ToolResult,
+} from '../utils/mcp-client';
 import { mailboxChannel, waitForListeners } from '../utils/service';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
@@ -20,21 +26,6 @@ import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 // through it, its token checked while it waits, and a client gone before it began.
 
 const ADMIN = 'admin-token-for-mcp-wait-tests-01234';
-
-interface ToolResult {
-  isError?: boolean;
-  content: Array<{ type: string; text?: string }>;
-  structuredContent?: Record<string, unknown>;
-}
-
-interface AgentMessage {
-  message_id: string;
-  from: string;
-  body?: string;
-  read?: boolean;
-  needs_ack: boolean;
-  delivery_attempt?: number;
-}
 
 interface WaitResult {
   status: 'messages' | 'timeout';
@@ -70,14 +61,7 @@ describe(`MCP wait_for_message (two instances, the SDK client over real HTTP, ${
 
   /** An SDK client of `app`'s /mcp with `token`. */
   async function connect(app: TestApp, token: string): Promise<Client> {
-    const client = new Client({ name: 'mcp-waits-e2e', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${app.baseUrl}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${token}` } },
-      }),
-    );
-    // As MCP clients do: results are checked against the listed output schemas.
-    await client.listTools();
+    const client = await connectMcp(app.baseUrl, token, { name: 'mcp-waits-e2e' });
     clients.push(client);
     return client;
   }
@@ -101,10 +85,9 @@ describe(`MCP wait_for_message (two instances, the SDK client over real HTTP, ${
     return result.structuredContent as T;
   }
 
-  function errorOf(result: ToolResult): { code?: string; field?: string; text: string } {
+  function errorOf(result: ToolResult): ToolError {
     expect(result.isError).toBe(true);
-    const { error } = result.structuredContent as { error: { code?: string; field?: string } };
-    return { ...error, text: result.content[0]?.text ?? '' };
+    return toolError(result);
   }
 
   async function register(app: TestApp, name: string): Promise<string> {

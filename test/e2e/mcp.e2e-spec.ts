@@ -2,8 +2,7 @@ import {
   Client as ModernClient,
   StreamableHTTPClientTransport as ModernTransport,
 } from '@modelcontextprotocol/client';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { eventually, graphql } from '../utils/graphql-client';
 import { REGISTER, SEND } from '../utils/documents';
 import { ulid } from 'ulid';
@@ -14,31 +13,17 @@ import {
   testTopology,
   type RedisBackend,
 } from '../utils/redis-backend';
+import {
+  connectMcp,
+  toolError,
+  type AgentMessage,
+  type ToolError,
+  type ToolResult,
+} from '../utils/mcp-client';
 import { mailboxChannel, waitForListeners } from '../utils/service';
 import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-mcp-tests-0123456';
-
-interface ToolResult {
-  isError?: boolean;
-  content: Array<{ type: string; text?: string }>;
-  structuredContent?: Record<string, unknown>;
-  _meta?: Record<string, unknown>;
-}
-
-interface AgentMessage {
-  message_id: string;
-  from: string;
-  to: string;
-  thread_id: string;
-  in_reply_to: string | null;
-  hop: number;
-  body?: string;
-  preview?: string;
-  truncated?: boolean;
-  read?: boolean;
-  delivery_attempt?: number;
-}
 
 /** The MCP tools of the contract. */
 const TOOLS = [
@@ -64,17 +49,7 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
 
   /** An SDK client of `base`'s /mcp with `token` (or none). */
   async function connect(app: TestApp, token: string | null, origin?: string): Promise<Client> {
-    const headers: Record<string, string> = {};
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    if (origin !== undefined) headers.origin = origin;
-    const client = new Client({ name: 'mcp-e2e', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(`${app.baseUrl}/mcp`), {
-      requestInit: { headers },
-    });
-    await client.connect(transport);
-    // As MCP clients do: the listing is what the SDK checks each result's structuredContent
-    // against, so a result that does not match its tool's output schema fails the call.
-    await client.listTools();
+    const client = await connectMcp(app.baseUrl, token, { name: 'mcp-e2e', origin });
     clients.push(client);
     return client;
   }
@@ -101,27 +76,11 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
     return result.structuredContent as T;
   }
 
-  function errorOf(result: ToolResult): {
-    code?: string;
-    field?: string;
-    limit?: number;
-    reason?: string;
-    retry_after_s?: number;
-    text: string;
-  } {
+  function errorOf(result: ToolResult): ToolError {
     expect(result.isError).toBe(true);
-    // The client has checked it against the tool's output schema, as it checks every result.
-    const { error } = result.structuredContent as {
-      error: {
-        code?: string;
-        field?: string;
-        limit?: number;
-        reason?: string;
-        retry_after_s?: number;
-      };
-    };
+    const error = toolError(result);
     expect(typeof error.code).toBe('string');
-    return { ...error, text: result.content[0]?.text ?? '' };
+    return error;
   }
 
   beforeAll(async () => {
