@@ -30,16 +30,13 @@ const scaledSuites = suites([
   'retention',
   'topic-catchup',
   'delivery-feeds',
-  'security',
-  'provenance',
   'idempotency',
   'health',
   'delivery-failures',
-  'console-api',
 ]);
-// The two longest of the rest (about a minute each) on Cluster only, where keys and channels
-// spread over slots and nodes, to keep the whole run short; each passed on Sentinel too.
-const clusterSuites = suites(['request-reply', 'mcp']);
+// The rest, the longest (half a minute to a minute each), on Cluster only, where keys and
+// channels spread over slots and nodes, to keep the whole run short; each passed on Sentinel.
+const clusterSuites = suites(['request-reply', 'mcp', 'security', 'provenance', 'console-api']);
 
 module.exports = {
   projects: [
