@@ -29,6 +29,13 @@ function childPids(pid: number): number[] {
   return children;
 }
 
+/**
+ * How long one request waits. A connection the supervisor hands to a worker in the instant that
+ * worker is killed is never answered nor closed (Node's cluster module holds it; see
+ * docs/operations/scaling.md): such a request ends at this timeout, as a client's would.
+ */
+const REQUEST_TIMEOUT_MS = 3_000;
+
 /** A metric's value in Prometheus text, or NaN when absent. */
 function metric(text: string, name: string): number {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
@@ -43,7 +50,13 @@ describe('WORKERS: several processes behind one port', () => {
   const serves = async (): Promise<boolean> => {
     try {
       for (let request = 0; request < 4; request += 1) {
-        const answer = await graphql(service.baseUrl, '{ routerStatistics { messagesRouted } }');
+        const answer = await graphql(
+          service.baseUrl,
+          '{ routerStatistics { messagesRouted } }',
+          {},
+          {},
+          AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        );
         if (answer.errors !== undefined) return false;
       }
       return true;
@@ -108,12 +121,16 @@ describe('WORKERS: several processes behind one port', () => {
     expect(before).toHaveLength(2);
     process.kill(before[0], 'SIGKILL');
     // Scraped all the while: the worker that is starting is not waited for. (A kept-alive
-    // connection that the dead worker held is reset: that scrape is tried again.)
+    // connection that the dead worker held is reset, and one handed to it as it died is never
+    // answered: that scrape is tried again.)
     const statuses: number[] = [];
     const scraping = (async () => {
       for (const until = Date.now() + 6_000; Date.now() < until;) {
         try {
-          statuses.push((await fetch(`${service.baseUrl}/metrics`)).status);
+          const scrape = await fetch(`${service.baseUrl}/metrics`, {
+            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          });
+          statuses.push(scrape.status);
         } catch {
           continue;
         }
