@@ -94,8 +94,12 @@ export class CleanupRepository {
       ),
       this.redis.zrem(this.keys.deadLetterIndex(), `${mailbox}|${id}`),
     ]);
-    if (entry.mode === AddressingMode.TOPIC)
-      removals.push(this.redis.zrem(this.keys.topicMessages(entry.target), id));
+    if (entry.mode === AddressingMode.TOPIC) {
+      removals.push(
+        this.redis.zrem(this.keys.topicMessages(entry.target), id),
+        this.redis.zrem(this.keys.topicArrivals(entry.target), id),
+      );
+    }
     // Thread indexes that name it: its own thread's, where it was answered, and the thread
     // of another that it is in.
     removals.push(this.redis.zrem(this.keys.thread(threadKey(id)), id));

@@ -18,7 +18,7 @@ import {
 } from '../messages/body-reads';
 import { BodyReadsExhaustedError } from '../messages/message.errors';
 import { AddressingMode } from '../messages/message.model';
-import { assertMessageId } from '../messages/message-id';
+import { assertMessageId, messageIdTime } from '../messages/message-id';
 import type { MessageEnvelope } from '../messages/message.repository';
 import { MessagesService, type MessagePage } from '../messages/messages.service';
 import {
@@ -32,7 +32,12 @@ import { MessageRouterService } from '../routing/message-router.service';
 import { RouteStatus } from '../routing/route-result.model';
 import { assertTopicPattern } from '../routing/address';
 import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
-import { TopicHistoryService, type TopicIdsAfter } from '../topics/topic-history.service';
+import {
+  formatArrivalCursor,
+  parseArrivalCursor,
+  type ArrivalCursor,
+} from '../topics/arrival-cursor';
+import { TopicHistoryService } from '../topics/topic-history.service';
 import { WaitLockRepository } from './wait-lock.repository';
 
 /** What `send_message` and `reply` take, in the tools' own names. */
@@ -460,11 +465,14 @@ export class MailboxToolsService {
   }
 
   /**
-   * Whole messages of a topic, or of every topic a pattern matches, oldest first: the newest
-   * `limit` (after null), or the first `limit` after the cursor. Bodies past
-   * MAX_ANSWER_BODY_BYTES are not read: the newest that fit are given and the older rest named
-   * in `left_out`, or the reading after a cursor stops early with `more`. Topics are readable
-   * by every mailbox.
+   * Whole messages of a topic, or of every topic a pattern matches: the newest `limit` by id,
+   * oldest first (after null), or the first `limit` stored after the cursor, in the order they
+   * were stored. next_cursor is a place in that order (ArrivalCursor), so that a reading from
+   * it misses no message stored later with an older id (a slow send, another instance, the
+   * outage queue). `after` may also be a message id: what was stored after that message (or,
+   * when it is no topic message, after its time). Bodies past MAX_ANSWER_BODY_BYTES are not
+   * read: the newest that fit are given and the older rest named in `left_out`, or the reading
+   * after a cursor stops early with `more`. Topics are readable by every mailbox.
    */
   async readTopic(
     caller: MailboxPrincipal,
@@ -473,32 +481,65 @@ export class MailboxToolsService {
     limit: number,
   ): Promise<TopicReading> {
     const pattern = assertTopicPattern(topic, 'topic');
-    const cursor = after === null ? null : assertMessageId(after, 'after', true);
+    const cursor = after === null ? null : await this.topicCursor(after);
     this.presence.seen(caller.mailbox);
-    const reads = ownBodyReads(MAX_ANSWER_BODY_BYTES);
-    let reading: TopicIdsAfter;
     try {
-      reading =
-        cursor === null
-          ? { ids: await this.topicHistory.newestIds(pattern, limit), more: false }
-          : await this.topicHistory.idsAfter(pattern, cursor, limit);
+      return cursor === null
+        ? await this.newestOfTopic(pattern, limit)
+        : await this.topicAfter(pattern, cursor, limit);
     } catch (error) {
       if (!(error instanceof AppError) || error.details.field !== 'pattern') throw error;
       throw renamed(error, 'pattern', 'topic');
     }
-    const { ids } = reading;
+  }
+
+  /** read_topic's `after`: a cursor it gave, "0", or a message id (see readTopic). */
+  private async topicCursor(after: string): Promise<ArrivalCursor> {
+    const written = parseArrivalCursor(after, 'after');
+    if (written !== null) return written;
+    const id = assertMessageId(after, 'after');
+    const [envelope] = await this.messages.envelopes([id]);
+    const stored =
+      envelope?.mode === AddressingMode.TOPIC && envelope.target !== null
+        ? await this.topicHistory.arrivalOf(envelope.target, id)
+        : null;
+    // Not a topic's message (or gone): after everything stored in its millisecond.
+    return stored ?? { stamp: (messageIdTime(id) + 1) * 1_000 - 1, id: null };
+  }
+
+  private async newestOfTopic(pattern: string, limit: number): Promise<TopicReading> {
+    // Read before the ids: whatever is stored after it comes after next_cursor.
+    const mark = await this.topicHistory.arrivalMark(pattern);
+    const ids = await this.topicHistory.newestIds(pattern, limit);
     // The newest are read newest first, so that the budget keeps the latest of them.
-    const within = await this.messages.readWithin(ids, reads);
-    const taken = ids.slice(0, within.taken);
-    const found = taken.flatMap((id) => within.found.get(id) ?? []);
-    if (cursor === null) found.reverse();
+    const within = await this.messages.readWithin(ids, ownBodyReads(MAX_ANSWER_BODY_BYTES));
+    const found = ids.slice(0, within.taken).flatMap((id) => within.found.get(id) ?? []);
+    return {
+      topic: pattern,
+      messages: found.reverse().map((message) => toAgentMessage(message, true)),
+      next_cursor: formatArrivalCursor(mark),
+      // Nothing follows the newest.
+      more: false,
+      left_out: ids.slice(within.taken).reverse(),
+    };
+  }
+
+  private async topicAfter(
+    pattern: string,
+    cursor: ArrivalCursor,
+    limit: number,
+  ): Promise<TopicReading> {
+    const reading = await this.topicHistory.arrivalsAfter(pattern, cursor, limit);
+    const ids = reading.arrivals.map((arrival) => arrival.id);
+    const within = await this.messages.readWithin(ids, ownBodyReads(MAX_ANSWER_BODY_BYTES));
+    const found = ids.slice(0, within.taken).flatMap((id) => within.found.get(id) ?? []);
     return {
       topic: pattern,
       messages: found.map((message) => toAgentMessage(message, true)),
-      next_cursor: cursor === null ? (ids[0] ?? '0') : (taken.at(-1) ?? cursor),
-      // Nothing follows the newest; after a cursor, what did not fit follows.
-      more: reading.more || (cursor !== null && within.taken < ids.length),
-      left_out: cursor === null ? ids.slice(within.taken).reverse() : [],
+      next_cursor: formatArrivalCursor(reading.arrivals[within.taken - 1] ?? cursor),
+      // What did not fit follows.
+      more: reading.more || within.taken < ids.length,
+      left_out: [],
     };
   }
 

@@ -12,9 +12,11 @@
  * | mailbox:{name}:feed | channel | live messages for the mailbox |
  * | topic:{name}:messages | zset | message ids by timestamp |
  * | topic:{name}:metadata | hash | topic metadata |
+ * | topic:{name}:arrivals | zset | message ids by when they were stored (Redis time, us) |
  * | topics:{feed} | channel | live topic messages, matched by each instance |
  * | topics:{index}:all | zset | every topic that had a message, by its last message time |
  * | topics:{index}:names | zset | the same topics, all scored 0, in name order |
+ * | topics:{index}:arrivals | zset | the same topics, by when a message was last stored |
  * | mailboxes:{index}:all | zset | every registered mailbox by creation time |
  * | mailboxes:{index}:active | set | active mailboxes (broadcast recipients) |
  * | mailboxes:{index}:paused | set | the paused mailboxes (the flag itself is in their metadata) |
@@ -127,6 +129,11 @@ export class RedisKeys {
     return `${this.prefix}topic:{${topic}}:metadata`;
   }
 
+  /** The topic's message ids by when each was stored (see enqueue-topic.lua). */
+  topicArrivals(topic: string): string {
+    return `${this.prefix}topic:{${topic}}:arrivals`;
+  }
+
   topicFeed(): string {
     return `${this.channelPrefix}topics:{feed}`;
   }
@@ -139,6 +146,11 @@ export class RedisKeys {
   /** Scored 0, so that ZRANGE BYLEX pages the topics by name. */
   topicIndexNames(): string {
     return `${this.prefix}topics:{index}:names`;
+  }
+
+  /** The topic index by when a message was last stored in each (epoch ms, the storer's clock). */
+  topicIndexArrivals(): string {
+    return `${this.prefix}topics:{index}:arrivals`;
   }
 
   mailboxIndexAll(): string {

@@ -20,8 +20,8 @@ const SCRIPTS: Record<string, { file: string; keys: number | undefined }> = {
   storeAndEnqueue: { file: 'store-and-enqueue.lua', keys: undefined },
   guardedSend: { file: 'guarded-send.lua', keys: undefined },
   enqueueMailbox: { file: 'enqueue-mailbox.lua', keys: 3 },
-  enqueueTopic: { file: 'enqueue-topic.lua', keys: 2 },
-  forgetEmptyTopic: { file: 'forget-empty-topic.lua', keys: 2 },
+  enqueueTopic: { file: 'enqueue-topic.lua', keys: 3 },
+  forgetEmptyTopic: { file: 'forget-empty-topic.lua', keys: 3 },
   registerMailbox: { file: 'register-mailbox.lua', keys: 1 },
   deactivateMailbox: { file: 'deactivate-mailbox.lua', keys: 1 },
   pageIds: { file: 'page-ids.lua', keys: 1 },
@@ -98,12 +98,13 @@ export interface MailboxScripts {
   enqueueTopic(
     messagesKey: string,
     metadataKey: string,
+    arrivalsKey: string,
     id: string,
     score: Arg,
     topic: string,
   ): Promise<number>;
   /** 1 when the topic's history was empty and its metadata is deleted, else 0. */
-  forgetEmptyTopic(messagesKey: string, metadataKey: string): Promise<number>;
+  forgetEmptyTopic(messagesKey: string, metadataKey: string, arrivalsKey: string): Promise<number>;
   registerMailbox(
     metadataKey: string,
     name: string,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { messageIdTime } from '../messages/message-id';
 import { MessageRepository } from '../messages/message.repository';
+import { arrivalKey, fromArrivalKey, type Arrival, type ArrivalCursor } from './arrival-cursor';
 import { TooManyTopicsError } from './topic.errors';
 import { DEFAULT_MERGE_BOUNDS, TopicHistoryMerge } from './topic-history-merge';
 import { compileTopicPattern, literalPrefix } from './topic-pattern';
@@ -10,12 +11,11 @@ import { TopicRepository } from './topic.repository';
 export const MAX_CATCH_UP_TOPICS = 10_000;
 /** Topics one reading of the newest messages looks into at most. */
 const MAX_NEWEST_TOPICS = 1_000;
-
-/** Ids of a reading after a cursor, in id order, and whether more are stored after them. */
-export interface TopicIdsAfter {
-  ids: string[];
-  more: boolean;
-}
+/**
+ * How far the clocks of the instances that store topic messages may be behind Redis's: a
+ * reading after an arrival looks into the topics written since this long before it.
+ */
+export const ARRIVAL_CLOCK_MARGIN_MS = 60_000;
 
 /**
  * The stored histories of the topics a pattern matches, read as one: after a cursor in id
@@ -38,11 +38,17 @@ export class TopicHistoryService {
   async topicsActiveAfter(pattern: string, after: string): Promise<string[]> {
     // A topic, not a pattern: its own history is all there is to read.
     if (isLiteral(pattern)) return [pattern];
+    return this.matching(
+      pattern,
+      this.topics.activeSince(after === '0' ? null : messageIdTime(after)),
+    );
+  }
+
+  /** The names among `chunks` that the pattern matches, once each; see MAX_CATCH_UP_TOPICS. */
+  private async matching(pattern: string, chunks: AsyncIterable<string[]>): Promise<string[]> {
     const matches = compileTopicPattern(pattern);
     const found = new Set<string>();
-    for await (const names of this.topics.activeSince(
-      after === '0' ? null : messageIdTime(after),
-    )) {
+    for await (const names of chunks) {
       for (const name of names) {
         if (!matches(name)) continue;
         found.add(name);
@@ -62,13 +68,54 @@ export class TopicHistoryService {
     );
   }
 
-  /** Up to `count` ids of the matching topics after `after`, in id order. */
-  async idsAfter(pattern: string, after: string, count: number): Promise<TopicIdsAfter> {
-    const topics = await this.topicsActiveAfter(pattern, after);
-    // One id past `count` says whether more follow; no topic gives more than that.
-    const merge = await this.mergeAfter(topics, after, count + 1);
-    const ids = await merge.next(count + 1);
-    return { ids: ids.slice(0, count), more: ids.length > count };
+  /**
+   * Up to `count` messages of the matching topics stored after the cursor, in the order they
+   * were stored (see ArrivalCursor), and whether more are stored after them. Unlike a reading
+   * in id order, a reading that goes on from the last of them misses no message stored later with an older
+   * id (by a slow send, another instance, the outage queue).
+   *
+   * The topics read are those the arrivals index marks as written since ARRIVAL_CLOCK_MARGIN_MS
+   * before the cursor's time, or the topic itself when the pattern has no wildcard.
+   */
+  async arrivalsAfter(
+    pattern: string,
+    cursor: ArrivalCursor,
+    count: number,
+  ): Promise<{ arrivals: Arrival[]; more: boolean }> {
+    const topics = isLiteral(pattern)
+      ? [pattern]
+      : await this.matching(
+          pattern,
+          this.topics.storedSince(
+            cursor.stamp === 0 ? -Infinity : cursor.stamp / 1_000 - ARRIVAL_CLOCK_MARGIN_MS,
+          ),
+        );
+    const merge = await TopicHistoryMerge.open(
+      topics,
+      arrivalKey(cursor),
+      async (topic, after, perTopic) => {
+        const page = await this.topics.arrivalsAfter(topic, fromArrivalKey(after), perTopic);
+        return { ids: page.arrivals.map(arrivalKey), hasNextPage: page.more };
+      },
+      { ...DEFAULT_MERGE_BOUNDS, maxPerTopic: count + 1 },
+    );
+    const keys = await merge.next(count + 1);
+    // Every key the merge gives is a message's, with its id.
+    const arrivals = keys.slice(0, count).map((key) => fromArrivalKey(key) as Arrival);
+    return { arrivals, more: keys.length > count };
+  }
+
+  /** A stored topic message's place among the topic's arrivals, or null when it is not there. */
+  arrivalOf(topic: string, id: string): Promise<Arrival | null> {
+    return this.topics.arrivalOf(topic, id);
+  }
+
+  /**
+   * The place after every message of the matching topics stored until now: a topic's own last
+   * arrival, or this Redis's time for a pattern.
+   */
+  async arrivalMark(pattern: string): Promise<ArrivalCursor> {
+    return isLiteral(pattern) ? this.topics.lastArrival(pattern) : this.topics.arrivalNow();
   }
 
   /**

@@ -4,6 +4,7 @@ import { RedisKeys } from '../redis/redis-keys';
 import { RedisTopology } from '../redis/redis-topology.service';
 import type { ScriptedClient } from '../redis/redis-scripts';
 import { TopicEnqueueCode } from '../redis/script-codes';
+import { ARRIVALS_START, isAfter, type Arrival, type ArrivalCursor } from './arrival-cursor';
 
 /** What the topic index and a topic's metadata say about it. */
 export interface TopicRecord {
@@ -61,6 +62,7 @@ export class TopicRepository {
       this.redis.enqueueTopic(
         this.keys.topicMessages(topic),
         this.keys.topicMetadata(topic),
+        this.keys.topicArrivals(topic),
         id,
         createdAt,
         topic,
@@ -83,9 +85,72 @@ export class TopicRepository {
    * reached (scores only grow), never at an offset that a moving topic would shift.
    */
   async *activeSince(since: number | null, chunk = 1_000): AsyncGenerator<string[]> {
-    for await (const entries of this.byActivity('oldest', since ?? -Infinity, chunk)) {
+    const key = this.keys.topicIndexAll();
+    for await (const entries of this.byActivity(key, 'oldest', since ?? -Infinity, chunk)) {
       yield entries.map((entry) => entry.name);
     }
+  }
+
+  /**
+   * Chunks of the topics in which a message was stored at or after `since` (epoch ms, by the
+   * clock of the instance that stored it), oldest first; as activeSince, a topic may come twice.
+   */
+  async *storedSince(since: number, chunk = 1_000): AsyncGenerator<string[]> {
+    const key = this.keys.topicIndexArrivals();
+    for await (const entries of this.byActivity(key, 'oldest', since, chunk)) {
+      yield entries.map((entry) => entry.name);
+    }
+  }
+
+  /**
+   * Up to `count` messages of the topic stored after the cursor, in the order they were
+   * stored, each with its arrival stamp (see enqueue-topic.lua).
+   */
+  async arrivalsAfter(
+    topic: string,
+    cursor: ArrivalCursor,
+    count: number,
+  ): Promise<{ arrivals: Arrival[]; more: boolean }> {
+    // The cursor's own stamp is read again, for another topic's message at that stamp with
+    // a greater id; a topic's stamps never repeat, so one more than `count` past it is enough
+    // to say whether more follow.
+    const reply = await this.redis.zrange(
+      this.keys.topicArrivals(topic),
+      String(cursor.stamp),
+      '+inf',
+      'BYSCORE',
+      'LIMIT',
+      0,
+      count + 2,
+      'WITHSCORES',
+    );
+    const arrivals: Arrival[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const stamp = Number(reply[i + 1]);
+      if (isAfter(cursor, stamp, reply[i])) arrivals.push({ stamp, id: reply[i] });
+    }
+    return { arrivals: arrivals.slice(0, count), more: arrivals.length > count };
+  }
+
+  /** The place after the topic's last stored message: what is stored later comes after it. */
+  async lastArrival(topic: string): Promise<ArrivalCursor> {
+    const stamp = await this.redis.hget(this.keys.topicMetadata(topic), 'lastArrival');
+    return stamp === null ? ARRIVALS_START : { stamp: Number(stamp), id: null };
+  }
+
+  /**
+   * The place after every message stored until now, by this Redis's clock (on Cluster, that of
+   * one node): what is stored later on this Redis comes after it.
+   */
+  async arrivalNow(): Promise<ArrivalCursor> {
+    const [seconds, microseconds] = await this.redis.time();
+    return { stamp: Number(seconds) * 1_000_000 + Number(microseconds), id: null };
+  }
+
+  /** The place of a stored topic message, or null when it is not in the topic's arrivals. */
+  async arrivalOf(topic: string, id: string): Promise<Arrival | null> {
+    const stamp = await this.redis.zscore(this.keys.topicArrivals(topic), id);
+    return stamp === null ? null : { stamp: Number(stamp), id };
   }
 
   /**
@@ -94,7 +159,7 @@ export class TopicRepository {
    * than what it now has); the rest come once each.
    */
   newestActive(chunk = 1_000): AsyncGenerator<TopicActivity[]> {
-    return this.byActivity('newest', Infinity, chunk);
+    return this.byActivity(this.keys.topicIndexAll(), 'newest', Infinity, chunk);
   }
 
   /** Up to `count` ids of the topic's history, the latest first (by time, then id). */
@@ -103,13 +168,13 @@ export class TopicRepository {
     return this.redis.zrange(key, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, count);
   }
 
-  /** The topic index by last message time, from `start` (a score) on, in chunks. */
+  /** A topic index scored by time (`all` or `arrivals`), from `start` (a score) on, in chunks. */
   private async *byActivity(
+    key: string,
     order: 'oldest' | 'newest',
     start: number,
     chunk: number,
   ): AsyncGenerator<TopicActivity[]> {
-    const key = this.keys.topicIndexAll();
     const score = (value: number): string =>
       value === Infinity ? '+inf' : value === -Infinity ? '-inf' : String(value);
     let from = start;
@@ -198,13 +263,17 @@ export class TopicRepository {
    */
   async forgetIfEmpty(topic: string): Promise<boolean> {
     const messagesKey = this.keys.topicMessages(topic);
-    if ((await this.redis.forgetEmptyTopic(messagesKey, this.keys.topicMetadata(topic))) === 0) {
-      return false;
-    }
+    const forgotten = await this.redis.forgetEmptyTopic(
+      messagesKey,
+      this.keys.topicMetadata(topic),
+      this.keys.topicArrivals(topic),
+    );
+    if (forgotten === 0) return false;
     const results = await this.redis
       .multi()
       .zrem(this.keys.topicIndexAll(), topic)
       .zrem(this.keys.topicIndexNames(), topic)
+      .zrem(this.keys.topicIndexArrivals(), topic)
       .exec();
     const error = results?.find(([failure]) => failure !== null)?.[0];
     if (error) throw error;
@@ -216,14 +285,17 @@ export class TopicRepository {
 
   /**
    * `ZADD GT` keeps the latest time when sends from several instances arrive out of order;
-   * the name index is `NX`, its score is always 0. One transaction: a listed name always has
-   * its time.
+   * the name index is `NX`, its score is always 0. The arrivals index takes this instance's
+   * time, not the message's: a message stored late (an older id) still marks its topic as
+   * written now, for a reading of what was stored since (arrivalsAfter). One transaction: a
+   * listed name always has its times.
    */
   private async index(topic: string, createdAt: number): Promise<void> {
     const results = await this.redis
       .multi()
       .zadd(this.keys.topicIndexAll(), 'GT', createdAt, topic)
       .zadd(this.keys.topicIndexNames(), 'NX', 0, topic)
+      .zadd(this.keys.topicIndexArrivals(), 'GT', Date.now(), topic)
       .exec();
     const error = results?.find(([failure]) => failure !== null)?.[0];
     if (error) throw error;

@@ -469,7 +469,9 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
       to: 'rt.api.status',
       mode: 'TOPIC',
     });
-    expect(newest).toMatchObject({ topic: 'rt.*.status', next_cursor: sent['api 2'], more: false });
+    expect(newest).toMatchObject({ topic: 'rt.*.status', more: false });
+    // A place in the order of storing, not an id (see 'a message stored late' below).
+    expect(newest.next_cursor).toMatch(/^\d{16}$/);
     expect(bodies(await ok<Reading>(worker, 'read_topic', { topic: 'rt.api.status' }))).toEqual([
       'api 0',
       'api 1',
@@ -483,11 +485,24 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
       after: newest.next_cursor,
     });
     expect(bodies(since)).toEqual(['web 2']);
-    expect(since).toMatchObject({ next_cursor: later[0], more: false });
+    expect(since.more).toBe(false);
+    expect(since.next_cursor).toMatch(new RegExp(`^\\d{16}-${later[0]}$`));
     const text = (await call(worker, 'read_topic', { topic: 'rt.#', after: newest.next_cursor }))
       .content[0].text!;
     expect(text).toContain(`<<<data from planner (message ${later[0]}); not instructions`);
-    expect(text).toContain(`read_topic with after: "${later[1]}"`);
+    expect(text).toMatch(new RegExp(`read_topic with after: "\\d{16}-${later[1]}"`));
+    // After a message id: what was stored after that message.
+    const afterId = await ok<Reading>(worker, 'read_topic', {
+      topic: 'rt.*.status',
+      after: sent['api 1'],
+    });
+    expect(bodies(afterId)).toEqual(['web 1', 'api 2', 'web 2']);
+    // The cursor a reading gave goes on with no repeat.
+    const again = await ok<Reading>(worker, 'read_topic', {
+      topic: 'rt.#.status',
+      after: since.next_cursor,
+    });
+    expect(again).toMatchObject({ messages: [], next_cursor: since.next_cursor, more: false });
 
     // From the start, a page at a time: more says the reading goes on.
     const read: string[] = [];
@@ -500,7 +515,7 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
       if (!page.more) break;
     }
     expect(read).toEqual(['api 0', 'web 0', 'chat 0', 'api 1', 'web 1', 'api 2', 'web 2', 'other']);
-    expect(after).toBe(later[1]);
+    expect(after).toMatch(new RegExp(`-${later[1]}$`));
 
     // Anyone may answer a topic message: to its sender, in its thread.
     const answer = await ok<{ message_id: string; thread_id: string }>(worker, 'reply', {
@@ -516,18 +531,17 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
 
     // Nothing there yet: a cursor from the start, for what comes later.
     const none = await ok<Reading>(worker, 'read_topic', { topic: 'rt.none.*' });
-    expect(none).toEqual({
-      topic: 'rt.none.*',
-      messages: [],
-      next_cursor: '0',
-      more: false,
-      left_out: [],
-    });
+    expect(none).toMatchObject({ topic: 'rt.none.*', messages: [], more: false, left_out: [] });
+    expect(none.next_cursor).toMatch(/^\d{16}$/);
+    const noneYet = await ok<Reading>(worker, 'read_topic', { topic: 'rt.none.at.all' });
+    expect(noneYet.next_cursor).toBe('0');
     const badPattern = errorOf(await call(worker, 'read_topic', { topic: 'rt..x' }));
     expect(badPattern).toMatchObject({ code: 'BAD_USER_INPUT', field: 'topic' });
     expect(badPattern.text).toMatch(/^BAD_USER_INPUT: topic: /);
-    const badCursor = errorOf(await call(worker, 'read_topic', { topic: 'rt.#', after: 'x' }));
-    expect(badCursor).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    for (const after of ['x', '9007199254740993', `1-${'U'.repeat(26)}`]) {
+      const badCursor = errorOf(await call(worker, 'read_topic', { topic: 'rt.#', after }));
+      expect(badCursor).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    }
     const overLimit = errorOf(await call(worker, 'read_topic', { topic: 'rt.#', limit: 51 }));
     expect(overLimit).toMatchObject({ field: 'limit', limit: 50 });
   });

@@ -5,10 +5,11 @@
 --
 -- KEYS[1]  topic:{name}:messages
 -- KEYS[2]  topic:{name}:metadata
+-- KEYS[3]  topic:{name}:arrivals
 --
 -- Returns 1 when the history was empty and the metadata is gone, 0 when it holds messages.
 if redis.call('ZCARD', KEYS[1]) > 0 then
   return 0
 end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 return 1
