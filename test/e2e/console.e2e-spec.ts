@@ -266,6 +266,8 @@ describe('operator console in a browser', () => {
     // Message text is shown as text, never as HTML.
     expect(await articles.nth(1).textContent()).toContain('Reviewed: <b>looks good</b>');
     expect(await page.locator('article b').count()).toBe(0);
+    // The budget counts from the thread's second message.
+    await page.getByText(/tokens over 1 message$/).waitFor({ timeout: SHOWN });
     await shoot('thread');
 
     // The thread's kill switch.

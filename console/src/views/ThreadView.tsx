@@ -10,6 +10,7 @@ import {
   type ThreadBudget,
 } from '../documents';
 import { useApi, useCursorList, useLoader } from '../hooks';
+import { count } from '../format';
 import { mailboxHref } from '../routes';
 import { Badge, ErrorAlert, MessageList, MoreButton, Section, Time } from '../ui';
 
@@ -48,8 +49,8 @@ function ThreadControls({ id }: { id: string }) {
           <span>
             {shown.paused ? <Badge tone="warn">paused</Badge> : 'Sending allowed'} ·{' '}
             {shown.spentTokens} tokens
-            {shown.maxTokens === null ? '' : ` of ${shown.maxTokens}`} over {shown.messages}{' '}
-            messages
+            {shown.maxTokens === null ? '' : ` of ${shown.maxTokens}`} over{' '}
+            {count(shown.messages, 'message')}
           </span>
           <button type="button" disabled={busy} onClick={() => toggle(!shown.paused)}>
             {shown.paused ? 'Resume thread' : 'Pause thread'}
