@@ -78,4 +78,10 @@ export class DeadLetter {
 
   @Field(() => GraphQLISODateTime)
   deadLetteredAt!: Date;
+
+  @Field({
+    description:
+      'Its place in the list: pass it as deadLetters(before:) for the dead letters older than this one.',
+  })
+  cursor!: string;
 }

@@ -36,6 +36,13 @@ export interface DeadLetterRecord {
   deadLetteredAt: number;
 }
 
+/** A dead letter's place in a list of them, which a next page starts after. */
+export interface DeadLetterPlace {
+  deadLetteredAt: number;
+  mailbox: string;
+  messageId: string;
+}
+
 export type DeliveryAction = 'deliver' | 'wait' | 'fail' | 'expire' | 'redrive';
 
 /** The recipient's delivery after an action, and whether the action changed it. */
@@ -528,14 +535,20 @@ export class DeliveryConfirmationRepository {
     ]);
   }
 
-  /** The newest dead letters first: of one mailbox, or of all. */
-  async deadLetters(mailbox: string | null, first: number): Promise<DeadLetterRecord[]> {
+  /**
+   * The newest dead letters first (by time, then by member, descending): of one mailbox, or of
+   * all; with `before`, those after that one in this order.
+   */
+  async deadLetters(
+    mailbox: string | null,
+    first: number,
+    before: DeadLetterPlace | null = null,
+  ): Promise<DeadLetterRecord[]> {
     if (mailbox !== null) {
-      const ids = await this.redis.zrange(
+      const ids = await this.newestMembers(
         this.keys.mailboxDeadLetterIndex(mailbox),
-        '0',
-        String(first - 1),
-        'REV',
+        first,
+        before && { score: before.deadLetteredAt, member: before.messageId },
       );
       if (ids.length === 0) return [];
       const records = await this.redis.hmget(this.keys.mailboxDeadLetters(mailbox), ...ids);
@@ -543,11 +556,13 @@ export class DeliveryConfirmationRepository {
         .filter((json): json is string => json !== null)
         .map((json) => JSON.parse(json) as DeadLetterRecord);
     }
-    const members = await this.redis.zrange(
+    const members = await this.newestMembers(
       this.keys.deadLetterIndex(),
-      '0',
-      String(first - 1),
-      'REV',
+      first,
+      before && {
+        score: before.deadLetteredAt,
+        member: `${before.mailbox}|${before.messageId}`,
+      },
     );
     const records = await Promise.all(
       members.map((member) => {
@@ -556,6 +571,39 @@ export class DeliveryConfirmationRepository {
       }),
     );
     return records.filter((record): record is DeadLetterRecord => record !== null);
+  }
+
+  /**
+   * Up to `count` members of a dead-letter index, newest first: by score, then by member,
+   * descending (Redis's reverse order), after `below` when given. The members of `below`'s
+   * own time that come before it are passed over, a page of them at a time.
+   */
+  private async newestMembers(
+    key: string,
+    count: number,
+    below: { score: number; member: string } | null,
+  ): Promise<string[]> {
+    if (below === null) return this.redis.zrange(key, '0', String(count - 1), 'REV');
+    const members: string[] = [];
+    for (let offset = 0; members.length < count; offset += count) {
+      const reply = await this.redis.zrange(
+        key,
+        String(below.score),
+        '-inf',
+        'BYSCORE',
+        'REV',
+        'LIMIT',
+        offset,
+        count,
+        'WITHSCORES',
+      );
+      for (let i = 0; i + 1 < reply.length && members.length < count; i += 2) {
+        const [member, score] = [reply[i], Number(reply[i + 1])];
+        if (score < below.score || member < below.member) members.push(member);
+      }
+      if (reply.length < 2 * count) break;
+    }
+    return members;
   }
 
   eventsChannel(messageId: string): string {

@@ -15,6 +15,7 @@ import { InvalidFieldError } from '../messages/message.errors';
 import { assertMessageId } from '../messages/message-id';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { assertMailboxName } from '../routing/address';
+import { parseDeadLetterCursor } from './dead-letter-cursor';
 import { DeadLetter, DeliveryConfirmation } from './delivery-confirmation.model';
 import { DeliveryConfirmationRepository } from './delivery-confirmation.repository';
 import { DeliveryFeeds } from './delivery-feeds';
@@ -47,11 +48,18 @@ export class DeliveryResolver {
 
   @Query(() => [DeadLetter], {
     description:
-      'Newest first; of one mailbox, or of all. Fewer than first when their messages pass the 64 MiB of bodies an operation may read (the newest is always answered). A selection of message that names neither content nor tokenEstimate reads no content and counts its metadata alone; with preview, Redis sends only the start of each body (which still counts whole).',
+      'Newest first; of one mailbox, or of all; with before, those older than that one. Fewer than first when their messages pass the 64 MiB of bodies an operation may read (the newest is always answered): pass the cursor of the last to go on. A selection of message that names neither content nor tokenEstimate reads no content and counts its metadata alone; with preview, Redis sends only the start of each body (which still counts whole).',
   })
   async deadLetters(
     @Args('mailbox', { type: () => String, nullable: true }) mailbox: string | null,
     @Args('first', { type: () => Int, nullable: true, defaultValue: 50 }) first: number | null,
+    @Args('before', {
+      type: () => String,
+      nullable: true,
+      description:
+        'The cursor of the last dead letter of a page: the next page holds those dead-lettered before it.',
+    })
+    before: string | null,
     @CurrentPrincipal() principal: Principal,
     @OperationBodyReads('page') reads: BodyReads,
   ): Promise<DeadLetter[]> {
@@ -65,7 +73,9 @@ export class DeliveryResolver {
         MAX_DEAD_LETTERS,
       );
     }
-    return this.delivery.deadLetters(mailbox ?? null, count, reads);
+    const place =
+      before === null || before === undefined ? null : parseDeadLetterCursor(before, 'before');
+    return this.delivery.deadLetters(mailbox ?? null, count, reads, place);
   }
 
   @Mutation(() => DeliveryConfirmation, {

@@ -20,8 +20,10 @@ import {
   type DeadLetter,
   type DeliveryConfirmation,
 } from './delivery-confirmation.model';
+import { formatDeadLetterCursor } from './dead-letter-cursor';
 import {
   DeliveryConfirmationRepository,
+  type DeadLetterPlace,
   EXPIRED_UNCONFIRMED,
   type DeadLetterRecord,
   type DueDelivery,
@@ -323,9 +325,10 @@ export class DeliveryService implements OnModuleInit {
     mailboxArg: string | null,
     first: number,
     reads: BodyReads | null = null,
+    before: DeadLetterPlace | null = null,
   ): Promise<DeadLetter[]> {
     const mailbox = mailboxArg === null ? null : assertMailboxName(mailboxArg, 'mailbox');
-    const records = await this.confirmations.deadLetters(mailbox, first);
+    const records = await this.confirmations.deadLetters(mailbox, first, before);
     // A broadcast's message may be dead-lettered by several mailboxes: read it once.
     const ids = [...new Set(records.map((record) => record.messageId))];
     const read = await this.messages.findWithin(ids, reads, this.clock.now());
@@ -339,6 +342,7 @@ export class DeliveryService implements OnModuleInit {
         reason: record.reason,
         attempts: record.attempts,
         deadLetteredAt: new Date(record.deadLetteredAt),
+        cursor: formatDeadLetterCursor(record),
       }));
   }
 

@@ -1,5 +1,11 @@
 import type { Client } from 'graphql-ws';
-import { connectWs, eventually, graphqlOk, LiveSubscription } from '../utils/graphql-client';
+import {
+  connectWs,
+  eventually,
+  graphql,
+  graphqlOk,
+  LiveSubscription,
+} from '../utils/graphql-client';
 import { startRedisBackend, type RedisBackend } from '../utils/redis-backend';
 import { mailboxChannel, registerMailboxes, waitForListeners } from '../utils/service';
 import { startTestApp, type TestApp } from '../utils/test-app';
@@ -103,6 +109,41 @@ describe('deadLetters reads of bodies', () => {
     // Four bodies of 15 MiB are 60 MiB; a fifth would pass 64.
     expect(ids).toEqual(newestFirst.slice(0, 4));
     expect(bytes).toBeLessThan(1024 * 1024);
+  });
+
+  it('goes on past the read limit from the last dead letter answered, with before', async () => {
+    const page = async (before: string | null) =>
+      (
+        await graphqlOk<{ deadLetters: Array<{ cursor: string; message: { id: string } }> }>(
+          service.baseUrl,
+          `query Page($before: String) {
+            deadLetters(mailbox: "deaf", first: 10, before: $before) { cursor message { id tokenEstimate } }
+          }`,
+          { before },
+        )
+      ).deadLetters;
+    const first = await page(null);
+    expect(first.map((letter) => letter.message.id)).toEqual(newestFirst.slice(0, 4));
+    const rest = await page(first[3].cursor);
+    expect(rest.map((letter) => letter.message.id)).toEqual(newestFirst.slice(4));
+    expect(await page(rest.at(-1)!.cursor)).toEqual([]);
+    for (const before of ['x', `1|deaf|${'U'.repeat(26)}`, `1|bad name|${newestFirst[0]}`]) {
+      const refused = await graphql(
+        service.baseUrl,
+        `
+          query Page($before: String) {
+            deadLetters(first: 1, before: $before) {
+              cursor
+            }
+          }
+        `,
+        { before },
+      );
+      expect(refused.errors?.[0].extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'before',
+      });
+    }
   });
 
   it('reads and counts each body whole for content or tokenEstimate', async () => {
