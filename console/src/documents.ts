@@ -263,11 +263,13 @@ export interface DeadLetter {
   reason: string;
   attempts: number;
   deadLetteredAt: string;
+  /** Where the next page (`before`) starts. */
+  cursor: string;
   message: Pick<MessageNode, 'id' | 'sender' | 'subject' | 'threadId'>;
 }
 
 const DEAD_LETTER_FIELDS =
-  'mailbox reason attempts deadLetteredAt message { id sender subject threadId }';
+  'mailbox reason attempts deadLetteredAt cursor message { id sender subject threadId }';
 
 /**
  * The dead letters of every mailbox, and how many there are at least: the list comes back
@@ -279,10 +281,10 @@ export const DEAD_LETTERS = gql<
     deadLetters: DeadLetter[];
     mailboxPage: { total: number; mailboxes: Array<{ deadLetterCount: number }> };
   },
-  { first: number }
+  { first: number; before: string | null }
 >(`
-  query Dead($first: Int) {
-    deadLetters(first: $first) { ${DEAD_LETTER_FIELDS} }
+  query Dead($first: Int, $before: String) {
+    deadLetters(first: $first, before: $before) { ${DEAD_LETTER_FIELDS} }
     mailboxPage(state: DEAD_LETTERED, orderBy: DEAD_LETTERS, descending: true, first: 200) {
       total mailboxes { deadLetterCount }
     }
@@ -292,10 +294,10 @@ export const DEAD_LETTERS = gql<
 /** The dead letters of one mailbox, and how many it has (DEAD_LETTERS). */
 export const MAILBOX_DEAD_LETTERS = gql<
   { deadLetters: DeadLetter[]; mailbox: { deadLetterCount: number } | null },
-  { mailbox: string; first: number }
+  { mailbox: string; first: number; before: string | null }
 >(`
-  query MailboxDead($mailbox: String!, $first: Int) {
-    deadLetters(first: $first, mailbox: $mailbox) { ${DEAD_LETTER_FIELDS} }
+  query MailboxDead($mailbox: String!, $first: Int, $before: String) {
+    deadLetters(first: $first, mailbox: $mailbox, before: $before) { ${DEAD_LETTER_FIELDS} }
     mailbox(name: $mailbox) { deadLetterCount }
   }
 `);
@@ -311,10 +313,10 @@ export interface DeadLetterPreview {
  */
 export const DEAD_LETTER_PREVIEWS = gql<
   { deadLetters: DeadLetterPreview[] },
-  { mailbox: string | null; first: number }
+  { mailbox: string | null; first: number; before: string | null }
 >(`
-  query DeadPreviews($mailbox: String, $first: Int) {
-    deadLetters(first: $first, mailbox: $mailbox) {
+  query DeadPreviews($mailbox: String, $first: Int, $before: String) {
+    deadLetters(first: $first, mailbox: $mailbox, before: $before) {
       mailbox message { id preview previewTruncated }
     }
   }

@@ -400,7 +400,7 @@ describe('operator console in a browser', () => {
     }
   }, 120_000);
 
-  it('says so when dead letters past the read limit are left out of the list', async () => {
+  it('says so when dead letters past the read limit are left out of the list, and pages on to them', async () => {
     await register('hoard-meta');
     // Metadata counts however little of the message is asked for: five of 14 MiB each leave
     // the oldest dead letters out of one operation's answer.
@@ -428,6 +428,17 @@ describe('operator console in a browser', () => {
       const rows = page.getByRole('table', { name: 'Dead letters' }).locator('tbody tr');
       expect(await rows.count()).toBe(4);
       expect(await page.getByRole('button', { name: `Redrive ${legitimate}` }).count()).toBe(0);
+      // Older goes on after the last listed: the other two, and nothing said cut.
+      await page.getByRole('button', { name: 'Older' }).click();
+      await page.getByRole('button', { name: `Redrive ${legitimate}` }).waitFor({ timeout: SHOWN });
+      expect(await rows.count()).toBe(2);
+      expect(await rows.nth(0).textContent()).toContain('Heavy 1');
+      expect(await page.getByText(/^Only \d+ of the/).count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Newer' }).click();
+      await page
+        .getByText('Only 4 of the newest 6 dead letters are listed', { exact: false })
+        .waitFor({ timeout: SHOWN });
       // Every mailbox's: the same cut, told from the dead-lettered mailboxes' counts.
       await page.getByLabel('Mailbox').fill('');
       await page.getByRole('button', { name: 'Redrive all' }).waitFor({ state: 'detached' });

@@ -24,13 +24,20 @@ function keyOf(letter: DeadLetter | DeadLetterPreview): string {
   return `${letter.mailbox}\n${letter.message.id}`;
 }
 
+/** A page after the first: it starts after `before`, `skipped` dead letters down the list. */
+interface Older {
+  before: string;
+  skipped: number;
+}
+
 interface Listed {
   mailbox: string;
   first: number;
+  page: Older | null;
   letters: DeadLetter[];
   /**
-   * How many of the newest `first` dead letters there are at least: a list that holds fewer
-   * was cut by the 64 MiB of bodies an operation may read, which it does not tell otherwise.
+   * How many dead letters this page would hold at least: a page that holds fewer was cut by
+   * the 64 MiB of bodies an operation may read, which it does not tell otherwise.
    */
   expected: number;
   /** Changes with every answer: the previews are read again for each. */
@@ -39,20 +46,31 @@ interface Listed {
 
 let answers = 0;
 
-/** The newest `first` dead letters, of the mailbox or (empty) of all, with `expected`. */
-async function load(api: Api, mailbox: string, first: number): Promise<Listed> {
+/**
+ * A page of `first` dead letters, newest first, of the mailbox or (empty) of all: the newest,
+ * or those after `page.before`; with `expected`.
+ */
+async function load(api: Api, mailbox: string, first: number, page: Older | null): Promise<Listed> {
+  const before = page?.before ?? null;
+  const skipped = page?.skipped ?? 0;
+  const listed = (letters: DeadLetter[], atLeast: number): Listed => ({
+    mailbox,
+    first,
+    page,
+    letters,
+    expected: Math.max(0, Math.min(first, atLeast - skipped)),
+    answer: (answers += 1),
+  });
   if (mailbox) {
-    const data = await api.request(MAILBOX_DEAD_LETTERS, { mailbox, first });
-    const expected = Math.min(first, data.mailbox?.deadLetterCount ?? 0);
-    return { mailbox, first, letters: data.deadLetters, expected, answer: (answers += 1) };
+    const data = await api.request(MAILBOX_DEAD_LETTERS, { mailbox, first, before });
+    return listed(data.deadLetters, data.mailbox?.deadLetterCount ?? 0);
   }
-  const data = await api.request(DEAD_LETTERS, { first });
+  const data = await api.request(DEAD_LETTERS, { first, before });
   const { total, mailboxes } = data.mailboxPage;
   // The mailboxes past the page hold one dead letter each at least.
   const atLeast =
     mailboxes.reduce((sum, row) => sum + row.deadLetterCount, 0) + total - mailboxes.length;
-  const expected = Math.min(first, atLeast);
-  return { mailbox, first, letters: data.deadLetters, expected, answer: (answers += 1) };
+  return listed(data.deadLetters, atLeast);
 }
 
 /** Calls the mutation once per mailbox; resolves with how many it moved, and the failures. */
@@ -95,16 +113,30 @@ export function DeadLetters() {
   const [mailboxText, setMailboxText] = useState('');
   const mailbox = useDebounced(mailboxText.trim(), 250);
   const [first, setFirst] = useState(100);
+  // The pages gone through to this one, for Newer; a new filter or size starts at the newest.
+  const listKey = JSON.stringify([mailbox, first]);
+  const [paging, setPaging] = useState<{ key: string; pages: Older[] }>({
+    key: listKey,
+    pages: [],
+  });
+  const pages = paging.key === listKey ? paging.pages : [];
+  const page = pages.at(-1) ?? null;
   // The list and the previews each may read 64 MiB of bodies: never two at once.
   const oneAtATime = useOneAtATime();
   const list = useLoader(
-    () => oneAtATime(() => load(api, mailbox, first)),
-    JSON.stringify([mailbox, first]),
+    () => oneAtATime(() => load(api, mailbox, first, page)),
+    JSON.stringify([mailbox, first, page?.before ?? null]),
   );
   const listed = list.data;
   const letters = listed?.letters ?? [];
   // Not listed: past what one operation may read.
   const cut = listed ? Math.max(0, listed.expected - letters.length) : 0;
+  // A full page, or one cut short, may have older dead letters after it.
+  const last = letters.at(-1);
+  const older =
+    listed && last && (letters.length === listed.first || cut > 0)
+      ? { before: last.cursor, skipped: (listed.page?.skipped ?? 0) + letters.length }
+      : null;
   // The previews apart, for each answer of the list: they read each body (its start), which
   // counts whole against the 64 MiB, so they may stop short of the list.
   const previews = useLoader(
@@ -114,6 +146,7 @@ export function DeadLetters() {
             api.request(DEAD_LETTER_PREVIEWS, {
               mailbox: listed.mailbox || null,
               first: listed.first,
+              before: listed.page?.before ?? null,
             }),
           )
         : Promise.resolve(null),
@@ -142,6 +175,11 @@ export function DeadLetters() {
   };
 
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  /** To another page of the list: what was selected on this one is not carried over. */
+  const turn = (next: Older[]) => {
+    setPaging({ key: listKey, pages: next });
+    setSelected(new Set());
+  };
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState('');
   const [actionError, setActionError] = useState<ApiError | null>(null);
@@ -252,9 +290,9 @@ export function DeadLetters() {
       <ErrorAlert error={list.error ? null : previews.error} title="Previews" />
       {cut > 0 && (
         <p className="notice">
-          Only {letters.length} of the newest {count(letters.length + cut, 'dead letter')} are
-          listed: the messages of the others pass the 64 MiB of bodies one request may read. Redrive
-          or purge the ones listed to reach the rest.
+          Only {letters.length} of the {page ? 'next' : 'newest'}{' '}
+          {count(letters.length + cut, 'dead letter')} are listed: the messages of the others pass
+          the 64 MiB of bodies one request may read. Older lists the ones after them.
         </p>
       )}
       {unpreviewed > 0 && (
@@ -340,6 +378,16 @@ export function DeadLetters() {
           );
         }}
       </DataTable>
+      {(page || older) && (
+        <div className="pager">
+          <button type="button" disabled={!page} onClick={() => turn(pages.slice(0, -1))}>
+            Newer
+          </button>
+          <button type="button" disabled={!older} onClick={() => older && turn([...pages, older])}>
+            Older
+          </button>
+        </div>
+      )}
     </Section>
   );
 }
