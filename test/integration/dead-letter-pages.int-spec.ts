@@ -5,9 +5,10 @@ import {
   type DeadLetterRecord,
 } from '../../src/delivery/delivery-confirmation.repository';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
-import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
+import { MessagePriority } from '../../src/messages/message.model';
 import { MessageStore } from '../../src/store/message-store';
 import { SendEvents } from '../../src/store/send-events';
+import { trackedBroadcast } from '../factories/messages';
 import { RedisServer } from '../utils/redis-server';
 import { redisTestingModule } from '../utils/redis-context';
 
@@ -21,29 +22,7 @@ describe('pages of dead letters against a real Redis', () => {
   /** A tracked broadcast to MAILBOXES, each of its deliveries dead-lettered at `at`. */
   async function deadBroadcast(at: number): Promise<void> {
     const id = ulid(at);
-    await module.get(MessageStore).deliver(
-      {
-        id,
-        sender: 'sender',
-        mode: AddressingMode.BROADCAST,
-        target: null,
-        content: 'x',
-        contentType: 'text/plain',
-        subject: null,
-        metadata: null,
-        priority: MessagePriority.NORMAL,
-        createdAt: at,
-        expiresAt: null,
-        requireConfirmation: true,
-        correlationId: null,
-        replyTo: null,
-        threadId: id,
-        inReplyTo: null,
-        replyBy: null,
-        hop: 0,
-      },
-      MAILBOXES,
-    );
+    await module.get(MessageStore).deliver(trackedBroadcast(id, at), MAILBOXES);
     for (const mailbox of MAILBOXES) {
       // One attempt, never confirmed: the failure files the dead letter.
       await repository.attempt(id, mailbox, 'first', at, [1_000], 100);

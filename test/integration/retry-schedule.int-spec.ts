@@ -2,9 +2,10 @@ import type { TestingModule } from '@nestjs/testing';
 import { ulid } from 'ulid';
 import { DeliveryConfirmationRepository } from '../../src/delivery/delivery-confirmation.repository';
 import { MailboxRepository } from '../../src/mailboxes/mailbox.repository';
-import { AddressingMode, MessagePriority } from '../../src/messages/message.model';
+import { MessagePriority } from '../../src/messages/message.model';
 import { MessageStore } from '../../src/store/message-store';
 import { SendEvents } from '../../src/store/send-events';
+import { trackedBroadcast } from '../factories/messages';
 import { RedisServer } from '../utils/redis-server';
 import { redisTestingModule } from '../utils/redis-context';
 
@@ -22,29 +23,7 @@ describe('retry schedule and confirmation scripts against a real Redis', () => {
     now: number,
     expiresAt: number | null = null,
   ): Promise<void> {
-    await store.deliver(
-      {
-        id,
-        sender: 'sender',
-        mode: AddressingMode.BROADCAST,
-        target: null,
-        content: 'x',
-        contentType: 'text/plain',
-        subject: null,
-        metadata: null,
-        priority,
-        createdAt: now,
-        expiresAt,
-        requireConfirmation: true,
-        correlationId: null,
-        replyTo: null,
-        threadId: id,
-        inReplyTo: null,
-        replyBy: null,
-        hop: 0,
-      },
-      recipients,
-    );
+    await store.deliver(trackedBroadcast(id, now, { priority, expiresAt }), recipients);
   }
 
   beforeAll(async () => {
