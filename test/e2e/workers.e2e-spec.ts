@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
 import { MAILBOX_FEED, REGISTER, SEND } from '../utils/documents';
 import {
@@ -41,13 +43,9 @@ function metric(text: string, name: string): number {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-describe('WORKERS: several processes behind one port', () => {
-  let redis: RedisServer;
-  let service: ServiceProcess;
-  const clients: Client[] = [];
-
-  /** Whether four requests in a row are answered without errors. */
-  const serves = async (): Promise<boolean> => {
+/** A check of whether four requests in a row to `service` are answered without errors. */
+function serves(service: ServiceProcess): () => Promise<boolean> {
+  return async () => {
     try {
       for (let request = 0; request < 4; request += 1) {
         const answer = await graphql(
@@ -64,6 +62,12 @@ describe('WORKERS: several processes behind one port', () => {
       return false;
     }
   };
+}
+
+describe('WORKERS: several processes behind one port', () => {
+  let redis: RedisServer;
+  let service: ServiceProcess;
+  const clients: Client[] = [];
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -146,7 +150,7 @@ describe('WORKERS: several processes behind one port', () => {
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
     // Until a worker listens again (the one killed may have been the only one yet), the port
     // refuses connections.
-    await eventually(serves, 15_000);
+    await eventually(serves(service), 15_000);
     expect(service.output.join('')).toContain(`died (SIGKILL): starting another`);
   }, 60_000);
 
@@ -167,7 +171,7 @@ describe('WORKERS: several processes behind one port', () => {
     }, 15_000).catch((error: Error) => {
       throw new Error(`${error.message}; the service said:\n${service.output.join('')}`);
     });
-    await eventually(serves, 15_000);
+    await eventually(serves(service), 15_000);
     expect(service.output.join('')).toContain(`(pid ${starting}) died (SIGKILL): starting another`);
   });
 
@@ -227,6 +231,108 @@ describe('WORKERS at start', () => {
       }
     } finally {
       await service.stop();
+    }
+  });
+
+  it('ends a worker that meets an error nothing caught with one fatal line, hands on its connections, and starts another', async () => {
+    // A bug on demand: the worker that gets SIGUSR2 throws where nothing catches it.
+    const dir = mkdtempSync(join(tmpdir(), 'mailbox-crash-'));
+    const preload = join(dir, 'crash-on-sigusr2.js');
+    writeFileSync(
+      preload,
+      "process.on('SIGUSR2', () => setImmediate(() => { throw new Error('a bug, on purpose'); }));\n",
+    );
+    const service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      WORKERS: '2',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'log',
+      NODE_OPTIONS: `--require ${preload}`,
+    });
+    try {
+      await eventually(() => childPids(service.pid!).length === 2, 10_000);
+      const [victim] = childPids(service.pid!);
+      // New connections all along, eight at a time: each is answered, by one worker or the
+      // other; none is left waiting.
+      const outcomes: string[] = [];
+      const until = Date.now() + 4_000;
+      const asking = Array.from({ length: 8 }, async () => {
+        while (Date.now() < until) {
+          try {
+            const answer = await fetch(`${service.baseUrl}/health/live`, {
+              headers: { connection: 'close' },
+              signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+            });
+            outcomes.push(String(answer.status));
+          } catch (error) {
+            outcomes.push((error as Error).name);
+          }
+        }
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      process.kill(victim, 'SIGUSR2');
+      await Promise.all(asking);
+      await eventually(() => {
+        const now = childPids(service.pid!);
+        return now.length === 2 && !now.includes(victim);
+      }, 15_000);
+      expect(outcomes.filter((outcome) => outcome === 'TimeoutError')).toEqual([]);
+      expect(outcomes.filter((outcome) => outcome === '200').length).toBeGreaterThan(8);
+      const output = service.output.join('');
+      const fatal = output
+        .split('\n')
+        .filter((line) => line.includes('a bug, on purpose'))
+        .map((line) => JSON.parse(line) as { level: number; context: string; msg: string });
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ level: 60, context: 'Crash' });
+      expect(fatal[0].msg).toMatch(/^uncaught exception: exiting \(Error: a bug, on purpose\n/);
+      expect(output).toContain(`(pid ${victim}) died (exit 1): starting another`);
+      await eventually(serves(service), 15_000);
+    } finally {
+      await service.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('ends a single process that meets an error nothing caught with one fatal line and exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailbox-crash-'));
+    const preload = join(dir, 'reject-on-sigusr2.js');
+    writeFileSync(
+      preload,
+      "process.on('SIGUSR2', () => { void Promise.reject(new Error('a bug, on purpose')); });\n",
+    );
+    const service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      WORKERS: '1',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'log',
+      NODE_OPTIONS: `--require ${preload}`,
+    });
+    try {
+      const started = Date.now();
+      process.kill(service.pid!, 'SIGUSR2');
+      await eventually(() => {
+        try {
+          process.kill(service.pid!, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 10_000);
+      // It lived on for its second, to let requests under way finish.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(await service.stop()).toBe(1);
+      const fatal = service.output
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('a bug, on purpose'))
+        .map((line) => JSON.parse(line) as { level: number; context: string; msg: string });
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ level: 60, context: 'Crash' });
+      expect(fatal[0].msg).toMatch(/^unhandled rejection: exiting \(Error: a bug, on purpose\n/);
+    } finally {
+      await service.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
