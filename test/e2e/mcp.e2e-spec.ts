@@ -864,6 +864,23 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
     expect(batch.headers.get('content-type')).toMatch(/^application\/json/);
     const answers = (await batch.json()) as Array<{ id: number; result: ToolResult }>;
     expect(answers.map((entry) => entry.id).sort()).toEqual([2, 3]);
+    // At most 10 messages a batch: each answer may carry 4 MiB, all held until the last.
+    const calls = (count: number): object[] =>
+      Array.from({ length: count }, (_, index) => toolCall(100 + index, 'whoami', {}));
+    const ten = await post('POST', calls(10));
+    expect(ten.status).toBe(200);
+    expect((await ten.json()) as unknown[]).toHaveLength(10);
+    const eleven = await post('POST', calls(11));
+    expect(eleven.status).toBe(400);
+    expect(await eleven.json()).toEqual({
+      jsonrpc: '2.0',
+      error: {
+        code: -32600,
+        message: 'batch: 11 messages, more than the limit of 10 a request may batch',
+        data: { code: 'BAD_USER_INPUT', field: 'batch', limit: 10 },
+      },
+      id: null,
+    });
 
     for (const streamed of [
       toolCall(4, 'wait_for_message', { timeout_s: 1, from: 'nobody' }),
