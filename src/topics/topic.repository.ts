@@ -134,8 +134,13 @@ export class TopicRepository {
 
   /** The place after the topic's last stored message: what is stored later comes after it. */
   async lastArrival(topic: string): Promise<ArrivalCursor> {
-    const stamp = await this.redis.hget(this.keys.topicMetadata(topic), 'lastArrival');
-    return stamp === null ? ARRIVALS_START : { stamp: Number(stamp), id: null };
+    const [, stamp] = await this.redis.zrange(
+      this.keys.topicArrivals(topic),
+      '-1',
+      '-1',
+      'WITHSCORES',
+    );
+    return stamp === undefined ? ARRIVALS_START : { stamp: Number(stamp), id: null };
   }
 
   /**

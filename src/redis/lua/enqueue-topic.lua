@@ -17,8 +17,8 @@
 -- The arrivals set orders the topic's messages by when they were stored, which the ids do not
 -- (a message's id is made when it is sent, and a slow send, another instance or the outage
 -- queue may store it after later ones): its score is this Redis's time in microseconds, made
--- greater than the topic's last arrival (`lastArrival`) should the clock have gone back, so
--- that a reading of the topic after an arrival misses nothing stored since.
+-- greater than the topic's last arrival (the set's highest score) should the clock have gone
+-- back, so that a reading of the topic after an arrival misses nothing stored since.
 --
 -- Returns TopicEnqueueCode (src/redis/script-codes.ts): 1 when added; 2 when the message was
 -- in the topic already but its publish never completed; -2 when it was in the topic and
@@ -32,15 +32,12 @@ if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
 end
 local now = redis.call('TIME')
 local arrival = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local last = tonumber(redis.call('HGET', KEYS[2], 'lastArrival') or '0')
-if arrival <= last then
-  arrival = last + 1
+local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')[2]
+if last and arrival <= tonumber(last) then
+  arrival = tonumber(last) + 1
 end
 redis.call('ZADD', KEYS[3], arrival, ARGV[1])
 redis.call('HSETNX', KEYS[2], 'createdAt', ARGV[2])
-redis.call(
-  'HSET', KEYS[2], 'name', ARGV[3], 'lastMessageAt', ARGV[2], 'lastArrival', arrival,
-  unpublished, '1'
-)
+redis.call('HSET', KEYS[2], 'name', ARGV[3], 'lastMessageAt', ARGV[2], unpublished, '1')
 redis.call('HINCRBY', KEYS[2], 'messageCount', 1)
 return 1
