@@ -512,15 +512,14 @@ export class MailboxToolsService {
     const mark = await this.topicHistory.arrivalMark(pattern);
     const ids = await this.topicHistory.newestIds(pattern, limit);
     // The newest are read newest first, so that the budget keeps the latest of them.
-    const within = await this.messages.readWithin(ids, ownBodyReads(MAX_ANSWER_BODY_BYTES));
-    const found = ids.slice(0, within.taken).flatMap((id) => within.found.get(id) ?? []);
+    const { messages, taken } = await this.wholeWithinAnswer(ids);
     return {
       topic: pattern,
-      messages: found.reverse().map((message) => toAgentMessage(message, true)),
+      messages: messages.reverse(),
       next_cursor: formatArrivalCursor(mark),
       // Nothing follows the newest.
       more: false,
-      left_out: ids.slice(within.taken).reverse(),
+      left_out: ids.slice(taken).reverse(),
     };
   }
 
@@ -531,16 +530,27 @@ export class MailboxToolsService {
   ): Promise<TopicReading> {
     const reading = await this.topicHistory.arrivalsAfter(pattern, cursor, limit);
     const ids = reading.arrivals.map((arrival) => arrival.id);
-    const within = await this.messages.readWithin(ids, ownBodyReads(MAX_ANSWER_BODY_BYTES));
-    const found = ids.slice(0, within.taken).flatMap((id) => within.found.get(id) ?? []);
+    const { messages, taken } = await this.wholeWithinAnswer(ids);
     return {
       topic: pattern,
-      messages: found.map((message) => toAgentMessage(message, true)),
-      next_cursor: formatArrivalCursor(reading.arrivals[within.taken - 1] ?? cursor),
+      messages,
+      next_cursor: formatArrivalCursor(reading.arrivals[taken - 1] ?? cursor),
       // What did not fit follows.
-      more: reading.more || within.taken < ids.length,
+      more: reading.more || taken < ids.length,
       left_out: [],
     };
+  }
+
+  /**
+   * The first of `ids` whose bodies fit in one answer (MAX_ANSWER_BODY_BYTES, the first
+   * always), whole, in the order given; `taken` of the ids were read (one gone is left out).
+   */
+  private async wholeWithinAnswer(
+    ids: string[],
+  ): Promise<{ messages: AgentMessage[]; taken: number }> {
+    const within = await this.messages.readWithin(ids, ownBodyReads(MAX_ANSWER_BODY_BYTES));
+    const found = ids.slice(0, within.taken).flatMap((id) => within.found.get(id) ?? []);
+    return { messages: found.map((message) => toAgentMessage(message, true)), taken: within.taken };
   }
 
   /**

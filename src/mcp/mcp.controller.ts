@@ -124,15 +124,15 @@ export class McpController implements OnModuleDestroy {
       return;
     }
     if (Array.isArray(request.body) && request.body.length > MAX_BATCH_MESSAGES) {
-      await reply.code(400).send({
-        jsonrpc: '2.0',
-        error: {
+      await this.refuse(
+        reply,
+        400,
+        `batch: ${request.body.length} messages, more than the limit of ${MAX_BATCH_MESSAGES} a request may batch`,
+        {
           code: -32600,
-          message: `batch: ${request.body.length} messages, more than the limit of ${MAX_BATCH_MESSAGES} a request may batch`,
           data: { code: 'BAD_USER_INPUT', field: 'batch', limit: MAX_BATCH_MESSAGES },
         },
-        id: null,
-      });
+      );
       return;
     }
     let caller;
@@ -242,9 +242,17 @@ export class McpController implements OnModuleDestroy {
     }
   }
 
-  /** A JSON-RPC error answered with an HTTP status, before any MCP message was read. */
-  private async refuse(reply: FastifyReply, status: number, message: string): Promise<void> {
+  /**
+   * A JSON-RPC error answered with an HTTP status, before any MCP message was read: code
+   * -32001 unless `rpc` says otherwise, with its `data` when given.
+   */
+  private async refuse(
+    reply: FastifyReply,
+    status: number,
+    message: string,
+    rpc: { code: number; data?: object } = { code: -32001 },
+  ): Promise<void> {
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="mailbox"');
-    await reply.code(status).send({ jsonrpc: '2.0', error: { code: -32001, message }, id: null });
+    await reply.code(status).send({ jsonrpc: '2.0', error: { ...rpc, message }, id: null });
   }
 }

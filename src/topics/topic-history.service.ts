@@ -19,8 +19,9 @@ export const ARRIVAL_CLOCK_MARGIN_MS = 60_000;
 
 /**
  * The stored histories of the topics a pattern matches, read as one: after a cursor in id
- * order (a catch-up, a reading that goes on), or the newest. Ids are ULIDs, so id order is
- * time order across topics. Callers validate patterns and cursors.
+ * order (a subscription's catch-up), after a place in the order of storing (a reading that
+ * goes on, arrivalsAfter), or the newest. Ids are ULIDs, so id order is time order across
+ * topics. Callers validate patterns and cursors.
  */
 @Injectable()
 export class TopicHistoryService {
@@ -71,8 +72,8 @@ export class TopicHistoryService {
   /**
    * Up to `count` messages of the matching topics stored after the cursor, in the order they
    * were stored (see ArrivalCursor), and whether more are stored after them. Unlike a reading
-   * in id order, a reading that goes on from the last of them misses no message stored later with an older
-   * id (by a slow send, another instance, the outage queue).
+   * in id order, one that goes on from the last of them misses no message stored later with
+   * an older id (by a slow send, another instance, the outage queue).
    *
    * The topics read are those the arrivals index marks as written since ARRIVAL_CLOCK_MARGIN_MS
    * before the cursor's time, or the topic itself when the pattern has no wildcard.
