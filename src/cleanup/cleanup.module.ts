@@ -10,6 +10,7 @@ import { CleanupRepository } from './cleanup.repository';
 import { CleanupService } from './cleanup.service';
 import { RetentionRepository } from './retention.repository';
 import { RetentionService } from './retention.service';
+import { TopicRetentionService } from './topic-retention.service';
 
 @Module({
   imports: [
@@ -26,6 +27,7 @@ import { RetentionService } from './retention.service';
     CleanupCron,
     RetentionRepository,
     RetentionService,
+    TopicRetentionService,
   ],
   exports: [CleanupRepository],
 })

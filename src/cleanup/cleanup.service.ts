@@ -8,6 +8,7 @@ import { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { RedisPubSubService } from '../redis/redis-pubsub.service';
 import { CleanupRepository, type ExpiredEntry } from './cleanup.repository';
 import { RetentionService } from './retention.service';
+import { TopicRetentionService } from './topic-retention.service';
 
 const BATCH = 200;
 /**
@@ -27,10 +28,12 @@ export interface CleanupReport {
   deleted: number;
   /** Entries removed by the retention limits. */
   trimmed: number;
+  /** Messages removed from topic histories by TOPIC_MAX_MESSAGES. */
+  trimmedFromTopics: number;
 }
 
 /**
- * The cleanup loop, one instance at a time (a lock that lapses by itself), in three phases of
+ * The cleanup loop, one instance at a time (a lock that lapses by itself), in four phases of
  * bounded batches, each with its own time budget:
  *
  * 1. Expired messages leave every index, with their confirmations, pending entries and dead
@@ -40,6 +43,8 @@ export interface CleanupReport {
  * 2. Deleted mailboxes lose their entries (RetentionService.purgeDeletions).
  * 3. Every mailbox is trimmed to MAILBOX_MAX_MESSAGES and MAILBOX_MAX_AGE
  *    (RetentionService.enforceLimits), going on where the last run stopped.
+ * 4. Every topic's history is trimmed to TOPIC_MAX_MESSAGES (TopicRetentionService), going
+ *    on where the last run stopped.
  *
  * A deletion does not wait for the next run: when one is announced, each instance tries for
  * the lock for a few seconds, and the one that gets it removes the deleted mailbox's entries
@@ -57,6 +62,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly cleanup: CleanupRepository,
     private readonly retention: RetentionService,
+    private readonly topicRetention: TopicRetentionService,
     private readonly confirmations: DeliveryConfirmationRepository,
     private readonly delivery: DeliveryService,
     private readonly mailboxes: MailboxRepository,
@@ -92,15 +98,19 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
    */
   async run(progress: () => void = () => undefined): Promise<CleanupReport | null> {
     return this.locked(async () => {
-      const report: CleanupReport = { expired: 0, deleted: 0, trimmed: 0 };
+      const report: CleanupReport = { expired: 0, deleted: 0, trimmed: 0, trimmedFromTopics: 0 };
       report.expired = await this.purgeExpired(this.clock.now() + RUN_BUDGET_MS, progress);
       progress();
       report.deleted = await this.retention.purgeDeletions(this.clock.now() + RUN_BUDGET_MS);
       progress();
       report.trimmed = await this.retention.enforceLimits(this.clock.now() + RUN_BUDGET_MS);
-      if (report.expired + report.deleted + report.trimmed > 0) {
+      progress();
+      report.trimmedFromTopics = await this.topicRetention.enforceLimit(
+        this.clock.now() + RUN_BUDGET_MS,
+      );
+      if (report.expired + report.deleted + report.trimmed + report.trimmedFromTopics > 0) {
         this.logger.debug(
-          `removed ${report.expired} expired messages, ${report.deleted} entries of deleted mailboxes and ${report.trimmed} entries past the retention limits`,
+          `removed ${report.expired} expired messages, ${report.deleted} entries of deleted mailboxes, ${report.trimmed} entries past the retention limits and ${report.trimmedFromTopics} messages past TOPIC_MAX_MESSAGES`,
         );
       }
       return report;
@@ -109,7 +119,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
 
   /** Runs `work` under the cleanup lock; null when another instance holds it. */
   private async locked<T>(work: () => Promise<T>): Promise<T | null> {
-    // A run's three steps take RUN_BUDGET_MS each at most; the lock lasts that and a margin,
+    // A run's four steps take RUN_BUDGET_MS each at most; the lock lasts that and a margin,
     // not the interval, so that an instance that dies mid-run holds cleanup up for seconds.
     const lockMs = RUN_BUDGET_MS * 5;
     if (!(await this.cleanup.lock(this.owner, lockMs))) return null;

@@ -203,6 +203,18 @@ export class RetentionRepository {
     await this.redis.set(this.keys.retentionCursor(), String(rank));
   }
 
+  /**
+   * The topic after which the pass over TOPIC_MAX_MESSAGES goes on (a name, so that topics
+   * added or forgotten meanwhile shift nothing), or null to start at the first.
+   */
+  async topicCursor(): Promise<string | null> {
+    return (await this.redis.get(this.keys.topicRetentionCursor())) || null;
+  }
+
+  async saveTopicCursor(after: string | null): Promise<void> {
+    await this.redis.set(this.keys.topicRetentionCursor(), after ?? '');
+  }
+
   private mailboxKeys(mailbox: string): [string, string, string, string, string] {
     return [
       this.keys.mailboxMetadata(mailbox),

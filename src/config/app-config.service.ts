@@ -77,6 +77,8 @@ export interface RetentionConfig {
   maxMessages: number;
   /** How long an entry stays in a mailbox after the message was sent (MAILBOX_MAX_AGE); 0: no limit. */
   maxAgeMs: number;
+  /** Messages a topic's history keeps, its newest (TOPIC_MAX_MESSAGES); 0: no limit. */
+  topicMaxMessages: number;
   /** A broadcast reaches mailboxes seen within this long (BROADCAST_ACTIVE_WITHIN); 0: all active. */
   broadcastActiveWithinMs: number;
 }
@@ -251,6 +253,7 @@ export class AppConfigService {
     return {
       maxMessages: this.get('MAILBOX_MAX_MESSAGES'),
       maxAgeMs: positiveMs(this.get('MAILBOX_MAX_AGE')),
+      topicMaxMessages: this.get('TOPIC_MAX_MESSAGES'),
       broadcastActiveWithinMs: positiveMs(this.get('BROADCAST_ACTIVE_WITHIN')),
     };
   }

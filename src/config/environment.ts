@@ -306,8 +306,8 @@ export class EnvironmentVariables {
   @Documented(
     'retries',
     'seconds between runs of the cleanup loop (0.01 to 86400), which removes expired messages ' +
-      'from every index, empties deleted mailboxes and trims mailboxes to ' +
-      '`MAILBOX_MAX_MESSAGES` and `MAILBOX_MAX_AGE`',
+      'from every index, empties deleted mailboxes, trims mailboxes to ' +
+      '`MAILBOX_MAX_MESSAGES` and `MAILBOX_MAX_AGE` and topics to `TOPIC_MAX_MESSAGES`',
   )
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -351,6 +351,18 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(315_360_000)
   MAILBOX_MAX_AGE = 30 * 86_400;
+
+  @Documented(
+    'retention',
+    'messages a topic keeps (0 to 1000000000; `0`: no limit): the cleanup loop trims each ' +
+      "topic's history to its newest this many, on each run, so a topic may hold more between " +
+      'runs. See [Retention](../concepts/retention.md#topic-histories)',
+  )
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  TOPIC_MAX_MESSAGES = 10_000;
 
   @Documented(
     'retention',

@@ -41,6 +41,7 @@
  * | message:{id}:recipients | set | a broadcast's recipients, kept until cleanup |
  * | expiry:{schedule}:lock | string | the instance running cleanup now (lapses by itself) |
  * | expiry:{schedule}:retention_cursor | string | where cleanup's pass over the mailboxes' retention limits goes on |
+ * | expiry:{schedule}:topic_retention_cursor | string | the topic after which cleanup's pass over TOPIC_MAX_MESSAGES goes on |
  * | stats:{router}:counters | hash | router statistics, summed over all instances |
  * | ratelimit:{name} | hash | the mailbox token's rate-limit bucket (expires one to two minutes idle) |
  * | auth:revocations | channel | digests of revoked tokens, so every instance closes their sockets |
@@ -250,6 +251,10 @@ export class RedisKeys {
 
   retentionCursor(): string {
     return `${this.prefix}expiry:{schedule}:retention_cursor`;
+  }
+
+  topicRetentionCursor(): string {
+    return `${this.prefix}expiry:{schedule}:topic_retention_cursor`;
   }
 
   rateLimit(mailbox: string): string {

@@ -173,6 +173,22 @@ export class TopicRepository {
     return this.redis.zrange(key, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, count);
   }
 
+  /** The oldest `count` ids of the topic's history (by time, then id). */
+  async oldestIds(topic: string, count: number): Promise<string[]> {
+    return this.redis.zrange(this.keys.topicMessages(topic), '0', String(count - 1));
+  }
+
+  /** How many messages each topic's history holds, in the order given. */
+  async historySizes(topics: string[]): Promise<number[]> {
+    // Separate commands: on Cluster each topic has a slot of its own.
+    return Promise.all(topics.map((topic) => this.redis.zcard(this.keys.topicMessages(topic))));
+  }
+
+  /** How many topics the index holds. */
+  async count(): Promise<number> {
+    return this.redis.zcard(this.keys.topicIndexNames());
+  }
+
   /** A topic index scored by time (`all` or `arrivals`), from `start` (a score) on, in chunks. */
   private async *byActivity(
     key: string,

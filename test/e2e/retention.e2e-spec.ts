@@ -409,6 +409,101 @@ describe(`retention limits and mailbox deletion (${testTopology()})`, () => {
     });
   });
 
+  describe('TOPIC_MAX_MESSAGES', () => {
+    // Oldest first.
+    const HISTORY = 'query T($t: String!) { topicMessages(topic: $t) { nodes { id } } }';
+    const TOPICS = 'query L($p: String) { topics(pattern: $p) { nodes { name messageCount } } }';
+    let service: TestApp;
+    let keys: RedisKeys;
+
+    const history = async (topic: string): Promise<string[]> =>
+      (
+        await graphqlOk<{ topicMessages: { nodes: Array<{ id: string }> } }>(
+          service.baseUrl,
+          HISTORY,
+          { t: topic },
+        )
+      ).topicMessages.nodes.map((node) => node.id);
+
+    const publishAll = async (
+      topic: string,
+      count: number,
+      overrides: (index: number, sent: string[]) => Record<string, unknown> = () => ({}),
+    ): Promise<string[]> => {
+      const sent: string[] = [];
+      for (let index = 0; index < count; index += 1) {
+        const input = topicInput('topical', topic, overrides(index, sent));
+        sent.push((await send(service.baseUrl, input)).messageId);
+      }
+      return sent;
+    };
+
+    beforeAll(async () => {
+      service = await startTestApp(backend, {
+        TOPIC_MAX_MESSAGES: '3',
+        // Runs come from the tests alone.
+        ROUTER_CLEANUP_INTERVAL: '3600',
+      });
+      keys = new RedisKeys(service.prefix);
+      await registerMailboxes(service.baseUrl, 'topical');
+    });
+
+    afterAll(async () => {
+      await service.close();
+    });
+
+    it("keeps each topic's newest messages, and every trace of the older ones goes", async () => {
+      // The second message answers the first, so that both are in a thread's index.
+      const news = await publishAll('capped.news', 6, (index, sent) =>
+        index === 1 ? { inReplyTo: sent[0] } : {},
+      );
+      const quiet = await publishAll('capped.quiet', 3);
+      const [first, second] = news;
+      const schedule = async (): Promise<string[]> =>
+        redis.zrange(keys.expirySchedule(), '0', '-1');
+      expect((await schedule()).filter((member) => member.startsWith(second))).toHaveLength(1);
+      expect(await redis.zrange(keys.thread(threadKey(first)), '0', '-1')).toEqual([first, second]);
+
+      const report = await cleanupRun(service);
+      expect(report.trimmedFromTopics).toBe(3);
+      expect(await history('capped.news')).toEqual(news.slice(3));
+      expect(await history('capped.quiet')).toEqual(quiet);
+      expect(await redis.zrange(keys.topicArrivals('capped.news'), '0', '-1')).toEqual(
+        news.slice(3),
+      );
+      const gone = news.slice(0, 3);
+      const left = await keysUnder(redis, service.prefix);
+      expect(left.filter((key) => gone.some((id) => key.includes(id)))).toEqual([]);
+      expect(left).not.toContain(keys.thread(threadKey(first)));
+      expect(
+        (await schedule()).filter((member) => gone.some((id) => member.startsWith(id))),
+      ).toEqual([]);
+      expect(
+        await graphqlOk(service.baseUrl, 'query M($id: ID!) { message(id: $id) { id } }', {
+          id: first,
+        }),
+      ).toEqual({ message: null });
+      // The topic stays listed, and its count is of every message it was sent.
+      expect(await graphqlOk(service.baseUrl, TOPICS, { p: 'capped.*' })).toEqual({
+        topics: {
+          nodes: [
+            { name: 'capped.news', messageCount: 6 },
+            { name: 'capped.quiet', messageCount: 3 },
+          ],
+        },
+      });
+
+      expect((await cleanupRun(service)).trimmedFromTopics).toBe(0);
+    });
+
+    it('trims again as a topic grows, whichever topic the last pass ended at', async () => {
+      const more = await publishAll('capped.quiet', 2);
+      const report = await cleanupRun(service);
+      expect(report.trimmedFromTopics).toBe(2);
+      expect((await history('capped.quiet')).slice(1)).toEqual(more);
+    });
+  });
+
   describe('BROADCAST_ACTIVE_WITHIN', () => {
     let service: TestApp;
 

@@ -171,7 +171,7 @@ export const DOCUMENTED_KEY = new RegExp(
     'thread:\\{[0-9a-f]{64}\\}:messages',
     'dead_letters:\\{index\\}:all',
     'delivery:\\{schedule\\}:(URGENT|HIGH|NORMAL|LOW)',
-    'expiry:\\{schedule\\}:(messages|lock|retention_cursor)',
+    'expiry:\\{schedule\\}:(messages|lock|retention_cursor|topic_retention_cursor)',
     'stats:\\{router\\}:counters',
     `idempotency:\\{${NAME}\\}:[0-9a-f]{64}`,
     `mailbox:\\{${NAME}\\}:search:[^\\s{}:|*?\\[\\]]{1,64}`,
