@@ -49,6 +49,7 @@ import {
   SYSTEM_LABELS,
   workloadFigures,
   type RoundSystem,
+  type ServiceFront,
   type SystemCpu,
   type SystemRuns,
 } from '../lib/peers/rounds';
@@ -131,8 +132,6 @@ interface IngressWorkload {
   ratioTarget: number;
 }
 
-type ServiceFront = Extract<RoundSystem, 'service' | 'service-ws'>;
-
 /** Where a phase sends: the warm-up's and the measured phase's own mailbox or store. */
 interface PhaseTargets {
   warmup: string;
@@ -193,7 +192,8 @@ async function runIngress(context: BenchContext, w: IngressWorkload): Promise<Sc
       let stored: { count: number; source: string };
       if (isServiceFront(system)) {
         const key = mailboxMessagesKey(mailboxes[system].measure);
-        stored = { count: await env.serviceRedis.client.zcard(key), source: `ZCARD ${key}` };
+        const { client } = env.fronts[system].redis;
+        stored = { count: await client.zcard(key), source: `ZCARD ${key}` };
       } else stored = await env.admins.get(asPeer(system))!.stored(stores.measure);
       checks.push(
         storedCountCheck(
@@ -297,7 +297,7 @@ function ingressRound(
   if (system === 'service') {
     const request: HttpLoadRequest = {
       host: '127.0.0.1',
-      port: env.service.port,
+      port: env.fronts.service.service.port,
       connections: w.lanes,
       requestTimeoutMs: w.requestTimeoutMs,
       phases: servicePhases(w, spec, mailboxes.service),
@@ -306,13 +306,13 @@ function ingressRound(
   }
   if (system === 'service-ws') {
     const request: WsSendRequest = {
-      wsUrl: env.service.wsUrl,
+      wsUrl: env.fronts['service-ws'].service.wsUrl,
       sockets: wsSockets(w.lanes),
       lanes: w.lanes,
       requestTimeoutMs: w.requestTimeoutMs,
       phases: servicePhases(w, spec, mailboxes['service-ws']),
     };
-    return runMeasuredChild('clients/ws-send.ts', request, env.watch.service);
+    return runMeasuredChild('clients/ws-send.ts', request, env.watch['service-ws']);
   }
   const peer = asPeer(system);
   const phases: PeerIngressPhase[] = [];
@@ -392,8 +392,9 @@ async function runLive(context: BenchContext, w: LiveWorkload): Promise<Scenario
   let relay: Relay | null = null;
   try {
     if (w.relayMailboxes) {
-      const server = await context.startRelay(env.serviceRedis.url);
-      relay = { server, watch: { server: server.pid, redis: env.serviceRedis.pid } };
+      const { redis } = env.fronts.service;
+      const server = await context.startRelay(redis.url);
+      relay = { server, watch: { server: server.pid, redis: redis.pid } };
     }
     const systems: RoundSystem[] = [
       'service',
@@ -481,8 +482,8 @@ async function liveRound(
   if (isServiceFront(system)) {
     const request: LiveLoadRequest = {
       host: '127.0.0.1',
-      port: env.service.port,
-      wsUrl: env.service.wsUrl,
+      port: env.fronts[system].service.port,
+      wsUrl: env.fronts[system].service.wsUrl,
       mailboxes: w.service.mailboxes[system],
       subscribersPerMailbox: w.service.subscribersPerMailbox,
       sending: w.sending,
@@ -496,7 +497,7 @@ async function liveRound(
       drainTimeoutMs: w.drainTimeoutMs,
       keepSamples: true,
     };
-    return runMeasuredChild('clients/live-load.ts', request, env.watch.service);
+    return runMeasuredChild('clients/live-load.ts', request, env.watch[system]);
   }
   const peer = asPeer(system);
   // Fresh queues, streams and consumers every round, removed after it.

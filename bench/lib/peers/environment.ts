@@ -1,7 +1,12 @@
 /**
- * What every peer workload starts with: a Redis with an AOF fsynced every second for the
- * service and another for BullMQ, a fresh service on the first, and an admin connection to
- * each reachable peer. A peer that cannot be reached is skipped with a note.
+ * What every peer workload starts with: a fresh service on a Redis with an AOF fsynced every
+ * second for each of the service's front doors (over HTTP, over graphql-ws), another such
+ * Redis for BullMQ, and an admin connection to each reachable peer. A peer that cannot be
+ * reached is skipped with a note.
+ *
+ * Each front door has a service and a Redis of its own, as each peer has its own storage: on
+ * one shared Redis, the rounds of one would be measured on a store that also holds what the
+ * other wrote, whose append-only file Redis then rewrites more often and at a greater cost.
  */
 import { randomBytes } from 'node:crypto';
 import type { BenchContext } from '../context';
@@ -20,21 +25,26 @@ import {
   type PeerEndpoints,
   type PeerId,
 } from './peers';
-import type { SystemId } from './rounds';
+import type { ServiceFront, SystemId } from './rounds';
+
+/** A service process and the Redis it runs on. */
+export interface ServiceStack {
+  service: ServiceProcess;
+  redis: RedisServer;
+}
 
 export interface PeerEnvironment {
   /** Unique per scenario run: every queue, stream and BullMQ queue name carries it. */
   runId: string;
-  service: ServiceProcess;
-  serviceRedis: RedisServer;
+  fronts: Record<ServiceFront, ServiceStack>;
   endpoints: PeerEndpoints;
   /** The reachable peers, in the order measured. */
   admins: Map<PeerId, PeerAdmin>;
   /** Processes whose CPU each system's rounds sample (name to pid). */
-  watch: Record<SystemId, Record<string, number>>;
+  watch: Record<SystemId | ServiceFront, Record<string, number>>;
   /** Versions, durability settings, skipped peers. */
   notes: string[];
-  /** The service's warnings since it became ready (call before stop). */
+  /** The services' warnings since they became ready (call before stop). */
   problems(): string[];
   stop(): Promise<void>;
 }
@@ -50,26 +60,31 @@ export async function startPeerEnvironment(
     for (const step of stack.splice(0).reverse()) await step().catch(() => undefined);
   };
   try {
-    context.log('starting two redis-servers with appendonly yes, appendfsync everysec');
-    const serviceRedis = await startAofRedis();
-    stack.push(() => serviceRedis.stop());
+    context.log('starting three redis-servers with appendonly yes, appendfsync everysec');
+    const fronts = {} as Record<ServiceFront, ServiceStack>;
+    for (const front of ['service', 'service-ws'] as const) {
+      const redis = await startAofRedis();
+      stack.push(() => redis.stop());
+      context.log(`starting the service on its AOF Redis (${front})`);
+      const service = await ServiceProcess.start(redis.url);
+      stack.push(() => service.stop());
+      await registerMailboxes(service.baseUrl, mailboxes);
+      fronts[front] = { service, redis };
+    }
     const bullRedis = await startAofRedis();
     stack.push(() => bullRedis.stop());
-    const redisVersion = await serviceRedis.version();
+    const redisVersion = await fronts.service.redis.version();
     const { amqpUrl, natsUrl } = brokerUrls();
     const endpoints: PeerEndpoints = {
       amqpUrl,
       natsUrl,
       bullRedis: { host: '127.0.0.1', port: bullRedis.port },
     };
-    context.log('starting the service on its AOF Redis');
-    const service = await ServiceProcess.start(serviceRedis.url);
-    stack.push(() => service.stop());
-    await registerMailboxes(service.baseUrl, mailboxes);
-
     const notes: string[] = [];
     const admins = new Map<PeerId, PeerAdmin>();
-    const reached: string[] = [`service on Redis ${redisVersion} (AOF everysec)`];
+    const reached: string[] = [
+      `service on Redis ${redisVersion} (AOF everysec; one of each for HTTP and graphql-ws)`,
+    ];
     for (const peer of peers) {
       try {
         const admin = await peerAdmin(peer, endpoints, redisVersion);
@@ -85,8 +100,13 @@ export async function startPeerEnvironment(
     }
     notes.unshift(`systems: ${reached.join('; ')}`);
 
-    const watch: Record<SystemId, Record<string, number>> = {
-      service: { service: service.pid, redis: serviceRedis.pid },
+    const stackPids = ({ service, redis }: ServiceStack): Record<string, number> => ({
+      service: service.pid,
+      redis: redis.pid,
+    });
+    const watch: Record<SystemId | ServiceFront, Record<string, number>> = {
+      service: stackPids(fronts.service),
+      'service-ws': stackPids(fronts['service-ws']),
       rabbitmq: {},
       jetstream: {},
       bullmq: { redis: bullRedis.pid },
@@ -103,13 +123,15 @@ export async function startPeerEnvironment(
     }
     return {
       runId,
-      service,
-      serviceRedis,
+      fronts,
       endpoints,
       admins,
       watch,
       notes,
-      problems: () => service.problemsSinceReady(),
+      problems: () => [
+        ...fronts.service.service.problemsSinceReady(),
+        ...fronts['service-ws'].service.problemsSinceReady(),
+      ],
       stop,
     };
   } catch (error) {

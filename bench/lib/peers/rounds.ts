@@ -12,10 +12,13 @@ export type SystemId = 'service' | PeerId;
 
 /**
  * What the rounds measure: the systems, the service over graphql-ws beside it over HTTP
- * (the same process, the same Redis, another front door for the sends), and in w3 the bare
+ * (another front door for the sends, to a service and Redis of its own), and in w3 the bare
  * relay through Redis (servers/redis-relay.ts), the floor of the service's path.
  */
 export type RoundSystem = SystemId | 'service-ws' | 'relay';
+
+/** The service's two front doors, each measured as a system of its own. */
+export type ServiceFront = Extract<RoundSystem, 'service' | 'service-ws'>;
 
 export const SYSTEM_LABELS: Readonly<Record<RoundSystem, string>> = {
   service: 'service',
