@@ -314,6 +314,16 @@ export class MailboxRepository {
     return Number((await this.redis.hget(this.keys.mailboxMetadata(name), 'lastSeenAt')) ?? 0);
   }
 
+  /**
+   * The seen index: each mailbox's last sighting or, if later, its registration (epoch ms).
+   * One read for every mailbox, where `lastSeenAt` takes a read each.
+   */
+  async lastActivity(): Promise<Map<string, number>> {
+    return new Map(
+      pairs(await this.redis.zrange(this.keys.mailboxIndexSeen(), '0', '-1', 'WITHSCORES')),
+    );
+  }
+
   /** The active mailboxes' names (the broadcast index). */
   async activeSet(): Promise<Set<string>> {
     return new Set(await this.redis.smembers(this.keys.mailboxIndexActive()));

@@ -98,6 +98,22 @@ export interface TopicReading {
   left_out: string[];
 }
 
+/** What list_agents asks for. */
+export interface AgentQuery {
+  onlineOnly: boolean;
+  limit: number;
+  offset: number;
+  /** Only mailboxes whose name holds this, in any case. */
+  nameContains?: string;
+}
+
+/** A page of list_agents: the agents, how many match in all, and where the next page starts. */
+export interface AgentPage {
+  agents: AgentEntry[];
+  total: number;
+  next_offset: number | null;
+}
+
 export interface WaitOutcome {
   status: 'messages' | 'timeout';
   messages: AgentMessage[];
@@ -226,36 +242,62 @@ export class MailboxToolsService {
     };
   }
 
-  /** Active mailboxes, online ones first, then the most recently seen, with their policies. */
-  async listAgents(
-    caller: MailboxPrincipal,
-    onlineOnly: boolean,
-    limit: number,
-  ): Promise<{ agents: AgentEntry[] }> {
-    const records = (await this.mailboxes.list()).filter((record) => record.active);
-    const online = await this.records.online(records.map((record) => record.name));
-    const chosen = records
-      .map((record, index) => ({ record, online: online[index] }))
-      .filter((entry) => !onlineOnly || entry.online)
-      .sort(
-        (a, b) =>
-          Number(b.online) - Number(a.online) ||
-          (b.record.lastSeenAt ?? 0) - (a.record.lastSeenAt ?? 0) ||
-          a.record.name.localeCompare(b.record.name),
-      )
-      .slice(0, limit);
-    const agents = chosen.map(({ record, online: isOnline }) => {
+  /**
+   * A page of the active mailboxes, online ones first, then the most recently active (seen,
+   * or registered), with their policies; with `nameContains`, those whose name holds it (in
+   * any case). What the order needs (names, presence, the seen index) is read for every
+   * active mailbox in three reads, the records only for the page's.
+   */
+  async listAgents(caller: MailboxPrincipal, query: AgentQuery): Promise<AgentPage> {
+    const [active, activity] = await Promise.all([
+      this.records.activeSet(),
+      this.records.lastActivity(),
+    ]);
+    let names = [...active];
+    if (query.nameContains !== undefined) {
+      const part = query.nameContains.toLowerCase();
+      names = names.filter((name) => name.toLowerCase().includes(part));
+    }
+    const online = await this.records.online(names);
+    let rows = names.map((name, index) => ({
+      name,
+      online: online[index],
+      active: activity.get(name) ?? 0,
+    }));
+    if (query.onlineOnly) rows = rows.filter((row) => row.online);
+    const order = rows.sort(
+      (a, b) =>
+        Number(b.online) - Number(a.online) ||
+        b.active - a.active ||
+        // Names are ASCII: code units order them, many times faster than localeCompare.
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
+    const page = order.slice(query.offset, query.offset + query.limit);
+    const records = new Map(
+      (await this.records.findMany(page.map((entry) => entry.name))).map((record) => [
+        record.name,
+        record,
+      ]),
+    );
+    // A mailbox deactivated or deleted between the reads drops out of its page.
+    const agents = page.flatMap((entry) => {
+      const record = records.get(entry.name);
+      if (record === undefined || !record.active) return [];
       const policy = record.acceptFrom ?? [...ACCEPT_ANYONE];
-      return {
-        mailbox: record.name,
-        description: descriptionOf(record.metadata),
-        online: isOnline,
-        last_seen_at: record.lastSeenAt === null ? null : new Date(record.lastSeenAt).toISOString(),
-        accepts_you: accepts(policy, caller.mailbox),
-        accept_from: policy,
-      };
+      return [
+        {
+          mailbox: record.name,
+          description: descriptionOf(record.metadata),
+          online: entry.online,
+          last_seen_at:
+            record.lastSeenAt === null ? null : new Date(record.lastSeenAt).toISOString(),
+          accepts_you: accepts(policy, caller.mailbox),
+          accept_from: policy,
+        },
+      ];
     });
-    return { agents };
+    const end = query.offset + page.length;
+    return { agents, total: order.length, next_offset: end < order.length ? end : null };
   }
 
   async send(caller: MailboxPrincipal, args: SendArgs): Promise<SendOutcome> {

@@ -20,6 +20,8 @@ import { argumentsOf, RefusedArguments } from './tool-arguments';
 
 /** Message ids one call may name. */
 const MAX_IDS = 100;
+/** Characters of list_agents' name_contains. */
+const MAX_NAME_FILTER = 128;
 
 const TOOLS_LOGGER = new Logger('MailboxTools');
 /** Tools whose call may run for seconds: wait_for_message. */
@@ -97,15 +99,35 @@ const TOOL_CONFIGS = {
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   },
   list_agents: {
-    description: 'The mailboxes you can write to: online ones first, then the most recently seen.',
+    description:
+      'The mailboxes you can write to: online ones first, then the most recently active ' +
+      '(seen, or registered). ' +
+      'A page at a time: pass next_offset as offset for the next.',
     inputSchema: argumentsOf(
       z.object({
         online_only: z.boolean().default(false).describe('Only agents with a live connection.'),
+        name_contains: z
+          .string()
+          .min(1)
+          .max(MAX_NAME_FILTER)
+          .optional()
+          .describe('Only agents whose mailbox name holds this text, in any case.'),
         limit: z.number().int().min(1).max(500).default(100),
+        offset: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('Agents to skip: the next_offset of the page before.'),
       }),
     ),
     outputSchema: outputOf(
       z.object({
+        total: z.number().describe('Agents that match, on every page.'),
+        next_offset: z
+          .number()
+          .nullable()
+          .describe('The offset of the next page; null on the last.'),
         agents: z.array(
           z.object({
             mailbox: z.string(),
@@ -398,11 +420,21 @@ export function registerMailboxTools(
     list_agents: () =>
       server.registerTool('list_agents', TOOL_CONFIGS.list_agents, (input) =>
         run(input, async (args) => {
-          const listed = await tools.listAgents(caller, args.online_only, args.limit);
+          const listed = await tools.listAgents(caller, {
+            onlineOnly: args.online_only,
+            nameContains: args.name_contains,
+            limit: args.limit,
+            offset: args.offset,
+          });
           const lines = listed.agents.map(
             (agent) =>
               `${agent.mailbox}${agent.online ? ' (online)' : ''}${agent.description ? `: ${agent.description}` : ''}`,
           );
+          if (listed.next_offset !== null) {
+            lines.push(
+              `(${listed.agents.length} of ${listed.total}; offset ${listed.next_offset} gives the next page)`,
+            );
+          }
           return ok(listed, lines.length > 0 ? lines.join('\n') : 'No agents.');
         }),
       ),

@@ -183,6 +183,70 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
     );
   });
 
+  it('pages list_agents, online first, and finds agents by a part of their name', async () => {
+    const crew: Record<string, string> = {};
+    for (const name of ['crew-e', 'crew-d', 'crew-c', 'crew-b', 'crew-a']) {
+      const response = await graphql<{ registerMailbox: { token: string } }>(
+        a.baseUrl,
+        REGISTER,
+        { name },
+        { authorization: `Bearer ${ADMIN}` },
+      );
+      crew[name] = response.data!.registerMailbox.token;
+    }
+    type Page = {
+      total: number;
+      next_offset: number | null;
+      agents: Array<{ mailbox: string; online: boolean }>;
+    };
+    const planner = await connect(a, tokens.planner);
+    const pages: Page[] = [];
+    for (let offset: number | null = 0; offset !== null; offset = pages.at(-1)!.next_offset) {
+      pages.push(
+        await ok<Page>(planner, 'list_agents', { name_contains: 'CREW', limit: 2, offset }),
+      );
+    }
+    expect(pages.map((page) => page.agents.map((agent) => agent.mailbox))).toEqual([
+      ['crew-a', 'crew-b'],
+      ['crew-c', 'crew-d'],
+      ['crew-e'],
+    ]);
+    expect(pages.map((page) => [page.total, page.next_offset])).toEqual([
+      [5, 2],
+      [5, 4],
+      [5, null],
+    ]);
+
+    // An agent waiting for mail is online: it comes first, on every instance.
+    const waiter = await connect(b, crew['crew-d']);
+    const waiting = call(waiter, 'wait_for_message', { timeout_s: 10 });
+    await waitForListeners(b, mailboxChannel(b, 'crew-d'), 1);
+    const online = await ok<Page>(planner, 'list_agents', { name_contains: 'crew', limit: 2 });
+    expect(online.agents).toEqual([
+      expect.objectContaining({ mailbox: 'crew-d', online: true }),
+      expect.objectContaining({ mailbox: 'crew-a', online: false }),
+    ]);
+    const onlineOnly = await ok<Page>(planner, 'list_agents', { online_only: true });
+    expect(onlineOnly.agents.map((agent) => agent.mailbox)).toEqual(['crew-d']);
+    expect(onlineOnly.total).toBe(1);
+    await ok(planner, 'send_message', { to: 'crew-d', body: 'done waiting' });
+    expect((await waiting).isError).toBeFalsy();
+
+    const refused = errorOf(await call(planner, 'list_agents', { name_contains: 'x'.repeat(129) }));
+    expect(refused).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name_contains' });
+    // The crew leave the active agents, so that later broadcasts reach the three as before.
+    for (const name of Object.keys(crew)) {
+      await graphql(
+        a.baseUrl,
+        'mutation D($n: String!) { deactivateMailbox(name: $n) { name } }',
+        { n: name },
+        { authorization: `Bearer ${ADMIN}` },
+      );
+    }
+    const after = await ok<Page>(planner, 'list_agents', { name_contains: 'crew' });
+    expect(after).toEqual({ total: 0, next_offset: null, agents: [] });
+  });
+
   it('sends on one instance, and the inbox, read and reply work on the other', async () => {
     const planner = await connect(a, tokens.planner);
     const worker = await connect(b, tokens.worker);
