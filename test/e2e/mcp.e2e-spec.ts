@@ -25,6 +25,22 @@ import { startTestApp, uniquePrefix, type TestApp } from '../utils/test-app';
 
 const ADMIN = 'admin-token-for-mcp-tests-0123456';
 
+/** Registers each mailbox, as the admin, described as `the <name>`; returns their tokens. */
+async function registerAgents(app: TestApp, names: string[]): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {};
+  for (const name of names) {
+    const response = await graphql<{ registerMailbox: { token: string } }>(
+      app.baseUrl,
+      REGISTER,
+      { name, metadata: { description: `the ${name}` } },
+      { authorization: `Bearer ${ADMIN}` },
+    );
+    expect(response.errors).toBeUndefined();
+    tokens[name] = response.data!.registerMailbox.token;
+  }
+  return tokens;
+}
+
 /** The MCP tools of the contract. */
 const TOOLS = [
   'acknowledge',
@@ -98,16 +114,7 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
     };
     a = await startTestApp(redis, environment);
     b = await startTestApp(redis, environment);
-    for (const name of ['planner', 'worker', 'other']) {
-      const response = await graphql<{ registerMailbox: { token: string } }>(
-        a.baseUrl,
-        REGISTER,
-        { name, metadata: { description: `the ${name}` } },
-        { authorization: `Bearer ${ADMIN}` },
-      );
-      expect(response.errors).toBeUndefined();
-      tokens[name] = response.data!.registerMailbox.token;
-    }
+    Object.assign(tokens, await registerAgents(a, ['planner', 'worker', 'other']));
   }, 60_000);
 
   afterAll(async () => {
@@ -184,16 +191,7 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
   });
 
   it('pages list_agents, online first, and finds agents by a part of their name', async () => {
-    const crew: Record<string, string> = {};
-    for (const name of ['crew-e', 'crew-d', 'crew-c', 'crew-b', 'crew-a']) {
-      const response = await graphql<{ registerMailbox: { token: string } }>(
-        a.baseUrl,
-        REGISTER,
-        { name },
-        { authorization: `Bearer ${ADMIN}` },
-      );
-      crew[name] = response.data!.registerMailbox.token;
-    }
+    const crew = await registerAgents(a, ['crew-e', 'crew-d', 'crew-c', 'crew-b', 'crew-a']);
     type Page = {
       total: number;
       next_offset: number | null;
@@ -1027,16 +1025,7 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
       RATE_LIMIT_PER_MINUTE: '25',
     });
     try {
-      const names: Record<string, string> = {};
-      for (const name of ['canceller', 'stranded']) {
-        const response = await graphql<{ registerMailbox: { token: string } }>(
-          app.baseUrl,
-          REGISTER,
-          { name },
-          { authorization: `Bearer ${ADMIN}` },
-        );
-        names[name] = response.data!.registerMailbox.token;
-      }
+      const names = await registerAgents(app, ['canceller', 'stranded']);
 
       // Ten cancellations a request, each a publish: the token's limit of 25 a minute runs out.
       const cancellations = Array.from({ length: 10 }, (_, i) => ({
