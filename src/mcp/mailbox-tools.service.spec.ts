@@ -31,6 +31,7 @@ function toolsOver(services: { router?: MessageRouterService; delivery?: Deliver
     unused,
     unused,
     unused,
+    unused,
   );
 }
 
@@ -227,6 +228,7 @@ function harness(): Harness {
       stillHeld: () => Promise.resolve(held.value),
     } as unknown as AuthService,
     { now: () => Date.now() },
+    unused,
   );
   return { tools, pubsub, unread, held, markRead, replayed, subscriberArrived, acquire, release };
 }

@@ -32,6 +32,7 @@ import { MessageRouterService } from '../routing/message-router.service';
 import { RouteStatus } from '../routing/route-result.model';
 import { assertTopicPattern } from '../routing/address';
 import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
+import { SearchService } from '../search/search.service';
 import {
   formatArrivalCursor,
   parseArrivalCursor,
@@ -114,6 +115,12 @@ export interface AgentPage {
   next_offset: number | null;
 }
 
+/** A page of search_messages: previews, newest first, and where the next page starts. */
+export interface SearchPage {
+  messages: AgentMessage[];
+  next_cursor: string | null;
+}
+
 export interface WaitOutcome {
   status: 'messages' | 'timeout';
   messages: AgentMessage[];
@@ -167,6 +174,12 @@ const TOOL_FIELDS: Record<string, string> = {
   replyWithinSeconds: 'reply_within_s',
   idempotencyKey: 'idempotency_key',
   contentType: 'content_type',
+};
+
+/** The names search_messages gives to searchMessages' arguments. */
+const SEARCH_FIELDS: Record<string, string> = {
+  first: 'limit',
+  threadId: 'thread_id',
 };
 
 /**
@@ -227,7 +240,13 @@ export class MailboxToolsService {
     private readonly topicHistory: TopicHistoryService,
     private readonly auth: AuthService,
     private readonly clock: Clock,
+    private readonly search: SearchService,
   ) {}
+
+  /** Whether search_messages is served (SEARCH_ENABLED). */
+  get searchEnabled(): boolean {
+    return this.search.enabled;
+  }
 
   async whoami(caller: MailboxPrincipal): Promise<{
     mailbox: string;
@@ -409,6 +428,42 @@ export class MailboxToolsService {
       ),
       next_cursor: page.hasNextPage ? page.endCursor : null,
     };
+  }
+
+  /**
+   * The caller's messages whose subject or body holds every word of `query`, newest first, as
+   * searchMessages finds them; as previews, as check_inbox lists them (only each body's start
+   * leaves Redis). A refusal names the tool's arguments.
+   */
+  async searchMessages(
+    caller: MailboxPrincipal,
+    query: string,
+    limit: number,
+    threadId: string | null,
+    after: string | null,
+  ): Promise<SearchPage> {
+    this.presence.seen(caller.mailbox);
+    try {
+      const page = await this.search.search(
+        caller,
+        { query, mailbox: null, threadId, first: limit, after },
+        previewBodyReads(
+          MAX_ANSWER_BODY_BYTES,
+          PREVIEW_BYTES,
+          MAX_OPERATION_BODY_BYTES / MAX_ANSWER_BODY_BYTES,
+        ),
+      );
+      return {
+        messages: page.messages.map((message, index) =>
+          toAgentMessage({ ...message, read: page.read?.[index] ?? false }, false),
+        ),
+        next_cursor: page.hasNextPage ? page.endCursor : null,
+      };
+    } catch (error) {
+      if (!(error instanceof AppError) || !error.details.field) throw error;
+      const field = SEARCH_FIELDS[error.details.field];
+      throw field === undefined ? error : renamed(error, error.details.field, field);
+    }
   }
 
   /**

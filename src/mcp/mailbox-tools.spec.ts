@@ -4,7 +4,10 @@ import type { MailboxToolsService } from './mailbox-tools.service';
 import { registerMailboxTools, TOOL_NAMES, type ToolCall } from './mailbox-tools';
 
 /** The tools a server was given, as a client lists them over an in-memory transport. */
-async function registered(only: ReadonlySet<string> | null): Promise<string[]> {
+async function registered(
+  only: ReadonlySet<string> | null,
+  searchEnabled = true,
+): Promise<string[]> {
   const server = new McpServer({ name: 'test', version: '1.0.0' });
   const call: ToolCall = {
     caller: { kind: 'mailbox', mailbox: 'worker', tokenDigest: 'digest' },
@@ -12,7 +15,7 @@ async function registered(only: ReadonlySet<string> | null): Promise<string[]> {
     charge: () => Promise.resolve(),
   };
   // No tool runs here: registering reads none of the service.
-  registerMailboxTools(server, {} as MailboxToolsService, call, only);
+  registerMailboxTools(server, { searchEnabled } as MailboxToolsService, call, only);
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test', version: '1.0.0' });
   await server.connect(serverSide);
@@ -27,8 +30,15 @@ async function registered(only: ReadonlySet<string> | null): Promise<string[]> {
 
 describe('registerMailboxTools', () => {
   it('registers every tool without a list', async () => {
-    expect(TOOL_NAMES).toHaveLength(10);
+    expect(TOOL_NAMES).toHaveLength(11);
     expect(await registered(null)).toEqual(TOOL_NAMES);
+  });
+
+  it('offers search_messages only with SEARCH_ENABLED', async () => {
+    expect(await registered(null, false)).toEqual(
+      TOOL_NAMES.filter((name) => name !== 'search_messages'),
+    );
+    expect(await registered(new Set(['search_messages']), false)).toEqual([]);
   });
 
   it('registers only the tools a request calls', async () => {

@@ -10,6 +10,7 @@ import type { MailboxPrincipal } from '../auth/principal';
 import type { AppError } from '../common/app-error';
 import { asClientError } from '../common/client-error';
 import { MAX_SUBJECT } from '../messages/message-validation';
+import { MAX_QUERY_LENGTH } from '../search/search-query';
 import {
   DEFAULT_WAIT_S,
   MAX_MESSAGES_PER_CALL,
@@ -232,6 +233,31 @@ const TOOL_CONFIGS = {
       }),
     ),
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: false },
+  },
+  search_messages: {
+    description:
+      'Find your messages whose subject or body holds every word of query (any case), newest ' +
+      'first, as headers with a short preview; read_messages gives whole bodies. Does not ' +
+      'mark anything read.',
+    inputSchema: argumentsOf(
+      z.object({
+        query: z
+          .string()
+          .min(1)
+          .max(MAX_QUERY_LENGTH)
+          .describe('Words to find, all of them: "deploy failed".'),
+        limit: z.number().int().min(1).max(50).default(20),
+        thread_id: threadId.optional().describe('Only messages of this thread.'),
+        after: messageId.optional().describe('next_cursor of the previous page.'),
+      }),
+    ),
+    outputSchema: outputOf(
+      z.object({
+        messages: z.array(messageView),
+        next_cursor: z.string().nullable(),
+      }),
+    ),
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   },
   read_topic: {
     description:
@@ -501,6 +527,23 @@ export function registerMailboxTools(
           return ok(read, `${text}${missing}${leftOut}${rest}`);
         }),
       ),
+    search_messages: () =>
+      server.registerTool('search_messages', TOOL_CONFIGS.search_messages, (input) =>
+        run(input, async (args) => {
+          const page = await tools.searchMessages(
+            caller,
+            args.query,
+            args.limit,
+            args.thread_id ?? null,
+            args.after ?? null,
+          );
+          const head = `${page.messages.length} found${page.next_cursor ? `, more after ${page.next_cursor}` : ''}.`;
+          return ok(
+            page,
+            page.messages.length > 0 ? `${head}\n\n${renderMessages(page.messages)}` : head,
+          );
+        }),
+      ),
     read_topic: () =>
       server.registerTool('read_topic', TOOL_CONFIGS.read_topic, (input) =>
         run(input, async (args) => {
@@ -579,5 +622,8 @@ export function registerMailboxTools(
   };
   // A call to no such tool gets every tool, so that the SDK answers it as it answers any
   // unknown tool (a server without tools has no tools/call at all).
-  for (const name of only !== null && allTools(only) ? only : TOOL_NAMES) registrations[name]();
+  for (const name of only !== null && allTools(only) ? only : TOOL_NAMES) {
+    // Without SEARCH_ENABLED nothing is indexed: the tool is not offered.
+    if (name !== 'search_messages' || tools.searchEnabled) registrations[name]();
+  }
 }

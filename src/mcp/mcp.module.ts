@@ -6,6 +6,7 @@ import { MailboxesModule } from '../mailboxes/mailboxes.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RoutingModule } from '../routing/routing.module';
 import { SafetyModule } from '../safety/safety.module';
+import { SearchModule } from '../search/search.module';
 import { TopicsModule } from '../topics/topics.module';
 import { MailboxToolsService } from './mailbox-tools.service';
 import { McpController } from './mcp.controller';
@@ -21,6 +22,7 @@ import { WaitLockRepository } from './wait-lock.repository';
     MessagesModule,
     RoutingModule,
     SafetyModule,
+    SearchModule,
     TopicsModule,
   ],
   providers: [MailboxToolsService, WaitLockRepository],

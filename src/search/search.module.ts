@@ -10,6 +10,6 @@ import { SearchService } from './search.service';
 @Module({
   imports: [MailboxStoreModule, MessagesModule, StoreModule],
   providers: [SearchRepository, SearchService, SearchResolver],
-  exports: [SearchRepository],
+  exports: [SearchRepository, SearchService],
 })
 export class SearchModule {}

@@ -99,6 +99,11 @@ export class SearchService implements OnModuleInit {
     return aged === null ? message.expiresAt : Math.min(aged, message.expiresAt);
   }
 
+  /** Whether searches are served: SEARCH_ENABLED, under which sends are indexed. */
+  get enabled(): boolean {
+    return this.config.search.enabled;
+  }
+
   /**
    * The messages of one mailbox holding every query term, newest first. A mailbox token
    * searches its own mailbox (`mailbox` may be left out); the admin names one.

@@ -3,6 +3,7 @@ import { directInput, type SendInput } from '../factories/messages';
 import { eventually, graphql, type GraphqlResponse } from '../utils/graphql-client';
 import { REGISTER, SEND, SEND_MANY, type RouteView } from '../utils/documents';
 import { startRedisBackend, testTopology, type RedisBackend } from '../utils/redis-backend';
+import { connectMcp, toolError, type AgentMessage, type ToolResult } from '../utils/mcp-client';
 import { keysUnder } from '../utils/service';
 import { startTestApp, startTestService, type TestApp } from '../utils/test-app';
 import { trimsWith } from '../../src/search/search.service';
@@ -411,10 +412,62 @@ describe(`search (${testTopology()})`, () => {
     }
   });
 
+  it("gives an agent its own results over MCP's search_messages, as previews, page by page", async () => {
+    const alice = await connectMcp(service.baseUrl, tokens.alice, { name: 'searcher' });
+    type Page = { messages: AgentMessage[]; next_cursor: string | null };
+    const call = async (args: Record<string, unknown>): Promise<ToolResult> =>
+      (await alice.callTool({ name: 'search_messages', arguments: args })) as ToolResult;
+    try {
+      const found: AgentMessage[] = [];
+      let after: string | null = null;
+      do {
+        const result = await call({
+          query: 'NEEDLE report',
+          limit: 4,
+          ...(after ? { after } : {}),
+        });
+        expect(result.isError).toBeFalsy();
+        const page = result.structuredContent as Page;
+        expect(page.messages.length).toBeLessThanOrEqual(4);
+        found.push(...page.messages);
+        after = page.next_cursor;
+      } while (after !== null);
+      // Alice's ten needles, newest first; bob's twenty are his.
+      const needles = ids.filter((_, i) => i % 1000 === 999);
+      expect(found.map((message) => message.message_id)).toEqual(newestFirst(needles));
+      expect(found[0]).toMatchObject({ from: 'bob', to: 'alice', read: false, truncated: false });
+      expect(found[0].preview).toBe('report violet yak n9999 needle');
+      expect(found[0].body).toBeUndefined();
+
+      const inThread = (await call({ query: 'report', thread_id: THREAD, limit: 50 }))
+        .structuredContent as Page;
+      // A thread's hundred are rare among the 10,000: a page may stop at the search's budget,
+      // short, with a cursor to go on from.
+      expect(inThread.messages.length).toBeGreaterThan(0);
+      expect(inThread.messages.every((message) => message.thread_id === THREAD)).toBe(true);
+      expect(inThread.next_cursor).not.toBeNull();
+
+      const words = 'one two three four five six seven eight nine';
+      expect(toolError(await call({ query: words }))).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'query',
+        limit: 8,
+      });
+      expect(toolError(await call({ query: 'report', limit: 51 }))).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'limit',
+      });
+    } finally {
+      await alice.close();
+    }
+  });
+
   it('with SEARCH_ENABLED=false, indexes nothing and refuses searchMessages', async () => {
     const off = await startTestApp(backend, { SEARCH_ENABLED: 'false' });
     try {
-      await graphql(off.baseUrl, REGISTER, { name: 'erin' });
+      const erin = await graphql<{ registerMailbox: { token: string } }>(off.baseUrl, REGISTER, {
+        name: 'erin',
+      });
       const sent = await graphql(off.baseUrl, SEND, {
         input: directInput('erin', 'erin', { content: 'unindexed words' }),
       });
@@ -430,6 +483,17 @@ describe(`search (${testTopology()})`, () => {
       const keys = await keysUnder(redis, off.prefix);
       expect(keys.some((key) => key.includes(':messages'))).toBe(true);
       expect(keys.filter((key) => key.includes(':search:'))).toEqual([]);
+      // Nor is the MCP tool offered.
+      const agent = await connectMcp(off.baseUrl, erin.data!.registerMailbox.token, {
+        name: 'searcher',
+      });
+      try {
+        const { tools } = await agent.listTools();
+        expect(tools.map((tool) => tool.name)).not.toContain('search_messages');
+        expect(tools.map((tool) => tool.name)).toContain('check_inbox');
+      } finally {
+        await agent.close();
+      }
     } finally {
       await off.close();
     }
