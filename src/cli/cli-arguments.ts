@@ -3,7 +3,7 @@ import { UsageError } from './cli.errors';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
-export type CommandName = 'send' | 'reply' | 'inbox' | 'read' | 'wait' | 'tail' | 'ack';
+export type CommandName = 'send' | 'reply' | 'inbox' | 'search' | 'read' | 'wait' | 'tail' | 'ack';
 
 interface FlagSpec {
   type: 'string' | 'boolean';
@@ -92,6 +92,21 @@ const COMMANDS: readonly CommandSpec[] = [
       all: { type: 'boolean', help: 'read messages too' },
       limit: { type: 'string', value: 'N', help: 'at most N messages, 1 to 500 (default 20)' },
       thread: { type: 'string', value: 'ID', help: 'only this thread' },
+    },
+  },
+  {
+    name: 'search',
+    arguments: '<words...>',
+    summary: 'find your messages holding every word, newest first',
+    details: [
+      'Searches the subject and body of the messages in your mailbox for every word given',
+      '(in any case), newest first: one header line and a one-line preview per message. Needs',
+      'SEARCH_ENABLED=true on the service. Nothing is marked read: use mailbox read.',
+    ],
+    flags: {
+      limit: { type: 'string', value: 'N', help: 'at most N messages, 1 to 100 (default 20)' },
+      thread: { type: 'string', value: 'ID', help: 'only this thread' },
+      after: { type: 'string', value: 'ID', help: 'the next page: the id the last one ended at' },
     },
   },
   {

@@ -66,12 +66,41 @@ export function renderInbox(listing: InboxListing): string {
     listing.matching === 0
       ? `mailbox ${listing.mailbox}: ${listing.unreadCount} unread; no ${listing.unreadOnly ? 'unread ' : ''}messages${where}`
       : `mailbox ${listing.mailbox}: ${listing.unreadCount} unread; showing ${listing.messages.length} of ${listing.matching} ${kind}${where}, newest first`;
-  const entries = listing.messages.map((message) => {
+  return [summary, ...previewEntries(listing.messages)].join('\n');
+}
+
+/** Per message, its envelope line and its preview quoted on the next, marked when cut. */
+function previewEntries(messages: MessageLike[]): string[] {
+  return messages.map((message) => {
     const view = toAgentMessage(message, false);
     const more = view.truncated ? ' [...]' : '';
     return `${envelopeLine(view)}\n  ${quotedLine(view.preview ?? '')}${more}`;
   });
-  return [summary, ...entries].join('\n');
+}
+
+export interface SearchListing {
+  query: string;
+  threadId: string | null;
+  /** Newest first. */
+  messages: MessageLike[];
+  nextCursor: string | null;
+}
+
+/** A search for a person or a model: a summary line, then each message as the inbox shows it. */
+export function renderSearch(listing: SearchListing): string {
+  const count = listing.messages.length;
+  const where = listing.threadId === null ? '' : ` in thread ${listing.threadId}`;
+  const more = listing.nextCursor === null ? '' : `; more with --after ${listing.nextCursor}`;
+  const summary = `${count === 0 ? 'no' : count} message${count === 1 ? '' : 's'} holding ${quotedLine(listing.query)}${where}, newest first${more}`;
+  return [summary, ...previewEntries(listing.messages)].join('\n');
+}
+
+export function searchJson(listing: SearchListing): Record<string, unknown> {
+  return {
+    query: listing.query,
+    messages: listing.messages.map((message) => toAgentMessage(message, false)),
+    next_cursor: listing.nextCursor,
+  };
 }
 
 export function inboxJson(listing: InboxListing): Record<string, unknown> {

@@ -90,6 +90,25 @@ interface Page<T> {
 }
 
 const VIEWER = 'query Viewer { viewer { name } }';
+const SEARCH = `query Search($query: String!, $mailbox: String, $threadId: String, $first: Int, $after: ID) {
+  searchMessages(query: $query, mailbox: $mailbox, threadId: $threadId, first: $first, after: $after) {
+    nodes { ${PREVIEW_READ} }
+    pageInfo { endCursor hasNextPage }
+  }
+}`;
+
+/** A preview as the agent view reads it: the body's start as its content. */
+type Preview = Omit<MessageLike, 'content'> & { preview: string; previewTruncated: boolean };
+
+function fromPreview({ preview, previewTruncated, ...envelope }: Preview): MessageLike {
+  return { ...envelope, content: preview, contentCut: previewTruncated };
+}
+
+/** What a search found: previews, newest first, and where the next page starts. */
+export interface SearchPage {
+  messages: MessageLike[];
+  nextCursor: string | null;
+}
 
 /** The operations of the CLI, over GraphQL on HTTP. */
 export class MailboxApi {
@@ -198,16 +217,28 @@ export class MailboxApi {
     after: string | null,
     first = PAGE,
   ): Promise<MailboxPage<MessageLike>> {
-    const page = await this.mailboxPage<
-      Omit<MessageLike, 'content'> & { preview: string; previewTruncated: boolean }
-    >(MAILBOX_PREVIEWS, mailbox, filter, after, first);
+    const page = await this.mailboxPage<Preview>(MAILBOX_PREVIEWS, mailbox, filter, after, first);
+    return { ...page, nodes: page.nodes.map(fromPreview) };
+  }
+
+  /**
+   * A page of the messages of a mailbox (null: the token's own) holding every word of
+   * `query`, newest first, as previews.
+   */
+  async search(
+    query: string,
+    mailbox: string | null,
+    threadId: string | null,
+    first: number,
+    after: string | null,
+  ): Promise<SearchPage> {
+    const { searchMessages: page } = await this.http.request<{ searchMessages: Page<Preview> }>(
+      SEARCH,
+      { query, mailbox, threadId, first, after },
+    );
     return {
-      ...page,
-      nodes: page.nodes.map(({ preview, previewTruncated, ...envelope }) => ({
-        ...envelope,
-        content: preview,
-        contentCut: previewTruncated,
-      })),
+      messages: page.nodes.map(fromPreview),
+      nextCursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
     };
   }
 

@@ -12,6 +12,7 @@ import { ack } from './commands/ack.command';
 import type { Command, CommandContext } from './commands/command-context';
 import { inbox } from './commands/inbox.command';
 import { read } from './commands/read.command';
+import { search } from './commands/search.command';
 import { reply, send } from './commands/send.command';
 import { tail } from './commands/tail.command';
 import { wait } from './commands/wait.command';
@@ -20,7 +21,16 @@ import { LiveFeed } from './live-feed';
 import { MailboxApi } from './mailbox-api';
 import { serviceAddress } from './service-address';
 
-const COMMANDS: Record<CommandName, Command> = { send, reply, inbox, read, wait, tail, ack };
+const COMMANDS: Record<CommandName, Command> = {
+  send,
+  reply,
+  inbox,
+  search,
+  read,
+  wait,
+  tail,
+  ack,
+};
 
 const printer: Printer = {
   out: (text) => process.stdout.write(`${text}\n`),

@@ -100,7 +100,7 @@ describe('the mailbox CLI against a running service', () => {
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     redis = await RedisServer.start();
-    service = await startTestApp(redis.url);
+    service = await startTestApp(redis.url, { SEARCH_ENABLED: 'true' });
     for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi']) {
       await graphqlOk(service.baseUrl, REGISTER, { name });
     }
@@ -268,6 +268,47 @@ describe('the mailbox CLI against a running service', () => {
       `  "${'y'.repeat(160)}" [...]`,
       `  "${'x'.repeat(160)}"`,
     ]);
+  });
+
+  it('searches a mailbox for every word, newest first, a page at a time', async () => {
+    const first = await sendAs('alice', 'heidi', 'deploy failed on staging');
+    await sendAs('alice', 'heidi', 'deploy went fine');
+    const second = await sendAs('alice', 'heidi', 'the Deploy FAILED again');
+    const found = await cli(['search', 'failed', 'deploy', '--mailbox', 'heidi']);
+    expect(found).toMatchObject({ code: 0, stderr: '' });
+    const lines = found.stdout.split('\n');
+    expect(lines[0]).toBe('2 messages holding "failed deploy", newest first');
+    expect(lines[1]).toMatch(
+      new RegExp(`^\\[message ${second} \\| from alice \\| to heidi .*unread\\]$`),
+    );
+    expect(lines[2]).toBe('  "the Deploy FAILED again"');
+    expect(lines[3]).toMatch(new RegExp(`^\\[message ${first} `));
+
+    const page = await cli(['search', 'failed', 'deploy', '--mailbox', 'heidi', '--limit', '1']);
+    expect(page.stdout.split('\n')[0]).toBe(
+      `1 message holding "failed deploy", newest first; more with --after ${second}`,
+    );
+    const next = JSON.parse(
+      (await cli(['search', 'deploy', 'failed', '--mailbox', 'heidi', '--after', second, '--json']))
+        .stdout,
+    ) as {
+      query: string;
+      messages: Array<{ message_id: string; preview: string }>;
+      next_cursor: string | null;
+    };
+    expect(next).toMatchObject({ query: 'deploy failed', next_cursor: null });
+    expect(next.messages.map((message) => [message.message_id, message.preview])).toEqual([
+      [first, 'deploy failed on staging'],
+    ]);
+    expect((await cli(['search', 'nowhere', '--mailbox', 'heidi'])).stdout).toBe(
+      'no messages holding "nowhere", newest first\n',
+    );
+    expect(await cli(['search', '--mailbox', 'heidi'])).toMatchObject({
+      code: 64,
+      stderr: 'mailbox: search needs the words to find\nusage: mailbox search <words...> [flags]\n',
+    });
+    // Nothing was marked read.
+    expect(await unreadCount('heidi')).toBe(3);
   });
 
   it('waits: returns at once with the matching unread messages', async () => {
