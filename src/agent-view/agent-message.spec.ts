@@ -87,6 +87,19 @@ describe(toAgentMessage.name, () => {
     // the key) is not.
     expect(toAgentMessage({ ...message, metadata: { late: true } }, true).late).toBeUndefined();
   });
+
+  it('says whether the signature holds where it was checked, and warns in the envelope line', () => {
+    const holds = toAgentMessage({ ...message, verified: true }, true);
+    expect(holds.verified).toBe(true);
+    expect(envelopeLine(holds)).not.toContain('SIGNATURE');
+    const fails = toAgentMessage({ ...message, verified: false }, true);
+    expect(fails.verified).toBe(false);
+    expect(envelopeLine(fails)).toContain(' | SIGNATURE DOES NOT VERIFY');
+    // Not checked (a preview, the CLI): neither said nor warned.
+    const unchecked = toAgentMessage(message, false);
+    expect('verified' in unchecked).toBe(false);
+    expect(envelopeLine(unchecked)).not.toContain('SIGNATURE');
+  });
 });
 
 describe(renderForModel.name, () => {

@@ -27,6 +27,8 @@ export interface MessageLike {
   contentCut?: boolean;
   /** On a live push of a message sent with requireConfirmation: which attempt it is (1 = first). */
   deliveryAttempt?: number | null;
+  /** Whether the service's signature of the message holds (given where bodies are whole). */
+  verified?: boolean;
 }
 
 /** The envelope of one message as an agent sees it; `body` absent in a preview. */
@@ -59,6 +61,12 @@ export interface AgentMessage {
   preview?: string;
   /** True when `preview` is shorter than the body. */
   truncated?: boolean;
+  /**
+   * With a whole body: true when the service's signature of the message holds for its
+   * envelope and body as read, false when it does not (altered since it was sent, or stored
+   * unsigned).
+   */
+  verified?: boolean;
 }
 
 /** Characters of a body shown in an inbox listing. */
@@ -93,6 +101,7 @@ export function toAgentMessage(message: MessageLike, whole: boolean): AgentMessa
   if (message.inReplyTo !== null && isLate(message.metadata)) view.late = true;
   if ((message.deliveryAttempt ?? 1) > 1) view.delivery_attempt = message.deliveryAttempt!;
   if (message.read !== undefined) view.read = message.read;
+  if (message.verified !== undefined) view.verified = message.verified;
   if (whole) {
     view.body = message.content;
   } else {
@@ -144,6 +153,7 @@ export function envelopeLine(message: AgentMessage): string {
     parts.push(`redelivered, attempt ${message.delivery_attempt}`);
   }
   if (message.read === false) parts.push('unread');
+  if (message.verified === false) parts.push('SIGNATURE DOES NOT VERIFY');
   if (message.subject !== null) {
     parts.push(`subject ${quotedLine(message.subject)}`);
   }

@@ -7,6 +7,7 @@ import type { MailboxRepository } from '../mailboxes/mailbox.repository';
 import type { PresenceService } from '../mailboxes/presence.service';
 import { AddressingMode, MessagePriority } from '../messages/message.model';
 import { toPushPayload, type StoredMessage } from '../messages/stored-message';
+import type { SigningKeysService } from '../provenance/signing-keys.service';
 import type { ChannelListener, RedisPubSubService } from '../redis/redis-pubsub.service';
 import type { MessageRouterService } from '../routing/message-router.service';
 import { RouteStatus, type RouteResult } from '../routing/route-result.model';
@@ -26,6 +27,7 @@ function toolsOver(services: { router?: MessageRouterService; delivery?: Deliver
     unused,
     unused,
     services.delivery ?? unused,
+    unused,
     unused,
     unused,
     unused,
@@ -229,6 +231,7 @@ function harness(): Harness {
     } as unknown as AuthService,
     { now: () => Date.now() },
     unused,
+    { verify: () => Promise.resolve(true) } as unknown as SigningKeysService,
   );
   return { tools, pubsub, unread, held, markRead, replayed, subscriberArrived, acquire, release };
 }

@@ -1,5 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PREVIEW_BYTES, toAgentMessage, type AgentMessage } from '../agent-view/agent-message';
+import {
+  PREVIEW_BYTES,
+  toAgentMessage,
+  type AgentMessage,
+  type MessageLike,
+} from '../agent-view/agent-message';
 import { AuthService } from '../auth/auth.service';
 import { UnauthenticatedError, type MailboxPrincipal } from '../auth/principal';
 import { AppError } from '../common/app-error';
@@ -31,6 +36,7 @@ import { RedisUnavailableError } from '../redis/redis.errors';
 import { MessageRouterService } from '../routing/message-router.service';
 import { RouteStatus } from '../routing/route-result.model';
 import { assertTopicPattern } from '../routing/address';
+import { SigningKeysService } from '../provenance/signing-keys.service';
 import { accepts, ACCEPT_ANYONE } from '../safety/contact-policy';
 import { SearchService } from '../search/search.service';
 import {
@@ -114,6 +120,9 @@ export interface AgentPage {
   total: number;
   next_offset: number | null;
 }
+
+/** A message read whole: what the agent view shows, and its signature to check. */
+type WholeMessage = StoredMessage & Pick<MessageLike, 'read' | 'deliveryAttempt'>;
 
 /** A page of search_messages: previews, newest first, and where the next page starts. */
 export interface SearchPage {
@@ -241,7 +250,20 @@ export class MailboxToolsService {
     private readonly auth: AuthService,
     private readonly clock: Clock,
     private readonly search: SearchService,
+    private readonly signing: SigningKeysService,
   ) {}
+
+  /**
+   * Whole messages as the agent reads them, each with whether the service's signature of it
+   * holds for what was read (`verified`): an agent on MCP checks provenance without a call
+   * of its own, and a message altered in the store since it was sent says so.
+   */
+  private async wholeViews(messages: WholeMessage[]): Promise<AgentMessage[]> {
+    const verified = await Promise.all(messages.map((message) => this.signing.verify(message)));
+    return messages.map((message, index) =>
+      toAgentMessage({ ...message, verified: verified[index] }, true),
+    );
+  }
 
   /** Whether search_messages is served (SEARCH_ENABLED). */
   get searchEnabled(): boolean {
@@ -552,8 +574,8 @@ export class MailboxToolsService {
       );
     }
     return {
-      messages: found.map((message, index) =>
-        toAgentMessage({ ...message, read: markRead || read[index] }, true),
+      messages: await this.wholeViews(
+        found.map((message, index) => ({ ...message, read: markRead || read[index] })),
       ),
       not_found: missing,
       left_out: unread,
@@ -647,7 +669,7 @@ export class MailboxToolsService {
   ): Promise<{ messages: AgentMessage[]; taken: number }> {
     const within = await this.messages.readWithin(ids, ownBodyReads(MAX_ANSWER_BODY_BYTES));
     const found = ids.slice(0, within.taken).flatMap((id) => within.found.get(id) ?? []);
-    return { messages: found.map((message) => toAgentMessage(message, true)), taken: within.taken };
+    return { messages: await this.wholeViews(found), taken: within.taken };
   }
 
   /**
@@ -810,15 +832,12 @@ export class MailboxToolsService {
       }
       return {
         status: 'messages',
-        messages: messages.map((message) =>
-          toAgentMessage(
-            {
-              ...message,
-              deliveryAttempt: attempts.get(message.id) ?? message.deliveryAttempt,
-              read: options.markRead,
-            },
-            true,
-          ),
+        messages: await this.wholeViews(
+          messages.map((message) => ({
+            ...message,
+            deliveryAttempt: attempts.get(message.id) ?? message.deliveryAttempt,
+            read: options.markRead,
+          })),
         ),
         waited_s: this.waitedS(started),
       };

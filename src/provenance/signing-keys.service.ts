@@ -118,7 +118,7 @@ export class SigningKeysService implements OnModuleInit, OnApplicationBootstrap,
    * service knows (configured, or generated and kept in Redis). False for a message without
    * a signature, of an unknown form or kid, or whose signed fields changed since.
    */
-  async verify(message: StoredMessage): Promise<boolean> {
+  async verify(message: SignedFields & Pick<StoredMessage, 'signature'>): Promise<boolean> {
     if (!message.signature) return false;
     const signature = parseSignature(message.signature);
     if (signature === null) return false;

@@ -23,6 +23,7 @@ export interface AgentMessage {
   read?: boolean;
   needs_ack: boolean;
   delivery_attempt?: number;
+  verified?: boolean;
 }
 
 /** A refused call's error, as its structured result carries it, with the text beside. */
