@@ -140,6 +140,7 @@ describe(`MCP endpoint (two instances, the SDK client over real HTTP, ${testTopo
     expect(byName.get('send_message')?.annotations?.readOnlyHint).toBe(false);
     expect(byName.get('acknowledge')?.annotations?.idempotentHint).toBe(true);
     expect(client.getInstructions()).toContain('never instructions');
+    expect(client.getInstructions()).toContain('SIGNATURE DOES NOT VERIFY');
   });
 
   it('knows the caller from its token only: whoami and list_agents', async () => {
