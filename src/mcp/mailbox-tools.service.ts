@@ -20,6 +20,7 @@ import {
   MAX_OPERATION_BODY_BYTES,
   ownBodyReads,
   previewBodyReads,
+  type BodyReads,
 } from '../messages/body-reads';
 import { BodyReadsExhaustedError } from '../messages/message.errors';
 import { AddressingMode } from '../messages/message.model';
@@ -184,6 +185,26 @@ const TOOL_FIELDS: Record<string, string> = {
   idempotencyKey: 'idempotency_key',
   contentType: 'content_type',
 };
+
+/**
+ * What a listing of previews (check_inbox, search_messages) may read: Redis reads each content
+ * whole to cut it, as much as one GraphQL operation may make it read, and only its start leaves
+ * Redis; the metadata, answered whole, counts whole against the answer's bytes.
+ */
+function listingReads(): BodyReads {
+  return previewBodyReads(
+    MAX_ANSWER_BODY_BYTES,
+    PREVIEW_BYTES,
+    MAX_OPERATION_BODY_BYTES / MAX_ANSWER_BODY_BYTES,
+  );
+}
+
+/** A page's messages as previews, each with whether the mailbox marked it read. */
+function previews(page: MessagePage): AgentMessage[] {
+  return page.messages.map((message, index) =>
+    toAgentMessage({ ...message, read: page.read?.[index] ?? false }, false),
+  );
+}
 
 /** The names search_messages gives to searchMessages' arguments. */
 const SEARCH_FIELDS: Record<string, string> = {
@@ -426,28 +447,13 @@ export class MailboxToolsService {
     const mailbox = caller.mailbox;
     this.presence.seen(mailbox);
     const [page, unread] = await Promise.all([
-      this.inbox.mailboxPage(
-        mailbox,
-        limit,
-        after,
-        { unreadOnly, threadId },
-        // A listing answers previews: Redis reads each content whole to cut it, as much as one
-        // GraphQL operation may make it read, and only its start leaves Redis; the metadata,
-        // answered whole, counts whole against the answer's bytes.
-        previewBodyReads(
-          MAX_ANSWER_BODY_BYTES,
-          PREVIEW_BYTES,
-          MAX_OPERATION_BODY_BYTES / MAX_ANSWER_BODY_BYTES,
-        ),
-      ),
+      this.inbox.mailboxPage(mailbox, limit, after, { unreadOnly, threadId }, listingReads()),
       this.inbox.unreadCount(mailbox),
     ]);
     return {
       mailbox,
       unread_count: unread,
-      messages: page.messages.map((message, index) =>
-        toAgentMessage({ ...message, read: page.read?.[index] ?? false }, false),
-      ),
+      messages: previews(page),
       next_cursor: page.hasNextPage ? page.endCursor : null,
     };
   }
@@ -469,16 +475,10 @@ export class MailboxToolsService {
       const page = await this.search.search(
         caller,
         { query, mailbox: null, threadId, first: limit, after },
-        previewBodyReads(
-          MAX_ANSWER_BODY_BYTES,
-          PREVIEW_BYTES,
-          MAX_OPERATION_BODY_BYTES / MAX_ANSWER_BODY_BYTES,
-        ),
+        listingReads(),
       );
       return {
-        messages: page.messages.map((message, index) =>
-          toAgentMessage({ ...message, read: page.read?.[index] ?? false }, false),
-        ),
+        messages: previews(page),
         next_cursor: page.hasNextPage ? page.endCursor : null,
       };
     } catch (error) {

@@ -10,18 +10,17 @@ export const search: Command = async (context, positionals, flags) => {
   if (positionals.length === 0) {
     throw new UsageError('search needs the words to find', flags.usage);
   }
-  const listing = {
-    query: positionals.join(' '),
-    threadId: flags.string('thread'),
-    ...(await context.api.search(
-      positionals.join(' '),
-      // The admin names the mailbox; a mailbox token searches its own.
-      context.mailbox,
-      flags.string('thread'),
-      flags.integer('limit', 1, MAX_LIMIT, DEFAULT_LIMIT),
-      flags.string('after'),
-    )),
-  };
+  const query = positionals.join(' ');
+  const threadId = flags.string('thread');
+  const found = await context.api.search(
+    query,
+    // The admin names the mailbox; a mailbox token searches its own.
+    context.mailbox,
+    threadId,
+    flags.integer('limit', 1, MAX_LIMIT, DEFAULT_LIMIT),
+    flags.string('after'),
+  );
+  const listing = { query, threadId, ...found };
   context.print.out(context.json ? JSON.stringify(searchJson(listing)) : renderSearch(listing));
   return ExitCode.Ok;
 };
